@@ -1,0 +1,128 @@
+//! Domain events: what the outbox records for every state change.
+//!
+//! Names follow Chatwoot's webhook events so the same name travels from the outbox to the
+//! realtime hub and to outgoing webhooks unchanged.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ConversationCreated,
+    ConversationUpdated,
+    ConversationStatusChanged,
+    MessageCreated,
+    MessageUpdated,
+    ContactCreated,
+    ContactUpdated,
+    ContactDeleted,
+    ContactMerged,
+    ConversationTypingOn,
+    ConversationTypingOff,
+    WebwidgetTriggered,
+    /// An outbound message must leave through its channel (API callback, later email, SMS…).
+    OutboundRequested,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 13] = [
+        Self::ConversationCreated,
+        Self::ConversationUpdated,
+        Self::ConversationStatusChanged,
+        Self::MessageCreated,
+        Self::MessageUpdated,
+        Self::ContactCreated,
+        Self::ContactUpdated,
+        Self::ContactDeleted,
+        Self::ContactMerged,
+        Self::ConversationTypingOn,
+        Self::ConversationTypingOff,
+        Self::WebwidgetTriggered,
+        Self::OutboundRequested,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConversationCreated => "conversation_created",
+            Self::ConversationUpdated => "conversation_updated",
+            Self::ConversationStatusChanged => "conversation_status_changed",
+            Self::MessageCreated => "message_created",
+            Self::MessageUpdated => "message_updated",
+            Self::ContactCreated => "contact_created",
+            Self::ContactUpdated => "contact_updated",
+            Self::ContactDeleted => "contact_deleted",
+            Self::ContactMerged => "contact_merged",
+            Self::ConversationTypingOn => "conversation_typing_on",
+            Self::ConversationTypingOff => "conversation_typing_off",
+            Self::WebwidgetTriggered => "webwidget_triggered",
+            Self::OutboundRequested => "outbound_requested",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Events an account webhook may subscribe to (Chatwoot's list).
+    pub fn is_webhook_event(self) -> bool {
+        matches!(
+            self,
+            Self::ConversationCreated
+                | Self::ConversationUpdated
+                | Self::ConversationStatusChanged
+                | Self::MessageCreated
+                | Self::MessageUpdated
+                | Self::ContactCreated
+                | Self::ContactUpdated
+                | Self::ConversationTypingOn
+                | Self::ConversationTypingOff
+                | Self::WebwidgetTriggered
+        )
+    }
+}
+
+/// An event about to be written to the outbox, in the same transaction as its change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub account_id: i64,
+    pub conversation_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub inbox_id: Option<i64>,
+    /// The Chatwoot-shaped body, as delivered to webhooks (without the `event` key).
+    pub payload: serde_json::Value,
+}
+
+/// An event read back from the outbox.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub kind: EventKind,
+    pub account_id: i64,
+    pub conversation_id: Option<i64>,
+    pub contact_id: Option<i64>,
+    pub inbox_id: Option<i64>,
+    pub payload: serde_json::Value,
+    pub created_at: crate::Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+            assert!(seen.insert(k.as_str()));
+        }
+    }
+
+    #[test]
+    fn internal_events_are_not_webhook_events() {
+        assert!(!EventKind::OutboundRequested.is_webhook_event());
+        assert!(!EventKind::ContactMerged.is_webhook_event());
+        assert!(EventKind::MessageCreated.is_webhook_event());
+    }
+}

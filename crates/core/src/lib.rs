@@ -1,0 +1,25 @@
+//! Throughline's domain, with no I/O.
+//!
+//! Everything here is plain data and rules: the conversation status machine, message delivery
+//! states, identity normalisation, roles, domain event names, webhook signing and retry policy,
+//! and the Chatwoot-compatible views that the API, the webhooks and the realtime hub all render.
+//! The store, the HTTP layer and the event consumers call into this crate; it calls nothing.
+
+pub mod conversation;
+pub mod crypto;
+pub mod event;
+pub mod identity;
+pub mod message;
+pub mod model;
+pub mod role;
+pub mod validate;
+pub mod views;
+pub mod webhook;
+
+/// Milliseconds since the Unix epoch. All stored times use this unit; the API speaks seconds.
+pub type Millis = i64;
+
+/// Converts stored milliseconds to the Unix seconds Chatwoot's API uses.
+pub fn to_unix_seconds(ms: Millis) -> i64 {
+    ms.div_euclid(1000)
+}

@@ -1,0 +1,1 @@
+//! Chatwoot-compatible JSON views (filled in with the HTTP layer).
