@@ -1,1 +1,50 @@
+//! The store: the only code that speaks SQL.
+//!
+//! One schema and one code path for SQLite (embedded default) and PostgreSQL, through sqlx's
+//! Any driver with portable SQL (`$n` placeholders, `RETURNING`, `ON CONFLICT`). The few
+//! dialect differences live in the migrations and in `outbox::visible_horizon`.
+//!
+//! Every account-level function takes an [`AccountScope`]; there is no way to read or write a
+//! tenant's records without naming the tenant. Functions that cross tenants (login, token
+//! lookup, platform API) say so in their names.
 
+pub mod blob;
+mod clock;
+mod db;
+mod error;
+pub mod outbox;
+mod rows;
+mod sql;
+
+pub use clock::now_ms;
+pub use db::{Backend, ReadConn, Store, StoreOptions, Tx, redact_url};
+pub use error::{Result, StoreError};
+pub use sqlx::AnyConnection as Conn;
+
+pub mod accounts;
+pub mod auth;
+pub mod scope;
+
+pub use scope::AccountScope;
+
+/// A fresh random token for ids that must be unguessable (pubsub tokens, identifiers).
+pub(crate) fn crypto_token() -> String {
+    throughline_core::crypto::random_token(24)
+}
+pub mod attributes;
+pub mod canned;
+pub mod inboxes;
+pub mod labels;
+pub mod teams;
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

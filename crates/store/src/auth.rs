@@ -1,0 +1,295 @@
+//! Credentials: API access tokens (users, agent bots, platform apps), browser sessions, and
+//! platform apps with the objects they created.
+//!
+//! Tokens and session ids are looked up by SHA-256; the plaintext never reaches the database.
+
+use throughline_core::crypto::{random_token, sha256_hex};
+use throughline_core::crypto::ServerKey;
+use throughline_core::model::AgentBot;
+
+use crate::Conn;
+use crate::clock::now_ms;
+use crate::error::{Result, StoreError};
+use crate::rows::RowExt;
+use crate::scope::AccountScope;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenOwner {
+    User(i64),
+    AgentBot(i64),
+    PlatformApp(i64),
+}
+
+impl TokenOwner {
+    fn parts(self) -> (&'static str, i64) {
+        match self {
+            TokenOwner::User(id) => ("user", id),
+            TokenOwner::AgentBot(id) => ("agent_bot", id),
+            TokenOwner::PlatformApp(id) => ("platform_app", id),
+        }
+    }
+
+    fn from_parts(kind: &str, id: i64) -> Option<Self> {
+        Some(match kind {
+            "user" => TokenOwner::User(id),
+            "agent_bot" => TokenOwner::AgentBot(id),
+            "platform_app" => TokenOwner::PlatformApp(id),
+            _ => return None,
+        })
+    }
+}
+
+/// Issues a new token for `owner`, replacing any previous one, and returns the plaintext.
+pub async fn issue_token(conn: &mut Conn, key: &ServerKey, owner: TokenOwner) -> Result<String> {
+    let (kind, id) = owner.parts();
+    sqlx::query("DELETE FROM access_tokens WHERE owner_type = $1 AND owner_id = $2")
+        .bind(kind)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let seed = random_token(24);
+    let token = key.access_token(&seed);
+    sqlx::query(
+        "INSERT INTO access_tokens (owner_type, owner_id, token_hash, token_seed, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(kind)
+    .bind(id)
+    .bind(sha256_hex(token.as_bytes()))
+    .bind(seed)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(token)
+}
+
+/// The owner's current token, re-derived from its seed (the profile shows it, as Chatwoot does).
+pub async fn current_token(conn: &mut Conn, key: &ServerKey, owner: TokenOwner) -> Result<Option<String>> {
+    let (kind, id) = owner.parts();
+    let seed: Option<String> = sqlx::query_scalar(
+        "SELECT token_seed FROM access_tokens WHERE owner_type = $1 AND owner_id = $2 \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(kind)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(seed.map(|s| key.access_token(&s)))
+}
+
+/// Finds whose token this is. Unscoped by nature: the token is the proof.
+pub async fn token_owner(conn: &mut Conn, token: &str) -> Result<Option<TokenOwner>> {
+    let row = sqlx::query("SELECT owner_type, owner_id FROM access_tokens WHERE token_hash = $1")
+        .bind(sha256_hex(token.as_bytes()))
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(r) => TokenOwner::from_parts(&r.text("owner_type")?, r.int("owner_id")?),
+        None => None,
+    })
+}
+
+pub async fn revoke_tokens(conn: &mut Conn, owner: TokenOwner) -> Result<()> {
+    let (kind, id) = owner.parts();
+    sqlx::query("DELETE FROM access_tokens WHERE owner_type = $1 AND owner_id = $2")
+        .bind(kind)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Browser sessions
+
+pub struct NewSession {
+    pub user_id: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub ttl_ms: i64,
+}
+
+/// Creates a session and returns its secret id (the cookie value).
+pub async fn create_session(conn: &mut Conn, new: NewSession) -> Result<String> {
+    let secret = random_token(32);
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, user_agent, ip, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6)",
+    )
+    .bind(sha256_hex(secret.as_bytes()))
+    .bind(new.user_id)
+    .bind(new.user_agent.map(|s| s.chars().take(256).collect::<String>()))
+    .bind(new.ip)
+    .bind(now)
+    .bind(now + new.ttl_ms)
+    .execute(conn)
+    .await?;
+    Ok(secret)
+}
+
+/// The user of a live session. Expired sessions are deleted on sight.
+pub async fn session_user(conn: &mut Conn, secret: &str) -> Result<Option<i64>> {
+    let hash = sha256_hex(secret.as_bytes());
+    let row = sqlx::query("SELECT user_id, expires_at FROM sessions WHERE token_hash = $1")
+        .bind(&hash)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.int("expires_at")? <= now_ms() {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(&hash)
+            .execute(conn)
+            .await?;
+        return Ok(None);
+    }
+    Ok(Some(row.int("user_id")?))
+}
+
+pub async fn delete_session(conn: &mut Conn, secret: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(sha256_hex(secret.as_bytes()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_sessions_of_user(conn: &mut Conn, user_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Platform apps
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permissible {
+    Account(i64),
+    User(i64),
+    AgentBot(i64),
+}
+
+impl Permissible {
+    fn parts(self) -> (&'static str, i64) {
+        match self {
+            Permissible::Account(id) => ("account", id),
+            Permissible::User(id) => ("user", id),
+            Permissible::AgentBot(id) => ("agent_bot", id),
+        }
+    }
+}
+
+pub async fn create_platform_app(conn: &mut Conn, name: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO platform_apps (name, created_at) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(name)
+    .bind(now_ms())
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Records that a platform app created (and may therefore manage) an object.
+pub async fn grant(conn: &mut Conn, app_id: i64, object: Permissible) -> Result<()> {
+    let (kind, id) = object.parts();
+    sqlx::query(
+        "INSERT INTO platform_app_permissibles (platform_app_id, permissible_type, permissible_id, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(app_id)
+    .bind(kind)
+    .bind(id)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn may_manage(conn: &mut Conn, app_id: i64, object: Permissible) -> Result<bool> {
+    let (kind, id) = object.parts();
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM platform_app_permissibles \
+         WHERE platform_app_id = $1 AND permissible_type = $2 AND permissible_id = $3",
+    )
+    .bind(app_id)
+    .bind(kind)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agent bots
+
+fn agent_bot(row: &sqlx::any::AnyRow) -> Result<AgentBot> {
+    Ok(AgentBot {
+        id: row.int("id")?,
+        account_id: row.opt_int("account_id")?,
+        name: row.text("name")?,
+        description: row.opt_text("description")?,
+        outgoing_url: row.opt_text("outgoing_url")?,
+        created_at: row.int("created_at")?,
+    })
+}
+
+const BOT_COLUMNS: &str = "id, account_id, name, description, outgoing_url, created_at";
+
+pub async fn create_agent_bot(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    name: &str,
+    description: Option<&str>,
+    outgoing_url: Option<&str>,
+) -> Result<AgentBot> {
+    let now = now_ms();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO agent_bots (account_id, name, description, outgoing_url, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING {BOT_COLUMNS}"
+    )))
+    .bind(scope.account_id())
+    .bind(name)
+    .bind(description)
+    .bind(outgoing_url)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    agent_bot(&row)
+}
+
+/// Reads a bot by id across accounts: token authentication needs its account first.
+pub async fn get_agent_bot_unscoped(conn: &mut Conn, id: i64) -> Result<AgentBot> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOT_COLUMNS} FROM agent_bots WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    agent_bot(&row)
+}
+
+pub async fn list_agent_bots(conn: &mut Conn, scope: &AccountScope) -> Result<Vec<AgentBot>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOT_COLUMNS} FROM agent_bots WHERE account_id = $1 ORDER BY id"
+    )))
+    .bind(scope.account_id())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(agent_bot).collect()
+}
+
+pub async fn delete_agent_bot(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<()> {
+    let done = sqlx::query("DELETE FROM agent_bots WHERE account_id = $1 AND id = $2")
+        .bind(scope.account_id())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    revoke_tokens(conn, TokenOwner::AgentBot(id)).await
+}
