@@ -26,6 +26,7 @@ use throughline_core::crypto::ServerKey;
 use tokio::sync::watch;
 
 use crate::error::{Result, StoreError};
+use crate::links::Links;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -73,6 +74,8 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
     pub database_url: String,
+    /// The URL the server is reached at, for links in payloads (attachments).
+    pub public_url: String,
     /// Connections for readers (SQLite) or for everything (PostgreSQL).
     pub max_connections: u32,
     pub acquire_timeout: Duration,
@@ -82,6 +85,7 @@ impl StoreOptions {
     pub fn new(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
+            public_url: "http://127.0.0.1:3000".into(),
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
         }
@@ -93,6 +97,7 @@ struct Inner {
     writer: AnyPool,
     reader: AnyPool,
     key: ServerKey,
+    links: Links,
     outbox_tick: watch::Sender<u64>,
 }
 
@@ -150,6 +155,7 @@ impl Store {
                 backend,
                 writer,
                 reader,
+                links: Links::new(&options.public_url, key.clone()),
                 key,
                 outbox_tick,
             }),
@@ -162,6 +168,10 @@ impl Store {
 
     pub fn key(&self) -> &ServerKey {
         &self.inner.key
+    }
+
+    pub fn links(&self) -> &Links {
+        &self.inner.links
     }
 
     /// A connection for reads that need no transaction.

@@ -118,6 +118,16 @@ pub async fn get(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, id: i64
     inbox(&row, key)
 }
 
+/// Reads an inbox by id for rendering records that already belong to its account.
+pub(crate) async fn get_unscoped(conn: &mut Conn, key: &ServerKey, id: i64) -> Result<Inbox> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM inboxes WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    inbox(&row, key)
+}
+
 /// Finds the inbox behind a public identifier (Client API, widget). The identifier is the
 /// proof of access, so this is unscoped; callers scope everything after it to its account.
 pub async fn by_identifier_unscoped(conn: &mut Conn, key: &ServerKey, identifier: &str) -> Result<Inbox> {

@@ -48,3 +48,9 @@ pub(crate) fn like_escape(s: &str) -> String {
     }
     out
 }
+pub mod webhooks;
+pub mod links;
+mod records;
+pub mod render;
+mod events;
+pub mod contacts;

@@ -232,6 +232,18 @@ CREATE TABLE contact_notes (
 );
 CREATE INDEX ix_contact_notes_contact ON contact_notes (contact_id);
 
+-- Every contact merge, with the merged-away contact as it was, so merges can be audited.
+CREATE TABLE contact_merges (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    base_contact_id INTEGER NOT NULL,
+    mergee_contact_id INTEGER NOT NULL,
+    mergee_snapshot TEXT NOT NULL,
+    merged_by_user_id INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX ix_contact_merges_base ON contact_merges (account_id, base_contact_id);
+
 -- Identities: a contact's address in one inbox, plus its normalised form for linking.
 CREATE TABLE contact_inboxes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,1 +1,0 @@
-//! Chatwoot-compatible JSON views (filled in with the HTTP layer).

@@ -1,0 +1,144 @@
+use serde_json::Value;
+
+use crate::model::Inbox;
+
+view! {
+    /// An inbox as the application API shows it (Chatwoot's `inbox`).
+    pub struct InboxView {
+        pub id: i64,
+        pub account_id: i64,
+        pub name: String,
+        pub channel_type: String,
+        /// Chatwoot links an inbox to a channel row; Throughline keeps the channel in the inbox,
+        /// so this repeats the inbox id.
+        pub channel_id: i64,
+        pub avatar_url: String,
+        pub greeting_enabled: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub greeting_message: Option<String>,
+        pub enable_auto_assignment: bool,
+        pub allow_messages_after_resolved: bool,
+        pub lock_to_single_conversation: bool,
+        pub hmac_mandatory: bool,
+        /// The identity-verification secret; present for administrators only.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub hmac_token: Option<String>,
+        /// The Client API's inbox identifier.
+        pub inbox_identifier: String,
+        /// API channel: where Throughline posts outgoing messages.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub webhook_url: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub default_country: Option<String>,
+        pub working_hours_enabled: bool,
+        pub enable_email_collect: bool,
+        pub csat_survey_enabled: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub timezone: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub widget_color: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub website_url: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub welcome_title: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub welcome_tagline: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub out_of_office_message: Option<String>,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub settings: Value,
+    }
+
+    /// An inbox as embedded in a contact's identities (`contact_inbox.inbox`).
+    pub struct InboxSummary {
+        pub id: i64,
+        pub name: String,
+        pub channel_type: String,
+        pub channel_id: i64,
+        pub avatar_url: String,
+    }
+
+    /// `GET /public/api/v1/inboxes/{identifier}`.
+    pub struct PublicInboxView {
+        pub identifier: String,
+        pub name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub timezone: Option<String>,
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+        pub working_hours: Value,
+        pub working_hours_enabled: bool,
+        pub csat_survey_enabled: bool,
+        pub greeting_enabled: bool,
+        pub identity_validation_enabled: bool,
+    }
+}
+
+fn setting_str(settings: &Value, key: &str) -> Option<String> {
+    settings.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn setting_bool(settings: &Value, key: &str) -> bool {
+    settings.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+impl InboxView {
+    pub fn new(inbox: &Inbox, show_secrets: bool) -> Self {
+        let s = &inbox.settings;
+        Self {
+            id: inbox.id,
+            account_id: inbox.account_id,
+            name: inbox.name.clone(),
+            channel_type: inbox.channel_type.as_str().into(),
+            channel_id: inbox.id,
+            avatar_url: super::user::avatar(&inbox.avatar_url),
+            greeting_enabled: inbox.greeting_enabled,
+            greeting_message: inbox.greeting_message.clone(),
+            enable_auto_assignment: inbox.enable_auto_assignment,
+            allow_messages_after_resolved: inbox.allow_messages_after_resolved,
+            lock_to_single_conversation: inbox.lock_to_single_conversation,
+            hmac_mandatory: inbox.hmac_mandatory,
+            hmac_token: show_secrets.then(|| inbox.hmac_token.clone()),
+            inbox_identifier: inbox.identifier.clone(),
+            webhook_url: inbox.webhook_url.clone(),
+            default_country: inbox.default_country.clone(),
+            working_hours_enabled: setting_bool(s, "working_hours_enabled"),
+            enable_email_collect: setting_bool(s, "enable_email_collect"),
+            csat_survey_enabled: setting_bool(s, "csat_survey_enabled"),
+            timezone: setting_str(s, "timezone"),
+            widget_color: setting_str(s, "widget_color"),
+            website_url: setting_str(s, "website_url"),
+            welcome_title: setting_str(s, "welcome_title"),
+            welcome_tagline: setting_str(s, "welcome_tagline"),
+            out_of_office_message: setting_str(s, "out_of_office_message"),
+            settings: s.clone(),
+        }
+    }
+}
+
+impl From<&Inbox> for InboxSummary {
+    fn from(inbox: &Inbox) -> Self {
+        Self {
+            id: inbox.id,
+            name: inbox.name.clone(),
+            channel_type: inbox.channel_type.as_str().into(),
+            channel_id: inbox.id,
+            avatar_url: super::user::avatar(&inbox.avatar_url),
+        }
+    }
+}
+
+impl From<&Inbox> for PublicInboxView {
+    fn from(inbox: &Inbox) -> Self {
+        let s = &inbox.settings;
+        Self {
+            identifier: inbox.identifier.clone(),
+            name: inbox.name.clone(),
+            timezone: setting_str(s, "timezone"),
+            working_hours: s.get("working_hours").cloned().unwrap_or_else(|| Value::Array(vec![])),
+            working_hours_enabled: setting_bool(s, "working_hours_enabled"),
+            csat_survey_enabled: setting_bool(s, "csat_survey_enabled"),
+            greeting_enabled: inbox.greeting_enabled,
+            identity_validation_enabled: inbox.hmac_mandatory,
+        }
+    }
+}

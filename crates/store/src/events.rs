@@ -1,0 +1,73 @@
+//! Writing domain events, with their snapshot payloads, inside the change's transaction.
+
+use serde_json::Value;
+use throughline_core::event::{EventKind, NewEvent};
+use throughline_core::model::{Contact, Conversation, Message};
+use throughline_core::views::webhook_body;
+
+use crate::db::Tx;
+use crate::error::Result;
+use crate::render;
+
+pub(crate) async fn contact(tx: &mut Tx, kind: EventKind, c: &Contact, changed: Option<Value>) -> Result<()> {
+    let store = tx.store().clone();
+    let account = render::account_ref(tx.conn(), c.account_id).await?;
+    let view = render::contact(tx.conn(), &store, c, true).await?;
+    let payload = webhook_body::contact(&account, &view, changed);
+    tx.emit(NewEvent {
+        kind,
+        account_id: c.account_id,
+        conversation_id: None,
+        contact_id: Some(c.id),
+        inbox_id: None,
+        payload,
+    })
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn conversation(
+    tx: &mut Tx,
+    kind: EventKind,
+    c: &Conversation,
+    changed: Option<Value>,
+) -> Result<()> {
+    let store = tx.store().clone();
+    let account = render::account_ref(tx.conn(), c.account_id).await?;
+    let view = render::conversation(tx.conn(), &store, c.clone()).await?;
+    let payload = webhook_body::conversation(&account, &view, changed);
+    tx.emit(NewEvent {
+        kind,
+        account_id: c.account_id,
+        conversation_id: Some(c.id),
+        contact_id: Some(c.contact_id),
+        inbox_id: Some(c.inbox_id),
+        payload,
+    })
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn message(tx: &mut Tx, kind: EventKind, c: &Conversation, m: &Message) -> Result<()> {
+    let store = tx.store().clone();
+    let account = render::account_ref(tx.conn(), c.account_id).await?;
+    let conversation = render::conversation(tx.conn(), &store, c.clone()).await?;
+    let view = render::message(tx.conn(), &store, c, m).await?;
+    let inbox = crate::inboxes::get_unscoped(tx.conn(), store.key(), m.inbox_id).await?;
+    let sender = view.sender.as_ref().map(|s| serde_json::to_value(s).unwrap_or_default());
+    let mut payload = webhook_body::message(&account, &inbox, m, &conversation, sender);
+    // The realtime stream renders messages exactly as the API does; keep that view alongside.
+    if let Value::Object(map) = &mut payload {
+        map.insert("view".into(), serde_json::to_value(&view).unwrap_or_default());
+    }
+    tx.emit(NewEvent {
+        kind,
+        account_id: c.account_id,
+        conversation_id: Some(c.id),
+        contact_id: Some(c.contact_id),
+        inbox_id: Some(m.inbox_id),
+        payload,
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,430 @@
+//! Turning records into the shared views, with batched loading: a page of conversations costs
+//! a fixed handful of queries, not a handful per row.
+
+use std::collections::HashMap;
+
+use throughline_core::message::SenderType;
+use throughline_core::model::{Attachment, ChannelType, Contact, Conversation, Identity, Inbox, Message};
+use throughline_core::views::{
+    AccountRef, AgentBotSummary, AttachmentView, ContactView, ConversationParts, ConversationView,
+    MessageContext, MessageView, PublicMessageView, PublicSender, SenderView, TeamView, UserSummary,
+};
+
+use crate::Conn;
+use crate::error::Result;
+use crate::records::{self, ATTACHMENT_COLUMNS, CONTACT_COLUMNS, IDENTITY_COLUMNS, MESSAGE_COLUMNS};
+use crate::rows::RowExt;
+use crate::sql::SqlBuilder;
+use crate::Store;
+
+pub async fn account_ref(conn: &mut Conn, account_id: i64) -> Result<AccountRef> {
+    let a = crate::accounts::get_account(conn, account_id).await?;
+    Ok(AccountRef::from(&a))
+}
+
+fn unique(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut v: Vec<i64> = ids.into_iter().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+async fn contacts_by_id(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Contact>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = SqlBuilder::new(&format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id IN "));
+    q.bind_list(ids);
+    let rows = q.build().fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| records::contact(r).map(|c| (c.id, c)))
+        .collect()
+}
+
+/// Identities of the given contacts with their inboxes.
+pub(crate) async fn identities_of(
+    conn: &mut Conn,
+    store: &Store,
+    contact_ids: &[i64],
+) -> Result<HashMap<i64, Vec<(Identity, Inbox)>>> {
+    let mut out: HashMap<i64, Vec<(Identity, Inbox)>> = HashMap::new();
+    if contact_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {IDENTITY_COLUMNS} FROM contact_inboxes WHERE contact_id IN "
+    ));
+    q.bind_list(contact_ids).push(" ORDER BY id");
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    let identities: Vec<Identity> = rows.iter().map(records::identity).collect::<Result<_>>()?;
+    let inboxes = inboxes_by_id(conn, store, &unique(identities.iter().map(|i| i.inbox_id))).await?;
+    for identity in identities {
+        if let Some(inbox) = inboxes.get(&identity.inbox_id) {
+            out.entry(identity.contact_id)
+                .or_default()
+                .push((identity, inbox.clone()));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn inboxes_by_id(conn: &mut Conn, store: &Store, ids: &[i64]) -> Result<HashMap<i64, Inbox>> {
+    let mut out = HashMap::new();
+    for id in ids {
+        let inbox = crate::inboxes::get_unscoped(&mut *conn, store.key(), *id).await?;
+        out.insert(*id, inbox);
+    }
+    Ok(out)
+}
+
+pub async fn contacts(
+    conn: &mut Conn,
+    store: &Store,
+    list: &[Contact],
+    with_identities: bool,
+) -> Result<Vec<ContactView>> {
+    let mut identities = if with_identities {
+        identities_of(conn, store, &unique(list.iter().map(|c| c.id))).await?
+    } else {
+        HashMap::new()
+    };
+    Ok(list
+        .iter()
+        .map(|c| {
+            let view = ContactView::new(c);
+            if with_identities {
+                view.with_identities(&identities.remove(&c.id).unwrap_or_default())
+            } else {
+                view
+            }
+        })
+        .collect())
+}
+
+pub async fn contact(conn: &mut Conn, store: &Store, c: &Contact, with_identities: bool) -> Result<ContactView> {
+    let mut views = contacts(conn, store, std::slice::from_ref(c), with_identities).await?;
+    Ok(views.pop().unwrap_or_else(|| ContactView::new(c)))
+}
+
+/// Users by id with their availability in `account_id`.
+async fn user_summaries(conn: &mut Conn, account_id: i64, ids: &[i64]) -> Result<HashMap<i64, UserSummary>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {}, m.availability AS m_availability FROM users u \
+         LEFT JOIN account_users m ON m.user_id = u.id AND m.account_id = ",
+        crate::accounts::USER_COLUMNS
+    ));
+    q.bind(account_id).push(" WHERE u.id IN ").bind_list(ids);
+    let rows = q.build().fetch_all(conn).await?;
+    let mut out = HashMap::new();
+    for r in &rows {
+        let user = crate::accounts::user(r)?;
+        let availability = r.opt_text("m_availability")?.unwrap_or_else(|| "offline".into());
+        out.insert(user.id, UserSummary::new(&user, &availability));
+    }
+    Ok(out)
+}
+
+async fn bot_summaries(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, AgentBotSummary>> {
+    let mut out = HashMap::new();
+    for id in ids {
+        if let Ok(bot) = crate::auth::get_agent_bot_unscoped(&mut *conn, *id).await {
+            out.insert(*id, AgentBotSummary::from(&bot));
+        }
+    }
+    Ok(out)
+}
+
+async fn attachments_of(conn: &mut Conn, message_ids: &[i64]) -> Result<HashMap<i64, Vec<Attachment>>> {
+    let mut out: HashMap<i64, Vec<Attachment>> = HashMap::new();
+    if message_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE message_id IN "
+    ));
+    q.bind_list(message_ids).push(" ORDER BY id");
+    let rows = q.build().fetch_all(conn).await?;
+    for r in &rows {
+        let a = records::attachment(r)?;
+        out.entry(a.message_id).or_default().push(a);
+    }
+    Ok(out)
+}
+
+/// The senders, contexts and attachments of messages across conversations.
+struct MessageDeps {
+    contacts: HashMap<i64, ContactView>,
+    users: HashMap<i64, UserSummary>,
+    bots: HashMap<i64, AgentBotSummary>,
+    attachments: HashMap<i64, Vec<Attachment>>,
+}
+
+async fn message_deps(conn: &mut Conn, account_id: i64, messages: &[&Message]) -> Result<MessageDeps> {
+    let ids_of = |kind: SenderType| {
+        unique(
+            messages
+                .iter()
+                .filter(|m| m.sender_type == Some(kind))
+                .filter_map(|m| m.sender_id),
+        )
+    };
+    let contact_records = contacts_by_id(conn, &ids_of(SenderType::Contact)).await?;
+    Ok(MessageDeps {
+        contacts: contact_records
+            .iter()
+            .map(|(id, c)| (*id, ContactView::new(c)))
+            .collect(),
+        users: user_summaries(conn, account_id, &ids_of(SenderType::User)).await?,
+        bots: bot_summaries(conn, &ids_of(SenderType::AgentBot)).await?,
+        attachments: attachments_of(conn, &unique(messages.iter().map(|m| m.id))).await?,
+    })
+}
+
+impl MessageDeps {
+    fn sender(&self, m: &Message) -> Option<SenderView> {
+        let id = m.sender_id?;
+        match m.sender_type? {
+            SenderType::Contact => self
+                .contacts
+                .get(&id)
+                .map(|c| SenderView::Contact(Box::new(c.clone()))),
+            SenderType::User => self.users.get(&id).map(|u| SenderView::User(u.clone())),
+            SenderType::AgentBot => self.bots.get(&id).map(|b| SenderView::AgentBot(b.clone())),
+        }
+    }
+
+    fn attachments(&self, store: &Store, m: &Message) -> Vec<AttachmentView> {
+        self.attachments
+            .get(&m.id)
+            .map(|list| {
+                list.iter()
+                    .map(|a| AttachmentView::new(a, store.links().attachment_url(a)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+async fn source_id_of(conn: &mut Conn, identity_id: Option<i64>) -> Result<String> {
+    let Some(id) = identity_id else {
+        return Ok(String::new());
+    };
+    Ok(sqlx::query_scalar::<_, String>("SELECT source_id FROM contact_inboxes WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or_default())
+}
+
+async fn unread_counts(conn: &mut Conn, conversation_ids: &[i64]) -> Result<HashMap<i64, i64>> {
+    let mut out = HashMap::new();
+    if conversation_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = SqlBuilder::new(
+        "SELECT m.conversation_id AS cid, COUNT(*) AS n FROM messages m \
+         JOIN conversations c ON c.id = m.conversation_id \
+         WHERE m.message_type = 0 AND (c.agent_last_seen_at IS NULL OR m.created_at > c.agent_last_seen_at) \
+         AND m.conversation_id IN ",
+    );
+    q.bind_list(conversation_ids).push(" GROUP BY m.conversation_id");
+    for r in q.build().fetch_all(conn).await? {
+        out.insert(r.int("cid")?, r.int("n")?);
+    }
+    Ok(out)
+}
+
+/// Views of messages of one conversation.
+pub async fn messages(
+    conn: &mut Conn,
+    store: &Store,
+    conversation: &Conversation,
+    list: &[Message],
+) -> Result<Vec<MessageView>> {
+    let refs: Vec<&Message> = list.iter().collect();
+    let deps = message_deps(conn, conversation.account_id, &refs).await?;
+    let unread = unread_counts(conn, &[conversation.id]).await?;
+    let ctx = MessageContext {
+        display_id: conversation.display_id,
+        assignee_id: conversation.assignee_id,
+        unread_count: unread.get(&conversation.id).copied().unwrap_or(0),
+        last_activity_at: conversation.last_activity_at,
+        source_id: source_id_of(conn, conversation.identity_id).await?,
+    };
+    Ok(list
+        .iter()
+        .map(|m| MessageView::new(m, &ctx, deps.sender(m), deps.attachments(store, m)))
+        .collect())
+}
+
+pub async fn message(conn: &mut Conn, store: &Store, conversation: &Conversation, m: &Message) -> Result<MessageView> {
+    let mut v = messages(conn, store, conversation, std::slice::from_ref(m)).await?;
+    v.pop().ok_or(crate::StoreError::NotFound)
+}
+
+/// Messages as a customer sees them: no private notes, senders reduced to name and avatar.
+pub async fn public_messages(
+    conn: &mut Conn,
+    store: &Store,
+    conversation: &Conversation,
+    list: &[Message],
+) -> Result<Vec<PublicMessageView>> {
+    let visible: Vec<&Message> = list.iter().filter(|m| !m.private).collect();
+    let deps = message_deps(conn, conversation.account_id, &visible).await?;
+    Ok(visible
+        .into_iter()
+        .map(|m| {
+            let sender = deps.sender(m).map(|s| match s {
+                SenderView::Contact(c) => PublicSender {
+                    id: c.id,
+                    name: c.name.clone(),
+                    available_name: c.name.clone(),
+                    avatar_url: c.thumbnail.clone(),
+                    kind: "contact".into(),
+                },
+                SenderView::User(u) => PublicSender {
+                    id: u.id,
+                    name: u.available_name.clone(),
+                    available_name: u.available_name,
+                    avatar_url: u.avatar_url,
+                    kind: "user".into(),
+                },
+                SenderView::AgentBot(b) => PublicSender {
+                    id: b.id,
+                    name: b.name.clone(),
+                    available_name: b.name,
+                    avatar_url: b.avatar_url,
+                    kind: "agent_bot".into(),
+                },
+            });
+            PublicMessageView::new(m, conversation.display_id, sender, deps.attachments(store, m))
+        })
+        .collect())
+}
+
+async fn last_messages(
+    conn: &mut Conn,
+    conversation_ids: &[i64],
+    non_activity: bool,
+) -> Result<HashMap<i64, Message>> {
+    let mut out = HashMap::new();
+    if conversation_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN \
+         (SELECT MAX(id) FROM messages WHERE conversation_id IN "
+    ));
+    q.bind_list(conversation_ids);
+    if non_activity {
+        q.push(" AND message_type <> 2");
+    }
+    q.push(" GROUP BY conversation_id)");
+    for r in q.build().fetch_all(conn).await? {
+        let m = records::message(&r)?;
+        out.insert(m.conversation_id, m);
+    }
+    Ok(out)
+}
+
+/// Views of a page of conversations, in the order given.
+pub async fn conversations(
+    conn: &mut Conn,
+    store: &Store,
+    list: Vec<Conversation>,
+) -> Result<Vec<ConversationView>> {
+    let Some(account_id) = list.first().map(|c| c.account_id) else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
+    let contact_records = contacts_by_id(conn, &unique(list.iter().map(|c| c.contact_id))).await?;
+    let assignees = user_summaries(conn, account_id, &unique(list.iter().filter_map(|c| c.assignee_id))).await?;
+    let mut teams = HashMap::new();
+    for team_id in unique(list.iter().filter_map(|c| c.team_id)) {
+        if let Ok(t) = crate::teams::get(&mut *conn, &crate::AccountScope::system(account_id), team_id).await {
+            teams.insert(team_id, TeamView::new(&t, false));
+        }
+    }
+    let mut labels: HashMap<i64, Vec<String>> = HashMap::new();
+    {
+        let mut q = SqlBuilder::new(
+            "SELECT conversation_id, label FROM conversation_labels WHERE conversation_id IN ",
+        );
+        q.bind_list(&ids).push(" ORDER BY label");
+        for r in q.build().fetch_all(&mut *conn).await? {
+            labels.entry(r.int("conversation_id")?).or_default().push(r.text("label")?);
+        }
+    }
+    let mut verified: HashMap<i64, (bool, String)> = HashMap::new();
+    {
+        let identity_ids = unique(list.iter().filter_map(|c| c.identity_id));
+        if !identity_ids.is_empty() {
+            let mut q = SqlBuilder::new(
+                "SELECT id, hmac_verified, source_id FROM contact_inboxes WHERE id IN ",
+            );
+            q.bind_list(&identity_ids);
+            for r in q.build().fetch_all(&mut *conn).await? {
+                verified.insert(r.int("id")?, (r.flag("hmac_verified")?, r.text("source_id")?));
+            }
+        }
+    }
+    let channels: HashMap<i64, ChannelType> = {
+        let mut out = HashMap::new();
+        let mut q = SqlBuilder::new("SELECT id, channel_type FROM inboxes WHERE id IN ");
+        q.bind_list(&unique(list.iter().map(|c| c.inbox_id)));
+        for r in q.build().fetch_all(&mut *conn).await? {
+            out.insert(r.int("id")?, r.parsed("channel_type", ChannelType::parse)?);
+        }
+        out
+    };
+    let last = last_messages(conn, &ids, false).await?;
+    let last_chat = last_messages(conn, &ids, true).await?;
+    let unread = unread_counts(conn, &ids).await?;
+    let all_last: Vec<&Message> = last.values().chain(last_chat.values()).collect();
+    let deps = message_deps(conn, account_id, &all_last).await?;
+
+    let mut out = Vec::with_capacity(list.len());
+    for c in list {
+        let unread_count = unread.get(&c.id).copied().unwrap_or(0);
+        let (hmac_verified, source_id) = c
+            .identity_id
+            .and_then(|id| verified.get(&id).cloned())
+            .unwrap_or_default();
+        let ctx = MessageContext {
+            display_id: c.display_id,
+            assignee_id: c.assignee_id,
+            unread_count,
+            last_activity_at: c.last_activity_at,
+            source_id,
+        };
+        let view_of = |m: &Message| MessageView::new(m, &ctx, deps.sender(m), deps.attachments(store, m));
+        let contact = contact_records
+            .get(&c.contact_id)
+            .map(ContactView::new)
+            .ok_or(crate::StoreError::NotFound)?;
+        out.push(ConversationView::from(ConversationParts {
+            contact,
+            channel: channels
+                .get(&c.inbox_id)
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+            hmac_verified,
+            assignee: c.assignee_id.and_then(|id| assignees.get(&id).cloned()),
+            team: c.team_id.and_then(|id| teams.get(&id).cloned()),
+            labels: labels.remove(&c.id).unwrap_or_default(),
+            last_message: last.get(&c.id).map(view_of),
+            last_non_activity_message: last_chat.get(&c.id).map(view_of),
+            unread_count,
+            conversation: c,
+        }));
+    }
+    Ok(out)
+}
+
+pub async fn conversation(conn: &mut Conn, store: &Store, c: Conversation) -> Result<ConversationView> {
+    let mut v = conversations(conn, store, vec![c]).await?;
+    v.pop().ok_or(crate::StoreError::NotFound)
+}
