@@ -54,3 +54,8 @@ mod records;
 pub mod render;
 mod events;
 pub mod contacts;
+pub mod messages;
+pub mod conversations;
+pub mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -90,6 +90,7 @@ impl SqlBuilder {
         self
     }
 
+    #[cfg(test)]
     pub fn sql(&self) -> &str {
         &self.sql
     }

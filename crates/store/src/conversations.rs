@@ -1,0 +1,652 @@
+//! Conversations: creation with per-account display ids, the list with Chatwoot's filters and
+//! counts, status changes, priority, assignment, labels, attributes, last-seen marks, snoozes.
+
+use serde_json::{Value, json};
+use throughline_core::conversation::{
+    Priority, Status, StatusOutcome, StatusRequest, apply_status_request,
+};
+use throughline_core::event::EventKind;
+use throughline_core::model::{ChannelType, Conversation};
+use throughline_core::role::Actor;
+use throughline_core::views::webhook_body::changed;
+
+use crate::clock::now_ms;
+use crate::db::Tx;
+use crate::error::{Result, StoreError};
+use crate::labels::{self, Tagged};
+use crate::records::{self, CONVERSATION_COLUMNS};
+use crate::rows::RowExt;
+use crate::scope::{AccountScope, InboxVisibility};
+use crate::sql::SqlBuilder;
+use crate::{Conn, events, messages};
+
+#[derive(Clone, Debug)]
+pub struct NewConversation {
+    pub contact_id: i64,
+    pub inbox_id: i64,
+    pub identity_id: Option<i64>,
+    pub status: Status,
+    pub snoozed_until: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub custom_attributes: Value,
+    pub additional_attributes: Value,
+}
+
+impl NewConversation {
+    pub fn open(contact_id: i64, inbox_id: i64, identity_id: Option<i64>) -> Self {
+        Self {
+            contact_id,
+            inbox_id,
+            identity_id,
+            status: Status::Open,
+            snoozed_until: None,
+            assignee_id: None,
+            team_id: None,
+            custom_attributes: json!({}),
+            additional_attributes: json!({}),
+        }
+    }
+}
+
+pub async fn create(tx: &mut Tx, scope: &AccountScope, new: NewConversation) -> Result<Conversation> {
+    if !scope.sees_inbox(new.inbox_id) {
+        return Err(StoreError::NotFound);
+    }
+    // The account row is the display-id sequence; its row lock orders concurrent creators.
+    let display_id: i64 = sqlx::query_scalar(
+        "UPDATE accounts SET conversation_seq = conversation_seq + 1 WHERE id = $1 \
+         RETURNING conversation_seq",
+    )
+    .bind(scope.account_id())
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let now = now_ms();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO conversations (account_id, display_id, uuid, contact_id, inbox_id, \
+           contact_inbox_id, status, snoozed_until, assignee_id, team_id, custom_attributes, \
+           additional_attributes, last_activity_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13) \
+         RETURNING {CONVERSATION_COLUMNS}"
+    )))
+    .bind(scope.account_id())
+    .bind(display_id)
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(new.contact_id)
+    .bind(new.inbox_id)
+    .bind(new.identity_id)
+    .bind(new.status.as_str())
+    .bind(new.snoozed_until)
+    .bind(new.assignee_id)
+    .bind(new.team_id)
+    .bind(new.custom_attributes.to_string())
+    .bind(new.additional_attributes.to_string())
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await?;
+    let conversation = records::conversation(&row)?;
+    events::conversation(tx, EventKind::ConversationCreated, &conversation, None).await?;
+    Ok(conversation)
+}
+
+/// Reads a conversation by the display id the API uses, if the scope may see its inbox.
+pub async fn get(conn: &mut Conn, scope: &AccountScope, display_id: i64) -> Result<Conversation> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = $1 AND display_id = $2"
+    )))
+    .bind(scope.account_id())
+    .bind(display_id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let c = records::conversation(&row)?;
+    if !scope.sees_inbox(c.inbox_id) {
+        return Err(StoreError::NotFound);
+    }
+    Ok(c)
+}
+
+/// Conversations of a contact, newest activity first.
+pub async fn of_contact(conn: &mut Conn, scope: &AccountScope, contact_id: i64) -> Result<Vec<Conversation>> {
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = "
+    ));
+    q.bind(scope.account_id()).push(" AND contact_id = ").bind(contact_id);
+    push_visibility(&mut q, scope);
+    q.push(" ORDER BY last_activity_at DESC, id DESC");
+    let rows = q.build().fetch_all(conn).await?;
+    rows.iter().map(records::conversation).collect()
+}
+
+fn push_visibility(q: &mut SqlBuilder, scope: &AccountScope) {
+    if let InboxVisibility::Only(ids) = scope.inboxes() {
+        q.push(" AND inbox_id IN ").bind_list(ids);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Me,
+    Unassigned,
+    Assigned,
+    All,
+}
+
+impl AssigneeFilter {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "me" | "mine" => Self::Me,
+            "unassigned" => Self::Unassigned,
+            "assigned" => Self::Assigned,
+            "all" => Self::All,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConversationSort {
+    /// Most recent activity first (Chatwoot's `latest`).
+    LastActivity,
+    CreatedAtAsc,
+    CreatedAtDesc,
+    /// Highest priority first, then latest activity.
+    Priority,
+    /// Longest-waiting first; conversations nobody waits on last.
+    WaitingSince,
+}
+
+impl ConversationSort {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "latest" | "last_activity_at_desc" => Self::LastActivity,
+            "sort_on_created_at" | "created_at_asc" => Self::CreatedAtAsc,
+            "created_at_desc" => Self::CreatedAtDesc,
+            "sort_on_priority" | "priority_desc" => Self::Priority,
+            "sort_on_waiting_since" | "waiting_since_asc" => Self::WaitingSince,
+            _ => return None,
+        })
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            Self::LastActivity => "last_activity_at DESC, id DESC",
+            Self::CreatedAtAsc => "created_at ASC, id ASC",
+            Self::CreatedAtDesc => "created_at DESC, id DESC",
+            Self::Priority => {
+                "CASE priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 \
+                 WHEN 'low' THEN 1 ELSE 0 END DESC, last_activity_at DESC, id DESC"
+            }
+            Self::WaitingSince => "(waiting_since IS NULL), waiting_since ASC, id ASC",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ConversationQuery {
+    pub assignee: AssigneeFilter,
+    /// `None` lists every status.
+    pub status: Option<Status>,
+    pub inbox_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub channel: Option<ChannelType>,
+    pub labels: Vec<String>,
+    pub contact_id: Option<i64>,
+    /// Matches message content, the contact's name, email or phone, or the display id.
+    pub search: Option<String>,
+    pub sort: ConversationSort,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Default for ConversationQuery {
+    fn default() -> Self {
+        Self {
+            assignee: AssigneeFilter::All,
+            status: Some(Status::Open),
+            inbox_id: None,
+            team_id: None,
+            channel: None,
+            labels: Vec::new(),
+            contact_id: None,
+            search: None,
+            sort: ConversationSort::LastActivity,
+            page: 1,
+            per_page: 25,
+        }
+    }
+}
+
+/// Chatwoot's `meta`: how many conversations match the filters for each assignee tab.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConversationCounts {
+    pub mine: i64,
+    pub unassigned: i64,
+    pub assigned: i64,
+    pub all: i64,
+}
+
+fn push_filters(q: &mut SqlBuilder, scope: &AccountScope, query: &ConversationQuery) {
+    let account = scope.account_id();
+    q.push(" WHERE account_id = ").bind(account);
+    push_visibility(q, scope);
+    if let Some(status) = query.status {
+        q.push(" AND status = ").bind(status.as_str());
+    }
+    if let Some(inbox_id) = query.inbox_id {
+        q.push(" AND inbox_id = ").bind(inbox_id);
+    }
+    if let Some(team_id) = query.team_id {
+        q.push(" AND team_id = ").bind(team_id);
+    }
+    if let Some(contact_id) = query.contact_id {
+        q.push(" AND contact_id = ").bind(contact_id);
+    }
+    if let Some(channel) = query.channel {
+        q.push(" AND inbox_id IN (SELECT id FROM inboxes WHERE account_id = ")
+            .bind(account)
+            .push(" AND channel_type = ")
+            .bind(channel.as_str())
+            .push(")");
+    }
+    if !query.labels.is_empty() {
+        q.push(" AND id IN (SELECT conversation_id FROM conversation_labels WHERE account_id = ")
+            .bind(account)
+            .push(" AND label IN ")
+            .bind_list(&query.labels)
+            .push(")");
+    }
+    if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", crate::like_escape(&search.to_lowercase()));
+        q.push(" AND (id IN (SELECT conversation_id FROM messages WHERE account_id = ")
+            .bind(account)
+            .push(" AND LOWER(content) LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\') OR contact_id IN (SELECT id FROM contacts WHERE account_id = ")
+            .bind(account)
+            .push(" AND (LOWER(name) LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\' OR LOWER(email) LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\' OR phone_number LIKE ")
+            .bind(pattern)
+            .push(" ESCAPE '\\'))");
+        if let Ok(display_id) = search.trim_start_matches('#').parse::<i64>() {
+            q.push(" OR display_id = ").bind(display_id);
+        }
+        q.push(")");
+    }
+}
+
+fn push_assignee(q: &mut SqlBuilder, scope: &AccountScope, filter: AssigneeFilter) {
+    match filter {
+        AssigneeFilter::Me => {
+            q.push(" AND assignee_id = ").bind(scope.user_id().unwrap_or(-1));
+        }
+        AssigneeFilter::Unassigned => {
+            q.push(" AND assignee_id IS NULL");
+        }
+        AssigneeFilter::Assigned => {
+            q.push(" AND assignee_id IS NOT NULL");
+        }
+        AssigneeFilter::All => {}
+    }
+}
+
+/// A page of conversations and the per-tab counts for the same filters.
+pub async fn list(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    query: &ConversationQuery,
+) -> Result<(Vec<Conversation>, ConversationCounts)> {
+    let mut counts_q = SqlBuilder::new(
+        "SELECT COUNT(*) AS total, \
+           COALESCE(SUM(CASE WHEN assignee_id = ",
+    );
+    counts_q
+        .bind(scope.user_id().unwrap_or(-1))
+        .push(
+            " THEN 1 ELSE 0 END), 0) AS mine, \
+             COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS unassigned \
+             FROM conversations",
+        );
+    push_filters(&mut counts_q, scope, query);
+    let row = counts_q.build().fetch_one(&mut *conn).await?;
+    let all = row.int("total")?;
+    let unassigned = row.int("unassigned")?;
+    let counts = ConversationCounts {
+        mine: row.int("mine")?,
+        unassigned,
+        assigned: all - unassigned,
+        all,
+    };
+
+    let mut q = SqlBuilder::new(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations"));
+    push_filters(&mut q, scope, query);
+    push_assignee(&mut q, scope, query.assignee);
+    q.push(" ORDER BY ")
+        .push(query.sort.order_by())
+        .push(" LIMIT ")
+        .bind(query.per_page)
+        .push(" OFFSET ")
+        .bind((query.page.max(1) - 1) * query.per_page);
+    let rows = q.build().fetch_all(conn).await?;
+    Ok((rows.iter().map(records::conversation).collect::<Result<_>>()?, counts))
+}
+
+/// The name an activity line credits for a change.
+async fn actor_name(conn: &mut Conn, scope: &AccountScope) -> Result<String> {
+    Ok(match scope.actor() {
+        Actor::User { id, .. } => crate::accounts::get_user_unscoped(conn, id)
+            .await?
+            .available_name()
+            .to_owned(),
+        Actor::AgentBot { id } => crate::auth::get_agent_bot_unscoped(conn, id).await?.name,
+        Actor::Contact { .. } => "the customer".to_owned(),
+        Actor::System => "Throughline".to_owned(),
+    })
+}
+
+async fn save(tx: &mut Tx, c: &Conversation) -> Result<Conversation> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE conversations SET status = $3, snoozed_until = $4, priority = $5, \
+           assignee_id = $6, team_id = $7, custom_attributes = $8, additional_attributes = $9, \
+           agent_last_seen_at = $10, assignee_last_seen_at = $11, contact_last_seen_at = $12, \
+           muted = $13, updated_at = $14 \
+         WHERE account_id = $1 AND id = $2 RETURNING {CONVERSATION_COLUMNS}"
+    )))
+    .bind(c.account_id)
+    .bind(c.id)
+    .bind(c.status.as_str())
+    .bind(c.snoozed_until)
+    .bind(c.priority.map(Priority::as_str))
+    .bind(c.assignee_id)
+    .bind(c.team_id)
+    .bind(c.custom_attributes.to_string())
+    .bind(c.additional_attributes.to_string())
+    .bind(c.agent_last_seen_at)
+    .bind(c.assignee_last_seen_at)
+    .bind(c.contact_last_seen_at)
+    .bind(c.muted)
+    .bind(now_ms())
+    .fetch_one(tx.conn())
+    .await?;
+    records::conversation(&row)
+}
+
+/// Applies `toggle_status`. Writes the activity line and the status events when it changes.
+pub async fn set_status(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    request: StatusRequest,
+) -> Result<(Conversation, StatusOutcome)> {
+    let outcome = apply_status_request(
+        conversation.status,
+        conversation.snoozed_until,
+        request,
+        now_ms(),
+    )
+    .map_err(|e| StoreError::InvalidReference(e.to_string()))?;
+    if !outcome.changed {
+        return Ok((conversation.clone(), outcome));
+    }
+    let mut next = conversation.clone();
+    next.status = outcome.status;
+    next.snoozed_until = outcome.snoozed_until;
+    let updated = save(tx, &next).await?;
+    let who = actor_name(tx.conn(), scope).await?;
+    let text = match (outcome.status, scope.actor()) {
+        (Status::Open, Actor::System) => "Conversation was reopened".to_owned(),
+        (Status::Open, _) => format!("Conversation was reopened by {who}"),
+        (Status::Resolved, _) => format!("Conversation was marked resolved by {who}"),
+        (Status::Pending, _) => format!("Conversation was marked as pending by {who}"),
+        (Status::Snoozed, _) => format!("Conversation was snoozed by {who}"),
+    };
+    messages::create_activity(
+        tx,
+        scope,
+        &updated,
+        text,
+        json!({ "kind": "status_changed", "status": outcome.status.as_str(), "actor": who }),
+    )
+    .await?;
+    let diff = changed(&[(
+        "status",
+        json!(conversation.status.as_str()),
+        json!(updated.status.as_str()),
+    )]);
+    events::conversation(tx, EventKind::ConversationStatusChanged, &updated, Some(diff.clone())).await?;
+    events::conversation(tx, EventKind::ConversationUpdated, &updated, Some(diff)).await?;
+    Ok((updated, outcome))
+}
+
+pub async fn set_priority(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    priority: Option<Priority>,
+) -> Result<Conversation> {
+    if conversation.priority == priority {
+        return Ok(conversation.clone());
+    }
+    let mut next = conversation.clone();
+    next.priority = priority;
+    let updated = save(tx, &next).await?;
+    let who = actor_name(tx.conn(), scope).await?;
+    let text = match (conversation.priority, priority) {
+        (_, None) => format!("{who} removed the priority"),
+        (None, Some(p)) => format!("{who} set the priority to {}", p.as_str()),
+        (Some(old), Some(new)) => {
+            format!("{who} changed the priority from {} to {}", old.as_str(), new.as_str())
+        }
+    };
+    messages::create_activity(
+        tx,
+        scope,
+        &updated,
+        text,
+        json!({ "kind": "priority_changed", "priority": priority.map(Priority::as_str), "actor": who }),
+    )
+    .await?;
+    let diff = changed(&[(
+        "priority",
+        json!(conversation.priority.map(Priority::as_str)),
+        json!(priority.map(Priority::as_str)),
+    )]);
+    events::conversation(tx, EventKind::ConversationUpdated, &updated, Some(diff)).await?;
+    Ok(updated)
+}
+
+/// Changes the assignee and/or team (`None` leaves a field as it is; `Some(None)` clears it).
+/// Callers check that the assignee is an agent of the account and the team exists.
+pub async fn assign(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    assignee: Option<Option<i64>>,
+    team: Option<Option<i64>>,
+) -> Result<Conversation> {
+    let mut next = conversation.clone();
+    if let Some(a) = assignee {
+        next.assignee_id = a;
+    }
+    if let Some(t) = team {
+        next.team_id = t;
+    }
+    if next.assignee_id == conversation.assignee_id && next.team_id == conversation.team_id {
+        return Ok(conversation.clone());
+    }
+    let updated = save(tx, &next).await?;
+    let who = actor_name(tx.conn(), scope).await?;
+    let mut diff = Vec::new();
+    if updated.assignee_id != conversation.assignee_id {
+        let text = match updated.assignee_id {
+            None => format!("Conversation unassigned by {who}"),
+            Some(id) if Some(id) == scope.user_id() => format!("{who} self-assigned this conversation"),
+            Some(id) => {
+                let name = crate::accounts::get_user_unscoped(tx.conn(), id).await?.available_name().to_owned();
+                format!("Assigned to {name} by {who}")
+            }
+        };
+        messages::create_activity(
+            tx,
+            scope,
+            &updated,
+            text,
+            json!({ "kind": "assignee_changed", "assignee_id": updated.assignee_id, "actor": who }),
+        )
+        .await?;
+        diff.push(("assignee_id", json!(conversation.assignee_id), json!(updated.assignee_id)));
+    }
+    if updated.team_id != conversation.team_id {
+        let text = match (conversation.team_id, updated.team_id) {
+            (_, Some(id)) => {
+                let name = crate::teams::get(tx.conn(), scope, id).await?.name;
+                format!("Assigned to {name} team by {who}")
+            }
+            (Some(old), None) => {
+                let name = crate::teams::get(tx.conn(), scope, old)
+                    .await
+                    .map(|t| t.name)
+                    .unwrap_or_else(|_| "the team".into());
+                format!("Unassigned from {name} by {who}")
+            }
+            (None, None) => String::new(),
+        };
+        messages::create_activity(
+            tx,
+            scope,
+            &updated,
+            text,
+            json!({ "kind": "team_changed", "team_id": updated.team_id, "actor": who }),
+        )
+        .await?;
+        diff.push(("team_id", json!(conversation.team_id), json!(updated.team_id)));
+    }
+    events::conversation(tx, EventKind::ConversationUpdated, &updated, Some(changed(&diff))).await?;
+    Ok(updated)
+}
+
+pub async fn labels_of(conn: &mut Conn, conversation: &Conversation) -> Result<Vec<String>> {
+    labels::titles_of(conn, Tagged::Conversation(conversation.id)).await
+}
+
+/// Replaces the label set (Chatwoot's POST conversations/{id}/labels).
+pub async fn set_labels(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    titles: &[String],
+) -> Result<Vec<String>> {
+    let before = labels_of(tx.conn(), conversation).await?;
+    let (added, removed) =
+        labels::replace(tx.conn(), scope.account_id(), Tagged::Conversation(conversation.id), titles).await?;
+    if added.is_empty() && removed.is_empty() {
+        return Ok(before);
+    }
+    let who = actor_name(tx.conn(), scope).await?;
+    if !added.is_empty() {
+        messages::create_activity(
+            tx,
+            scope,
+            conversation,
+            format!("{who} added {}", added.join(", ")),
+            json!({ "kind": "labels_added", "labels": added, "actor": who }),
+        )
+        .await?;
+    }
+    if !removed.is_empty() {
+        messages::create_activity(
+            tx,
+            scope,
+            conversation,
+            format!("{who} removed {}", removed.join(", ")),
+            json!({ "kind": "labels_removed", "labels": removed, "actor": who }),
+        )
+        .await?;
+    }
+    let after = labels_of(tx.conn(), conversation).await?;
+    let current = messages::conversation_by_id(tx.conn(), conversation.id).await?;
+    let diff = changed(&[("label_list", json!(before), json!(after))]);
+    events::conversation(tx, EventKind::ConversationUpdated, &current, Some(diff)).await?;
+    Ok(after)
+}
+
+/// Replaces the custom attributes, as Chatwoot's endpoint does.
+pub async fn set_custom_attributes(
+    tx: &mut Tx,
+    conversation: &Conversation,
+    attributes: Value,
+) -> Result<Conversation> {
+    if conversation.custom_attributes == attributes {
+        return Ok(conversation.clone());
+    }
+    let mut next = conversation.clone();
+    next.custom_attributes = attributes;
+    let updated = save(tx, &next).await?;
+    let diff = changed(&[(
+        "custom_attributes",
+        conversation.custom_attributes.clone(),
+        updated.custom_attributes.clone(),
+    )]);
+    events::conversation(tx, EventKind::ConversationUpdated, &updated, Some(diff)).await?;
+    Ok(updated)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seer {
+    Agent { user_id: i64 },
+    Contact,
+}
+
+/// Marks the conversation read by an agent (resets the unread count) or by the contact.
+pub async fn mark_seen(tx: &mut Tx, conversation: &Conversation, seer: Seer) -> Result<Conversation> {
+    let now = now_ms();
+    let mut next = conversation.clone();
+    match seer {
+        Seer::Agent { user_id } => {
+            next.agent_last_seen_at = Some(now);
+            if conversation.assignee_id == Some(user_id) {
+                next.assignee_last_seen_at = Some(now);
+            }
+        }
+        Seer::Contact => next.contact_last_seen_at = Some(now),
+    }
+    save(tx, &next).await
+}
+
+/// Snoozed conversations whose time has come, across all accounts (timer).
+pub async fn due_snoozes(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<Conversation>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE status = 'snoozed' \
+         AND snoozed_until IS NOT NULL AND snoozed_until <= $1 ORDER BY snoozed_until LIMIT $2"
+    )))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(records::conversation).collect()
+}
+
+/// When the next snooze ends, so the timer can sleep until then.
+pub async fn next_snooze_end(conn: &mut Conn) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT MIN(snoozed_until) AS next FROM conversations \
+         WHERE status = 'snoozed' AND snoozed_until IS NOT NULL",
+    )
+    .fetch_one(conn)
+    .await?;
+    row.opt_int("next")
+}
+
+/// Deletes a conversation and its messages (administrators).
+pub async fn delete(tx: &mut Tx, scope: &AccountScope, conversation: &Conversation) -> Result<()> {
+    sqlx::query("DELETE FROM conversations WHERE account_id = $1 AND id = $2")
+        .bind(scope.account_id())
+        .bind(conversation.id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
