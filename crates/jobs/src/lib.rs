@@ -1,1 +1,102 @@
+//! Event consumers fed by the transactional outbox, and timers.
+//!
+//! ```text
+//!             commit ──► outbox_events ──┬──► realtime   (in-memory cursor from head) ──► Bus
+//!                (tick)                  └──► webhooks   (durable cursor "webhooks")
+//!                                              │ one tx: deliveries rows + cursor
+//!                                              ▼
+//!                                         deliveries ──► sender (claims due rows, POSTs,
+//!                                                         retries with back-off)
+//!             timers: snooze ends ──► status change (written like any other change)
+//! ```
+//! Every consumer resumes where it stopped after a crash: the realtime one because clients
+//! resynchronise from the outbox by event id, the webhook one through its durable cursor, the
+//! sender because a delivery is marked done only after the receiver answered 2xx.
 
+mod consumer;
+mod realtime;
+mod sender;
+mod snooze;
+mod webhooks;
+
+use std::time::Duration;
+
+use throughline_channels::HttpSender;
+use throughline_core::webhook::RetryPolicy;
+use throughline_realtime::{Bus, Progress};
+use throughline_store::Store;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+pub use webhooks::WEBHOOK_CONSUMER;
+
+#[derive(Clone, Debug)]
+pub struct JobsConfig {
+    pub webhook_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Deliveries sent at the same time.
+    pub sender_concurrency: usize,
+    /// How often consumers look for events when no commit woke them (other instances' commits,
+    /// PostgreSQL transactions that became visible late).
+    pub poll_interval: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            webhook_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            sender_concurrency: 16,
+            poll_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// The running consumers.
+pub struct Jobs {
+    shutdown: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Jobs {
+    pub fn start(store: Store, bus: Bus, progress: Progress, config: JobsConfig) -> Result<Self, String> {
+        let http = HttpSender::new(config.webhook_timeout)?;
+        let (shutdown, rx) = watch::channel(false);
+        let deliveries_ready = std::sync::Arc::new(Notify::new());
+        let handles = vec![
+            tokio::spawn(realtime::run(store.clone(), bus, progress, config.clone(), rx.clone())),
+            tokio::spawn(webhooks::run(
+                store.clone(),
+                config.clone(),
+                deliveries_ready.clone(),
+                rx.clone(),
+            )),
+            tokio::spawn(sender::run(store.clone(), http, config.clone(), deliveries_ready, rx.clone())),
+            tokio::spawn(snooze::run(store, config, rx)),
+        ];
+        Ok(Self { shutdown, handles })
+    }
+
+    /// Asks every consumer to finish its current step and waits for them (bounded).
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for h in self.handles {
+            let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
+        }
+    }
+
+    /// Kills the consumers where they stand, as a crash would (tests).
+    pub fn abort(self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+/// Sleeps for `d` unless shutdown is asked first; returns true when it is.
+pub(crate) async fn sleep_or_shutdown(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
+    }
+}

@@ -1,0 +1,104 @@
+//! Signed JSON POSTs, shared by account webhooks and the API channel.
+
+use std::time::Duration;
+
+use throughline_core::webhook::{Outcome, judge_status, signature};
+
+/// Installs ring as rustls' crypto provider once per process (reqwest is built without a
+/// default provider to keep a single TLS stack).
+pub fn ensure_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpSender {
+    client: reqwest::Client,
+    user_agent: String,
+}
+
+/// A POST to make: body bytes are sent exactly as given, so a retry is byte-identical.
+#[derive(Clone, Debug)]
+pub struct SignedPost<'a> {
+    pub url: &'a str,
+    pub body: &'a [u8],
+    pub secret: Option<&'a str>,
+    pub event: &'a str,
+    pub delivery_id: &'a str,
+    pub timestamp_secs: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostOutcome {
+    pub outcome: Outcome,
+    pub status: Option<u16>,
+    /// What went wrong, for the delivery log: the status line and the start of the answer, or
+    /// the network error.
+    pub error: Option<String>,
+}
+
+impl HttpSender {
+    pub fn new(timeout: Duration) -> Result<Self, String> {
+        ensure_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+        Ok(Self {
+            client,
+            user_agent: format!("Throughline-Webhooks/{}", env!("CARGO_PKG_VERSION")),
+        })
+    }
+
+    pub async fn post(&self, p: SignedPost<'_>) -> PostOutcome {
+        let mut req = self
+            .client
+            .post(p.url)
+            .header("content-type", "application/json")
+            .header("user-agent", &self.user_agent)
+            .header("x-throughline-event", p.event)
+            .header("x-throughline-delivery", p.delivery_id)
+            .header("x-throughline-timestamp", p.timestamp_secs.to_string());
+        if let Some(secret) = p.secret {
+            let sig = signature(secret, p.timestamp_secs, p.body);
+            req = req
+                .header("x-throughline-signature", &sig)
+                .header("x-chatwoot-signature", &sig)
+                .header("x-chatwoot-timestamp", p.timestamp_secs.to_string());
+        }
+        match req.body(p.body.to_vec()).send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let outcome = judge_status(status);
+                let error = if outcome == Outcome::Delivered {
+                    None
+                } else {
+                    let text = resp.text().await.unwrap_or_default();
+                    let snippet: String = text.chars().take(300).collect();
+                    Some(format!("HTTP {status}: {snippet}"))
+                };
+                PostOutcome {
+                    outcome,
+                    status: Some(status),
+                    error,
+                }
+            }
+            Err(e) => PostOutcome {
+                outcome: Outcome::Retry,
+                status: None,
+                error: Some(describe(&e)),
+            },
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out waiting for the receiver".into()
+    } else if e.is_connect() {
+        format!("could not connect: {e}")
+    } else {
+        e.to_string()
+    }
+}

@@ -1,0 +1,197 @@
+//! Sends due deliveries, records every attempt, retries with back-off.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use throughline_channels::api::ApiChannel;
+use throughline_channels::{ChannelAdapter, HttpSender, Outbound, PostOutcome, SendOutcome, SignedPost};
+use throughline_core::message::DeliveryStatus;
+use throughline_core::model::Delivery;
+use throughline_core::webhook::Outcome;
+use throughline_store::webhooks as hooks;
+use throughline_store::{AccountScope, Store, StoreError, inboxes, messages, now_ms};
+use tokio::sync::{Notify, Semaphore, watch};
+
+use crate::JobsConfig;
+
+/// How long a claimed delivery is reserved for the sender that claimed it.
+const LEASE_MS: i64 = 120_000;
+
+pub(crate) async fn run(
+    store: Store,
+    http: HttpSender,
+    config: JobsConfig,
+    ready: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(config.sender_concurrency.max(1)));
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let claimed = match claim(&store, config.sender_concurrency).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim deliveries");
+                if crate::sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        if claimed.is_empty() {
+            let wait = match next_due(&store).await {
+                Some(at) => Duration::from_millis(u64::try_from((at - now_ms()).max(0)).unwrap_or(0)),
+                None => config.poll_interval * 8,
+            }
+            .min(config.poll_interval * 8);
+            tokio::select! {
+                _ = ready.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => break,
+            }
+            continue;
+        }
+        for delivery in claimed {
+            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            let store = store.clone();
+            let http = http.clone();
+            let retry = config.retry;
+            tokio::spawn(async move {
+                attempt(&store, &http, retry, delivery).await;
+                drop(permit);
+            });
+        }
+        // Wait for a free slot before claiming more, so claims never outrun sending.
+        if let Ok(p) = permits.clone().acquire_owned().await {
+            drop(p);
+        }
+    }
+    // Let in-flight sends finish their bookkeeping.
+    let _ = tokio::time::timeout(
+        Duration::from_secs(15),
+        permits.acquire_many(u32::try_from(config.sender_concurrency.max(1)).unwrap_or(1)),
+    )
+    .await;
+}
+
+async fn claim(store: &Store, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+    let mut tx = store.begin().await?;
+    let claimed = hooks::claim_due(tx.conn(), now_ms(), LEASE_MS, i64::try_from(limit).unwrap_or(16)).await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+async fn next_due(store: &Store) -> Option<i64> {
+    let mut conn = store.read().await.ok()?;
+    hooks::next_due_at(&mut conn).await.ok().flatten()
+}
+
+fn seed(id: &str) -> u64 {
+    id.bytes().fold(1469598103934665603u64, |h, b| (h ^ u64::from(b)).wrapping_mul(1099511628211))
+}
+
+async fn attempt(store: &Store, http: &HttpSender, retry: throughline_core::webhook::RetryPolicy, d: Delivery) {
+    let outcome = match send(store, http, &d).await {
+        Ok(o) => o,
+        Err(e) => PostOutcome {
+            outcome: Outcome::GiveUp,
+            status: None,
+            error: Some(e),
+        },
+    };
+    if let Err(e) = record(store, retry, &d, outcome).await {
+        // The lease runs out and the delivery is tried again: at-least-once.
+        tracing::warn!(delivery = %d.id, error = %e, "could not record a delivery attempt");
+    }
+}
+
+async fn send(store: &Store, http: &HttpSender, d: &Delivery) -> Result<PostOutcome, String> {
+    let scope = AccountScope::system(d.account_id);
+    let mut conn = store.read().await.map_err(|e| e.to_string())?;
+    let timestamp_secs = now_ms() / 1000;
+    if let Some(webhook_id) = d.webhook_id {
+        let hook = match hooks::get(&mut conn, store.key(), &scope, webhook_id).await {
+            Ok(h) => h,
+            Err(StoreError::NotFound) => return Err("the webhook was deleted".into()),
+            Err(e) => return Ok(retry_later(e.to_string())),
+        };
+        drop(conn);
+        return Ok(http
+            .post(SignedPost {
+                url: &d.url,
+                body: d.payload.as_bytes(),
+                secret: Some(&hook.secret),
+                event: &d.event_name,
+                delivery_id: &d.id,
+                timestamp_secs,
+            })
+            .await);
+    }
+    let Some(inbox_id) = d.inbox_id else {
+        return Err("delivery has no target".into());
+    };
+    let inbox = match inboxes::get(&mut conn, store.key(), &scope, inbox_id).await {
+        Ok(i) => i,
+        Err(StoreError::NotFound) => return Err("the inbox was deleted".into()),
+        Err(e) => return Ok(retry_later(e.to_string())),
+    };
+    drop(conn);
+    let channel = ApiChannel::new(http.clone(), inbox.hmac_token);
+    let sent = channel
+        .send(Outbound {
+            target: &d.url,
+            payload: d.payload.as_bytes(),
+            idempotency_key: &d.id,
+            event: &d.event_name,
+        })
+        .await;
+    Ok(match sent {
+        SendOutcome::Accepted { status, .. } => PostOutcome { outcome: Outcome::Delivered, status, error: None },
+        SendOutcome::Temporary { reason, status } => PostOutcome { outcome: Outcome::Retry, status, error: Some(reason) },
+        SendOutcome::Permanent { reason, status } => PostOutcome { outcome: Outcome::GiveUp, status, error: Some(reason) },
+    })
+}
+
+fn retry_later(error: String) -> PostOutcome {
+    PostOutcome {
+        outcome: Outcome::Retry,
+        status: None,
+        error: Some(error),
+    }
+}
+
+async fn record(
+    store: &Store,
+    retry: throughline_core::webhook::RetryPolicy,
+    d: &Delivery,
+    out: PostOutcome,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let status = out.status.map(i64::from);
+    match out.outcome {
+        Outcome::Delivered => hooks::mark_delivered(tx.conn(), &d.id, status.unwrap_or(200)).await?,
+        Outcome::Retry | Outcome::GiveUp => {
+            let attempts = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
+            let next = if out.outcome == Outcome::Retry {
+                retry.next_delay(attempts, seed(&d.id)).map(|delay| now_ms() + delay)
+            } else {
+                None
+            };
+            let error = out.error.unwrap_or_else(|| "failed".into());
+            hooks::mark_failed_attempt(tx.conn(), &d.id, status, &error, next).await?;
+            if next.is_none()
+                && let Some(message_id) = d.message_id
+            {
+                // The business's system never took the reply: show it failed on the message.
+                let scope = AccountScope::system(d.account_id);
+                let reason = format!("callback to {} failed: {error}", d.url);
+                match messages::record_delivery(&mut tx, &scope, message_id, DeliveryStatus::Failed, Some(&reason)).await {
+                    Ok(_) | Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    tx.commit().await
+}

@@ -1,0 +1,167 @@
+//! Fan-out of outbox events to account webhooks and API-inbox callbacks.
+//!
+//! For each batch, one transaction writes a delivery row per (target, event) and moves the
+//! durable cursor. A crash before the commit redoes the batch; a crash after it finds the rows
+//! written. The unique (target, event) key makes a redo harmless. Each event therefore gets
+//! exactly one delivery id per target, and receivers deduplicate on it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use throughline_core::event::{EventKind, StoredEvent};
+use throughline_core::model::{ChannelType, Inbox, Webhook};
+use throughline_store::outbox::{self, Cursor};
+use throughline_store::webhooks::{self as hooks, NewDelivery, Target};
+use throughline_store::{AccountScope, Store, StoreError, inboxes};
+use tokio::sync::{Notify, watch};
+
+use crate::JobsConfig;
+use crate::consumer::next_batch;
+
+pub const WEBHOOK_CONSUMER: &str = "webhooks";
+
+pub(crate) async fn run(
+    store: Store,
+    config: JobsConfig,
+    deliveries_ready: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks = store.outbox_signal();
+    let mut cursor = loop {
+        match starting_cursor(&store).await {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook consumer cannot load its cursor");
+                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await {
+                    return;
+                }
+            }
+        }
+    };
+    while let Some(batch) = next_batch(&store, cursor, config.poll_interval, &mut ticks, &mut shutdown).await {
+        match fan_out(&store, &batch).await {
+            Ok(next) => {
+                cursor = next;
+                deliveries_ready.notify_one();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook fan-out failed; the batch will be retried");
+                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn starting_cursor(store: &Store) -> Result<Cursor, StoreError> {
+    let mut tx = store.begin().await?;
+    let c = outbox::cursor_or_head(&mut tx, WEBHOOK_CONSUMER).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+/// Chatwoot sends these to an API inbox's callback URL.
+fn api_inbox_event(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::MessageCreated
+            | EventKind::MessageUpdated
+            | EventKind::ConversationCreated
+            | EventKind::ConversationUpdated
+            | EventKind::ConversationStatusChanged
+            | EventKind::ConversationTypingOn
+            | EventKind::ConversationTypingOff
+    )
+}
+
+/// The body receivers get: the event's snapshot plus `event`, without internal keys.
+pub(crate) fn webhook_body(event: &StoredEvent) -> String {
+    let mut body = event.payload.clone();
+    if let Value::Object(map) = &mut body {
+        map.remove("view");
+        map.insert("event".into(), Value::String(event.kind.as_str().into()));
+    }
+    body.to_string()
+}
+
+/// Activity lines are not sent (Chatwoot's `webhook_sendable?`).
+fn sendable(event: &StoredEvent) -> bool {
+    event.kind.is_webhook_event()
+        && !(matches!(event.kind, EventKind::MessageCreated | EventKind::MessageUpdated)
+            && event.payload["message_type"] == "activity")
+}
+
+async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Cursor, StoreError> {
+    let mut tx = store.begin().await?;
+    let mut hooks_by_account: HashMap<i64, Vec<Webhook>> = HashMap::new();
+    let mut inbox_cache: HashMap<i64, Option<Inbox>> = HashMap::new();
+    let mut last = Cursor::default();
+    for (cursor, event) in batch {
+        last = *cursor;
+        if !sendable(event) {
+            continue;
+        }
+        let body = webhook_body(event);
+        if !hooks_by_account.contains_key(&event.account_id) {
+            let list = hooks::for_account(tx.conn(), store.key(), event.account_id).await?;
+            hooks_by_account.insert(event.account_id, list);
+        }
+        let event_name = event.kind.as_str();
+        for hook in hooks_by_account.get(&event.account_id).into_iter().flatten() {
+            let subscribed = hook.subscriptions.iter().any(|s| s == event_name);
+            let inbox_matches = hook.inbox_id.is_none() || hook.inbox_id == event.inbox_id;
+            if subscribed && inbox_matches {
+                hooks::enqueue(
+                    tx.conn(),
+                    NewDelivery {
+                        account_id: event.account_id,
+                        target: Target::Webhook(hook.id),
+                        event_id: event.id,
+                        event_name,
+                        url: &hook.url,
+                        payload: &body,
+                    },
+                )
+                .await?;
+            }
+        }
+        let Some(inbox_id) = event.inbox_id.filter(|_| api_inbox_event(event.kind)) else {
+            continue;
+        };
+        if !inbox_cache.contains_key(&inbox_id) {
+            let scope = AccountScope::system(event.account_id);
+            let inbox = match inboxes::get(tx.conn(), store.key(), &scope, inbox_id).await {
+                Ok(i) => Some(i),
+                Err(StoreError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            inbox_cache.insert(inbox_id, inbox);
+        }
+        if let Some(Some(inbox)) = inbox_cache.get(&inbox_id)
+            && inbox.channel_type == ChannelType::Api
+            && let Some(url) = inbox.webhook_url.as_deref()
+        {
+            let outgoing = matches!(event.payload["message_type"].as_str(), Some("outgoing" | "template"));
+            let message_id = (event.kind == EventKind::MessageCreated && outgoing)
+                .then(|| event.payload["id"].as_i64())
+                .flatten();
+            hooks::enqueue(
+                tx.conn(),
+                NewDelivery {
+                    account_id: event.account_id,
+                    target: Target::ApiInbox { inbox_id, message_id },
+                    event_id: event.id,
+                    event_name,
+                    url,
+                    payload: &body,
+                },
+            )
+            .await?;
+        }
+    }
+    outbox::save_cursor(tx.conn(), WEBHOOK_CONSUMER, last).await?;
+    tx.commit().await?;
+    Ok(last)
+}
