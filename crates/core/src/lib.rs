@@ -8,6 +8,7 @@
 pub mod conversation;
 pub mod crypto;
 pub mod event;
+pub mod filter;
 pub mod identity;
 pub mod message;
 pub mod model;

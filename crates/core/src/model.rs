@@ -458,3 +458,15 @@ pub struct Delivery {
     pub delivered_at: Option<Millis>,
     pub created_at: Millis,
 }
+
+/// A note agents keep on a contact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContactNote {
+    pub id: i64,
+    pub account_id: i64,
+    pub contact_id: i64,
+    pub user_id: Option<i64>,
+    pub content: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}

@@ -141,6 +141,8 @@ pub struct ContactQuery {
     pub descending: bool,
     pub page: i64,
     pub per_page: i64,
+    /// Conditions of Chatwoot's filter endpoint, already validated.
+    pub conditions: Vec<throughline_core::filter::Condition>,
 }
 
 impl Default for ContactQuery {
@@ -152,11 +154,12 @@ impl Default for ContactQuery {
             descending: true,
             page: 1,
             per_page: 15,
+            conditions: Vec::new(),
         }
     }
 }
 
-fn push_contact_conditions(q: &mut SqlBuilder, scope: &AccountScope, query: &ContactQuery) {
+fn push_contact_conditions(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &ContactQuery) {
     q.push(" WHERE account_id = ").bind(scope.account_id());
     if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = format!("%{}%", crate::like_escape(&search.to_lowercase()));
@@ -170,16 +173,17 @@ fn push_contact_conditions(q: &mut SqlBuilder, scope: &AccountScope, query: &Con
             .bind_list(&query.labels)
             .push(")");
     }
+    crate::filters::push_conditions(q, conn, scope, crate::filters::Target::Contacts, &query.conditions);
 }
 
 /// A page of contacts and the total that match.
 pub async fn list(conn: &mut Conn, scope: &AccountScope, query: &ContactQuery) -> Result<(Vec<Contact>, i64)> {
     let mut count = SqlBuilder::new("SELECT COUNT(*) AS n FROM contacts");
-    push_contact_conditions(&mut count, scope, query);
+    push_contact_conditions(&mut count, conn, scope, query);
     let total = count.build().fetch_one(&mut *conn).await?.int("n")?;
 
     let mut q = SqlBuilder::new(&format!("SELECT {CONTACT_COLUMNS} FROM contacts"));
-    push_contact_conditions(&mut q, scope, query);
+    push_contact_conditions(&mut q, conn, scope, query);
     let direction = if query.descending { "DESC" } else { "ASC" };
     // Nulls last in both directions, on both databases.
     q.push(&format!(
@@ -546,4 +550,78 @@ pub async fn merges_of(conn: &mut Conn, scope: &AccountScope, base_id: i64) -> R
             ))
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notes
+
+const NOTE_COLUMNS: &str = "id, account_id, contact_id, user_id, content, created_at, updated_at";
+
+fn note(row: &sqlx::any::AnyRow) -> Result<throughline_core::model::ContactNote> {
+    Ok(throughline_core::model::ContactNote {
+        id: row.int("id")?,
+        account_id: row.int("account_id")?,
+        contact_id: row.int("contact_id")?,
+        user_id: row.opt_int("user_id")?,
+        content: row.text("content")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+    })
+}
+
+pub async fn notes(conn: &mut Conn, scope: &AccountScope, contact_id: i64) -> Result<Vec<throughline_core::model::ContactNote>> {
+    get(&mut *conn, scope, contact_id).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {NOTE_COLUMNS} FROM contact_notes WHERE account_id = $1 AND contact_id = $2 ORDER BY id DESC"
+    )))
+    .bind(scope.account_id())
+    .bind(contact_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(note).collect()
+}
+
+pub async fn create_note(tx: &mut Tx, scope: &AccountScope, contact_id: i64, content: &str) -> Result<throughline_core::model::ContactNote> {
+    get(tx.conn(), scope, contact_id).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO contact_notes (account_id, contact_id, user_id, content, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING {NOTE_COLUMNS}"
+    )))
+    .bind(scope.account_id())
+    .bind(contact_id)
+    .bind(scope.user_id())
+    .bind(content)
+    .bind(now_ms())
+    .fetch_one(tx.conn())
+    .await?;
+    note(&row)
+}
+
+pub async fn update_note(tx: &mut Tx, scope: &AccountScope, contact_id: i64, id: i64, content: &str) -> Result<throughline_core::model::ContactNote> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE contact_notes SET content = $4, updated_at = $5 \
+         WHERE account_id = $1 AND contact_id = $2 AND id = $3 RETURNING {NOTE_COLUMNS}"
+    )))
+    .bind(scope.account_id())
+    .bind(contact_id)
+    .bind(id)
+    .bind(content)
+    .bind(now_ms())
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    note(&row)
+}
+
+pub async fn delete_note(tx: &mut Tx, scope: &AccountScope, contact_id: i64, id: i64) -> Result<()> {
+    let done = sqlx::query("DELETE FROM contact_notes WHERE account_id = $1 AND contact_id = $2 AND id = $3")
+        .bind(scope.account_id())
+        .bind(contact_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }

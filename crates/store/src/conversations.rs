@@ -198,6 +198,8 @@ pub struct ConversationQuery {
     pub sort: ConversationSort,
     pub page: i64,
     pub per_page: i64,
+    /// Conditions of Chatwoot's filter endpoint, already validated.
+    pub conditions: Vec<throughline_core::filter::Condition>,
 }
 
 impl Default for ConversationQuery {
@@ -214,6 +216,7 @@ impl Default for ConversationQuery {
             sort: ConversationSort::LastActivity,
             page: 1,
             per_page: 25,
+            conditions: Vec::new(),
         }
     }
 }
@@ -227,7 +230,7 @@ pub struct ConversationCounts {
     pub all: i64,
 }
 
-fn push_filters(q: &mut SqlBuilder, scope: &AccountScope, query: &ConversationQuery) {
+fn push_filters(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &ConversationQuery) {
     let account = scope.account_id();
     q.push(" WHERE account_id = ").bind(account);
     push_visibility(q, scope);
@@ -277,6 +280,7 @@ fn push_filters(q: &mut SqlBuilder, scope: &AccountScope, query: &ConversationQu
         }
         q.push(")");
     }
+    crate::filters::push_conditions(q, conn, scope, crate::filters::Target::Conversations, &query.conditions);
 }
 
 fn push_assignee(q: &mut SqlBuilder, scope: &AccountScope, filter: AssigneeFilter) {
@@ -311,7 +315,7 @@ pub async fn list(
              COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS unassigned \
              FROM conversations",
         );
-    push_filters(&mut counts_q, scope, query);
+    push_filters(&mut counts_q, conn, scope, query);
     let row = counts_q.build().fetch_one(&mut *conn).await?;
     let all = row.int("total")?;
     let unassigned = row.int("unassigned")?;
@@ -323,7 +327,7 @@ pub async fn list(
     };
 
     let mut q = SqlBuilder::new(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations"));
-    push_filters(&mut q, scope, query);
+    push_filters(&mut q, conn, scope, query);
     push_assignee(&mut q, scope, query.assignee);
     q.push(" ORDER BY ")
         .push(query.sort.order_by())
@@ -649,4 +653,17 @@ pub async fn delete(tx: &mut Tx, scope: &AccountScope, conversation: &Conversati
         .execute(tx.conn())
         .await?;
     Ok(())
+}
+
+/// Conversations started through one identity (the Client API shows a visitor only these).
+pub async fn of_identity(conn: &mut Conn, scope: &AccountScope, identity_id: i64) -> Result<Vec<Conversation>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = $1 AND contact_inbox_id = $2 \
+         ORDER BY last_activity_at DESC, id DESC"
+    )))
+    .bind(scope.account_id())
+    .bind(identity_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(records::conversation).collect()
 }

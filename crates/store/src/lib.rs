@@ -59,3 +59,4 @@ pub mod conversations;
 pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod filters;

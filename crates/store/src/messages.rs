@@ -415,3 +415,43 @@ pub async fn attachment(conn: &mut Conn, id: i64) -> Result<Attachment> {
     .ok_or(StoreError::NotFound)?;
     records::attachment(&row)
 }
+
+/// A message's attachments.
+pub async fn attachments_of(conn: &mut Conn, scope: &AccountScope, message_id: i64) -> Result<Vec<Attachment>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE account_id = $1 AND message_id = $2 ORDER BY id"
+    )))
+    .bind(scope.account_id())
+    .bind(message_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(records::attachment).collect()
+}
+
+/// Stores what a customer answered to an interactive message (input_select, form, csat).
+pub async fn set_submitted_values(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    id: i64,
+    values: Value,
+) -> Result<Message> {
+    let mut message = get(tx.conn(), scope, conversation, id).await?;
+    if let Value::Object(map) = &mut message.content_attributes {
+        map.insert("submitted_values".into(), values);
+    } else {
+        message.content_attributes = json!({ "submitted_values": values });
+    }
+    message.updated_at = now_ms();
+    sqlx::query(
+        "UPDATE messages SET content_attributes = $3, updated_at = $4 WHERE account_id = $1 AND id = $2",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(message.content_attributes.to_string())
+    .bind(message.updated_at)
+    .execute(tx.conn())
+    .await?;
+    events::message(tx, EventKind::MessageUpdated, conversation, &message).await?;
+    Ok(message)
+}

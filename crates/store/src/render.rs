@@ -107,7 +107,7 @@ pub async fn contact(conn: &mut Conn, store: &Store, c: &Contact, with_identitie
 }
 
 /// Users by id with their availability in `account_id`.
-async fn user_summaries(conn: &mut Conn, account_id: i64, ids: &[i64]) -> Result<HashMap<i64, UserSummary>> {
+pub async fn users(conn: &mut Conn, account_id: i64, ids: &[i64]) -> Result<HashMap<i64, UserSummary>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -177,7 +177,7 @@ async fn message_deps(conn: &mut Conn, account_id: i64, messages: &[&Message]) -
             .iter()
             .map(|(id, c)| (*id, ContactView::new(c)))
             .collect(),
-        users: user_summaries(conn, account_id, &ids_of(SenderType::User)).await?,
+        users: users(conn, account_id, &ids_of(SenderType::User)).await?,
         bots: bot_summaries(conn, &ids_of(SenderType::AgentBot)).await?,
         attachments: attachments_of(conn, &unique(messages.iter().map(|m| m.id))).await?,
     })
@@ -341,7 +341,7 @@ pub async fn conversations(
     };
     let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
     let contact_records = contacts_by_id(conn, &unique(list.iter().map(|c| c.contact_id))).await?;
-    let assignees = user_summaries(conn, account_id, &unique(list.iter().filter_map(|c| c.assignee_id))).await?;
+    let assignees = users(conn, account_id, &unique(list.iter().filter_map(|c| c.assignee_id))).await?;
     let mut teams = HashMap::new();
     for team_id in unique(list.iter().filter_map(|c| c.team_id)) {
         if let Ok(t) = crate::teams::get(&mut *conn, &crate::AccountScope::system(account_id), team_id).await {

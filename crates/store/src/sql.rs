@@ -13,6 +13,13 @@ pub(crate) enum Bind {
     Text(String),
     OptText(Option<String>),
     Flag(bool),
+    Float(f64),
+}
+
+impl From<f64> for Bind {
+    fn from(v: f64) -> Self {
+        Bind::Float(v)
+    }
 }
 
 impl From<i64> for Bind {
@@ -104,6 +111,7 @@ impl SqlBuilder {
                 Bind::Text(v) => q.bind(v.as_str()),
                 Bind::OptText(v) => q.bind(v.as_deref()),
                 Bind::Flag(v) => q.bind(*v),
+                Bind::Float(v) => q.bind(*v),
             };
         }
         q

@@ -81,3 +81,31 @@ impl From<&(Identity, Inbox)> for ContactInboxView {
         }
     }
 }
+
+view! {
+    /// A note on a contact.
+    pub struct NoteView {
+        pub id: i64,
+        pub content: String,
+        pub account_id: i64,
+        pub contact_id: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub user: Option<super::UserSummary>,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+}
+
+impl NoteView {
+    pub fn new(note: &crate::model::ContactNote, user: Option<super::UserSummary>) -> Self {
+        Self {
+            id: note.id,
+            content: note.content.clone(),
+            account_id: note.account_id,
+            contact_id: note.contact_id,
+            user,
+            created_at: secs(note.created_at),
+            updated_at: secs(note.updated_at),
+        }
+    }
+}

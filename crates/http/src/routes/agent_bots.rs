@@ -1,0 +1,115 @@
+//! Agent bots of the account, each with its own access token (administrators).
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use throughline_core::model::AgentBot;
+use throughline_core::validate::{http_url, optional_text, required_text};
+use throughline_store::auth::{self, TokenOwner};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Empty, ok};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AccountCtx, Json, Path};
+use crate::state::AppState;
+
+pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(list, create)).routes(routes!(show, remove))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct BotView {
+    id: i64,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outgoing_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<i64>,
+    /// The bot's `api_access_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token: Option<String>,
+}
+
+async fn view(state: &AppState, bot: &AgentBot) -> ApiResult<BotView> {
+    let mut conn = state.store.read().await?;
+    let token = auth::current_token(&mut conn, state.store.key(), TokenOwner::AgentBot(bot.id)).await?;
+    Ok(BotView {
+        id: bot.id,
+        name: bot.name.clone(),
+        description: bot.description.clone(),
+        outgoing_url: bot.outgoing_url.clone(),
+        account_id: bot.account_id,
+        access_token: token,
+    })
+}
+
+async fn get_bot(state: &AppState, ctx: &AccountCtx, id: i64) -> ApiResult<AgentBot> {
+    let mut conn = state.store.read().await?;
+    auth::list_agent_bots(&mut conn, &ctx.scope)
+        .await?
+        .into_iter()
+        .find(|b| b.id == id)
+        .ok_or(ApiError::NotFound)
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/agent_bots", tag = "Agent Bots",
+    params(("account_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = Vec<BotView>), (status = 403, body = crate::error::ErrorBody)))]
+async fn list(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<Vec<BotView>>> {
+    ctx.require_admin()?;
+    let bots = {
+        let mut conn = state.store.read().await?;
+        auth::list_agent_bots(&mut conn, &ctx.scope).await?
+    };
+    let mut out = Vec::with_capacity(bots.len());
+    for b in &bots {
+        out.push(view(&state, b).await?);
+    }
+    Ok(axum::Json(out))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct BotBody {
+    name: String,
+    description: Option<String>,
+    outgoing_url: Option<String>,
+}
+
+/// Creates a bot and its access token (administrators).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/agent_bots", tag = "Agent Bots",
+    params(("account_id" = i64, Path)), request_body = BotBody, security(("userApiKey" = [])),
+    responses((status = 200, body = BotView), (status = 422, body = crate::error::ErrorBody)))]
+async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json<BotBody>) -> ApiResult<axum::Json<BotView>> {
+    ctx.require_admin()?;
+    let name = required_text("name", &body.name, 255)?;
+    let description = body.description.as_deref().map(|d| optional_text("description", d, 2000)).transpose()?.flatten();
+    let url = body.outgoing_url.as_deref().filter(|u| !u.trim().is_empty()).map(|u| http_url("outgoing_url", u)).transpose()?;
+    let mut tx = state.store.begin().await?;
+    let bot = auth::create_agent_bot(tx.conn(), &ctx.scope, &name, description.as_deref(), url.as_deref()).await?;
+    auth::issue_token(tx.conn(), state.store.key(), TokenOwner::AgentBot(bot.id)).await?;
+    tx.commit().await?;
+    Ok(axum::Json(view(&state, &bot).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/agent_bots/{id}", tag = "Agent Bots",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = BotView), (status = 404, body = crate::error::ErrorBody)))]
+async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<BotView>> {
+    ctx.require_admin()?;
+    let bot = get_bot(&state, &ctx, id).await?;
+    Ok(axum::Json(view(&state, &bot).await?))
+}
+
+/// Deletes a bot; its token stops working (administrators).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/agent_bots/{id}", tag = "Agent Bots",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
+async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+    ctx.require_admin()?;
+    let mut tx = state.store.begin().await?;
+    auth::delete_agent_bot(tx.conn(), &ctx.scope, id).await?;
+    tx.commit().await?;
+    Ok(ok())
+}

@@ -1,0 +1,501 @@
+//! Conversations: the list with Chatwoot's filters and counts, creation, status, priority,
+//! assignment, labels, attributes and read marks.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use throughline_core::conversation::{Priority, Status, StatusRequest};
+use throughline_core::message::MessageType;
+use throughline_core::model::ChannelType;
+use throughline_core::views::{ConversationView, TeamView, UserSummary};
+use throughline_store::contacts::{self, NewIdentity};
+use throughline_store::conversations::{
+    self, AssigneeFilter, ConversationCounts, ConversationQuery, ConversationSort, NewConversation, Seer,
+};
+use throughline_store::filters::{self, Target};
+use throughline_store::messages::{self, NewMessage};
+use throughline_store::{accounts, inboxes, render, teams};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::contacts::{LabelList, clean_labels};
+use super::{Empty, Payload, double_option, ok, payload};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AccountCtx, Json, Path, Query};
+use crate::state::AppState;
+
+pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(list, create))
+        .routes(routes!(meta))
+        .routes(routes!(filter))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(toggle_status))
+        .routes(routes!(toggle_priority))
+        .routes(routes!(custom_attributes))
+        .routes(routes!(assignments))
+        .routes(routes!(labels, set_labels))
+        .routes(routes!(update_last_seen))
+}
+
+#[derive(Serialize, utoipa::ToSchema, Clone, Copy)]
+struct Counts {
+    mine_count: i64,
+    unassigned_count: i64,
+    assigned_count: i64,
+    all_count: i64,
+}
+
+impl From<ConversationCounts> for Counts {
+    fn from(c: ConversationCounts) -> Self {
+        Self { mine_count: c.mine, unassigned_count: c.unassigned, assigned_count: c.assigned, all_count: c.all }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ListData {
+    meta: Counts,
+    payload: Vec<ConversationView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ConversationList {
+    data: ListData,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct MetaOnly {
+    meta: Counts,
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+struct ListParams {
+    /// me, unassigned, assigned or all (default all).
+    assignee_type: Option<String>,
+    /// open (default), resolved, pending, snoozed or all.
+    status: Option<String>,
+    inbox_id: Option<i64>,
+    team_id: Option<i64>,
+    #[serde(default, rename = "labels[]", alias = "labels")]
+    labels: Vec<String>,
+    q: Option<String>,
+    page: Option<i64>,
+    /// latest (default), sort_on_created_at, created_at_desc, sort_on_priority, sort_on_waiting_since.
+    sort_by: Option<String>,
+    /// Throughline: only conversations that started in inboxes of this channel type (api, email…).
+    channel: Option<String>,
+    /// Throughline: only this contact's conversations.
+    contact_id: Option<i64>,
+}
+
+fn query_from(p: &ListParams) -> ApiResult<ConversationQuery> {
+    let mut q = ConversationQuery::default();
+    if let Some(a) = p.assignee_type.as_deref().filter(|s| !s.is_empty()) {
+        q.assignee = AssigneeFilter::parse(a)
+            .ok_or_else(|| ApiError::BadRequest(format!("unknown assignee_type `{a}`")))?;
+    }
+    match p.status.as_deref().filter(|s| !s.is_empty()) {
+        None => {}
+        Some("all") => q.status = None,
+        Some(s) => {
+            q.status = Some(Status::parse(s).ok_or_else(|| ApiError::BadRequest(format!("unknown status `{s}`")))?)
+        }
+    }
+    if let Some(s) = p.sort_by.as_deref().filter(|s| !s.is_empty()) {
+        q.sort = ConversationSort::parse(s).ok_or_else(|| ApiError::BadRequest(format!("unknown sort_by `{s}`")))?;
+    }
+    if let Some(c) = p.channel.as_deref().filter(|s| !s.is_empty()) {
+        q.channel = Some(ChannelType::parse(c).ok_or_else(|| ApiError::BadRequest(format!("unknown channel `{c}`")))?);
+    }
+    q.inbox_id = p.inbox_id;
+    q.team_id = p.team_id;
+    q.contact_id = p.contact_id;
+    q.labels = p.labels.iter().map(|l| l.trim().to_lowercase()).filter(|l| !l.is_empty()).collect();
+    q.search = p.q.clone();
+    q.page = p.page.unwrap_or(1).clamp(1, 100_000);
+    Ok(q)
+}
+
+async fn run_list(state: &AppState, ctx: &AccountCtx, query: &ConversationQuery) -> ApiResult<ConversationList> {
+    let mut conn = state.store.read().await?;
+    let (list, counts) = conversations::list(&mut conn, &ctx.scope, query).await?;
+    let payload = render::conversations(&mut conn, &state.store, list).await?;
+    Ok(ConversationList { data: ListData { meta: counts.into(), payload } })
+}
+
+/// Conversations, 25 per page, with the counts of each assignee tab for the same filters.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
+    params(("account_id" = i64, Path), ListParams), security(("userApiKey" = [])),
+    responses((status = 200, body = ConversationList), (status = 400, body = crate::error::ErrorBody)))]
+async fn list(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<ListParams>) -> ApiResult<axum::Json<ConversationList>> {
+    Ok(axum::Json(run_list(&state, &ctx, &query_from(&p)?).await?))
+}
+
+/// Only the counts.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/meta", tag = "Conversations",
+    params(("account_id" = i64, Path), ListParams), security(("userApiKey" = [])),
+    responses((status = 200, body = MetaOnly)))]
+async fn meta(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<ListParams>) -> ApiResult<axum::Json<MetaOnly>> {
+    let mut query = query_from(&p)?;
+    query.per_page = 0;
+    let mut conn = state.store.read().await?;
+    let (_, counts) = conversations::list(&mut conn, &ctx.scope, &query).await?;
+    Ok(axum::Json(MetaOnly { meta: counts.into() }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct PageParam {
+    page: Option<i64>,
+}
+
+/// Conversations matching Chatwoot filter conditions (every status unless filtered).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/filter", tag = "Conversations",
+    params(("account_id" = i64, Path), PageParam), request_body = Object, security(("userApiKey" = [])),
+    responses((status = 200, body = ConversationList), (status = 422, body = crate::error::ErrorBody)))]
+async fn filter(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<PageParam>, Json(body): Json<Value>) -> ApiResult<axum::Json<ConversationList>> {
+    let catalog = {
+        let mut conn = state.store.read().await?;
+        filters::catalog(&mut conn, &ctx.scope, Target::Conversations).await?
+    };
+    let conditions = throughline_core::filter::parse(&body, &catalog)?;
+    let query = ConversationQuery { status: None, conditions, page: p.page.unwrap_or(1).clamp(1, 100_000), ..Default::default() };
+    Ok(axum::Json(run_list(&state, &ctx, &query).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct FirstMessage {
+    content: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct NewConversationBody {
+    /// The contact's identity in the inbox (Chatwoot's contact_inbox source_id).
+    source_id: Option<String>,
+    inbox_id: Option<i64>,
+    contact_id: Option<i64>,
+    #[schema(value_type = Object)]
+    additional_attributes: Option<Value>,
+    #[schema(value_type = Object)]
+    custom_attributes: Option<Value>,
+    status: Option<String>,
+    assignee_id: Option<i64>,
+    team_id: Option<i64>,
+    /// A first outgoing message.
+    message: Option<FirstMessage>,
+}
+
+/// Checks an assignee is an agent of the account and a team exists in it.
+async fn check_assignment(state: &AppState, ctx: &AccountCtx, assignee: Option<i64>, team: Option<i64>) -> ApiResult<()> {
+    let mut conn = state.store.read().await?;
+    if let Some(id) = assignee {
+        accounts::get_agent(&mut conn, &ctx.scope, id)
+            .await
+            .map_err(|_| ApiError::invalid("assignee_id", "invalid", "the assignee must be an agent of this account"))?;
+    }
+    if let Some(id) = team {
+        teams::get(&mut conn, &ctx.scope, id)
+            .await
+            .map_err(|_| ApiError::invalid("team_id", "invalid", "no such team in this account"))?;
+    }
+    Ok(())
+}
+
+/// Starts a conversation with a contact in an inbox, optionally with a first message.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
+    params(("account_id" = i64, Path)), request_body = NewConversationBody, security(("userApiKey" = [])),
+    responses((status = 200, body = ConversationView), (status = 422, body = crate::error::ErrorBody)))]
+async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json<NewConversationBody>) -> ApiResult<axum::Json<ConversationView>> {
+    let status = match body.status.as_deref() {
+        None => Status::Open,
+        Some(s) => Status::parse(s)
+            .filter(|s| *s != Status::Snoozed)
+            .ok_or_else(|| ApiError::invalid("status", "inclusion", "status must be open, pending or resolved"))?,
+    };
+    for (field, v) in [("additional_attributes", &body.additional_attributes), ("custom_attributes", &body.custom_attributes)] {
+        if let Some(v) = v {
+            throughline_core::validate::json_object(field, v)?;
+        }
+    }
+    check_assignment(&state, &ctx, body.assignee_id, body.team_id).await?;
+    let mut tx = state.store.begin().await?;
+    let inbox_id = body
+        .inbox_id
+        .ok_or_else(|| ApiError::invalid("inbox_id", "blank", "inbox_id is required"))?;
+    let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
+        .await
+        .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
+    let identity = match (&body.source_id, body.contact_id) {
+        (Some(source_id), _) => contacts::identity_by_source(tx.conn(), &ctx.scope, inbox.id, source_id)
+            .await
+            .map_err(|_| ApiError::invalid("source_id", "invalid", "no contact with this source_id in the inbox"))?,
+        (None, Some(contact_id)) => {
+            contacts::get(tx.conn(), &ctx.scope, contact_id)
+                .await
+                .map_err(|_| ApiError::invalid("contact_id", "invalid", "no such contact"))?;
+            match contacts::identities_in_inbox(tx.conn(), &ctx.scope, contact_id, inbox.id).await?.into_iter().next() {
+                Some(i) => i,
+                None => {
+                    contacts::create_identity(
+                        &mut tx,
+                        &ctx.scope,
+                        NewIdentity { contact_id, inbox: &inbox, source_id: None, address: None, hmac_verified: false },
+                    )
+                    .await?
+                }
+            }
+        }
+        (None, None) => return Err(ApiError::invalid("source_id", "blank", "give source_id, or contact_id with inbox_id")),
+    };
+    let new = NewConversation {
+        contact_id: identity.contact_id,
+        inbox_id: inbox.id,
+        identity_id: Some(identity.id),
+        status,
+        snoozed_until: None,
+        assignee_id: body.assignee_id,
+        team_id: body.team_id,
+        custom_attributes: body.custom_attributes.unwrap_or_else(|| serde_json::json!({})),
+        additional_attributes: body.additional_attributes.unwrap_or_else(|| serde_json::json!({})),
+    };
+    let mut conversation = conversations::create(&mut tx, &ctx.scope, new).await?;
+    if let Some(first) = body.message {
+        let content = throughline_core::validate::required_text("message.content", &first.content, 150_000)?;
+        let mut m = NewMessage::text(MessageType::Outgoing, content);
+        m.sender = super::messages::sender_of(&ctx);
+        conversation = messages::create(&mut tx, &ctx.scope, &conversation, m).await?.conversation;
+    }
+    tx.commit().await?;
+    let mut conn = state.store.read().await?;
+    Ok(axum::Json(render::conversation(&mut conn, &state.store, conversation).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = ConversationView), (status = 404, body = crate::error::ErrorBody)))]
+async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<ConversationView>> {
+    let mut conn = state.store.read().await?;
+    let c = conversations::get(&mut conn, &ctx.scope, id).await?;
+    Ok(axum::Json(render::conversation(&mut conn, &state.store, c).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct ConversationPatch {
+    /// urgent, high, medium, low or none.
+    #[serde(default, deserialize_with = "double_option")]
+    priority: Option<Option<String>>,
+}
+
+fn parse_priority(p: Option<&str>) -> ApiResult<Option<Priority>> {
+    match p {
+        None => Ok(None),
+        Some(s) => Priority::parse_optional(s).map_err(|e| ApiError::invalid("priority", "inclusion", e.to_string())),
+    }
+}
+
+/// Updates the conversation's priority.
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = ConversationPatch, security(("userApiKey" = [])),
+    responses((status = 200, body = ConversationView), (status = 404, body = crate::error::ErrorBody)))]
+async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<ConversationPatch>) -> ApiResult<axum::Json<ConversationView>> {
+    let mut tx = state.store.begin().await?;
+    let mut c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    if let Some(p) = body.priority {
+        let priority = parse_priority(p.as_deref())?;
+        c = conversations::set_priority(&mut tx, &ctx.scope, &c, priority).await?;
+    }
+    tx.commit().await?;
+    let mut conn = state.store.read().await?;
+    Ok(axum::Json(render::conversation(&mut conn, &state.store, c).await?))
+}
+
+/// Deletes a conversation and its messages (administrators).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
+async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+    ctx.require_admin()?;
+    let mut tx = state.store.begin().await?;
+    let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    conversations::delete(&mut tx, &ctx.scope, &c).await?;
+    tx.commit().await?;
+    Ok(ok())
+}
+
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+struct ToggleStatus {
+    /// open, resolved, pending or snoozed; without it open and resolved swap.
+    status: Option<String>,
+    /// With snoozed: when to reopen (Unix seconds). Without it the conversation sleeps until
+    /// the customer writes.
+    snoozed_until: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ToggleAnswer {
+    success: bool,
+    current_status: String,
+    conversation_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snoozed_until: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ToggleResponse {
+    #[schema(value_type = Object)]
+    meta: Value,
+    payload: ToggleAnswer,
+}
+
+/// Changes the status (Chatwoot's toggle_status).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_status", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = ToggleStatus, security(("userApiKey" = [])),
+    responses((status = 200, body = ToggleResponse), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn toggle_status(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<ToggleStatus>) -> ApiResult<axum::Json<ToggleResponse>> {
+    let request = match body.status.as_deref() {
+        None | Some("") => {
+            if body.snoozed_until.is_some() {
+                return Err(ApiError::invalid("snoozed_until", "invalid", "snoozed_until needs status snoozed"));
+            }
+            StatusRequest::Toggle
+        }
+        Some(s) => StatusRequest::Set {
+            status: Status::parse(s).ok_or_else(|| {
+                ApiError::invalid("status", "inclusion", format!("unknown status `{s}`: use open, resolved, pending or snoozed"))
+            })?,
+            snoozed_until: body.snoozed_until.map(|secs| secs.saturating_mul(1000)),
+        },
+    };
+    let mut tx = state.store.begin().await?;
+    let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    let (updated, _) = conversations::set_status(&mut tx, &ctx.scope, &c, request)
+        .await
+        .map_err(|e| match e {
+            throughline_store::StoreError::InvalidReference(m) => ApiError::invalid("status", "invalid", m),
+            other => other.into(),
+        })?;
+    tx.commit().await?;
+    Ok(axum::Json(ToggleResponse {
+        meta: serde_json::json!({}),
+        payload: ToggleAnswer {
+            success: true,
+            current_status: updated.status.as_str().into(),
+            conversation_id: updated.display_id,
+            snoozed_until: updated.snoozed_until.map(throughline_core::to_unix_seconds),
+        },
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct TogglePriority {
+    priority: String,
+}
+
+/// Sets the priority (urgent, high, medium, low or none).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_priority", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = TogglePriority, security(("userApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn toggle_priority(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<TogglePriority>) -> ApiResult<axum::Json<Empty>> {
+    let priority = parse_priority(Some(&body.priority))?;
+    let mut tx = state.store.begin().await?;
+    let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    conversations::set_priority(&mut tx, &ctx.scope, &c, priority).await?;
+    tx.commit().await?;
+    Ok(ok())
+}
+
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+struct CustomAttributes {
+    #[schema(value_type = Object)]
+    custom_attributes: Value,
+}
+
+/// Replaces the conversation's custom attributes.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/custom_attributes", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = CustomAttributes, security(("userApiKey" = [])),
+    responses((status = 200, body = CustomAttributes), (status = 422, body = crate::error::ErrorBody)))]
+async fn custom_attributes(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<CustomAttributes>) -> ApiResult<axum::Json<CustomAttributes>> {
+    throughline_core::validate::json_object("custom_attributes", &body.custom_attributes)?;
+    let mut tx = state.store.begin().await?;
+    let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    let updated = conversations::set_custom_attributes(&mut tx, &c, body.custom_attributes).await?;
+    tx.commit().await?;
+    Ok(axum::Json(CustomAttributes { custom_attributes: updated.custom_attributes }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct AssignmentBody {
+    /// The agent to assign; null unassigns.
+    #[serde(default, deserialize_with = "double_option")]
+    assignee_id: Option<Option<i64>>,
+    /// The team to assign when no assignee_id is given; null removes the team.
+    #[serde(default, deserialize_with = "double_option")]
+    team_id: Option<Option<i64>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum Assigned {
+    Agent(UserSummary),
+    Team(TeamView),
+    Nobody(Empty),
+}
+
+/// Assigns an agent, or (without assignee_id) a team. Answers with who was assigned.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/assignments", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = AssignmentBody, security(("userApiKey" = [])),
+    responses((status = 200, body = Assigned), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn assignments(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<AssignmentBody>) -> ApiResult<axum::Json<Assigned>> {
+    let (assignee, team) = match (body.assignee_id, body.team_id) {
+        (Some(a), _) => (Some(a), None),
+        (None, Some(t)) => (None, Some(t)),
+        (None, None) => return Err(ApiError::invalid("assignee_id", "blank", "give assignee_id or team_id")),
+    };
+    check_assignment(&state, &ctx, assignee.flatten(), team.flatten()).await?;
+    let mut tx = state.store.begin().await?;
+    let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    let updated = conversations::assign(&mut tx, &ctx.scope, &c, assignee, team).await?;
+    tx.commit().await?;
+    let mut conn = state.store.read().await?;
+    let view = render::conversation(&mut conn, &state.store, updated).await?;
+    Ok(axum::Json(match (assignee, view.meta.assignee, view.meta.team) {
+        (Some(_), Some(user), _) => Assigned::Agent(user),
+        (None, _, Some(team)) => Assigned::Team(team),
+        _ => Assigned::Nobody(Empty {}),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = Payload<Vec<String>>), (status = 404, body = crate::error::ErrorBody)))]
+async fn labels(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
+    let mut conn = state.store.read().await?;
+    let c = conversations::get(&mut conn, &ctx.scope, id).await?;
+    Ok(payload(conversations::labels_of(&mut conn, &c).await?))
+}
+
+/// Sets the conversation's labels to exactly the given list.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = LabelList, security(("userApiKey" = [])),
+    responses((status = 200, body = Payload<Vec<String>>), (status = 422, body = crate::error::ErrorBody)))]
+async fn set_labels(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<LabelList>) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
+    let titles = clean_labels(&body.labels)?;
+    let mut tx = state.store.begin().await?;
+    let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    let result = conversations::set_labels(&mut tx, &ctx.scope, &c, &titles).await?;
+    tx.commit().await?;
+    Ok(payload(result))
+}
+
+/// Marks the conversation read by the calling agent (its unread count drops to zero).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/update_last_seen", tag = "Conversations",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
+async fn update_last_seen(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+    let Some(user_id) = ctx.scope.user_id() else {
+        return Ok(ok());
+    };
+    let mut tx = state.store.begin().await?;
+    let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    conversations::mark_seen(&mut tx, &c, Seer::Agent { user_id }).await?;
+    tx.commit().await?;
+    Ok(ok())
+}

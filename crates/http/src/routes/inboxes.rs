@@ -1,0 +1,349 @@
+//! Inboxes (channels) and who works in them.
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use throughline_core::model::ChannelType;
+use throughline_core::validate::{http_url, optional_text, required_text};
+use throughline_core::views::{AgentView, InboxView};
+use throughline_store::accounts;
+use throughline_store::inboxes::{self, InboxChanges, NewInbox};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Payload, double_option, payload};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AccountCtx, Json, Path};
+use crate::state::AppState;
+
+pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
+        .routes(routes!(members))
+        .routes(routes!(add_members, set_members, remove_members))
+}
+
+/// Settings kept in the inbox's settings object, as Chatwoot names them.
+const SETTING_KEYS: [&str; 9] = [
+    "working_hours_enabled",
+    "enable_email_collect",
+    "csat_survey_enabled",
+    "timezone",
+    "out_of_office_message",
+    "working_hours",
+    "reply_time",
+    "sender_name_type",
+    "business_name",
+];
+const WIDGET_KEYS: [&str; 4] = ["website_url", "widget_color", "welcome_title", "welcome_tagline"];
+
+/// Inboxes the caller can see (agents: the ones they are members of).
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inboxes", tag = "Inboxes",
+    params(("account_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = Payload<Vec<InboxView>>)))]
+async fn list(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<Payload<Vec<InboxView>>>> {
+    let mut conn = state.store.read().await?;
+    let list = inboxes::list(&mut conn, state.store.key(), &ctx.scope).await?;
+    let admin = ctx.require_admin().is_ok();
+    Ok(payload(list.iter().map(|i| InboxView::new(i, admin)).collect()))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct ChannelFields {
+    /// api (other channel types come with their channel's release)
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    webhook_url: Option<String>,
+    hmac_mandatory: Option<bool>,
+    website_url: Option<String>,
+    widget_color: Option<String>,
+    welcome_title: Option<String>,
+    welcome_tagline: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct InboxFields {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    avatar_url: Option<Option<String>>,
+    greeting_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    greeting_message: Option<Option<String>>,
+    enable_auto_assignment: Option<bool>,
+    allow_messages_after_resolved: Option<bool>,
+    lock_to_single_conversation: Option<bool>,
+    hmac_mandatory: Option<bool>,
+    /// Throughline: region for national phone numbers, e.g. BR or PL.
+    #[serde(default, deserialize_with = "double_option")]
+    default_country: Option<Option<String>>,
+    channel: Option<ChannelFields>,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    rest: Map<String, Value>,
+}
+
+fn settings_from(body: &InboxFields) -> Map<String, Value> {
+    let mut settings = Map::new();
+    for key in SETTING_KEYS {
+        if let Some(v) = body.rest.get(key) {
+            settings.insert(key.into(), v.clone());
+        }
+    }
+    if let Some(ch) = &body.channel {
+        let pairs = [
+            ("website_url", &ch.website_url),
+            ("widget_color", &ch.widget_color),
+            ("welcome_title", &ch.welcome_title),
+            ("welcome_tagline", &ch.welcome_tagline),
+        ];
+        for (key, value) in pairs {
+            if let Some(v) = value {
+                settings.insert(key.into(), Value::String(v.clone()));
+            }
+        }
+    }
+    for key in WIDGET_KEYS {
+        if let Some(v) = body.rest.get(key) {
+            settings.insert(key.into(), v.clone());
+        }
+    }
+    settings
+}
+
+fn validate_country(c: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {
+    match c {
+        Some(Some(code)) => {
+            let code = code.trim().to_ascii_uppercase();
+            if code.len() != 2 || throughline_core::identity::normalize_phone("+1 202 555 0143", Some(&code)).is_err() {
+                return Err(ApiError::invalid("default_country", "invalid", "use a two-letter country code such as BR or PL"));
+            }
+            Ok(Some(Some(code)))
+        }
+        other => Ok(other),
+    }
+}
+
+fn webhook_url(body: &InboxFields) -> ApiResult<Option<Option<String>>> {
+    match body.channel.as_ref().and_then(|c| c.webhook_url.as_deref()) {
+        None => Ok(None),
+        Some(u) if u.trim().is_empty() => Ok(Some(None)),
+        Some(u) => Ok(Some(Some(http_url("channel.webhook_url", u)?))),
+    }
+}
+
+/// Creates an inbox (administrators). Channel type `api` is available; others arrive with
+/// their channel.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/inboxes", tag = "Inboxes",
+    params(("account_id" = i64, Path)), request_body = InboxFields, security(("userApiKey" = [])),
+    responses((status = 200, body = InboxView), (status = 422, body = crate::error::ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<InboxFields>,
+) -> ApiResult<axum::Json<InboxView>> {
+    ctx.require_admin()?;
+    let name = required_text("name", body.name.as_deref().unwrap_or_default(), 255)?;
+    let kind = body.channel.as_ref().and_then(|c| c.kind.clone()).unwrap_or_else(|| "api".into());
+    let channel_type = ChannelType::parse(&kind)
+        .ok_or_else(|| ApiError::invalid("channel.type", "inclusion", format!("unknown channel type `{kind}`")))?;
+    if channel_type != ChannelType::Api {
+        return Err(ApiError::invalid(
+            "channel.type",
+            "unavailable",
+            format!("the {} channel is not available in this version yet", channel_type.short_name()),
+        ));
+    }
+    let webhook_url = webhook_url(&body)?.flatten();
+    let hmac_mandatory = body
+        .hmac_mandatory
+        .or(body.channel.as_ref().and_then(|c| c.hmac_mandatory))
+        .unwrap_or(false);
+    let new = NewInbox {
+        name,
+        channel_type,
+        avatar_url: body.avatar_url.clone().flatten(),
+        greeting_enabled: body.greeting_enabled.unwrap_or(false),
+        greeting_message: body
+            .greeting_message
+            .clone()
+            .flatten()
+            .map(|m| optional_text("greeting_message", &m, 5000))
+            .transpose()?
+            .flatten(),
+        enable_auto_assignment: body.enable_auto_assignment.unwrap_or(true),
+        allow_messages_after_resolved: body.allow_messages_after_resolved.unwrap_or(true),
+        lock_to_single_conversation: body.lock_to_single_conversation.unwrap_or(false),
+        hmac_mandatory,
+        webhook_url,
+        default_country: validate_country(body.default_country.clone())?.flatten(),
+        settings: Value::Object(settings_from(&body)),
+    };
+    let mut tx = state.store.begin().await?;
+    let inbox = inboxes::create(tx.conn(), state.store.key(), &ctx.scope, new).await?;
+    tx.commit().await?;
+    Ok(axum::Json(InboxView::new(&inbox, true)))
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inboxes/{id}", tag = "Inboxes",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = InboxView), (status = 404, body = crate::error::ErrorBody)))]
+async fn show(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<InboxView>> {
+    let mut conn = state.store.read().await?;
+    let inbox = inboxes::get(&mut conn, state.store.key(), &ctx.scope, id).await?;
+    Ok(axum::Json(InboxView::new(&inbox, ctx.require_admin().is_ok())))
+}
+
+/// Updates an inbox (administrators).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/inboxes/{id}", tag = "Inboxes",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = InboxFields,
+    security(("userApiKey" = [])),
+    responses((status = 200, body = InboxView), (status = 404, body = crate::error::ErrorBody)))]
+async fn update(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<InboxFields>,
+) -> ApiResult<axum::Json<InboxView>> {
+    ctx.require_admin()?;
+    let settings = settings_from(&body);
+    let changes = InboxChanges {
+        name: body.name.as_deref().map(|n| required_text("name", n, 255)).transpose()?,
+        avatar_url: body.avatar_url.clone(),
+        greeting_enabled: body.greeting_enabled,
+        greeting_message: body.greeting_message.clone(),
+        enable_auto_assignment: body.enable_auto_assignment,
+        allow_messages_after_resolved: body.allow_messages_after_resolved,
+        lock_to_single_conversation: body.lock_to_single_conversation,
+        hmac_mandatory: body.hmac_mandatory.or(body.channel.as_ref().and_then(|c| c.hmac_mandatory)),
+        webhook_url: webhook_url(&body)?,
+        default_country: validate_country(body.default_country.clone())?,
+        settings: (!settings.is_empty()).then_some(settings),
+    };
+    let mut tx = state.store.begin().await?;
+    let inbox = inboxes::update(tx.conn(), state.store.key(), &ctx.scope, id, changes).await?;
+    tx.commit().await?;
+    Ok(axum::Json(InboxView::new(&inbox, true)))
+}
+
+/// Deletes an inbox with the conversations that started in it (administrators).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/inboxes/{id}", tag = "Inboxes",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = super::Empty), (status = 404, body = crate::error::ErrorBody)))]
+async fn remove(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<super::Empty>> {
+    ctx.require_admin()?;
+    let mut tx = state.store.begin().await?;
+    inboxes::delete(tx.conn(), &ctx.scope, id).await?;
+    tx.commit().await?;
+    Ok(super::ok())
+}
+
+async fn member_views(state: &AppState, ctx: &AccountCtx, inbox_id: i64) -> ApiResult<Vec<AgentView>> {
+    let mut conn = state.store.read().await?;
+    let ids = inboxes::member_ids(&mut conn, state.store.key(), &ctx.scope, inbox_id).await?;
+    let agents = accounts::agents_by_ids(&mut conn, &ctx.scope, &ids).await?;
+    Ok(agents.iter().map(AgentView::from).collect())
+}
+
+/// Agents who work in an inbox.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inbox_members/{inbox_id}", tag = "Inboxes",
+    params(("account_id" = i64, Path), ("inbox_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = Payload<Vec<AgentView>>)))]
+async fn members(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, inbox_id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
+    Ok(payload(member_views(&state, &ctx, inbox_id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct MemberChange {
+    /// Chatwoot clients send it as a number or a string.
+    #[schema(value_type = i64)]
+    inbox_id: Value,
+    user_ids: Vec<i64>,
+}
+
+impl MemberChange {
+    fn inbox_id(&self) -> ApiResult<i64> {
+        match &self.inbox_id {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| ApiError::invalid("inbox_id", "invalid", "inbox_id must be an inbox id"))
+    }
+}
+
+async fn change_members(
+    state: &AppState,
+    ctx: &AccountCtx,
+    body: &MemberChange,
+    op: MemberOp,
+) -> ApiResult<Vec<AgentView>> {
+    ctx.require_admin()?;
+    let inbox_id = body.inbox_id()?;
+    if op != MemberOp::Remove {
+        super::agents_only(state, ctx, &body.user_ids).await?;
+    }
+    let key = state.store.key();
+    let mut tx = state.store.begin().await?;
+    match op {
+        MemberOp::Add => inboxes::add_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?,
+        MemberOp::Set => inboxes::set_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?,
+        MemberOp::Remove => inboxes::remove_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?,
+    }
+    tx.commit().await?;
+    member_views(state, ctx, inbox_id).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MemberOp {
+    Add,
+    Set,
+    Remove,
+}
+
+/// Adds agents to an inbox (administrators).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/inbox_members", tag = "Inboxes",
+    params(("account_id" = i64, Path)), request_body = MemberChange, security(("userApiKey" = [])),
+    responses((status = 200, body = Payload<Vec<AgentView>>), (status = 422, body = crate::error::ErrorBody)))]
+async fn add_members(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<MemberChange>,
+) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
+    Ok(payload(change_members(&state, &ctx, &body, MemberOp::Add).await?))
+}
+
+/// Makes the inbox's agents exactly `user_ids` (administrators).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/inbox_members", tag = "Inboxes",
+    params(("account_id" = i64, Path)), request_body = MemberChange, security(("userApiKey" = [])),
+    responses((status = 200, body = Payload<Vec<AgentView>>), (status = 422, body = crate::error::ErrorBody)))]
+async fn set_members(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<MemberChange>,
+) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
+    Ok(payload(change_members(&state, &ctx, &body, MemberOp::Set).await?))
+}
+
+/// Removes agents from an inbox (administrators).
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/inbox_members", tag = "Inboxes",
+    params(("account_id" = i64, Path)), request_body = MemberChange, security(("userApiKey" = [])),
+    responses((status = 200, body = Payload<Vec<AgentView>>), (status = 404, body = crate::error::ErrorBody)))]
+async fn remove_members(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<MemberChange>,
+) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
+    Ok(payload(change_members(&state, &ctx, &body, MemberOp::Remove).await?))
+}

@@ -1,0 +1,315 @@
+//! Messages of a conversation: list, create (JSON or multipart with attachments), delete.
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use throughline_core::message::{ContentType, MessageType, SenderType};
+use throughline_core::model::ChannelType;
+use throughline_core::views::{ContactView, MessageView, UserSummary};
+use throughline_store::blob::new_key;
+use throughline_store::messages::{self, NewAttachment, NewMessage};
+use throughline_store::{contacts, conversations, inboxes, render};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AccountCtx, Path, Principal, Query};
+use crate::state::AppState;
+
+pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(list, create)).routes(routes!(remove))
+}
+
+/// Who a message written by this caller is from.
+pub(crate) fn sender_of(ctx: &AccountCtx) -> Option<(SenderType, i64)> {
+    match &ctx.caller.principal {
+        Principal::User(u) => Some((SenderType::User, u.id)),
+        Principal::AgentBot(b) => Some((SenderType::AgentBot, b.id)),
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct MessagesMeta {
+    labels: Vec<String>,
+    #[schema(value_type = Object)]
+    additional_attributes: Value,
+    contact: ContactView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignee: Option<UserSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_last_seen_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignee_last_seen_at: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct MessageList {
+    meta: MessagesMeta,
+    payload: Vec<MessageView>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct ListParams {
+    /// Messages older than this message id (the 20 just before it).
+    before: Option<i64>,
+    /// Messages newer than this message id.
+    after: Option<i64>,
+}
+
+/// Messages, oldest first: the latest 20, or 20 before/after a message id.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ListParams), security(("userApiKey" = [])),
+    responses((status = 200, body = MessageList), (status = 404, body = crate::error::ErrorBody)))]
+async fn list(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Query(p): Query<ListParams>) -> ApiResult<axum::Json<MessageList>> {
+    let mut conn = state.store.read().await?;
+    let c = conversations::get(&mut conn, &ctx.scope, id).await?;
+    let list = messages::list(&mut conn, &ctx.scope, &c, p.before, p.after, 20, true).await?;
+    let payload = render::messages(&mut conn, &state.store, &c, &list).await?;
+    let view = render::conversation(&mut conn, &state.store, c.clone()).await?;
+    Ok(axum::Json(MessageList {
+        meta: MessagesMeta {
+            labels: view.labels,
+            additional_attributes: view.additional_attributes,
+            contact: view.meta.sender,
+            assignee: view.meta.assignee,
+            agent_last_seen_at: view.agent_last_seen_at,
+            assignee_last_seen_at: view.assignee_last_seen_at,
+        },
+        payload,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+pub(crate) struct NewMessageBody {
+    pub content: Option<String>,
+    /// outgoing (default) or incoming (API inboxes only: a customer message relayed by your system).
+    pub message_type: Option<String>,
+    #[serde(default)]
+    pub private: bool,
+    /// text (default), input_select, cards, form, article…
+    pub content_type: Option<String>,
+    #[schema(value_type = Object)]
+    pub content_attributes: Option<Value>,
+    /// The external id of this message; posting it again returns the first message.
+    pub source_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub template_params: Option<Value>,
+    /// Echoed back in the message's additional attributes so the sender can match it.
+    pub echo_id: Option<String>,
+}
+
+pub(crate) struct Upload {
+    file_name: Option<String>,
+    content_type: Option<String>,
+    bytes: Vec<u8>,
+}
+
+const MAX_CONTENT: usize = 150_000;
+const MAX_FILES: usize = 15;
+
+/// Reads a JSON body or a multipart form (`content`, `message_type`, `private`,
+/// `attachments[]` files), as Chatwoot clients send either.
+async fn read_body(state: &AppState, req: Request) -> ApiResult<(NewMessageBody, Vec<Upload>)> {
+    let is_multipart = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    if !is_multipart {
+        let crate::extract::Json(body) = crate::extract::Json::<NewMessageBody>::from_request(req, state).await?;
+        return Ok((body, Vec::new()));
+    }
+    let mut form = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text())))?;
+    let mut body = NewMessageBody::default();
+    let mut uploads = Vec::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "attachments[]" || name == "attachments" {
+            if uploads.len() >= MAX_FILES {
+                return Err(ApiError::invalid("attachments", "too_many", format!("at most {MAX_FILES} files per message")));
+            }
+            let file_name = field.file_name().map(str::to_owned);
+            let content_type = field.content_type().map(str::to_owned);
+            let bytes = field.bytes().await.map_err(|e| multipart_error(e.status(), e.body_text()))?;
+            uploads.push(Upload { file_name, content_type, bytes: bytes.to_vec() });
+            continue;
+        }
+        let text = field.text().await.map_err(|e| multipart_error(e.status(), e.body_text()))?;
+        match name.as_str() {
+            "content" => body.content = Some(text),
+            "message_type" => body.message_type = Some(text),
+            "private" => body.private = matches!(text.as_str(), "true" | "1"),
+            "content_type" => body.content_type = Some(text),
+            "source_id" => body.source_id = Some(text),
+            "echo_id" => body.echo_id = Some(text),
+            "content_attributes" => {
+                body.content_attributes = Some(crate::extract::json::parse(text.as_bytes())?);
+            }
+            _ => {}
+        }
+    }
+    Ok((body, uploads))
+}
+
+fn multipart_error(status: axum::http::StatusCode, text: String) -> ApiError {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge("the upload is larger than the server accepts".into())
+    } else {
+        ApiError::BadRequest(format!("malformed multipart body: {text}"))
+    }
+}
+
+fn file_type(content_type: Option<&str>) -> &'static str {
+    match content_type.and_then(|c| c.split('/').next()) {
+        Some("image") => "image",
+        Some("audio") => "audio",
+        Some("video") => "video",
+        _ => "file",
+    }
+}
+
+/// Creates a message from an already-read body, for both the API and the Client API.
+pub(crate) async fn build(
+    state: &AppState,
+    account_id: i64,
+    body: NewMessageBody,
+    uploads: Vec<Upload>,
+    default_type: MessageType,
+) -> ApiResult<NewMessage> {
+    let message_type = match body.message_type.as_deref() {
+        None | Some("") => default_type,
+        Some(t) => MessageType::parse(t)
+            .filter(|t| matches!(t, MessageType::Incoming | MessageType::Outgoing | MessageType::Template))
+            .ok_or_else(|| ApiError::invalid("message_type", "inclusion", "message_type must be outgoing or incoming"))?,
+    };
+    let content_type = match body.content_type.as_deref() {
+        None | Some("") => ContentType::Text,
+        Some(c) => ContentType::parse(c)
+            .ok_or_else(|| ApiError::invalid("content_type", "inclusion", format!("unknown content_type `{c}`")))?,
+    };
+    let content = match body.content {
+        Some(c) if c.chars().count() > MAX_CONTENT => {
+            return Err(ApiError::invalid("content", "too_long", format!("content is longer than {MAX_CONTENT} characters")));
+        }
+        Some(c) if !c.trim().is_empty() => Some(c),
+        _ => None,
+    };
+    let content_attributes = body.content_attributes.unwrap_or_else(|| serde_json::json!({}));
+    throughline_core::validate::json_object("content_attributes", &content_attributes)?;
+    if content.is_none() && uploads.is_empty() && content_type == ContentType::Text {
+        return Err(ApiError::invalid("content", "blank", "a message needs content or an attachment"));
+    }
+    let source_id = body
+        .source_id
+        .as_deref()
+        .map(|s| throughline_core::validate::required_text("source_id", s, 255))
+        .transpose()?;
+    let mut additional = serde_json::Map::new();
+    if let Some(echo) = body.echo_id {
+        additional.insert("echo_id".into(), Value::String(echo.chars().take(255).collect()));
+    }
+    if let Some(params) = body.template_params {
+        additional.insert("template_params".into(), params);
+    }
+    let mut attachments = Vec::with_capacity(uploads.len());
+    for upload in uploads {
+        if upload.bytes.is_empty() {
+            return Err(ApiError::invalid("attachments", "blank", "an attachment is empty"));
+        }
+        let key = new_key(account_id);
+        state.blobs.put(&key, upload.bytes.clone()).await?;
+        attachments.push(NewAttachment {
+            file_type: file_type(upload.content_type.as_deref()).into(),
+            content_type: upload.content_type,
+            file_name: upload.file_name.map(|n| n.chars().take(255).collect()),
+            byte_size: i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX),
+            blob_key: Some(key),
+            external_url: None,
+        });
+    }
+    Ok(NewMessage {
+        inbox_id: None,
+        identity_id: None,
+        message_type,
+        content,
+        content_type,
+        content_attributes,
+        additional_attributes: Value::Object(additional),
+        private: body.private,
+        source_id,
+        sender: None,
+        status: throughline_core::message::DeliveryStatus::Sent,
+        attachments,
+    })
+}
+
+/// Posts a message. Agents and bots write outgoing replies or private notes; an API inbox's
+/// own system may relay incoming customer messages (`message_type: incoming`).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = NewMessageBody, security(("userApiKey" = [])),
+    responses((status = 200, body = MessageView), (status = 404, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, req: Request) -> ApiResult<axum::Json<MessageView>> {
+    let (body, uploads) = read_body(&state, req).await?;
+    let conversation = {
+        let mut conn = state.store.read().await?;
+        conversations::get(&mut conn, &ctx.scope, id).await?
+    };
+    let mut new = build(&state, ctx.account_id(), body, uploads, MessageType::Outgoing).await?;
+    if new.message_type == MessageType::Incoming {
+        let mut conn = state.store.read().await?;
+        let inbox = inboxes::get(&mut conn, state.store.key(), &ctx.scope, conversation.inbox_id).await?;
+        if inbox.channel_type != ChannelType::Api || new.private {
+            return Err(ApiError::invalid(
+                "message_type",
+                "not_allowed",
+                "incoming messages can be relayed only into API inboxes, and never as private notes",
+            ));
+        }
+        contacts::get(&mut conn, &ctx.scope, conversation.contact_id).await?;
+        new.sender = Some((SenderType::Contact, conversation.contact_id));
+        new.inbox_id = Some(conversation.inbox_id);
+        new.identity_id = conversation.identity_id;
+    } else {
+        new.sender = sender_of(&ctx);
+    }
+    let mut tx = state.store.begin().await?;
+    let created = messages::create(&mut tx, &ctx.scope, &conversation, new).await?;
+    tx.commit().await?;
+    let mut conn = state.store.read().await?;
+    Ok(axum::Json(render::message(&mut conn, &state.store, &created.conversation, &created.message).await?))
+}
+
+/// Deletes a message's content and attachments (the line stays, marked deleted). Agents may
+/// delete their own messages; administrators any.
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}", tag = "Messages",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = MessageView), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id, message_id)): Path<(i64, i64, i64)>) -> ApiResult<axum::Json<MessageView>> {
+    let mut tx = state.store.begin().await?;
+    let conversation = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    let message = messages::get(tx.conn(), &ctx.scope, &conversation, message_id).await?;
+    let own = sender_of(&ctx) == message.sender_type.zip(message.sender_id);
+    if !own && ctx.require_admin().is_err() {
+        return Err(ApiError::Forbidden("agents can delete only their own messages".into()));
+    }
+    let files = messages::attachments_of(tx.conn(), &ctx.scope, message_id).await?;
+    let deleted = messages::delete(&mut tx, &ctx.scope, &conversation, message_id).await?;
+    tx.commit().await?;
+    // The rows are gone; now the bytes. A failure here leaves an orphan file, never a
+    // dangling row.
+    for key in files.iter().filter_map(|a| a.blob_key.as_deref()) {
+        if let Err(e) = state.blobs.delete(key).await {
+            tracing::warn!(%key, error = %e, "could not delete an attachment file");
+        }
+    }
+    let mut conn = state.store.read().await?;
+    Ok(axum::Json(render::message(&mut conn, &state.store, &conversation, &deleted).await?))
+}

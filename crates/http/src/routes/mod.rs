@@ -1,0 +1,92 @@
+//! One module per resource; each exposes `routes()` adding its paths.
+
+mod accounts;
+mod agent_bots;
+mod agents;
+mod attachments;
+mod attributes;
+mod auth;
+mod canned;
+mod contacts;
+mod conversations;
+mod health;
+mod inboxes;
+mod labels;
+mod messages;
+mod platform;
+mod public;
+mod teams;
+mod webhooks;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    let router = health::routes(router);
+    let router = auth::routes(router);
+    let router = accounts::routes(router);
+    let router = agents::routes(router);
+    let router = inboxes::routes(router);
+    let router = contacts::routes(router);
+    let router = conversations::routes(router);
+    let router = messages::routes(router);
+    let router = teams::routes(router);
+    let router = labels::routes(router);
+    let router = canned::routes(router);
+    let router = attributes::routes(router);
+    let router = webhooks::routes(router);
+    let router = agent_bots::routes(router);
+    let router = attachments::routes(router);
+    let router = public::routes(router);
+    platform::routes(router)
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// `{"payload": …}`, Chatwoot's envelope for many answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Payload<T> {
+    pub payload: T,
+}
+
+pub(crate) fn payload<T>(payload: T) -> axum::Json<Payload<T>> {
+    axum::Json(Payload { payload })
+}
+
+/// An empty JSON object, for endpoints Chatwoot answers with `head :ok`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct Empty {}
+
+pub(crate) fn ok() -> axum::Json<Empty> {
+    axum::Json(Empty {})
+}
+
+/// Distinguishes "absent" from "null" in PATCH bodies: `Option<Option<T>>` with this.
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}
+
+/// Checks that every user id is an agent of the caller's account.
+pub(crate) async fn agents_only(
+    state: &AppState,
+    ctx: &crate::extract::AccountCtx,
+    user_ids: &[i64],
+) -> Result<(), ApiError> {
+    let mut conn = state.store.read().await?;
+    let found = throughline_store::accounts::agents_by_ids(&mut conn, &ctx.scope, user_ids).await?;
+    let mut unique = user_ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    if found.len() != unique.len() {
+        return Err(ApiError::invalid("user_ids", "invalid", "every user must be an agent of this account"));
+    }
+    Ok(())
+}

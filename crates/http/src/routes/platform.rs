@@ -1,0 +1,268 @@
+//! Chatwoot's Platform API: provisioning accounts and users from another system, with a
+//! platform app's token. An app manages only the accounts and users it created.
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use throughline_core::identity::normalize_email;
+use throughline_core::role::Role;
+use throughline_core::validate::{json_object, optional_text, required_text};
+use throughline_core::views::{AccountRef, ProfileView};
+use throughline_store::accounts::{self, AccountChanges, NewUser, UserChanges};
+use throughline_store::auth::{self, Permissible, TokenOwner};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Empty, ok};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, PlatformApp};
+use crate::state::AppState;
+
+pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(create_account))
+        .routes(routes!(show_account, update_account, delete_account))
+        .routes(routes!(list_account_users, create_account_user, delete_account_user))
+        .routes(routes!(create_user))
+        .routes(routes!(show_user, update_user, delete_user))
+}
+
+async fn require(state: &AppState, app: PlatformApp, object: Permissible) -> ApiResult<()> {
+    let mut conn = state.store.read().await?;
+    if auth::may_manage(&mut conn, app.id, object).await? {
+        Ok(())
+    } else {
+        // Not created by this app: as if it did not exist.
+        Err(ApiError::NotFound)
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct AccountBody {
+    name: Option<String>,
+    locale: Option<String>,
+}
+
+/// Creates an account.
+#[utoipa::path(post, path = "/platform/api/v1/accounts", tag = "Platform", request_body = AccountBody,
+    security(("platformAppApiKey" = [])),
+    responses((status = 200, body = AccountRef), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_account(State(state): State<AppState>, app: PlatformApp, Json(body): Json<AccountBody>) -> ApiResult<axum::Json<AccountRef>> {
+    let name = required_text("name", body.name.as_deref().unwrap_or_default(), 255)?;
+    let locale = locale(body.locale)?.unwrap_or_else(|| "en".into());
+    let mut tx = state.store.begin().await?;
+    let account = accounts::create_account(tx.conn(), &name, &locale).await?;
+    auth::grant(tx.conn(), app.id, Permissible::Account(account.id)).await?;
+    tx.commit().await?;
+    Ok(axum::Json(AccountRef::from(&account)))
+}
+
+fn locale(l: Option<String>) -> ApiResult<Option<String>> {
+    match l {
+        Some(l) if !super::auth::LOCALES.contains(&l.as_str()) => {
+            Err(ApiError::invalid("locale", "inclusion", "locale must be en, pt-BR or pl"))
+        }
+        other => Ok(other),
+    }
+}
+
+#[utoipa::path(get, path = "/platform/api/v1/accounts/{account_id}", tag = "Platform",
+    params(("account_id" = i64, Path)), security(("platformAppApiKey" = [])),
+    responses((status = 200, body = AccountRef), (status = 404, body = crate::error::ErrorBody)))]
+async fn show_account(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<AccountRef>> {
+    require(&state, app, Permissible::Account(id)).await?;
+    let mut conn = state.store.read().await?;
+    Ok(axum::Json(AccountRef::from(&accounts::get_account(&mut conn, id).await?)))
+}
+
+#[utoipa::path(patch, path = "/platform/api/v1/accounts/{account_id}", tag = "Platform",
+    params(("account_id" = i64, Path)), request_body = AccountBody, security(("platformAppApiKey" = [])),
+    responses((status = 200, body = AccountRef), (status = 404, body = crate::error::ErrorBody)))]
+async fn update_account(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>, Json(body): Json<AccountBody>) -> ApiResult<axum::Json<AccountRef>> {
+    require(&state, app, Permissible::Account(id)).await?;
+    let changes = AccountChanges {
+        name: body.name.as_deref().map(|n| required_text("name", n, 255)).transpose()?,
+        locale: locale(body.locale)?,
+        ..Default::default()
+    };
+    let mut tx = state.store.begin().await?;
+    let account = accounts::update_account(tx.conn(), id, changes).await?;
+    tx.commit().await?;
+    Ok(axum::Json(AccountRef::from(&account)))
+}
+
+/// Deletes an account and everything in it.
+#[utoipa::path(delete, path = "/platform/api/v1/accounts/{account_id}", tag = "Platform",
+    params(("account_id" = i64, Path)), security(("platformAppApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
+async fn delete_account(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<Empty>> {
+    require(&state, app, Permissible::Account(id)).await?;
+    let mut tx = state.store.begin().await?;
+    accounts::delete_account(tx.conn(), id).await?;
+    tx.commit().await?;
+    Ok(ok())
+}
+
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+struct AccountUser {
+    account_id: i64,
+    user_id: i64,
+    role: String,
+}
+
+#[utoipa::path(get, path = "/platform/api/v1/accounts/{account_id}/account_users", tag = "Platform",
+    params(("account_id" = i64, Path)), security(("platformAppApiKey" = [])),
+    responses((status = 200, body = Vec<AccountUser>), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_account_users(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<Vec<AccountUser>>> {
+    require(&state, app, Permissible::Account(id)).await?;
+    let mut conn = state.store.read().await?;
+    let agents = accounts::list_agents(&mut conn, &throughline_store::AccountScope::system(id)).await?;
+    Ok(axum::Json(
+        agents
+            .iter()
+            .map(|a| AccountUser { account_id: id, user_id: a.user.id, role: a.membership.role.as_str().into() })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct AccountUserBody {
+    user_id: i64,
+    /// agent or administrator (create only).
+    role: Option<String>,
+}
+
+/// Adds one of the app's users to one of its accounts.
+#[utoipa::path(post, path = "/platform/api/v1/accounts/{account_id}/account_users", tag = "Platform",
+    params(("account_id" = i64, Path)), request_body = AccountUserBody, security(("platformAppApiKey" = [])),
+    responses((status = 200, body = AccountUser), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_account_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>, Json(body): Json<AccountUserBody>) -> ApiResult<axum::Json<AccountUser>> {
+    require(&state, app, Permissible::Account(id)).await?;
+    require(&state, app, Permissible::User(body.user_id)).await?;
+    let role = Role::parse(body.role.as_deref().unwrap_or("agent"))
+        .ok_or_else(|| ApiError::invalid("role", "inclusion", "role must be agent or administrator"))?;
+    let mut tx = state.store.begin().await?;
+    let m = accounts::add_member(tx.conn(), id, body.user_id, role, None).await?;
+    tx.commit().await?;
+    Ok(axum::Json(AccountUser { account_id: id, user_id: m.user_id, role: m.role.as_str().into() }))
+}
+
+/// Removes a user from an account.
+#[utoipa::path(delete, path = "/platform/api/v1/accounts/{account_id}/account_users", tag = "Platform",
+    params(("account_id" = i64, Path)), request_body = AccountUserBody, security(("platformAppApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
+async fn delete_account_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>, Json(body): Json<AccountUserBody>) -> ApiResult<axum::Json<Empty>> {
+    require(&state, app, Permissible::Account(id)).await?;
+    let mut tx = state.store.begin().await?;
+    accounts::remove_member(tx.conn(), id, body.user_id).await?;
+    tx.commit().await?;
+    Ok(ok())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct UserBody {
+    name: Option<String>,
+    display_name: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+    #[schema(value_type = Object)]
+    custom_attributes: Option<serde_json::Value>,
+}
+
+async fn user_view(state: &AppState, user: &throughline_core::model::User) -> ApiResult<ProfileView> {
+    let mut conn = state.store.read().await?;
+    super::auth::profile_view(&mut conn, &state.store, user).await
+}
+
+/// Creates a user (with an access token, returned in the answer).
+#[utoipa::path(post, path = "/platform/api/v1/users", tag = "Platform", request_body = UserBody,
+    security(("platformAppApiKey" = [])),
+    responses((status = 200, body = ProfileView), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_user(State(state): State<AppState>, app: PlatformApp, Json(body): Json<UserBody>) -> ApiResult<axum::Json<ProfileView>> {
+    let name = required_text("name", body.name.as_deref().unwrap_or_default(), 255)?;
+    let email = normalize_email(body.email.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::invalid("email", "invalid", e.to_string()))?;
+    let password_hash = match body.password {
+        Some(p) => Some(super::auth::hash_new_password(p).await?),
+        None => None,
+    };
+    if let Some(a) = &body.custom_attributes {
+        json_object("custom_attributes", a)?;
+    }
+    let mut tx = state.store.begin().await?;
+    let user = accounts::create_user(
+        tx.conn(),
+        NewUser {
+            email,
+            name,
+            display_name: body.display_name.as_deref().map(|d| optional_text("display_name", d, 255)).transpose()?.flatten(),
+            password_hash,
+            custom_attributes: body.custom_attributes.unwrap_or_else(|| json!({})),
+        },
+    )
+    .await?;
+    auth::issue_token(tx.conn(), state.store.key(), TokenOwner::User(user.id)).await?;
+    auth::grant(tx.conn(), app.id, Permissible::User(user.id)).await?;
+    tx.commit().await?;
+    Ok(axum::Json(user_view(&state, &user).await?))
+}
+
+#[utoipa::path(get, path = "/platform/api/v1/users/{id}", tag = "Platform",
+    params(("id" = i64, Path)), security(("platformAppApiKey" = [])),
+    responses((status = 200, body = ProfileView), (status = 404, body = crate::error::ErrorBody)))]
+async fn show_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<ProfileView>> {
+    require(&state, app, Permissible::User(id)).await?;
+    let user = {
+        let mut conn = state.store.read().await?;
+        accounts::get_user_unscoped(&mut conn, id).await?
+    };
+    Ok(axum::Json(user_view(&state, &user).await?))
+}
+
+#[utoipa::path(patch, path = "/platform/api/v1/users/{id}", tag = "Platform",
+    params(("id" = i64, Path)), request_body = UserBody, security(("platformAppApiKey" = [])),
+    responses((status = 200, body = ProfileView), (status = 404, body = crate::error::ErrorBody)))]
+async fn update_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>, Json(body): Json<UserBody>) -> ApiResult<axum::Json<ProfileView>> {
+    require(&state, app, Permissible::User(id)).await?;
+    let email = body
+        .email
+        .as_deref()
+        .map(|e| normalize_email(e).map_err(|err| ApiError::invalid("email", "invalid", err.to_string())))
+        .transpose()?;
+    if let Some(a) = &body.custom_attributes {
+        json_object("custom_attributes", a)?;
+    }
+    let password_hash = match body.password {
+        Some(p) => Some(super::auth::hash_new_password(p).await?),
+        None => None,
+    };
+    let mut tx = state.store.begin().await?;
+    let user = accounts::update_user_unscoped(
+        tx.conn(),
+        id,
+        UserChanges {
+            name: body.name.as_deref().map(|n| required_text("name", n, 255)).transpose()?,
+            email,
+            display_name: body.display_name.map(|d| optional_text("display_name", &d, 255)).transpose()?,
+            custom_attributes: body.custom_attributes,
+            ..Default::default()
+        },
+    )
+    .await?;
+    if let Some(hash) = password_hash {
+        accounts::set_password_unscoped(tx.conn(), id, &hash).await?;
+        auth::delete_sessions_of_user(tx.conn(), id).await?;
+    }
+    tx.commit().await?;
+    Ok(axum::Json(user_view(&state, &user).await?))
+}
+
+#[utoipa::path(delete, path = "/platform/api/v1/users/{id}", tag = "Platform",
+    params(("id" = i64, Path)), security(("platformAppApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
+async fn delete_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<Empty>> {
+    require(&state, app, Permissible::User(id)).await?;
+    let mut tx = state.store.begin().await?;
+    accounts::delete_user_unscoped(tx.conn(), id).await?;
+    tx.commit().await?;
+    Ok(ok())
+}

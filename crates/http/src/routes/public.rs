@@ -1,0 +1,460 @@
+//! Chatwoot's Client API: what an API inbox's own front end (or an SDK) calls on behalf of a
+//! customer, authenticated by the inbox identifier and the contact's source id.
+//!
+//! A visitor sees only conversations started through their own identity, and only public
+//! messages. With identity verification on (`hmac_mandatory`), a contact must present
+//! `identifier_hash` = HMAC-SHA256(identifier) under the inbox's secret.
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use throughline_core::crypto::verify_identifier_hash;
+use throughline_core::identity::{normalize_email, normalize_phone};
+use throughline_core::message::{MessageType, SenderType};
+use throughline_core::model::{Contact, Conversation, Identity, Inbox};
+use throughline_core::validate::{json_object, optional_text};
+use throughline_core::views::{PublicContactView, PublicConversationView, PublicInboxView, PublicMessageView};
+use throughline_realtime::Signal;
+use throughline_store::contacts::{self, ContactChanges, ContactKey, NewContact, NewIdentity};
+use throughline_store::conversations::{self, NewConversation, Seer};
+use throughline_store::messages;
+use throughline_store::{AccountScope, StoreError, inboxes, render};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Empty, ok};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path};
+use crate::state::AppState;
+
+
+pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(inbox))
+        .routes(routes!(create_contact))
+        .routes(routes!(show_contact, update_contact))
+        .routes(routes!(list_conversations, create_conversation))
+        .routes(routes!(show_conversation))
+        .routes(routes!(toggle_status))
+        .routes(routes!(toggle_typing))
+        .routes(routes!(update_last_seen))
+        .routes(routes!(list_messages, create_message))
+        .routes(routes!(update_message))
+}
+
+async fn find_inbox(state: &AppState, identifier: &str) -> ApiResult<Inbox> {
+    let mut conn = state.store.read().await?;
+    inboxes::by_identifier_unscoped(&mut conn, state.store.key(), identifier)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound,
+            other => other.into(),
+        })
+}
+
+/// The inbox, the visitor's identity and contact, and a scope limited to that contact.
+struct Visitor {
+    inbox: Inbox,
+    identity: Identity,
+    contact: Contact,
+    scope: AccountScope,
+}
+
+async fn visitor(state: &AppState, inbox_identifier: &str, contact_identifier: &str) -> ApiResult<Visitor> {
+    let inbox = find_inbox(state, inbox_identifier).await?;
+    let system = AccountScope::system(inbox.account_id);
+    let mut conn = state.store.read().await?;
+    let identity = contacts::identity_by_source(&mut conn, &system, inbox.id, contact_identifier).await?;
+    if inbox.hmac_mandatory && !identity.hmac_verified {
+        return Err(ApiError::Unauthorized("this inbox requires identity verification (identifier_hash)".into()));
+    }
+    let contact = contacts::get(&mut conn, &system, identity.contact_id).await?;
+    let scope = AccountScope::contact(inbox.account_id, contact.id, inbox.id);
+    Ok(Visitor { inbox, identity, contact, scope })
+}
+
+/// A conversation of this visitor's identity, by display id.
+async fn visitor_conversation(state: &AppState, v: &Visitor, display_id: i64) -> ApiResult<Conversation> {
+    let mut conn = state.store.read().await?;
+    let c = conversations::get(&mut conn, &v.scope, display_id).await?;
+    if c.identity_id != Some(v.identity.id) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(c)
+}
+
+#[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}", tag = "Client API",
+    params(("inbox_identifier" = String, Path)),
+    responses((status = 200, body = PublicInboxView), (status = 404, body = crate::error::ErrorBody)))]
+async fn inbox(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<axum::Json<PublicInboxView>> {
+    Ok(axum::Json(PublicInboxView::from(&find_inbox(&state, &identifier).await?)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+struct PublicContactBody {
+    /// Your system's id for this person.
+    identifier: Option<String>,
+    /// HMAC-SHA256 of `identifier` under the inbox's secret (hex).
+    identifier_hash: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+    phone_number: Option<String>,
+    avatar_url: Option<String>,
+    #[schema(value_type = Object)]
+    custom_attributes: Option<Value>,
+}
+
+fn verified(inbox: &Inbox, body: &PublicContactBody) -> ApiResult<bool> {
+    let ok = match (&body.identifier, &body.identifier_hash) {
+        (Some(id), Some(hash)) => verify_identifier_hash(&inbox.hmac_token, id, hash),
+        _ => false,
+    };
+    if body.identifier_hash.is_some() && !ok {
+        return Err(ApiError::Unauthorized("identifier_hash does not match the identifier".into()));
+    }
+    if inbox.hmac_mandatory && !ok {
+        return Err(ApiError::Unauthorized("this inbox requires identity verification (identifier_hash)".into()));
+    }
+    Ok(ok)
+}
+
+fn clean_email(e: &Option<String>) -> ApiResult<Option<String>> {
+    e.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| normalize_email(s).map_err(|err| ApiError::invalid("email", "invalid", err.to_string())))
+        .transpose()
+}
+
+fn clean_phone(p: &Option<String>, inbox: &Inbox) -> ApiResult<Option<String>> {
+    p.as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            normalize_phone(s, inbox.default_country.as_deref())
+                .map_err(|err| ApiError::invalid("phone_number", "invalid", err.to_string()))
+        })
+        .transpose()
+}
+
+/// Creates a contact for this inbox and answers with its `source_id` (the contact identifier
+/// of every further call). A verified identifier joins the existing contact that has it.
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts", tag = "Client API",
+    params(("inbox_identifier" = String, Path)), request_body = PublicContactBody,
+    responses((status = 200, body = PublicContactView), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_contact(State(state): State<AppState>, Path(identifier): Path<String>, Json(body): Json<PublicContactBody>) -> ApiResult<axum::Json<PublicContactView>> {
+    let inbox = find_inbox(&state, &identifier).await?;
+    let hmac_verified = verified(&inbox, &body)?;
+    let email = clean_email(&body.email)?;
+    let phone = clean_phone(&body.phone_number, &inbox)?;
+    let name = body.name.as_deref().map(|n| optional_text("name", n, 255)).transpose()?.flatten();
+    let external = body.identifier.as_deref().map(|i| optional_text("identifier", i, 255)).transpose()?.flatten();
+    if let Some(attrs) = &body.custom_attributes {
+        json_object("custom_attributes", attrs)?;
+    }
+    let scope = AccountScope::system(inbox.account_id);
+    let mut tx = state.store.begin().await?;
+    // Only a verified identifier proves who this is; everything else starts a new contact.
+    let existing = match (&external, hmac_verified) {
+        (Some(id), true) => contacts::find_by(tx.conn(), &scope, ContactKey::Identifier(id)).await?,
+        _ => None,
+    };
+    let contact = match existing {
+        Some(c) => c,
+        None => {
+            let mut additional = serde_json::Map::new();
+            // Addresses already used by another contact are kept aside, unverified, for
+            // agents to review, instead of attaching this visitor to someone else.
+            let email = match email {
+                Some(e) if contacts::find_by(tx.conn(), &scope, ContactKey::Email(&e)).await?.is_some() => {
+                    additional.insert("claimed_email".into(), json!(e));
+                    None
+                }
+                other => other,
+            };
+            let phone = match phone {
+                Some(p) if contacts::find_by(tx.conn(), &scope, ContactKey::Phone(&p)).await?.is_some() => {
+                    additional.insert("claimed_phone_number".into(), json!(p));
+                    None
+                }
+                other => other,
+            };
+            let identifier = match external {
+                Some(i) if contacts::find_by(tx.conn(), &scope, ContactKey::Identifier(&i)).await?.is_some() => {
+                    additional.insert("claimed_identifier".into(), json!(i));
+                    None
+                }
+                other => other,
+            };
+            contacts::create(
+                &mut tx,
+                &scope,
+                NewContact {
+                    name: name.unwrap_or_default(),
+                    email,
+                    phone_number: phone,
+                    identifier,
+                    avatar_url: body.avatar_url.clone(),
+                    blocked: false,
+                    custom_attributes: body.custom_attributes.clone().unwrap_or_else(|| json!({})),
+                    additional_attributes: Value::Object(additional),
+                },
+            )
+            .await?
+        }
+    };
+    let identity = contacts::create_identity(
+        &mut tx,
+        &scope,
+        NewIdentity { contact_id: contact.id, inbox: &inbox, source_id: None, address: None, hmac_verified },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(PublicContactView::new(&contact, &identity)))
+}
+
+#[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
+    responses((status = 200, body = PublicContactView), (status = 404, body = crate::error::ErrorBody)))]
+async fn show_contact(State(state): State<AppState>, Path((inbox_id, contact_id)): Path<(String, String)>) -> ApiResult<axum::Json<PublicContactView>> {
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    Ok(axum::Json(PublicContactView::new(&v.contact, &v.identity)))
+}
+
+/// Updates the visitor's name, email, phone or attributes.
+#[utoipa::path(patch, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)), request_body = PublicContactBody,
+    responses((status = 200, body = PublicContactView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn update_contact(State(state): State<AppState>, Path((inbox_id, contact_id)): Path<(String, String)>, Json(body): Json<PublicContactBody>) -> ApiResult<axum::Json<PublicContactView>> {
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    let hmac_verified = verified(&v.inbox, &body)?;
+    let mut changes = ContactChanges {
+        name: body.name.as_deref().map(|n| optional_text("name", n, 255).map(Option::unwrap_or_default)).transpose()?,
+        custom_attributes: match &body.custom_attributes {
+            Some(a) => {
+                json_object("custom_attributes", a)?;
+                a.as_object().cloned()
+            }
+            None => None,
+        },
+        ..Default::default()
+    };
+    let mut additional = serde_json::Map::new();
+    let mut tx = state.store.begin().await?;
+    let system = AccountScope::system(v.inbox.account_id);
+    if let Some(e) = clean_email(&body.email)? {
+        match contacts::find_by(tx.conn(), &system, ContactKey::Email(&e)).await? {
+            Some(other) if other.id != v.contact.id => {
+                additional.insert("claimed_email".into(), json!(e));
+            }
+            _ => changes.email = Some(Some(e)),
+        }
+    }
+    if let Some(p) = clean_phone(&body.phone_number, &v.inbox)? {
+        match contacts::find_by(tx.conn(), &system, ContactKey::Phone(&p)).await? {
+            Some(other) if other.id != v.contact.id => {
+                additional.insert("claimed_phone_number".into(), json!(p));
+            }
+            _ => changes.phone_number = Some(Some(p)),
+        }
+    }
+    if !additional.is_empty() {
+        changes.additional_attributes = Some(additional);
+    }
+    let contact = contacts::update(&mut tx, &v.scope, v.contact.id, changes).await?;
+    if hmac_verified && !v.identity.hmac_verified {
+        contacts::set_identity_verified(&mut tx, &v.scope, v.identity.id, true).await?;
+    }
+    tx.commit().await?;
+    Ok(axum::Json(PublicContactView::new(&contact, &v.identity)))
+}
+
+async fn conversation_view(state: &AppState, v: &Visitor, c: &Conversation) -> ApiResult<PublicConversationView> {
+    let mut conn = state.store.read().await?;
+    let list = messages::list(&mut conn, &v.scope, c, None, None, 100, false).await?;
+    let msgs = render::public_messages(&mut conn, &state.store, c, &list).await?;
+    Ok(PublicConversationView::new(c, &v.contact, msgs))
+}
+
+#[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
+    responses((status = 200, body = Vec<PublicConversationView>), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_conversations(State(state): State<AppState>, Path((inbox_id, contact_id)): Path<(String, String)>) -> ApiResult<axum::Json<Vec<PublicConversationView>>> {
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    let list = {
+        let mut conn = state.store.read().await?;
+        conversations::of_identity(&mut conn, &v.scope, v.identity.id).await?
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for c in &list {
+        out.push(conversation_view(&state, &v, c).await?);
+    }
+    Ok(axum::Json(out))
+}
+
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+struct PublicConversationBody {
+    #[schema(value_type = Object)]
+    custom_attributes: Option<Value>,
+}
+
+/// Starts a conversation for the visitor.
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)), request_body = PublicConversationBody,
+    responses((status = 200, body = PublicConversationView), (status = 404, body = crate::error::ErrorBody)))]
+async fn create_conversation(State(state): State<AppState>, Path((inbox_id, contact_id)): Path<(String, String)>, Json(body): Json<PublicConversationBody>) -> ApiResult<axum::Json<PublicConversationView>> {
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    let mut new = NewConversation::open(v.contact.id, v.inbox.id, Some(v.identity.id));
+    if let Some(attrs) = body.custom_attributes {
+        json_object("custom_attributes", &attrs)?;
+        new.custom_attributes = attrs;
+    }
+    let mut tx = state.store.begin().await?;
+    let c = conversations::create(&mut tx, &v.scope, new).await?;
+    tx.commit().await?;
+    Ok(axum::Json(conversation_view(&state, &v, &c).await?))
+}
+
+#[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, body = PublicConversationView), (status = 404, body = crate::error::ErrorBody)))]
+async fn show_conversation(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>) -> ApiResult<axum::Json<PublicConversationView>> {
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    let c = visitor_conversation(&state, &v, id).await?;
+    Ok(axum::Json(conversation_view(&state, &v, &c).await?))
+}
+
+/// The customer resolves their conversation.
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/toggle_status", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, body = PublicConversationView), (status = 404, body = crate::error::ErrorBody)))]
+async fn toggle_status(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>) -> ApiResult<axum::Json<PublicConversationView>> {
+    use throughline_core::conversation::{Status, StatusRequest};
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    let c = visitor_conversation(&state, &v, id).await?;
+    let mut tx = state.store.begin().await?;
+    let (updated, _) = conversations::set_status(&mut tx, &v.scope, &c, StatusRequest::Set { status: Status::Resolved, snoozed_until: None }).await?;
+    tx.commit().await?;
+    Ok(axum::Json(conversation_view(&state, &v, &updated).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct Typing {
+    /// on or off
+    typing_status: String,
+}
+
+/// The customer started or stopped typing (sent live to agents; not stored).
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/toggle_typing", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)), request_body = Typing,
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn toggle_typing(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>, Json(body): Json<Typing>) -> ApiResult<axum::Json<Empty>> {
+    let on = match body.typing_status.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => return Err(ApiError::invalid("typing_status", "inclusion", "typing_status must be on or off")),
+    };
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    let c = visitor_conversation(&state, &v, id).await?;
+    state.bus.publish(Signal::Typing {
+        account_id: c.account_id,
+        conversation_id: c.id,
+        inbox_id: c.inbox_id,
+        who: format!("contact:{}", v.contact.id),
+        on,
+        private: false,
+    });
+    Ok(ok())
+}
+
+/// The customer has read the conversation.
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/update_last_seen", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
+async fn update_last_seen(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>) -> ApiResult<axum::Json<Empty>> {
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    let c = visitor_conversation(&state, &v, id).await?;
+    let mut tx = state.store.begin().await?;
+    conversations::mark_seen(&mut tx, &c, Seer::Contact).await?;
+    tx.commit().await?;
+    Ok(ok())
+}
+
+#[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
+    responses((status = 200, body = Vec<PublicMessageView>), (status = 404, body = crate::error::ErrorBody)))]
+async fn list_messages(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>) -> ApiResult<axum::Json<Vec<PublicMessageView>>> {
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    let c = visitor_conversation(&state, &v, id).await?;
+    let mut conn = state.store.read().await?;
+    let list = messages::list(&mut conn, &v.scope, &c, None, None, 100, false).await?;
+    Ok(axum::Json(render::public_messages(&mut conn, &state.store, &c, &list).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct PublicMessageBody {
+    content: Option<String>,
+    /// Echoed back in additional_attributes so the client can match its optimistic copy.
+    echo_id: Option<String>,
+    /// The provider's or app's id for this message; a repeat returns the first message.
+    source_id: Option<String>,
+}
+
+/// The customer writes.
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)), request_body = PublicMessageBody,
+    responses((status = 200, body = PublicMessageView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn create_message(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>, Json(body): Json<PublicMessageBody>) -> ApiResult<axum::Json<PublicMessageView>> {
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    if v.contact.blocked {
+        return Err(ApiError::Forbidden("this contact is blocked".into()));
+    }
+    let c = visitor_conversation(&state, &v, id).await?;
+    if c.status == throughline_core::conversation::Status::Resolved && !v.inbox.allow_messages_after_resolved {
+        return Err(ApiError::Unprocessable("this conversation is resolved; start a new one".into()));
+    }
+    let request = super::messages::NewMessageBody {
+        content: body.content,
+        message_type: Some("incoming".into()),
+        echo_id: body.echo_id,
+        source_id: body.source_id,
+        ..Default::default()
+    };
+    let mut new = super::messages::build(&state, v.inbox.account_id, request, Vec::new(), MessageType::Incoming).await?;
+    new.sender = Some((SenderType::Contact, v.contact.id));
+    new.inbox_id = Some(v.inbox.id);
+    new.identity_id = Some(v.identity.id);
+    let mut tx = state.store.begin().await?;
+    let created = messages::create(&mut tx, &v.scope, &c, new).await?;
+    tx.commit().await?;
+    let mut conn = state.store.read().await?;
+    let mut views = render::public_messages(&mut conn, &state.store, &created.conversation, std::slice::from_ref(&created.message)).await?;
+    views.pop().map(axum::Json).ok_or(ApiError::NotFound)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct SubmittedValues {
+    #[schema(value_type = Object)]
+    submitted_values: Value,
+}
+
+/// The customer answers an interactive message (options, form, rating).
+#[utoipa::path(patch, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages/{message_id}", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
+    request_body = SubmittedValues,
+    responses((status = 200, body = PublicMessageView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn update_message(State(state): State<AppState>, Path((inbox_id, contact_id, id, message_id)): Path<(String, String, i64, i64)>, Json(body): Json<SubmittedValues>) -> ApiResult<axum::Json<PublicMessageView>> {
+    if body.submitted_values.to_string().len() > 16 * 1024 {
+        return Err(ApiError::invalid("submitted_values", "too_long", "submitted_values is larger than 16 KiB"));
+    }
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    let c = visitor_conversation(&state, &v, id).await?;
+    let mut tx = state.store.begin().await?;
+    let existing = messages::get(tx.conn(), &v.scope, &c, message_id).await?;
+    if existing.private || existing.message_type == MessageType::Activity {
+        return Err(ApiError::NotFound);
+    }
+    let updated = messages::set_submitted_values(&mut tx, &v.scope, &c, message_id, body.submitted_values).await?;
+    tx.commit().await?;
+    let mut conn = state.store.read().await?;
+    let mut views = render::public_messages(&mut conn, &state.store, &c, std::slice::from_ref(&updated)).await?;
+    views.pop().map(axum::Json).ok_or(ApiError::NotFound)
+}

@@ -1,0 +1,71 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use throughline_realtime::{Bus, Progress};
+use throughline_store::Store;
+use throughline_store::blob::BlobStore;
+
+use crate::throttle::LoginThrottle;
+
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// The URL people and providers reach this server at (links, cookies, CSRF checks).
+    pub public_url: String,
+    /// Send the session cookie with `Secure` (on whenever `public_url` is https).
+    pub cookie_secure: bool,
+    pub session_ttl: Duration,
+    /// Largest JSON body accepted.
+    pub json_limit: usize,
+    /// Largest upload (attachments).
+    pub upload_limit: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:3000".into(),
+            cookie_secure: false,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+            json_limit: 1024 * 1024,
+            upload_limit: 40 * 1024 * 1024,
+            trust_proxy: false,
+        }
+    }
+}
+
+pub struct Inner {
+    pub store: Store,
+    pub bus: Bus,
+    pub progress: Progress,
+    pub blobs: Arc<dyn BlobStore>,
+    pub config: HttpConfig,
+    pub throttle: LoginThrottle,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    pub fn new(store: Store, bus: Bus, progress: Progress, blobs: Arc<dyn BlobStore>, config: HttpConfig) -> Self {
+        Self(Arc::new(Inner {
+            store,
+            bus,
+            progress,
+            blobs,
+            config,
+            throttle: LoginThrottle::default(),
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

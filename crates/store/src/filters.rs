@@ -1,0 +1,328 @@
+//! Compiling Chatwoot filter conditions (parsed and validated in core) to SQL.
+//!
+//! JSON attributes are read with each database's own JSON functions, the one place besides the
+//! migrations and the outbox horizon where the dialects differ. Numeric casts are guarded, so a
+//! custom attribute holding text never turns a filter into a database error.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use throughline_core::filter::{AttrType, AttributeCatalog, Condition, Join, Operator, time_value};
+use throughline_core::model::AttributeModel;
+
+use crate::clock::now_ms;
+use crate::error::Result;
+use crate::scope::AccountScope;
+use crate::sql::SqlBuilder;
+use crate::{Conn, attributes};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Conversations,
+    Contacts,
+}
+
+/// Where an attribute lives.
+enum Source {
+    Column(&'static str),
+    /// Milliseconds column compared in seconds.
+    TimeColumn(&'static str),
+    Additional(&'static str),
+    Custom(String),
+    Labels,
+}
+
+fn standard(target: Target, key: &str) -> Option<(AttrType, Source)> {
+    use AttrType::*;
+    Some(match (target, key) {
+        (Target::Conversations, "status") => (Enum, Source::Column("status")),
+        (Target::Conversations, "priority") => (Enum, Source::Column("priority")),
+        (Target::Conversations, "assignee_id") => (Number, Source::Column("assignee_id")),
+        (Target::Conversations, "inbox_id") => (Number, Source::Column("inbox_id")),
+        (Target::Conversations, "team_id") => (Number, Source::Column("team_id")),
+        (Target::Conversations, "contact_id") => (Number, Source::Column("contact_id")),
+        (Target::Conversations, "id" | "display_id") => (Number, Source::Column("display_id")),
+        (Target::Conversations, "waiting_since") => (Time, Source::TimeColumn("waiting_since")),
+        (Target::Conversations, "browser_language") => (Enum, Source::Additional("browser_language")),
+        (Target::Conversations, "conversation_language") => (Enum, Source::Additional("conversation_language")),
+        (Target::Conversations, "country_code") => (Enum, Source::Additional("country_code")),
+        (Target::Conversations, "referer") => (Text, Source::Additional("referer")),
+        (Target::Contacts, "name") => (Text, Source::Column("name")),
+        (Target::Contacts, "email") => (Text, Source::Column("email")),
+        (Target::Contacts, "phone_number") => (Text, Source::Column("phone_number")),
+        (Target::Contacts, "identifier") => (Text, Source::Column("identifier")),
+        (Target::Contacts, "blocked") => (Flag, Source::Column("blocked")),
+        (Target::Contacts, "country_code") => (Enum, Source::Additional("country_code")),
+        (Target::Contacts, "city") => (Text, Source::Additional("city")),
+        (Target::Contacts, "company") => (Text, Source::Additional("company_name")),
+        (_, "labels") => (Labels, Source::Labels),
+        (_, "created_at") => (Time, Source::TimeColumn("created_at")),
+        (_, "last_activity_at") => (Time, Source::TimeColumn("last_activity_at")),
+        _ => return None,
+    })
+}
+
+/// The attributes a filter on `target` may use, including the account's custom attributes.
+pub struct Catalog {
+    target: Target,
+    custom: HashMap<String, AttrType>,
+}
+
+impl AttributeCatalog for Catalog {
+    fn standard(&self, key: &str) -> Option<AttrType> {
+        standard(self.target, key).map(|(t, _)| t)
+    }
+
+    fn custom(&self, key: &str) -> Option<AttrType> {
+        self.custom.get(key).copied()
+    }
+}
+
+pub async fn catalog(conn: &mut Conn, scope: &AccountScope, target: Target) -> Result<Catalog> {
+    let model = match target {
+        Target::Conversations => AttributeModel::ConversationAttribute,
+        Target::Contacts => AttributeModel::ContactAttribute,
+    };
+    let defs = attributes::list(conn, scope, Some(model)).await?;
+    let custom = defs
+        .into_iter()
+        .map(|d| {
+            let t = match d.attribute_display_type.as_str() {
+                "number" | "currency" | "percent" => AttrType::Number,
+                "checkbox" => AttrType::Flag,
+                "list" => AttrType::Enum,
+                _ => AttrType::Text,
+            };
+            (d.attribute_key, t)
+        })
+        .collect();
+    Ok(Catalog { target, custom })
+}
+
+fn is_postgres(conn: &Conn) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("postgresql")
+}
+
+/// A JSON attribute as text: `json_extract` on SQLite, `->>` on PostgreSQL.
+fn json_text(q: &mut SqlBuilder, pg: bool, column: &str, key: &str) {
+    if pg {
+        q.push(&format!("({column}::jsonb ->> ")).bind(key.to_owned()).push(")");
+    } else {
+        q.push(&format!("CAST(json_extract({column}, ")).bind(format!("$.{key}")).push(") AS TEXT)");
+    }
+}
+
+fn push_expr(q: &mut SqlBuilder, pg: bool, source: &Source, numeric: bool) {
+    let (column, key) = match source {
+        Source::Column(c) | Source::TimeColumn(c) => {
+            q.push(c);
+            return;
+        }
+        Source::Additional(k) => ("additional_attributes", (*k).to_owned()),
+        Source::Custom(k) => ("custom_attributes", k.clone()),
+        Source::Labels => return,
+    };
+    if !numeric {
+        json_text(q, pg, column, &key);
+    } else if pg {
+        // Text that is not a number reads as NULL instead of failing the cast.
+        q.push("(CASE WHEN ");
+        json_text(q, pg, column, &key);
+        q.push(" ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN CAST(");
+        json_text(q, pg, column, &key);
+        q.push(" AS DOUBLE PRECISION) END)");
+    } else {
+        q.push("CAST(");
+        json_text(q, pg, column, &key);
+        q.push(" AS REAL)");
+    }
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn number_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Appends ` AND (<conditions>)` for a list of valid conditions.
+pub(crate) fn push_conditions(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, target: Target, conditions: &[Condition]) {
+    if conditions.is_empty() {
+        return;
+    }
+    let pg = is_postgres(conn);
+    q.push(" AND (");
+    for (i, c) in conditions.iter().enumerate() {
+        if i > 0 {
+            q.push(match conditions[i - 1].join {
+                Join::And => " AND ",
+                Join::Or => " OR ",
+            });
+        }
+        q.push("(");
+        push_condition(q, pg, scope, target, c);
+        q.push(")");
+    }
+    q.push(")");
+}
+
+fn push_condition(q: &mut SqlBuilder, pg: bool, scope: &AccountScope, target: Target, c: &Condition) {
+    let source = if c.custom {
+        Source::Custom(c.attribute_key.clone())
+    } else {
+        match standard(target, &c.attribute_key) {
+            Some((_, s)) => s,
+            None => {
+                q.push("1 = 0");
+                return;
+            }
+        }
+    };
+    if let Source::Labels = source {
+        push_labels(q, scope, target, c);
+        return;
+    }
+    let numeric = c.attr_type == AttrType::Number;
+    let texts: Vec<String> = c.values.iter().map(text_of).collect();
+    match c.operator {
+        Operator::EqualTo | Operator::NotEqualTo => {
+            let negate = c.operator == Operator::NotEqualTo;
+            if negate {
+                q.push("(");
+                push_expr(q, pg, &source, numeric);
+                q.push(" IS NULL OR ");
+            }
+            push_expr(q, pg, &source, numeric);
+            q.push(if negate { " NOT IN " } else { " IN " });
+            match (c.attr_type, &source) {
+                (AttrType::Flag, Source::Column(_)) => {
+                    let flags: Vec<bool> = c.values.iter().map(truthy).collect();
+                    q.bind_list(&flags);
+                }
+                (AttrType::Flag, _) => {
+                    let forms: Vec<String> = c
+                        .values
+                        .iter()
+                        .flat_map(|v| if truthy(v) { ["true", "1"] } else { ["false", "0"] })
+                        .map(str::to_owned)
+                        .collect();
+                    q.bind_list(&forms);
+                }
+                (AttrType::Number, Source::Column(_)) => {
+                    let ints: Vec<i64> = c.values.iter().filter_map(number_of).map(|f| f as i64).collect();
+                    q.bind_list(&ints);
+                }
+                (AttrType::Number, _) => {
+                    let floats: Vec<f64> = c.values.iter().filter_map(number_of).collect();
+                    q.bind_list(&floats);
+                }
+                _ => {
+                    q.bind_list(&texts);
+                }
+            }
+            if negate {
+                q.push(")");
+            }
+        }
+        Operator::Contains | Operator::DoesNotContain | Operator::StartsWith => {
+            let negate = c.operator == Operator::DoesNotContain;
+            q.push("(");
+            if negate {
+                push_expr(q, pg, &source, false);
+                q.push(" IS NULL OR (");
+            }
+            for (i, t) in texts.iter().enumerate() {
+                if i > 0 {
+                    q.push(if negate { " AND " } else { " OR " });
+                }
+                let escaped = crate::like_escape(&t.to_lowercase());
+                let pattern = if c.operator == Operator::StartsWith { format!("{escaped}%") } else { format!("%{escaped}%") };
+                q.push("LOWER(");
+                push_expr(q, pg, &source, false);
+                q.push(if negate { ") NOT LIKE " } else { ") LIKE " }).bind(pattern).push(" ESCAPE '\\'");
+            }
+            if negate {
+                q.push(")");
+            }
+            q.push(")");
+        }
+        Operator::IsPresent | Operator::IsNotPresent => {
+            let present = c.operator == Operator::IsPresent;
+            if numeric || matches!(source, Source::TimeColumn(_)) || c.attr_type == AttrType::Flag {
+                push_expr(q, pg, &source, numeric);
+                q.push(if present { " IS NOT NULL" } else { " IS NULL" });
+            } else {
+                q.push(if present { "(" } else { "NOT (" });
+                push_expr(q, pg, &source, false);
+                q.push(" IS NOT NULL AND ");
+                push_expr(q, pg, &source, false);
+                q.push(" <> '')");
+            }
+        }
+        Operator::IsGreaterThan | Operator::IsLessThan => {
+            let cmp = if c.operator == Operator::IsGreaterThan { " > " } else { " < " };
+            match (&source, c.attr_type) {
+                (Source::TimeColumn(_), _) => match c.values.first().and_then(time_value) {
+                    Some(secs) => {
+                        push_expr(q, pg, &source, false);
+                        q.push(cmp).bind(secs.saturating_mul(1000));
+                    }
+                    None => {
+                        q.push("1 = 0");
+                    }
+                },
+                _ => match c.values.first().and_then(number_of) {
+                    Some(n) => {
+                        let column = matches!(source, Source::Column(_));
+                        push_expr(q, pg, &source, true);
+                        if column {
+                            q.push(cmp).bind(n as i64);
+                        } else {
+                            q.push(cmp).bind(n);
+                        }
+                    }
+                    None => {
+                        q.push("1 = 0");
+                    }
+                },
+            }
+        }
+        Operator::DaysBefore => {
+            let days = c.values.first().and_then(number_of).unwrap_or(0.0).max(0.0) as i64;
+            push_expr(q, pg, &source, false);
+            q.push(" < ").bind(now_ms() - days.saturating_mul(86_400_000));
+        }
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+        _ => false,
+    }
+}
+
+fn push_labels(q: &mut SqlBuilder, scope: &AccountScope, target: Target, c: &Condition) {
+    let (table, column) = match target {
+        Target::Conversations => ("conversation_labels", "conversation_id"),
+        Target::Contacts => ("contact_labels", "contact_id"),
+    };
+    let texts: Vec<String> = c.values.iter().map(text_of).map(|s| s.to_lowercase()).collect();
+    let negate = matches!(c.operator, Operator::NotEqualTo | Operator::IsNotPresent);
+    q.push(if negate { "id NOT IN " } else { "id IN " });
+    q.push(&format!("(SELECT {column} FROM {table} WHERE account_id = ")).bind(scope.account_id());
+    if matches!(c.operator, Operator::EqualTo | Operator::NotEqualTo) {
+        q.push(" AND label IN ").bind_list(&texts);
+    }
+    q.push(")");
+}
