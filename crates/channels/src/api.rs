@@ -41,9 +41,18 @@ impl ChannelAdapter for ApiChannel {
             .await;
         let status = out.status;
         match out.outcome {
-            Outcome::Delivered => SendOutcome::Accepted { provider_id: None, status },
-            Outcome::Retry => SendOutcome::Temporary { reason: out.error.unwrap_or_default(), status },
-            Outcome::GiveUp => SendOutcome::Permanent { reason: out.error.unwrap_or_default(), status },
+            Outcome::Delivered => SendOutcome::Accepted {
+                provider_id: None,
+                status,
+            },
+            Outcome::Retry => SendOutcome::Temporary {
+                reason: out.error.unwrap_or_default(),
+                status,
+            },
+            Outcome::GiveUp => SendOutcome::Permanent {
+                reason: out.error.unwrap_or_default(),
+                status,
+            },
         }
     }
 }

@@ -17,7 +17,10 @@ use throughline_core::model::ChannelType;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
     /// Accepted; `provider_id` is the provider's id for it when it gives one.
-    Accepted { provider_id: Option<String>, status: Option<u16> },
+    Accepted {
+        provider_id: Option<String>,
+        status: Option<u16>,
+    },
     /// Worth retrying later (timeouts, 5xx, rate limits).
     Temporary { reason: String, status: Option<u16> },
     /// The provider refused it for good; the reason is shown to the agent.

@@ -251,7 +251,12 @@ mod tests {
             Err(StatusError::SnoozeInThePast)
         );
         assert_eq!(
-            apply_status_request(Status::Open, None, set(Status::Resolved, Some(NOW + 5)), NOW),
+            apply_status_request(
+                Status::Open,
+                None,
+                set(Status::Resolved, Some(NOW + 5)),
+                NOW
+            ),
             Err(StatusError::SnoozeWithoutSnoozedStatus)
         );
     }

@@ -66,8 +66,8 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable_hmac_key());
+    let mut mac =
+        <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac_key());
     mac.update(message);
     mac.finalize().into_bytes().to_vec()
 }
@@ -98,7 +98,10 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// identifier under the inbox's secret.
 pub fn verify_identifier_hash(secret: &str, identifier: &str, given_hash: &str) -> bool {
     let expected = hmac_sha256_hex(secret.as_bytes(), identifier.as_bytes());
-    constant_time_eq(expected.as_bytes(), given_hash.trim().to_lowercase().as_bytes())
+    constant_time_eq(
+        expected.as_bytes(),
+        given_hash.trim().to_lowercase().as_bytes(),
+    )
 }
 
 /// The server's 32-byte key, from the data directory or the configuration.
@@ -132,7 +135,10 @@ impl ServerKey {
 
     /// Derives the access token shown to its owner from the token's stored seed.
     pub fn access_token(&self, seed: &str) -> String {
-        let mac = hmac_sha256(&self.0, format!("throughline/access-token/{seed}").as_bytes());
+        let mac = hmac_sha256(
+            &self.0,
+            format!("throughline/access-token/{seed}").as_bytes(),
+        );
         URL_SAFE_NO_PAD.encode(&mac[..24])
     }
 
@@ -195,7 +201,11 @@ mod tests {
         let expected = "e286b7b944100ab478fe553b39122922de0000aee1d04087dc3e96eefc3a8d47";
         assert_eq!(hmac_sha256_hex(b"secret", b"user-42"), expected);
         assert!(verify_identifier_hash("secret", "user-42", expected));
-        assert!(verify_identifier_hash("secret", "user-42", &expected.to_uppercase()));
+        assert!(verify_identifier_hash(
+            "secret",
+            "user-42",
+            &expected.to_uppercase()
+        ));
         assert!(!verify_identifier_hash("secret", "user-43", expected));
         assert!(!verify_identifier_hash("other", "user-42", expected));
         assert!(!verify_identifier_hash("secret", "user-42", ""));

@@ -71,10 +71,27 @@ impl AttrType {
     fn allows(self, op: Operator) -> bool {
         use Operator::*;
         match self {
-            AttrType::Text => matches!(op, EqualTo | NotEqualTo | Contains | DoesNotContain | IsPresent | IsNotPresent | StartsWith),
-            AttrType::Enum | AttrType::Labels => matches!(op, EqualTo | NotEqualTo | IsPresent | IsNotPresent),
-            AttrType::Number => matches!(op, EqualTo | NotEqualTo | IsGreaterThan | IsLessThan | IsPresent | IsNotPresent),
-            AttrType::Time => matches!(op, IsGreaterThan | IsLessThan | DaysBefore | IsPresent | IsNotPresent),
+            AttrType::Text => matches!(
+                op,
+                EqualTo
+                    | NotEqualTo
+                    | Contains
+                    | DoesNotContain
+                    | IsPresent
+                    | IsNotPresent
+                    | StartsWith
+            ),
+            AttrType::Enum | AttrType::Labels => {
+                matches!(op, EqualTo | NotEqualTo | IsPresent | IsNotPresent)
+            }
+            AttrType::Number => matches!(
+                op,
+                EqualTo | NotEqualTo | IsGreaterThan | IsLessThan | IsPresent | IsNotPresent
+            ),
+            AttrType::Time => matches!(
+                op,
+                IsGreaterThan | IsLessThan | DaysBefore | IsPresent | IsNotPresent
+            ),
             AttrType::Flag => matches!(op, EqualTo | NotEqualTo),
         }
     }
@@ -102,9 +119,15 @@ pub fn parse(body: &Value, catalog: &dyn AttributeCatalog) -> Result<Vec<Conditi
     let items = body
         .get("payload")
         .and_then(Value::as_array)
-        .ok_or_else(|| FieldError::new("payload", "invalid", "payload must be a list of conditions"))?;
+        .ok_or_else(|| {
+            FieldError::new("payload", "invalid", "payload must be a list of conditions")
+        })?;
     if items.is_empty() || items.len() > 30 {
-        return Err(FieldError::new("payload", "invalid", "give between 1 and 30 conditions"));
+        return Err(FieldError::new(
+            "payload",
+            "invalid",
+            "give between 1 and 30 conditions",
+        ));
     }
     items
         .iter()
@@ -113,12 +136,22 @@ pub fn parse(body: &Value, catalog: &dyn AttributeCatalog) -> Result<Vec<Conditi
         .collect()
 }
 
-fn parse_one(i: usize, item: &Value, catalog: &dyn AttributeCatalog) -> Result<Condition, FieldError> {
+fn parse_one(
+    i: usize,
+    item: &Value,
+    catalog: &dyn AttributeCatalog,
+) -> Result<Condition, FieldError> {
     let field = |name: &str| format!("payload[{i}].{name}");
     let key = item
         .get("attribute_key")
         .and_then(Value::as_str)
-        .ok_or_else(|| FieldError::new(&field("attribute_key"), "blank", "attribute_key is required"))?;
+        .ok_or_else(|| {
+            FieldError::new(
+                &field("attribute_key"),
+                "blank",
+                "attribute_key is required",
+            )
+        })?;
     let (attr_type, custom) = match catalog.standard(key) {
         Some(t) => (t, false),
         None => match catalog.custom(key) {
@@ -132,9 +165,16 @@ fn parse_one(i: usize, item: &Value, catalog: &dyn AttributeCatalog) -> Result<C
             }
         },
     };
-    let op_name = item.get("filter_operator").and_then(Value::as_str).unwrap_or_default();
+    let op_name = item
+        .get("filter_operator")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let operator = Operator::parse(op_name).ok_or_else(|| {
-        FieldError::new(&field("filter_operator"), "unknown", format!("unknown operator `{op_name}`"))
+        FieldError::new(
+            &field("filter_operator"),
+            "unknown",
+            format!("unknown operator `{op_name}`"),
+        )
     })?;
     if !attr_type.allows(operator) {
         return Err(FieldError::new(
@@ -149,17 +189,37 @@ fn parse_one(i: usize, item: &Value, catalog: &dyn AttributeCatalog) -> Result<C
         Some(single) => vec![single.clone()],
     };
     if !operator.is_unary() && values.is_empty() {
-        return Err(FieldError::new(&field("values"), "blank", format!("`{op_name}` needs a value")));
+        return Err(FieldError::new(
+            &field("values"),
+            "blank",
+            format!("`{op_name}` needs a value"),
+        ));
     }
-    if values.len() > 100 || values.iter().any(|v| !(v.is_string() || v.is_number() || v.is_boolean())) {
-        return Err(FieldError::new(&field("values"), "invalid", "values must be up to 100 strings, numbers or booleans"));
+    if values.len() > 100
+        || values
+            .iter()
+            .any(|v| !(v.is_string() || v.is_number() || v.is_boolean()))
+    {
+        return Err(FieldError::new(
+            &field("values"),
+            "invalid",
+            "values must be up to 100 strings, numbers or booleans",
+        ));
     }
-    let join = match item.get("query_operator").and_then(Value::as_str).map(str::to_ascii_lowercase) {
+    let join = match item
+        .get("query_operator")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+    {
         Some(ref s) if s == "or" => Join::Or,
         Some(ref s) if s == "and" => Join::And,
         None => Join::And,
         Some(other) => {
-            return Err(FieldError::new(&field("query_operator"), "invalid", format!("query_operator must be and or or, not `{other}`")));
+            return Err(FieldError::new(
+                &field("query_operator"),
+                "invalid",
+                format!("query_operator must be and or or, not `{other}`"),
+            ));
         }
     };
     Ok(Condition {
@@ -228,12 +288,30 @@ mod tests {
         let cases = [
             (json!({}), "payload"),
             (json!({"payload": []}), "payload"),
-            (json!({"payload": [{"attribute_key": "nope", "filter_operator": "equal_to", "values": [1]}]}), "payload[0].attribute_key"),
-            (json!({"payload": [{"attribute_key": "status", "filter_operator": "like", "values": [1]}]}), "payload[0].filter_operator"),
-            (json!({"payload": [{"attribute_key": "status", "filter_operator": "contains", "values": ["o"]}]}), "payload[0].filter_operator"),
-            (json!({"payload": [{"attribute_key": "name", "filter_operator": "equal_to", "values": []}]}), "payload[0].values"),
-            (json!({"payload": [{"attribute_key": "name", "filter_operator": "equal_to", "values": [{"a": 1}]}]}), "payload[0].values"),
-            (json!({"payload": [{"attribute_key": "name", "filter_operator": "equal_to", "values": ["x"], "query_operator": "xor"}]}), "payload[0].query_operator"),
+            (
+                json!({"payload": [{"attribute_key": "nope", "filter_operator": "equal_to", "values": [1]}]}),
+                "payload[0].attribute_key",
+            ),
+            (
+                json!({"payload": [{"attribute_key": "status", "filter_operator": "like", "values": [1]}]}),
+                "payload[0].filter_operator",
+            ),
+            (
+                json!({"payload": [{"attribute_key": "status", "filter_operator": "contains", "values": ["o"]}]}),
+                "payload[0].filter_operator",
+            ),
+            (
+                json!({"payload": [{"attribute_key": "name", "filter_operator": "equal_to", "values": []}]}),
+                "payload[0].values",
+            ),
+            (
+                json!({"payload": [{"attribute_key": "name", "filter_operator": "equal_to", "values": [{"a": 1}]}]}),
+                "payload[0].values",
+            ),
+            (
+                json!({"payload": [{"attribute_key": "name", "filter_operator": "equal_to", "values": ["x"], "query_operator": "xor"}]}),
+                "payload[0].query_operator",
+            ),
         ];
         for (body, field) in cases {
             let err = parse(&body, &Catalog).unwrap_err();

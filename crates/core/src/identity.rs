@@ -124,10 +124,7 @@ pub fn normalize_phone(raw: &str, default_region: Option<&str>) -> Result<String
     if !phonenumber::is_valid(&number) {
         return Err(invalid());
     }
-    Ok(number
-        .format()
-        .mode(phonenumber::Mode::E164)
-        .to_string())
+    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
 /// A normalised address as stored beside an identity.
@@ -224,7 +221,10 @@ mod tests {
             "+48 12",
             "512 345 678",
         ] {
-            assert!(normalize_phone(bad, None).is_err(), "{bad:?} should be rejected");
+            assert!(
+                normalize_phone(bad, None).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 

@@ -168,9 +168,9 @@ impl ChannelType {
 
     /// Accepts the class name or the short `type` Chatwoot's inbox-creation payload uses.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| {
-            c.as_str() == s || c.short_name() == s
-        })
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s || c.short_name() == s)
     }
 
     pub fn short_name(self) -> &'static str {

@@ -43,7 +43,13 @@ pub enum Actor {
 impl Actor {
     /// Administrators manage the account: inboxes, agents, teams, webhooks, tokens, settings.
     pub fn can_administer(self) -> bool {
-        matches!(self, Self::User { role: Role::Administrator, .. })
+        matches!(
+            self,
+            Self::User {
+                role: Role::Administrator,
+                ..
+            }
+        )
     }
 
     /// Agents (and bots) see only conversations in inboxes they are members of.

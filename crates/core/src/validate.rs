@@ -30,7 +30,11 @@ impl std::fmt::Display for FieldError {
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        return Err(FieldError::new(field, "blank", format!("{field} can't be blank")));
+        return Err(FieldError::new(
+            field,
+            "blank",
+            format!("{field} can't be blank"),
+        ));
     }
     optional_text(field, trimmed, max).map(|s| s.unwrap_or_default())
 }
@@ -45,7 +49,10 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<Stri
             format!("{field} is too long (maximum is {max} characters)"),
         ));
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(FieldError::new(
             field,
             "invalid",
@@ -79,9 +86,16 @@ pub fn http_url(field: &str, value: &str) -> Result<String, FieldError> {
 pub fn label_title(field: &str, value: &str) -> Result<String, FieldError> {
     let v = value.trim().to_lowercase();
     if v.is_empty() || v.chars().count() > 64 {
-        return Err(FieldError::new(field, "invalid", "label must be 1 to 64 characters"));
+        return Err(FieldError::new(
+            field,
+            "invalid",
+            "label must be 1 to 64 characters",
+        ));
     }
-    if !v.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_') {
+    if !v
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    {
         return Err(FieldError::new(
             field,
             "invalid",
@@ -98,7 +112,11 @@ pub fn hex_color(field: &str, value: &str) -> Result<String, FieldError> {
     if (digits.len() == 3 || digits.len() == 6) && digits.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(v.to_lowercase())
     } else {
-        Err(FieldError::new(field, "invalid", format!("{field} must be a colour like #1f93ff")))
+        Err(FieldError::new(
+            field,
+            "invalid",
+            format!("{field} must be a colour like #1f93ff"),
+        ))
     }
 }
 
@@ -108,7 +126,8 @@ pub fn attribute_key(field: &str, value: &str) -> Result<String, FieldError> {
     let ok = !v.is_empty()
         && v.len() <= 64
         && v.starts_with(|c: char| c.is_ascii_lowercase())
-        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if ok {
         Ok(v.to_owned())
     } else {
@@ -124,10 +143,18 @@ pub fn attribute_key(field: &str, value: &str) -> Result<String, FieldError> {
 /// grow without limit.
 pub fn json_object(field: &str, value: &serde_json::Value) -> Result<(), FieldError> {
     if !value.is_object() {
-        return Err(FieldError::new(field, "invalid", format!("{field} must be a JSON object")));
+        return Err(FieldError::new(
+            field,
+            "invalid",
+            format!("{field} must be a JSON object"),
+        ));
     }
     if value.to_string().len() > 64 * 1024 {
-        return Err(FieldError::new(field, "too_long", format!("{field} is larger than 64 KiB")));
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("{field} is larger than 64 KiB"),
+        ));
     }
     Ok(())
 }
@@ -141,17 +168,32 @@ mod tests {
     fn text_rules() {
         assert_eq!(required_text("name", "  Ana ", 10).unwrap(), "Ana");
         assert_eq!(required_text("name", "   ", 10).unwrap_err().code, "blank");
-        assert_eq!(required_text("name", "abcdefghijk", 10).unwrap_err().code, "too_long");
-        assert_eq!(required_text("name", "Łukasz Żółć", 11).unwrap(), "Łukasz Żółć");
+        assert_eq!(
+            required_text("name", "abcdefghijk", 10).unwrap_err().code,
+            "too_long"
+        );
+        assert_eq!(
+            required_text("name", "Łukasz Żółć", 11).unwrap(),
+            "Łukasz Żółć"
+        );
         assert_eq!(optional_text("x", "", 5).unwrap(), None);
-        assert_eq!(optional_text("x", "a\u{0}b", 5).unwrap_err().code, "invalid");
+        assert_eq!(
+            optional_text("x", "a\u{0}b", 5).unwrap_err().code,
+            "invalid"
+        );
     }
 
     #[test]
     fn urls() {
         assert!(http_url("url", "https://example.com/hook?x=1").is_ok());
         assert!(http_url("url", "http://127.0.0.1:8080/h").is_ok());
-        for bad in ["ftp://x", "https://", "https://user@host/", "javascript:alert(1)", "https://a b"] {
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://user@host/",
+            "javascript:alert(1)",
+            "https://a b",
+        ] {
             assert!(http_url("url", bad).is_err(), "{bad}");
         }
     }

@@ -83,9 +83,11 @@ impl ApiError {
                 format!("{} has already been taken", humanize(field)),
             ),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone()),
-            ApiError::UnsupportedMedia(m) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m.clone())
-            }
+            ApiError::UnsupportedMedia(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m.clone(),
+            ),
             ApiError::Invalid(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
@@ -95,7 +97,9 @@ impl ApiError {
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
-            ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m.clone()),
+            ApiError::Unprocessable(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m.clone())
+            }
             ApiError::TooManyRequests { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",

@@ -64,7 +64,10 @@ impl utoipa::Modify for SecuritySchemes {
 
 /// The routes and their OpenAPI description, before state is attached.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    routes::all(utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts()
+    routes::all(utoipa_axum::router::OpenApiRouter::with_openapi(
+        ApiDoc::openapi(),
+    ))
+    .split_for_parts()
 }
 
 /// The OpenAPI document of every route.
@@ -79,7 +82,9 @@ pub fn app(state: AppState) -> Router {
     let upload_limit = state.config.upload_limit;
     router
         .layer(axum::Extension(spec))
-        .layer(axum::extract::DefaultBodyLimit::max(state.config.json_limit))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.json_limit,
+        ))
         .layer(RequestBodyLimitLayer::new(upload_limit))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

@@ -50,7 +50,13 @@ pub struct Inner {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
-    pub fn new(store: Store, bus: Bus, progress: Progress, blobs: Arc<dyn BlobStore>, config: HttpConfig) -> Self {
+    pub fn new(
+        store: Store,
+        bus: Bus,
+        progress: Progress,
+        blobs: Arc<dyn BlobStore>,
+        config: HttpConfig,
+    ) -> Self {
         Self(Arc::new(Inner {
             store,
             bus,

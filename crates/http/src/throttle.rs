@@ -33,9 +33,13 @@ impl LoginThrottle {
     }
 
     pub fn record_failure(&self, keys: &[String], now: Instant) {
-        let Ok(mut map) = self.entries.lock() else { return };
+        let Ok(mut map) = self.entries.lock() else {
+            return;
+        };
         if map.len() > 50_000 {
-            map.retain(|_, e| now.duration_since(e.first) < WINDOW || e.locked_until.is_some_and(|u| u > now));
+            map.retain(|_, e| {
+                now.duration_since(e.first) < WINDOW || e.locked_until.is_some_and(|u| u > now)
+            });
         }
         for key in keys {
             let e = map.entry(key.clone()).or_insert(Entry {
@@ -44,7 +48,11 @@ impl LoginThrottle {
                 locked_until: None,
             });
             if now.duration_since(e.first) > WINDOW && e.locked_until.is_none_or(|u| u <= now) {
-                *e = Entry { failures: 0, first: now, locked_until: None };
+                *e = Entry {
+                    failures: 0,
+                    first: now,
+                    locked_until: None,
+                };
             }
             e.failures += 1;
             if e.failures >= FREE_FAILURES {

@@ -59,19 +59,36 @@ pub struct Jobs {
 }
 
 impl Jobs {
-    pub fn start(store: Store, bus: Bus, progress: Progress, config: JobsConfig) -> Result<Self, String> {
+    pub fn start(
+        store: Store,
+        bus: Bus,
+        progress: Progress,
+        config: JobsConfig,
+    ) -> Result<Self, String> {
         let http = HttpSender::new(config.webhook_timeout)?;
         let (shutdown, rx) = watch::channel(false);
         let deliveries_ready = std::sync::Arc::new(Notify::new());
         let handles = vec![
-            tokio::spawn(realtime::run(store.clone(), bus, progress, config.clone(), rx.clone())),
+            tokio::spawn(realtime::run(
+                store.clone(),
+                bus,
+                progress,
+                config.clone(),
+                rx.clone(),
+            )),
             tokio::spawn(webhooks::run(
                 store.clone(),
                 config.clone(),
                 deliveries_ready.clone(),
                 rx.clone(),
             )),
-            tokio::spawn(sender::run(store.clone(), http, config.clone(), deliveries_ready, rx.clone())),
+            tokio::spawn(sender::run(
+                store.clone(),
+                http,
+                config.clone(),
+                deliveries_ready,
+                rx.clone(),
+            )),
             tokio::spawn(snooze::run(store, config, rx)),
         ];
         Ok(Self { shutdown, handles })

@@ -26,14 +26,23 @@ pub(crate) async fn run(
             Ok(c) => break c,
             Err(e) => {
                 tracing::warn!(error = %e, "realtime consumer cannot read the outbox head");
-                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await {
+                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await
+                {
                     return;
                 }
             }
         }
     };
     progress.set(cursor);
-    while let Some(batch) = next_batch(&store, cursor, config.poll_interval, &mut ticks, &mut shutdown).await {
+    while let Some(batch) = next_batch(
+        &store,
+        cursor,
+        config.poll_interval,
+        &mut ticks,
+        &mut shutdown,
+    )
+    .await
+    {
         for (c, event) in batch {
             bus.publish(Signal::Event(Arc::new(event)));
             cursor = c;

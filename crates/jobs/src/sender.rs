@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use throughline_channels::api::ApiChannel;
-use throughline_channels::{ChannelAdapter, HttpSender, Outbound, PostOutcome, SendOutcome, SignedPost};
+use throughline_channels::{
+    ChannelAdapter, HttpSender, Outbound, PostOutcome, SendOutcome, SignedPost,
+};
 use throughline_core::message::DeliveryStatus;
 use throughline_core::model::Delivery;
 use throughline_core::webhook::Outcome;
@@ -41,7 +43,9 @@ pub(crate) async fn run(
         };
         if claimed.is_empty() {
             let wait = match next_due(&store).await {
-                Some(at) => Duration::from_millis(u64::try_from((at - now_ms()).max(0)).unwrap_or(0)),
+                Some(at) => {
+                    Duration::from_millis(u64::try_from((at - now_ms()).max(0)).unwrap_or(0))
+                }
                 None => config.poll_interval * 8,
             }
             .min(config.poll_interval * 8);
@@ -53,7 +57,9 @@ pub(crate) async fn run(
             continue;
         }
         for delivery in claimed {
-            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                break;
+            };
             let store = store.clone();
             let http = http.clone();
             let retry = config.retry;
@@ -77,7 +83,13 @@ pub(crate) async fn run(
 
 async fn claim(store: &Store, limit: usize) -> Result<Vec<Delivery>, StoreError> {
     let mut tx = store.begin().await?;
-    let claimed = hooks::claim_due(tx.conn(), now_ms(), LEASE_MS, i64::try_from(limit).unwrap_or(16)).await?;
+    let claimed = hooks::claim_due(
+        tx.conn(),
+        now_ms(),
+        LEASE_MS,
+        i64::try_from(limit).unwrap_or(16),
+    )
+    .await?;
     tx.commit().await?;
     Ok(claimed)
 }
@@ -88,10 +100,17 @@ async fn next_due(store: &Store) -> Option<i64> {
 }
 
 fn seed(id: &str) -> u64 {
-    id.bytes().fold(1469598103934665603u64, |h, b| (h ^ u64::from(b)).wrapping_mul(1099511628211))
+    id.bytes().fold(1469598103934665603u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(1099511628211)
+    })
 }
 
-async fn attempt(store: &Store, http: &HttpSender, retry: throughline_core::webhook::RetryPolicy, d: Delivery) {
+async fn attempt(
+    store: &Store,
+    http: &HttpSender,
+    retry: throughline_core::webhook::RetryPolicy,
+    d: Delivery,
+) {
     let outcome = match send(store, http, &d).await {
         Ok(o) => o,
         Err(e) => PostOutcome {
@@ -147,9 +166,21 @@ async fn send(store: &Store, http: &HttpSender, d: &Delivery) -> Result<PostOutc
         })
         .await;
     Ok(match sent {
-        SendOutcome::Accepted { status, .. } => PostOutcome { outcome: Outcome::Delivered, status, error: None },
-        SendOutcome::Temporary { reason, status } => PostOutcome { outcome: Outcome::Retry, status, error: Some(reason) },
-        SendOutcome::Permanent { reason, status } => PostOutcome { outcome: Outcome::GiveUp, status, error: Some(reason) },
+        SendOutcome::Accepted { status, .. } => PostOutcome {
+            outcome: Outcome::Delivered,
+            status,
+            error: None,
+        },
+        SendOutcome::Temporary { reason, status } => PostOutcome {
+            outcome: Outcome::Retry,
+            status,
+            error: Some(reason),
+        },
+        SendOutcome::Permanent { reason, status } => PostOutcome {
+            outcome: Outcome::GiveUp,
+            status,
+            error: Some(reason),
+        },
     })
 }
 
@@ -170,11 +201,15 @@ async fn record(
     let mut tx = store.begin().await?;
     let status = out.status.map(i64::from);
     match out.outcome {
-        Outcome::Delivered => hooks::mark_delivered(tx.conn(), &d.id, status.unwrap_or(200)).await?,
+        Outcome::Delivered => {
+            hooks::mark_delivered(tx.conn(), &d.id, status.unwrap_or(200)).await?
+        }
         Outcome::Retry | Outcome::GiveUp => {
             let attempts = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
             let next = if out.outcome == Outcome::Retry {
-                retry.next_delay(attempts, seed(&d.id)).map(|delay| now_ms() + delay)
+                retry
+                    .next_delay(attempts, seed(&d.id))
+                    .map(|delay| now_ms() + delay)
             } else {
                 None
             };
@@ -186,7 +221,15 @@ async fn record(
                 // The business's system never took the reply: show it failed on the message.
                 let scope = AccountScope::system(d.account_id);
                 let reason = format!("callback to {} failed: {error}", d.url);
-                match messages::record_delivery(&mut tx, &scope, message_id, DeliveryStatus::Failed, Some(&reason)).await {
+                match messages::record_delivery(
+                    &mut tx,
+                    &scope,
+                    message_id,
+                    DeliveryStatus::Failed,
+                    Some(&reason),
+                )
+                .await
+                {
                     Ok(_) | Err(StoreError::NotFound) => {}
                     Err(e) => return Err(e),
                 }

@@ -12,7 +12,10 @@ pub(crate) async fn run(store: Store, config: JobsConfig, mut shutdown: watch::R
     let idle = (config.poll_interval * 20).max(Duration::from_secs(1));
     loop {
         let wait = match wake_due(&store).await {
-            Ok(Some(next)) => Duration::from_millis(u64::try_from((next - now_ms()).max(10)).unwrap_or(10)).min(idle),
+            Ok(Some(next)) => {
+                Duration::from_millis(u64::try_from((next - now_ms()).max(10)).unwrap_or(10))
+                    .min(idle)
+            }
             Ok(None) => idle,
             Err(e) => {
                 tracing::warn!(error = %e, "snooze timer failed");
@@ -36,12 +39,19 @@ async fn wake_due(store: &Store) -> Result<Option<i64>, StoreError> {
         let mut tx = store.begin().await?;
         // Re-read inside the transaction: an agent may have changed it meanwhile.
         let current = conversations::get(tx.conn(), &scope, c.display_id).await?;
-        if throughline_core::conversation::snooze_expired(current.status, current.snoozed_until, now_ms()) {
+        if throughline_core::conversation::snooze_expired(
+            current.status,
+            current.snoozed_until,
+            now_ms(),
+        ) {
             conversations::set_status(
                 &mut tx,
                 &scope,
                 &current,
-                StatusRequest::Set { status: Status::Open, snoozed_until: None },
+                StatusRequest::Set {
+                    status: Status::Open,
+                    snoozed_until: None,
+                },
             )
             .await?;
         }

@@ -6,6 +6,7 @@
 //! exactly one delivery id per target, and receivers deduplicate on it.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -33,13 +34,22 @@ pub(crate) async fn run(
             Ok(c) => break c,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook consumer cannot load its cursor");
-                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await {
+                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await
+                {
                     return;
                 }
             }
         }
     };
-    while let Some(batch) = next_batch(&store, cursor, config.poll_interval, &mut ticks, &mut shutdown).await {
+    while let Some(batch) = next_batch(
+        &store,
+        cursor,
+        config.poll_interval,
+        &mut ticks,
+        &mut shutdown,
+    )
+    .await
+    {
         match fan_out(&store, &batch).await {
             Ok(next) => {
                 cursor = next;
@@ -47,7 +57,8 @@ pub(crate) async fn run(
             }
             Err(e) => {
                 tracing::warn!(error = %e, "webhook fan-out failed; the batch will be retried");
-                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await {
+                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await
+                {
                     return;
                 }
             }
@@ -89,8 +100,10 @@ pub(crate) fn webhook_body(event: &StoredEvent) -> String {
 /// Activity lines are not sent (Chatwoot's `webhook_sendable?`).
 fn sendable(event: &StoredEvent) -> bool {
     event.kind.is_webhook_event()
-        && !(matches!(event.kind, EventKind::MessageCreated | EventKind::MessageUpdated)
-            && event.payload["message_type"] == "activity")
+        && !(matches!(
+            event.kind,
+            EventKind::MessageCreated | EventKind::MessageUpdated
+        ) && event.payload["message_type"] == "activity")
 }
 
 async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Cursor, StoreError> {
@@ -104,12 +117,15 @@ async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Curso
             continue;
         }
         let body = webhook_body(event);
-        if !hooks_by_account.contains_key(&event.account_id) {
-            let list = hooks::for_account(tx.conn(), store.key(), event.account_id).await?;
-            hooks_by_account.insert(event.account_id, list);
+        if let Entry::Vacant(slot) = hooks_by_account.entry(event.account_id) {
+            slot.insert(hooks::for_account(tx.conn(), store.key(), event.account_id).await?);
         }
         let event_name = event.kind.as_str();
-        for hook in hooks_by_account.get(&event.account_id).into_iter().flatten() {
+        for hook in hooks_by_account
+            .get(&event.account_id)
+            .into_iter()
+            .flatten()
+        {
             let subscribed = hook.subscriptions.iter().any(|s| s == event_name);
             let inbox_matches = hook.inbox_id.is_none() || hook.inbox_id == event.inbox_id;
             if subscribed && inbox_matches {
@@ -130,20 +146,24 @@ async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Curso
         let Some(inbox_id) = event.inbox_id.filter(|_| api_inbox_event(event.kind)) else {
             continue;
         };
-        if !inbox_cache.contains_key(&inbox_id) {
+        if let Entry::Vacant(slot) = inbox_cache.entry(inbox_id) {
             let scope = AccountScope::system(event.account_id);
-            let inbox = match inboxes::get(tx.conn(), store.key(), &scope, inbox_id).await {
-                Ok(i) => Some(i),
-                Err(StoreError::NotFound) => None,
-                Err(e) => return Err(e),
-            };
-            inbox_cache.insert(inbox_id, inbox);
+            slot.insert(
+                match inboxes::get(tx.conn(), store.key(), &scope, inbox_id).await {
+                    Ok(i) => Some(i),
+                    Err(StoreError::NotFound) => None,
+                    Err(e) => return Err(e),
+                },
+            );
         }
         if let Some(Some(inbox)) = inbox_cache.get(&inbox_id)
             && inbox.channel_type == ChannelType::Api
             && let Some(url) = inbox.webhook_url.as_deref()
         {
-            let outgoing = matches!(event.payload["message_type"].as_str(), Some("outgoing" | "template"));
+            let outgoing = matches!(
+                event.payload["message_type"].as_str(),
+                Some("outgoing" | "template")
+            );
             let message_id = (event.kind == EventKind::MessageCreated && outgoing)
                 .then(|| event.payload["id"].as_i64())
                 .flatten();
@@ -151,7 +171,10 @@ async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Curso
                 tx.conn(),
                 NewDelivery {
                     account_id: event.account_id,
-                    target: Target::ApiInbox { inbox_id, message_id },
+                    target: Target::ApiInbox {
+                        inbox_id,
+                        message_id,
+                    },
                     event_id: event.id,
                     event_name,
                     url,

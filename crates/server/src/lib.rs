@@ -1,1 +1,10 @@
+//! The `throughline` binary as a library: configuration, wiring and subcommands, so tests can
+//! start a real server in-process on port 0.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+
+pub use app::App;
+pub use config::{Config, Settings};

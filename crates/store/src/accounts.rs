@@ -167,7 +167,9 @@ pub async fn delete_account(conn: &mut Conn, account_id: i64) -> Result<()> {
 }
 
 pub async fn count_accounts(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(conn).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(conn)
+        .await?)
 }
 
 /// Merges `patch` into `target` key by key; a null value removes the key.
@@ -218,7 +220,10 @@ pub async fn create_user(conn: &mut Conn, new: NewUser) -> Result<User> {
 }
 
 /// Looks a user up across all accounts. Used by login and the platform API only.
-pub async fn find_user_by_email_unscoped(conn: &mut Conn, email: &str) -> Result<Option<(User, Option<String>)>> {
+pub async fn find_user_by_email_unscoped(
+    conn: &mut Conn,
+    email: &str,
+) -> Result<Option<(User, Option<String>)>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = $1"
     )))
@@ -253,7 +258,11 @@ pub struct UserChanges {
     pub custom_attributes: Option<Value>,
 }
 
-pub async fn update_user_unscoped(conn: &mut Conn, user_id: i64, changes: UserChanges) -> Result<User> {
+pub async fn update_user_unscoped(
+    conn: &mut Conn,
+    user_id: i64,
+    changes: UserChanges,
+) -> Result<User> {
     let mut u = get_user_unscoped(&mut *conn, user_id).await?;
     if let Some(v) = changes.name {
         u.name = v;
@@ -299,7 +308,11 @@ pub async fn update_user_unscoped(conn: &mut Conn, user_id: i64, changes: UserCh
     user(&row)
 }
 
-pub async fn set_password_unscoped(conn: &mut Conn, user_id: i64, password_hash: &str) -> Result<()> {
+pub async fn set_password_unscoped(
+    conn: &mut Conn,
+    user_id: i64,
+    password_hash: &str,
+) -> Result<()> {
     let done = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
         .bind(user_id)
         .bind(password_hash)
@@ -313,11 +326,13 @@ pub async fn set_password_unscoped(conn: &mut Conn, user_id: i64, password_hash:
 }
 
 pub async fn password_hash_unscoped(conn: &mut Conn, user_id: i64) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(conn)
-        .await?
-        .flatten())
+    Ok(
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?
+            .flatten(),
+    )
 }
 
 pub async fn delete_user_unscoped(conn: &mut Conn, user_id: i64) -> Result<()> {
@@ -339,7 +354,10 @@ pub async fn delete_user_unscoped(conn: &mut Conn, user_id: i64) -> Result<()> {
 // Memberships and agents
 
 /// The accounts a user belongs to, with their role in each.
-pub async fn memberships_of_user(conn: &mut Conn, user_id: i64) -> Result<Vec<(Account, Membership)>> {
+pub async fn memberships_of_user(
+    conn: &mut Conn,
+    user_id: i64,
+) -> Result<Vec<(Account, Membership)>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT a.id, a.name, a.locale, a.domain, a.support_email, a.status, a.settings, \
            a.custom_attributes, a.created_at, a.updated_at, {MEMBERSHIP_COLUMNS} \
@@ -415,11 +433,13 @@ pub async fn remove_member(conn: &mut Conn, account_id: i64, user_id: i64) -> Re
     .bind(account_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE conversations SET assignee_id = NULL WHERE account_id = $1 AND assignee_id = $2")
-        .bind(account_id)
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE conversations SET assignee_id = NULL WHERE account_id = $1 AND assignee_id = $2",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -455,12 +475,19 @@ pub async fn get_agent(conn: &mut Conn, scope: &AccountScope, user_id: i64) -> R
 }
 
 /// Agents of the account among `user_ids`, in the given order; unknown ids are left out.
-pub async fn agents_by_ids(conn: &mut Conn, scope: &AccountScope, user_ids: &[i64]) -> Result<Vec<Agent>> {
+pub async fn agents_by_ids(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    user_ids: &[i64],
+) -> Result<Vec<Agent>> {
     let mut q = crate::sql::SqlBuilder::new(&format!(
         "SELECT {USER_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM account_users m \
          JOIN users u ON u.id = m.user_id WHERE m.account_id = "
     ));
-    q.bind(scope.account_id()).push(" AND m.user_id IN ").bind_list(user_ids).push(" ORDER BY u.id");
+    q.bind(scope.account_id())
+        .push(" AND m.user_id IN ")
+        .bind_list(user_ids)
+        .push(" ORDER BY u.id");
     let rows = q.build().fetch_all(conn).await?;
     rows.iter().map(agent_row).collect()
 }
@@ -486,7 +513,12 @@ pub async fn update_membership(
     .bind(scope.account_id())
     .bind(user_id)
     .bind(changes.role.unwrap_or(current.role).as_str())
-    .bind(changes.availability.unwrap_or(current.availability).as_str())
+    .bind(
+        changes
+            .availability
+            .unwrap_or(current.availability)
+            .as_str(),
+    )
     .bind(changes.auto_offline.unwrap_or(current.auto_offline))
     .execute(&mut *conn)
     .await?;

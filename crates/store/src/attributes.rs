@@ -61,7 +61,11 @@ impl From<CustomAttributeDefinition> for DefinitionFields {
     }
 }
 
-pub async fn list(conn: &mut Conn, scope: &AccountScope, model: Option<AttributeModel>) -> Result<Vec<CustomAttributeDefinition>> {
+pub async fn list(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    model: Option<AttributeModel>,
+) -> Result<Vec<CustomAttributeDefinition>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM custom_attribute_definitions WHERE account_id = $1 \
          AND ($2 IS NULL OR attribute_model = $2) ORDER BY id"
@@ -73,7 +77,11 @@ pub async fn list(conn: &mut Conn, scope: &AccountScope, model: Option<Attribute
     rows.iter().map(definition).collect()
 }
 
-pub async fn get(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<CustomAttributeDefinition> {
+pub async fn get(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+) -> Result<CustomAttributeDefinition> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM custom_attribute_definitions WHERE account_id = $1 AND id = $2"
     )))
@@ -85,7 +93,11 @@ pub async fn get(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<Custo
     definition(&row)
 }
 
-pub async fn create(conn: &mut Conn, scope: &AccountScope, f: DefinitionFields) -> Result<CustomAttributeDefinition> {
+pub async fn create(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    f: DefinitionFields,
+) -> Result<CustomAttributeDefinition> {
     let now = now_ms();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO custom_attribute_definitions (account_id, attribute_model, attribute_key, \
@@ -109,7 +121,12 @@ pub async fn create(conn: &mut Conn, scope: &AccountScope, f: DefinitionFields) 
     definition(&row)
 }
 
-pub async fn update(conn: &mut Conn, scope: &AccountScope, id: i64, f: DefinitionFields) -> Result<CustomAttributeDefinition> {
+pub async fn update(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    f: DefinitionFields,
+) -> Result<CustomAttributeDefinition> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE custom_attribute_definitions SET attribute_model = $3, attribute_key = $4, \
            attribute_display_name = $5, attribute_display_type = $6, attribute_description = $7, \
@@ -135,11 +152,12 @@ pub async fn update(conn: &mut Conn, scope: &AccountScope, id: i64, f: Definitio
 }
 
 pub async fn delete(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<()> {
-    let done = sqlx::query("DELETE FROM custom_attribute_definitions WHERE account_id = $1 AND id = $2")
-        .bind(scope.account_id())
-        .bind(id)
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM custom_attribute_definitions WHERE account_id = $1 AND id = $2")
+            .bind(scope.account_id())
+            .bind(id)
+            .execute(conn)
+            .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }

@@ -3,8 +3,8 @@
 //!
 //! Tokens and session ids are looked up by SHA-256; the plaintext never reaches the database.
 
-use throughline_core::crypto::{random_token, sha256_hex};
 use throughline_core::crypto::ServerKey;
+use throughline_core::crypto::{random_token, sha256_hex};
 use throughline_core::model::AgentBot;
 
 use crate::Conn;
@@ -64,7 +64,11 @@ pub async fn issue_token(conn: &mut Conn, key: &ServerKey, owner: TokenOwner) ->
 }
 
 /// The owner's current token, re-derived from its seed (the profile shows it, as Chatwoot does).
-pub async fn current_token(conn: &mut Conn, key: &ServerKey, owner: TokenOwner) -> Result<Option<String>> {
+pub async fn current_token(
+    conn: &mut Conn,
+    key: &ServerKey,
+    owner: TokenOwner,
+) -> Result<Option<String>> {
     let (kind, id) = owner.parts();
     let seed: Option<String> = sqlx::query_scalar(
         "SELECT token_seed FROM access_tokens WHERE owner_type = $1 AND owner_id = $2 \

@@ -24,9 +24,17 @@ fn checked(key: &str) -> Result<&str> {
     let ok = !key.is_empty()
         && key.len() <= 200
         && !key.starts_with('/')
-        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || "/-_".contains(c));
-    if ok { Ok(key) } else { Err(StoreError::NotFound) }
+        && key
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_".contains(c));
+    if ok {
+        Ok(key)
+    } else {
+        Err(StoreError::NotFound)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -57,15 +65,23 @@ impl BlobStore for LocalBlobStore {
         Box::pin(async move {
             let path = self.path(key)?;
             if let Some(dir) = path.parent() {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| io_error(dir, e))?;
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| io_error(dir, e))?;
             }
             // Write to a temporary name, flush, then rename: a crash never leaves half a file
             // under the final key.
             let tmp = path.with_extension("partial");
-            tokio::fs::write(&tmp, &bytes).await.map_err(|e| io_error(&tmp, e))?;
-            let file = tokio::fs::File::open(&tmp).await.map_err(|e| io_error(&tmp, e))?;
+            tokio::fs::write(&tmp, &bytes)
+                .await
+                .map_err(|e| io_error(&tmp, e))?;
+            let file = tokio::fs::File::open(&tmp)
+                .await
+                .map_err(|e| io_error(&tmp, e))?;
             file.sync_all().await.map_err(|e| io_error(&tmp, e))?;
-            tokio::fs::rename(&tmp, &path).await.map_err(|e| io_error(&path, e))
+            tokio::fs::rename(&tmp, &path)
+                .await
+                .map_err(|e| io_error(&path, e))
         })
     }
 

@@ -22,7 +22,11 @@ fn canned(row: &sqlx::any::AnyRow) -> Result<CannedResponse> {
 }
 
 /// All canned responses, or those whose short code or content contains `search`.
-pub async fn list(conn: &mut Conn, scope: &AccountScope, search: Option<&str>) -> Result<Vec<CannedResponse>> {
+pub async fn list(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    search: Option<&str>,
+) -> Result<Vec<CannedResponse>> {
     let pattern = search.map(|s| format!("%{}%", crate::like_escape(&s.to_lowercase())));
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM canned_responses WHERE account_id = $1 \
@@ -48,7 +52,12 @@ pub async fn get(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<Canne
     canned(&row)
 }
 
-pub async fn create(conn: &mut Conn, scope: &AccountScope, short_code: &str, content: &str) -> Result<CannedResponse> {
+pub async fn create(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    short_code: &str,
+    content: &str,
+) -> Result<CannedResponse> {
     let now = now_ms();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO canned_responses (account_id, short_code, content, created_at, updated_at) \

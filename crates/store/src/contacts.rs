@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use throughline_core::event::EventKind;
-use throughline_core::identity::{AddressKind};
+use throughline_core::identity::AddressKind;
 use throughline_core::model::{Contact, Identity, Inbox};
 use throughline_core::views::webhook_body::changed;
 
@@ -71,7 +71,11 @@ pub async fn get(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<Conta
 }
 
 /// Finds a contact by one of its unique keys (normalised email, E.164 phone, identifier).
-pub async fn find_by(conn: &mut Conn, scope: &AccountScope, key: ContactKey<'_>) -> Result<Option<Contact>> {
+pub async fn find_by(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    key: ContactKey<'_>,
+) -> Result<Option<Contact>> {
     let (column, value) = match key {
         ContactKey::Email(v) => ("email", v),
         ContactKey::Phone(v) => ("phone_number", v),
@@ -159,25 +163,53 @@ impl Default for ContactQuery {
     }
 }
 
-fn push_contact_conditions(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &ContactQuery) {
+fn push_contact_conditions(
+    q: &mut SqlBuilder,
+    conn: &Conn,
+    scope: &AccountScope,
+    query: &ContactQuery,
+) {
     q.push(" WHERE account_id = ").bind(scope.account_id());
-    if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(search) = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let pattern = format!("%{}%", crate::like_escape(&search.to_lowercase()));
-        q.push(" AND (LOWER(name) LIKE ").bind(pattern.clone()).push(" ESCAPE '\\'");
-        q.push(" OR LOWER(email) LIKE ").bind(pattern.clone()).push(" ESCAPE '\\'");
-        q.push(" OR phone_number LIKE ").bind(pattern.clone()).push(" ESCAPE '\\'");
-        q.push(" OR LOWER(identifier) LIKE ").bind(pattern).push(" ESCAPE '\\')");
+        q.push(" AND (LOWER(name) LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\'");
+        q.push(" OR LOWER(email) LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\'");
+        q.push(" OR phone_number LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\'");
+        q.push(" OR LOWER(identifier) LIKE ")
+            .bind(pattern)
+            .push(" ESCAPE '\\')");
     }
     if !query.labels.is_empty() {
         q.push(" AND id IN (SELECT contact_id FROM contact_labels WHERE label IN ")
             .bind_list(&query.labels)
             .push(")");
     }
-    crate::filters::push_conditions(q, conn, scope, crate::filters::Target::Contacts, &query.conditions);
+    crate::filters::push_conditions(
+        q,
+        conn,
+        scope,
+        crate::filters::Target::Contacts,
+        &query.conditions,
+    );
 }
 
 /// A page of contacts and the total that match.
-pub async fn list(conn: &mut Conn, scope: &AccountScope, query: &ContactQuery) -> Result<(Vec<Contact>, i64)> {
+pub async fn list(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    query: &ContactQuery,
+) -> Result<(Vec<Contact>, i64)> {
     let mut count = SqlBuilder::new("SELECT COUNT(*) AS n FROM contacts");
     push_contact_conditions(&mut count, conn, scope, query);
     let total = count.build().fetch_one(&mut *conn).await?.int("n")?;
@@ -194,7 +226,10 @@ pub async fn list(conn: &mut Conn, scope: &AccountScope, query: &ContactQuery) -
     .push(" OFFSET ")
     .bind((query.page.max(1) - 1) * query.per_page);
     let rows = q.build().fetch_all(conn).await?;
-    Ok((rows.iter().map(records::contact).collect::<Result<_>>()?, total))
+    Ok((
+        rows.iter().map(records::contact).collect::<Result<_>>()?,
+        total,
+    ))
 }
 
 #[derive(Clone, Debug, Default)]
@@ -211,7 +246,12 @@ pub struct ContactChanges {
     pub last_activity_at: Option<i64>,
 }
 
-pub async fn update(tx: &mut Tx, scope: &AccountScope, id: i64, c: ContactChanges) -> Result<Contact> {
+pub async fn update(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    id: i64,
+    c: ContactChanges,
+) -> Result<Contact> {
     let before = get(tx.conn(), scope, id).await?;
     let mut after = before.clone();
     if let Some(v) = c.name {
@@ -267,9 +307,17 @@ pub async fn update(tx: &mut Tx, scope: &AccountScope, id: i64, c: ContactChange
     .await?;
     let contact = records::contact(&row)?;
     if !diff.is_empty() {
-        let refs: Vec<(&str, Value, Value)> =
-            diff.iter().map(|(k, a, b)| (*k, a.clone(), b.clone())).collect();
-        events::contact(tx, EventKind::ContactUpdated, &contact, Some(changed(&refs))).await?;
+        let refs: Vec<(&str, Value, Value)> = diff
+            .iter()
+            .map(|(k, a, b)| (*k, a.clone(), b.clone()))
+            .collect();
+        events::contact(
+            tx,
+            EventKind::ContactUpdated,
+            &contact,
+            Some(changed(&refs)),
+        )
+        .await?;
     }
     Ok(contact)
 }
@@ -287,7 +335,11 @@ fn contact_diff(a: &Contact, b: &Contact) -> Vec<(&'static str, Value, Value)> {
     cmp("identifier", json!(a.identifier), json!(b.identifier));
     cmp("avatar_url", json!(a.avatar_url), json!(b.avatar_url));
     cmp("blocked", json!(a.blocked), json!(b.blocked));
-    cmp("custom_attributes", a.custom_attributes.clone(), b.custom_attributes.clone());
+    cmp(
+        "custom_attributes",
+        a.custom_attributes.clone(),
+        b.custom_attributes.clone(),
+    );
     cmp(
         "additional_attributes",
         a.additional_attributes.clone(),
@@ -326,7 +378,12 @@ pub async fn labels_of(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result
 }
 
 /// Adds labels (Chatwoot's POST contacts/{id}/labels replaces the set).
-pub async fn set_labels(tx: &mut Tx, scope: &AccountScope, id: i64, titles: &[String]) -> Result<Vec<String>> {
+pub async fn set_labels(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    id: i64,
+    titles: &[String],
+) -> Result<Vec<String>> {
     get(tx.conn(), scope, id).await?;
     labels::replace(tx.conn(), scope.account_id(), Tagged::Contact(id), titles).await?;
     labels::titles_of(tx.conn(), Tagged::Contact(id)).await
@@ -335,13 +392,23 @@ pub async fn set_labels(tx: &mut Tx, scope: &AccountScope, id: i64, titles: &[St
 // ---------------------------------------------------------------------------------------------
 // Identities
 
-pub async fn identities(conn: &mut Conn, store: &Store, scope: &AccountScope, contact_id: i64) -> Result<Vec<(Identity, Inbox)>> {
+pub async fn identities(
+    conn: &mut Conn,
+    store: &Store,
+    scope: &AccountScope,
+    contact_id: i64,
+) -> Result<Vec<(Identity, Inbox)>> {
     get(&mut *conn, scope, contact_id).await?;
     let mut map = crate::render::identities_of(conn, store, &[contact_id]).await?;
     Ok(map.remove(&contact_id).unwrap_or_default())
 }
 
-pub async fn identity_by_source(conn: &mut Conn, scope: &AccountScope, inbox_id: i64, source_id: &str) -> Result<Identity> {
+pub async fn identity_by_source(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    inbox_id: i64,
+    source_id: &str,
+) -> Result<Identity> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {IDENTITY_COLUMNS} FROM contact_inboxes \
          WHERE account_id = $1 AND inbox_id = $2 AND source_id = $3"
@@ -368,7 +435,12 @@ pub async fn identity(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<
 }
 
 /// Identities of a contact in one inbox, newest first.
-pub async fn identities_in_inbox(conn: &mut Conn, scope: &AccountScope, contact_id: i64, inbox_id: i64) -> Result<Vec<Identity>> {
+pub async fn identities_in_inbox(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    contact_id: i64,
+    inbox_id: i64,
+) -> Result<Vec<Identity>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {IDENTITY_COLUMNS} FROM contact_inboxes \
          WHERE account_id = $1 AND contact_id = $2 AND inbox_id = $3 ORDER BY id DESC"
@@ -391,15 +463,24 @@ pub struct NewIdentity<'a> {
     pub hmac_verified: bool,
 }
 
-pub async fn create_identity(tx: &mut Tx, scope: &AccountScope, new: NewIdentity<'_>) -> Result<Identity> {
+pub async fn create_identity(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    new: NewIdentity<'_>,
+) -> Result<Identity> {
     if new.inbox.account_id != scope.account_id() {
         return Err(StoreError::NotFound);
     }
     get(tx.conn(), scope, new.contact_id).await?;
-    let source_id = new.source_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let source_id = new
+        .source_id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let (kind, address) = match new.address {
         Some((k, a)) => (Some(k), Some(a)),
-        None => (Some(new.inbox.channel_type.address_kind()), Some(source_id.clone())),
+        None => (
+            Some(new.inbox.channel_type.address_kind()),
+            Some(source_id.clone()),
+        ),
     };
     let now = now_ms();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -421,7 +502,12 @@ pub async fn create_identity(tx: &mut Tx, scope: &AccountScope, new: NewIdentity
     records::identity(&row)
 }
 
-pub async fn set_identity_verified(tx: &mut Tx, scope: &AccountScope, identity_id: i64, verified: bool) -> Result<()> {
+pub async fn set_identity_verified(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    identity_id: i64,
+    verified: bool,
+) -> Result<()> {
     sqlx::query(
         "UPDATE contact_inboxes SET hmac_verified = $3, updated_at = $4 WHERE account_id = $1 AND id = $2",
     )
@@ -441,9 +527,16 @@ pub async fn set_identity_verified(tx: &mut Tx, scope: &AccountScope, identity_i
 /// the base keeps its own values and takes the mergee's where it has none; custom attributes
 /// are combined with the base winning. The mergee is deleted and a merge record keeps what it
 /// was. Both contacts must belong to the scope's account.
-pub async fn merge(tx: &mut Tx, scope: &AccountScope, base_id: i64, mergee_id: i64) -> Result<Contact> {
+pub async fn merge(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    base_id: i64,
+    mergee_id: i64,
+) -> Result<Contact> {
     if base_id == mergee_id {
-        return Err(StoreError::InvalidReference("a contact cannot be merged into itself".into()));
+        return Err(StoreError::InvalidReference(
+            "a contact cannot be merged into itself".into(),
+        ));
     }
     let base = get(tx.conn(), scope, base_id).await?;
     let mergee = get(tx.conn(), scope, mergee_id).await?;
@@ -495,7 +588,11 @@ pub async fn merge(tx: &mut Tx, scope: &AccountScope, base_id: i64, mergee_id: i
         merge_object(&mut additional, base_attrs);
     }
     let fill = |mine: &Option<String>, theirs: &Option<String>| -> Option<Option<String>> {
-        if mine.is_none() && theirs.is_some() { Some(theirs.clone()) } else { None }
+        if mine.is_none() && theirs.is_some() {
+            Some(theirs.clone())
+        } else {
+            None
+        }
     };
     let changes = ContactChanges {
         name: (base.name.trim().is_empty() && !mergee.name.trim().is_empty())
@@ -531,7 +628,11 @@ pub async fn merge(tx: &mut Tx, scope: &AccountScope, base_id: i64, mergee_id: i
 }
 
 /// Merge records of a contact, newest first: (mergee id, mergee as it was, merged by, when).
-pub async fn merges_of(conn: &mut Conn, scope: &AccountScope, base_id: i64) -> Result<Vec<(i64, Value, Option<i64>, i64)>> {
+pub async fn merges_of(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    base_id: i64,
+) -> Result<Vec<(i64, Value, Option<i64>, i64)>> {
     let rows = sqlx::query(
         "SELECT mergee_contact_id, mergee_snapshot, merged_by_user_id, created_at FROM contact_merges \
          WHERE account_id = $1 AND base_contact_id = $2 ORDER BY id DESC",
@@ -569,7 +670,11 @@ fn note(row: &sqlx::any::AnyRow) -> Result<throughline_core::model::ContactNote>
     })
 }
 
-pub async fn notes(conn: &mut Conn, scope: &AccountScope, contact_id: i64) -> Result<Vec<throughline_core::model::ContactNote>> {
+pub async fn notes(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    contact_id: i64,
+) -> Result<Vec<throughline_core::model::ContactNote>> {
     get(&mut *conn, scope, contact_id).await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {NOTE_COLUMNS} FROM contact_notes WHERE account_id = $1 AND contact_id = $2 ORDER BY id DESC"
@@ -581,7 +686,12 @@ pub async fn notes(conn: &mut Conn, scope: &AccountScope, contact_id: i64) -> Re
     rows.iter().map(note).collect()
 }
 
-pub async fn create_note(tx: &mut Tx, scope: &AccountScope, contact_id: i64, content: &str) -> Result<throughline_core::model::ContactNote> {
+pub async fn create_note(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    contact_id: i64,
+    content: &str,
+) -> Result<throughline_core::model::ContactNote> {
     get(tx.conn(), scope, contact_id).await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO contact_notes (account_id, contact_id, user_id, content, created_at, updated_at) \
@@ -597,7 +707,13 @@ pub async fn create_note(tx: &mut Tx, scope: &AccountScope, contact_id: i64, con
     note(&row)
 }
 
-pub async fn update_note(tx: &mut Tx, scope: &AccountScope, contact_id: i64, id: i64, content: &str) -> Result<throughline_core::model::ContactNote> {
+pub async fn update_note(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    contact_id: i64,
+    id: i64,
+    content: &str,
+) -> Result<throughline_core::model::ContactNote> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE contact_notes SET content = $4, updated_at = $5 \
          WHERE account_id = $1 AND contact_id = $2 AND id = $3 RETURNING {NOTE_COLUMNS}"
@@ -613,13 +729,20 @@ pub async fn update_note(tx: &mut Tx, scope: &AccountScope, contact_id: i64, id:
     note(&row)
 }
 
-pub async fn delete_note(tx: &mut Tx, scope: &AccountScope, contact_id: i64, id: i64) -> Result<()> {
-    let done = sqlx::query("DELETE FROM contact_notes WHERE account_id = $1 AND contact_id = $2 AND id = $3")
-        .bind(scope.account_id())
-        .bind(contact_id)
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+pub async fn delete_note(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    contact_id: i64,
+    id: i64,
+) -> Result<()> {
+    let done = sqlx::query(
+        "DELETE FROM contact_notes WHERE account_id = $1 AND contact_id = $2 AND id = $3",
+    )
+    .bind(scope.account_id())
+    .bind(contact_id)
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }

@@ -31,6 +31,8 @@ pub struct NewConversation {
     pub team_id: Option<i64>,
     pub custom_attributes: Value,
     pub additional_attributes: Value,
+    /// When it started, for imports; now by default.
+    pub created_at: Option<i64>,
 }
 
 impl NewConversation {
@@ -45,11 +47,16 @@ impl NewConversation {
             team_id: None,
             custom_attributes: json!({}),
             additional_attributes: json!({}),
+            created_at: None,
         }
     }
 }
 
-pub async fn create(tx: &mut Tx, scope: &AccountScope, new: NewConversation) -> Result<Conversation> {
+pub async fn create(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    new: NewConversation,
+) -> Result<Conversation> {
     if !scope.sees_inbox(new.inbox_id) {
         return Err(StoreError::NotFound);
     }
@@ -62,7 +69,7 @@ pub async fn create(tx: &mut Tx, scope: &AccountScope, new: NewConversation) -> 
     .fetch_optional(tx.conn())
     .await?
     .ok_or(StoreError::NotFound)?;
-    let now = now_ms();
+    let now = new.created_at.unwrap_or_else(now_ms);
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO conversations (account_id, display_id, uuid, contact_id, inbox_id, \
            contact_inbox_id, status, snoozed_until, assignee_id, team_id, custom_attributes, \
@@ -108,11 +115,17 @@ pub async fn get(conn: &mut Conn, scope: &AccountScope, display_id: i64) -> Resu
 }
 
 /// Conversations of a contact, newest activity first.
-pub async fn of_contact(conn: &mut Conn, scope: &AccountScope, contact_id: i64) -> Result<Vec<Conversation>> {
+pub async fn of_contact(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    contact_id: i64,
+) -> Result<Vec<Conversation>> {
     let mut q = SqlBuilder::new(&format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = "
     ));
-    q.bind(scope.account_id()).push(" AND contact_id = ").bind(contact_id);
+    q.bind(scope.account_id())
+        .push(" AND contact_id = ")
+        .bind(contact_id);
     push_visibility(&mut q, scope);
     q.push(" ORDER BY last_activity_at DESC, id DESC");
     let rows = q.build().fetch_all(conn).await?;
@@ -260,7 +273,12 @@ fn push_filters(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &C
             .bind_list(&query.labels)
             .push(")");
     }
-    if let Some(search) = query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(search) = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let pattern = format!("%{}%", crate::like_escape(&search.to_lowercase()));
         q.push(" AND (id IN (SELECT conversation_id FROM messages WHERE account_id = ")
             .bind(account)
@@ -280,13 +298,20 @@ fn push_filters(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &C
         }
         q.push(")");
     }
-    crate::filters::push_conditions(q, conn, scope, crate::filters::Target::Conversations, &query.conditions);
+    crate::filters::push_conditions(
+        q,
+        conn,
+        scope,
+        crate::filters::Target::Conversations,
+        &query.conditions,
+    );
 }
 
 fn push_assignee(q: &mut SqlBuilder, scope: &AccountScope, filter: AssigneeFilter) {
     match filter {
         AssigneeFilter::Me => {
-            q.push(" AND assignee_id = ").bind(scope.user_id().unwrap_or(-1));
+            q.push(" AND assignee_id = ")
+                .bind(scope.user_id().unwrap_or(-1));
         }
         AssigneeFilter::Unassigned => {
             q.push(" AND assignee_id IS NULL");
@@ -308,13 +333,11 @@ pub async fn list(
         "SELECT COUNT(*) AS total, \
            COALESCE(SUM(CASE WHEN assignee_id = ",
     );
-    counts_q
-        .bind(scope.user_id().unwrap_or(-1))
-        .push(
-            " THEN 1 ELSE 0 END), 0) AS mine, \
+    counts_q.bind(scope.user_id().unwrap_or(-1)).push(
+        " THEN 1 ELSE 0 END), 0) AS mine, \
              COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS unassigned \
              FROM conversations",
-        );
+    );
     push_filters(&mut counts_q, conn, scope, query);
     let row = counts_q.build().fetch_one(&mut *conn).await?;
     let all = row.int("total")?;
@@ -336,7 +359,12 @@ pub async fn list(
         .push(" OFFSET ")
         .bind((query.page.max(1) - 1) * query.per_page);
     let rows = q.build().fetch_all(conn).await?;
-    Ok((rows.iter().map(records::conversation).collect::<Result<_>>()?, counts))
+    Ok((
+        rows.iter()
+            .map(records::conversation)
+            .collect::<Result<_>>()?,
+        counts,
+    ))
 }
 
 /// The name an activity line credits for a change.
@@ -421,7 +449,13 @@ pub async fn set_status(
         json!(conversation.status.as_str()),
         json!(updated.status.as_str()),
     )]);
-    events::conversation(tx, EventKind::ConversationStatusChanged, &updated, Some(diff.clone())).await?;
+    events::conversation(
+        tx,
+        EventKind::ConversationStatusChanged,
+        &updated,
+        Some(diff.clone()),
+    )
+    .await?;
     events::conversation(tx, EventKind::ConversationUpdated, &updated, Some(diff)).await?;
     Ok((updated, outcome))
 }
@@ -443,7 +477,11 @@ pub async fn set_priority(
         (_, None) => format!("{who} removed the priority"),
         (None, Some(p)) => format!("{who} set the priority to {}", p.as_str()),
         (Some(old), Some(new)) => {
-            format!("{who} changed the priority from {} to {}", old.as_str(), new.as_str())
+            format!(
+                "{who} changed the priority from {} to {}",
+                old.as_str(),
+                new.as_str()
+            )
         }
     };
     messages::create_activity(
@@ -488,9 +526,14 @@ pub async fn assign(
     if updated.assignee_id != conversation.assignee_id {
         let text = match updated.assignee_id {
             None => format!("Conversation unassigned by {who}"),
-            Some(id) if Some(id) == scope.user_id() => format!("{who} self-assigned this conversation"),
+            Some(id) if Some(id) == scope.user_id() => {
+                format!("{who} self-assigned this conversation")
+            }
             Some(id) => {
-                let name = crate::accounts::get_user_unscoped(tx.conn(), id).await?.available_name().to_owned();
+                let name = crate::accounts::get_user_unscoped(tx.conn(), id)
+                    .await?
+                    .available_name()
+                    .to_owned();
                 format!("Assigned to {name} by {who}")
             }
         };
@@ -502,7 +545,11 @@ pub async fn assign(
             json!({ "kind": "assignee_changed", "assignee_id": updated.assignee_id, "actor": who }),
         )
         .await?;
-        diff.push(("assignee_id", json!(conversation.assignee_id), json!(updated.assignee_id)));
+        diff.push((
+            "assignee_id",
+            json!(conversation.assignee_id),
+            json!(updated.assignee_id),
+        ));
     }
     if updated.team_id != conversation.team_id {
         let text = match (conversation.team_id, updated.team_id) {
@@ -527,9 +574,19 @@ pub async fn assign(
             json!({ "kind": "team_changed", "team_id": updated.team_id, "actor": who }),
         )
         .await?;
-        diff.push(("team_id", json!(conversation.team_id), json!(updated.team_id)));
+        diff.push((
+            "team_id",
+            json!(conversation.team_id),
+            json!(updated.team_id),
+        ));
     }
-    events::conversation(tx, EventKind::ConversationUpdated, &updated, Some(changed(&diff))).await?;
+    events::conversation(
+        tx,
+        EventKind::ConversationUpdated,
+        &updated,
+        Some(changed(&diff)),
+    )
+    .await?;
     Ok(updated)
 }
 
@@ -545,8 +602,13 @@ pub async fn set_labels(
     titles: &[String],
 ) -> Result<Vec<String>> {
     let before = labels_of(tx.conn(), conversation).await?;
-    let (added, removed) =
-        labels::replace(tx.conn(), scope.account_id(), Tagged::Conversation(conversation.id), titles).await?;
+    let (added, removed) = labels::replace(
+        tx.conn(),
+        scope.account_id(),
+        Tagged::Conversation(conversation.id),
+        titles,
+    )
+    .await?;
     if added.is_empty() && removed.is_empty() {
         return Ok(before);
     }
@@ -606,7 +668,11 @@ pub enum Seer {
 }
 
 /// Marks the conversation read by an agent (resets the unread count) or by the contact.
-pub async fn mark_seen(tx: &mut Tx, conversation: &Conversation, seer: Seer) -> Result<Conversation> {
+pub async fn mark_seen(
+    tx: &mut Tx,
+    conversation: &Conversation,
+    seer: Seer,
+) -> Result<Conversation> {
     let now = now_ms();
     let mut next = conversation.clone();
     match seer {
@@ -656,7 +722,11 @@ pub async fn delete(tx: &mut Tx, scope: &AccountScope, conversation: &Conversati
 }
 
 /// Conversations started through one identity (the Client API shows a visitor only these).
-pub async fn of_identity(conn: &mut Conn, scope: &AccountScope, identity_id: i64) -> Result<Vec<Conversation>> {
+pub async fn of_identity(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    identity_id: i64,
+) -> Result<Vec<Conversation>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = $1 AND contact_inbox_id = $2 \
          ORDER BY last_activity_at DESC, id DESC"

@@ -109,7 +109,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.inner.backend).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.inner.backend)
+            .finish()
     }
 }
 
@@ -127,9 +129,12 @@ impl Store {
                 let writer = sqlite_pool(&url, 1, options.acquire_timeout).await?;
                 // The writer creates the file and switches it to WAL before readers open it.
                 migrate(&writer, backend).await?;
-                let reader =
-                    sqlite_pool(&url, options.max_connections.max(1), options.acquire_timeout)
-                        .await?;
+                let reader = sqlite_pool(
+                    &url,
+                    options.max_connections.max(1),
+                    options.acquire_timeout,
+                )
+                .await?;
                 (writer, reader)
             }
             Backend::Postgres => {
@@ -200,7 +205,9 @@ impl Store {
     }
 
     pub(crate) fn tick_outbox(&self) {
-        self.inner.outbox_tick.send_modify(|n| *n = n.wrapping_add(1));
+        self.inner
+            .outbox_tick
+            .send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// True when the database answers a trivial query.
@@ -255,9 +262,13 @@ fn ensure_sqlite_dir(url: &str) -> Result<()> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+        })?;
     }
     Ok(())
 }
@@ -311,19 +322,33 @@ mod tests {
 
     #[test]
     fn backends_are_recognised_and_others_refused() {
-        assert_eq!(Backend::from_url("sqlite://data/x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
-        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("sqlite://data/x.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
         assert!(Backend::from_url("mysql://u:p@h/db").is_err());
         assert!(Backend::from_url("data/x.db").is_err());
     }
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
-        let err = Backend::from_url("mysql://root:hunter2@h/db").unwrap_err().to_string();
+        let err = Backend::from_url("mysql://root:hunter2@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("hunter2"), "{err}");
     }
 }

@@ -39,7 +39,8 @@ impl From<sqlx::Error> for StoreError {
                     ErrorKind::UniqueViolation => StoreError::Conflict {
                         field: conflicting_field(db.constraint(), db.message()),
                     },
-                    ErrorKind::ForeignKeyViolation | ErrorKind::NotNullViolation
+                    ErrorKind::ForeignKeyViolation
+                    | ErrorKind::NotNullViolation
                     | ErrorKind::CheckViolation => {
                         StoreError::InvalidReference(db.message().to_owned())
                     }

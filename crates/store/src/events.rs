@@ -9,7 +9,12 @@ use crate::db::Tx;
 use crate::error::Result;
 use crate::render;
 
-pub(crate) async fn contact(tx: &mut Tx, kind: EventKind, c: &Contact, changed: Option<Value>) -> Result<()> {
+pub(crate) async fn contact(
+    tx: &mut Tx,
+    kind: EventKind,
+    c: &Contact,
+    changed: Option<Value>,
+) -> Result<()> {
     let store = tx.store().clone();
     let account = render::account_ref(tx.conn(), c.account_id).await?;
     let view = render::contact(tx.conn(), &store, c, true).await?;
@@ -48,17 +53,28 @@ pub(crate) async fn conversation(
     Ok(())
 }
 
-pub(crate) async fn message(tx: &mut Tx, kind: EventKind, c: &Conversation, m: &Message) -> Result<()> {
+pub(crate) async fn message(
+    tx: &mut Tx,
+    kind: EventKind,
+    c: &Conversation,
+    m: &Message,
+) -> Result<()> {
     let store = tx.store().clone();
     let account = render::account_ref(tx.conn(), c.account_id).await?;
     let conversation = render::conversation(tx.conn(), &store, c.clone()).await?;
     let view = render::message(tx.conn(), &store, c, m).await?;
     let inbox = crate::inboxes::get_unscoped(tx.conn(), store.key(), m.inbox_id).await?;
-    let sender = view.sender.as_ref().map(|s| serde_json::to_value(s).unwrap_or_default());
+    let sender = view
+        .sender
+        .as_ref()
+        .map(|s| serde_json::to_value(s).unwrap_or_default());
     let mut payload = webhook_body::message(&account, &inbox, m, &conversation, sender);
     // The realtime stream renders messages exactly as the API does; keep that view alongside.
     if let Value::Object(map) = &mut payload {
-        map.insert("view".into(), serde_json::to_value(&view).unwrap_or_default());
+        map.insert(
+            "view".into(),
+            serde_json::to_value(&view).unwrap_or_default(),
+        );
     }
     tx.emit(NewEvent {
         kind,

@@ -43,8 +43,12 @@ fn standard(target: Target, key: &str) -> Option<(AttrType, Source)> {
         (Target::Conversations, "contact_id") => (Number, Source::Column("contact_id")),
         (Target::Conversations, "id" | "display_id") => (Number, Source::Column("display_id")),
         (Target::Conversations, "waiting_since") => (Time, Source::TimeColumn("waiting_since")),
-        (Target::Conversations, "browser_language") => (Enum, Source::Additional("browser_language")),
-        (Target::Conversations, "conversation_language") => (Enum, Source::Additional("conversation_language")),
+        (Target::Conversations, "browser_language") => {
+            (Enum, Source::Additional("browser_language"))
+        }
+        (Target::Conversations, "conversation_language") => {
+            (Enum, Source::Additional("conversation_language"))
+        }
         (Target::Conversations, "country_code") => (Enum, Source::Additional("country_code")),
         (Target::Conversations, "referer") => (Text, Source::Additional("referer")),
         (Target::Contacts, "name") => (Text, Source::Column("name")),
@@ -106,9 +110,13 @@ fn is_postgres(conn: &Conn) -> bool {
 /// A JSON attribute as text: `json_extract` on SQLite, `->>` on PostgreSQL.
 fn json_text(q: &mut SqlBuilder, pg: bool, column: &str, key: &str) {
     if pg {
-        q.push(&format!("({column}::jsonb ->> ")).bind(key.to_owned()).push(")");
+        q.push(&format!("({column}::jsonb ->> "))
+            .bind(key.to_owned())
+            .push(")");
     } else {
-        q.push(&format!("CAST(json_extract({column}, ")).bind(format!("$.{key}")).push(") AS TEXT)");
+        q.push(&format!("CAST(json_extract({column}, "))
+            .bind(format!("$.{key}"))
+            .push(") AS TEXT)");
     }
 }
 
@@ -154,7 +162,13 @@ fn number_of(v: &Value) -> Option<f64> {
 }
 
 /// Appends ` AND (<conditions>)` for a list of valid conditions.
-pub(crate) fn push_conditions(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, target: Target, conditions: &[Condition]) {
+pub(crate) fn push_conditions(
+    q: &mut SqlBuilder,
+    conn: &Conn,
+    scope: &AccountScope,
+    target: Target,
+    conditions: &[Condition],
+) {
     if conditions.is_empty() {
         return;
     }
@@ -174,7 +188,13 @@ pub(crate) fn push_conditions(q: &mut SqlBuilder, conn: &Conn, scope: &AccountSc
     q.push(")");
 }
 
-fn push_condition(q: &mut SqlBuilder, pg: bool, scope: &AccountScope, target: Target, c: &Condition) {
+fn push_condition(
+    q: &mut SqlBuilder,
+    pg: bool,
+    scope: &AccountScope,
+    target: Target,
+    c: &Condition,
+) {
     let source = if c.custom {
         Source::Custom(c.attribute_key.clone())
     } else {
@@ -211,13 +231,24 @@ fn push_condition(q: &mut SqlBuilder, pg: bool, scope: &AccountScope, target: Ta
                     let forms: Vec<String> = c
                         .values
                         .iter()
-                        .flat_map(|v| if truthy(v) { ["true", "1"] } else { ["false", "0"] })
+                        .flat_map(|v| {
+                            if truthy(v) {
+                                ["true", "1"]
+                            } else {
+                                ["false", "0"]
+                            }
+                        })
                         .map(str::to_owned)
                         .collect();
                     q.bind_list(&forms);
                 }
                 (AttrType::Number, Source::Column(_)) => {
-                    let ints: Vec<i64> = c.values.iter().filter_map(number_of).map(|f| f as i64).collect();
+                    let ints: Vec<i64> = c
+                        .values
+                        .iter()
+                        .filter_map(number_of)
+                        .map(|f| f as i64)
+                        .collect();
                     q.bind_list(&ints);
                 }
                 (AttrType::Number, _) => {
@@ -244,10 +275,16 @@ fn push_condition(q: &mut SqlBuilder, pg: bool, scope: &AccountScope, target: Ta
                     q.push(if negate { " AND " } else { " OR " });
                 }
                 let escaped = crate::like_escape(&t.to_lowercase());
-                let pattern = if c.operator == Operator::StartsWith { format!("{escaped}%") } else { format!("%{escaped}%") };
+                let pattern = if c.operator == Operator::StartsWith {
+                    format!("{escaped}%")
+                } else {
+                    format!("%{escaped}%")
+                };
                 q.push("LOWER(");
                 push_expr(q, pg, &source, false);
-                q.push(if negate { ") NOT LIKE " } else { ") LIKE " }).bind(pattern).push(" ESCAPE '\\'");
+                q.push(if negate { ") NOT LIKE " } else { ") LIKE " })
+                    .bind(pattern)
+                    .push(" ESCAPE '\\'");
             }
             if negate {
                 q.push(")");
@@ -268,7 +305,11 @@ fn push_condition(q: &mut SqlBuilder, pg: bool, scope: &AccountScope, target: Ta
             }
         }
         Operator::IsGreaterThan | Operator::IsLessThan => {
-            let cmp = if c.operator == Operator::IsGreaterThan { " > " } else { " < " };
+            let cmp = if c.operator == Operator::IsGreaterThan {
+                " > "
+            } else {
+                " < "
+            };
             match (&source, c.attr_type) {
                 (Source::TimeColumn(_), _) => match c.values.first().and_then(time_value) {
                     Some(secs) => {
@@ -298,7 +339,8 @@ fn push_condition(q: &mut SqlBuilder, pg: bool, scope: &AccountScope, target: Ta
         Operator::DaysBefore => {
             let days = c.values.first().and_then(number_of).unwrap_or(0.0).max(0.0) as i64;
             push_expr(q, pg, &source, false);
-            q.push(" < ").bind(now_ms() - days.saturating_mul(86_400_000));
+            q.push(" < ")
+                .bind(now_ms() - days.saturating_mul(86_400_000));
         }
     }
 }
@@ -317,10 +359,18 @@ fn push_labels(q: &mut SqlBuilder, scope: &AccountScope, target: Target, c: &Con
         Target::Conversations => ("conversation_labels", "conversation_id"),
         Target::Contacts => ("contact_labels", "contact_id"),
     };
-    let texts: Vec<String> = c.values.iter().map(text_of).map(|s| s.to_lowercase()).collect();
+    let texts: Vec<String> = c
+        .values
+        .iter()
+        .map(text_of)
+        .map(|s| s.to_lowercase())
+        .collect();
     let negate = matches!(c.operator, Operator::NotEqualTo | Operator::IsNotPresent);
     q.push(if negate { "id NOT IN " } else { "id IN " });
-    q.push(&format!("(SELECT {column} FROM {table} WHERE account_id = ")).bind(scope.account_id());
+    q.push(&format!(
+        "(SELECT {column} FROM {table} WHERE account_id = "
+    ))
+    .bind(scope.account_id());
     if matches!(c.operator, Operator::EqualTo | Operator::NotEqualTo) {
         q.push(" AND label IN ").bind_list(&texts);
     }

@@ -4,13 +4,13 @@ use serde_json::Value;
 use throughline_core::model::{ChannelType, Inbox};
 
 use crate::Conn;
-use throughline_core::crypto::ServerKey;
 use crate::accounts::merge_object;
 use crate::clock::now_ms;
 use crate::error::{Result, StoreError};
 use crate::rows::RowExt;
 use crate::scope::AccountScope;
 use crate::sql::SqlBuilder;
+use throughline_core::crypto::ServerKey;
 
 const COLUMNS: &str = "id, account_id, name, channel_type, identifier, avatar_url, \
      greeting_enabled, greeting_message, enable_auto_assignment, allow_messages_after_resolved, \
@@ -59,7 +59,12 @@ pub struct NewInbox {
     pub settings: Value,
 }
 
-pub async fn create(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, new: NewInbox) -> Result<Inbox> {
+pub async fn create(
+    conn: &mut Conn,
+    key: &ServerKey,
+    scope: &AccountScope,
+    new: NewInbox,
+) -> Result<Inbox> {
     let now = now_ms();
     let hmac_token = throughline_core::crypto::random_token(24);
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -93,7 +98,9 @@ pub async fn create(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, new:
 
 /// Inboxes the scope may see.
 pub async fn list(conn: &mut Conn, key: &ServerKey, scope: &AccountScope) -> Result<Vec<Inbox>> {
-    let mut q = SqlBuilder::new(&format!("SELECT {COLUMNS} FROM inboxes WHERE account_id = "));
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {COLUMNS} FROM inboxes WHERE account_id = "
+    ));
     q.bind(scope.account_id());
     if let crate::scope::InboxVisibility::Only(ids) = scope.inboxes() {
         q.push(" AND id IN ").bind_list(ids);
@@ -120,17 +127,23 @@ pub async fn get(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, id: i64
 
 /// Reads an inbox by id for rendering records that already belong to its account.
 pub(crate) async fn get_unscoped(conn: &mut Conn, key: &ServerKey, id: i64) -> Result<Inbox> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM inboxes WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM inboxes WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
     inbox(&row, key)
 }
 
 /// Finds the inbox behind a public identifier (Client API, widget). The identifier is the
 /// proof of access, so this is unscoped; callers scope everything after it to its account.
-pub async fn by_identifier_unscoped(conn: &mut Conn, key: &ServerKey, identifier: &str) -> Result<Inbox> {
+pub async fn by_identifier_unscoped(
+    conn: &mut Conn,
+    key: &ServerKey,
+    identifier: &str,
+) -> Result<Inbox> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM inboxes WHERE identifier = $1"
     )))
@@ -157,7 +170,13 @@ pub struct InboxChanges {
     pub settings: Option<serde_json::Map<String, Value>>,
 }
 
-pub async fn update(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, id: i64, c: InboxChanges) -> Result<Inbox> {
+pub async fn update(
+    conn: &mut Conn,
+    key: &ServerKey,
+    scope: &AccountScope,
+    id: i64,
+    c: InboxChanges,
+) -> Result<Inbox> {
     let mut cur = get(&mut *conn, key, scope, id).await?;
     if let Some(patch) = c.settings {
         merge_object(&mut cur.settings, patch);
@@ -175,9 +194,18 @@ pub async fn update(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, id: 
     .bind(c.avatar_url.unwrap_or(cur.avatar_url))
     .bind(c.greeting_enabled.unwrap_or(cur.greeting_enabled))
     .bind(c.greeting_message.unwrap_or(cur.greeting_message))
-    .bind(c.enable_auto_assignment.unwrap_or(cur.enable_auto_assignment))
-    .bind(c.allow_messages_after_resolved.unwrap_or(cur.allow_messages_after_resolved))
-    .bind(c.lock_to_single_conversation.unwrap_or(cur.lock_to_single_conversation))
+    .bind(
+        c.enable_auto_assignment
+            .unwrap_or(cur.enable_auto_assignment),
+    )
+    .bind(
+        c.allow_messages_after_resolved
+            .unwrap_or(cur.allow_messages_after_resolved),
+    )
+    .bind(
+        c.lock_to_single_conversation
+            .unwrap_or(cur.lock_to_single_conversation),
+    )
     .bind(c.hmac_mandatory.unwrap_or(cur.hmac_mandatory))
     .bind(c.webhook_url.unwrap_or(cur.webhook_url))
     .bind(c.default_country.unwrap_or(cur.default_country))
@@ -188,16 +216,31 @@ pub async fn update(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, id: 
     inbox(&row, key)
 }
 
-pub async fn member_ids(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, inbox_id: i64) -> Result<Vec<i64>> {
+pub async fn member_ids(
+    conn: &mut Conn,
+    key: &ServerKey,
+    scope: &AccountScope,
+    inbox_id: i64,
+) -> Result<Vec<i64>> {
     get(&mut *conn, key, scope, inbox_id).await?;
-    Ok(sqlx::query_scalar("SELECT user_id FROM inbox_members WHERE inbox_id = $1 ORDER BY user_id")
+    Ok(
+        sqlx::query_scalar(
+            "SELECT user_id FROM inbox_members WHERE inbox_id = $1 ORDER BY user_id",
+        )
         .bind(inbox_id)
         .fetch_all(conn)
-        .await?)
+        .await?,
+    )
 }
 
 /// Adds members; callers check that the users are agents of the account.
-pub async fn add_members(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, inbox_id: i64, user_ids: &[i64]) -> Result<()> {
+pub async fn add_members(
+    conn: &mut Conn,
+    key: &ServerKey,
+    scope: &AccountScope,
+    inbox_id: i64,
+    user_ids: &[i64],
+) -> Result<()> {
     get(&mut *conn, key, scope, inbox_id).await?;
     let now = now_ms();
     for user_id in user_ids {
@@ -214,7 +257,13 @@ pub async fn add_members(conn: &mut Conn, key: &ServerKey, scope: &AccountScope,
     Ok(())
 }
 
-pub async fn remove_members(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, inbox_id: i64, user_ids: &[i64]) -> Result<()> {
+pub async fn remove_members(
+    conn: &mut Conn,
+    key: &ServerKey,
+    scope: &AccountScope,
+    inbox_id: i64,
+    user_ids: &[i64],
+) -> Result<()> {
     get(&mut *conn, key, scope, inbox_id).await?;
     for user_id in user_ids {
         sqlx::query("DELETE FROM inbox_members WHERE inbox_id = $1 AND user_id = $2")
@@ -226,9 +275,19 @@ pub async fn remove_members(conn: &mut Conn, key: &ServerKey, scope: &AccountSco
     Ok(())
 }
 
-pub async fn set_members(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, inbox_id: i64, user_ids: &[i64]) -> Result<()> {
+pub async fn set_members(
+    conn: &mut Conn,
+    key: &ServerKey,
+    scope: &AccountScope,
+    inbox_id: i64,
+    user_ids: &[i64],
+) -> Result<()> {
     let current = member_ids(&mut *conn, key, scope, inbox_id).await?;
-    let gone: Vec<i64> = current.iter().copied().filter(|id| !user_ids.contains(id)).collect();
+    let gone: Vec<i64> = current
+        .iter()
+        .copied()
+        .filter(|id| !user_ids.contains(id))
+        .collect();
     remove_members(&mut *conn, key, scope, inbox_id, &gone).await?;
     add_members(conn, key, scope, inbox_id, user_ids).await
 }

@@ -144,7 +144,11 @@ pub(crate) async fn replace(
 ) -> Result<(Vec<String>, Vec<String>)> {
     let (table, column, id) = target.table();
     let current = titles_of(&mut *conn, target).await?;
-    let removed: Vec<String> = current.iter().filter(|t| !titles.contains(t)).cloned().collect();
+    let removed: Vec<String> = current
+        .iter()
+        .filter(|t| !titles.contains(t))
+        .cloned()
+        .collect();
     let mut added = Vec::new();
     for t in titles {
         if !current.contains(t) && !added.contains(t) {

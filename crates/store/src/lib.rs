@@ -48,15 +48,15 @@ pub(crate) fn like_escape(s: &str) -> String {
     }
     out
 }
-pub mod webhooks;
+pub mod contacts;
+pub mod conversations;
+mod events;
+pub mod filters;
 pub mod links;
+pub mod messages;
 mod records;
 pub mod render;
-mod events;
-pub mod contacts;
-pub mod messages;
-pub mod conversations;
 pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod filters;
+pub mod webhooks;

@@ -62,10 +62,20 @@ fn hex_prefix(mac: &[u8]) -> String {
 fn sanitize_file_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(100)
         .collect();
-    if cleaned.trim_matches('.').is_empty() { "file".into() } else { cleaned }
+    if cleaned.trim_matches('.').is_empty() {
+        "file".into()
+    } else {
+        cleaned
+    }
 }
 
 #[cfg(test)]
@@ -91,7 +101,10 @@ mod tests {
     fn attachment_links_are_capabilities() {
         let links = Links::new("http://localhost:3000/", ServerKey::generate());
         let url = links.attachment_url(&attachment(7, "fatura março.pdf"));
-        assert!(url.starts_with("http://localhost:3000/attachments/7/"), "{url}");
+        assert!(
+            url.starts_with("http://localhost:3000/attachments/7/"),
+            "{url}"
+        );
         assert!(url.ends_with("/fatura_mar_o.pdf"), "{url}");
         let token = url.split('/').nth(5).unwrap();
         assert!(links.verify_attachment(7, token));

@@ -30,6 +30,8 @@ pub struct NewMessage {
     pub sender: Option<(SenderType, i64)>,
     pub status: DeliveryStatus,
     pub attachments: Vec<NewAttachment>,
+    /// When it was written, for imports; now by default.
+    pub created_at: Option<i64>,
 }
 
 impl NewMessage {
@@ -47,6 +49,7 @@ impl NewMessage {
             sender: None,
             status: DeliveryStatus::Sent,
             attachments: Vec::new(),
+            created_at: None,
         }
     }
 }
@@ -71,7 +74,10 @@ pub struct Created {
 
 /// The inbox and identity a reply goes through by default: those of the customer's latest
 /// message, else the ones the conversation started with.
-pub async fn reply_route(conn: &mut Conn, conversation: &Conversation) -> Result<(i64, Option<i64>)> {
+pub async fn reply_route(
+    conn: &mut Conn,
+    conversation: &Conversation,
+) -> Result<(i64, Option<i64>)> {
     let row = sqlx::query(
         "SELECT inbox_id, contact_inbox_id FROM messages WHERE conversation_id = $1 \
          AND message_type = 0 ORDER BY id DESC LIMIT 1",
@@ -88,17 +94,26 @@ pub async fn reply_route(conn: &mut Conn, conversation: &Conversation) -> Result
     })
 }
 
-pub async fn create(tx: &mut Tx, scope: &AccountScope, conversation: &Conversation, new: NewMessage) -> Result<Created> {
+pub async fn create(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    new: NewMessage,
+) -> Result<Created> {
     if conversation.account_id != scope.account_id() {
         return Err(StoreError::NotFound);
     }
     let (default_inbox, default_identity) = reply_route(tx.conn(), conversation).await?;
     let inbox_id = new.inbox_id.unwrap_or(default_inbox);
-    let identity_id = new.identity_id.or(if inbox_id == default_inbox { default_identity } else { None });
+    let identity_id = new.identity_id.or(if inbox_id == default_inbox {
+        default_identity
+    } else {
+        None
+    });
     if !scope.sees_inbox(inbox_id) && scope.user_id().is_some() {
         return Err(StoreError::NotFound);
     }
-    let now = now_ms();
+    let now = new.created_at.unwrap_or_else(now_ms);
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO messages (account_id, conversation_id, inbox_id, contact_inbox_id, \
            message_type, content, content_type, content_attributes, additional_attributes, \
@@ -158,7 +173,11 @@ pub async fn create(tx: &mut Tx, scope: &AccountScope, conversation: &Conversati
     })
 }
 
-async fn insert_attachment(tx: &mut Tx, message: &Message, a: &NewAttachment) -> Result<Attachment> {
+async fn insert_attachment(
+    tx: &mut Tx,
+    message: &Message,
+    a: &NewAttachment,
+) -> Result<Attachment> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO attachments (account_id, message_id, file_type, content_type, file_name, \
            byte_size, blob_key, external_url, created_at) \
@@ -230,7 +249,13 @@ async fn apply_to_conversation(
             json!(conversation.status.as_str()),
             json!(updated.status.as_str()),
         )]);
-        events::conversation(tx, EventKind::ConversationStatusChanged, &updated, Some(changed.clone())).await?;
+        events::conversation(
+            tx,
+            EventKind::ConversationStatusChanged,
+            &updated,
+            Some(changed.clone()),
+        )
+        .await?;
         events::conversation(tx, EventKind::ConversationUpdated, &updated, Some(changed)).await?;
     }
     Ok(updated)
@@ -264,7 +289,12 @@ pub(crate) async fn conversation_by_id(conn: &mut Conn, id: i64) -> Result<Conve
     records::conversation(&row)
 }
 
-pub async fn by_source_id(conn: &mut Conn, scope: &AccountScope, inbox_id: i64, source_id: &str) -> Result<Message> {
+pub async fn by_source_id(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    inbox_id: i64,
+    source_id: &str,
+) -> Result<Message> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND inbox_id = $2 AND source_id = $3"
     )))
@@ -277,7 +307,12 @@ pub async fn by_source_id(conn: &mut Conn, scope: &AccountScope, inbox_id: i64, 
     records::message(&row)
 }
 
-pub async fn get(conn: &mut Conn, scope: &AccountScope, conversation: &Conversation, id: i64) -> Result<Message> {
+pub async fn get(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    id: i64,
+) -> Result<Message> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND conversation_id = $2 AND id = $3"
     )))
@@ -301,7 +336,11 @@ pub async fn list(
     limit: i64,
     include_private: bool,
 ) -> Result<Vec<Message>> {
-    let private_clause = if include_private { "" } else { " AND private = FALSE" };
+    let private_clause = if include_private {
+        ""
+    } else {
+        " AND private = FALSE"
+    };
     let rows = if let Some(after) = after {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE account_id = $1 AND conversation_id = $2 \
@@ -334,7 +373,12 @@ pub const DELETED_CONTENT: &str = "This message was deleted";
 
 /// Soft-deletes a message as Chatwoot does: the row stays (the timeline keeps its place), the
 /// content and attachments go.
-pub async fn delete(tx: &mut Tx, scope: &AccountScope, conversation: &Conversation, id: i64) -> Result<Message> {
+pub async fn delete(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    id: i64,
+) -> Result<Message> {
     let mut message = get(tx.conn(), scope, conversation, id).await?;
     let mut attrs = message.content_attributes.clone();
     if let Value::Object(map) = &mut attrs {
@@ -384,7 +428,11 @@ pub async fn record_delivery(
     let Some(next) = message.status.advance(reported) else {
         return Ok(None);
     };
-    let error = if next == DeliveryStatus::Failed { error.map(str::to_owned) } else { None };
+    let error = if next == DeliveryStatus::Failed {
+        error.map(str::to_owned)
+    } else {
+        None
+    };
     let now = now_ms();
     sqlx::query(
         "UPDATE messages SET status = $3, external_error = $4, updated_at = $5 \
@@ -417,7 +465,11 @@ pub async fn attachment(conn: &mut Conn, id: i64) -> Result<Attachment> {
 }
 
 /// A message's attachments.
-pub async fn attachments_of(conn: &mut Conn, scope: &AccountScope, message_id: i64) -> Result<Vec<Attachment>> {
+pub async fn attachments_of(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    message_id: i64,
+) -> Result<Vec<Attachment>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE account_id = $1 AND message_id = $2 ORDER BY id"
     )))

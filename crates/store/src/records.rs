@@ -66,8 +66,9 @@ pub(crate) fn conversation(row: &sqlx::any::AnyRow) -> Result<Conversation> {
         snoozed_until: row.opt_int("snoozed_until")?,
         priority: match row.opt_text("priority")? {
             None => None,
-            Some(p) => Priority::parse_optional(&p)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            Some(p) => {
+                Priority::parse_optional(&p).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
         },
         assignee_id: row.opt_int("assignee_id")?,
         team_id: row.opt_int("team_id")?,

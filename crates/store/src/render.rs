@@ -4,18 +4,23 @@
 use std::collections::HashMap;
 
 use throughline_core::message::SenderType;
-use throughline_core::model::{Attachment, ChannelType, Contact, Conversation, Identity, Inbox, Message};
+use throughline_core::model::{
+    Attachment, ChannelType, Contact, Conversation, Identity, Inbox, Message,
+};
 use throughline_core::views::{
     AccountRef, AgentBotSummary, AttachmentView, ContactView, ConversationParts, ConversationView,
-    MessageContext, MessageView, PublicMessageView, PublicSender, SenderView, TeamView, UserSummary,
+    MessageContext, MessageView, PublicMessageView, PublicSender, SenderView, TeamView,
+    UserSummary,
 };
 
 use crate::Conn;
+use crate::Store;
 use crate::error::Result;
-use crate::records::{self, ATTACHMENT_COLUMNS, CONTACT_COLUMNS, IDENTITY_COLUMNS, MESSAGE_COLUMNS};
+use crate::records::{
+    self, ATTACHMENT_COLUMNS, CONTACT_COLUMNS, IDENTITY_COLUMNS, MESSAGE_COLUMNS,
+};
 use crate::rows::RowExt;
 use crate::sql::SqlBuilder;
-use crate::Store;
 
 pub async fn account_ref(conn: &mut Conn, account_id: i64) -> Result<AccountRef> {
     let a = crate::accounts::get_account(conn, account_id).await?;
@@ -33,7 +38,9 @@ async fn contacts_by_id(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Con
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut q = SqlBuilder::new(&format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE id IN "));
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id IN "
+    ));
     q.bind_list(ids);
     let rows = q.build().fetch_all(conn).await?;
     rows.iter()
@@ -57,7 +64,8 @@ pub(crate) async fn identities_of(
     q.bind_list(contact_ids).push(" ORDER BY id");
     let rows = q.build().fetch_all(&mut *conn).await?;
     let identities: Vec<Identity> = rows.iter().map(records::identity).collect::<Result<_>>()?;
-    let inboxes = inboxes_by_id(conn, store, &unique(identities.iter().map(|i| i.inbox_id))).await?;
+    let inboxes =
+        inboxes_by_id(conn, store, &unique(identities.iter().map(|i| i.inbox_id))).await?;
     for identity in identities {
         if let Some(inbox) = inboxes.get(&identity.inbox_id) {
             out.entry(identity.contact_id)
@@ -68,7 +76,11 @@ pub(crate) async fn identities_of(
     Ok(out)
 }
 
-pub(crate) async fn inboxes_by_id(conn: &mut Conn, store: &Store, ids: &[i64]) -> Result<HashMap<i64, Inbox>> {
+pub(crate) async fn inboxes_by_id(
+    conn: &mut Conn,
+    store: &Store,
+    ids: &[i64],
+) -> Result<HashMap<i64, Inbox>> {
     let mut out = HashMap::new();
     for id in ids {
         let inbox = crate::inboxes::get_unscoped(&mut *conn, store.key(), *id).await?;
@@ -101,13 +113,22 @@ pub async fn contacts(
         .collect())
 }
 
-pub async fn contact(conn: &mut Conn, store: &Store, c: &Contact, with_identities: bool) -> Result<ContactView> {
+pub async fn contact(
+    conn: &mut Conn,
+    store: &Store,
+    c: &Contact,
+    with_identities: bool,
+) -> Result<ContactView> {
     let mut views = contacts(conn, store, std::slice::from_ref(c), with_identities).await?;
     Ok(views.pop().unwrap_or_else(|| ContactView::new(c)))
 }
 
 /// Users by id with their availability in `account_id`.
-pub async fn users(conn: &mut Conn, account_id: i64, ids: &[i64]) -> Result<HashMap<i64, UserSummary>> {
+pub async fn users(
+    conn: &mut Conn,
+    account_id: i64,
+    ids: &[i64],
+) -> Result<HashMap<i64, UserSummary>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -121,7 +142,9 @@ pub async fn users(conn: &mut Conn, account_id: i64, ids: &[i64]) -> Result<Hash
     let mut out = HashMap::new();
     for r in &rows {
         let user = crate::accounts::user(r)?;
-        let availability = r.opt_text("m_availability")?.unwrap_or_else(|| "offline".into());
+        let availability = r
+            .opt_text("m_availability")?
+            .unwrap_or_else(|| "offline".into());
         out.insert(user.id, UserSummary::new(&user, &availability));
     }
     Ok(out)
@@ -137,7 +160,10 @@ async fn bot_summaries(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, Agen
     Ok(out)
 }
 
-async fn attachments_of(conn: &mut Conn, message_ids: &[i64]) -> Result<HashMap<i64, Vec<Attachment>>> {
+async fn attachments_of(
+    conn: &mut Conn,
+    message_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Attachment>>> {
     let mut out: HashMap<i64, Vec<Attachment>> = HashMap::new();
     if message_ids.is_empty() {
         return Ok(out);
@@ -162,7 +188,11 @@ struct MessageDeps {
     attachments: HashMap<i64, Vec<Attachment>>,
 }
 
-async fn message_deps(conn: &mut Conn, account_id: i64, messages: &[&Message]) -> Result<MessageDeps> {
+async fn message_deps(
+    conn: &mut Conn,
+    account_id: i64,
+    messages: &[&Message],
+) -> Result<MessageDeps> {
     let ids_of = |kind: SenderType| {
         unique(
             messages
@@ -212,11 +242,13 @@ async fn source_id_of(conn: &mut Conn, identity_id: Option<i64>) -> Result<Strin
     let Some(id) = identity_id else {
         return Ok(String::new());
     };
-    Ok(sqlx::query_scalar::<_, String>("SELECT source_id FROM contact_inboxes WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .unwrap_or_default())
+    Ok(
+        sqlx::query_scalar::<_, String>("SELECT source_id FROM contact_inboxes WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or_default(),
+    )
 }
 
 async fn unread_counts(conn: &mut Conn, conversation_ids: &[i64]) -> Result<HashMap<i64, i64>> {
@@ -230,7 +262,8 @@ async fn unread_counts(conn: &mut Conn, conversation_ids: &[i64]) -> Result<Hash
          WHERE m.message_type = 0 AND (c.agent_last_seen_at IS NULL OR m.created_at > c.agent_last_seen_at) \
          AND m.conversation_id IN ",
     );
-    q.bind_list(conversation_ids).push(" GROUP BY m.conversation_id");
+    q.bind_list(conversation_ids)
+        .push(" GROUP BY m.conversation_id");
     for r in q.build().fetch_all(conn).await? {
         out.insert(r.int("cid")?, r.int("n")?);
     }
@@ -260,7 +293,12 @@ pub async fn messages(
         .collect())
 }
 
-pub async fn message(conn: &mut Conn, store: &Store, conversation: &Conversation, m: &Message) -> Result<MessageView> {
+pub async fn message(
+    conn: &mut Conn,
+    store: &Store,
+    conversation: &Conversation,
+    m: &Message,
+) -> Result<MessageView> {
     let mut v = messages(conn, store, conversation, std::slice::from_ref(m)).await?;
     v.pop().ok_or(crate::StoreError::NotFound)
 }
@@ -300,7 +338,12 @@ pub async fn public_messages(
                     kind: "agent_bot".into(),
                 },
             });
-            PublicMessageView::new(m, conversation.display_id, sender, deps.attachments(store, m))
+            PublicMessageView::new(
+                m,
+                conversation.display_id,
+                sender,
+                deps.attachments(store, m),
+            )
         })
         .collect())
 }
@@ -341,10 +384,21 @@ pub async fn conversations(
     };
     let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
     let contact_records = contacts_by_id(conn, &unique(list.iter().map(|c| c.contact_id))).await?;
-    let assignees = users(conn, account_id, &unique(list.iter().filter_map(|c| c.assignee_id))).await?;
+    let assignees = users(
+        conn,
+        account_id,
+        &unique(list.iter().filter_map(|c| c.assignee_id)),
+    )
+    .await?;
     let mut teams = HashMap::new();
     for team_id in unique(list.iter().filter_map(|c| c.team_id)) {
-        if let Ok(t) = crate::teams::get(&mut *conn, &crate::AccountScope::system(account_id), team_id).await {
+        if let Ok(t) = crate::teams::get(
+            &mut *conn,
+            &crate::AccountScope::system(account_id),
+            team_id,
+        )
+        .await
+        {
             teams.insert(team_id, TeamView::new(&t, false));
         }
     }
@@ -355,7 +409,10 @@ pub async fn conversations(
         );
         q.bind_list(&ids).push(" ORDER BY label");
         for r in q.build().fetch_all(&mut *conn).await? {
-            labels.entry(r.int("conversation_id")?).or_default().push(r.text("label")?);
+            labels
+                .entry(r.int("conversation_id")?)
+                .or_default()
+                .push(r.text("label")?);
         }
     }
     let mut verified: HashMap<i64, (bool, String)> = HashMap::new();
@@ -367,7 +424,10 @@ pub async fn conversations(
             );
             q.bind_list(&identity_ids);
             for r in q.build().fetch_all(&mut *conn).await? {
-                verified.insert(r.int("id")?, (r.flag("hmac_verified")?, r.text("source_id")?));
+                verified.insert(
+                    r.int("id")?,
+                    (r.flag("hmac_verified")?, r.text("source_id")?),
+                );
             }
         }
     }
@@ -400,7 +460,8 @@ pub async fn conversations(
             last_activity_at: c.last_activity_at,
             source_id,
         };
-        let view_of = |m: &Message| MessageView::new(m, &ctx, deps.sender(m), deps.attachments(store, m));
+        let view_of =
+            |m: &Message| MessageView::new(m, &ctx, deps.sender(m), deps.attachments(store, m));
         let contact = contact_records
             .get(&c.contact_id)
             .map(ContactView::new)
@@ -424,7 +485,11 @@ pub async fn conversations(
     Ok(out)
 }
 
-pub async fn conversation(conn: &mut Conn, store: &Store, c: Conversation) -> Result<ConversationView> {
+pub async fn conversation(
+    conn: &mut Conn,
+    store: &Store,
+    c: Conversation,
+) -> Result<ConversationView> {
     let mut v = conversations(conn, store, vec![c]).await?;
     v.pop().ok_or(crate::StoreError::NotFound)
 }

@@ -83,7 +83,11 @@ impl AccountScope {
 }
 
 /// Resolves a user's scope in an account: `None` when the user is not a member.
-pub async fn for_user(conn: &mut Conn, user_id: i64, account_id: i64) -> Result<Option<AccountScope>> {
+pub async fn for_user(
+    conn: &mut Conn,
+    user_id: i64,
+    account_id: i64,
+) -> Result<Option<AccountScope>> {
     let row = sqlx::query("SELECT role FROM account_users WHERE account_id = $1 AND user_id = $2")
         .bind(account_id)
         .bind(user_id)

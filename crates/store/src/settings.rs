@@ -4,10 +4,12 @@ use crate::Conn;
 use crate::error::Result;
 
 pub async fn get(conn: &mut Conn, key: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT value FROM instance_settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT value FROM instance_settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 pub async fn set(conn: &mut Conn, key: &str, value: &str) -> Result<()> {

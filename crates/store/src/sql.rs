@@ -125,7 +125,14 @@ mod tests {
     #[test]
     fn numbers_placeholders_in_order() {
         let mut b = SqlBuilder::new("SELECT 1 WHERE a = ");
-        b.bind(1i64).push(" AND b IN ").bind_list(&[2i64, 3]).push(" AND c IN ").bind_list::<i64>(&[]);
-        assert_eq!(b.sql(), "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND c IN (NULL)");
+        b.bind(1i64)
+            .push(" AND b IN ")
+            .bind_list(&[2i64, 3])
+            .push(" AND c IN ")
+            .bind_list::<i64>(&[]);
+        assert_eq!(
+            b.sql(),
+            "SELECT 1 WHERE a = $1 AND b IN ($2, $3) AND c IN (NULL)"
+        );
     }
 }

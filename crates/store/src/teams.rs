@@ -103,14 +103,20 @@ pub async fn delete(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<()
 
 pub async fn member_ids(conn: &mut Conn, scope: &AccountScope, team_id: i64) -> Result<Vec<i64>> {
     get(&mut *conn, scope, team_id).await?;
-    Ok(sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id")
-        .bind(team_id)
-        .fetch_all(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id")
+            .bind(team_id)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// Teams of the account that `user_id` belongs to.
-pub async fn team_ids_of_user(conn: &mut Conn, scope: &AccountScope, user_id: i64) -> Result<Vec<i64>> {
+pub async fn team_ids_of_user(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    user_id: i64,
+) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT tm.team_id FROM team_members tm JOIN teams t ON t.id = tm.team_id \
          WHERE t.account_id = $1 AND tm.user_id = $2",
@@ -122,7 +128,12 @@ pub async fn team_ids_of_user(conn: &mut Conn, scope: &AccountScope, user_id: i6
 }
 
 /// Adds members; callers check that the users are agents of the account.
-pub async fn add_members(conn: &mut Conn, scope: &AccountScope, team_id: i64, user_ids: &[i64]) -> Result<()> {
+pub async fn add_members(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    team_id: i64,
+    user_ids: &[i64],
+) -> Result<()> {
     get(&mut *conn, scope, team_id).await?;
     let now = now_ms();
     for user_id in user_ids {
@@ -139,7 +150,12 @@ pub async fn add_members(conn: &mut Conn, scope: &AccountScope, team_id: i64, us
     Ok(())
 }
 
-pub async fn remove_members(conn: &mut Conn, scope: &AccountScope, team_id: i64, user_ids: &[i64]) -> Result<()> {
+pub async fn remove_members(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    team_id: i64,
+    user_ids: &[i64],
+) -> Result<()> {
     get(&mut *conn, scope, team_id).await?;
     for user_id in user_ids {
         sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
@@ -152,9 +168,18 @@ pub async fn remove_members(conn: &mut Conn, scope: &AccountScope, team_id: i64,
 }
 
 /// Makes the member list exactly `user_ids`.
-pub async fn set_members(conn: &mut Conn, scope: &AccountScope, team_id: i64, user_ids: &[i64]) -> Result<()> {
+pub async fn set_members(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    team_id: i64,
+    user_ids: &[i64],
+) -> Result<()> {
     let current = member_ids(&mut *conn, scope, team_id).await?;
-    let gone: Vec<i64> = current.iter().copied().filter(|id| !user_ids.contains(id)).collect();
+    let gone: Vec<i64> = current
+        .iter()
+        .copied()
+        .filter(|id| !user_ids.contains(id))
+        .collect();
     remove_members(&mut *conn, scope, team_id, &gone).await?;
     add_members(conn, scope, team_id, user_ids).await
 }

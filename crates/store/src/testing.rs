@@ -72,12 +72,17 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-        let Some(name) = self.pg_name.take() else { return };
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
         // Drop needs async I/O; do it on a helper thread with its own small runtime so it works
         // from inside or outside a Tokio runtime.
         let admin = pg_admin_url();
         let handle = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {

@@ -9,7 +9,8 @@ use crate::error::{Result, StoreError};
 use crate::rows::RowExt;
 use crate::scope::AccountScope;
 
-const COLUMNS: &str = "id, account_id, inbox_id, url, name, subscriptions, secret_sealed, created_at, updated_at";
+const COLUMNS: &str =
+    "id, account_id, inbox_id, url, name, subscriptions, secret_sealed, created_at, updated_at";
 
 fn webhook(row: &sqlx::any::AnyRow, key: &ServerKey) -> Result<Webhook> {
     let subscriptions: Vec<String> = serde_json::from_value(row.json("subscriptions")?)
@@ -39,7 +40,12 @@ pub async fn list(conn: &mut Conn, key: &ServerKey, scope: &AccountScope) -> Res
     rows.iter().map(|r| webhook(r, key)).collect()
 }
 
-pub async fn get(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, id: i64) -> Result<Webhook> {
+pub async fn get(
+    conn: &mut Conn,
+    key: &ServerKey,
+    scope: &AccountScope,
+    id: i64,
+) -> Result<Webhook> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM webhooks WHERE account_id = $1 AND id = $2"
     )))
@@ -116,7 +122,11 @@ pub async fn delete(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<()
 }
 
 /// Every webhook of an account, for fan-out by the consumer (system scope).
-pub async fn for_account(conn: &mut Conn, key: &ServerKey, account_id: i64) -> Result<Vec<Webhook>> {
+pub async fn for_account(
+    conn: &mut Conn,
+    key: &ServerKey,
+    account_id: i64,
+) -> Result<Vec<Webhook>> {
     list(conn, key, &AccountScope::system(account_id)).await
 }
 
@@ -153,7 +163,10 @@ fn delivery(row: &sqlx::any::AnyRow) -> Result<Delivery> {
 pub enum Target {
     Webhook(i64),
     /// An API inbox's callback URL; carries the message so a failure can be shown on it.
-    ApiInbox { inbox_id: i64, message_id: Option<i64> },
+    ApiInbox {
+        inbox_id: i64,
+        message_id: Option<i64>,
+    },
 }
 
 pub struct NewDelivery<'a> {
@@ -170,9 +183,15 @@ pub struct NewDelivery<'a> {
 pub async fn enqueue(conn: &mut Conn, d: NewDelivery<'_>) -> Result<()> {
     let (target, webhook_id, inbox_id, message_id) = match d.target {
         Target::Webhook(id) => (format!("webhook:{id}"), Some(id), None, None),
-        Target::ApiInbox { inbox_id, message_id } => {
-            (format!("inbox:{inbox_id}"), None, Some(inbox_id), message_id)
-        }
+        Target::ApiInbox {
+            inbox_id,
+            message_id,
+        } => (
+            format!("inbox:{inbox_id}"),
+            None,
+            Some(inbox_id),
+            message_id,
+        ),
     };
     let now = now_ms();
     sqlx::query(
@@ -200,7 +219,12 @@ pub async fn enqueue(conn: &mut Conn, d: NewDelivery<'_>) -> Result<()> {
 /// Claims up to `limit` due deliveries by pushing their next attempt `lease_ms` into the future,
 /// so a second sender (or instance) does not pick them up while this one works on them. A
 /// sender that dies mid-flight leaves them to be retried when the lease runs out.
-pub async fn claim_due(conn: &mut Conn, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<Delivery>> {
+pub async fn claim_due(
+    conn: &mut Conn,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<Delivery>> {
     let ids: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
          ORDER BY next_attempt_at, created_at LIMIT $2",
@@ -229,9 +253,11 @@ pub async fn claim_due(conn: &mut Conn, now: i64, lease_ms: i64, limit: i64) -> 
 
 /// The earliest time a pending delivery falls due, to sleep until then.
 pub async fn next_due_at(conn: &mut Conn) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'")
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'")
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 pub async fn mark_delivered(conn: &mut Conn, id: &str, status_code: i64) -> Result<()> {
@@ -256,7 +282,11 @@ pub async fn mark_failed_attempt(
     error: &str,
     retry_at: Option<i64>,
 ) -> Result<()> {
-    let state = if retry_at.is_some() { "pending" } else { "failed" };
+    let state = if retry_at.is_some() {
+        "pending"
+    } else {
+        "failed"
+    };
     sqlx::query(
         "UPDATE deliveries SET state = $2, attempts = attempts + 1, last_status_code = $3, \
            last_error = $4, next_attempt_at = $5, updated_at = $6 WHERE id = $1",

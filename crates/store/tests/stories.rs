@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail by panicking.
+
 //! Store stories: each runs on SQLite and on PostgreSQL.
 
 use serde_json::json;
@@ -57,7 +59,9 @@ struct Fixture {
 
 async fn fixture(store: &Store, name: &str) -> Fixture {
     let mut tx = store.begin().await.unwrap();
-    let account = accounts::create_account(tx.conn(), name, "en").await.unwrap();
+    let account = accounts::create_account(tx.conn(), name, "en")
+        .await
+        .unwrap();
     let scope = AccountScope::system(account.id);
     let inbox = inboxes::create(
         tx.conn(),
@@ -92,7 +96,11 @@ async fn fixture(store: &Store, name: &str) -> Fixture {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    Fixture { scope, inbox, contact }
+    Fixture {
+        scope,
+        inbox,
+        contact,
+    }
 }
 
 async fn new_conversation(store: &Store, f: &Fixture) -> throughline_core::model::Conversation {
@@ -135,13 +143,19 @@ async fn events_upto(store: &Store, n: usize) -> Vec<throughline_core::event::St
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
-    panic!("fewer than {n} events became visible: {:?}", visible_events(store).await.len());
+    panic!(
+        "fewer than {n} events became visible: {:?}",
+        visible_events(store).await.len()
+    );
 }
 
 async fn all_events(store: &Store) -> Vec<throughline_core::event::StoredEvent> {
     let total: i64 = {
         let mut conn = store.read().await.unwrap();
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events").fetch_one(&mut *conn).await.unwrap()
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
     };
     events_upto(store, usize::try_from(total).unwrap()).await
 }
@@ -154,20 +168,35 @@ async fn outbox_keeps_commit_order_and_drops_rollbacks(backend: Backend) {
 
     // A rolled-back change leaves no event behind.
     let mut tx = store.begin().await.unwrap();
-    contacts::create(&mut tx, &f.scope, NewContact { name: "Ghost".into(), ..Default::default() })
-        .await
-        .unwrap();
+    contacts::create(
+        &mut tx,
+        &f.scope,
+        NewContact {
+            name: "Ghost".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     drop(tx);
 
     let c = new_conversation(&store, &f).await;
     let mut tx = store.begin().await.unwrap();
-    messages::create(&mut tx, &f.scope, &c, incoming("Olá", f.contact.id, None)).await.unwrap();
+    messages::create(&mut tx, &f.scope, &c, incoming("Olá", f.contact.id, None))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let events = all_events(&store).await;
-    assert!(events.iter().all(|e| e.payload["name"] != "Ghost"), "rolled-back event published");
+    assert!(
+        events.iter().all(|e| e.payload["name"] != "Ghost"),
+        "rolled-back event published"
+    );
     let kinds: Vec<EventKind> = events[before..].iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, vec![EventKind::ConversationCreated, EventKind::MessageCreated]);
+    assert_eq!(
+        kinds,
+        vec![EventKind::ConversationCreated, EventKind::MessageCreated]
+    );
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
     let mut sorted = ids.clone();
     sorted.sort_unstable();
@@ -182,16 +211,34 @@ async fn outbox_keeps_commit_order_and_drops_rollbacks(backend: Backend) {
         // A transaction that got its id first but commits last must not be skipped: readers
         // wait until every older transaction has finished.
         let mut slow = store.begin().await.unwrap();
-        contacts::create(&mut slow, &f.scope, NewContact { name: "Slow".into(), ..Default::default() })
-            .await
-            .unwrap();
+        contacts::create(
+            &mut slow,
+            &f.scope,
+            NewContact {
+                name: "Slow".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         let mut fast = store.begin().await.unwrap();
-        contacts::create(&mut fast, &f.scope, NewContact { name: "Fast".into(), ..Default::default() })
-            .await
-            .unwrap();
+        contacts::create(
+            &mut fast,
+            &f.scope,
+            NewContact {
+                name: "Fast".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         fast.commit().await.unwrap();
         let visible = visible_events(&store).await;
-        assert_eq!(visible.len(), events.len(), "the fast commit waits behind the open slow one");
+        assert_eq!(
+            visible.len(),
+            events.len(),
+            "the fast commit waits behind the open slow one"
+        );
         slow.commit().await.unwrap();
         let after = events_upto(&store, events.len() + 2).await;
         let names: Vec<&str> = after[events.len()..]
@@ -209,16 +256,23 @@ async fn messages_are_unique_per_inbox_external_id(backend: Backend) {
     let mut ids = Vec::new();
     for attempt in 0..3 {
         let mut tx = store.begin().await.unwrap();
-        let created = messages::create(&mut tx, &f.scope, &c, incoming("hi", f.contact.id, Some("wamid.1")))
-            .await
-            .unwrap();
+        let created = messages::create(
+            &mut tx,
+            &f.scope,
+            &c,
+            incoming("hi", f.contact.id, Some("wamid.1")),
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(created.duplicate, attempt > 0);
         ids.push(created.message.id);
     }
     assert!(ids.iter().all(|id| *id == ids[0]));
     let mut conn = store.read().await.unwrap();
-    let stored = messages::list(&mut conn, &f.scope, &c, None, None, 100, true).await.unwrap();
+    let stored = messages::list(&mut conn, &f.scope, &c, None, None, 100, true)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 1);
     let created_events = all_events(&store)
         .await
@@ -239,37 +293,56 @@ async fn conversations_number_per_account_and_follow_the_status_machine(backend:
 
     // Customer writes: waiting starts. Resolve; customer writes again: reopened.
     let mut tx = store.begin().await.unwrap();
-    let created = messages::create(&mut tx, &a.scope, &a1, incoming("help", a.contact.id, None)).await.unwrap();
+    let created = messages::create(&mut tx, &a.scope, &a1, incoming("help", a.contact.id, None))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert!(created.conversation.waiting_since.is_some());
 
     let mut tx = store.begin().await.unwrap();
-    let (resolved, outcome) =
-        conversations::set_status(&mut tx, &a.scope, &created.conversation, StatusRequest::Toggle)
-            .await
-            .unwrap();
+    let (resolved, outcome) = conversations::set_status(
+        &mut tx,
+        &a.scope,
+        &created.conversation,
+        StatusRequest::Toggle,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     assert!(outcome.changed);
     assert_eq!(resolved.status, Status::Resolved);
 
     let mut tx = store.begin().await.unwrap();
-    let again = messages::create(&mut tx, &a.scope, &resolved, incoming("still broken", a.contact.id, None))
-        .await
-        .unwrap();
+    let again = messages::create(
+        &mut tx,
+        &a.scope,
+        &resolved,
+        incoming("still broken", a.contact.id, None),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(again.conversation.status, Status::Open);
 
     let mut conn = store.read().await.unwrap();
-    let timeline = messages::list(&mut conn, &a.scope, &a1, None, None, 100, true).await.unwrap();
+    let timeline = messages::list(&mut conn, &a.scope, &a1, None, None, 100, true)
+        .await
+        .unwrap();
     let activity: Vec<&str> = timeline
         .iter()
         .filter(|m| m.message_type == MessageType::Activity)
         .filter_map(|m| m.content.as_deref())
         .collect();
-    assert_eq!(activity, vec!["Conversation was marked resolved by Throughline"]);
+    assert_eq!(
+        activity,
+        vec!["Conversation was marked resolved by Throughline"]
+    );
     let kinds: Vec<EventKind> = all_events(&store).await.iter().map(|e| e.kind).collect();
     assert_eq!(
-        kinds.iter().filter(|k| **k == EventKind::ConversationStatusChanged).count(),
+        kinds
+            .iter()
+            .filter(|k| **k == EventKind::ConversationStatusChanged)
+            .count(),
         2,
         "resolve and the customer's reopen"
     );
@@ -280,7 +353,10 @@ async fn conversations_number_per_account_and_follow_the_status_machine(backend:
         &mut tx,
         &a.scope,
         &again.conversation,
-        StatusRequest::Set { status: Status::Snoozed, snoozed_until: Some(1) },
+        StatusRequest::Set {
+            status: Status::Snoozed,
+            snoozed_until: Some(1),
+        },
     )
     .await
     .unwrap_err();
@@ -293,18 +369,32 @@ async fn tenants_never_see_each_other(backend: Backend) {
     let b = fixture(&store, "B").await;
     let a1 = new_conversation(&store, &a).await;
     let mut conn = store.read().await.unwrap();
-    assert!(matches!(contacts::get(&mut conn, &b.scope, a.contact.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(inboxes::get(&mut conn, store.key(), &b.scope, a.inbox.id).await, Err(StoreError::NotFound)));
-    let (b_list, counts) = conversations::list(&mut conn, &b.scope, &ConversationQuery::default()).await.unwrap();
+    assert!(matches!(
+        contacts::get(&mut conn, &b.scope, a.contact.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        inboxes::get(&mut conn, store.key(), &b.scope, a.inbox.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let (b_list, counts) = conversations::list(&mut conn, &b.scope, &ConversationQuery::default())
+        .await
+        .unwrap();
     assert!(b_list.is_empty());
     assert_eq!(counts.all, 0);
-    let (a_list, _) = conversations::list(&mut conn, &a.scope, &ConversationQuery::default()).await.unwrap();
+    let (a_list, _) = conversations::list(&mut conn, &a.scope, &ConversationQuery::default())
+        .await
+        .unwrap();
     assert_eq!(a_list.iter().map(|c| c.id).collect::<Vec<_>>(), vec![a1.id]);
     drop(conn);
 
     // Merging across accounts is refused.
     let mut tx = store.begin().await.unwrap();
-    assert!(contacts::merge(&mut tx, &a.scope, a.contact.id, b.contact.id).await.is_err());
+    assert!(
+        contacts::merge(&mut tx, &a.scope, a.contact.id, b.contact.id)
+            .await
+            .is_err()
+    );
     drop(tx);
 
     // An agent sees only the inboxes they are a member of.
@@ -321,18 +411,25 @@ async fn tenants_never_see_each_other(backend: Backend) {
     )
     .await
     .unwrap();
-    accounts::add_member(tx2.conn(), a.scope.account_id(), user.id, Role::Agent, None).await.unwrap();
+    accounts::add_member(tx2.conn(), a.scope.account_id(), user.id, Role::Agent, None)
+        .await
+        .unwrap();
     tx2.commit().await.unwrap();
     let mut conn = store.read().await.unwrap();
     let agent = throughline_store::scope::for_user(&mut conn, user.id, a.scope.account_id())
         .await
         .unwrap()
         .unwrap();
-    assert!(matches!(conversations::get(&mut conn, &agent, a1.display_id).await, Err(StoreError::NotFound)));
-    assert!(throughline_store::scope::for_user(&mut conn, user.id, b.scope.account_id())
-        .await
-        .unwrap()
-        .is_none());
+    assert!(matches!(
+        conversations::get(&mut conn, &agent, a1.display_id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        throughline_store::scope::for_user(&mut conn, user.id, b.scope.account_id())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn merge_moves_everything_and_is_audited(backend: Backend) {
@@ -351,50 +448,97 @@ async fn merge_moves_everything_and_is_audited(backend: Backend) {
     )
     .await
     .unwrap();
-    contacts::set_labels(&mut tx, &f.scope, other.id, &["vip".to_owned()]).await.unwrap();
-    let conv = conversations::create(&mut tx, &f.scope, NewConversation::open(other.id, f.inbox.id, None))
+    contacts::set_labels(&mut tx, &f.scope, other.id, &["vip".to_owned()])
         .await
         .unwrap();
+    let conv = conversations::create(
+        &mut tx,
+        &f.scope,
+        NewConversation::open(other.id, f.inbox.id, None),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    let merged = contacts::merge(&mut tx, &f.scope, f.contact.id, other.id).await.unwrap();
+    let merged = contacts::merge(&mut tx, &f.scope, f.contact.id, other.id)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(merged.email.as_deref(), Some("ana@example.com"));
-    assert_eq!(merged.phone_number.as_deref(), Some("+5511912345678"), "blank filled from mergee");
+    assert_eq!(
+        merged.phone_number.as_deref(),
+        Some("+5511912345678"),
+        "blank filled from mergee"
+    );
     assert_eq!(merged.custom_attributes["plan"], "pro");
 
     let mut conn = store.read().await.unwrap();
-    assert!(matches!(contacts::get(&mut conn, &f.scope, other.id).await, Err(StoreError::NotFound)));
-    let moved = conversations::get(&mut conn, &f.scope, conv.display_id).await.unwrap();
+    assert!(matches!(
+        contacts::get(&mut conn, &f.scope, other.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let moved = conversations::get(&mut conn, &f.scope, conv.display_id)
+        .await
+        .unwrap();
     assert_eq!(moved.contact_id, f.contact.id);
-    assert_eq!(contacts::labels_of(&mut conn, &f.scope, f.contact.id).await.unwrap(), vec!["vip"]);
-    let audit = contacts::merges_of(&mut conn, &f.scope, f.contact.id).await.unwrap();
+    assert_eq!(
+        contacts::labels_of(&mut conn, &f.scope, f.contact.id)
+            .await
+            .unwrap(),
+        vec!["vip"]
+    );
+    let audit = contacts::merges_of(&mut conn, &f.scope, f.contact.id)
+        .await
+        .unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].0, other.id);
     assert_eq!(audit[0].1["name"], "Ana S.");
-    assert!(all_events(&store).await.iter().any(|e| e.kind == EventKind::ContactMerged));
+    assert!(
+        all_events(&store)
+            .await
+            .iter()
+            .any(|e| e.kind == EventKind::ContactMerged)
+    );
 }
 
 async fn cursors_survive_a_reopen(backend: Backend) {
     let db = TestDatabase::new(backend).await;
     let key = ServerKey::generate();
-    let store = Store::open(&StoreOptions::new(&db.url), key.clone()).await.unwrap();
+    let store = Store::open(&StoreOptions::new(&db.url), key.clone())
+        .await
+        .unwrap();
     let f = fixture(&store, "Acme").await;
     all_events(&store).await;
     let mut conn = store.read().await.unwrap();
-    let events = outbox::read_after(&mut conn, backend, Cursor::default(), 100).await.unwrap();
+    let events = outbox::read_after(&mut conn, backend, Cursor::default(), 100)
+        .await
+        .unwrap();
     let (last, _) = events.last().unwrap();
-    outbox::save_cursor(&mut conn, "test-consumer", *last).await.unwrap();
+    outbox::save_cursor(&mut conn, "test-consumer", *last)
+        .await
+        .unwrap();
     drop(conn);
     store.close().await;
 
     let reopened = Store::open(&StoreOptions::new(&db.url), key).await.unwrap();
     let mut conn = reopened.read().await.unwrap();
-    assert_eq!(outbox::load_cursor(&mut conn, "test-consumer").await.unwrap(), Some(*last));
-    assert!(outbox::read_after(&mut conn, backend, *last, 100).await.unwrap().is_empty());
+    assert_eq!(
+        outbox::load_cursor(&mut conn, "test-consumer")
+            .await
+            .unwrap(),
+        Some(*last)
+    );
+    assert!(
+        outbox::read_after(&mut conn, backend, *last, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Secrets sealed with the key read back after a restart.
-    let inbox = inboxes::get(&mut conn, reopened.key(), &f.scope, f.inbox.id).await.unwrap();
+    let inbox = inboxes::get(&mut conn, reopened.key(), &f.scope, f.inbox.id)
+        .await
+        .unwrap();
     assert_eq!(inbox.hmac_token, f.inbox.hmac_token);
 }
 
@@ -421,6 +565,10 @@ async fn migrations_agree_between_sqlite_and_postgres() {
     .fetch_all(&mut *pc)
     .await
     .unwrap();
-    assert!(sqlite_cols.len() > 100, "schema looks empty: {}", sqlite_cols.len());
+    assert!(
+        sqlite_cols.len() > 100,
+        "schema looks empty: {}",
+        sqlite_cols.len()
+    );
     assert_eq!(sqlite_cols, pg_cols);
 }

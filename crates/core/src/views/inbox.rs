@@ -134,7 +134,10 @@ impl From<&Inbox> for PublicInboxView {
             identifier: inbox.identifier.clone(),
             name: inbox.name.clone(),
             timezone: setting_str(s, "timezone"),
-            working_hours: s.get("working_hours").cloned().unwrap_or_else(|| Value::Array(vec![])),
+            working_hours: s
+                .get("working_hours")
+                .cloned()
+                .unwrap_or_else(|| Value::Array(vec![])),
             working_hours_enabled: setting_bool(s, "working_hours_enabled"),
             csat_survey_enabled: setting_bool(s, "csat_survey_enabled"),
             greeting_enabled: inbox.greeting_enabled,

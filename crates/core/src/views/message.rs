@@ -152,7 +152,11 @@ impl AttachmentView {
             extension,
             content_type: a.content_type.clone(),
             file_name: a.file_name.clone(),
-            thumb_url: if a.file_type == "image" { data_url.clone() } else { String::new() },
+            thumb_url: if a.file_type == "image" {
+                data_url.clone()
+            } else {
+                String::new()
+            },
             data_url,
             file_size: a.byte_size,
         }

@@ -52,7 +52,11 @@ pub fn conversation(
 }
 
 /// `contact_created`, `contact_updated`.
-pub fn contact(account: &AccountRef, contact: &ContactView, changed_attributes: Option<Value>) -> Value {
+pub fn contact(
+    account: &AccountRef,
+    contact: &ContactView,
+    changed_attributes: Option<Value>,
+) -> Value {
     let mut body = serde_json::to_value(contact).unwrap_or_else(|_| json!({}));
     if let Value::Object(map) = &mut body {
         map.insert("account".into(), json!(account));

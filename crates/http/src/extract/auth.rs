@@ -68,8 +68,14 @@ fn check_same_origin(parts: &Parts, public_url: &str) -> Result<(), ApiError> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
-    let origin = parts.headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = parts.headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok());
+    let origin = parts
+        .headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let host = parts
+        .headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
     let ok = match origin {
         None => {
             // Browsers always send Origin on cross-site POSTs; without one this is not a
@@ -95,7 +101,10 @@ fn check_same_origin(parts: &Parts, public_url: &str) -> Result<(), ApiError> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(caller) = parts.extensions.get::<Caller>() {
             return Ok(caller.clone());
         }
@@ -105,19 +114,28 @@ impl FromRequestParts<AppState> for Caller {
                 .await?
                 .ok_or_else(|| ApiError::Unauthorized("Invalid access token".into()))?;
             let principal = match owner {
-                TokenOwner::User(id) => Principal::User(accounts::get_user_unscoped(&mut conn, id).await?),
-                TokenOwner::AgentBot(id) => Principal::AgentBot(auth::get_agent_bot_unscoped(&mut conn, id).await?),
+                TokenOwner::User(id) => {
+                    Principal::User(accounts::get_user_unscoped(&mut conn, id).await?)
+                }
+                TokenOwner::AgentBot(id) => {
+                    Principal::AgentBot(auth::get_agent_bot_unscoped(&mut conn, id).await?)
+                }
                 TokenOwner::PlatformApp(_) => {
                     return Err(ApiError::Unauthorized(
                         "platform tokens work on /platform routes only".into(),
                     ));
                 }
             };
-            Caller { principal, via_session: false }
+            Caller {
+                principal,
+                via_session: false,
+            }
         } else if let Some(secret) = session_cookie(&parts.headers) {
             let user_id = auth::session_user(&mut conn, &secret)
                 .await?
-                .ok_or_else(|| ApiError::Unauthorized("Your session has expired; sign in again".into()))?;
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("Your session has expired; sign in again".into())
+                })?;
             check_same_origin(parts, &state.config.public_url)?;
             Caller {
                 principal: Principal::User(accounts::get_user_unscoped(&mut conn, user_id).await?),
@@ -175,13 +193,17 @@ fn account_id_from_path(params: &RawPathParams) -> Result<i64, ApiError> {
 impl FromRequestParts<AppState> for AccountCtx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
         let account_id = account_id_from_path(&params)?;
         let caller = Caller::from_request_parts(parts, state).await?;
-        let not_member = || ApiError::Forbidden("You are not authorized to access this account".into());
+        let not_member =
+            || ApiError::Forbidden("You are not authorized to access this account".into());
         let (scope, role) = match &caller.principal {
             Principal::User(user) => {
                 let mut conn = state.store.read().await?;
@@ -201,7 +223,11 @@ impl FromRequestParts<AppState> for AccountCtx {
                 (AccountScope::agent_bot(account_id, bot.id), None)
             }
         };
-        Ok(AccountCtx { caller, scope, role })
+        Ok(AccountCtx {
+            caller,
+            scope,
+            role,
+        })
     }
 }
 
@@ -214,13 +240,19 @@ pub struct PlatformApp {
 impl FromRequestParts<AppState> for PlatformApp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = token(&parts.headers)
-            .ok_or_else(|| ApiError::Unauthorized("a platform app access token is required".into()))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = token(&parts.headers).ok_or_else(|| {
+            ApiError::Unauthorized("a platform app access token is required".into())
+        })?;
         let mut conn = state.store.read().await?;
         match auth::token_owner(&mut conn, &token).await? {
             Some(TokenOwner::PlatformApp(id)) => Ok(PlatformApp { id }),
-            _ => Err(ApiError::Unauthorized("Invalid platform app access token".into())),
+            _ => Err(ApiError::Unauthorized(
+                "Invalid platform app access token".into(),
+            )),
         }
     }
 }

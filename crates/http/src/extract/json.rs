@@ -36,7 +36,11 @@ where
                 "send the body as JSON with Content-Type: application/json".into(),
             ));
         }
-        let bytes = if bytes.is_empty() { axum::body::Bytes::from_static(b"{}") } else { bytes };
+        let bytes = if bytes.is_empty() {
+            axum::body::Bytes::from_static(b"{}")
+        } else {
+            bytes
+        };
         parse(&bytes).map(Json)
     }
 }

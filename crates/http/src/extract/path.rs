@@ -42,7 +42,8 @@ where
 /// Query strings, with repeated keys (`labels[]=a&labels[]=b`) collected into lists as Chatwoot
 /// clients send them; structs name such fields `labels[]` with an alias.
 fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    serde_html_form::from_str(query).map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))
+    serde_html_form::from_str(query)
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))
 }
 
 /// The client's socket address, when the server was started with connect info.

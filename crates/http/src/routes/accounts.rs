@@ -21,7 +21,10 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}", tag = "Account",
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = AccountView), (status = 403, body = crate::error::ErrorBody)))]
-async fn show(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<AccountView>> {
+async fn show(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+) -> ApiResult<axum::Json<AccountView>> {
     let mut conn = state.store.read().await?;
     let account = accounts::get_account(&mut conn, ctx.account_id()).await?;
     Ok(axum::Json(AccountView::from(&account)))
@@ -74,7 +77,11 @@ async fn update(
     if let Some(locale) = body.locale.as_deref()
         && !super::auth::LOCALES.contains(&locale)
     {
-        return Err(ApiError::invalid("locale", "inclusion", "locale must be en, pt-BR or pl"));
+        return Err(ApiError::invalid(
+            "locale",
+            "inclusion",
+            "locale must be en, pt-BR or pl",
+        ));
     }
     if let Some(attrs) = &body.custom_attributes {
         throughline_core::validate::json_object("custom_attributes", attrs)?;
@@ -88,11 +95,19 @@ async fn update(
         None => None,
     };
     let changes = AccountChanges {
-        name: body.name.as_deref().map(|n| required_text("name", n, 255)).transpose()?,
+        name: body
+            .name
+            .as_deref()
+            .map(|n| required_text("name", n, 255))
+            .transpose()?,
         locale: body.locale,
         domain: body
             .domain
-            .map(|d| d.map(|d| optional_text("domain", &d, 255)).transpose().map(Option::flatten))
+            .map(|d| {
+                d.map(|d| optional_text("domain", &d, 255))
+                    .transpose()
+                    .map(Option::flatten)
+            })
             .transpose()?,
         support_email,
         status: None,

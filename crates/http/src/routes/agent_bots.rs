@@ -14,7 +14,8 @@ use crate::extract::{AccountCtx, Json, Path};
 use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    r.routes(routes!(list, create)).routes(routes!(show, remove))
+    r.routes(routes!(list, create))
+        .routes(routes!(show, remove))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -34,7 +35,8 @@ struct BotView {
 
 async fn view(state: &AppState, bot: &AgentBot) -> ApiResult<BotView> {
     let mut conn = state.store.read().await?;
-    let token = auth::current_token(&mut conn, state.store.key(), TokenOwner::AgentBot(bot.id)).await?;
+    let token =
+        auth::current_token(&mut conn, state.store.key(), TokenOwner::AgentBot(bot.id)).await?;
     Ok(BotView {
         id: bot.id,
         name: bot.name.clone(),
@@ -57,7 +59,10 @@ async fn get_bot(state: &AppState, ctx: &AccountCtx, id: i64) -> ApiResult<Agent
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/agent_bots", tag = "Agent Bots",
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Vec<BotView>), (status = 403, body = crate::error::ErrorBody)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<Vec<BotView>>> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+) -> ApiResult<axum::Json<Vec<BotView>>> {
     ctx.require_admin()?;
     let bots = {
         let mut conn = state.store.read().await?;
@@ -81,13 +86,34 @@ struct BotBody {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/agent_bots", tag = "Agent Bots",
     params(("account_id" = i64, Path)), request_body = BotBody, security(("userApiKey" = [])),
     responses((status = 200, body = BotView), (status = 422, body = crate::error::ErrorBody)))]
-async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json<BotBody>) -> ApiResult<axum::Json<BotView>> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<BotBody>,
+) -> ApiResult<axum::Json<BotView>> {
     ctx.require_admin()?;
     let name = required_text("name", &body.name, 255)?;
-    let description = body.description.as_deref().map(|d| optional_text("description", d, 2000)).transpose()?.flatten();
-    let url = body.outgoing_url.as_deref().filter(|u| !u.trim().is_empty()).map(|u| http_url("outgoing_url", u)).transpose()?;
+    let description = body
+        .description
+        .as_deref()
+        .map(|d| optional_text("description", d, 2000))
+        .transpose()?
+        .flatten();
+    let url = body
+        .outgoing_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| http_url("outgoing_url", u))
+        .transpose()?;
     let mut tx = state.store.begin().await?;
-    let bot = auth::create_agent_bot(tx.conn(), &ctx.scope, &name, description.as_deref(), url.as_deref()).await?;
+    let bot = auth::create_agent_bot(
+        tx.conn(),
+        &ctx.scope,
+        &name,
+        description.as_deref(),
+        url.as_deref(),
+    )
+    .await?;
     auth::issue_token(tx.conn(), state.store.key(), TokenOwner::AgentBot(bot.id)).await?;
     tx.commit().await?;
     Ok(axum::Json(view(&state, &bot).await?))
@@ -96,7 +122,11 @@ async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/agent_bots/{id}", tag = "Agent Bots",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = BotView), (status = 404, body = crate::error::ErrorBody)))]
-async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<BotView>> {
+async fn show(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<BotView>> {
     ctx.require_admin()?;
     let bot = get_bot(&state, &ctx, id).await?;
     Ok(axum::Json(view(&state, &bot).await?))
@@ -106,7 +136,11 @@ async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id,
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/agent_bots/{id}", tag = "Agent Bots",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+async fn remove(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     auth::delete_agent_bot(tx.conn(), &ctx.scope, id).await?;

@@ -18,26 +18,36 @@ use crate::extract::{AccountCtx, Json, Path};
 use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    r.routes(routes!(list, create)).routes(routes!(update, remove))
+    r.routes(routes!(list, create))
+        .routes(routes!(update, remove))
 }
 
 /// All agents of the account.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/agents", tag = "Agents",
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Vec<AgentView>)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<Vec<AgentView>>> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+) -> ApiResult<axum::Json<Vec<AgentView>>> {
     let mut conn = state.store.read().await?;
     let agents = accounts::list_agents(&mut conn, &ctx.scope).await?;
     Ok(axum::Json(agents.iter().map(AgentView::from).collect()))
 }
 
 fn parse_role(s: &str) -> ApiResult<Role> {
-    Role::parse(s).ok_or_else(|| ApiError::invalid("role", "inclusion", "role must be agent or administrator"))
+    Role::parse(s).ok_or_else(|| {
+        ApiError::invalid("role", "inclusion", "role must be agent or administrator")
+    })
 }
 
 fn parse_availability(s: &str) -> ApiResult<Availability> {
     Availability::parse(s).ok_or_else(|| {
-        ApiError::invalid("availability", "inclusion", "availability must be online, busy or offline")
+        ApiError::invalid(
+            "availability",
+            "inclusion",
+            "availability must be online, busy or offline",
+        )
     })
 }
 
@@ -66,13 +76,18 @@ async fn create(
 ) -> ApiResult<axum::Json<AgentView>> {
     ctx.require_admin()?;
     let name = required_text("name", &body.name, 255)?;
-    let email = normalize_email(&body.email).map_err(|e| ApiError::invalid("email", "invalid", e.to_string()))?;
+    let email = normalize_email(&body.email)
+        .map_err(|e| ApiError::invalid("email", "invalid", e.to_string()))?;
     let role = parse_role(&body.role)?;
     let password_hash = match body.password {
         Some(p) => Some(super::auth::hash_new_password(p).await?),
         None => None,
     };
-    let availability = body.availability_status.as_deref().map(parse_availability).transpose()?;
+    let availability = body
+        .availability_status
+        .as_deref()
+        .map(parse_availability)
+        .transpose()?;
     let mut tx = state.store.begin().await?;
     let user = match accounts::find_user_by_email_unscoped(tx.conn(), &email).await? {
         // An existing user keeps their own credentials: another account cannot set them.
@@ -87,22 +102,44 @@ async fn create(
         None => {
             let u = accounts::create_user(
                 tx.conn(),
-                NewUser { email, name, display_name: None, password_hash, custom_attributes: json!({}) },
+                NewUser {
+                    email,
+                    name,
+                    display_name: None,
+                    password_hash,
+                    custom_attributes: json!({}),
+                },
             )
             .await?;
             auth::issue_token(tx.conn(), state.store.key(), auth::TokenOwner::User(u.id)).await?;
             u
         }
     };
-    if accounts::membership_of(tx.conn(), ctx.account_id(), user.id).await.is_ok() {
-        return Err(ApiError::Conflict { field: "email".into() });
+    if accounts::membership_of(tx.conn(), ctx.account_id(), user.id)
+        .await
+        .is_ok()
+    {
+        return Err(ApiError::Conflict {
+            field: "email".into(),
+        });
     }
-    accounts::add_member(tx.conn(), ctx.account_id(), user.id, role, ctx.caller.user().map(|u| u.id)).await?;
+    accounts::add_member(
+        tx.conn(),
+        ctx.account_id(),
+        user.id,
+        role,
+        ctx.caller.user().map(|u| u.id),
+    )
+    .await?;
     let agent = accounts::update_membership(
         tx.conn(),
         &ctx.scope,
         user.id,
-        MembershipChanges { role: None, availability, auto_offline: body.auto_offline },
+        MembershipChanges {
+            role: None,
+            availability,
+            auto_offline: body.auto_offline,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -139,7 +176,11 @@ async fn update(
         .as_deref()
         .map(parse_availability)
         .transpose()?;
-    let name = body.name.as_deref().map(|n| required_text("name", n, 255)).transpose()?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| required_text("name", n, 255))
+        .transpose()?;
     let password_hash = match body.password {
         Some(p) => Some(super::auth::hash_new_password(p).await?),
         None => None,
@@ -150,7 +191,9 @@ async fn update(
         && role == Some(Role::Agent)
         && accounts::count_administrators(tx.conn(), ctx.account_id()).await? <= 1
     {
-        return Err(ApiError::Unprocessable("the account must keep at least one administrator".into()));
+        return Err(ApiError::Unprocessable(
+            "the account must keep at least one administrator".into(),
+        ));
     }
     // Users may belong to several accounts; only a user who belongs to this account alone may
     // have their global name or password changed by its administrators.
@@ -158,11 +201,20 @@ async fn update(
         && accounts::memberships_of_user(tx.conn(), id).await?.len() > 1
     {
         return Err(ApiError::Unprocessable(
-            "this user also belongs to other accounts; they change their own name and password".into(),
+            "this user also belongs to other accounts; they change their own name and password"
+                .into(),
         ));
     }
     if let Some(name) = name {
-        accounts::update_user_unscoped(tx.conn(), id, UserChanges { name: Some(name), ..Default::default() }).await?;
+        accounts::update_user_unscoped(
+            tx.conn(),
+            id,
+            UserChanges {
+                name: Some(name),
+                ..Default::default()
+            },
+        )
+        .await?;
     }
     if let Some(hash) = password_hash {
         accounts::set_password_unscoped(tx.conn(), id, &hash).await?;
@@ -172,7 +224,11 @@ async fn update(
         tx.conn(),
         &ctx.scope,
         id,
-        MembershipChanges { role, availability, auto_offline: body.auto_offline },
+        MembershipChanges {
+            role,
+            availability,
+            auto_offline: body.auto_offline,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -191,8 +247,12 @@ async fn remove(
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     let agent = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
-    if agent.membership.role.is_admin() && accounts::count_administrators(tx.conn(), ctx.account_id()).await? <= 1 {
-        return Err(ApiError::Unprocessable("the account must keep at least one administrator".into()));
+    if agent.membership.role.is_admin()
+        && accounts::count_administrators(tx.conn(), ctx.account_id()).await? <= 1
+    {
+        return Err(ApiError::Unprocessable(
+            "the account must keep at least one administrator".into(),
+        ));
     }
     accounts::remove_member(tx.conn(), ctx.account_id(), id).await?;
     tx.commit().await?;

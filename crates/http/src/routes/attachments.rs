@@ -1,7 +1,9 @@
 //! Attachment downloads by capability URL (see `throughline_store::links`).
 
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+};
 use axum::response::{IntoResponse, Response};
 use throughline_store::messages;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,13 +20,23 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 /// Types a browser may show inline; everything else downloads, so an uploaded HTML or SVG file
 /// can never run script in our origin.
 const INLINE: [&str; 8] = [
-    "image/png", "image/jpeg", "image/gif", "image/webp", "audio/mpeg", "audio/ogg", "video/mp4", "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "audio/mpeg",
+    "audio/ogg",
+    "video/mp4",
+    "application/pdf",
 ];
 
 #[utoipa::path(get, path = "/attachments/{id}/{token}/{file_name}", tag = "Attachments",
     params(("id" = i64, Path), ("token" = String, Path), ("file_name" = String, Path)),
     responses((status = 200, description = "the file"), (status = 404, body = crate::error::ErrorBody)))]
-async fn download(State(state): State<AppState>, Path((id, token, _file_name)): Path<(i64, String, String)>) -> ApiResult<Response> {
+async fn download(
+    State(state): State<AppState>,
+    Path((id, token, _file_name)): Path<(i64, String, String)>,
+) -> ApiResult<Response> {
     if !state.store.links().verify_attachment(id, &token) {
         return Err(ApiError::NotFound);
     }
@@ -34,16 +46,32 @@ async fn download(State(state): State<AppState>, Path((id, token, _file_name)): 
     };
     let key = attachment.blob_key.as_deref().ok_or(ApiError::NotFound)?;
     let bytes = state.blobs.get(key).await?;
-    let content_type = attachment.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+    let content_type = attachment
+        .content_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".into());
     let inline = INLINE.contains(&content_type.as_str());
-    let safe_type = if inline { content_type } else { "application/octet-stream".into() };
+    let safe_type = if inline {
+        content_type
+    } else {
+        "application/octet-stream".into()
+    };
     let name: String = attachment
         .file_name
         .unwrap_or_else(|| "file".into())
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_control() && c != '"' && c != '\\' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_control() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    let disposition = format!("{}; filename=\"{name}\"", if inline { "inline" } else { "attachment" });
+    let disposition = format!(
+        "{}; filename=\"{name}\"",
+        if inline { "inline" } else { "attachment" }
+    );
     Ok((
         [
             (CONTENT_TYPE, safe_type),

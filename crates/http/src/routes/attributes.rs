@@ -16,7 +16,8 @@ use crate::extract::{AccountCtx, Json, Path, Query};
 use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    r.routes(routes!(list, create)).routes(routes!(show, update, remove))
+    r.routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -27,17 +28,36 @@ struct ModelParam {
 
 fn parse_model(s: &str) -> ApiResult<AttributeModel> {
     AttributeModel::parse(s).ok_or_else(|| {
-        ApiError::invalid("attribute_model", "inclusion", "attribute_model must be conversation_attribute or contact_attribute")
+        ApiError::invalid(
+            "attribute_model",
+            "inclusion",
+            "attribute_model must be conversation_attribute or contact_attribute",
+        )
     })
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/custom_attribute_definitions", tag = "Custom Attributes",
     params(("account_id" = i64, Path), ModelParam), security(("userApiKey" = [])),
     responses((status = 200, body = Vec<CustomAttributeView>)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<ModelParam>) -> ApiResult<axum::Json<Vec<CustomAttributeView>>> {
-    let model = p.attribute_model.as_deref().filter(|s| !s.is_empty()).map(parse_model).transpose()?;
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Query(p): Query<ModelParam>,
+) -> ApiResult<axum::Json<Vec<CustomAttributeView>>> {
+    let model = p
+        .attribute_model
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(parse_model)
+        .transpose()?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(attributes::list(&mut conn, &ctx.scope, model).await?.iter().map(CustomAttributeView::from).collect()))
+    Ok(axum::Json(
+        attributes::list(&mut conn, &ctx.scope, model)
+            .await?
+            .iter()
+            .map(CustomAttributeView::from)
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -60,7 +80,13 @@ fn merge_fields(base: Option<DefinitionFields>, b: DefinitionBody) -> ApiResult<
     let model = match b.attribute_model {
         Some(Value::String(s)) => Some(parse_model(&s)?),
         Some(Value::Number(n)) => Some(parse_model(&n.to_string())?),
-        Some(_) => return Err(ApiError::invalid("attribute_model", "invalid", "attribute_model must be a string")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "attribute_model",
+                "invalid",
+                "attribute_model must be a string",
+            ));
+        }
         None => None,
     };
     let display_type = match b.attribute_display_type {
@@ -69,37 +95,71 @@ fn merge_fields(base: Option<DefinitionFields>, b: DefinitionBody) -> ApiResult<
             return Err(ApiError::invalid(
                 "attribute_display_type",
                 "inclusion",
-                format!("unknown display type `{t}`: use {}", ATTRIBUTE_DISPLAY_TYPES.join(", ")),
+                format!(
+                    "unknown display type `{t}`: use {}",
+                    ATTRIBUTE_DISPLAY_TYPES.join(", ")
+                ),
             ));
         }
         None => None,
     };
     let values = match b.attribute_values {
         Some(v @ Value::Array(_)) => {
-            if v.as_array().is_some_and(|a| a.iter().any(|x| !x.is_string()) || a.len() > 200) {
-                return Err(ApiError::invalid("attribute_values", "invalid", "attribute_values must be up to 200 strings"));
+            if v.as_array()
+                .is_some_and(|a| a.iter().any(|x| !x.is_string()) || a.len() > 200)
+            {
+                return Err(ApiError::invalid(
+                    "attribute_values",
+                    "invalid",
+                    "attribute_values must be up to 200 strings",
+                ));
             }
             Some(v)
         }
         Some(Value::Null) | None => None,
-        Some(_) => return Err(ApiError::invalid("attribute_values", "invalid", "attribute_values must be a list")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "attribute_values",
+                "invalid",
+                "attribute_values must be a list",
+            ));
+        }
     };
-    let text = |field: &str, v: Option<String>, max| v.map(|s| optional_text(field, &s, max)).transpose();
+    let text =
+        |field: &str, v: Option<String>, max| v.map(|s| optional_text(field, &s, max)).transpose();
     let f = DefinitionFields {
         attribute_model: match (model, &base) {
             (Some(m), _) => m,
             (None, Some(b)) => b.attribute_model,
-            (None, None) => return Err(ApiError::invalid("attribute_model", "blank", "attribute_model is required")),
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "attribute_model",
+                    "blank",
+                    "attribute_model is required",
+                ));
+            }
         },
         attribute_key: match (b.attribute_key, &base) {
             (Some(k), _) => attribute_key("attribute_key", &k)?,
             (None, Some(b)) => b.attribute_key.clone(),
-            (None, None) => return Err(ApiError::invalid("attribute_key", "blank", "attribute_key is required")),
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "attribute_key",
+                    "blank",
+                    "attribute_key is required",
+                ));
+            }
         },
         attribute_display_name: match (b.attribute_display_name, &base) {
             (Some(n), _) => required_text("attribute_display_name", &n, 255)?,
             (None, Some(b)) => b.attribute_display_name.clone(),
-            (None, None) => return Err(ApiError::invalid("attribute_display_name", "blank", "attribute_display_name is required")),
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "attribute_display_name",
+                    "blank",
+                    "attribute_display_name is required",
+                ));
+            }
         },
         attribute_display_type: display_type
             .or_else(|| base.as_ref().map(|b| b.attribute_display_type.clone()))
@@ -109,9 +169,12 @@ fn merge_fields(base: Option<DefinitionFields>, b: DefinitionBody) -> ApiResult<
         attribute_values: values
             .or_else(|| base.as_ref().map(|b| b.attribute_values.clone()))
             .unwrap_or_else(|| Value::Array(vec![])),
-        default_value: text("default_value", b.default_value, 2000)?.unwrap_or_else(|| base.as_ref().and_then(|b| b.default_value.clone())),
-        regex_pattern: text("regex_pattern", b.regex_pattern, 500)?.unwrap_or_else(|| base.as_ref().and_then(|b| b.regex_pattern.clone())),
-        regex_cue: text("regex_cue", b.regex_cue, 500)?.unwrap_or_else(|| base.as_ref().and_then(|b| b.regex_cue.clone())),
+        default_value: text("default_value", b.default_value, 2000)?
+            .unwrap_or_else(|| base.as_ref().and_then(|b| b.default_value.clone())),
+        regex_pattern: text("regex_pattern", b.regex_pattern, 500)?
+            .unwrap_or_else(|| base.as_ref().and_then(|b| b.regex_pattern.clone())),
+        regex_cue: text("regex_cue", b.regex_cue, 500)?
+            .unwrap_or_else(|| base.as_ref().and_then(|b| b.regex_cue.clone())),
     };
     Ok(f)
 }
@@ -120,7 +183,11 @@ fn merge_fields(base: Option<DefinitionFields>, b: DefinitionBody) -> ApiResult<
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/custom_attribute_definitions", tag = "Custom Attributes",
     params(("account_id" = i64, Path)), request_body = DefinitionBody, security(("userApiKey" = [])),
     responses((status = 200, body = CustomAttributeView), (status = 422, body = crate::error::ErrorBody)))]
-async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json<DefinitionBody>) -> ApiResult<axum::Json<CustomAttributeView>> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<DefinitionBody>,
+) -> ApiResult<axum::Json<CustomAttributeView>> {
     ctx.require_admin()?;
     let fields = merge_fields(None, body)?;
     let mut tx = state.store.begin().await?;
@@ -132,16 +199,27 @@ async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/custom_attribute_definitions/{id}", tag = "Custom Attributes",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = CustomAttributeView), (status = 404, body = crate::error::ErrorBody)))]
-async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<CustomAttributeView>> {
+async fn show(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<CustomAttributeView>> {
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(CustomAttributeView::from(&attributes::get(&mut conn, &ctx.scope, id).await?)))
+    Ok(axum::Json(CustomAttributeView::from(
+        &attributes::get(&mut conn, &ctx.scope, id).await?,
+    )))
 }
 
 /// Updates a definition (administrators).
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/custom_attribute_definitions/{id}", tag = "Custom Attributes",
     params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = DefinitionBody, security(("userApiKey" = [])),
     responses((status = 200, body = CustomAttributeView), (status = 404, body = crate::error::ErrorBody)))]
-async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<DefinitionBody>) -> ApiResult<axum::Json<CustomAttributeView>> {
+async fn update(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<DefinitionBody>,
+) -> ApiResult<axum::Json<CustomAttributeView>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     let current = attributes::get(tx.conn(), &ctx.scope, id).await?;
@@ -155,7 +233,11 @@ async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/custom_attribute_definitions/{id}", tag = "Custom Attributes",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+async fn remove(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     attributes::delete(tx.conn(), &ctx.scope, id).await?;

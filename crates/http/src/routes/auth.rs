@@ -40,14 +40,19 @@ struct SignInAnswer {
 }
 
 /// The client address, from the socket or (behind a trusted proxy) `X-Forwarded-For`.
-pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
+pub(crate) fn client_ip(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> String {
     if state.config.trust_proxy
         && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
         && let Some(first) = forwarded.split(',').next()
     {
         return first.trim().to_owned();
     }
-    peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    peer.map(|p| p.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Signs in with email and password: answers like Chatwoot (`data.access_token`,
@@ -81,7 +86,9 @@ async fn sign_in(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let Some(user) = user.filter(|_| verified) else {
         state.throttle.record_failure(&keys, Instant::now());
-        return Err(ApiError::Unauthorized("Invalid login credentials. Please try again.".into()));
+        return Err(ApiError::Unauthorized(
+            "Invalid login credentials. Please try again.".into(),
+        ));
     };
     state.throttle.record_success(&keys);
 
@@ -90,20 +97,29 @@ async fn sign_in(
         tx.conn(),
         NewSession {
             user_id: user.id,
-            user_agent: headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            user_agent: headers
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
             ip: Some(ip),
             ttl_ms: i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX),
         },
     )
     .await?;
-    if auth::current_token(tx.conn(), state.store.key(), TokenOwner::User(user.id)).await?.is_none() {
+    if auth::current_token(tx.conn(), state.store.key(), TokenOwner::User(user.id))
+        .await?
+        .is_none()
+    {
         auth::issue_token(tx.conn(), state.store.key(), TokenOwner::User(user.id)).await?;
     }
     tx.commit().await?;
     let mut conn = state.store.read().await?;
     let data = profile_view(&mut conn, &state.store, &user).await?;
     let mut resp = axum::Json(SignInAnswer { data }).into_response();
-    resp.headers_mut().insert(SET_COOKIE, session_cookie_header(&state, &secret, state.config.session_ttl.as_secs())?);
+    resp.headers_mut().insert(
+        SET_COOKIE,
+        session_cookie_header(&state, &secret, state.config.session_ttl.as_secs())?,
+    );
     Ok(resp)
 }
 
@@ -113,7 +129,11 @@ fn dummy_hash() -> &'static str {
 }
 
 fn session_cookie_header(state: &AppState, value: &str, max_age: u64) -> ApiResult<HeaderValue> {
-    let secure = if state.config.cookie_secure { "; Secure" } else { "" };
+    let secure = if state.config.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
@@ -129,11 +149,16 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
         tx.commit().await?;
     }
     let mut resp = super::ok().into_response();
-    resp.headers_mut().insert(SET_COOKIE, session_cookie_header(&state, "", 0)?);
+    resp.headers_mut()
+        .insert(SET_COOKIE, session_cookie_header(&state, "", 0)?);
     Ok(resp)
 }
 
-pub(crate) async fn profile_view(conn: &mut Conn, store: &Store, user: &User) -> ApiResult<ProfileView> {
+pub(crate) async fn profile_view(
+    conn: &mut Conn,
+    store: &Store,
+    user: &User,
+) -> ApiResult<ProfileView> {
     let memberships = accounts::memberships_of_user(conn, user.id).await?;
     let token = auth::current_token(conn, store.key(), TokenOwner::User(user.id)).await?;
     let first = memberships.first();
@@ -182,10 +207,15 @@ fn require_user(caller: &Caller) -> ApiResult<&User> {
 #[utoipa::path(get, path = "/api/v1/profile", tag = "Profile",
     security(("userApiKey" = []), ("sessionCookie" = [])),
     responses((status = 200, body = ProfileView), (status = 401, body = crate::error::ErrorBody)))]
-async fn profile(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<ProfileView>> {
+async fn profile(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<ProfileView>> {
     let user = require_user(&caller)?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(profile_view(&mut conn, &state.store, user).await?))
+    Ok(axum::Json(
+        profile_view(&mut conn, &state.store, user).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
@@ -225,8 +255,16 @@ async fn update_profile(
     let user = require_user(&caller)?.clone();
     let f = body.profile.unwrap_or(body.flat);
     let mut changes = UserChanges {
-        name: f.name.as_deref().map(|n| required_text("name", n, 255)).transpose()?,
-        display_name: f.display_name.as_deref().map(|n| optional_text("display_name", n, 255)).transpose()?,
+        name: f
+            .name
+            .as_deref()
+            .map(|n| required_text("name", n, 255))
+            .transpose()?,
+        display_name: f
+            .display_name
+            .as_deref()
+            .map(|n| optional_text("display_name", n, 255))
+            .transpose()?,
         message_signature: f
             .message_signature
             .as_deref()
@@ -243,19 +281,29 @@ async fn update_profile(
     }
     if let Some(locale) = f.locale {
         if !LOCALES.contains(&locale.as_str()) {
-            return Err(ApiError::invalid("locale", "inclusion", "locale must be en, pt-BR or pl"));
+            return Err(ApiError::invalid(
+                "locale",
+                "inclusion",
+                "locale must be en, pt-BR or pl",
+            ));
         }
         changes.locale = Some(Some(locale));
     }
     let mut tx = state.store.begin().await?;
     if let Some(new_password) = f.password {
         let current = f.current_password.unwrap_or_default();
-        let hash = accounts::password_hash_unscoped(tx.conn(), user.id).await?.unwrap_or_default();
+        let hash = accounts::password_hash_unscoped(tx.conn(), user.id)
+            .await?
+            .unwrap_or_default();
         let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&current, &hash))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         if !ok {
-            return Err(ApiError::invalid("current_password", "invalid", "current password is incorrect"));
+            return Err(ApiError::invalid(
+                "current_password",
+                "invalid",
+                "current password is incorrect",
+            ));
         }
         let hash = hash_new_password(new_password).await?;
         accounts::set_password_unscoped(tx.conn(), user.id, &hash).await?;
@@ -265,13 +313,15 @@ async fn update_profile(
     let updated = accounts::update_user_unscoped(tx.conn(), user.id, changes).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(profile_view(&mut conn, &state.store, &updated).await?))
+    Ok(axum::Json(
+        profile_view(&mut conn, &state.store, &updated).await?,
+    ))
 }
 
 /// Checks the password policy and hashes off the async runtime.
 pub(crate) async fn hash_new_password(password: String) -> ApiResult<String> {
     let len = password.chars().count();
-    if len < crypto::MIN_PASSWORD_LEN || len > crypto::MAX_PASSWORD_LEN {
+    if !(crypto::MIN_PASSWORD_LEN..=crypto::MAX_PASSWORD_LEN).contains(&len) {
         return Err(ApiError::invalid(
             "password",
             "length",
@@ -292,11 +342,16 @@ pub(crate) async fn hash_new_password(password: String) -> ApiResult<String> {
 #[utoipa::path(post, path = "/api/v1/profile/reset_access_token", tag = "Profile",
     security(("userApiKey" = []), ("sessionCookie" = [])),
     responses((status = 200, body = ProfileView)))]
-async fn reset_access_token(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<ProfileView>> {
+async fn reset_access_token(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<ProfileView>> {
     let user = require_user(&caller)?.clone();
     let mut tx = state.store.begin().await?;
     auth::issue_token(tx.conn(), state.store.key(), TokenOwner::User(user.id)).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(profile_view(&mut conn, &state.store, &user).await?))
+    Ok(axum::Json(
+        profile_view(&mut conn, &state.store, &user).await?,
+    ))
 }

@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 use throughline_core::identity::{normalize_email, normalize_phone};
 use throughline_core::validate::{json_object, label_title, optional_text, required_text};
 use throughline_core::views::{ContactView, ConversationView, InboxSummary, NoteView};
-use throughline_store::contacts::{self, ContactChanges, ContactQuery, ContactSort, NewContact, NewIdentity};
+use throughline_store::contacts::{
+    self, ContactChanges, ContactQuery, ContactSort, NewContact, NewIdentity,
+};
 use throughline_store::filters::{self, Target};
 use throughline_store::{conversations, inboxes, render};
 use utoipa_axum::router::OpenApiRouter;
@@ -54,29 +56,51 @@ struct ListParams {
 }
 
 fn query_from(p: &ListParams) -> ApiResult<ContactQuery> {
-    let mut query = ContactQuery { page: p.page.unwrap_or(1).clamp(1, 100_000), ..Default::default() };
+    let mut query = ContactQuery {
+        page: p.page.unwrap_or(1).clamp(1, 100_000),
+        ..Default::default()
+    };
     if let Some(sort) = p.sort.as_deref().filter(|s| !s.is_empty()) {
         let (s, desc) = ContactSort::parse(sort)
             .ok_or_else(|| ApiError::BadRequest(format!("unknown sort `{sort}`")))?;
         query.sort = s;
         query.descending = desc;
     }
-    query.labels = p.labels.iter().map(|l| l.trim().to_lowercase()).filter(|l| !l.is_empty()).collect();
+    query.labels = p
+        .labels
+        .iter()
+        .map(|l| l.trim().to_lowercase())
+        .filter(|l| !l.is_empty())
+        .collect();
     Ok(query)
 }
 
-async fn contact_list(state: &AppState, ctx: &AccountCtx, query: ContactQuery) -> ApiResult<axum::Json<ContactList>> {
+async fn contact_list(
+    state: &AppState,
+    ctx: &AccountCtx,
+    query: ContactQuery,
+) -> ApiResult<axum::Json<ContactList>> {
     let mut conn = state.store.read().await?;
     let (list, count) = contacts::list(&mut conn, &ctx.scope, &query).await?;
     let payload = render::contacts(&mut conn, &state.store, &list, true).await?;
-    Ok(axum::Json(ContactList { meta: ListMeta { count, current_page: query.page }, payload }))
+    Ok(axum::Json(ContactList {
+        meta: ListMeta {
+            count,
+            current_page: query.page,
+        },
+        payload,
+    }))
 }
 
 /// Contacts, 15 per page.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts", tag = "Contacts",
     params(("account_id" = i64, Path), ListParams), security(("userApiKey" = [])),
     responses((status = 200, body = ContactList)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<ListParams>) -> ApiResult<axum::Json<ContactList>> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<ContactList>> {
     contact_list(&state, &ctx, query_from(&p)?).await
 }
 
@@ -84,7 +108,11 @@ async fn list(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<Li
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts/search", tag = "Contacts",
     params(("account_id" = i64, Path), ListParams), security(("userApiKey" = [])),
     responses((status = 200, body = ContactList)))]
-async fn search(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<ListParams>) -> ApiResult<axum::Json<ContactList>> {
+async fn search(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<ContactList>> {
     let mut query = query_from(&p)?;
     let q = p.q.clone().unwrap_or_default();
     if q.trim().is_empty() {
@@ -114,7 +142,11 @@ async fn filter(
         filters::catalog(&mut conn, &ctx.scope, Target::Contacts).await?
     };
     let conditions = throughline_core::filter::parse(&body, &catalog)?;
-    let query = ContactQuery { conditions, page: p.page.unwrap_or(1).clamp(1, 100_000), ..Default::default() };
+    let query = ContactQuery {
+        conditions,
+        page: p.page.unwrap_or(1).clamp(1, 100_000),
+        ..Default::default()
+    };
     contact_list(&state, &ctx, query).await
 }
 
@@ -143,7 +175,9 @@ struct ContactFields {
 fn opt_email(v: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {
     v.map(|inner| match inner.filter(|s| !s.trim().is_empty()) {
         None => Ok(None),
-        Some(e) => normalize_email(&e).map(Some).map_err(|err| ApiError::invalid("email", "invalid", err.to_string())),
+        Some(e) => normalize_email(&e)
+            .map(Some)
+            .map_err(|err| ApiError::invalid("email", "invalid", err.to_string())),
     })
     .transpose()
 }
@@ -160,7 +194,9 @@ fn opt_phone(v: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {
                     "phone_number must be in international format, e.g. +5511912345678",
                 ));
             }
-            normalize_phone(&p, None).map(Some).map_err(|err| ApiError::invalid("phone_number", "invalid", err.to_string()))
+            normalize_phone(&p, None)
+                .map(Some)
+                .map_err(|err| ApiError::invalid("phone_number", "invalid", err.to_string()))
         }
     })
     .transpose()
@@ -178,13 +214,21 @@ fn opt_object(field: &str, v: &Option<Value>) -> ApiResult<Option<Map<String, Va
 
 fn changes_from(f: &ContactFields) -> ApiResult<ContactChanges> {
     Ok(ContactChanges {
-        name: f.name.as_deref().map(|n| optional_text("name", n, 255).map(Option::unwrap_or_default)).transpose()?,
+        name: f
+            .name
+            .as_deref()
+            .map(|n| optional_text("name", n, 255).map(Option::unwrap_or_default))
+            .transpose()?,
         email: opt_email(f.email.clone())?,
         phone_number: opt_phone(f.phone_number.clone())?,
         identifier: f
             .identifier
             .clone()
-            .map(|i| i.map(|s| optional_text("identifier", &s, 255)).transpose().map(Option::flatten))
+            .map(|i| {
+                i.map(|s| optional_text("identifier", &s, 255))
+                    .transpose()
+                    .map(Option::flatten)
+            })
             .transpose()?,
         avatar_url: f.avatar_url.clone(),
         blocked: f.blocked,
@@ -230,43 +274,74 @@ async fn create(
     };
     let mut tx = state.store.begin().await?;
     let contact = contacts::create(&mut tx, &ctx.scope, new).await?;
-    let mut contact_inbox = ContactInboxRef { inbox: None, source_id: None };
+    let mut contact_inbox = ContactInboxRef {
+        inbox: None,
+        source_id: None,
+    };
     if let Some(inbox_id) = body.inbox_id {
         let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id).await?;
         let identity = contacts::create_identity(
             &mut tx,
             &ctx.scope,
-            NewIdentity { contact_id: contact.id, inbox: &inbox, source_id: source_id(&body.source_id)?, address: None, hmac_verified: false },
+            NewIdentity {
+                contact_id: contact.id,
+                inbox: &inbox,
+                source_id: source_id(&body.source_id)?,
+                address: None,
+                hmac_verified: false,
+            },
         )
         .await?;
-        contact_inbox = ContactInboxRef { inbox: Some(InboxSummary::from(&inbox)), source_id: Some(identity.source_id) };
+        contact_inbox = ContactInboxRef {
+            inbox: Some(InboxSummary::from(&inbox)),
+            source_id: Some(identity.source_id),
+        };
     }
     tx.commit().await?;
     let mut conn = state.store.read().await?;
     let view = render::contact(&mut conn, &state.store, &contact, true).await?;
-    Ok(payload(CreatedContact { contact: view, contact_inbox }))
+    Ok(payload(CreatedContact {
+        contact: view,
+        contact_inbox,
+    }))
 }
 
 fn source_id(s: &Option<String>) -> ApiResult<Option<String>> {
-    s.as_deref().map(|v| required_text("source_id", v, 255)).transpose().map_err(Into::into)
+    s.as_deref()
+        .map(|v| required_text("source_id", v, 255))
+        .transpose()
+        .map_err(Into::into)
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts/{id}", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Payload<ContactView>), (status = 404, body = crate::error::ErrorBody)))]
-async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Payload<ContactView>>> {
+async fn show(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Payload<ContactView>>> {
     let mut conn = state.store.read().await?;
     let contact = contacts::get(&mut conn, &ctx.scope, id).await?;
-    Ok(payload(render::contact(&mut conn, &state.store, &contact, true).await?))
+    Ok(payload(
+        render::contact(&mut conn, &state.store, &contact, true).await?,
+    ))
 }
 
-async fn do_update(state: &AppState, ctx: &AccountCtx, id: i64, body: &ContactFields) -> ApiResult<axum::Json<Payload<ContactView>>> {
+async fn do_update(
+    state: &AppState,
+    ctx: &AccountCtx,
+    id: i64,
+    body: &ContactFields,
+) -> ApiResult<axum::Json<Payload<ContactView>>> {
     let changes = changes_from(body)?;
     let mut tx = state.store.begin().await?;
     let contact = contacts::update(&mut tx, &ctx.scope, id, changes).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    Ok(payload(render::contact(&mut conn, &state.store, &contact, true).await?))
+    Ok(payload(
+        render::contact(&mut conn, &state.store, &contact, true).await?,
+    ))
 }
 
 /// Updates a contact; custom and additional attributes merge key by key.
@@ -274,7 +349,12 @@ async fn do_update(state: &AppState, ctx: &AccountCtx, id: i64, body: &ContactFi
     params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = ContactFields, security(("userApiKey" = [])),
     responses((status = 200, body = Payload<ContactView>), (status = 404, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
-async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<ContactFields>) -> ApiResult<axum::Json<Payload<ContactView>>> {
+async fn update(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<ContactFields>,
+) -> ApiResult<axum::Json<Payload<ContactView>>> {
     do_update(&state, &ctx, id, &body).await
 }
 
@@ -282,7 +362,12 @@ async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/contacts/{id}", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = ContactFields, security(("userApiKey" = [])),
     responses((status = 200, body = Payload<ContactView>), (status = 404, body = crate::error::ErrorBody)))]
-async fn patch(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<ContactFields>) -> ApiResult<axum::Json<Payload<ContactView>>> {
+async fn patch(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<ContactFields>,
+) -> ApiResult<axum::Json<Payload<ContactView>>> {
     do_update(&state, &ctx, id, &body).await
 }
 
@@ -290,7 +375,11 @@ async fn patch(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/contacts/{id}", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = super::Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<super::Empty>> {
+async fn remove(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<super::Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     contacts::delete(&mut tx, &ctx.scope, id).await?;
@@ -302,19 +391,31 @@ async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts/{id}/conversations", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Payload<Vec<ConversationView>>), (status = 404, body = crate::error::ErrorBody)))]
-async fn conversations_of(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Payload<Vec<ConversationView>>>> {
+async fn conversations_of(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Payload<Vec<ConversationView>>>> {
     let mut conn = state.store.read().await?;
     contacts::get(&mut conn, &ctx.scope, id).await?;
     let list = conversations::of_contact(&mut conn, &ctx.scope, id).await?;
-    Ok(payload(render::conversations(&mut conn, &state.store, list).await?))
+    Ok(payload(
+        render::conversations(&mut conn, &state.store, list).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts/{id}/labels", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Payload<Vec<String>>), (status = 404, body = crate::error::ErrorBody)))]
-async fn labels(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
+async fn labels(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
     let mut conn = state.store.read().await?;
-    Ok(payload(contacts::labels_of(&mut conn, &ctx.scope, id).await?))
+    Ok(payload(
+        contacts::labels_of(&mut conn, &ctx.scope, id).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -331,7 +432,11 @@ pub(crate) fn clean_labels(labels: &[String]) -> ApiResult<Vec<String>> {
         }
     }
     if out.len() > 100 {
-        return Err(ApiError::invalid("labels", "too_long", "at most 100 labels"));
+        return Err(ApiError::invalid(
+            "labels",
+            "too_long",
+            "at most 100 labels",
+        ));
     }
     Ok(out)
 }
@@ -340,7 +445,12 @@ pub(crate) fn clean_labels(labels: &[String]) -> ApiResult<Vec<String>> {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/contacts/{id}/labels", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = LabelList, security(("userApiKey" = [])),
     responses((status = 200, body = Payload<Vec<String>>), (status = 422, body = crate::error::ErrorBody)))]
-async fn set_labels(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<LabelList>) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
+async fn set_labels(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<LabelList>,
+) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
     let titles = clean_labels(&body.labels)?;
     let mut tx = state.store.begin().await?;
     let result = contacts::set_labels(&mut tx, &ctx.scope, id, &titles).await?;
@@ -366,7 +476,12 @@ struct ContactInboxView {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/contacts/{id}/contact_inboxes", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = NewContactInbox, security(("userApiKey" = [])),
     responses((status = 200, body = ContactInboxView), (status = 422, body = crate::error::ErrorBody)))]
-async fn create_contact_inbox(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<NewContactInbox>) -> ApiResult<axum::Json<ContactInboxView>> {
+async fn create_contact_inbox(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<NewContactInbox>,
+) -> ApiResult<axum::Json<ContactInboxView>> {
     let mut tx = state.store.begin().await?;
     let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, body.inbox_id)
         .await
@@ -374,11 +489,22 @@ async fn create_contact_inbox(State(state): State<AppState>, ctx: AccountCtx, Pa
     let identity = contacts::create_identity(
         &mut tx,
         &ctx.scope,
-        NewIdentity { contact_id: id, inbox: &inbox, source_id: source_id(&body.source_id)?, address: None, hmac_verified: false },
+        NewIdentity {
+            contact_id: id,
+            inbox: &inbox,
+            source_id: source_id(&body.source_id)?,
+            address: None,
+            hmac_verified: false,
+        },
     )
     .await?;
     tx.commit().await?;
-    Ok(axum::Json(ContactInboxView { source_id: identity.source_id, inbox: InboxSummary::from(&inbox), contact_id: id, hmac_verified: identity.hmac_verified }))
+    Ok(axum::Json(ContactInboxView {
+        source_id: identity.source_id,
+        inbox: InboxSummary::from(&inbox),
+        contact_id: id,
+        hmac_verified: identity.hmac_verified,
+    }))
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -392,7 +518,11 @@ struct Contactable {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts/{id}/contactable_inboxes", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Payload<Vec<Contactable>>), (status = 404, body = crate::error::ErrorBody)))]
-async fn contactable_inboxes(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Payload<Vec<Contactable>>>> {
+async fn contactable_inboxes(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Payload<Vec<Contactable>>>> {
     let mut conn = state.store.read().await?;
     let identities = contacts::identities(&mut conn, &state.store, &ctx.scope, id).await?;
     let all = inboxes::list(&mut conn, state.store.key(), &ctx.scope).await?;
@@ -414,14 +544,22 @@ async fn contactable_inboxes(State(state): State<AppState>, ctx: AccountCtx, Pat
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/contacts/{id}/notes", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Vec<NoteView>), (status = 404, body = crate::error::ErrorBody)))]
-async fn notes(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Vec<NoteView>>> {
+async fn notes(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Vec<NoteView>>> {
     let mut conn = state.store.read().await?;
     let list = contacts::notes(&mut conn, &ctx.scope, id).await?;
     let mut ids: Vec<i64> = list.iter().filter_map(|n| n.user_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let users = render::users(&mut conn, ctx.account_id(), &ids).await?;
-    Ok(axum::Json(list.iter().map(|n| NoteView::new(n, n.user_id.and_then(|u| users.get(&u).cloned()))).collect()))
+    Ok(axum::Json(
+        list.iter()
+            .map(|n| NoteView::new(n, n.user_id.and_then(|u| users.get(&u).cloned())))
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -429,16 +567,33 @@ struct NoteBody {
     content: String,
 }
 
-async fn note_view(state: &AppState, ctx: &AccountCtx, note: &throughline_core::model::ContactNote) -> ApiResult<NoteView> {
+async fn note_view(
+    state: &AppState,
+    ctx: &AccountCtx,
+    note: &throughline_core::model::ContactNote,
+) -> ApiResult<NoteView> {
     let mut conn = state.store.read().await?;
-    let users = render::users(&mut conn, ctx.account_id(), &note.user_id.into_iter().collect::<Vec<_>>()).await?;
-    Ok(NoteView::new(note, note.user_id.and_then(|u| users.get(&u).cloned())))
+    let users = render::users(
+        &mut conn,
+        ctx.account_id(),
+        &note.user_id.into_iter().collect::<Vec<_>>(),
+    )
+    .await?;
+    Ok(NoteView::new(
+        note,
+        note.user_id.and_then(|u| users.get(&u).cloned()),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/contacts/{id}/notes", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = NoteBody, security(("userApiKey" = [])),
     responses((status = 200, body = NoteView), (status = 422, body = crate::error::ErrorBody)))]
-async fn create_note(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<NoteBody>) -> ApiResult<axum::Json<NoteView>> {
+async fn create_note(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<NoteBody>,
+) -> ApiResult<axum::Json<NoteView>> {
     let content = required_text("content", &body.content, 20_000)?;
     let mut tx = state.store.begin().await?;
     let note = contacts::create_note(&mut tx, &ctx.scope, id, &content).await?;
@@ -449,7 +604,12 @@ async fn create_note(State(state): State<AppState>, ctx: AccountCtx, Path((_acco
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/contacts/{id}/notes/{note_id}", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path), ("note_id" = i64, Path)), request_body = NoteBody, security(("userApiKey" = [])),
     responses((status = 200, body = NoteView), (status = 404, body = crate::error::ErrorBody)))]
-async fn update_note(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id, note_id)): Path<(i64, i64, i64)>, Json(body): Json<NoteBody>) -> ApiResult<axum::Json<NoteView>> {
+async fn update_note(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id, note_id)): Path<(i64, i64, i64)>,
+    Json(body): Json<NoteBody>,
+) -> ApiResult<axum::Json<NoteView>> {
     let content = required_text("content", &body.content, 20_000)?;
     let mut tx = state.store.begin().await?;
     let note = contacts::update_note(&mut tx, &ctx.scope, id, note_id, &content).await?;
@@ -460,7 +620,11 @@ async fn update_note(State(state): State<AppState>, ctx: AccountCtx, Path((_acco
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/contacts/{id}/notes/{note_id}", tag = "Contacts",
     params(("account_id" = i64, Path), ("id" = i64, Path), ("note_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = super::Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn delete_note(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id, note_id)): Path<(i64, i64, i64)>) -> ApiResult<axum::Json<super::Empty>> {
+async fn delete_note(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id, note_id)): Path<(i64, i64, i64)>,
+) -> ApiResult<axum::Json<super::Empty>> {
     let mut tx = state.store.begin().await?;
     contacts::delete_note(&mut tx, &ctx.scope, id, note_id).await?;
     tx.commit().await?;
@@ -479,13 +643,29 @@ struct MergeBody {
     params(("account_id" = i64, Path)), request_body = MergeBody, security(("userApiKey" = [])),
     responses((status = 200, body = ContactView), (status = 404, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
-async fn merge(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json<MergeBody>) -> ApiResult<axum::Json<ContactView>> {
+async fn merge(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<MergeBody>,
+) -> ApiResult<axum::Json<ContactView>> {
     if body.base_contact_id == body.mergee_contact_id {
-        return Err(ApiError::invalid("mergee_contact_id", "invalid", "a contact cannot be merged into itself"));
+        return Err(ApiError::invalid(
+            "mergee_contact_id",
+            "invalid",
+            "a contact cannot be merged into itself",
+        ));
     }
     let mut tx = state.store.begin().await?;
-    let merged = contacts::merge(&mut tx, &ctx.scope, body.base_contact_id, body.mergee_contact_id).await?;
+    let merged = contacts::merge(
+        &mut tx,
+        &ctx.scope,
+        body.base_contact_id,
+        body.mergee_contact_id,
+    )
+    .await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(render::contact(&mut conn, &state.store, &merged, true).await?))
+    Ok(axum::Json(
+        render::contact(&mut conn, &state.store, &merged, true).await?,
+    ))
 }

@@ -10,7 +10,8 @@ use throughline_core::model::ChannelType;
 use throughline_core::views::{ConversationView, TeamView, UserSummary};
 use throughline_store::contacts::{self, NewIdentity};
 use throughline_store::conversations::{
-    self, AssigneeFilter, ConversationCounts, ConversationQuery, ConversationSort, NewConversation, Seer,
+    self, AssigneeFilter, ConversationCounts, ConversationQuery, ConversationSort, NewConversation,
+    Seer,
 };
 use throughline_store::filters::{self, Target};
 use throughline_store::messages::{self, NewMessage};
@@ -47,7 +48,12 @@ struct Counts {
 
 impl From<ConversationCounts> for Counts {
     fn from(c: ConversationCounts) -> Self {
-        Self { mine_count: c.mine, unassigned_count: c.unassigned, assigned_count: c.assigned, all_count: c.all }
+        Self {
+            mine_count: c.mine,
+            unassigned_count: c.unassigned,
+            assigned_count: c.assigned,
+            all_count: c.all,
+        }
     }
 }
 
@@ -97,36 +103,61 @@ fn query_from(p: &ListParams) -> ApiResult<ConversationQuery> {
         None => {}
         Some("all") => q.status = None,
         Some(s) => {
-            q.status = Some(Status::parse(s).ok_or_else(|| ApiError::BadRequest(format!("unknown status `{s}`")))?)
+            q.status = Some(
+                Status::parse(s)
+                    .ok_or_else(|| ApiError::BadRequest(format!("unknown status `{s}`")))?,
+            )
         }
     }
     if let Some(s) = p.sort_by.as_deref().filter(|s| !s.is_empty()) {
-        q.sort = ConversationSort::parse(s).ok_or_else(|| ApiError::BadRequest(format!("unknown sort_by `{s}`")))?;
+        q.sort = ConversationSort::parse(s)
+            .ok_or_else(|| ApiError::BadRequest(format!("unknown sort_by `{s}`")))?;
     }
     if let Some(c) = p.channel.as_deref().filter(|s| !s.is_empty()) {
-        q.channel = Some(ChannelType::parse(c).ok_or_else(|| ApiError::BadRequest(format!("unknown channel `{c}`")))?);
+        q.channel = Some(
+            ChannelType::parse(c)
+                .ok_or_else(|| ApiError::BadRequest(format!("unknown channel `{c}`")))?,
+        );
     }
     q.inbox_id = p.inbox_id;
     q.team_id = p.team_id;
     q.contact_id = p.contact_id;
-    q.labels = p.labels.iter().map(|l| l.trim().to_lowercase()).filter(|l| !l.is_empty()).collect();
+    q.labels = p
+        .labels
+        .iter()
+        .map(|l| l.trim().to_lowercase())
+        .filter(|l| !l.is_empty())
+        .collect();
     q.search = p.q.clone();
     q.page = p.page.unwrap_or(1).clamp(1, 100_000);
     Ok(q)
 }
 
-async fn run_list(state: &AppState, ctx: &AccountCtx, query: &ConversationQuery) -> ApiResult<ConversationList> {
+async fn run_list(
+    state: &AppState,
+    ctx: &AccountCtx,
+    query: &ConversationQuery,
+) -> ApiResult<ConversationList> {
     let mut conn = state.store.read().await?;
     let (list, counts) = conversations::list(&mut conn, &ctx.scope, query).await?;
     let payload = render::conversations(&mut conn, &state.store, list).await?;
-    Ok(ConversationList { data: ListData { meta: counts.into(), payload } })
+    Ok(ConversationList {
+        data: ListData {
+            meta: counts.into(),
+            payload,
+        },
+    })
 }
 
 /// Conversations, 25 per page, with the counts of each assignee tab for the same filters.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
     params(("account_id" = i64, Path), ListParams), security(("userApiKey" = [])),
     responses((status = 200, body = ConversationList), (status = 400, body = crate::error::ErrorBody)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<ListParams>) -> ApiResult<axum::Json<ConversationList>> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<ConversationList>> {
     Ok(axum::Json(run_list(&state, &ctx, &query_from(&p)?).await?))
 }
 
@@ -134,12 +165,18 @@ async fn list(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<Li
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/meta", tag = "Conversations",
     params(("account_id" = i64, Path), ListParams), security(("userApiKey" = [])),
     responses((status = 200, body = MetaOnly)))]
-async fn meta(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<ListParams>) -> ApiResult<axum::Json<MetaOnly>> {
+async fn meta(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<MetaOnly>> {
     let mut query = query_from(&p)?;
     query.per_page = 0;
     let mut conn = state.store.read().await?;
     let (_, counts) = conversations::list(&mut conn, &ctx.scope, &query).await?;
-    Ok(axum::Json(MetaOnly { meta: counts.into() }))
+    Ok(axum::Json(MetaOnly {
+        meta: counts.into(),
+    }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -151,13 +188,23 @@ struct PageParam {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/filter", tag = "Conversations",
     params(("account_id" = i64, Path), PageParam), request_body = Object, security(("userApiKey" = [])),
     responses((status = 200, body = ConversationList), (status = 422, body = crate::error::ErrorBody)))]
-async fn filter(State(state): State<AppState>, ctx: AccountCtx, Query(p): Query<PageParam>, Json(body): Json<Value>) -> ApiResult<axum::Json<ConversationList>> {
+async fn filter(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Query(p): Query<PageParam>,
+    Json(body): Json<Value>,
+) -> ApiResult<axum::Json<ConversationList>> {
     let catalog = {
         let mut conn = state.store.read().await?;
         filters::catalog(&mut conn, &ctx.scope, Target::Conversations).await?
     };
     let conditions = throughline_core::filter::parse(&body, &catalog)?;
-    let query = ConversationQuery { status: None, conditions, page: p.page.unwrap_or(1).clamp(1, 100_000), ..Default::default() };
+    let query = ConversationQuery {
+        status: None,
+        conditions,
+        page: p.page.unwrap_or(1).clamp(1, 100_000),
+        ..Default::default()
+    };
     Ok(axum::Json(run_list(&state, &ctx, &query).await?))
 }
 
@@ -184,12 +231,23 @@ struct NewConversationBody {
 }
 
 /// Checks an assignee is an agent of the account and a team exists in it.
-async fn check_assignment(state: &AppState, ctx: &AccountCtx, assignee: Option<i64>, team: Option<i64>) -> ApiResult<()> {
+async fn check_assignment(
+    state: &AppState,
+    ctx: &AccountCtx,
+    assignee: Option<i64>,
+    team: Option<i64>,
+) -> ApiResult<()> {
     let mut conn = state.store.read().await?;
     if let Some(id) = assignee {
         accounts::get_agent(&mut conn, &ctx.scope, id)
             .await
-            .map_err(|_| ApiError::invalid("assignee_id", "invalid", "the assignee must be an agent of this account"))?;
+            .map_err(|_| {
+                ApiError::invalid(
+                    "assignee_id",
+                    "invalid",
+                    "the assignee must be an agent of this account",
+                )
+            })?;
     }
     if let Some(id) = team {
         teams::get(&mut conn, &ctx.scope, id)
@@ -203,14 +261,27 @@ async fn check_assignment(state: &AppState, ctx: &AccountCtx, assignee: Option<i
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
     params(("account_id" = i64, Path)), request_body = NewConversationBody, security(("userApiKey" = [])),
     responses((status = 200, body = ConversationView), (status = 422, body = crate::error::ErrorBody)))]
-async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json<NewConversationBody>) -> ApiResult<axum::Json<ConversationView>> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<NewConversationBody>,
+) -> ApiResult<axum::Json<ConversationView>> {
     let status = match body.status.as_deref() {
         None => Status::Open,
         Some(s) => Status::parse(s)
             .filter(|s| *s != Status::Snoozed)
-            .ok_or_else(|| ApiError::invalid("status", "inclusion", "status must be open, pending or resolved"))?,
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "inclusion",
+                    "status must be open, pending or resolved",
+                )
+            })?,
     };
-    for (field, v) in [("additional_attributes", &body.additional_attributes), ("custom_attributes", &body.custom_attributes)] {
+    for (field, v) in [
+        ("additional_attributes", &body.additional_attributes),
+        ("custom_attributes", &body.custom_attributes),
+    ] {
         if let Some(v) = v {
             throughline_core::validate::json_object(field, v)?;
         }
@@ -224,26 +295,50 @@ async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json
         .await
         .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
     let identity = match (&body.source_id, body.contact_id) {
-        (Some(source_id), _) => contacts::identity_by_source(tx.conn(), &ctx.scope, inbox.id, source_id)
-            .await
-            .map_err(|_| ApiError::invalid("source_id", "invalid", "no contact with this source_id in the inbox"))?,
+        (Some(source_id), _) => {
+            contacts::identity_by_source(tx.conn(), &ctx.scope, inbox.id, source_id)
+                .await
+                .map_err(|_| {
+                    ApiError::invalid(
+                        "source_id",
+                        "invalid",
+                        "no contact with this source_id in the inbox",
+                    )
+                })?
+        }
         (None, Some(contact_id)) => {
             contacts::get(tx.conn(), &ctx.scope, contact_id)
                 .await
                 .map_err(|_| ApiError::invalid("contact_id", "invalid", "no such contact"))?;
-            match contacts::identities_in_inbox(tx.conn(), &ctx.scope, contact_id, inbox.id).await?.into_iter().next() {
+            match contacts::identities_in_inbox(tx.conn(), &ctx.scope, contact_id, inbox.id)
+                .await?
+                .into_iter()
+                .next()
+            {
                 Some(i) => i,
                 None => {
                     contacts::create_identity(
                         &mut tx,
                         &ctx.scope,
-                        NewIdentity { contact_id, inbox: &inbox, source_id: None, address: None, hmac_verified: false },
+                        NewIdentity {
+                            contact_id,
+                            inbox: &inbox,
+                            source_id: None,
+                            address: None,
+                            hmac_verified: false,
+                        },
                     )
                     .await?
                 }
             }
         }
-        (None, None) => return Err(ApiError::invalid("source_id", "blank", "give source_id, or contact_id with inbox_id")),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "source_id",
+                "blank",
+                "give source_id, or contact_id with inbox_id",
+            ));
+        }
     };
     let new = NewConversation {
         contact_id: identity.contact_id,
@@ -253,28 +348,44 @@ async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json
         snoozed_until: None,
         assignee_id: body.assignee_id,
         team_id: body.team_id,
-        custom_attributes: body.custom_attributes.unwrap_or_else(|| serde_json::json!({})),
-        additional_attributes: body.additional_attributes.unwrap_or_else(|| serde_json::json!({})),
+        custom_attributes: body
+            .custom_attributes
+            .unwrap_or_else(|| serde_json::json!({})),
+        additional_attributes: body
+            .additional_attributes
+            .unwrap_or_else(|| serde_json::json!({})),
+        created_at: None,
     };
     let mut conversation = conversations::create(&mut tx, &ctx.scope, new).await?;
     if let Some(first) = body.message {
-        let content = throughline_core::validate::required_text("message.content", &first.content, 150_000)?;
+        let content =
+            throughline_core::validate::required_text("message.content", &first.content, 150_000)?;
         let mut m = NewMessage::text(MessageType::Outgoing, content);
         m.sender = super::messages::sender_of(&ctx);
-        conversation = messages::create(&mut tx, &ctx.scope, &conversation, m).await?.conversation;
+        conversation = messages::create(&mut tx, &ctx.scope, &conversation, m)
+            .await?
+            .conversation;
     }
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(render::conversation(&mut conn, &state.store, conversation).await?))
+    Ok(axum::Json(
+        render::conversation(&mut conn, &state.store, conversation).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = ConversationView), (status = 404, body = crate::error::ErrorBody)))]
-async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<ConversationView>> {
+async fn show(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<ConversationView>> {
     let mut conn = state.store.read().await?;
     let c = conversations::get(&mut conn, &ctx.scope, id).await?;
-    Ok(axum::Json(render::conversation(&mut conn, &state.store, c).await?))
+    Ok(axum::Json(
+        render::conversation(&mut conn, &state.store, c).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -287,7 +398,8 @@ struct ConversationPatch {
 fn parse_priority(p: Option<&str>) -> ApiResult<Option<Priority>> {
     match p {
         None => Ok(None),
-        Some(s) => Priority::parse_optional(s).map_err(|e| ApiError::invalid("priority", "inclusion", e.to_string())),
+        Some(s) => Priority::parse_optional(s)
+            .map_err(|e| ApiError::invalid("priority", "inclusion", e.to_string())),
     }
 }
 
@@ -295,7 +407,12 @@ fn parse_priority(p: Option<&str>) -> ApiResult<Option<Priority>> {
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = ConversationPatch, security(("userApiKey" = [])),
     responses((status = 200, body = ConversationView), (status = 404, body = crate::error::ErrorBody)))]
-async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<ConversationPatch>) -> ApiResult<axum::Json<ConversationView>> {
+async fn update(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<ConversationPatch>,
+) -> ApiResult<axum::Json<ConversationView>> {
     let mut tx = state.store.begin().await?;
     let mut c = conversations::get(tx.conn(), &ctx.scope, id).await?;
     if let Some(p) = body.priority {
@@ -304,14 +421,20 @@ async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
     }
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(render::conversation(&mut conn, &state.store, c).await?))
+    Ok(axum::Json(
+        render::conversation(&mut conn, &state.store, c).await?,
+    ))
 }
 
 /// Deletes a conversation and its messages (administrators).
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+async fn remove(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
@@ -349,17 +472,30 @@ struct ToggleResponse {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_status", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = ToggleStatus, security(("userApiKey" = [])),
     responses((status = 200, body = ToggleResponse), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn toggle_status(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<ToggleStatus>) -> ApiResult<axum::Json<ToggleResponse>> {
+async fn toggle_status(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<ToggleStatus>,
+) -> ApiResult<axum::Json<ToggleResponse>> {
     let request = match body.status.as_deref() {
         None | Some("") => {
             if body.snoozed_until.is_some() {
-                return Err(ApiError::invalid("snoozed_until", "invalid", "snoozed_until needs status snoozed"));
+                return Err(ApiError::invalid(
+                    "snoozed_until",
+                    "invalid",
+                    "snoozed_until needs status snoozed",
+                ));
             }
             StatusRequest::Toggle
         }
         Some(s) => StatusRequest::Set {
             status: Status::parse(s).ok_or_else(|| {
-                ApiError::invalid("status", "inclusion", format!("unknown status `{s}`: use open, resolved, pending or snoozed"))
+                ApiError::invalid(
+                    "status",
+                    "inclusion",
+                    format!("unknown status `{s}`: use open, resolved, pending or snoozed"),
+                )
             })?,
             snoozed_until: body.snoozed_until.map(|secs| secs.saturating_mul(1000)),
         },
@@ -369,7 +505,9 @@ async fn toggle_status(State(state): State<AppState>, ctx: AccountCtx, Path((_ac
     let (updated, _) = conversations::set_status(&mut tx, &ctx.scope, &c, request)
         .await
         .map_err(|e| match e {
-            throughline_store::StoreError::InvalidReference(m) => ApiError::invalid("status", "invalid", m),
+            throughline_store::StoreError::InvalidReference(m) => {
+                ApiError::invalid("status", "invalid", m)
+            }
             other => other.into(),
         })?;
     tx.commit().await?;
@@ -393,7 +531,12 @@ struct TogglePriority {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_priority", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = TogglePriority, security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn toggle_priority(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<TogglePriority>) -> ApiResult<axum::Json<Empty>> {
+async fn toggle_priority(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<TogglePriority>,
+) -> ApiResult<axum::Json<Empty>> {
     let priority = parse_priority(Some(&body.priority))?;
     let mut tx = state.store.begin().await?;
     let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
@@ -412,13 +555,20 @@ struct CustomAttributes {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/custom_attributes", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = CustomAttributes, security(("userApiKey" = [])),
     responses((status = 200, body = CustomAttributes), (status = 422, body = crate::error::ErrorBody)))]
-async fn custom_attributes(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<CustomAttributes>) -> ApiResult<axum::Json<CustomAttributes>> {
+async fn custom_attributes(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<CustomAttributes>,
+) -> ApiResult<axum::Json<CustomAttributes>> {
     throughline_core::validate::json_object("custom_attributes", &body.custom_attributes)?;
     let mut tx = state.store.begin().await?;
     let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
     let updated = conversations::set_custom_attributes(&mut tx, &c, body.custom_attributes).await?;
     tx.commit().await?;
-    Ok(axum::Json(CustomAttributes { custom_attributes: updated.custom_attributes }))
+    Ok(axum::Json(CustomAttributes {
+        custom_attributes: updated.custom_attributes,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -443,11 +593,22 @@ enum Assigned {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/assignments", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = AssignmentBody, security(("userApiKey" = [])),
     responses((status = 200, body = Assigned), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn assignments(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<AssignmentBody>) -> ApiResult<axum::Json<Assigned>> {
+async fn assignments(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<AssignmentBody>,
+) -> ApiResult<axum::Json<Assigned>> {
     let (assignee, team) = match (body.assignee_id, body.team_id) {
         (Some(a), _) => (Some(a), None),
         (None, Some(t)) => (None, Some(t)),
-        (None, None) => return Err(ApiError::invalid("assignee_id", "blank", "give assignee_id or team_id")),
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "assignee_id",
+                "blank",
+                "give assignee_id or team_id",
+            ));
+        }
     };
     check_assignment(&state, &ctx, assignee.flatten(), team.flatten()).await?;
     let mut tx = state.store.begin().await?;
@@ -456,17 +617,23 @@ async fn assignments(State(state): State<AppState>, ctx: AccountCtx, Path((_acco
     tx.commit().await?;
     let mut conn = state.store.read().await?;
     let view = render::conversation(&mut conn, &state.store, updated).await?;
-    Ok(axum::Json(match (assignee, view.meta.assignee, view.meta.team) {
-        (Some(_), Some(user), _) => Assigned::Agent(user),
-        (None, _, Some(team)) => Assigned::Team(team),
-        _ => Assigned::Nobody(Empty {}),
-    }))
+    Ok(axum::Json(
+        match (assignee, view.meta.assignee, view.meta.team) {
+            (Some(_), Some(user), _) => Assigned::Agent(user),
+            (None, _, Some(team)) => Assigned::Team(team),
+            _ => Assigned::Nobody(Empty {}),
+        },
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Payload<Vec<String>>), (status = 404, body = crate::error::ErrorBody)))]
-async fn labels(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
+async fn labels(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
     let mut conn = state.store.read().await?;
     let c = conversations::get(&mut conn, &ctx.scope, id).await?;
     Ok(payload(conversations::labels_of(&mut conn, &c).await?))
@@ -476,7 +643,12 @@ async fn labels(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = LabelList, security(("userApiKey" = [])),
     responses((status = 200, body = Payload<Vec<String>>), (status = 422, body = crate::error::ErrorBody)))]
-async fn set_labels(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<LabelList>) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
+async fn set_labels(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<LabelList>,
+) -> ApiResult<axum::Json<Payload<Vec<String>>>> {
     let titles = clean_labels(&body.labels)?;
     let mut tx = state.store.begin().await?;
     let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
@@ -489,7 +661,11 @@ async fn set_labels(State(state): State<AppState>, ctx: AccountCtx, Path((_accou
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/update_last_seen", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn update_last_seen(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+async fn update_last_seen(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Empty>> {
     let Some(user_id) = ctx.scope.user_id() else {
         return Ok(ok());
     };

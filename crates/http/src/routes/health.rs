@@ -10,7 +10,9 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    r.routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(openapi_json))
+    r.routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi_json))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -34,9 +36,21 @@ async fn healthz(State(state): State<AppState>) -> axum::Json<Health> {
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let db = state.store.backend().name();
     if state.store.ping().await {
-        (StatusCode::OK, axum::Json(Health { status: "ready", database: db }))
+        (
+            StatusCode::OK,
+            axum::Json(Health {
+                status: "ready",
+                database: db,
+            }),
+        )
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(Health { status: "database unavailable", database: db }))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(Health {
+                status: "database unavailable",
+                database: db,
+            }),
+        )
     }
 }
 

@@ -35,17 +35,27 @@ const SETTING_KEYS: [&str; 9] = [
     "sender_name_type",
     "business_name",
 ];
-const WIDGET_KEYS: [&str; 4] = ["website_url", "widget_color", "welcome_title", "welcome_tagline"];
+const WIDGET_KEYS: [&str; 4] = [
+    "website_url",
+    "widget_color",
+    "welcome_title",
+    "welcome_tagline",
+];
 
 /// Inboxes the caller can see (agents: the ones they are members of).
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inboxes", tag = "Inboxes",
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Payload<Vec<InboxView>>)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<Payload<Vec<InboxView>>>> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+) -> ApiResult<axum::Json<Payload<Vec<InboxView>>>> {
     let mut conn = state.store.read().await?;
     let list = inboxes::list(&mut conn, state.store.key(), &ctx.scope).await?;
     let admin = ctx.require_admin().is_ok();
-    Ok(payload(list.iter().map(|i| InboxView::new(i, admin)).collect()))
+    Ok(payload(
+        list.iter().map(|i| InboxView::new(i, admin)).collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -114,8 +124,15 @@ fn validate_country(c: Option<Option<String>>) -> ApiResult<Option<Option<String
     match c {
         Some(Some(code)) => {
             let code = code.trim().to_ascii_uppercase();
-            if code.len() != 2 || throughline_core::identity::normalize_phone("+1 202 555 0143", Some(&code)).is_err() {
-                return Err(ApiError::invalid("default_country", "invalid", "use a two-letter country code such as BR or PL"));
+            if code.len() != 2
+                || throughline_core::identity::normalize_phone("+1 202 555 0143", Some(&code))
+                    .is_err()
+            {
+                return Err(ApiError::invalid(
+                    "default_country",
+                    "invalid",
+                    "use a two-letter country code such as BR or PL",
+                ));
             }
             Ok(Some(Some(code)))
         }
@@ -143,14 +160,26 @@ async fn create(
 ) -> ApiResult<axum::Json<InboxView>> {
     ctx.require_admin()?;
     let name = required_text("name", body.name.as_deref().unwrap_or_default(), 255)?;
-    let kind = body.channel.as_ref().and_then(|c| c.kind.clone()).unwrap_or_else(|| "api".into());
-    let channel_type = ChannelType::parse(&kind)
-        .ok_or_else(|| ApiError::invalid("channel.type", "inclusion", format!("unknown channel type `{kind}`")))?;
+    let kind = body
+        .channel
+        .as_ref()
+        .and_then(|c| c.kind.clone())
+        .unwrap_or_else(|| "api".into());
+    let channel_type = ChannelType::parse(&kind).ok_or_else(|| {
+        ApiError::invalid(
+            "channel.type",
+            "inclusion",
+            format!("unknown channel type `{kind}`"),
+        )
+    })?;
     if channel_type != ChannelType::Api {
         return Err(ApiError::invalid(
             "channel.type",
             "unavailable",
-            format!("the {} channel is not available in this version yet", channel_type.short_name()),
+            format!(
+                "the {} channel is not available in this version yet",
+                channel_type.short_name()
+            ),
         ));
     }
     let webhook_url = webhook_url(&body)?.flatten();
@@ -194,7 +223,10 @@ async fn show(
 ) -> ApiResult<axum::Json<InboxView>> {
     let mut conn = state.store.read().await?;
     let inbox = inboxes::get(&mut conn, state.store.key(), &ctx.scope, id).await?;
-    Ok(axum::Json(InboxView::new(&inbox, ctx.require_admin().is_ok())))
+    Ok(axum::Json(InboxView::new(
+        &inbox,
+        ctx.require_admin().is_ok(),
+    )))
 }
 
 /// Updates an inbox (administrators).
@@ -211,14 +243,20 @@ async fn update(
     ctx.require_admin()?;
     let settings = settings_from(&body);
     let changes = InboxChanges {
-        name: body.name.as_deref().map(|n| required_text("name", n, 255)).transpose()?,
+        name: body
+            .name
+            .as_deref()
+            .map(|n| required_text("name", n, 255))
+            .transpose()?,
         avatar_url: body.avatar_url.clone(),
         greeting_enabled: body.greeting_enabled,
         greeting_message: body.greeting_message.clone(),
         enable_auto_assignment: body.enable_auto_assignment,
         allow_messages_after_resolved: body.allow_messages_after_resolved,
         lock_to_single_conversation: body.lock_to_single_conversation,
-        hmac_mandatory: body.hmac_mandatory.or(body.channel.as_ref().and_then(|c| c.hmac_mandatory)),
+        hmac_mandatory: body
+            .hmac_mandatory
+            .or(body.channel.as_ref().and_then(|c| c.hmac_mandatory)),
         webhook_url: webhook_url(&body)?,
         default_country: validate_country(body.default_country.clone())?,
         settings: (!settings.is_empty()).then_some(settings),
@@ -245,7 +283,11 @@ async fn remove(
     Ok(super::ok())
 }
 
-async fn member_views(state: &AppState, ctx: &AccountCtx, inbox_id: i64) -> ApiResult<Vec<AgentView>> {
+async fn member_views(
+    state: &AppState,
+    ctx: &AccountCtx,
+    inbox_id: i64,
+) -> ApiResult<Vec<AgentView>> {
     let mut conn = state.store.read().await?;
     let ids = inboxes::member_ids(&mut conn, state.store.key(), &ctx.scope, inbox_id).await?;
     let agents = accounts::agents_by_ids(&mut conn, &ctx.scope, &ids).await?;
@@ -297,9 +339,15 @@ async fn change_members(
     let key = state.store.key();
     let mut tx = state.store.begin().await?;
     match op {
-        MemberOp::Add => inboxes::add_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?,
-        MemberOp::Set => inboxes::set_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?,
-        MemberOp::Remove => inboxes::remove_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?,
+        MemberOp::Add => {
+            inboxes::add_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?
+        }
+        MemberOp::Set => {
+            inboxes::set_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?
+        }
+        MemberOp::Remove => {
+            inboxes::remove_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?
+        }
     }
     tx.commit().await?;
     member_views(state, ctx, inbox_id).await
@@ -321,7 +369,9 @@ async fn add_members(
     ctx: AccountCtx,
     Json(body): Json<MemberChange>,
 ) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
-    Ok(payload(change_members(&state, &ctx, &body, MemberOp::Add).await?))
+    Ok(payload(
+        change_members(&state, &ctx, &body, MemberOp::Add).await?,
+    ))
 }
 
 /// Makes the inbox's agents exactly `user_ids` (administrators).
@@ -333,7 +383,9 @@ async fn set_members(
     ctx: AccountCtx,
     Json(body): Json<MemberChange>,
 ) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
-    Ok(payload(change_members(&state, &ctx, &body, MemberOp::Set).await?))
+    Ok(payload(
+        change_members(&state, &ctx, &body, MemberOp::Set).await?,
+    ))
 }
 
 /// Removes agents from an inbox (administrators).
@@ -345,5 +397,7 @@ async fn remove_members(
     ctx: AccountCtx,
     Json(body): Json<MemberChange>,
 ) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
-    Ok(payload(change_members(&state, &ctx, &body, MemberOp::Remove).await?))
+    Ok(payload(
+        change_members(&state, &ctx, &body, MemberOp::Remove).await?,
+    ))
 }

@@ -14,15 +14,25 @@ use crate::extract::{AccountCtx, Json, Path};
 use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    r.routes(routes!(list, create)).routes(routes!(show, update, remove))
+    r.routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/labels", tag = "Labels",
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Payload<Vec<LabelView>>)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<Payload<Vec<LabelView>>>> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+) -> ApiResult<axum::Json<Payload<Vec<LabelView>>>> {
     let mut conn = state.store.read().await?;
-    Ok(payload(labels::list(&mut conn, &ctx.scope).await?.iter().map(LabelView::from).collect()))
+    Ok(payload(
+        labels::list(&mut conn, &ctx.scope)
+            .await?
+            .iter()
+            .map(LabelView::from)
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -38,13 +48,35 @@ struct LabelBody {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/labels", tag = "Labels",
     params(("account_id" = i64, Path)), request_body = LabelBody, security(("userApiKey" = [])),
     responses((status = 200, body = LabelView), (status = 422, body = crate::error::ErrorBody)))]
-async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json<LabelBody>) -> ApiResult<axum::Json<LabelView>> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<LabelBody>,
+) -> ApiResult<axum::Json<LabelView>> {
     ctx.require_admin()?;
     let title = label_title("title", body.title.as_deref().unwrap_or_default())?;
-    let color = body.color.as_deref().map(|c| hex_color("color", c)).transpose()?.unwrap_or_else(|| "#1f93ff".into());
-    let description = body.description.flatten().map(|d| optional_text("description", &d, 2000)).transpose()?.flatten();
+    let color = body
+        .color
+        .as_deref()
+        .map(|c| hex_color("color", c))
+        .transpose()?
+        .unwrap_or_else(|| "#1f93ff".into());
+    let description = body
+        .description
+        .flatten()
+        .map(|d| optional_text("description", &d, 2000))
+        .transpose()?
+        .flatten();
     let mut tx = state.store.begin().await?;
-    let label = labels::create(tx.conn(), &ctx.scope, &title, description.as_deref(), &color, body.show_on_sidebar.unwrap_or(true)).await?;
+    let label = labels::create(
+        tx.conn(),
+        &ctx.scope,
+        &title,
+        description.as_deref(),
+        &color,
+        body.show_on_sidebar.unwrap_or(true),
+    )
+    .await?;
     tx.commit().await?;
     Ok(axum::Json(LabelView::from(&label)))
 }
@@ -52,25 +84,57 @@ async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/labels/{id}", tag = "Labels",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = LabelView), (status = 404, body = crate::error::ErrorBody)))]
-async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<LabelView>> {
+async fn show(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<LabelView>> {
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(LabelView::from(&labels::get(&mut conn, &ctx.scope, id).await?)))
+    Ok(axum::Json(LabelView::from(
+        &labels::get(&mut conn, &ctx.scope, id).await?,
+    )))
 }
 
 /// Updates a label (administrators).
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/labels/{id}", tag = "Labels",
     params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = LabelBody, security(("userApiKey" = [])),
     responses((status = 200, body = LabelView), (status = 404, body = crate::error::ErrorBody)))]
-async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<LabelBody>) -> ApiResult<axum::Json<LabelView>> {
+async fn update(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<LabelBody>,
+) -> ApiResult<axum::Json<LabelView>> {
     ctx.require_admin()?;
-    let title = body.title.as_deref().map(|t| label_title("title", t)).transpose()?;
-    let color = body.color.as_deref().map(|c| hex_color("color", c)).transpose()?;
+    let title = body
+        .title
+        .as_deref()
+        .map(|t| label_title("title", t))
+        .transpose()?;
+    let color = body
+        .color
+        .as_deref()
+        .map(|c| hex_color("color", c))
+        .transpose()?;
     let description = body
         .description
-        .map(|d| d.map(|d| optional_text("description", &d, 2000)).transpose().map(Option::flatten))
+        .map(|d| {
+            d.map(|d| optional_text("description", &d, 2000))
+                .transpose()
+                .map(Option::flatten)
+        })
         .transpose()?;
     let mut tx = state.store.begin().await?;
-    let label = labels::update(tx.conn(), &ctx.scope, id, title.as_deref(), description.as_ref().map(|d| d.as_deref()), color.as_deref(), body.show_on_sidebar).await?;
+    let label = labels::update(
+        tx.conn(),
+        &ctx.scope,
+        id,
+        title.as_deref(),
+        description.as_ref().map(|d| d.as_deref()),
+        color.as_deref(),
+        body.show_on_sidebar,
+    )
+    .await?;
     tx.commit().await?;
     Ok(axum::Json(LabelView::from(&label)))
 }
@@ -79,7 +143,11 @@ async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/labels/{id}", tag = "Labels",
     params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+async fn remove(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     labels::delete(tx.conn(), &ctx.scope, id).await?;

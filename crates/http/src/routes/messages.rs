@@ -61,7 +61,12 @@ struct ListParams {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ListParams), security(("userApiKey" = [])),
     responses((status = 200, body = MessageList), (status = 404, body = crate::error::ErrorBody)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Query(p): Query<ListParams>) -> ApiResult<axum::Json<MessageList>> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Query(p): Query<ListParams>,
+) -> ApiResult<axum::Json<MessageList>> {
     let mut conn = state.store.read().await?;
     let c = conversations::get(&mut conn, &ctx.scope, id).await?;
     let list = messages::list(&mut conn, &ctx.scope, &c, p.before, p.after, 20, true).await?;
@@ -117,12 +122,15 @@ async fn read_body(state: &AppState, req: Request) -> ApiResult<(NewMessageBody,
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("multipart/form-data"));
     if !is_multipart {
-        let crate::extract::Json(body) = crate::extract::Json::<NewMessageBody>::from_request(req, state).await?;
+        let crate::extract::Json(body) =
+            crate::extract::Json::<NewMessageBody>::from_request(req, state).await?;
         return Ok((body, Vec::new()));
     }
     let mut form = axum::extract::Multipart::from_request(req, state)
         .await
-        .map_err(|e| ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text())))?;
+        .map_err(|e| {
+            ApiError::BadRequest(format!("malformed multipart body: {}", e.body_text()))
+        })?;
     let mut body = NewMessageBody::default();
     let mut uploads = Vec::new();
     while let Some(field) = form
@@ -133,15 +141,29 @@ async fn read_body(state: &AppState, req: Request) -> ApiResult<(NewMessageBody,
         let name = field.name().unwrap_or_default().to_owned();
         if name == "attachments[]" || name == "attachments" {
             if uploads.len() >= MAX_FILES {
-                return Err(ApiError::invalid("attachments", "too_many", format!("at most {MAX_FILES} files per message")));
+                return Err(ApiError::invalid(
+                    "attachments",
+                    "too_many",
+                    format!("at most {MAX_FILES} files per message"),
+                ));
             }
             let file_name = field.file_name().map(str::to_owned);
             let content_type = field.content_type().map(str::to_owned);
-            let bytes = field.bytes().await.map_err(|e| multipart_error(e.status(), e.body_text()))?;
-            uploads.push(Upload { file_name, content_type, bytes: bytes.to_vec() });
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| multipart_error(e.status(), e.body_text()))?;
+            uploads.push(Upload {
+                file_name,
+                content_type,
+                bytes: bytes.to_vec(),
+            });
             continue;
         }
-        let text = field.text().await.map_err(|e| multipart_error(e.status(), e.body_text()))?;
+        let text = field
+            .text()
+            .await
+            .map_err(|e| multipart_error(e.status(), e.body_text()))?;
         match name.as_str() {
             "content" => body.content = Some(text),
             "message_type" => body.message_type = Some(text),
@@ -186,25 +208,51 @@ pub(crate) async fn build(
     let message_type = match body.message_type.as_deref() {
         None | Some("") => default_type,
         Some(t) => MessageType::parse(t)
-            .filter(|t| matches!(t, MessageType::Incoming | MessageType::Outgoing | MessageType::Template))
-            .ok_or_else(|| ApiError::invalid("message_type", "inclusion", "message_type must be outgoing or incoming"))?,
+            .filter(|t| {
+                matches!(
+                    t,
+                    MessageType::Incoming | MessageType::Outgoing | MessageType::Template
+                )
+            })
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "message_type",
+                    "inclusion",
+                    "message_type must be outgoing or incoming",
+                )
+            })?,
     };
     let content_type = match body.content_type.as_deref() {
         None | Some("") => ContentType::Text,
-        Some(c) => ContentType::parse(c)
-            .ok_or_else(|| ApiError::invalid("content_type", "inclusion", format!("unknown content_type `{c}`")))?,
+        Some(c) => ContentType::parse(c).ok_or_else(|| {
+            ApiError::invalid(
+                "content_type",
+                "inclusion",
+                format!("unknown content_type `{c}`"),
+            )
+        })?,
     };
     let content = match body.content {
         Some(c) if c.chars().count() > MAX_CONTENT => {
-            return Err(ApiError::invalid("content", "too_long", format!("content is longer than {MAX_CONTENT} characters")));
+            return Err(ApiError::invalid(
+                "content",
+                "too_long",
+                format!("content is longer than {MAX_CONTENT} characters"),
+            ));
         }
         Some(c) if !c.trim().is_empty() => Some(c),
         _ => None,
     };
-    let content_attributes = body.content_attributes.unwrap_or_else(|| serde_json::json!({}));
+    let content_attributes = body
+        .content_attributes
+        .unwrap_or_else(|| serde_json::json!({}));
     throughline_core::validate::json_object("content_attributes", &content_attributes)?;
     if content.is_none() && uploads.is_empty() && content_type == ContentType::Text {
-        return Err(ApiError::invalid("content", "blank", "a message needs content or an attachment"));
+        return Err(ApiError::invalid(
+            "content",
+            "blank",
+            "a message needs content or an attachment",
+        ));
     }
     let source_id = body
         .source_id
@@ -213,7 +261,10 @@ pub(crate) async fn build(
         .transpose()?;
     let mut additional = serde_json::Map::new();
     if let Some(echo) = body.echo_id {
-        additional.insert("echo_id".into(), Value::String(echo.chars().take(255).collect()));
+        additional.insert(
+            "echo_id".into(),
+            Value::String(echo.chars().take(255).collect()),
+        );
     }
     if let Some(params) = body.template_params {
         additional.insert("template_params".into(), params);
@@ -221,7 +272,11 @@ pub(crate) async fn build(
     let mut attachments = Vec::with_capacity(uploads.len());
     for upload in uploads {
         if upload.bytes.is_empty() {
-            return Err(ApiError::invalid("attachments", "blank", "an attachment is empty"));
+            return Err(ApiError::invalid(
+                "attachments",
+                "blank",
+                "an attachment is empty",
+            ));
         }
         let key = new_key(account_id);
         state.blobs.put(&key, upload.bytes.clone()).await?;
@@ -247,6 +302,7 @@ pub(crate) async fn build(
         sender: None,
         status: throughline_core::message::DeliveryStatus::Sent,
         attachments,
+        created_at: None,
     })
 }
 
@@ -256,16 +312,34 @@ pub(crate) async fn build(
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = NewMessageBody, security(("userApiKey" = [])),
     responses((status = 200, body = MessageView), (status = 404, body = crate::error::ErrorBody),
         (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn create(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, req: Request) -> ApiResult<axum::Json<MessageView>> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    req: Request,
+) -> ApiResult<axum::Json<MessageView>> {
     let (body, uploads) = read_body(&state, req).await?;
     let conversation = {
         let mut conn = state.store.read().await?;
         conversations::get(&mut conn, &ctx.scope, id).await?
     };
-    let mut new = build(&state, ctx.account_id(), body, uploads, MessageType::Outgoing).await?;
+    let mut new = build(
+        &state,
+        ctx.account_id(),
+        body,
+        uploads,
+        MessageType::Outgoing,
+    )
+    .await?;
     if new.message_type == MessageType::Incoming {
         let mut conn = state.store.read().await?;
-        let inbox = inboxes::get(&mut conn, state.store.key(), &ctx.scope, conversation.inbox_id).await?;
+        let inbox = inboxes::get(
+            &mut conn,
+            state.store.key(),
+            &ctx.scope,
+            conversation.inbox_id,
+        )
+        .await?;
         if inbox.channel_type != ChannelType::Api || new.private {
             return Err(ApiError::invalid(
                 "message_type",
@@ -284,7 +358,15 @@ async fn create(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
     let created = messages::create(&mut tx, &ctx.scope, &conversation, new).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(render::message(&mut conn, &state.store, &created.conversation, &created.message).await?))
+    Ok(axum::Json(
+        render::message(
+            &mut conn,
+            &state.store,
+            &created.conversation,
+            &created.message,
+        )
+        .await?,
+    ))
 }
 
 /// Deletes a message's content and attachments (the line stays, marked deleted). Agents may
@@ -292,13 +374,19 @@ async fn create(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}", tag = "Messages",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = MessageView), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id, message_id)): Path<(i64, i64, i64)>) -> ApiResult<axum::Json<MessageView>> {
+async fn remove(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id, message_id)): Path<(i64, i64, i64)>,
+) -> ApiResult<axum::Json<MessageView>> {
     let mut tx = state.store.begin().await?;
     let conversation = conversations::get(tx.conn(), &ctx.scope, id).await?;
     let message = messages::get(tx.conn(), &ctx.scope, &conversation, message_id).await?;
     let own = sender_of(&ctx) == message.sender_type.zip(message.sender_id);
     if !own && ctx.require_admin().is_err() {
-        return Err(ApiError::Forbidden("agents can delete only their own messages".into()));
+        return Err(ApiError::Forbidden(
+            "agents can delete only their own messages".into(),
+        ));
     }
     let files = messages::attachments_of(tx.conn(), &ctx.scope, message_id).await?;
     let deleted = messages::delete(&mut tx, &ctx.scope, &conversation, message_id).await?;
@@ -311,5 +399,7 @@ async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
         }
     }
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(render::message(&mut conn, &state.store, &conversation, &deleted).await?))
+    Ok(axum::Json(
+        render::message(&mut conn, &state.store, &conversation, &deleted).await?,
+    ))
 }

@@ -86,7 +86,11 @@ pub(crate) async fn agents_only(
     unique.sort_unstable();
     unique.dedup();
     if found.len() != unique.len() {
-        return Err(ApiError::invalid("user_ids", "invalid", "every user must be an agent of this account"));
+        return Err(ApiError::invalid(
+            "user_ids",
+            "invalid",
+            "every user must be an agent of this account",
+        ));
     }
     Ok(())
 }

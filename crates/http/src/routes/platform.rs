@@ -21,7 +21,11 @@ use crate::state::AppState;
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(create_account))
         .routes(routes!(show_account, update_account, delete_account))
-        .routes(routes!(list_account_users, create_account_user, delete_account_user))
+        .routes(routes!(
+            list_account_users,
+            create_account_user,
+            delete_account_user
+        ))
         .routes(routes!(create_user))
         .routes(routes!(show_user, update_user, delete_user))
 }
@@ -46,7 +50,11 @@ struct AccountBody {
 #[utoipa::path(post, path = "/platform/api/v1/accounts", tag = "Platform", request_body = AccountBody,
     security(("platformAppApiKey" = [])),
     responses((status = 200, body = AccountRef), (status = 401, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn create_account(State(state): State<AppState>, app: PlatformApp, Json(body): Json<AccountBody>) -> ApiResult<axum::Json<AccountRef>> {
+async fn create_account(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Json(body): Json<AccountBody>,
+) -> ApiResult<axum::Json<AccountRef>> {
     let name = required_text("name", body.name.as_deref().unwrap_or_default(), 255)?;
     let locale = locale(body.locale)?.unwrap_or_else(|| "en".into());
     let mut tx = state.store.begin().await?;
@@ -58,9 +66,11 @@ async fn create_account(State(state): State<AppState>, app: PlatformApp, Json(bo
 
 fn locale(l: Option<String>) -> ApiResult<Option<String>> {
     match l {
-        Some(l) if !super::auth::LOCALES.contains(&l.as_str()) => {
-            Err(ApiError::invalid("locale", "inclusion", "locale must be en, pt-BR or pl"))
-        }
+        Some(l) if !super::auth::LOCALES.contains(&l.as_str()) => Err(ApiError::invalid(
+            "locale",
+            "inclusion",
+            "locale must be en, pt-BR or pl",
+        )),
         other => Ok(other),
     }
 }
@@ -68,19 +78,34 @@ fn locale(l: Option<String>) -> ApiResult<Option<String>> {
 #[utoipa::path(get, path = "/platform/api/v1/accounts/{account_id}", tag = "Platform",
     params(("account_id" = i64, Path)), security(("platformAppApiKey" = [])),
     responses((status = 200, body = AccountRef), (status = 404, body = crate::error::ErrorBody)))]
-async fn show_account(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<AccountRef>> {
+async fn show_account(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<AccountRef>> {
     require(&state, app, Permissible::Account(id)).await?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(AccountRef::from(&accounts::get_account(&mut conn, id).await?)))
+    Ok(axum::Json(AccountRef::from(
+        &accounts::get_account(&mut conn, id).await?,
+    )))
 }
 
 #[utoipa::path(patch, path = "/platform/api/v1/accounts/{account_id}", tag = "Platform",
     params(("account_id" = i64, Path)), request_body = AccountBody, security(("platformAppApiKey" = [])),
     responses((status = 200, body = AccountRef), (status = 404, body = crate::error::ErrorBody)))]
-async fn update_account(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>, Json(body): Json<AccountBody>) -> ApiResult<axum::Json<AccountRef>> {
+async fn update_account(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+    Json(body): Json<AccountBody>,
+) -> ApiResult<axum::Json<AccountRef>> {
     require(&state, app, Permissible::Account(id)).await?;
     let changes = AccountChanges {
-        name: body.name.as_deref().map(|n| required_text("name", n, 255)).transpose()?,
+        name: body
+            .name
+            .as_deref()
+            .map(|n| required_text("name", n, 255))
+            .transpose()?,
         locale: locale(body.locale)?,
         ..Default::default()
     };
@@ -94,7 +119,11 @@ async fn update_account(State(state): State<AppState>, app: PlatformApp, Path(id
 #[utoipa::path(delete, path = "/platform/api/v1/accounts/{account_id}", tag = "Platform",
     params(("account_id" = i64, Path)), security(("platformAppApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn delete_account(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<Empty>> {
+async fn delete_account(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Empty>> {
     require(&state, app, Permissible::Account(id)).await?;
     let mut tx = state.store.begin().await?;
     accounts::delete_account(tx.conn(), id).await?;
@@ -112,14 +141,23 @@ struct AccountUser {
 #[utoipa::path(get, path = "/platform/api/v1/accounts/{account_id}/account_users", tag = "Platform",
     params(("account_id" = i64, Path)), security(("platformAppApiKey" = [])),
     responses((status = 200, body = Vec<AccountUser>), (status = 404, body = crate::error::ErrorBody)))]
-async fn list_account_users(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<Vec<AccountUser>>> {
+async fn list_account_users(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Vec<AccountUser>>> {
     require(&state, app, Permissible::Account(id)).await?;
     let mut conn = state.store.read().await?;
-    let agents = accounts::list_agents(&mut conn, &throughline_store::AccountScope::system(id)).await?;
+    let agents =
+        accounts::list_agents(&mut conn, &throughline_store::AccountScope::system(id)).await?;
     Ok(axum::Json(
         agents
             .iter()
-            .map(|a| AccountUser { account_id: id, user_id: a.user.id, role: a.membership.role.as_str().into() })
+            .map(|a| AccountUser {
+                account_id: id,
+                user_id: a.user.id,
+                role: a.membership.role.as_str().into(),
+            })
             .collect(),
     ))
 }
@@ -135,22 +173,37 @@ struct AccountUserBody {
 #[utoipa::path(post, path = "/platform/api/v1/accounts/{account_id}/account_users", tag = "Platform",
     params(("account_id" = i64, Path)), request_body = AccountUserBody, security(("platformAppApiKey" = [])),
     responses((status = 200, body = AccountUser), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn create_account_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>, Json(body): Json<AccountUserBody>) -> ApiResult<axum::Json<AccountUser>> {
+async fn create_account_user(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+    Json(body): Json<AccountUserBody>,
+) -> ApiResult<axum::Json<AccountUser>> {
     require(&state, app, Permissible::Account(id)).await?;
     require(&state, app, Permissible::User(body.user_id)).await?;
-    let role = Role::parse(body.role.as_deref().unwrap_or("agent"))
-        .ok_or_else(|| ApiError::invalid("role", "inclusion", "role must be agent or administrator"))?;
+    let role = Role::parse(body.role.as_deref().unwrap_or("agent")).ok_or_else(|| {
+        ApiError::invalid("role", "inclusion", "role must be agent or administrator")
+    })?;
     let mut tx = state.store.begin().await?;
     let m = accounts::add_member(tx.conn(), id, body.user_id, role, None).await?;
     tx.commit().await?;
-    Ok(axum::Json(AccountUser { account_id: id, user_id: m.user_id, role: m.role.as_str().into() }))
+    Ok(axum::Json(AccountUser {
+        account_id: id,
+        user_id: m.user_id,
+        role: m.role.as_str().into(),
+    }))
 }
 
 /// Removes a user from an account.
 #[utoipa::path(delete, path = "/platform/api/v1/accounts/{account_id}/account_users", tag = "Platform",
     params(("account_id" = i64, Path)), request_body = AccountUserBody, security(("platformAppApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn delete_account_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>, Json(body): Json<AccountUserBody>) -> ApiResult<axum::Json<Empty>> {
+async fn delete_account_user(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+    Json(body): Json<AccountUserBody>,
+) -> ApiResult<axum::Json<Empty>> {
     require(&state, app, Permissible::Account(id)).await?;
     let mut tx = state.store.begin().await?;
     accounts::remove_member(tx.conn(), id, body.user_id).await?;
@@ -168,7 +221,10 @@ struct UserBody {
     custom_attributes: Option<serde_json::Value>,
 }
 
-async fn user_view(state: &AppState, user: &throughline_core::model::User) -> ApiResult<ProfileView> {
+async fn user_view(
+    state: &AppState,
+    user: &throughline_core::model::User,
+) -> ApiResult<ProfileView> {
     let mut conn = state.store.read().await?;
     super::auth::profile_view(&mut conn, &state.store, user).await
 }
@@ -177,7 +233,11 @@ async fn user_view(state: &AppState, user: &throughline_core::model::User) -> Ap
 #[utoipa::path(post, path = "/platform/api/v1/users", tag = "Platform", request_body = UserBody,
     security(("platformAppApiKey" = [])),
     responses((status = 200, body = ProfileView), (status = 422, body = crate::error::ErrorBody)))]
-async fn create_user(State(state): State<AppState>, app: PlatformApp, Json(body): Json<UserBody>) -> ApiResult<axum::Json<ProfileView>> {
+async fn create_user(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Json(body): Json<UserBody>,
+) -> ApiResult<axum::Json<ProfileView>> {
     let name = required_text("name", body.name.as_deref().unwrap_or_default(), 255)?;
     let email = normalize_email(body.email.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::invalid("email", "invalid", e.to_string()))?;
@@ -194,7 +254,12 @@ async fn create_user(State(state): State<AppState>, app: PlatformApp, Json(body)
         NewUser {
             email,
             name,
-            display_name: body.display_name.as_deref().map(|d| optional_text("display_name", d, 255)).transpose()?.flatten(),
+            display_name: body
+                .display_name
+                .as_deref()
+                .map(|d| optional_text("display_name", d, 255))
+                .transpose()?
+                .flatten(),
             password_hash,
             custom_attributes: body.custom_attributes.unwrap_or_else(|| json!({})),
         },
@@ -209,7 +274,11 @@ async fn create_user(State(state): State<AppState>, app: PlatformApp, Json(body)
 #[utoipa::path(get, path = "/platform/api/v1/users/{id}", tag = "Platform",
     params(("id" = i64, Path)), security(("platformAppApiKey" = [])),
     responses((status = 200, body = ProfileView), (status = 404, body = crate::error::ErrorBody)))]
-async fn show_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<ProfileView>> {
+async fn show_user(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<ProfileView>> {
     require(&state, app, Permissible::User(id)).await?;
     let user = {
         let mut conn = state.store.read().await?;
@@ -221,12 +290,19 @@ async fn show_user(State(state): State<AppState>, app: PlatformApp, Path(id): Pa
 #[utoipa::path(patch, path = "/platform/api/v1/users/{id}", tag = "Platform",
     params(("id" = i64, Path)), request_body = UserBody, security(("platformAppApiKey" = [])),
     responses((status = 200, body = ProfileView), (status = 404, body = crate::error::ErrorBody)))]
-async fn update_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>, Json(body): Json<UserBody>) -> ApiResult<axum::Json<ProfileView>> {
+async fn update_user(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+    Json(body): Json<UserBody>,
+) -> ApiResult<axum::Json<ProfileView>> {
     require(&state, app, Permissible::User(id)).await?;
     let email = body
         .email
         .as_deref()
-        .map(|e| normalize_email(e).map_err(|err| ApiError::invalid("email", "invalid", err.to_string())))
+        .map(|e| {
+            normalize_email(e).map_err(|err| ApiError::invalid("email", "invalid", err.to_string()))
+        })
         .transpose()?;
     if let Some(a) = &body.custom_attributes {
         json_object("custom_attributes", a)?;
@@ -240,9 +316,16 @@ async fn update_user(State(state): State<AppState>, app: PlatformApp, Path(id): 
         tx.conn(),
         id,
         UserChanges {
-            name: body.name.as_deref().map(|n| required_text("name", n, 255)).transpose()?,
+            name: body
+                .name
+                .as_deref()
+                .map(|n| required_text("name", n, 255))
+                .transpose()?,
             email,
-            display_name: body.display_name.map(|d| optional_text("display_name", &d, 255)).transpose()?,
+            display_name: body
+                .display_name
+                .map(|d| optional_text("display_name", &d, 255))
+                .transpose()?,
             custom_attributes: body.custom_attributes,
             ..Default::default()
         },
@@ -259,7 +342,11 @@ async fn update_user(State(state): State<AppState>, app: PlatformApp, Path(id): 
 #[utoipa::path(delete, path = "/platform/api/v1/users/{id}", tag = "Platform",
     params(("id" = i64, Path)), security(("platformAppApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn delete_user(State(state): State<AppState>, app: PlatformApp, Path(id): Path<i64>) -> ApiResult<axum::Json<Empty>> {
+async fn delete_user(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Empty>> {
     require(&state, app, Permissible::User(id)).await?;
     let mut tx = state.store.begin().await?;
     accounts::delete_user_unscoped(tx.conn(), id).await?;

@@ -13,7 +13,9 @@ use throughline_core::identity::{normalize_email, normalize_phone};
 use throughline_core::message::{MessageType, SenderType};
 use throughline_core::model::{Contact, Conversation, Identity, Inbox};
 use throughline_core::validate::{json_object, optional_text};
-use throughline_core::views::{PublicContactView, PublicConversationView, PublicInboxView, PublicMessageView};
+use throughline_core::views::{
+    PublicContactView, PublicConversationView, PublicInboxView, PublicMessageView,
+};
 use throughline_realtime::Signal;
 use throughline_store::contacts::{self, ContactChanges, ContactKey, NewContact, NewIdentity};
 use throughline_store::conversations::{self, NewConversation, Seer};
@@ -26,7 +28,6 @@ use super::{Empty, ok};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path};
 use crate::state::AppState;
-
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(inbox))
@@ -59,21 +60,37 @@ struct Visitor {
     scope: AccountScope,
 }
 
-async fn visitor(state: &AppState, inbox_identifier: &str, contact_identifier: &str) -> ApiResult<Visitor> {
+async fn visitor(
+    state: &AppState,
+    inbox_identifier: &str,
+    contact_identifier: &str,
+) -> ApiResult<Visitor> {
     let inbox = find_inbox(state, inbox_identifier).await?;
     let system = AccountScope::system(inbox.account_id);
     let mut conn = state.store.read().await?;
-    let identity = contacts::identity_by_source(&mut conn, &system, inbox.id, contact_identifier).await?;
+    let identity =
+        contacts::identity_by_source(&mut conn, &system, inbox.id, contact_identifier).await?;
     if inbox.hmac_mandatory && !identity.hmac_verified {
-        return Err(ApiError::Unauthorized("this inbox requires identity verification (identifier_hash)".into()));
+        return Err(ApiError::Unauthorized(
+            "this inbox requires identity verification (identifier_hash)".into(),
+        ));
     }
     let contact = contacts::get(&mut conn, &system, identity.contact_id).await?;
     let scope = AccountScope::contact(inbox.account_id, contact.id, inbox.id);
-    Ok(Visitor { inbox, identity, contact, scope })
+    Ok(Visitor {
+        inbox,
+        identity,
+        contact,
+        scope,
+    })
 }
 
 /// A conversation of this visitor's identity, by display id.
-async fn visitor_conversation(state: &AppState, v: &Visitor, display_id: i64) -> ApiResult<Conversation> {
+async fn visitor_conversation(
+    state: &AppState,
+    v: &Visitor,
+    display_id: i64,
+) -> ApiResult<Conversation> {
     let mut conn = state.store.read().await?;
     let c = conversations::get(&mut conn, &v.scope, display_id).await?;
     if c.identity_id != Some(v.identity.id) {
@@ -85,8 +102,13 @@ async fn visitor_conversation(state: &AppState, v: &Visitor, display_id: i64) ->
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}", tag = "Client API",
     params(("inbox_identifier" = String, Path)),
     responses((status = 200, body = PublicInboxView), (status = 404, body = crate::error::ErrorBody)))]
-async fn inbox(State(state): State<AppState>, Path(identifier): Path<String>) -> ApiResult<axum::Json<PublicInboxView>> {
-    Ok(axum::Json(PublicInboxView::from(&find_inbox(&state, &identifier).await?)))
+async fn inbox(
+    State(state): State<AppState>,
+    Path(identifier): Path<String>,
+) -> ApiResult<axum::Json<PublicInboxView>> {
+    Ok(axum::Json(PublicInboxView::from(
+        &find_inbox(&state, &identifier).await?,
+    )))
 }
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
@@ -109,10 +131,14 @@ fn verified(inbox: &Inbox, body: &PublicContactBody) -> ApiResult<bool> {
         _ => false,
     };
     if body.identifier_hash.is_some() && !ok {
-        return Err(ApiError::Unauthorized("identifier_hash does not match the identifier".into()));
+        return Err(ApiError::Unauthorized(
+            "identifier_hash does not match the identifier".into(),
+        ));
     }
     if inbox.hmac_mandatory && !ok {
-        return Err(ApiError::Unauthorized("this inbox requires identity verification (identifier_hash)".into()));
+        return Err(ApiError::Unauthorized(
+            "this inbox requires identity verification (identifier_hash)".into(),
+        ));
     }
     Ok(ok)
 }
@@ -120,7 +146,9 @@ fn verified(inbox: &Inbox, body: &PublicContactBody) -> ApiResult<bool> {
 fn clean_email(e: &Option<String>) -> ApiResult<Option<String>> {
     e.as_deref()
         .filter(|s| !s.trim().is_empty())
-        .map(|s| normalize_email(s).map_err(|err| ApiError::invalid("email", "invalid", err.to_string())))
+        .map(|s| {
+            normalize_email(s).map_err(|err| ApiError::invalid("email", "invalid", err.to_string()))
+        })
         .transpose()
 }
 
@@ -140,13 +168,27 @@ fn clean_phone(p: &Option<String>, inbox: &Inbox) -> ApiResult<Option<String>> {
     params(("inbox_identifier" = String, Path)), request_body = PublicContactBody,
     responses((status = 200, body = PublicContactView), (status = 401, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn create_contact(State(state): State<AppState>, Path(identifier): Path<String>, Json(body): Json<PublicContactBody>) -> ApiResult<axum::Json<PublicContactView>> {
+async fn create_contact(
+    State(state): State<AppState>,
+    Path(identifier): Path<String>,
+    Json(body): Json<PublicContactBody>,
+) -> ApiResult<axum::Json<PublicContactView>> {
     let inbox = find_inbox(&state, &identifier).await?;
     let hmac_verified = verified(&inbox, &body)?;
     let email = clean_email(&body.email)?;
     let phone = clean_phone(&body.phone_number, &inbox)?;
-    let name = body.name.as_deref().map(|n| optional_text("name", n, 255)).transpose()?.flatten();
-    let external = body.identifier.as_deref().map(|i| optional_text("identifier", i, 255)).transpose()?.flatten();
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| optional_text("name", n, 255))
+        .transpose()?
+        .flatten();
+    let external = body
+        .identifier
+        .as_deref()
+        .map(|i| optional_text("identifier", i, 255))
+        .transpose()?
+        .flatten();
     if let Some(attrs) = &body.custom_attributes {
         json_object("custom_attributes", attrs)?;
     }
@@ -154,7 +196,9 @@ async fn create_contact(State(state): State<AppState>, Path(identifier): Path<St
     let mut tx = state.store.begin().await?;
     // Only a verified identifier proves who this is; everything else starts a new contact.
     let existing = match (&external, hmac_verified) {
-        (Some(id), true) => contacts::find_by(tx.conn(), &scope, ContactKey::Identifier(id)).await?,
+        (Some(id), true) => {
+            contacts::find_by(tx.conn(), &scope, ContactKey::Identifier(id)).await?
+        }
         _ => None,
     };
     let contact = match existing {
@@ -164,21 +208,33 @@ async fn create_contact(State(state): State<AppState>, Path(identifier): Path<St
             // Addresses already used by another contact are kept aside, unverified, for
             // agents to review, instead of attaching this visitor to someone else.
             let email = match email {
-                Some(e) if contacts::find_by(tx.conn(), &scope, ContactKey::Email(&e)).await?.is_some() => {
+                Some(e)
+                    if contacts::find_by(tx.conn(), &scope, ContactKey::Email(&e))
+                        .await?
+                        .is_some() =>
+                {
                     additional.insert("claimed_email".into(), json!(e));
                     None
                 }
                 other => other,
             };
             let phone = match phone {
-                Some(p) if contacts::find_by(tx.conn(), &scope, ContactKey::Phone(&p)).await?.is_some() => {
+                Some(p)
+                    if contacts::find_by(tx.conn(), &scope, ContactKey::Phone(&p))
+                        .await?
+                        .is_some() =>
+                {
                     additional.insert("claimed_phone_number".into(), json!(p));
                     None
                 }
                 other => other,
             };
             let identifier = match external {
-                Some(i) if contacts::find_by(tx.conn(), &scope, ContactKey::Identifier(&i)).await?.is_some() => {
+                Some(i)
+                    if contacts::find_by(tx.conn(), &scope, ContactKey::Identifier(&i))
+                        .await?
+                        .is_some() =>
+                {
                     additional.insert("claimed_identifier".into(), json!(i));
                     None
                 }
@@ -204,7 +260,13 @@ async fn create_contact(State(state): State<AppState>, Path(identifier): Path<St
     let identity = contacts::create_identity(
         &mut tx,
         &scope,
-        NewIdentity { contact_id: contact.id, inbox: &inbox, source_id: None, address: None, hmac_verified },
+        NewIdentity {
+            contact_id: contact.id,
+            inbox: &inbox,
+            source_id: None,
+            address: None,
+            hmac_verified,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -214,7 +276,10 @@ async fn create_contact(State(state): State<AppState>, Path(identifier): Path<St
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
     responses((status = 200, body = PublicContactView), (status = 404, body = crate::error::ErrorBody)))]
-async fn show_contact(State(state): State<AppState>, Path((inbox_id, contact_id)): Path<(String, String)>) -> ApiResult<axum::Json<PublicContactView>> {
+async fn show_contact(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<PublicContactView>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     Ok(axum::Json(PublicContactView::new(&v.contact, &v.identity)))
 }
@@ -223,11 +288,19 @@ async fn show_contact(State(state): State<AppState>, Path((inbox_id, contact_id)
 #[utoipa::path(patch, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)), request_body = PublicContactBody,
     responses((status = 200, body = PublicContactView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn update_contact(State(state): State<AppState>, Path((inbox_id, contact_id)): Path<(String, String)>, Json(body): Json<PublicContactBody>) -> ApiResult<axum::Json<PublicContactView>> {
+async fn update_contact(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id)): Path<(String, String)>,
+    Json(body): Json<PublicContactBody>,
+) -> ApiResult<axum::Json<PublicContactView>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let hmac_verified = verified(&v.inbox, &body)?;
     let mut changes = ContactChanges {
-        name: body.name.as_deref().map(|n| optional_text("name", n, 255).map(Option::unwrap_or_default)).transpose()?,
+        name: body
+            .name
+            .as_deref()
+            .map(|n| optional_text("name", n, 255).map(Option::unwrap_or_default))
+            .transpose()?,
         custom_attributes: match &body.custom_attributes {
             Some(a) => {
                 json_object("custom_attributes", a)?;
@@ -267,7 +340,11 @@ async fn update_contact(State(state): State<AppState>, Path((inbox_id, contact_i
     Ok(axum::Json(PublicContactView::new(&contact, &v.identity)))
 }
 
-async fn conversation_view(state: &AppState, v: &Visitor, c: &Conversation) -> ApiResult<PublicConversationView> {
+async fn conversation_view(
+    state: &AppState,
+    v: &Visitor,
+    c: &Conversation,
+) -> ApiResult<PublicConversationView> {
     let mut conn = state.store.read().await?;
     let list = messages::list(&mut conn, &v.scope, c, None, None, 100, false).await?;
     let msgs = render::public_messages(&mut conn, &state.store, c, &list).await?;
@@ -277,7 +354,10 @@ async fn conversation_view(state: &AppState, v: &Visitor, c: &Conversation) -> A
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
     responses((status = 200, body = Vec<PublicConversationView>), (status = 404, body = crate::error::ErrorBody)))]
-async fn list_conversations(State(state): State<AppState>, Path((inbox_id, contact_id)): Path<(String, String)>) -> ApiResult<axum::Json<Vec<PublicConversationView>>> {
+async fn list_conversations(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id)): Path<(String, String)>,
+) -> ApiResult<axum::Json<Vec<PublicConversationView>>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let list = {
         let mut conn = state.store.read().await?;
@@ -300,7 +380,11 @@ struct PublicConversationBody {
 #[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)), request_body = PublicConversationBody,
     responses((status = 200, body = PublicConversationView), (status = 404, body = crate::error::ErrorBody)))]
-async fn create_conversation(State(state): State<AppState>, Path((inbox_id, contact_id)): Path<(String, String)>, Json(body): Json<PublicConversationBody>) -> ApiResult<axum::Json<PublicConversationView>> {
+async fn create_conversation(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id)): Path<(String, String)>,
+    Json(body): Json<PublicConversationBody>,
+) -> ApiResult<axum::Json<PublicConversationView>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let mut new = NewConversation::open(v.contact.id, v.inbox.id, Some(v.identity.id));
     if let Some(attrs) = body.custom_attributes {
@@ -316,7 +400,10 @@ async fn create_conversation(State(state): State<AppState>, Path((inbox_id, cont
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
     responses((status = 200, body = PublicConversationView), (status = 404, body = crate::error::ErrorBody)))]
-async fn show_conversation(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>) -> ApiResult<axum::Json<PublicConversationView>> {
+async fn show_conversation(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id, id)): Path<(String, String, i64)>,
+) -> ApiResult<axum::Json<PublicConversationView>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
     Ok(axum::Json(conversation_view(&state, &v, &c).await?))
@@ -326,12 +413,24 @@ async fn show_conversation(State(state): State<AppState>, Path((inbox_id, contac
 #[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/toggle_status", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
     responses((status = 200, body = PublicConversationView), (status = 404, body = crate::error::ErrorBody)))]
-async fn toggle_status(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>) -> ApiResult<axum::Json<PublicConversationView>> {
+async fn toggle_status(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id, id)): Path<(String, String, i64)>,
+) -> ApiResult<axum::Json<PublicConversationView>> {
     use throughline_core::conversation::{Status, StatusRequest};
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
     let mut tx = state.store.begin().await?;
-    let (updated, _) = conversations::set_status(&mut tx, &v.scope, &c, StatusRequest::Set { status: Status::Resolved, snoozed_until: None }).await?;
+    let (updated, _) = conversations::set_status(
+        &mut tx,
+        &v.scope,
+        &c,
+        StatusRequest::Set {
+            status: Status::Resolved,
+            snoozed_until: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(axum::Json(conversation_view(&state, &v, &updated).await?))
 }
@@ -346,11 +445,21 @@ struct Typing {
 #[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/toggle_typing", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)), request_body = Typing,
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn toggle_typing(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>, Json(body): Json<Typing>) -> ApiResult<axum::Json<Empty>> {
+async fn toggle_typing(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id, id)): Path<(String, String, i64)>,
+    Json(body): Json<Typing>,
+) -> ApiResult<axum::Json<Empty>> {
     let on = match body.typing_status.as_str() {
         "on" => true,
         "off" => false,
-        _ => return Err(ApiError::invalid("typing_status", "inclusion", "typing_status must be on or off")),
+        _ => {
+            return Err(ApiError::invalid(
+                "typing_status",
+                "inclusion",
+                "typing_status must be on or off",
+            ));
+        }
     };
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
@@ -369,7 +478,10 @@ async fn toggle_typing(State(state): State<AppState>, Path((inbox_id, contact_id
 #[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/update_last_seen", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn update_last_seen(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>) -> ApiResult<axum::Json<Empty>> {
+async fn update_last_seen(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id, id)): Path<(String, String, i64)>,
+) -> ApiResult<axum::Json<Empty>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
     let mut tx = state.store.begin().await?;
@@ -381,12 +493,17 @@ async fn update_last_seen(State(state): State<AppState>, Path((inbox_id, contact
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)),
     responses((status = 200, body = Vec<PublicMessageView>), (status = 404, body = crate::error::ErrorBody)))]
-async fn list_messages(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>) -> ApiResult<axum::Json<Vec<PublicMessageView>>> {
+async fn list_messages(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id, id)): Path<(String, String, i64)>,
+) -> ApiResult<axum::Json<Vec<PublicMessageView>>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
     let mut conn = state.store.read().await?;
     let list = messages::list(&mut conn, &v.scope, &c, None, None, 100, false).await?;
-    Ok(axum::Json(render::public_messages(&mut conn, &state.store, &c, &list).await?))
+    Ok(axum::Json(
+        render::public_messages(&mut conn, &state.store, &c, &list).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -402,14 +519,22 @@ struct PublicMessageBody {
 #[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)), request_body = PublicMessageBody,
     responses((status = 200, body = PublicMessageView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn create_message(State(state): State<AppState>, Path((inbox_id, contact_id, id)): Path<(String, String, i64)>, Json(body): Json<PublicMessageBody>) -> ApiResult<axum::Json<PublicMessageView>> {
+async fn create_message(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id, id)): Path<(String, String, i64)>,
+    Json(body): Json<PublicMessageBody>,
+) -> ApiResult<axum::Json<PublicMessageView>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     if v.contact.blocked {
         return Err(ApiError::Forbidden("this contact is blocked".into()));
     }
     let c = visitor_conversation(&state, &v, id).await?;
-    if c.status == throughline_core::conversation::Status::Resolved && !v.inbox.allow_messages_after_resolved {
-        return Err(ApiError::Unprocessable("this conversation is resolved; start a new one".into()));
+    if c.status == throughline_core::conversation::Status::Resolved
+        && !v.inbox.allow_messages_after_resolved
+    {
+        return Err(ApiError::Unprocessable(
+            "this conversation is resolved; start a new one".into(),
+        ));
     }
     let request = super::messages::NewMessageBody {
         content: body.content,
@@ -418,7 +543,14 @@ async fn create_message(State(state): State<AppState>, Path((inbox_id, contact_i
         source_id: body.source_id,
         ..Default::default()
     };
-    let mut new = super::messages::build(&state, v.inbox.account_id, request, Vec::new(), MessageType::Incoming).await?;
+    let mut new = super::messages::build(
+        &state,
+        v.inbox.account_id,
+        request,
+        Vec::new(),
+        MessageType::Incoming,
+    )
+    .await?;
     new.sender = Some((SenderType::Contact, v.contact.id));
     new.inbox_id = Some(v.inbox.id);
     new.identity_id = Some(v.identity.id);
@@ -426,7 +558,13 @@ async fn create_message(State(state): State<AppState>, Path((inbox_id, contact_i
     let created = messages::create(&mut tx, &v.scope, &c, new).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    let mut views = render::public_messages(&mut conn, &state.store, &created.conversation, std::slice::from_ref(&created.message)).await?;
+    let mut views = render::public_messages(
+        &mut conn,
+        &state.store,
+        &created.conversation,
+        std::slice::from_ref(&created.message),
+    )
+    .await?;
     views.pop().map(axum::Json).ok_or(ApiError::NotFound)
 }
 
@@ -441,9 +579,17 @@ struct SubmittedValues {
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
     request_body = SubmittedValues,
     responses((status = 200, body = PublicMessageView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn update_message(State(state): State<AppState>, Path((inbox_id, contact_id, id, message_id)): Path<(String, String, i64, i64)>, Json(body): Json<SubmittedValues>) -> ApiResult<axum::Json<PublicMessageView>> {
+async fn update_message(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id, id, message_id)): Path<(String, String, i64, i64)>,
+    Json(body): Json<SubmittedValues>,
+) -> ApiResult<axum::Json<PublicMessageView>> {
     if body.submitted_values.to_string().len() > 16 * 1024 {
-        return Err(ApiError::invalid("submitted_values", "too_long", "submitted_values is larger than 16 KiB"));
+        return Err(ApiError::invalid(
+            "submitted_values",
+            "too_long",
+            "submitted_values is larger than 16 KiB",
+        ));
     }
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
@@ -452,9 +598,13 @@ async fn update_message(State(state): State<AppState>, Path((inbox_id, contact_i
     if existing.private || existing.message_type == MessageType::Activity {
         return Err(ApiError::NotFound);
     }
-    let updated = messages::set_submitted_values(&mut tx, &v.scope, &c, message_id, body.submitted_values).await?;
+    let updated =
+        messages::set_submitted_values(&mut tx, &v.scope, &c, message_id, body.submitted_values)
+            .await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    let mut views = render::public_messages(&mut conn, &state.store, &c, std::slice::from_ref(&updated)).await?;
+    let mut views =
+        render::public_messages(&mut conn, &state.store, &c, std::slice::from_ref(&updated))
+            .await?;
     views.pop().map(axum::Json).ok_or(ApiError::NotFound)
 }

@@ -19,11 +19,17 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(members, add_members, set_members, remove_members))
 }
 
-async fn view(state: &AppState, ctx: &AccountCtx, team: &throughline_core::model::Team) -> ApiResult<TeamView> {
+async fn view(
+    state: &AppState,
+    ctx: &AccountCtx,
+    team: &throughline_core::model::Team,
+) -> ApiResult<TeamView> {
     let is_member = match ctx.scope.user_id() {
         Some(uid) => {
             let mut conn = state.store.read().await?;
-            teams::team_ids_of_user(&mut conn, &ctx.scope, uid).await?.contains(&team.id)
+            teams::team_ids_of_user(&mut conn, &ctx.scope, uid)
+                .await?
+                .contains(&team.id)
         }
         None => false,
     };
@@ -33,14 +39,21 @@ async fn view(state: &AppState, ctx: &AccountCtx, team: &throughline_core::model
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/teams", tag = "Teams",
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Vec<TeamView>)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<Vec<TeamView>>> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+) -> ApiResult<axum::Json<Vec<TeamView>>> {
     let mut conn = state.store.read().await?;
     let all = teams::list(&mut conn, &ctx.scope).await?;
     let mine = match ctx.scope.user_id() {
         Some(uid) => teams::team_ids_of_user(&mut conn, &ctx.scope, uid).await?,
         None => Vec::new(),
     };
-    Ok(axum::Json(all.iter().map(|t| TeamView::new(t, mine.contains(&t.id))).collect()))
+    Ok(axum::Json(
+        all.iter()
+            .map(|t| TeamView::new(t, mine.contains(&t.id)))
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -55,12 +68,28 @@ struct TeamBody {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/teams", tag = "Teams",
     params(("account_id" = i64, Path)), request_body = TeamBody, security(("userApiKey" = [])),
     responses((status = 200, body = TeamView), (status = 422, body = crate::error::ErrorBody)))]
-async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json<TeamBody>) -> ApiResult<axum::Json<TeamView>> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<TeamBody>,
+) -> ApiResult<axum::Json<TeamView>> {
     ctx.require_admin()?;
     let name = required_text("name", body.name.as_deref().unwrap_or_default(), 255)?.to_lowercase();
-    let description = body.description.flatten().map(|d| optional_text("description", &d, 2000)).transpose()?.flatten();
+    let description = body
+        .description
+        .flatten()
+        .map(|d| optional_text("description", &d, 2000))
+        .transpose()?
+        .flatten();
     let mut tx = state.store.begin().await?;
-    let team = teams::create(tx.conn(), &ctx.scope, &name, description.as_deref(), body.allow_auto_assign.unwrap_or(true)).await?;
+    let team = teams::create(
+        tx.conn(),
+        &ctx.scope,
+        &name,
+        description.as_deref(),
+        body.allow_auto_assign.unwrap_or(true),
+    )
+    .await?;
     tx.commit().await?;
     Ok(axum::Json(view(&state, &ctx, &team).await?))
 }
@@ -68,7 +97,11 @@ async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/teams/{team_id}", tag = "Teams",
     params(("account_id" = i64, Path), ("team_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = TeamView), (status = 404, body = crate::error::ErrorBody)))]
-async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<TeamView>> {
+async fn show(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<TeamView>> {
     let team = {
         let mut conn = state.store.read().await?;
         teams::get(&mut conn, &ctx.scope, id).await?
@@ -80,12 +113,25 @@ async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id,
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/teams/{team_id}", tag = "Teams",
     params(("account_id" = i64, Path), ("team_id" = i64, Path)), request_body = TeamBody, security(("userApiKey" = [])),
     responses((status = 200, body = TeamView), (status = 404, body = crate::error::ErrorBody)))]
-async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<TeamBody>) -> ApiResult<axum::Json<TeamView>> {
+async fn update(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<TeamBody>,
+) -> ApiResult<axum::Json<TeamView>> {
     ctx.require_admin()?;
-    let name = body.name.as_deref().map(|n| required_text("name", n, 255).map(|n| n.to_lowercase())).transpose()?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| required_text("name", n, 255).map(|n| n.to_lowercase()))
+        .transpose()?;
     let description = body
         .description
-        .map(|d| d.map(|d| optional_text("description", &d, 2000)).transpose().map(Option::flatten))
+        .map(|d| {
+            d.map(|d| optional_text("description", &d, 2000))
+                .transpose()
+                .map(Option::flatten)
+        })
         .transpose()?;
     let mut tx = state.store.begin().await?;
     let team = teams::update(
@@ -105,7 +151,11 @@ async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/teams/{team_id}", tag = "Teams",
     params(("account_id" = i64, Path), ("team_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+async fn remove(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     teams::delete(tx.conn(), &ctx.scope, id).await?;
@@ -113,7 +163,11 @@ async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
     Ok(ok())
 }
 
-async fn member_views(state: &AppState, ctx: &AccountCtx, team_id: i64) -> ApiResult<Vec<AgentView>> {
+async fn member_views(
+    state: &AppState,
+    ctx: &AccountCtx,
+    team_id: i64,
+) -> ApiResult<Vec<AgentView>> {
     let mut conn = state.store.read().await?;
     let ids = teams::member_ids(&mut conn, &ctx.scope, team_id).await?;
     let agents = accounts::agents_by_ids(&mut conn, &ctx.scope, &ids).await?;
@@ -128,7 +182,11 @@ struct Members {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members", tag = "Teams",
     params(("account_id" = i64, Path), ("team_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Vec<AgentView>), (status = 404, body = crate::error::ErrorBody)))]
-async fn members(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Vec<AgentView>>> {
+async fn members(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Vec<AgentView>>> {
     Ok(axum::Json(member_views(&state, &ctx, id).await?))
 }
 
@@ -136,7 +194,12 @@ async fn members(State(state): State<AppState>, ctx: AccountCtx, Path((_account_
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members", tag = "Teams",
     params(("account_id" = i64, Path), ("team_id" = i64, Path)), request_body = Members, security(("userApiKey" = [])),
     responses((status = 200, body = Vec<AgentView>), (status = 422, body = crate::error::ErrorBody)))]
-async fn add_members(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<Members>) -> ApiResult<axum::Json<Vec<AgentView>>> {
+async fn add_members(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<Members>,
+) -> ApiResult<axum::Json<Vec<AgentView>>> {
     ctx.require_admin()?;
     super::agents_only(&state, &ctx, &body.user_ids).await?;
     let mut tx = state.store.begin().await?;
@@ -149,7 +212,12 @@ async fn add_members(State(state): State<AppState>, ctx: AccountCtx, Path((_acco
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members", tag = "Teams",
     params(("account_id" = i64, Path), ("team_id" = i64, Path)), request_body = Members, security(("userApiKey" = [])),
     responses((status = 200, body = Vec<AgentView>), (status = 422, body = crate::error::ErrorBody)))]
-async fn set_members(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<Members>) -> ApiResult<axum::Json<Vec<AgentView>>> {
+async fn set_members(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<Members>,
+) -> ApiResult<axum::Json<Vec<AgentView>>> {
     ctx.require_admin()?;
     super::agents_only(&state, &ctx, &body.user_ids).await?;
     let mut tx = state.store.begin().await?;
@@ -162,7 +230,12 @@ async fn set_members(State(state): State<AppState>, ctx: AccountCtx, Path((_acco
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members", tag = "Teams",
     params(("account_id" = i64, Path), ("team_id" = i64, Path)), request_body = Members, security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn remove_members(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<Members>) -> ApiResult<axum::Json<Empty>> {
+async fn remove_members(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<Members>,
+) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     teams::remove_members(tx.conn(), &ctx.scope, id, &body.user_ids).await?;

@@ -25,10 +25,19 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/webhooks", tag = "Webhooks",
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Vec<WebhookView>), (status = 403, body = crate::error::ErrorBody)))]
-async fn list(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<Vec<WebhookView>>> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+) -> ApiResult<axum::Json<Vec<WebhookView>>> {
     ctx.require_admin()?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(webhooks::list(&mut conn, state.store.key(), &ctx.scope).await?.iter().map(WebhookView::from).collect()))
+    Ok(axum::Json(
+        webhooks::list(&mut conn, state.store.key(), &ctx.scope)
+            .await?
+            .iter()
+            .map(WebhookView::from)
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -51,12 +60,20 @@ fn subscriptions(list: &[String]) -> ApiResult<Vec<String>> {
             Some(k) if !out.contains(&k.as_str().to_owned()) => out.push(k.as_str().to_owned()),
             Some(_) => {}
             None => {
-                return Err(ApiError::invalid("subscriptions", "inclusion", format!("unknown event `{s}`")));
+                return Err(ApiError::invalid(
+                    "subscriptions",
+                    "inclusion",
+                    format!("unknown event `{s}`"),
+                ));
             }
         }
     }
     if out.is_empty() {
-        return Err(ApiError::invalid("subscriptions", "blank", "subscribe to at least one event"));
+        return Err(ApiError::invalid(
+            "subscriptions",
+            "blank",
+            "subscribe to at least one event",
+        ));
     }
     Ok(out)
 }
@@ -65,20 +82,42 @@ fn subscriptions(list: &[String]) -> ApiResult<Vec<String>> {
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/webhooks", tag = "Webhooks",
     params(("account_id" = i64, Path)), request_body = WebhookBody, security(("userApiKey" = [])),
     responses((status = 200, body = WebhookView), (status = 422, body = crate::error::ErrorBody)))]
-async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json<WebhookBody>) -> ApiResult<axum::Json<WebhookView>> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<WebhookBody>,
+) -> ApiResult<axum::Json<WebhookView>> {
     ctx.require_admin()?;
     let url = http_url("url", body.url.as_deref().unwrap_or_default())?;
     let subs = subscriptions(&body.subscriptions.unwrap_or_else(|| {
-        EventKind::ALL.iter().filter(|k| k.is_webhook_event()).map(|k| k.as_str().to_owned()).collect()
+        EventKind::ALL
+            .iter()
+            .filter(|k| k.is_webhook_event())
+            .map(|k| k.as_str().to_owned())
+            .collect()
     }))?;
-    let name = body.name.flatten().map(|n| optional_text("name", &n, 255)).transpose()?.flatten();
+    let name = body
+        .name
+        .flatten()
+        .map(|n| optional_text("name", &n, 255))
+        .transpose()?
+        .flatten();
     let mut tx = state.store.begin().await?;
     if let Some(inbox_id) = body.inbox_id {
         inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
             .await
             .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
     }
-    let hook = webhooks::create(tx.conn(), state.store.key(), &ctx.scope, &url, name.as_deref(), &subs, body.inbox_id).await?;
+    let hook = webhooks::create(
+        tx.conn(),
+        state.store.key(),
+        &ctx.scope,
+        &url,
+        name.as_deref(),
+        &subs,
+        body.inbox_id,
+    )
+    .await?;
     tx.commit().await?;
     Ok(axum::Json(WebhookView::from(&hook)))
 }
@@ -86,22 +125,45 @@ async fn create(State(state): State<AppState>, ctx: AccountCtx, Json(body): Json
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/webhooks/{webhook_id}", tag = "Webhooks",
     params(("account_id" = i64, Path), ("webhook_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = WebhookView), (status = 404, body = crate::error::ErrorBody)))]
-async fn show(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<WebhookView>> {
+async fn show(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<WebhookView>> {
     ctx.require_admin()?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(WebhookView::from(&webhooks::get(&mut conn, state.store.key(), &ctx.scope, id).await?)))
+    Ok(axum::Json(WebhookView::from(
+        &webhooks::get(&mut conn, state.store.key(), &ctx.scope, id).await?,
+    )))
 }
 
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/webhooks/{webhook_id}", tag = "Webhooks",
     params(("account_id" = i64, Path), ("webhook_id" = i64, Path)), request_body = WebhookBody, security(("userApiKey" = [])),
     responses((status = 200, body = WebhookView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Json(body): Json<WebhookBody>) -> ApiResult<axum::Json<WebhookView>> {
+async fn update(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<WebhookBody>,
+) -> ApiResult<axum::Json<WebhookView>> {
     ctx.require_admin()?;
-    let url = body.url.as_deref().map(|u| http_url("url", u)).transpose()?;
-    let subs = body.subscriptions.as_deref().map(subscriptions).transpose()?;
+    let url = body
+        .url
+        .as_deref()
+        .map(|u| http_url("url", u))
+        .transpose()?;
+    let subs = body
+        .subscriptions
+        .as_deref()
+        .map(subscriptions)
+        .transpose()?;
     let name = body
         .name
-        .map(|n| n.map(|n| optional_text("name", &n, 255)).transpose().map(Option::flatten))
+        .map(|n| {
+            n.map(|n| optional_text("name", &n, 255))
+                .transpose()
+                .map(Option::flatten)
+        })
         .transpose()?;
     let mut tx = state.store.begin().await?;
     let hook = webhooks::update(
@@ -121,7 +183,11 @@ async fn update(State(state): State<AppState>, ctx: AccountCtx, Path((_account_i
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/webhooks/{webhook_id}", tag = "Webhooks",
     params(("account_id" = i64, Path), ("webhook_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
-async fn remove(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>) -> ApiResult<axum::Json<Empty>> {
+async fn remove(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     webhooks::delete(tx.conn(), &ctx.scope, id).await?;
@@ -182,7 +248,12 @@ struct DeliveryPage {
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/webhooks/{webhook_id}/deliveries", tag = "Webhooks",
     params(("account_id" = i64, Path), ("webhook_id" = i64, Path), DeliveryPage), security(("userApiKey" = [])),
     responses((status = 200, body = Vec<DeliveryView>), (status = 404, body = crate::error::ErrorBody)))]
-async fn deliveries(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, id)): Path<(i64, i64)>, Query(p): Query<DeliveryPage>) -> ApiResult<axum::Json<Vec<DeliveryView>>> {
+async fn deliveries(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Query(p): Query<DeliveryPage>,
+) -> ApiResult<axum::Json<Vec<DeliveryView>>> {
     ctx.require_admin()?;
     let mut conn = state.store.read().await?;
     webhooks::get(&mut conn, state.store.key(), &ctx.scope, id).await?;
@@ -201,7 +272,11 @@ async fn deliveries(State(state): State<AppState>, ctx: AccountCtx, Path((_accou
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", tag = "Webhooks",
     params(("account_id" = i64, Path), ("webhook_id" = i64, Path), ("delivery_id" = String, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = DeliveryView), (status = 404, body = crate::error::ErrorBody)))]
-async fn retry(State(state): State<AppState>, ctx: AccountCtx, Path((_account_id, webhook_id, delivery_id)): Path<(i64, i64, String)>) -> ApiResult<axum::Json<DeliveryView>> {
+async fn retry(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, webhook_id, delivery_id)): Path<(i64, i64, String)>,
+) -> ApiResult<axum::Json<DeliveryView>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     let d = webhooks::retry_delivery(tx.conn(), &ctx.scope, &delivery_id).await?;

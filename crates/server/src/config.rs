@@ -1,0 +1,310 @@
+//! Configuration: defaults, then a TOML file, then `THROUGHLINE_*` environment variables, then
+//! command-line flags (clap reads the last two). Declared once, passed by value.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Everything `serve` can be told. Every field is optional here; `Config::resolve` fills in
+/// the defaults documented in `default_config_toml`.
+#[derive(Args, Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on [default: 127.0.0.1:3000]
+    #[arg(long, env = "THROUGHLINE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the SQLite database, attachments and the server key [default: ./data]
+    #[arg(long, env = "THROUGHLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… [default: sqlite://<data-dir>/throughline.db]
+    #[arg(long, env = "THROUGHLINE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The URL users and providers reach this server at [default: http://<listen>]
+    #[arg(long, env = "THROUGHLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Server key (32 bytes, base64url) sealing secrets and deriving tokens; shared by all
+    /// instances of a deployment [default: generated into <data-dir>/secret.key]
+    #[arg(long, env = "THROUGHLINE_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "THROUGHLINE_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter, e.g. info or throughline=debug [default: info]
+    #[arg(long, env = "THROUGHLINE_LOG")]
+    pub log: Option<String>,
+    /// Trust X-Forwarded-For (only behind your own reverse proxy) [default: false]
+    #[arg(long, env = "THROUGHLINE_TRUST_PROXY")]
+    pub trust_proxy: Option<bool>,
+    /// Seconds to wait for a webhook receiver [default: 10]
+    #[arg(long, env = "THROUGHLINE_WEBHOOK_TIMEOUT_SECS")]
+    pub webhook_timeout_secs: Option<u64>,
+    /// Attempts per webhook delivery before it is marked failed [default: 10]
+    #[arg(long, env = "THROUGHLINE_WEBHOOK_MAX_ATTEMPTS")]
+    pub webhook_max_attempts: Option<u32>,
+    /// First retry delay of a webhook delivery, doubled each time [default: 10000]
+    #[arg(long, env = "THROUGHLINE_WEBHOOK_RETRY_BASE_MS")]
+    pub webhook_retry_base_ms: Option<i64>,
+    /// Browser sessions last this many hours [default: 336]
+    #[arg(long, env = "THROUGHLINE_SESSION_TTL_HOURS")]
+    pub session_ttl_hours: Option<u64>,
+    /// Largest attachment upload in MiB [default: 40]
+    #[arg(long, env = "THROUGHLINE_UPLOAD_LIMIT_MB")]
+    pub upload_limit_mb: Option<usize>,
+    /// Database connections in the pool [default: 8]
+    #[arg(long, env = "THROUGHLINE_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
+    /// First start only: the administrator's email [default: admin@throughline.local]
+    #[arg(long, env = "THROUGHLINE_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+    /// First start only: the administrator's password [default: generated and printed once]
+    #[arg(long, env = "THROUGHLINE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// First start only: the first account's name [default: My Company]
+    #[arg(long, env = "THROUGHLINE_ACCOUNT_NAME")]
+    pub account_name: Option<String>,
+}
+
+impl Settings {
+    /// Fills what `self` leaves open from `lower`.
+    fn or(self, lower: Settings) -> Settings {
+        Settings {
+            listen: self.listen.or(lower.listen),
+            data_dir: self.data_dir.or(lower.data_dir),
+            database_url: self.database_url.or(lower.database_url),
+            public_url: self.public_url.or(lower.public_url),
+            secret_key: self.secret_key.or(lower.secret_key),
+            log_format: self.log_format.or(lower.log_format),
+            log: self.log.or(lower.log),
+            trust_proxy: self.trust_proxy.or(lower.trust_proxy),
+            webhook_timeout_secs: self.webhook_timeout_secs.or(lower.webhook_timeout_secs),
+            webhook_max_attempts: self.webhook_max_attempts.or(lower.webhook_max_attempts),
+            webhook_retry_base_ms: self.webhook_retry_base_ms.or(lower.webhook_retry_base_ms),
+            session_ttl_hours: self.session_ttl_hours.or(lower.session_ttl_hours),
+            upload_limit_mb: self.upload_limit_mb.or(lower.upload_limit_mb),
+            db_max_connections: self.db_max_connections.or(lower.db_max_connections),
+            admin_email: self.admin_email.or(lower.admin_email),
+            admin_password: self.admin_password.or(lower.admin_password),
+            account_name: self.account_name.or(lower.account_name),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The resolved configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: String,
+    pub secret_key: Option<String>,
+    pub log_format: LogFormat,
+    pub log: String,
+    pub trust_proxy: bool,
+    pub webhook_timeout_secs: u64,
+    pub webhook_max_attempts: u32,
+    pub webhook_retry_base_ms: i64,
+    pub session_ttl_hours: u64,
+    pub upload_limit_mb: usize,
+    pub db_max_connections: u32,
+    /// Whether `public_url` was given (otherwise it follows the bound address).
+    pub public_url_explicit: bool,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    pub account_name: Option<String>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &throughline_store::redact_url(&self.database_url),
+            )
+            .field("public_url", &self.public_url)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the TOML file (if any) under the flags and environment already parsed by clap.
+    pub fn load(cli: Settings, file: Option<&Path>) -> anyhow::Result<Config> {
+        let from_file = match file {
+            Some(path) => read_file(path)?,
+            None => {
+                let default = Path::new("throughline.toml");
+                if default.exists() {
+                    read_file(default)?
+                } else {
+                    Settings::default()
+                }
+            }
+        };
+        Config::resolve(cli.or(from_file))
+    }
+
+    pub fn resolve(s: Settings) -> anyhow::Result<Config> {
+        let listen = s
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+        let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = s
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}/throughline.db", data_dir.display()));
+        let public_url_explicit = s.public_url.is_some();
+        let public_url = s
+            .public_url
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let log_format = match s.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => anyhow::bail!("log format must be text or json, not `{other}`"),
+        };
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            public_url,
+            secret_key: s.secret_key,
+            log_format,
+            log: s.log.unwrap_or_else(|| "info".into()),
+            trust_proxy: s.trust_proxy.unwrap_or(false),
+            webhook_timeout_secs: s.webhook_timeout_secs.unwrap_or(10).clamp(1, 120),
+            webhook_max_attempts: s.webhook_max_attempts.unwrap_or(10).clamp(1, 50),
+            webhook_retry_base_ms: s
+                .webhook_retry_base_ms
+                .unwrap_or(10_000)
+                .clamp(10, 3_600_000),
+            session_ttl_hours: s.session_ttl_hours.unwrap_or(336).clamp(1, 24 * 365),
+            upload_limit_mb: s.upload_limit_mb.unwrap_or(40).clamp(1, 1024),
+            db_max_connections: s.db_max_connections.unwrap_or(8).clamp(2, 200),
+            public_url_explicit,
+            admin_email: s.admin_email,
+            admin_password: s.admin_password,
+            account_name: s.account_name,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<Settings> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
+}
+
+/// The documented example printed by `throughline default-config`.
+pub fn default_config_toml() -> &'static str {
+    r#"# throughline.toml — every setting with its default. Environment variables THROUGHLINE_<NAME>
+# (upper case) override this file; command-line flags --<name> (with dashes) override both.
+
+# Address to listen on.
+listen = "127.0.0.1:3000"
+# SQLite database, attachments and the server key live here.
+data_dir = "./data"
+# sqlite://path or postgres://user:password@host/db. Default: sqlite://<data_dir>/throughline.db
+# database_url = "postgres://throughline@127.0.0.1:5432/throughline"
+# How users and providers reach this server (links, cookies). Default: http://<listen>
+# public_url = "https://support.example.com"
+# 32 bytes, base64url. Seals stored secrets and derives access tokens; every instance of a
+# deployment needs the same one. Default: generated once into <data_dir>/secret.key
+# secret_key = "…"
+# text or json
+log_format = "text"
+# Log filter (tracing syntax).
+log = "info"
+# Take the client address from X-Forwarded-For; enable only behind your own proxy.
+trust_proxy = false
+# Outgoing webhooks: timeout, attempts, first retry delay (doubles each time, capped at 1 h).
+webhook_timeout_secs = 10
+webhook_max_attempts = 10
+webhook_retry_base_ms = 10000
+# Browser sessions (hours).
+session_ttl_hours = 336
+# Largest attachment upload (MiB).
+upload_limit_mb = 40
+# Database connections.
+db_max_connections = 8
+# First start only (better given as THROUGHLINE_ADMIN_EMAIL / THROUGHLINE_ADMIN_PASSWORD):
+# the first administrator, and the first account's name. Without a password one is generated
+# and printed once.
+# admin_email = "admin@throughline.local"
+# account_name = "My Company"
+"#
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let c = Config::resolve(Settings::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.database_url, "sqlite://./data/throughline.db");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert_eq!(c.log_format, LogFormat::Text);
+        // The example file parses and says the same.
+        let example: Settings = toml::from_str(default_config_toml()).unwrap();
+        let from_example = Config::resolve(example).unwrap();
+        assert_eq!(from_example.listen, c.listen);
+        assert_eq!(from_example.webhook_max_attempts, c.webhook_max_attempts);
+        assert_eq!(from_example.session_ttl_hours, c.session_ttl_hours);
+    }
+
+    #[test]
+    fn higher_layers_win() {
+        let file: Settings =
+            toml::from_str("listen = \"0.0.0.0:8080\"\ndata_dir = \"/srv/tl\"").unwrap();
+        let cli = Settings {
+            listen: Some("127.0.0.1:9000".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = Config::resolve(cli.or(file)).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.data_dir, PathBuf::from("/srv/tl"));
+        assert_eq!(c.database_url, "sqlite:///srv/tl/throughline.db");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<Settings>("lisen = \"x\"").is_err());
+        assert!(
+            Config::resolve(Settings {
+                log_format: Some("xml".into()),
+                ..Default::default()
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = Config::resolve(Settings {
+            database_url: Some("postgres://u:hunter2@h/db".into()),
+            secret_key: Some("s3cr3t".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
+    }
+}
