@@ -36,6 +36,7 @@ impl ChannelAdapter for ApiChannel {
                 secret: Some(&self.secret),
                 event: outbound.event,
                 delivery_id: outbound.idempotency_key,
+                event_id: outbound.event_id,
                 timestamp_secs: now,
             })
             .await;

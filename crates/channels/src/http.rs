@@ -24,6 +24,8 @@ pub struct SignedPost<'a> {
     pub secret: Option<&'a str>,
     pub event: &'a str,
     pub delivery_id: &'a str,
+    /// The outbox event this delivery carries (for receivers that want to deduplicate by it).
+    pub event_id: Option<i64>,
     pub timestamp_secs: i64,
 }
 
@@ -60,6 +62,9 @@ impl HttpSender {
             .header("x-throughline-event", p.event)
             .header("x-throughline-delivery", p.delivery_id)
             .header("x-throughline-timestamp", p.timestamp_secs.to_string());
+        if let Some(id) = p.event_id {
+            req = req.header("x-throughline-event-id", id.to_string());
+        }
         if let Some(secret) = p.secret {
             let sig = signature(secret, p.timestamp_secs, p.body);
             req = req

@@ -38,6 +38,7 @@ pub struct Outbound<'a> {
     pub idempotency_key: &'a str,
     /// The domain event this send carries.
     pub event: &'a str,
+    pub event_id: Option<i64>,
 }
 
 /// One channel's outbound side.

@@ -5,9 +5,21 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const FREE_FAILURES: u32 = 5;
+/// Failures allowed before a lock: few per account, more per address (many people can share
+/// one address behind a NAT, and one attacker must not lock them all out).
+const FREE_FAILURES_EMAIL: u32 = 5;
+const FREE_FAILURES_ADDRESS: u32 = 30;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
+const FIRST_LOCK: Duration = Duration::from_secs(30);
 const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
+
+fn free_failures(key: &str) -> u32 {
+    if key.starts_with("ip:") {
+        FREE_FAILURES_ADDRESS
+    } else {
+        FREE_FAILURES_EMAIL
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -55,9 +67,10 @@ impl LoginThrottle {
                 };
             }
             e.failures += 1;
-            if e.failures >= FREE_FAILURES {
-                let exp = (e.failures - FREE_FAILURES).min(10);
-                let lock = Duration::from_secs(1u64 << exp).min(MAX_LOCK);
+            let free = free_failures(key);
+            if e.failures >= free {
+                let exp = (e.failures - free).min(10);
+                let lock = (FIRST_LOCK * (1u32 << exp)).min(MAX_LOCK);
                 e.locked_until = Some(now + lock);
             }
         }
@@ -81,17 +94,30 @@ mod tests {
         let t = LoginThrottle::default();
         let keys = vec!["email:a@b.c".to_owned()];
         let now = Instant::now();
-        for _ in 0..FREE_FAILURES - 1 {
+        for _ in 0..FREE_FAILURES_EMAIL - 1 {
             t.record_failure(&keys, now);
             assert_eq!(t.blocked_for(&keys, now), None);
         }
         t.record_failure(&keys, now);
-        assert_eq!(t.blocked_for(&keys, now), Some(1));
+        assert_eq!(t.blocked_for(&keys, now), Some(30));
         t.record_failure(&keys, now);
-        assert_eq!(t.blocked_for(&keys, now), Some(2));
-        assert_eq!(t.blocked_for(&keys, now + Duration::from_secs(3)), None);
+        assert_eq!(t.blocked_for(&keys, now), Some(60));
+        assert_eq!(t.blocked_for(&keys, now + Duration::from_secs(61)), None);
         t.record_success(&keys);
         assert_eq!(t.blocked_for(&keys, now), None);
         assert_eq!(t.blocked_for(&["email:other".to_owned()], now), None);
+    }
+
+    #[test]
+    fn addresses_get_more_room_than_accounts() {
+        let t = LoginThrottle::default();
+        let ip = vec!["ip:10.0.0.1".to_owned()];
+        let now = Instant::now();
+        for _ in 0..FREE_FAILURES_ADDRESS - 1 {
+            t.record_failure(&ip, now);
+        }
+        assert_eq!(t.blocked_for(&ip, now), None);
+        t.record_failure(&ip, now);
+        assert!(t.blocked_for(&ip, now).is_some());
     }
 }

@@ -39,6 +39,9 @@ pub struct JobsConfig {
     /// How often consumers look for events when no commit woke them (other instances' commits,
     /// PostgreSQL transactions that became visible late).
     pub poll_interval: Duration,
+    /// How long a claimed delivery is reserved for the sender that claimed it; if that sender
+    /// dies, the delivery is tried again after this.
+    pub delivery_lease_ms: i64,
 }
 
 impl Default for JobsConfig {
@@ -48,6 +51,7 @@ impl Default for JobsConfig {
             retry: RetryPolicy::default(),
             sender_concurrency: 16,
             poll_interval: Duration::from_millis(250),
+            delivery_lease_ms: 120_000,
         }
     }
 }

@@ -16,9 +16,6 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::JobsConfig;
 
-/// How long a claimed delivery is reserved for the sender that claimed it.
-const LEASE_MS: i64 = 120_000;
-
 pub(crate) async fn run(
     store: Store,
     http: HttpSender,
@@ -31,7 +28,8 @@ pub(crate) async fn run(
         if *shutdown.borrow() {
             break;
         }
-        let claimed = match claim(&store, config.sender_concurrency).await {
+        let claimed = match claim(&store, config.sender_concurrency, config.delivery_lease_ms).await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim deliveries");
@@ -81,12 +79,12 @@ pub(crate) async fn run(
     .await;
 }
 
-async fn claim(store: &Store, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+async fn claim(store: &Store, limit: usize, lease_ms: i64) -> Result<Vec<Delivery>, StoreError> {
     let mut tx = store.begin().await?;
     let claimed = hooks::claim_due(
         tx.conn(),
         now_ms(),
-        LEASE_MS,
+        lease_ms,
         i64::try_from(limit).unwrap_or(16),
     )
     .await?;
@@ -143,6 +141,7 @@ async fn send(store: &Store, http: &HttpSender, d: &Delivery) -> Result<PostOutc
                 secret: Some(&hook.secret),
                 event: &d.event_name,
                 delivery_id: &d.id,
+                event_id: Some(d.event_id),
                 timestamp_secs,
             })
             .await);
@@ -163,6 +162,7 @@ async fn send(store: &Store, http: &HttpSender, d: &Delivery) -> Result<PostOutc
             payload: d.payload.as_bytes(),
             idempotency_key: &d.id,
             event: &d.event_name,
+            event_id: Some(d.event_id),
         })
         .await;
     Ok(match sent {

@@ -155,6 +155,7 @@ fn jobs_config(config: &Config) -> JobsConfig {
             base_delay_ms: config.webhook_retry_base_ms,
             max_delay_ms: 3_600_000,
         },
+        delivery_lease_ms: config.delivery_lease_ms,
         ..JobsConfig::default()
     }
 }

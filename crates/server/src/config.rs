@@ -46,6 +46,9 @@ pub struct Settings {
     /// First retry delay of a webhook delivery, doubled each time [default: 10000]
     #[arg(long, env = "THROUGHLINE_WEBHOOK_RETRY_BASE_MS")]
     pub webhook_retry_base_ms: Option<i64>,
+    /// A delivery being sent is retried after this many ms if its sender died [default: 120000]
+    #[arg(long, env = "THROUGHLINE_DELIVERY_LEASE_MS")]
+    pub delivery_lease_ms: Option<i64>,
     /// Browser sessions last this many hours [default: 336]
     #[arg(long, env = "THROUGHLINE_SESSION_TTL_HOURS")]
     pub session_ttl_hours: Option<u64>,
@@ -81,6 +84,7 @@ impl Settings {
             webhook_timeout_secs: self.webhook_timeout_secs.or(lower.webhook_timeout_secs),
             webhook_max_attempts: self.webhook_max_attempts.or(lower.webhook_max_attempts),
             webhook_retry_base_ms: self.webhook_retry_base_ms.or(lower.webhook_retry_base_ms),
+            delivery_lease_ms: self.delivery_lease_ms.or(lower.delivery_lease_ms),
             session_ttl_hours: self.session_ttl_hours.or(lower.session_ttl_hours),
             upload_limit_mb: self.upload_limit_mb.or(lower.upload_limit_mb),
             db_max_connections: self.db_max_connections.or(lower.db_max_connections),
@@ -111,6 +115,7 @@ pub struct Config {
     pub webhook_timeout_secs: u64,
     pub webhook_max_attempts: u32,
     pub webhook_retry_base_ms: i64,
+    pub delivery_lease_ms: i64,
     pub session_ttl_hours: u64,
     pub upload_limit_mb: usize,
     pub db_max_connections: u32,
@@ -190,6 +195,7 @@ impl Config {
                 .webhook_retry_base_ms
                 .unwrap_or(10_000)
                 .clamp(10, 3_600_000),
+            delivery_lease_ms: s.delivery_lease_ms.unwrap_or(120_000).clamp(100, 3_600_000),
             session_ttl_hours: s.session_ttl_hours.unwrap_or(336).clamp(1, 24 * 365),
             upload_limit_mb: s.upload_limit_mb.unwrap_or(40).clamp(1, 1024),
             db_max_connections: s.db_max_connections.unwrap_or(8).clamp(2, 200),
@@ -233,6 +239,8 @@ trust_proxy = false
 webhook_timeout_secs = 10
 webhook_max_attempts = 10
 webhook_retry_base_ms = 10000
+# A delivery in flight when its sender died is retried after this lease (ms).
+delivery_lease_ms = 120000
 # Browser sessions (hours).
 session_ttl_hours = 336
 # Largest attachment upload (MiB).

@@ -297,3 +297,31 @@ pub async fn delete_agent_bot(conn: &mut Conn, scope: &AccountScope, id: i64) ->
     }
     revoke_tokens(conn, TokenOwner::AgentBot(id)).await
 }
+
+pub async fn update_agent_bot(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    name: Option<&str>,
+    description: Option<Option<&str>>,
+    outgoing_url: Option<Option<&str>>,
+) -> Result<AgentBot> {
+    let current = list_agent_bots(&mut *conn, scope)
+        .await?
+        .into_iter()
+        .find(|b| b.id == id)
+        .ok_or(StoreError::NotFound)?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE agent_bots SET name = $3, description = $4, outgoing_url = $5, updated_at = $6 \
+         WHERE account_id = $1 AND id = $2 RETURNING {BOT_COLUMNS}"
+    )))
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(name.unwrap_or(&current.name))
+    .bind(description.unwrap_or(current.description.as_deref()))
+    .bind(outgoing_url.unwrap_or(current.outgoing_url.as_deref()))
+    .bind(now_ms())
+    .fetch_one(conn)
+    .await?;
+    agent_bot(&row)
+}

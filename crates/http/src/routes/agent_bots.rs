@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
-        .routes(routes!(show, remove))
+        .routes(routes!(show, update, remove))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -129,6 +129,61 @@ async fn show(
 ) -> ApiResult<axum::Json<BotView>> {
     ctx.require_admin()?;
     let bot = get_bot(&state, &ctx, id).await?;
+    Ok(axum::Json(view(&state, &bot).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct BotPatch {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    outgoing_url: Option<Option<String>>,
+}
+
+/// Updates a bot (administrators).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/agent_bots/{id}", tag = "Agent Bots",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = BotPatch, security(("userApiKey" = [])),
+    responses((status = 200, body = BotView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn update(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<BotPatch>,
+) -> ApiResult<axum::Json<BotView>> {
+    ctx.require_admin()?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| required_text("name", n, 255))
+        .transpose()?;
+    let description = body
+        .description
+        .map(|d| {
+            d.map(|d| optional_text("description", &d, 2000))
+                .transpose()
+                .map(Option::flatten)
+        })
+        .transpose()?;
+    let url = body
+        .outgoing_url
+        .map(|u| {
+            u.filter(|u| !u.trim().is_empty())
+                .map(|u| http_url("outgoing_url", &u))
+                .transpose()
+        })
+        .transpose()?;
+    let mut tx = state.store.begin().await?;
+    let bot = auth::update_agent_bot(
+        tx.conn(),
+        &ctx.scope,
+        id,
+        name.as_deref(),
+        description.as_ref().map(|d| d.as_deref()),
+        url.as_ref().map(|u| u.as_deref()),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(axum::Json(view(&state, &bot).await?))
 }
 

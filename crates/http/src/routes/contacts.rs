@@ -279,7 +279,9 @@ async fn create(
         source_id: None,
     };
     if let Some(inbox_id) = body.inbox_id {
-        let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id).await?;
+        let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
+            .await
+            .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
         let identity = contacts::create_identity(
             &mut tx,
             &ctx.scope,

@@ -333,9 +333,7 @@ async fn change_members(
 ) -> ApiResult<Vec<AgentView>> {
     ctx.require_admin()?;
     let inbox_id = body.inbox_id()?;
-    if op != MemberOp::Remove {
-        super::agents_only(state, ctx, &body.user_ids).await?;
-    }
+    super::agents_only(state, ctx, &body.user_ids).await?;
     let key = state.store.key();
     let mut tx = state.store.begin().await?;
     match op {

@@ -237,6 +237,7 @@ async fn remove_members(
     Json(body): Json<Members>,
 ) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
+    super::agents_only(&state, &ctx, &body.user_ids).await?;
     let mut tx = state.store.begin().await?;
     teams::remove_members(tx.conn(), &ctx.scope, id, &body.user_ids).await?;
     tx.commit().await?;

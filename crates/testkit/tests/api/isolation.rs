@@ -1,0 +1,398 @@
+//! Tenant isolation, generated from the served route list (`/api/openapi.json` is built from
+//! the same registrations as the router, so a new route cannot be missed): account A's
+//! administrator attacks account B through every route and gets 403/404; B is unchanged.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use throughline_testkit::{Backend, TestApp, on_both_databases};
+
+use crate::platform::platform_token;
+use crate::thread;
+
+on_both_databases!(every_route_refuses_another_accounts_data);
+
+/// The objects of one account, by path parameter name.
+#[derive(Debug, Clone)]
+struct Tenant {
+    account_id: i64,
+    token: String,
+    ids: BTreeMap<&'static str, Value>,
+}
+
+async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -> Tenant {
+    let call = |m: &'static str, p: String, body: Value| {
+        let token = token.to_owned();
+        async move { t.call(m, &p, Some(&token), Some(body)).await.expect(200) }
+    };
+    let acc = |rest: &str| format!("/api/v1/accounts/{account_id}{rest}");
+    let inbox = call(
+        "POST",
+        acc("/inboxes"),
+        json!({"name": format!("{tag}-inbox"), "channel": {"type": "api"}}),
+    )
+    .await;
+    let th = thread(t, &inbox, &format!("{tag} secret message")).await;
+    let other_visitor = thread(t, &inbox, &format!("{tag} another visitor")).await;
+    let contact_id = th.contact_id;
+    let agent = call("POST", acc("/agents"), json!({"name": format!("{tag} agent"), "email": format!("agent@{tag}.test"), "role": "agent"})).await;
+    let team = call(
+        "POST",
+        acc("/teams"),
+        json!({"name": format!("{tag}-team")}),
+    )
+    .await;
+    let label = call(
+        "POST",
+        acc("/labels"),
+        json!({"title": format!("{tag}-label")}),
+    )
+    .await;
+    let canned = call(
+        "POST",
+        acc("/canned_responses"),
+        json!({"short_code": format!("{tag}-code"), "content": "x"}),
+    )
+    .await;
+    let attr = call("POST", acc("/custom_attribute_definitions"), json!({"attribute_display_name": "A", "attribute_key": format!("{tag}_attr"), "attribute_model": "contact_attribute"})).await;
+    let hook = call(
+        "POST",
+        acc("/webhooks"),
+        json!({"url": "http://127.0.0.1:9/hook", "subscriptions": ["contact_created"]}),
+    )
+    .await;
+    let bot = call(
+        "POST",
+        acc("/agent_bots"),
+        json!({"name": format!("{tag} bot")}),
+    )
+    .await;
+    let note = call(
+        "POST",
+        acc(&format!("/contacts/{contact_id}/notes")),
+        json!({"content": "private note"}),
+    )
+    .await;
+    let message = call(
+        "POST",
+        acc(&format!("/conversations/{}/messages", th.conversation_id)),
+        json!({"content": "reply"}),
+    )
+    .await;
+    let mut ids = BTreeMap::new();
+    ids.insert("account_id", json!(account_id));
+    ids.insert("inbox_id", inbox["id"].clone());
+    ids.insert("inbox_identifier", inbox["inbox_identifier"].clone());
+    ids.insert("contact_identifier", json!(th.source_id));
+    ids.insert("contact_id", json!(contact_id));
+    ids.insert("conversation_id", json!(th.conversation_id));
+    ids.insert(
+        "other_conversation_id",
+        json!(other_visitor.conversation_id),
+    );
+    ids.insert("message_id", message["id"].clone());
+    ids.insert("agent_id", agent["id"].clone());
+    ids.insert("team_id", team["id"].clone());
+    ids.insert("label_id", label["id"].clone());
+    ids.insert("canned_id", canned["id"].clone());
+    ids.insert("attribute_id", attr["id"].clone());
+    ids.insert("webhook_id", hook["id"].clone());
+    ids.insert("bot_id", bot["id"].clone());
+    ids.insert("note_id", note["id"].clone());
+    Tenant {
+        account_id,
+        token: token.to_owned(),
+        ids,
+    }
+}
+
+/// The id a path parameter stands for, from the route's shape.
+fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
+    let id = |k: &str| owner.ids[k].to_string().trim_matches('"').to_owned();
+    match name {
+        "account_id" => owner.account_id.to_string(),
+        "conversation_id" => id("conversation_id"),
+        "message_id" => id("message_id"),
+        "team_id" => id("team_id"),
+        "webhook_id" => id("webhook_id"),
+        "inbox_id" => id("inbox_id"),
+        "note_id" => id("note_id"),
+        "inbox_identifier" => id("inbox_identifier"),
+        "contact_identifier" => id("contact_identifier"),
+        "delivery_id" => "00000000-0000-0000-0000-000000000000".into(),
+        "id" => {
+            let before = template.split("/{id}").next().unwrap_or_default();
+            match before.rsplit('/').next().unwrap_or_default() {
+                "contacts" => id("contact_id"),
+                "inboxes" => id("inbox_id"),
+                "agents" => id("agent_id"),
+                "labels" => id("label_id"),
+                "canned_responses" => id("canned_id"),
+                "custom_attribute_definitions" => id("attribute_id"),
+                "agent_bots" => id("bot_id"),
+                other => panic!("no id for `{other}` in {template}: add it to this test"),
+            }
+        }
+        other => panic!("unknown path parameter `{other}` in {template}: add it to this test"),
+    }
+}
+
+fn fill(template: &str, owner: &Tenant, account_of: &Tenant) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').unwrap() + start;
+        let name = &rest[start + 1..end];
+        let who = if name == "account_id" {
+            account_of
+        } else {
+            owner
+        };
+        out.push_str(&param_value(template, name, who));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A body that would be accepted on the target's own account, referring to the target's ids.
+fn body_for(method: &str, template: &str, target: &Tenant) -> Option<Value> {
+    let id = |k: &str| target.ids[k].clone();
+    let tail = template.rsplit('/').next().unwrap_or_default();
+    Some(match (method, tail) {
+        ("GET", _) => return None,
+        ("DELETE", _) if !template.ends_with("members") && !template.ends_with("account_users") => {
+            return None;
+        }
+        (_, "inbox_members") => json!({"inbox_id": id("inbox_id"), "user_ids": [id("agent_id")]}),
+        (_, "team_members") => json!({"user_ids": [id("agent_id")]}),
+        (_, "assignments") => json!({"assignee_id": id("agent_id")}),
+        (_, "labels") => json!({"labels": ["x"]}),
+        (_, "toggle_status") => json!({"status": "resolved"}),
+        (_, "toggle_priority") => json!({"priority": "high"}),
+        (_, "toggle_typing") => json!({"typing_status": "on"}),
+        (_, "custom_attributes") => json!({"custom_attributes": {"k": "v"}}),
+        (_, "contact_merge") => {
+            json!({"base_contact_id": id("contact_id"), "mergee_contact_id": id("contact_id")})
+        }
+        (_, "contact_inboxes") => json!({"inbox_id": id("inbox_id")}),
+        (_, "conversations") if method == "POST" => {
+            json!({"inbox_id": id("inbox_id"), "contact_id": id("contact_id")})
+        }
+        (_, "messages") | (_, "{message_id}") => {
+            json!({"content": "attack", "submitted_values": {}})
+        }
+        (_, "notes") | (_, "{note_id}") => json!({"content": "attack"}),
+        (_, "filter") => {
+            json!({"payload": [{"attribute_key": "name", "filter_operator": "is_present", "values": []}]})
+        }
+        (_, "account_users") => json!({"user_id": id("agent_id"), "role": "agent"}),
+        _ => {
+            json!({"name": "attack", "title": "attack", "content": "attack", "short_code": "attack"})
+        }
+    })
+}
+
+/// What B looks like, to prove the attacks changed nothing.
+async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
+    let get = |rest: String| {
+        let token = b.token.clone();
+        async move {
+            t.call(
+                "GET",
+                &format!("/api/v1/accounts/{}{rest}", b.account_id),
+                Some(&token),
+                None,
+            )
+            .await
+            .expect(200)
+        }
+    };
+    let conv = b.ids["conversation_id"].clone();
+    let contact = b.ids["contact_id"].clone();
+    let mut messages = get(format!("/conversations/{conv}/messages")).await["payload"].clone();
+    // Unread counts move when A's visitor-side probes are refused? They must not; keep them.
+    if let Value::Array(list) = &mut messages {
+        for m in list {
+            m.as_object_mut().map(|o| o.remove("conversation"));
+        }
+    }
+    json!({
+        "account": get(String::new()).await,
+        "agents": get("/agents".into()).await,
+        "inboxes": get("/inboxes".into()).await,
+        "contact": get(format!("/contacts/{contact}")).await,
+        "notes": get(format!("/contacts/{contact}/notes")).await,
+        "conversation_status": get(format!("/conversations/{conv}")).await["status"],
+        "conversation_labels": get(format!("/conversations/{conv}/labels")).await,
+        "messages": messages,
+        "teams": get("/teams".into()).await,
+        "labels": get("/labels".into()).await,
+        "canned": get("/canned_responses".into()).await,
+        "attributes": get("/custom_attribute_definitions".into()).await,
+        "webhooks": get("/webhooks".into()).await,
+        "bots": get("/agent_bots".into()).await,
+    })
+}
+
+async fn every_route_refuses_another_accounts_data(backend: Backend) {
+    let t = TestApp::start(backend).await;
+    let platform = platform_token(&t, "isolation").await;
+    let b_account = t
+        .call(
+            "POST",
+            "/platform/api/v1/accounts",
+            Some(&platform),
+            Some(json!({"name": "Beta"})),
+        )
+        .await
+        .expect(200);
+    let b_user = t.call("POST", "/platform/api/v1/users", Some(&platform), Some(json!({"name": "Beta admin", "email": "admin@beta.test", "password": "beta-password-1"}))).await.expect(200);
+    let b_id = b_account["id"].as_i64().unwrap();
+    t.call(
+        "POST",
+        &format!("/platform/api/v1/accounts/{b_id}/account_users"),
+        Some(&platform),
+        Some(json!({"user_id": b_user["id"], "role": "administrator"})),
+    )
+    .await
+    .expect(200);
+    let a = seed(&t, t.account_id, &t.token, "alpha").await;
+    let b = seed(&t, b_id, b_user["access_token"].as_str().unwrap(), "beta").await;
+    let before = snapshot(&t, &b).await;
+
+    let other_app = platform_token(&t, "other-app").await;
+    let spec = t
+        .call("GET", "/api/openapi.json", None, None)
+        .await
+        .expect(200);
+    let mut exercised = 0;
+    for (template, item) in spec["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let m = method.to_uppercase();
+            exercised += 1;
+            if template.starts_with("/api/v1/accounts/{account_id}") {
+                // B's account, A's token: not a member.
+                let path = fill(template, &b, &b);
+                let got = t
+                    .call(&m, &path, Some(&a.token), body_for(&m, template, &b))
+                    .await;
+                assert_eq!(
+                    got.status, 403,
+                    "{m} {path} with another account's token: {}",
+                    got.body
+                );
+                // A's own account with B's ids in the path: nothing found.
+                let own = fill(template, &a, &a);
+                let mixed = fill(template, &b, &a);
+                if mixed != own {
+                    let got = t
+                        .call(&m, &mixed, Some(&a.token), body_for(&m, template, &a))
+                        .await;
+                    assert_eq!(
+                        got.status, 404,
+                        "{m} {mixed} (B's ids in A's account): {}",
+                        got.body
+                    );
+                }
+                // A's own path with B's ids in the body: refused as unknown references.
+                if body_for(&m, template, &b) != body_for(&m, template, &a) {
+                    let got = t
+                        .call(&m, &own, Some(&a.token), body_for(&m, template, &b))
+                        .await;
+                    assert!(
+                        [403, 404, 422].contains(&got.status),
+                        "{m} {own} with B's ids in the body: {} {}",
+                        got.status,
+                        got.body
+                    );
+                }
+            } else if template.starts_with("/public/api/v1/inboxes/{inbox_identifier}") {
+                if !template.contains("{contact_identifier}") {
+                    continue; // The inbox identifier is the credential; nothing to cross.
+                }
+                // A's inbox with B's contact, and B's conversation under A's visitor.
+                let got = t
+                    .call(
+                        &m,
+                        &fill(template, &b, &a).replace(
+                            &param_value(template, "inbox_identifier", &b),
+                            &param_value(template, "inbox_identifier", &a),
+                        ),
+                        None,
+                        body_for(&m, template, &b),
+                    )
+                    .await;
+                assert_eq!(
+                    got.status, 404,
+                    "{m} {template} with another inbox's contact: {}",
+                    got.body
+                );
+                if template.contains("{conversation_id}") {
+                    // A visitor reaching another visitor's conversation in the same inbox.
+                    let own = param_value(template, "conversation_id", &a);
+                    let other = a.ids["other_conversation_id"].to_string();
+                    assert_ne!(own, other);
+                    let path = fill(template, &a, &a).replacen(
+                        &format!("/conversations/{own}"),
+                        &format!("/conversations/{other}"),
+                        1,
+                    );
+                    let got = t.call(&m, &path, None, body_for(&m, template, &a)).await;
+                    assert_eq!(
+                        got.status, 404,
+                        "{m} {path}: another visitor's conversation: {}",
+                        got.body
+                    );
+                }
+            } else if template.starts_with("/platform/api/v1/") {
+                if !template.contains('{') {
+                    continue; // Creating is not crossing.
+                }
+                // Another app's token on objects this app did not create.
+                let path = template
+                    .replace("{account_id}", &b_id.to_string())
+                    .replace("{id}", &b_user["id"].to_string());
+                let got = t
+                    .call(&m, &path, Some(&other_app), body_for(&m, template, &b))
+                    .await;
+                assert_eq!(
+                    got.status, 404,
+                    "{m} {path} from another platform app: {}",
+                    got.body
+                );
+            } else if template.starts_with("/attachments/") {
+                let got = t
+                    .call(
+                        &m,
+                        "/attachments/1/0123456789abcdef0123456789abcdef/x.png",
+                        None,
+                        None,
+                    )
+                    .await;
+                assert_eq!(got.status, 404, "attachment without its capability");
+            } else {
+                let global = [
+                    "/healthz",
+                    "/readyz",
+                    "/api/openapi.json",
+                    "/auth/sign_in",
+                    "/auth/sign_out",
+                    "/api/v1/profile",
+                    "/api/v1/profile/reset_access_token",
+                ];
+                assert!(
+                    global.contains(&template.as_str()),
+                    "{template} is neither account-, inbox- nor app-scoped: decide how it is isolated and test it here"
+                );
+            }
+        }
+    }
+    assert!(exercised > 100, "only {exercised} operations found");
+    let after = snapshot(&t, &b).await;
+    assert_eq!(before, after, "account B changed under attack");
+}

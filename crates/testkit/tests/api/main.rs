@@ -1,0 +1,64 @@
+//! Black-box tests through real HTTP, each on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail by panicking.
+
+mod auth;
+mod bad_input;
+mod client_api;
+mod contacts;
+mod contract;
+mod conversations;
+mod isolation;
+mod messages;
+mod platform;
+mod resources;
+mod webhooks;
+
+use serde_json::{Value, json};
+use throughline_testkit::TestApp;
+
+/// A contact with an identity in `inbox`, and an open conversation with one customer message.
+pub struct Thread {
+    pub inbox: Value,
+    pub source_id: String,
+    pub contact_id: i64,
+    pub conversation_id: i64,
+}
+
+pub async fn thread(t: &TestApp, inbox: &Value, text: &str) -> Thread {
+    let ident = inbox["inbox_identifier"].as_str().unwrap();
+    let contact = t
+        .call(
+            "POST",
+            &format!("/public/api/v1/inboxes/{ident}/contacts"),
+            None,
+            Some(json!({"name": "Ana Souza"})),
+        )
+        .await
+        .expect(200);
+    let source_id = contact["source_id"].as_str().unwrap().to_owned();
+    let conv = t
+        .call(
+            "POST",
+            &format!("/public/api/v1/inboxes/{ident}/contacts/{source_id}/conversations"),
+            None,
+            Some(json!({})),
+        )
+        .await
+        .expect(200);
+    let conversation_id = conv["id"].as_i64().unwrap();
+    t.call(
+        "POST",
+        &format!("/public/api/v1/inboxes/{ident}/contacts/{source_id}/conversations/{conversation_id}/messages"),
+        None,
+        Some(json!({"content": text})),
+    )
+    .await
+    .expect(200);
+    Thread {
+        inbox: inbox.clone(),
+        source_id,
+        contact_id: contact["id"].as_i64().unwrap(),
+        conversation_id,
+    }
+}
