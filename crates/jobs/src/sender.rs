@@ -61,9 +61,12 @@ pub(crate) async fn run(
             let store = store.clone();
             let http = http.clone();
             let retry = config.retry;
+            let ready = ready.clone();
             tokio::spawn(async move {
                 attempt(&store, &http, retry, delivery).await;
                 drop(permit);
+                // A retry may now be due sooner than the sender planned to wake.
+                ready.notify_one();
             });
         }
         // Wait for a free slot before claiming more, so claims never outrun sending.

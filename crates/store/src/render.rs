@@ -8,9 +8,9 @@ use throughline_core::model::{
     Attachment, ChannelType, Contact, Conversation, Identity, Inbox, Message,
 };
 use throughline_core::views::{
-    AccountRef, AgentBotSummary, AttachmentView, ContactView, ConversationParts, ConversationView,
-    MessageContext, MessageView, PublicMessageView, PublicSender, SenderView, TeamView,
-    UserSummary,
+    AccountRef, AgentBotSummary, AgentView, AttachmentView, ContactView, ConversationParts,
+    ConversationView, MessageContext, MessageView, PublicMessageView, PublicSender, SenderView,
+    TeamView, UserSummary,
 };
 
 use crate::Conn;
@@ -384,12 +384,15 @@ pub async fn conversations(
     };
     let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
     let contact_records = contacts_by_id(conn, &unique(list.iter().map(|c| c.contact_id))).await?;
-    let assignees = users(
-        conn,
-        account_id,
+    let assignees: HashMap<i64, AgentView> = crate::accounts::agents_by_ids(
+        &mut *conn,
+        &crate::AccountScope::system(account_id),
         &unique(list.iter().filter_map(|c| c.assignee_id)),
     )
-    .await?;
+    .await?
+    .iter()
+    .map(|a| (a.user.id, AgentView::from(a)))
+    .collect();
     let mut teams = HashMap::new();
     for team_id in unique(list.iter().filter_map(|c| c.team_id)) {
         if let Ok(t) = crate::teams::get(

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use super::{ContactView, MessageView, TeamView, UserSummary, opt_secs, secs};
+use super::{AgentView, ContactView, MessageView, TeamView, opt_secs, secs};
 use crate::model::Conversation;
 
 view! {
@@ -51,8 +51,9 @@ view! {
         pub sender: ContactView,
         /// The channel type of the inbox the conversation started in.
         pub channel: String,
+        /// Rendered like `GET /agents` rows, as Chatwoot does.
         #[serde(skip_serializing_if = "Option::is_none")]
-        pub assignee: Option<UserSummary>,
+        pub assignee: Option<AgentView>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub team: Option<TeamView>,
         pub hmac_verified: bool,
@@ -66,7 +67,7 @@ pub struct ConversationParts {
     pub contact: ContactView,
     pub channel: String,
     pub hmac_verified: bool,
-    pub assignee: Option<UserSummary>,
+    pub assignee: Option<AgentView>,
     pub team: Option<TeamView>,
     pub labels: Vec<String>,
     pub last_message: Option<MessageView>,

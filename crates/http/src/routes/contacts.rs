@@ -36,7 +36,8 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct ListMeta {
     count: i64,
-    current_page: i64,
+    /// A string, as the contract types it (and as Chatwoot echoes a `page` parameter).
+    current_page: String,
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -86,7 +87,7 @@ async fn contact_list(
     Ok(axum::Json(ContactList {
         meta: ListMeta {
             count,
-            current_page: query.page,
+            current_page: query.page.to_string(),
         },
         payload,
     }))

@@ -7,7 +7,7 @@ use serde_json::Value;
 use throughline_core::conversation::{Priority, Status, StatusRequest};
 use throughline_core::message::MessageType;
 use throughline_core::model::ChannelType;
-use throughline_core::views::{ConversationView, TeamView, UserSummary};
+use throughline_core::views::{AgentView, ConversationView, TeamView};
 use throughline_store::contacts::{self, NewIdentity};
 use throughline_store::conversations::{
     self, AssigneeFilter, ConversationCounts, ConversationQuery, ConversationSort, NewConversation,
@@ -584,7 +584,7 @@ struct AssignmentBody {
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum Assigned {
-    Agent(UserSummary),
+    Agent(AgentView),
     Team(TeamView),
     Nobody(Empty),
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use throughline_core::message::{ContentType, MessageType, SenderType};
 use throughline_core::model::ChannelType;
-use throughline_core::views::{ContactView, MessageView, UserSummary};
+use throughline_core::views::{AgentView, ContactView, MessageView};
 use throughline_store::blob::new_key;
 use throughline_store::messages::{self, NewAttachment, NewMessage};
 use throughline_store::{contacts, conversations, inboxes, render};
@@ -36,7 +36,7 @@ struct MessagesMeta {
     additional_attributes: Value,
     contact: ContactView,
     #[serde(skip_serializing_if = "Option::is_none")]
-    assignee: Option<UserSummary>,
+    assignee: Option<AgentView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     agent_last_seen_at: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]

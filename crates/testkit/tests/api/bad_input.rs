@@ -23,18 +23,21 @@ async fn raw(
     (a.status, a.body)
 }
 
+/// (what, method, path, content type, body, expected status, expected error code)
+type Case<'a> = (
+    &'a str,
+    reqwest::Method,
+    String,
+    Option<&'a str>,
+    Vec<u8>,
+    u16,
+    &'a str,
+);
+
 async fn malformed_requests_get_precise_errors(b: Backend) {
     let t = TestApp::start(b).await;
     let contacts = t.acc("/contacts");
-    let cases: Vec<(
-        &str,
-        reqwest::Method,
-        String,
-        Option<&str>,
-        Vec<u8>,
-        u16,
-        &str,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "truncated JSON",
             reqwest::Method::POST,

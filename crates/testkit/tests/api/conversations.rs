@@ -116,7 +116,7 @@ async fn snoozes_end_by_themselves(b: Backend) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-        + 1;
+        + 3;
     let r = t
         .post(
             &t.acc(&format!("/conversations/{id}/toggle_status")),

@@ -33,6 +33,15 @@ async fn deliveries_are_signed_and_shaped_like_chatwoot(b: Backend) {
             async move { (rx.received().len() >= 3).then(|| rx.received()) }
         })
         .await;
+    // Deliveries go out in parallel and may arrive in any order; the event id says which
+    // change came first.
+    let mut got = got;
+    got.sort_by_key(|r| {
+        r.header("x-throughline-event-id")
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+    });
     let events: Vec<&str> = got
         .iter()
         .map(|r| r.body["event"].as_str().unwrap())
