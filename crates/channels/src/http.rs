@@ -67,10 +67,7 @@ impl HttpSender {
         }
         if let Some(secret) = p.secret {
             let sig = signature(secret, p.timestamp_secs, p.body);
-            req = req
-                .header("x-throughline-signature", &sig)
-                .header("x-chatwoot-signature", &sig)
-                .header("x-chatwoot-timestamp", p.timestamp_secs.to_string());
+            req = req.header("x-throughline-signature", &sig);
         }
         match req.body(p.body.to_vec()).send().await {
             Ok(resp) => {

@@ -64,13 +64,16 @@ pub(crate) async fn message(
     let conversation = render::conversation(tx.conn(), &store, c.clone()).await?;
     let view = render::message(tx.conn(), &store, c, m).await?;
     let inbox = crate::inboxes::get_unscoped(tx.conn(), store.key(), m.inbox_id).await?;
-    let sender = view
-        .sender
-        .as_ref()
-        .map(|s| serde_json::to_value(s).unwrap_or_default());
+    let sender = webhook_sender(tx, m).await?;
     let mut payload = webhook_body::message(&account, &inbox, m, &conversation, sender);
     // The realtime stream renders messages exactly as the API does; keep that view alongside.
     if let Value::Object(map) = &mut payload {
+        if !view.attachments.is_empty() {
+            map.insert(
+                "attachments".into(),
+                serde_json::to_value(&view.attachments).unwrap_or_default(),
+            );
+        }
         map.insert(
             "view".into(),
             serde_json::to_value(&view).unwrap_or_default(),
@@ -86,4 +89,36 @@ pub(crate) async fn message(
     })
     .await?;
     Ok(())
+}
+
+/// The sender as Chatwoot's webhooks describe it (`sender.webhook_data`): a contact in full, a
+/// user with name and email, a bot with its name.
+async fn webhook_sender(tx: &mut Tx, m: &Message) -> Result<Option<Value>> {
+    use throughline_core::message::SenderType;
+    let Some((kind, id)) = m.sender_type.zip(m.sender_id) else {
+        return Ok(None);
+    };
+    let store = tx.store().clone();
+    Ok(Some(match kind {
+        SenderType::Contact => {
+            let scope = crate::AccountScope::system(m.account_id);
+            let contact = crate::contacts::get(tx.conn(), &scope, id).await?;
+            let account = render::account_ref(tx.conn(), m.account_id).await?;
+            let view = render::contact(tx.conn(), &store, &contact, false).await?;
+            webhook_body::contact(&account, &view, None)
+        }
+        SenderType::User => {
+            let user = crate::accounts::get_user_unscoped(tx.conn(), id).await?;
+            serde_json::json!({
+                "id": user.id,
+                "name": user.available_name(),
+                "email": user.email,
+                "type": "user"
+            })
+        }
+        SenderType::AgentBot => {
+            let bot = crate::auth::get_agent_bot_unscoped(tx.conn(), id).await?;
+            serde_json::json!({ "id": bot.id, "name": bot.name, "type": "agent_bot" })
+        }
+    }))
 }
