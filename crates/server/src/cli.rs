@@ -256,24 +256,26 @@ async fn admin_task(store: &throughline_store::Store, task: AdminTask) -> anyhow
                         .id
                 }
             };
-            let user = match accounts::find_user_by_email_unscoped(tx.conn(), &email).await? {
-                Some((u, _)) => u,
-                None => {
-                    let u = accounts::create_user(
-                        tx.conn(),
-                        accounts::NewUser {
-                            email: email.clone(),
-                            name,
-                            display_name: None,
-                            password_hash: Some(hashed),
-                            custom_attributes: serde_json::json!({}),
-                        },
-                    )
-                    .await?;
-                    auth::issue_token(tx.conn(), store.key(), TokenOwner::User(u.id)).await?;
-                    u
-                }
-            };
+            // An existing user only gains the membership: their password stays as it is.
+            let (user, created) =
+                match accounts::find_user_by_email_unscoped(tx.conn(), &email).await? {
+                    Some((u, _)) => (u, false),
+                    None => {
+                        let u = accounts::create_user(
+                            tx.conn(),
+                            accounts::NewUser {
+                                email: email.clone(),
+                                name,
+                                display_name: None,
+                                password_hash: Some(hashed),
+                                custom_attributes: serde_json::json!({}),
+                            },
+                        )
+                        .await?;
+                        auth::issue_token(tx.conn(), store.key(), TokenOwner::User(u.id)).await?;
+                        (u, true)
+                    }
+                };
             accounts::add_member(tx.conn(), account_id, user.id, role, None).await?;
             tx.commit().await?;
             println!(
@@ -281,7 +283,9 @@ async fn admin_task(store: &throughline_store::Store, task: AdminTask) -> anyhow
                 user.id,
                 role.as_str()
             );
-            if generated {
+            if !created {
+                println!("The user already existed; their password is unchanged.");
+            } else if generated {
                 println!("Password: {password}");
             }
         }

@@ -13,59 +13,69 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Address to listen on [default: 127.0.0.1:3000]
-    #[arg(long, env = "THROUGHLINE_LISTEN")]
+    #[arg(long, global = true, env = "THROUGHLINE_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// Directory for the SQLite database, attachments and the server key [default: ./data]
-    #[arg(long, env = "THROUGHLINE_DATA_DIR")]
+    #[arg(long, global = true, env = "THROUGHLINE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// sqlite://… or postgres://… [default: sqlite://<data-dir>/throughline.db]
-    #[arg(long, env = "THROUGHLINE_DATABASE_URL")]
+    #[arg(long, global = true, env = "THROUGHLINE_DATABASE_URL")]
     pub database_url: Option<String>,
     /// The URL users and providers reach this server at [default: http://<listen>]
-    #[arg(long, env = "THROUGHLINE_PUBLIC_URL")]
+    #[arg(long, global = true, env = "THROUGHLINE_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Server key (32 bytes, base64url) sealing secrets and deriving tokens; shared by all
     /// instances of a deployment [default: generated into <data-dir>/secret.key]
-    #[arg(long, env = "THROUGHLINE_SECRET_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "THROUGHLINE_SECRET_KEY",
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
     /// Log format: text or json [default: text]
-    #[arg(long, env = "THROUGHLINE_LOG_FORMAT")]
+    #[arg(long, global = true, env = "THROUGHLINE_LOG_FORMAT")]
     pub log_format: Option<String>,
     /// Log filter, e.g. info or throughline=debug [default: info]
-    #[arg(long, env = "THROUGHLINE_LOG")]
+    #[arg(long, global = true, env = "THROUGHLINE_LOG")]
     pub log: Option<String>,
     /// Trust X-Forwarded-For (only behind your own reverse proxy) [default: false]
-    #[arg(long, env = "THROUGHLINE_TRUST_PROXY")]
+    #[arg(long, global = true, env = "THROUGHLINE_TRUST_PROXY")]
     pub trust_proxy: Option<bool>,
     /// Seconds to wait for a webhook receiver [default: 10]
-    #[arg(long, env = "THROUGHLINE_WEBHOOK_TIMEOUT_SECS")]
+    #[arg(long, global = true, env = "THROUGHLINE_WEBHOOK_TIMEOUT_SECS")]
     pub webhook_timeout_secs: Option<u64>,
     /// Attempts per webhook delivery before it is marked failed [default: 10]
-    #[arg(long, env = "THROUGHLINE_WEBHOOK_MAX_ATTEMPTS")]
+    #[arg(long, global = true, env = "THROUGHLINE_WEBHOOK_MAX_ATTEMPTS")]
     pub webhook_max_attempts: Option<u32>,
     /// First retry delay of a webhook delivery, doubled each time [default: 10000]
-    #[arg(long, env = "THROUGHLINE_WEBHOOK_RETRY_BASE_MS")]
+    #[arg(long, global = true, env = "THROUGHLINE_WEBHOOK_RETRY_BASE_MS")]
     pub webhook_retry_base_ms: Option<i64>,
     /// A delivery being sent is retried after this many ms if its sender died [default: 120000]
-    #[arg(long, env = "THROUGHLINE_DELIVERY_LEASE_MS")]
+    #[arg(long, global = true, env = "THROUGHLINE_DELIVERY_LEASE_MS")]
     pub delivery_lease_ms: Option<i64>,
     /// Browser sessions last this many hours [default: 336]
-    #[arg(long, env = "THROUGHLINE_SESSION_TTL_HOURS")]
+    #[arg(long, global = true, env = "THROUGHLINE_SESSION_TTL_HOURS")]
     pub session_ttl_hours: Option<u64>,
     /// Largest attachment upload in MiB [default: 40]
-    #[arg(long, env = "THROUGHLINE_UPLOAD_LIMIT_MB")]
+    #[arg(long, global = true, env = "THROUGHLINE_UPLOAD_LIMIT_MB")]
     pub upload_limit_mb: Option<usize>,
     /// Database connections in the pool [default: 8]
-    #[arg(long, env = "THROUGHLINE_DB_MAX_CONNECTIONS")]
+    #[arg(long, global = true, env = "THROUGHLINE_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
     /// First start only: the administrator's email [default: admin@throughline.local]
-    #[arg(long, env = "THROUGHLINE_ADMIN_EMAIL")]
+    #[arg(long, global = true, env = "THROUGHLINE_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
     /// First start only: the administrator's password [default: generated and printed once]
-    #[arg(long, env = "THROUGHLINE_ADMIN_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "THROUGHLINE_ADMIN_PASSWORD",
+        hide_env_values = true
+    )]
     pub admin_password: Option<String>,
     /// First start only: the first account's name [default: My Company]
-    #[arg(long, env = "THROUGHLINE_ACCOUNT_NAME")]
+    #[arg(long, global = true, env = "THROUGHLINE_ACCOUNT_NAME")]
     pub account_name: Option<String>,
 }
 

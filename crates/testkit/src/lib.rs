@@ -82,6 +82,12 @@ pub struct Exchange {
     pub body: Value,
 }
 
+/// An HTTP client for tests, with the TLS provider the workspace builds (ring) installed.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
         Self::start_with(backend, |_| {}).await
