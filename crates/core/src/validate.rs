@@ -62,6 +62,21 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<Stri
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
+/// A PATCH field that may be absent (keep), `null` or blank (clear), or a new text.
+pub fn text_patch(
+    field: &str,
+    value: Option<Option<String>>,
+    max: usize,
+) -> Result<Option<Option<String>>, FieldError> {
+    value
+        .map(|v| {
+            v.map(|v| optional_text(field, &v, max))
+                .transpose()
+                .map(Option::flatten)
+        })
+        .transpose()
+}
+
 /// An absolute http(s) URL with a host, as webhook and callback targets must be.
 pub fn http_url(field: &str, value: &str) -> Result<String, FieldError> {
     let v = value.trim();
@@ -163,6 +178,26 @@ pub fn json_object(field: &str, value: &serde_json::Value) -> Result<(), FieldEr
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn text_patch_keeps_clears_or_sets() {
+        assert_eq!(text_patch("d", None, 10).unwrap(), None);
+        assert_eq!(text_patch("d", Some(None), 10).unwrap(), Some(None));
+        assert_eq!(
+            text_patch("d", Some(Some("  ".into())), 10).unwrap(),
+            Some(None)
+        );
+        assert_eq!(
+            text_patch("d", Some(Some(" hi ".into())), 10).unwrap(),
+            Some(Some("hi".into()))
+        );
+        assert_eq!(
+            text_patch("d", Some(Some("x".repeat(11))), 10)
+                .unwrap_err()
+                .code,
+            "too_long"
+        );
+    }
 
     #[test]
     fn text_rules() {

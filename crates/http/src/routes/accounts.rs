@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use serde::Deserialize;
-use throughline_core::validate::{optional_text, required_text};
+use throughline_core::validate::{required_text, text_patch};
 use throughline_core::views::AccountView;
 use throughline_store::accounts::{self, AccountChanges};
 use utoipa_axum::router::OpenApiRouter;
@@ -101,14 +101,7 @@ async fn update(
             .map(|n| required_text("name", n, 255))
             .transpose()?,
         locale: body.locale,
-        domain: body
-            .domain
-            .map(|d| {
-                d.map(|d| optional_text("domain", &d, 255))
-                    .transpose()
-                    .map(Option::flatten)
-            })
-            .transpose()?,
+        domain: text_patch("domain", body.domain, 255)?,
         support_email,
         status: None,
         settings: (!settings.is_empty()).then_some(serde_json::Value::Object(settings)),

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use throughline_core::model::AgentBot;
-use throughline_core::validate::{http_url, optional_text, required_text};
+use throughline_core::validate::{http_url, optional_text, required_text, text_patch};
 use throughline_store::auth::{self, TokenOwner};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -157,14 +157,7 @@ async fn update(
         .as_deref()
         .map(|n| required_text("name", n, 255))
         .transpose()?;
-    let description = body
-        .description
-        .map(|d| {
-            d.map(|d| optional_text("description", &d, 2000))
-                .transpose()
-                .map(Option::flatten)
-        })
-        .transpose()?;
+    let description = text_patch("description", body.description, 2000)?;
     let url = body
         .outgoing_url
         .map(|u| {

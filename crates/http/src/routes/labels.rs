@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use serde::Deserialize;
-use throughline_core::validate::{hex_color, label_title, optional_text};
+use throughline_core::validate::{hex_color, label_title, optional_text, text_patch};
 use throughline_core::views::LabelView;
 use throughline_store::labels;
 use utoipa_axum::router::OpenApiRouter;
@@ -116,14 +116,7 @@ async fn update(
         .as_deref()
         .map(|c| hex_color("color", c))
         .transpose()?;
-    let description = body
-        .description
-        .map(|d| {
-            d.map(|d| optional_text("description", &d, 2000))
-                .transpose()
-                .map(Option::flatten)
-        })
-        .transpose()?;
+    let description = text_patch("description", body.description, 2000)?;
     let mut tx = state.store.begin().await?;
     let label = labels::update(
         tx.conn(),

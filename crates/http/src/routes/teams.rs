@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use serde::Deserialize;
-use throughline_core::validate::{optional_text, required_text};
+use throughline_core::validate::{optional_text, required_text, text_patch};
 use throughline_core::views::{AgentView, TeamView};
 use throughline_store::{accounts, teams};
 use utoipa_axum::router::OpenApiRouter;
@@ -125,14 +125,7 @@ async fn update(
         .as_deref()
         .map(|n| required_text("name", n, 255).map(|n| n.to_lowercase()))
         .transpose()?;
-    let description = body
-        .description
-        .map(|d| {
-            d.map(|d| optional_text("description", &d, 2000))
-                .transpose()
-                .map(Option::flatten)
-        })
-        .transpose()?;
+    let description = text_patch("description", body.description, 2000)?;
     let mut tx = state.store.begin().await?;
     let team = teams::update(
         tx.conn(),

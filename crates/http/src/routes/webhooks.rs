@@ -4,7 +4,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use throughline_core::event::EventKind;
 use throughline_core::model::Delivery;
-use throughline_core::validate::{http_url, optional_text};
+use throughline_core::validate::{http_url, optional_text, text_patch};
 use throughline_core::views::WebhookView;
 use throughline_store::{inboxes, webhooks};
 use utoipa_axum::router::OpenApiRouter;
@@ -157,14 +157,7 @@ async fn update(
         .as_deref()
         .map(subscriptions)
         .transpose()?;
-    let name = body
-        .name
-        .map(|n| {
-            n.map(|n| optional_text("name", &n, 255))
-                .transpose()
-                .map(Option::flatten)
-        })
-        .transpose()?;
+    let name = text_patch("name", body.name, 255)?;
     let mut tx = state.store.begin().await?;
     let hook = webhooks::update(
         tx.conn(),
