@@ -121,10 +121,28 @@ pub fn normalize_phone(raw: &str, default_region: Option<&str>) -> Result<String
         .transpose()
         .map_err(|_| invalid())?;
     let number = phonenumber::parse(region, &candidate).map_err(|_| invalid())?;
+    let number = match brazil_mobile_with_ninth_digit(&number) {
+        Some(with_nine) => phonenumber::parse(None, &with_nine).map_err(|_| invalid())?,
+        None => number,
+    };
     if !phonenumber::is_valid(&number) {
         return Err(invalid());
     }
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+/// Brazil's mobile numbers gained a ninth digit (a leading 9 after the area code) in 2012–2016,
+/// but WhatsApp ids and old address books still carry the 8-digit form. An 8-digit Brazilian
+/// subscriber number that starts with 6–9 is a mobile in the old form: the canonical form gets
+/// the 9, so both spellings normalise to one address. Landlines (2–5) are left as they are.
+fn brazil_mobile_with_ninth_digit(number: &phonenumber::PhoneNumber) -> Option<String> {
+    if number.code().value() != 55 {
+        return None;
+    }
+    let national = number.national().value().to_string();
+    let (area, subscriber) = national.split_at_checked(2)?;
+    let old_mobile = subscriber.len() == 8 && matches!(subscriber.as_bytes()[0], b'6'..=b'9');
+    old_mobile.then(|| format!("+55{area}9{subscriber}"))
 }
 
 /// A normalised address as stored beside an identity.
@@ -228,7 +246,116 @@ mod tests {
         }
     }
 
+    #[test]
+    fn brazilian_mobiles_without_the_ninth_digit_gain_it() {
+        let with_nine = "+5511987654321";
+        for raw in [
+            "+55 11 98765-4321",
+            "+55 11 8765-4321",
+            "+551187654321",
+            "005511 8765 4321",
+            "0055 11 98765 4321",
+        ] {
+            assert_eq!(normalize_phone(raw, None).unwrap(), with_nine, "{raw}");
+        }
+        for raw in ["(11) 8765-4321", "11 98765-4321"] {
+            assert_eq!(
+                normalize_phone(raw, Some("BR")).unwrap(),
+                with_nine,
+                "{raw}"
+            );
+        }
+        // Landlines keep eight digits.
+        assert_eq!(
+            normalize_phone("+55 11 3456-7890", None).unwrap(),
+            "+551134567890"
+        );
+    }
+
+    /// Area codes in use in Brazil (ANATEL).
+    const BR_AREA_CODES: &[u8] = &[
+        11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 24, 27, 28, 31, 32, 33, 34, 35, 37, 38, 41, 42,
+        43, 44, 45, 46, 47, 48, 49, 51, 53, 54, 55, 61, 62, 63, 64, 65, 66, 67, 68, 69, 71, 73, 74,
+        75, 77, 79, 81, 82, 83, 84, 85, 86, 87, 88, 89, 91, 92, 93, 94, 95, 96, 97, 98, 99,
+    ];
+
     proptest! {
+        /// Both spellings of a Brazilian mobile resolve to the same address, however written.
+        #[test]
+        fn brazilian_mobile_forms_match(
+            area in proptest::sample::select(BR_AREA_CODES),
+            first in 6u32..=9,
+            rest in 0u32..10_000_000,
+            style in 0usize..4,
+        ) {
+            let old = format!("{first}{rest:07}");
+            let new = format!("9{old}");
+            let write = |sub: &str| match style {
+                0 => format!("+55{area}{sub}"),
+                1 => format!("+55 ({area}) {}-{}", &sub[..sub.len() - 4], &sub[sub.len() - 4..]),
+                2 => format!("0055 {area} {sub}"),
+                _ => format!("+55-{area}-{sub}"),
+            };
+            let a = normalize_phone(&write(&old), None);
+            let b = normalize_phone(&write(&new), None);
+            let expected = format!("+55{area}{new}");
+            prop_assert_eq!(a.ok(), Some(expected.clone()), "old form {}", write(&old));
+            prop_assert_eq!(b.ok(), Some(expected), "new form {}", write(&new));
+        }
+
+        /// Numbers are never matched on their ending: the same subscriber number in two area
+        /// codes, or in two countries, stays two addresses.
+        #[test]
+        fn same_ending_elsewhere_is_another_number(
+            pair in proptest::sample::subsequence(BR_AREA_CODES, 2),
+            rest in 0u32..10_000_000,
+        ) {
+            let sub = format!("9{rest:07}");
+            let a = normalize_phone(&format!("+55 {} 9{sub}", pair[0]), None);
+            let b = normalize_phone(&format!("+55 {} 9{sub}", pair[1]), None);
+            if let (Ok(a), Ok(b)) = (a, b) {
+                prop_assert_ne!(a, b);
+            }
+            let pl = normalize_phone(&format!("+48 5{}", &sub[..8]), None);
+            let br = normalize_phone(&format!("+55 11 9{sub}"), None);
+            if let (Ok(pl), Ok(br)) = (pl, br) {
+                prop_assert_ne!(pl, br);
+            }
+        }
+
+        /// Polish numbers written with spaces, dashes, brackets, `+48` or `0048` are one address.
+        #[test]
+        fn polish_formats_match(first in 5u32..=8, rest in 0u32..100_000_000) {
+            let n = format!("{first}{rest:08}");
+            let (a, b, c) = (&n[..3], &n[3..6], &n[6..]);
+            let forms = [
+                format!("+48{n}"),
+                format!("+48 {a} {b} {c}"),
+                format!("0048 {a}-{b}-{c}"),
+                format!("(+48) {a}{b}{c}"),
+            ];
+            let results: Vec<_> = forms.iter().map(|f| normalize_phone(f, None)).collect();
+            let national = normalize_phone(&format!("{a}-{b}-{c}"), Some("PL"));
+            if let Ok(first) = &results[0] {
+                for (form, r) in forms.iter().zip(&results) {
+                    prop_assert_eq!(r.as_ref().ok(), Some(first), "{}", form);
+                }
+                prop_assert_eq!(national.ok(), Some(first.clone()));
+            } else {
+                prop_assert!(results.iter().all(Result::is_err));
+            }
+        }
+
+        /// Anything with letters or too few digits is refused, never guessed.
+        #[test]
+        fn garbage_is_rejected(digits in "[0-9]{0,5}", junk in "[a-zA-Z#*/]{1,5}") {
+            let short = format!("+55{digits}");
+            let mixed = format!("+55 11 9{digits}{junk}");
+            prop_assert!(normalize_phone(&short, None).is_err(), "{}", short);
+            prop_assert!(normalize_phone(&mixed, None).is_err(), "{}", mixed);
+            prop_assert!(normalize_phone(&digits, Some("BR")).is_err(), "{}", digits);
+        }
+
         #[test]
         fn phone_normalisation_is_idempotent(local in 100_000_000u64..999_999_999u64) {
             let raw = format!("+48 {local}");

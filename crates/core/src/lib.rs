@@ -1,17 +1,21 @@
 //! Throughline's domain, with no I/O.
 //!
 //! Everything here is plain data and rules: the conversation status machine, message delivery
-//! states, identity normalisation, roles, domain event names, webhook signing and retry policy,
+//! states, identity normalisation and linking, the conversation finder (continuity across
+//! channels), the reply-channel policy, roles, domain event names, webhook signing and retry policy,
 //! and the Chatwoot-compatible views that the API, the webhooks and the realtime hub all render.
 //! The store, the HTTP layer and the event consumers call into this crate; it calls nothing.
 
+pub mod continuity;
 pub mod conversation;
 pub mod crypto;
 pub mod event;
 pub mod filter;
 pub mod identity;
+pub mod linking;
 pub mod message;
 pub mod model;
+pub mod reply_channel;
 pub mod role;
 pub mod validate;
 pub mod views;
