@@ -22,10 +22,12 @@ pub enum EventKind {
     WebwidgetTriggered,
     /// An outbound message must leave through its channel (API callback, later email, SMS…).
     OutboundRequested,
+    /// Another system posted a business event (order, payment, delivery…) on a contact.
+    BusinessEventCreated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         Self::ConversationCreated,
         Self::ConversationUpdated,
         Self::ConversationStatusChanged,
@@ -39,6 +41,7 @@ impl EventKind {
         Self::ConversationTypingOff,
         Self::WebwidgetTriggered,
         Self::OutboundRequested,
+        Self::BusinessEventCreated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl EventKind {
             Self::ConversationTypingOff => "conversation_typing_off",
             Self::WebwidgetTriggered => "webwidget_triggered",
             Self::OutboundRequested => "outbound_requested",
+            Self::BusinessEventCreated => "business_event_created",
         }
     }
 

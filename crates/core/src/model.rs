@@ -257,6 +257,9 @@ pub struct Identity {
     pub address_kind: Option<AddressKind>,
     pub address: Option<String>,
     pub hmac_verified: bool,
+    /// The address was proven (delivered by the provider, signed, or posted with an API token),
+    /// so it may link this identity to a contact with the same address.
+    pub address_proven: bool,
     pub pubsub_token: String,
     pub created_at: Millis,
 }
@@ -286,6 +289,10 @@ pub struct Conversation {
     pub assignee_last_seen_at: Option<Millis>,
     pub contact_last_seen_at: Option<Millis>,
     pub muted: bool,
+    /// The conversation this one continues (a customer wrote after the re-open window).
+    pub previous_conversation_id: Option<i64>,
+    /// When it was last resolved; the re-open window counts from here.
+    pub resolved_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }

@@ -422,6 +422,7 @@ pub async fn load(store: &Store, contacts_wanted: usize, seed: u64) -> anyhow::R
                 source_id: None,
                 address: None,
                 hmac_verified: false,
+                address_proven: false,
             },
         )
         .await?;

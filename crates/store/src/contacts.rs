@@ -461,6 +461,8 @@ pub struct NewIdentity<'a> {
     /// The normalised address, when the channel's id is one (email, phone…).
     pub address: Option<(AddressKind, String)>,
     pub hmac_verified: bool,
+    /// Whether the address proves who this is (see `throughline_core::linking`).
+    pub address_proven: bool,
 }
 
 pub async fn create_identity(
@@ -485,8 +487,8 @@ pub async fn create_identity(
     let now = now_ms();
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO contact_inboxes (account_id, contact_id, inbox_id, source_id, address_kind, \
-           address, hmac_verified, pubsub_token, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {IDENTITY_COLUMNS}"
+           address, hmac_verified, pubsub_token, created_at, updated_at, address_proven) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING {IDENTITY_COLUMNS}"
     )))
     .bind(scope.account_id())
     .bind(new.contact_id)
@@ -497,6 +499,7 @@ pub async fn create_identity(
     .bind(new.hmac_verified)
     .bind(crate::crypto_token())
     .bind(now)
+    .bind(new.address_proven)
     .fetch_one(tx.conn())
     .await?;
     records::identity(&row)

@@ -31,6 +31,8 @@ pub struct NewConversation {
     pub team_id: Option<i64>,
     pub custom_attributes: Value,
     pub additional_attributes: Value,
+    /// The conversation this one continues.
+    pub previous_conversation_id: Option<i64>,
     /// When it started, for imports; now by default.
     pub created_at: Option<i64>,
 }
@@ -47,6 +49,7 @@ impl NewConversation {
             team_id: None,
             custom_attributes: json!({}),
             additional_attributes: json!({}),
+            previous_conversation_id: None,
             created_at: None,
         }
     }
@@ -73,8 +76,9 @@ pub async fn create(
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO conversations (account_id, display_id, uuid, contact_id, inbox_id, \
            contact_inbox_id, status, snoozed_until, assignee_id, team_id, custom_attributes, \
-           additional_attributes, last_activity_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13) \
+           additional_attributes, last_activity_at, created_at, updated_at, \
+           previous_conversation_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13, $14) \
          RETURNING {CONVERSATION_COLUMNS}"
     )))
     .bind(scope.account_id())
@@ -90,6 +94,7 @@ pub async fn create(
     .bind(new.custom_attributes.to_string())
     .bind(new.additional_attributes.to_string())
     .bind(now)
+    .bind(new.previous_conversation_id)
     .fetch_one(tx.conn())
     .await?;
     let conversation = records::conversation(&row)?;
@@ -385,7 +390,9 @@ async fn save(tx: &mut Tx, c: &Conversation) -> Result<Conversation> {
         "UPDATE conversations SET status = $3, snoozed_until = $4, priority = $5, \
            assignee_id = $6, team_id = $7, custom_attributes = $8, additional_attributes = $9, \
            agent_last_seen_at = $10, assignee_last_seen_at = $11, contact_last_seen_at = $12, \
-           muted = $13, updated_at = $14 \
+           muted = $13, updated_at = $14, \
+           resolved_at = CASE WHEN $3 = 'resolved' AND status <> 'resolved' THEN $14 \
+             ELSE resolved_at END \
          WHERE account_id = $1 AND id = $2 RETURNING {CONVERSATION_COLUMNS}"
     )))
     .bind(c.account_id)

@@ -48,7 +48,9 @@ pub(crate) fn like_escape(s: &str) -> String {
     }
     out
 }
+pub mod business_events;
 pub mod contacts;
+pub mod continuity;
 pub mod conversations;
 mod events;
 pub mod filters;
@@ -56,7 +58,10 @@ pub mod links;
 pub mod messages;
 mod records;
 pub mod render;
+pub mod reply_channels;
+pub mod resolve;
 pub mod settings;
+pub mod suggestions;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhooks;

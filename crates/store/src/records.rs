@@ -30,7 +30,7 @@ pub(crate) fn contact(row: &sqlx::any::AnyRow) -> Result<Contact> {
 }
 
 pub(crate) const IDENTITY_COLUMNS: &str = "id, account_id, contact_id, inbox_id, source_id, \
-     address_kind, address, hmac_verified, pubsub_token, created_at";
+     address_kind, address, hmac_verified, address_proven, pubsub_token, created_at";
 
 pub(crate) fn identity(row: &sqlx::any::AnyRow) -> Result<Identity> {
     Ok(Identity {
@@ -42,6 +42,7 @@ pub(crate) fn identity(row: &sqlx::any::AnyRow) -> Result<Identity> {
         address_kind: row.opt_parsed("address_kind", AddressKind::parse)?,
         address: row.opt_text("address")?,
         hmac_verified: row.flag("hmac_verified")?,
+        address_proven: row.flag("address_proven")?,
         pubsub_token: row.text("pubsub_token")?,
         created_at: row.int("created_at")?,
     })
@@ -51,7 +52,7 @@ pub(crate) const CONVERSATION_COLUMNS: &str = "id, account_id, display_id, uuid,
      inbox_id, contact_inbox_id, status, snoozed_until, priority, assignee_id, team_id, \
      custom_attributes, additional_attributes, waiting_since, first_reply_created_at, \
      last_activity_at, agent_last_seen_at, assignee_last_seen_at, contact_last_seen_at, muted, \
-     created_at, updated_at";
+     previous_conversation_id, resolved_at, created_at, updated_at";
 
 pub(crate) fn conversation(row: &sqlx::any::AnyRow) -> Result<Conversation> {
     Ok(Conversation {
@@ -81,6 +82,8 @@ pub(crate) fn conversation(row: &sqlx::any::AnyRow) -> Result<Conversation> {
         assignee_last_seen_at: row.opt_int("assignee_last_seen_at")?,
         contact_last_seen_at: row.opt_int("contact_last_seen_at")?,
         muted: row.flag("muted")?,
+        previous_conversation_id: row.opt_int("previous_conversation_id")?,
+        resolved_at: row.opt_int("resolved_at")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
     })

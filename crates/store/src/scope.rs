@@ -51,6 +51,16 @@ impl AccountScope {
         }
     }
 
+    /// A customer whose identity proves who they are: their conversations in every inbox, as
+    /// one conversation continues across channels.
+    pub fn proven_contact(account_id: i64, contact_id: i64) -> Self {
+        Self {
+            account_id,
+            actor: Actor::Contact { id: contact_id },
+            inboxes: InboxVisibility::All,
+        }
+    }
+
     pub fn account_id(&self) -> i64 {
         self.account_id
     }

@@ -42,6 +42,9 @@ struct AccountUpdate {
     auto_resolve_message: Option<String>,
     /// Throughline: continue a contact's open conversation whatever channel they write from.
     continue_across_channels: Option<bool>,
+    /// Throughline: hours after resolution during which a customer's answer re-opens the
+    /// conversation (default 72); later, a new conversation links to the old one.
+    reopen_window_hours: Option<i64>,
     #[schema(value_type = Object)]
     custom_attributes: Option<serde_json::Value>,
 }
@@ -74,6 +77,10 @@ async fn update(
     if let Some(v) = body.continue_across_channels {
         settings.insert("continue_across_channels".into(), v.into());
     }
+    if let Some(h) = body.reopen_window_hours {
+        settings.insert("reopen_window_hours".into(), h.into());
+    }
+    throughline_store::continuity::validate_settings(&settings)?;
     if let Some(locale) = body.locale.as_deref()
         && !super::auth::LOCALES.contains(&locale)
     {

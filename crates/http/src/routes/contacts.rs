@@ -253,7 +253,51 @@ struct CreatedContact {
     contact_inbox: ContactInboxRef,
 }
 
-/// Creates a contact, optionally with an identity in an inbox.
+/// A sender arriving through an inbox, posted by an authenticated integration: its email and
+/// phone are proven, so it joins the contact that already has them (Brazilian numbers with or
+/// without the ninth digit alike) instead of duplicating the person.
+async fn create_through_inbox(
+    state: &AppState,
+    ctx: &AccountCtx,
+    body: &ContactFields,
+    c: ContactChanges,
+    inbox_id: i64,
+) -> ApiResult<axum::Json<Payload<CreatedContact>>> {
+    let mut tx = state.store.begin().await?;
+    let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
+        .await
+        .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
+    let resolved = throughline_store::resolve::sender(
+        &mut tx,
+        &ctx.scope,
+        throughline_store::resolve::Arriving {
+            inbox: &inbox,
+            source_id: source_id(&body.source_id)?,
+            name: c.name.filter(|n| !n.is_empty()),
+            email: c.email.flatten(),
+            phone: c.phone_number.flatten(),
+            external_id: c.identifier.flatten(),
+            evidence: throughline_core::linking::Evidence::Proven,
+            hmac_verified: false,
+            custom_attributes: c.custom_attributes.map(Value::Object),
+            avatar_url: c.avatar_url.flatten(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let mut conn = state.store.read().await?;
+    let view = render::contact(&mut conn, &state.store, &resolved.contact, true).await?;
+    Ok(payload(CreatedContact {
+        contact: view,
+        contact_inbox: ContactInboxRef {
+            inbox: Some(InboxSummary::from(&inbox)),
+            source_id: Some(resolved.identity.source_id),
+        },
+    }))
+}
+
+/// Creates a contact, optionally with an identity in an inbox (then an existing contact with
+/// the same proven email, phone or identifier is joined instead).
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/contacts", tag = "Contacts",
     params(("account_id" = i64, Path)), request_body = ContactFields, security(("userApiKey" = [])),
     responses((status = 200, body = Payload<CreatedContact>), (status = 422, body = crate::error::ErrorBody)))]
@@ -263,6 +307,9 @@ async fn create(
     Json(body): Json<ContactFields>,
 ) -> ApiResult<axum::Json<Payload<CreatedContact>>> {
     let c = changes_from(&body)?;
+    if let Some(inbox_id) = body.inbox_id {
+        return create_through_inbox(&state, &ctx, &body, c, inbox_id).await;
+    }
     let new = NewContact {
         name: c.name.unwrap_or_default(),
         email: c.email.flatten(),
@@ -275,37 +322,15 @@ async fn create(
     };
     let mut tx = state.store.begin().await?;
     let contact = contacts::create(&mut tx, &ctx.scope, new).await?;
-    let mut contact_inbox = ContactInboxRef {
-        inbox: None,
-        source_id: None,
-    };
-    if let Some(inbox_id) = body.inbox_id {
-        let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
-            .await
-            .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
-        let identity = contacts::create_identity(
-            &mut tx,
-            &ctx.scope,
-            NewIdentity {
-                contact_id: contact.id,
-                inbox: &inbox,
-                source_id: source_id(&body.source_id)?,
-                address: None,
-                hmac_verified: false,
-            },
-        )
-        .await?;
-        contact_inbox = ContactInboxRef {
-            inbox: Some(InboxSummary::from(&inbox)),
-            source_id: Some(identity.source_id),
-        };
-    }
     tx.commit().await?;
     let mut conn = state.store.read().await?;
     let view = render::contact(&mut conn, &state.store, &contact, true).await?;
     Ok(payload(CreatedContact {
         contact: view,
-        contact_inbox,
+        contact_inbox: ContactInboxRef {
+            inbox: None,
+            source_id: None,
+        },
     }))
 }
 
@@ -498,6 +523,7 @@ async fn create_contact_inbox(
             source_id: source_id(&body.source_id)?,
             address: None,
             hmac_verified: false,
+            address_proven: false,
         },
     )
     .await?;

@@ -326,6 +326,7 @@ async fn create(
                             source_id: None,
                             address: None,
                             hmac_verified: false,
+                            address_proven: false,
                         },
                     )
                     .await?
@@ -340,6 +341,30 @@ async fn create(
             ));
         }
     };
+    // A conversation asked for through a customer's channel identity (`source_id`: an
+    // integration relaying the customer) follows the continuity rules, so the customer's open
+    // conversation continues across channels. One started by an agent for a contact
+    // (`contact_id`) is always new.
+    let relayed = body.source_id.is_some()
+        && body.assignee_id.is_none()
+        && body.team_id.is_none()
+        && body.message.is_none()
+        && status == Status::Open;
+    if relayed {
+        let (conversation, _) = throughline_store::continuity::conversation_for(
+            &mut tx,
+            &ctx.scope,
+            identity.contact_id,
+            &inbox,
+            Some(identity.id),
+        )
+        .await?;
+        tx.commit().await?;
+        let mut conn = state.store.read().await?;
+        return Ok(axum::Json(
+            render::conversation(&mut conn, &state.store, conversation).await?,
+        ));
+    }
     let new = NewConversation {
         contact_id: identity.contact_id,
         inbox_id: inbox.id,
@@ -354,6 +379,7 @@ async fn create(
         additional_attributes: body
             .additional_attributes
             .unwrap_or_else(|| serde_json::json!({})),
+        previous_conversation_id: None,
         created_at: None,
     };
     let mut conversation = conversations::create(&mut tx, &ctx.scope, new).await?;

@@ -24,7 +24,9 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 }
 
 /// Settings kept in the inbox's settings object, as Chatwoot names them.
-const SETTING_KEYS: [&str; 9] = [
+const SETTING_KEYS: [&str; 10] = [
+    // Throughline: keep this inbox's conversations out of cross-channel continuity.
+    throughline_store::continuity::KEEP_SEPARATE,
     "working_hours_enabled",
     "enable_email_collect",
     "csat_survey_enabled",
@@ -90,6 +92,19 @@ struct InboxFields {
     #[serde(flatten)]
     #[schema(value_type = Object)]
     rest: Map<String, Value>,
+}
+
+/// Refuses settings of the wrong type that the server itself reads.
+fn check_settings(settings: &Map<String, Value>) -> ApiResult<()> {
+    let key = throughline_store::continuity::KEEP_SEPARATE;
+    match settings.get(key) {
+        Some(v) if !v.is_boolean() => Err(ApiError::invalid(
+            key,
+            "invalid",
+            format!("{key} must be true or false"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn settings_from(body: &InboxFields) -> Map<String, Value> {
@@ -205,7 +220,12 @@ async fn create(
         hmac_mandatory,
         webhook_url,
         default_country: validate_country(body.default_country.clone())?.flatten(),
-        settings: Value::Object(settings_from(&body)),
+        settings: Value::Object({
+            let settings = settings_from(&body);
+            check_settings(&settings)?;
+            check_settings(&settings)?;
+            settings
+        }),
     };
     let mut tx = state.store.begin().await?;
     let inbox = inboxes::create(tx.conn(), state.store.key(), &ctx.scope, new).await?;
@@ -242,6 +262,7 @@ async fn update(
 ) -> ApiResult<axum::Json<InboxView>> {
     ctx.require_admin()?;
     let settings = settings_from(&body);
+    check_settings(&settings)?;
     let changes = InboxChanges {
         name: body
             .name

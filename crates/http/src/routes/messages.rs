@@ -9,7 +9,7 @@ use throughline_core::model::ChannelType;
 use throughline_core::views::{AgentView, ContactView, MessageView};
 use throughline_store::blob::new_key;
 use throughline_store::messages::{self, NewAttachment, NewMessage};
-use throughline_store::{contacts, conversations, inboxes, render};
+use throughline_store::{contacts, conversations, inboxes, render, reply_channels};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -102,6 +102,9 @@ pub(crate) struct NewMessageBody {
     pub template_params: Option<Value>,
     /// Echoed back in the message's additional attributes so the sender can match it.
     pub echo_id: Option<String>,
+    /// Throughline extension: the inbox (channel) an outgoing reply goes through, one of the
+    /// conversation's `reply_channels`. Default: the channel of the customer's latest message.
+    pub inbox_id: Option<i64>,
 }
 
 pub(crate) struct Upload {
@@ -171,6 +174,11 @@ async fn read_body(state: &AppState, req: Request) -> ApiResult<(NewMessageBody,
             "content_type" => body.content_type = Some(text),
             "source_id" => body.source_id = Some(text),
             "echo_id" => body.echo_id = Some(text),
+            "inbox_id" => {
+                body.inbox_id = Some(text.trim().parse().map_err(|_| {
+                    ApiError::invalid("inbox_id", "invalid", "inbox_id must be a number")
+                })?);
+            }
             "content_attributes" => {
                 body.content_attributes = Some(crate::extract::json::parse(text.as_bytes())?);
             }
@@ -319,6 +327,7 @@ async fn create(
     req: Request,
 ) -> ApiResult<axum::Json<MessageView>> {
     let (body, uploads) = read_body(&state, req).await?;
+    let reply_inbox = body.inbox_id;
     let conversation = {
         let mut conn = state.store.read().await?;
         conversations::get(&mut conn, &ctx.scope, id).await?
@@ -332,14 +341,13 @@ async fn create(
     )
     .await?;
     if new.message_type == MessageType::Incoming {
+        // The relay names the inbox the customer wrote through (default: where the
+        // conversation started); the customer must have an identity there.
+        let relay_inbox = reply_inbox.unwrap_or(conversation.inbox_id);
         let mut conn = state.store.read().await?;
-        let inbox = inboxes::get(
-            &mut conn,
-            state.store.key(),
-            &ctx.scope,
-            conversation.inbox_id,
-        )
-        .await?;
+        let inbox = inboxes::get(&mut conn, state.store.key(), &ctx.scope, relay_inbox)
+            .await
+            .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
         if inbox.channel_type != ChannelType::Api || new.private {
             return Err(ApiError::invalid(
                 "message_type",
@@ -349,10 +357,56 @@ async fn create(
         }
         contacts::get(&mut conn, &ctx.scope, conversation.contact_id).await?;
         new.sender = Some((SenderType::Contact, conversation.contact_id));
-        new.inbox_id = Some(conversation.inbox_id);
-        new.identity_id = conversation.identity_id;
+        new.inbox_id = Some(inbox.id);
+        new.identity_id = if inbox.id == conversation.inbox_id {
+            conversation.identity_id
+        } else {
+            let identity = contacts::identities_in_inbox(
+                &mut conn,
+                &ctx.scope,
+                conversation.contact_id,
+                inbox.id,
+            )
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "inbox_id",
+                    "no_address",
+                    "the contact has no identity in this inbox",
+                )
+            })?;
+            Some(identity.id)
+        };
     } else {
         new.sender = sender_of(&ctx);
+        if let Some(chosen) = reply_inbox.filter(|_| !new.private) {
+            let mut conn = state.store.read().await?;
+            let options =
+                reply_channels::options(&mut conn, &state.store, &ctx.scope, &conversation).await?;
+            let Some((inbox, option)) = options.iter().find(|(i, _)| i.id == chosen) else {
+                return Err(ApiError::invalid(
+                    "inbox_id",
+                    "invalid",
+                    "no such inbox among this conversation's reply channels",
+                ));
+            };
+            if !option.available {
+                return Err(super::journey::refuse_unavailable(option.reason));
+            }
+            new.inbox_id = Some(inbox.id);
+            new.identity_id = contacts::identities_in_inbox(
+                &mut conn,
+                &ctx.scope,
+                conversation.contact_id,
+                inbox.id,
+            )
+            .await?
+            .into_iter()
+            .next()
+            .map(|i| i.id);
+        }
     }
     let mut tx = state.store.begin().await?;
     let created = messages::create(&mut tx, &ctx.scope, &conversation, new).await?;

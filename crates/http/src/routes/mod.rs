@@ -11,6 +11,7 @@ mod contacts;
 mod conversations;
 mod health;
 mod inboxes;
+mod journey;
 mod labels;
 mod messages;
 mod platform;
@@ -39,6 +40,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = webhooks::routes(router);
     let router = agent_bots::routes(router);
     let router = attachments::routes(router);
+    let router = journey::routes(router);
     let router = public::routes(router);
     platform::routes(router)
 }

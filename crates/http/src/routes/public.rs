@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use throughline_core::crypto::verify_identifier_hash;
 use throughline_core::identity::{normalize_email, normalize_phone};
+use throughline_core::linking::Evidence;
 use throughline_core::message::{MessageType, SenderType};
 use throughline_core::model::{Contact, Conversation, Identity, Inbox};
 use throughline_core::validate::{json_object, optional_text};
@@ -17,10 +18,11 @@ use throughline_core::views::{
     PublicContactView, PublicConversationView, PublicInboxView, PublicMessageView,
 };
 use throughline_realtime::Signal;
-use throughline_store::contacts::{self, ContactChanges, ContactKey, NewContact, NewIdentity};
+use throughline_store::contacts::{self, ContactChanges, ContactKey};
 use throughline_store::conversations::{self, NewConversation, Seer};
 use throughline_store::messages;
-use throughline_store::{AccountScope, StoreError, inboxes, render};
+use throughline_store::resolve::{self, Arriving};
+use throughline_store::{AccountScope, StoreError, continuity, inboxes, render};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -76,7 +78,11 @@ async fn visitor(
         ));
     }
     let contact = contacts::get(&mut conn, &system, identity.contact_id).await?;
-    let scope = AccountScope::contact(inbox.account_id, contact.id, inbox.id);
+    let scope = if proven(&identity) {
+        AccountScope::proven_contact(inbox.account_id, contact.id)
+    } else {
+        AccountScope::contact(inbox.account_id, contact.id, inbox.id)
+    };
     Ok(Visitor {
         inbox,
         identity,
@@ -93,10 +99,18 @@ async fn visitor_conversation(
 ) -> ApiResult<Conversation> {
     let mut conn = state.store.read().await?;
     let c = conversations::get(&mut conn, &v.scope, display_id).await?;
-    if c.identity_id != Some(v.identity.id) {
+    let own = c.identity_id == Some(v.identity.id);
+    let same_proven_person = proven(&v.identity) && c.contact_id == v.contact.id;
+    if !own && !same_proven_person {
         return Err(ApiError::NotFound);
     }
     Ok(c)
+}
+
+/// A visitor whose identity proves who they are sees the contact's whole cross-channel
+/// conversation; others only what their own identity started.
+fn proven(identity: &Identity) -> bool {
+    identity.hmac_verified || identity.address_proven
 }
 
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}", tag = "Client API",
@@ -194,81 +208,31 @@ async fn create_contact(
     }
     let scope = AccountScope::system(inbox.account_id);
     let mut tx = state.store.begin().await?;
-    // Only a verified identifier proves who this is; everything else starts a new contact.
-    let existing = match (&external, hmac_verified) {
-        (Some(id), true) => {
-            contacts::find_by(tx.conn(), &scope, ContactKey::Identifier(id)).await?
-        }
-        _ => None,
-    };
-    let contact = match existing {
-        Some(c) => c,
-        None => {
-            let mut additional = serde_json::Map::new();
-            // Addresses already used by another contact are kept aside, unverified, for
-            // agents to review, instead of attaching this visitor to someone else.
-            let email = match email {
-                Some(e)
-                    if contacts::find_by(tx.conn(), &scope, ContactKey::Email(&e))
-                        .await?
-                        .is_some() =>
-                {
-                    additional.insert("claimed_email".into(), json!(e));
-                    None
-                }
-                other => other,
-            };
-            let phone = match phone {
-                Some(p)
-                    if contacts::find_by(tx.conn(), &scope, ContactKey::Phone(&p))
-                        .await?
-                        .is_some() =>
-                {
-                    additional.insert("claimed_phone_number".into(), json!(p));
-                    None
-                }
-                other => other,
-            };
-            let identifier = match external {
-                Some(i)
-                    if contacts::find_by(tx.conn(), &scope, ContactKey::Identifier(&i))
-                        .await?
-                        .is_some() =>
-                {
-                    additional.insert("claimed_identifier".into(), json!(i));
-                    None
-                }
-                other => other,
-            };
-            contacts::create(
-                &mut tx,
-                &scope,
-                NewContact {
-                    name: name.unwrap_or_default(),
-                    email,
-                    phone_number: phone,
-                    identifier,
-                    avatar_url: body.avatar_url.clone(),
-                    blocked: false,
-                    custom_attributes: body.custom_attributes.clone().unwrap_or_else(|| json!({})),
-                    additional_attributes: Value::Object(additional),
-                },
-            )
-            .await?
-        }
-    };
-    let identity = contacts::create_identity(
+    // Only a verified identifier proves who this is: the business's server signed it, and the
+    // email and phone that come with it. Anything else starts a new contact, with merge
+    // suggestions where it shares an address with someone.
+    let resolved = resolve::sender(
         &mut tx,
         &scope,
-        NewIdentity {
-            contact_id: contact.id,
+        Arriving {
             inbox: &inbox,
             source_id: None,
-            address: None,
+            name,
+            email,
+            phone,
+            external_id: external,
+            evidence: if hmac_verified {
+                Evidence::Proven
+            } else {
+                Evidence::Claimed
+            },
             hmac_verified,
+            custom_attributes: body.custom_attributes.clone(),
+            avatar_url: body.avatar_url.clone(),
         },
     )
     .await?;
+    let (contact, identity) = (resolved.contact, resolved.identity);
     tx.commit().await?;
     Ok(axum::Json(PublicContactView::new(&contact, &identity)))
 }
@@ -361,7 +325,11 @@ async fn list_conversations(
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let list = {
         let mut conn = state.store.read().await?;
-        conversations::of_identity(&mut conn, &v.scope, v.identity.id).await?
+        if proven(&v.identity) {
+            conversations::of_contact(&mut conn, &v.scope, v.contact.id).await?
+        } else {
+            conversations::of_identity(&mut conn, &v.scope, v.identity.id).await?
+        }
     };
     let mut out = Vec::with_capacity(list.len());
     for c in &list {
@@ -386,13 +354,36 @@ async fn create_conversation(
     Json(body): Json<PublicConversationBody>,
 ) -> ApiResult<axum::Json<PublicConversationView>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
-    let mut new = NewConversation::open(v.contact.id, v.inbox.id, Some(v.identity.id));
-    if let Some(attrs) = body.custom_attributes {
-        json_object("custom_attributes", &attrs)?;
-        new.custom_attributes = attrs;
+    if let Some(attrs) = &body.custom_attributes {
+        json_object("custom_attributes", attrs)?;
     }
     let mut tx = state.store.begin().await?;
-    let c = conversations::create(&mut tx, &v.scope, new).await?;
+    // A proven visitor continues the contact's conversation from any channel (the account's
+    // continuity rules); an unproven one only ever sees what it started itself.
+    let c = if proven(&v.identity) {
+        continuity::conversation_for(
+            &mut tx,
+            &v.scope,
+            v.contact.id,
+            &v.inbox,
+            Some(v.identity.id),
+        )
+        .await?
+        .0
+    } else {
+        conversations::create(
+            &mut tx,
+            &v.scope,
+            NewConversation::open(v.contact.id, v.inbox.id, Some(v.identity.id)),
+        )
+        .await?
+    };
+    let c = match body.custom_attributes {
+        Some(attrs) if attrs.as_object().is_some_and(|o| !o.is_empty()) => {
+            conversations::set_custom_attributes(&mut tx, &c, attrs).await?
+        }
+        _ => c,
+    };
     tx.commit().await?;
     Ok(axum::Json(conversation_view(&state, &v, &c).await?))
 }

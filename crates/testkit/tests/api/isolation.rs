@@ -79,7 +79,29 @@ async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -> Tenant {
         json!({"content": "reply"}),
     )
     .await;
+    // An unverified visitor typing a known email makes a merge suggestion.
+    call(
+        "POST",
+        acc("/contacts"),
+        json!({"name": "Known", "email": format!("known@{tag}.test")}),
+    )
+    .await;
+    let ident = inbox["inbox_identifier"].as_str().unwrap_or_default();
+    t.call(
+        "POST",
+        &format!("/public/api/v1/inboxes/{ident}/contacts"),
+        None,
+        Some(json!({"email": format!("known@{tag}.test")})),
+    )
+    .await
+    .expect(200);
+    let suggestions = t
+        .call("GET", &acc("/merge_suggestions"), Some(token), None)
+        .await
+        .expect(200);
+    assert!(suggestions["payload"][0]["id"].is_i64(), "{suggestions}");
     let mut ids = BTreeMap::new();
+    ids.insert("suggestion_id", suggestions["payload"][0]["id"].clone());
     ids.insert("account_id", json!(account_id));
     ids.insert("inbox_id", inbox["id"].clone());
     ids.insert("inbox_identifier", inbox["inbox_identifier"].clone());
@@ -130,6 +152,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
                 "canned_responses" => id("canned_id"),
                 "custom_attribute_definitions" => id("attribute_id"),
                 "agent_bots" => id("bot_id"),
+                "merge_suggestions" => id("suggestion_id"),
                 other => panic!("no id for `{other}` in {template}: add it to this test"),
             }
         }
@@ -184,6 +207,7 @@ fn body_for(method: &str, template: &str, target: &Tenant) -> Option<Value> {
             json!({"content": "attack", "submitted_values": {}})
         }
         (_, "notes") | (_, "{note_id}") => json!({"content": "attack"}),
+        (_, "events") => json!({"event_id": "attack-1", "type": "order_placed"}),
         (_, "filter") => {
             json!({"payload": [{"attribute_key": "name", "filter_operator": "is_present", "values": []}]})
         }

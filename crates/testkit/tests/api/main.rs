@@ -10,6 +10,7 @@ mod contract;
 mod conversations;
 mod isolation;
 mod messages;
+mod omnichannel;
 mod platform;
 mod resources;
 mod webhooks;
