@@ -1,5 +1,5 @@
 //! Contract tests: every 2xx answer of an operation the contract defines validates against the
-//! contract's schema (`shared/contracts/chatwoot-v4.10-swagger.json`, OpenAPI 3.0, with
+//! contract's schema (`crates/testkit/contracts/chatwoot-v4.10-swagger.json`, a copy of `shared/contracts/`, OpenAPI 3.0, with
 //! `nullable` honoured); and every contract operation Throughline implements is exercised.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,7 +13,7 @@ use crate::thread;
 
 on_both_databases!(responses_match_the_chatwoot_contract);
 
-const CONTRACT: &str = include_str!("../../../../../shared/contracts/chatwoot-v4.10-swagger.json");
+const CONTRACT: &str = include_str!("../../contracts/chatwoot-v4.10-swagger.json");
 
 /// Where Chatwoot itself answers differently from its published contract, Throughline follows
 /// Chatwoot: its clients are written against what it sends. Each entry is (operations whose
