@@ -314,6 +314,22 @@ pub(crate) async fn build(
     })
 }
 
+/// The contact's identity in `inbox_id`, the address a message through that inbox uses.
+async fn identity_in(
+    conn: &mut throughline_store::Conn,
+    ctx: &AccountCtx,
+    conversation: &throughline_core::model::Conversation,
+    inbox_id: i64,
+) -> ApiResult<Option<i64>> {
+    Ok(
+        contacts::identities_in_inbox(conn, &ctx.scope, conversation.contact_id, inbox_id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|i| i.id),
+    )
+}
+
 /// Posts a message. Agents and bots write outgoing replies or private notes; an API inbox's
 /// own system may relay incoming customer messages (`message_type: incoming`).
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", tag = "Messages",
@@ -361,23 +377,14 @@ async fn create(
         new.identity_id = if inbox.id == conversation.inbox_id {
             conversation.identity_id
         } else {
-            let identity = contacts::identities_in_inbox(
-                &mut conn,
-                &ctx.scope,
-                conversation.contact_id,
-                inbox.id,
-            )
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
+            let identity = identity_in(&mut conn, &ctx, &conversation, inbox.id).await?;
+            Some(identity.ok_or_else(|| {
                 ApiError::invalid(
                     "inbox_id",
                     "no_address",
                     "the contact has no identity in this inbox",
                 )
-            })?;
-            Some(identity.id)
+            })?)
         };
     } else {
         new.sender = sender_of(&ctx);
@@ -396,16 +403,7 @@ async fn create(
                 return Err(super::journey::refuse_unavailable(option.reason));
             }
             new.inbox_id = Some(inbox.id);
-            new.identity_id = contacts::identities_in_inbox(
-                &mut conn,
-                &ctx.scope,
-                conversation.contact_id,
-                inbox.id,
-            )
-            .await?
-            .into_iter()
-            .next()
-            .map(|i| i.id);
+            new.identity_id = identity_in(&mut conn, &ctx, &conversation, inbox.id).await?;
         }
     }
     let mut tx = state.store.begin().await?;
