@@ -70,21 +70,6 @@ impl Reason {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::SameExternalId,
-            Self::SameEmail,
-            Self::SamePhone,
-            Self::SameAddress,
-            Self::SameAddressUnverified,
-            Self::Ambiguous,
-            Self::SimilarEmail,
-            Self::EmailMentioned,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-    }
-
     fn of_kind(kind: AddressKind) -> Self {
         match kind {
             AddressKind::Email => Self::SameEmail,

@@ -244,6 +244,9 @@ pub struct ContactChanges {
     pub custom_attributes: Option<serde_json::Map<String, Value>>,
     pub additional_attributes: Option<serde_json::Map<String, Value>>,
     pub last_activity_at: Option<i64>,
+    /// The email, phone or identifier set here were typed by a visitor without proof: they
+    /// are kept but flagged, so they never link another sender to this contact.
+    pub unproven: bool,
 }
 
 pub async fn update(
@@ -281,6 +284,20 @@ pub async fn update(
     if let Some(v) = c.last_activity_at {
         after.last_activity_at = Some(v);
     }
+    let changed_addresses: Vec<(&str, bool)> = [
+        ("email", &before.email, &after.email),
+        ("phone_number", &before.phone_number, &after.phone_number),
+        ("identifier", &before.identifier, &after.identifier),
+    ]
+    .into_iter()
+    .filter(|(_, old, new)| old != new)
+    .map(|(column, _, new)| (column, new.is_some()))
+    .collect();
+    crate::resolve::reflag(
+        &mut after.additional_attributes,
+        &changed_addresses,
+        c.unproven,
+    );
     let diff = contact_diff(&before, &after);
     if diff.is_empty() && c.last_activity_at.is_none() {
         return Ok(before);

@@ -55,7 +55,7 @@ pub fn validate_settings(
     Ok(())
 }
 
-pub async fn policy(conn: &mut Conn, account_id: i64) -> Result<Policy> {
+async fn policy(conn: &mut Conn, account_id: i64) -> Result<Policy> {
     let account = accounts::get_account(conn, account_id).await?;
     Ok(Policy::from_settings(&account.settings))
 }
@@ -82,22 +82,18 @@ pub async fn conversation_for(
         .iter()
         .map(records::conversation)
         .collect::<Result<_>>()?;
-    let mut existing = Vec::with_capacity(list.len());
-    for c in &list {
-        let separate = if c.inbox_id == inbox.id {
-            keeps_separate(inbox)
-        } else {
-            crate::inboxes::settings_flag(tx.conn(), c.inbox_id, KEEP_SEPARATE).await?
-        };
-        existing.push(Existing {
+    let separate = crate::inboxes::flagged(tx.conn(), scope.account_id(), KEEP_SEPARATE).await?;
+    let existing: Vec<Existing> = list
+        .iter()
+        .map(|c| Existing {
             id: c.id,
             inbox_id: c.inbox_id,
-            inbox_keeps_separate: separate,
+            inbox_keeps_separate: separate.contains(&c.inbox_id),
             status: c.status,
             last_activity_at: c.last_activity_at,
             resolved_at: c.resolved_at,
-        });
-    }
+        })
+        .collect();
     let arrival = Arrival {
         inbox_id: inbox.id,
         keeps_separate: keeps_separate(inbox),

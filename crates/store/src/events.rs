@@ -64,7 +64,7 @@ pub(crate) async fn message(
     let conversation = render::conversation(tx.conn(), &store, c.clone()).await?;
     let view = render::message(tx.conn(), &store, c, m).await?;
     let inbox = crate::inboxes::get_unscoped(tx.conn(), store.key(), m.inbox_id).await?;
-    let sender = webhook_sender(tx, m).await?;
+    let sender = webhook_sender(tx, m, &account, &conversation).await?;
     let mut payload = webhook_body::message(&account, &inbox, m, &conversation, sender);
     // The realtime stream renders messages exactly as the API does; keep that view alongside.
     if let Value::Object(map) = &mut payload {
@@ -92,20 +92,28 @@ pub(crate) async fn message(
 }
 
 /// The sender as Chatwoot's webhooks describe it (`sender.webhook_data`): a contact in full, a
-/// user with name and email, a bot with its name.
-async fn webhook_sender(tx: &mut Tx, m: &Message) -> Result<Option<Value>> {
+/// user with name and email, a bot with its name. A contact sender is the conversation's
+/// contact, already rendered in the conversation's `meta`.
+async fn webhook_sender(
+    tx: &mut Tx,
+    m: &Message,
+    account: &throughline_core::views::AccountRef,
+    conversation: &throughline_core::views::ConversationView,
+) -> Result<Option<Value>> {
     use throughline_core::message::SenderType;
     let Some((kind, id)) = m.sender_type.zip(m.sender_id) else {
         return Ok(None);
     };
-    let store = tx.store().clone();
     Ok(Some(match kind {
+        SenderType::Contact if conversation.meta.sender.id == id => {
+            webhook_body::contact(account, &conversation.meta.sender, None)
+        }
         SenderType::Contact => {
+            let store = tx.store().clone();
             let scope = crate::AccountScope::system(m.account_id);
             let contact = crate::contacts::get(tx.conn(), &scope, id).await?;
-            let account = render::account_ref(tx.conn(), m.account_id).await?;
             let view = render::contact(tx.conn(), &store, &contact, false).await?;
-            webhook_body::contact(&account, &view, None)
+            webhook_body::contact(account, &view, None)
         }
         SenderType::User => {
             let user = crate::accounts::get_user_unscoped(tx.conn(), id).await?;

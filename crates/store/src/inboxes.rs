@@ -304,14 +304,18 @@ pub async fn delete(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<()
     Ok(())
 }
 
-/// A boolean from an inbox's `settings` (false when absent), read without the inbox's secrets.
-pub async fn settings_flag(conn: &mut Conn, inbox_id: i64, key: &str) -> Result<bool> {
-    let settings: Option<String> = sqlx::query_scalar("SELECT settings FROM inboxes WHERE id = $1")
-        .bind(inbox_id)
-        .fetch_optional(conn)
+/// The account's inboxes whose `settings` have `key` set to true (read without secrets).
+pub async fn flagged(conn: &mut Conn, account_id: i64, key: &str) -> Result<Vec<i64>> {
+    let rows = sqlx::query("SELECT id, settings FROM inboxes WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_all(conn)
         .await?;
-    Ok(settings
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .and_then(|v| v.get(key).and_then(serde_json::Value::as_bool))
-        .unwrap_or(false))
+    let mut ids = Vec::new();
+    for row in rows {
+        let settings: Value = row.json("settings")?;
+        if settings.get(key).and_then(Value::as_bool) == Some(true) {
+            ids.push(row.int("id")?);
+        }
+    }
+    Ok(ids)
 }

@@ -164,6 +164,9 @@ pub async fn create(
             .bind(now)
             .execute(tx.conn())
             .await?;
+        if let Some(text) = message.content.as_deref().filter(|_| !message.private) {
+            crate::suggestions::from_message(tx, scope, contact_id, text).await?;
+        }
     }
     events::message(tx, EventKind::MessageCreated, &conversation, &message).await?;
     Ok(Created {

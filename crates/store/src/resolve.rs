@@ -9,7 +9,7 @@ use throughline_core::identity::AddressKind;
 use throughline_core::linking::{self, Candidate, Decision, Evidence, Reason, Sender};
 use throughline_core::model::{Contact, Identity, Inbox};
 
-use crate::contacts::{self, ContactChanges, ContactKey, NewContact, NewIdentity};
+use crate::contacts::{self, ContactChanges, NewContact, NewIdentity};
 use crate::db::Tx;
 use crate::error::Result;
 use crate::rows::RowExt;
@@ -43,10 +43,6 @@ pub struct Arriving<'a> {
 pub struct Resolved {
     pub contact: Contact,
     pub identity: Identity,
-    /// Why the sender was linked to an existing contact, when it was.
-    pub linked: Option<Reason>,
-    /// An identity that already existed for (inbox, source_id).
-    pub existing: bool,
 }
 
 /// Finds or creates the contact and identity for `arriving`.
@@ -63,12 +59,7 @@ pub async fn sender(tx: &mut Tx, scope: &AccountScope, arriving: Arriving<'_>) -
     };
     if let Some(identity) = known {
         let contact = contacts::get(tx.conn(), scope, identity.contact_id).await?;
-        return Ok(Resolved {
-            contact,
-            identity,
-            linked: None,
-            existing: true,
-        });
+        return Ok(Resolved { contact, identity });
     }
     let mut addresses = Vec::new();
     if let Some(e) = &arriving.email {
@@ -78,29 +69,27 @@ pub async fn sender(tx: &mut Tx, scope: &AccountScope, arriving: Arriving<'_>) -
         addresses.push((AddressKind::Phone, p.clone()));
     }
     let proven = arriving.evidence == Evidence::Proven;
-    let candidates = candidates(tx.conn(), scope, &arriving).await?;
+    let found = lookup(tx.conn(), scope, &arriving).await?;
     let decision = linking::decide(
         &Sender {
             addresses,
             external_id: arriving.external_id.clone(),
             evidence: arriving.evidence,
         },
-        &candidates,
+        &found.candidates,
     );
-    let (contact, linked) = match decision {
-        Decision::Link { contact_id, reason } => {
+    let contact = match decision {
+        Decision::Link { contact_id, .. } => {
             let contact = contacts::get(tx.conn(), scope, contact_id).await?;
-            (
-                fill_blanks(tx, scope, contact, &arriving).await?,
-                Some(reason),
-            )
+            fill_blanks(tx, scope, contact, &arriving, &found.taken).await?
         }
         Decision::New { suggestions: list } => {
-            let contact = create_contact(tx, scope, &arriving).await?;
+            let contact = create_contact(tx, scope, &arriving, &found.taken).await?;
             for (candidate, reason) in list {
                 suggestions::suggest(tx, scope, contact.id, candidate, reason, None).await?;
             }
-            (contact, None)
+            suggest_similar(tx, scope, &contact).await?;
+            contact
         }
     };
     // The identity's address is the channel's own id when it has one (email inbox: the
@@ -126,23 +115,27 @@ pub async fn sender(tx: &mut Tx, scope: &AccountScope, arriving: Arriving<'_>) -
         },
     )
     .await?;
-    Ok(Resolved {
-        contact,
-        identity,
-        linked,
-        existing: false,
-    })
+    Ok(Resolved { contact, identity })
+}
+
+/// What the account already knows about the sender's addresses.
+struct Lookup {
+    /// Contacts that share an address through a proven identity or a verified contact field.
+    candidates: Vec<Candidate>,
+    /// Contact columns (`email`, `phone_number`, `identifier`) where some contact already holds
+    /// the sender's value: unique columns, so the sender cannot take them.
+    taken: Vec<&'static str>,
 }
 
 /// Contacts of the account that share the sender's email, phone or external id, through a
 /// proven identity or a contact field nobody flagged as unverified.
-async fn candidates(
-    conn: &mut Conn,
-    scope: &AccountScope,
-    arriving: &Arriving<'_>,
-) -> Result<Vec<Candidate>> {
-    let mut found: Vec<Candidate> = Vec::new();
+async fn lookup(conn: &mut Conn, scope: &AccountScope, arriving: &Arriving<'_>) -> Result<Lookup> {
+    let mut found = Lookup {
+        candidates: Vec::new(),
+        taken: Vec::new(),
+    };
     let mut add = |contact_id: i64, kind: AddressKind, external_id: Option<String>| match found
+        .candidates
         .iter_mut()
         .find(|c| c.contact_id == contact_id)
     {
@@ -151,12 +144,13 @@ async fn candidates(
                 c.shared.push(kind);
             }
         }
-        None => found.push(Candidate {
+        None => found.candidates.push(Candidate {
             contact_id,
             shared: vec![kind],
             external_id,
         }),
     };
+    let mut taken = Vec::new();
     let fields = [
         ("email", AddressKind::Email, arriving.email.as_deref()),
         (
@@ -180,42 +174,101 @@ async fn candidates(
         .bind(value)
         .fetch_all(&mut *conn)
         .await?;
+        if !rows.is_empty() {
+            taken.push(column);
+        }
         for row in rows {
             let attrs: Value = row.json("additional_attributes")?;
-            let unverified = attrs
-                .get(UNVERIFIED_FIELDS)
-                .and_then(Value::as_array)
-                .is_some_and(|l| l.iter().any(|f| f.as_str() == Some(column)));
-            if !unverified {
+            if !unverified_fields(&attrs).contains(&column) {
                 add(row.int("id")?, kind, row.opt_text("identifier")?);
             }
         }
-        if kind == AddressKind::External {
-            continue;
-        }
-        let kinds: &[&str] = match kind {
-            AddressKind::Email => &["email"],
-            _ => &["phone", "whatsapp"],
+        // Identities carry emails and phones (WhatsApp ids are phones too), never CRM ids.
+        let (first_kind, second_kind) = match kind {
+            AddressKind::Email => ("email", "email"),
+            AddressKind::Phone => ("phone", "whatsapp"),
+            _ => continue,
         };
-        for k in kinds {
-            let rows = sqlx::query(
-                "SELECT ci.contact_id, c.identifier FROM contact_inboxes ci \
-                 JOIN contacts c ON c.id = ci.contact_id \
-                 WHERE ci.account_id = $1 AND ci.address_kind = $2 AND ci.address = $3 \
-                   AND ci.address_proven = $4",
-            )
-            .bind(scope.account_id())
-            .bind(*k)
-            .bind(value)
-            .bind(true)
-            .fetch_all(&mut *conn)
-            .await?;
-            for row in rows {
-                add(row.int("contact_id")?, kind, row.opt_text("identifier")?);
-            }
+        let rows = sqlx::query(
+            "SELECT ci.contact_id, c.identifier FROM contact_inboxes ci \
+             JOIN contacts c ON c.id = ci.contact_id \
+             WHERE ci.account_id = $1 AND ci.address_kind IN ($2, $3) AND ci.address = $4 \
+               AND ci.address_proven = $5",
+        )
+        .bind(scope.account_id())
+        .bind(first_kind)
+        .bind(second_kind)
+        .bind(value)
+        .bind(true)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in rows {
+            add(row.int("contact_id")?, kind, row.opt_text("identifier")?);
         }
     }
+    found.taken = taken;
     Ok(found)
+}
+
+/// The contact columns listed as typed without proof in a contact's additional attributes.
+fn unverified_fields(additional_attributes: &Value) -> Vec<&str> {
+    additional_attributes
+        .get(UNVERIFIED_FIELDS)
+        .and_then(Value::as_array)
+        .map(|l| l.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Keeps `unverified_fields` true after contact columns changed: a column someone set without
+/// proof (`unproven`) is listed, one set with proof or cleared is not.
+pub(crate) fn reflag(additional_attributes: &mut Value, changed: &[(&str, bool)], unproven: bool) {
+    let before: Vec<String> = unverified_fields(additional_attributes)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut after = before.clone();
+    for (column, now_set) in changed {
+        after.retain(|f| f != column);
+        if unproven && *now_set {
+            after.push((*column).to_owned());
+        }
+    }
+    if after == before {
+        return;
+    }
+    if let Value::Object(map) = additional_attributes {
+        if after.is_empty() {
+            map.remove(UNVERIFIED_FIELDS);
+        } else {
+            map.insert(UNVERIFIED_FIELDS.into(), json!(after));
+        }
+    }
+}
+
+/// Suggests contacts with the same name whose email differs only by dots or a `+tag`.
+async fn suggest_similar(tx: &mut Tx, scope: &AccountScope, contact: &Contact) -> Result<()> {
+    let (Some(email), false) = (&contact.email, contact.name.trim().is_empty()) else {
+        return Ok(());
+    };
+    let rows = sqlx::query(
+        "SELECT id, email FROM contacts WHERE account_id = $1 AND id <> $2 \
+           AND LOWER(name) = LOWER($3) AND email IS NOT NULL LIMIT 20",
+    )
+    .bind(scope.account_id())
+    .bind(contact.id)
+    .bind(contact.name.trim())
+    .fetch_all(tx.conn())
+    .await?;
+    let mut similar = Vec::new();
+    for row in rows {
+        if linking::similar_emails(email, &row.text("email")?) {
+            similar.push(row.int("id")?);
+        }
+    }
+    for other in similar {
+        suggestions::suggest(tx, scope, contact.id, other, Reason::SimilarEmail, None).await?;
+    }
+    Ok(())
 }
 
 /// A new contact for the sender. Addresses that another contact already holds stay in
@@ -225,12 +278,13 @@ async fn create_contact(
     tx: &mut Tx,
     scope: &AccountScope,
     arriving: &Arriving<'_>,
+    taken: &[&str],
 ) -> Result<Contact> {
     let mut additional = serde_json::Map::new();
     let mut unverified = Vec::new();
-    let mut keep = |field: &str, value: &Option<String>, taken: bool| -> Option<String> {
+    let mut keep = |field: &str, value: &Option<String>| -> Option<String> {
         let value = value.clone()?;
-        if taken {
+        if taken.contains(&field) {
             additional.insert(format!("claimed_{field}"), json!(value));
             return None;
         }
@@ -239,26 +293,9 @@ async fn create_contact(
         }
         Some(value)
     };
-    let email = keep(
-        "email",
-        &arriving.email,
-        is_taken(tx, scope, arriving.email.as_deref().map(ContactKey::Email)).await?,
-    );
-    let phone_number = keep(
-        "phone_number",
-        &arriving.phone,
-        is_taken(tx, scope, arriving.phone.as_deref().map(ContactKey::Phone)).await?,
-    );
-    let identifier = keep(
-        "identifier",
-        &arriving.external_id,
-        is_taken(
-            tx,
-            scope,
-            arriving.external_id.as_deref().map(ContactKey::Identifier),
-        )
-        .await?,
-    );
+    let email = keep("email", &arriving.email);
+    let phone_number = keep("phone_number", &arriving.phone);
+    let identifier = keep("identifier", &arriving.external_id);
     if !unverified.is_empty() {
         additional.insert(UNVERIFIED_FIELDS.into(), Value::Array(unverified));
     }
@@ -282,31 +319,24 @@ async fn create_contact(
     .await
 }
 
-/// Whether another contact of the account already holds this unique address.
-async fn is_taken(tx: &mut Tx, scope: &AccountScope, key: Option<ContactKey<'_>>) -> Result<bool> {
-    match key {
-        Some(key) => Ok(contacts::find_by(tx.conn(), scope, key).await?.is_some()),
-        None => Ok(false),
-    }
-}
-
 /// A linked contact takes the sender's proven addresses and name where it has none.
 async fn fill_blanks(
     tx: &mut Tx,
     scope: &AccountScope,
     contact: Contact,
     arriving: &Arriving<'_>,
+    taken: &[&str],
 ) -> Result<Contact> {
     let mut changes = ContactChanges::default();
     if contact.email.is_none()
+        && !taken.contains(&"email")
         && let Some(e) = &arriving.email
-        && !is_taken(tx, scope, Some(ContactKey::Email(e))).await?
     {
         changes.email = Some(Some(e.clone()));
     }
     if contact.phone_number.is_none()
+        && !taken.contains(&"phone_number")
         && let Some(p) = &arriving.phone
-        && !is_taken(tx, scope, Some(ContactKey::Phone(p))).await?
     {
         changes.phone_number = Some(Some(p.clone()));
     }

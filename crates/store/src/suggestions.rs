@@ -89,18 +89,6 @@ pub async fn open(
     rows.iter().map(record).collect()
 }
 
-pub async fn get(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<Suggestion> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM merge_suggestions WHERE account_id = $1 AND id = $2"
-    )))
-    .bind(scope.account_id())
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    record(&row)
-}
-
 /// An agent decided the two are different people.
 pub async fn dismiss(tx: &mut Tx, scope: &AccountScope, id: i64) -> Result<Suggestion> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -114,4 +102,34 @@ pub async fn dismiss(tx: &mut Tx, scope: &AccountScope, id: i64) -> Result<Sugge
     .await?
     .ok_or(StoreError::NotFound)?;
     record(&row)
+}
+
+/// Suggests merging the conversation's contact with the contacts whose email an incoming
+/// message mentions ("my other address is …"), with the address as the detail.
+pub async fn from_message(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    contact_id: i64,
+    text: &str,
+) -> Result<()> {
+    if !text.contains('@') {
+        return Ok(());
+    }
+    for email in throughline_core::linking::emails_mentioned(text) {
+        let owner =
+            crate::contacts::find_by(tx.conn(), scope, crate::contacts::ContactKey::Email(&email))
+                .await?;
+        if let Some(other) = owner.filter(|o| o.id != contact_id) {
+            suggest(
+                tx,
+                scope,
+                contact_id,
+                other.id,
+                Reason::EmailMentioned,
+                Some(&email),
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }

@@ -236,6 +236,7 @@ fn changes_from(f: &ContactFields) -> ApiResult<ContactChanges> {
         custom_attributes: opt_object("custom_attributes", &f.custom_attributes)?,
         additional_attributes: opt_object("additional_attributes", &f.additional_attributes)?,
         last_activity_at: None,
+        unproven: false,
     })
 }
 

@@ -223,7 +223,6 @@ async fn create(
         settings: Value::Object({
             let settings = settings_from(&body);
             check_settings(&settings)?;
-            check_settings(&settings)?;
             settings
         }),
     };

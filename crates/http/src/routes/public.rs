@@ -272,6 +272,8 @@ async fn update_contact(
             }
             None => None,
         },
+        // Without a signed identifier, the addresses are only the visitor's word.
+        unproven: !(hmac_verified || proven(&v.identity)),
         ..Default::default()
     };
     let mut additional = serde_json::Map::new();
@@ -378,9 +380,12 @@ async fn create_conversation(
         )
         .await?
     };
+    // Added to what a continued conversation already holds, never replacing it.
     let c = match body.custom_attributes {
-        Some(attrs) if attrs.as_object().is_some_and(|o| !o.is_empty()) => {
-            conversations::set_custom_attributes(&mut tx, &c, attrs).await?
+        Some(Value::Object(attrs)) if !attrs.is_empty() => {
+            let mut merged = c.custom_attributes.clone();
+            throughline_store::accounts::merge_object(&mut merged, attrs);
+            conversations::set_custom_attributes(&mut tx, &c, merged).await?
         }
         _ => c,
     };

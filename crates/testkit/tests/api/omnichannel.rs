@@ -406,6 +406,182 @@ async fn unproven_claims_become_suggestions_never_links(b: Backend) {
     assert_eq!(missing.status, 404);
 }
 
+/// Addresses a visitor sets later are as unproven as those given at creation; an agent's
+/// edit vouches for them.
+async fn addresses_edited_by_visitors_stay_unproven(b: Backend) {
+    let t = TestApp::start(b).await;
+    let chat = t.api_inbox("Chat", None).await;
+    let relay = t.api_inbox("Relay", None).await;
+    let ident = chat["inbox_identifier"].as_str().unwrap();
+    let visitor = t
+        .call(
+            "POST",
+            &format!("/public/api/v1/inboxes/{ident}/contacts"),
+            None,
+            Some(json!({"name": "Visitor"})),
+        )
+        .await
+        .expect(200);
+    let source = visitor["source_id"].as_str().unwrap();
+    let visitor_id = visitor["id"].as_i64().unwrap();
+    t.call(
+        "PATCH",
+        &format!("/public/api/v1/inboxes/{ident}/contacts/{source}"),
+        None,
+        Some(json!({"email": "ceo@bigcorp.example"})),
+    )
+    .await
+    .expect(200);
+    let proven = t
+        .post(
+            &t.acc("/contacts"),
+            json!({"inbox_id": relay["id"], "email": "ceo@bigcorp.example", "source_id": "ceo-1"}),
+        )
+        .await;
+    assert_ne!(
+        proven["payload"]["contact"]["id"].as_i64(),
+        Some(visitor_id),
+        "an email the visitor typed later must not pull the real owner in: {proven}"
+    );
+
+    // An agent confirms another visitor's typed email: from then on it links.
+    let other = t
+        .call(
+            "POST",
+            &format!("/public/api/v1/inboxes/{ident}/contacts"),
+            None,
+            Some(json!({"name": "Jan", "email": "jan@firma.pl"})),
+        )
+        .await
+        .expect(200);
+    let jan = other["id"].as_i64().unwrap();
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/contacts/{jan}")),
+        Some(json!({"email": "jan.kowalski@firma.pl"})),
+    )
+    .await
+    .expect(200);
+    let linked = t
+        .post(
+            &t.acc("/contacts"),
+            json!({"inbox_id": relay["id"], "email": "jan.kowalski@firma.pl", "source_id": "jan-1"}),
+        )
+        .await;
+    assert_eq!(
+        linked["payload"]["contact"]["id"].as_i64(),
+        Some(jan),
+        "{linked}"
+    );
+}
+
+/// Weaker signs become suggestions with their reason: an email mentioned in a message, and
+/// the same name with an email that differs only by dots or a tag.
+async fn mentions_and_similar_emails_are_suggested(b: Backend) {
+    let t = TestApp::start(b).await;
+    let inbox = t.api_inbox("Relay", None).await;
+    let ana = t
+        .post(
+            &t.acc("/contacts"),
+            json!({"name": "Ana Souza", "email": "ana.souza@gmail.com"}),
+        )
+        .await["payload"]["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    let twin = t
+        .post(
+            &t.acc("/contacts"),
+            json!({"inbox_id": inbox["id"], "name": "ana souza",
+                   "email": "anasouza+loja@gmail.com", "source_id": "twin"}),
+        )
+        .await["payload"]["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    assert_ne!(twin, ana, "a similar email is never a link");
+    let list = t
+        .get(&t.acc(&format!("/contacts/{ana}/merge_suggestions")))
+        .await;
+    assert_eq!(list["payload"][0]["reason"], "similar_email", "{list}");
+
+    let stranger = t
+        .post(
+            &t.acc("/contacts"),
+            json!({"inbox_id": inbox["id"], "name": "Anon", "source_id": "anon"}),
+        )
+        .await["payload"]["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    let conv = t
+        .post(
+            &t.acc("/conversations"),
+            json!({"inbox_id": inbox["id"], "source_id": "anon"}),
+        )
+        .await;
+    t.post(
+        &t.acc(&format!("/conversations/{}/messages", conv["id"])),
+        json!({"content": "Sou eu, meu email é Ana.Souza@gmail.com.", "message_type": "incoming"}),
+    )
+    .await;
+    let list = t
+        .get(&t.acc(&format!("/contacts/{stranger}/merge_suggestions")))
+        .await;
+    let mention = &list["payload"][0];
+    assert_eq!(mention["reason"], "email_mentioned", "{list}");
+    assert_eq!(mention["detail"], "ana.souza@gmail.com");
+    let pair = [
+        mention["contact_id"].as_i64(),
+        mention["candidate_id"].as_i64(),
+    ];
+    assert!(
+        pair.contains(&Some(ana)) && pair.contains(&Some(stranger)),
+        "{list}"
+    );
+}
+
+/// A verified visitor's conversation attributes add to a continued conversation's own.
+async fn continuing_keeps_the_conversations_attributes(b: Backend) {
+    let t = TestApp::start(b).await;
+    let chat = t.api_inbox("Chat", None).await;
+    let secret = hmac_secret(&t, &chat).await;
+    let ident = chat["inbox_identifier"].as_str().unwrap();
+    let (_, source) = verified_visitor(
+        &t,
+        &chat,
+        &secret,
+        json!({"identifier": "crm-7", "name": "Piotr"}),
+    )
+    .await;
+    let path = format!("/public/api/v1/inboxes/{ident}/contacts/{source}/conversations");
+    let first = t
+        .call(
+            "POST",
+            &path,
+            None,
+            Some(json!({"custom_attributes": {"page": "/pricing"}})),
+        )
+        .await
+        .expect(200);
+    let id = first["id"].as_i64().unwrap();
+    t.post(
+        &t.acc(&format!("/conversations/{id}/custom_attributes")),
+        json!({"custom_attributes": {"page": "/pricing", "order": "A-17"}}),
+    )
+    .await;
+    let again = t
+        .call(
+            "POST",
+            &path,
+            None,
+            Some(json!({"custom_attributes": {"page": "/checkout"}})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(again["id"].as_i64(), Some(id));
+    let shown = t.get(&t.acc(&format!("/conversations/{id}"))).await;
+    assert_eq!(shown["custom_attributes"]["order"], "A-17", "{shown}");
+    assert_eq!(shown["custom_attributes"]["page"], "/checkout", "{shown}");
+}
+
 async fn business_events_are_idempotent_validated_and_listed(b: Backend) {
     let t = TestApp::start(b).await;
     let c = t.post(&t.acc("/contacts"), json!({"name": "Ana"})).await;
@@ -503,5 +679,8 @@ on_both_databases!(
     a_customer_continues_one_conversation_across_channels,
     continuity_follows_the_account_and_inbox_settings,
     unproven_claims_become_suggestions_never_links,
+    addresses_edited_by_visitors_stay_unproven,
+    mentions_and_similar_emails_are_suggested,
+    continuing_keeps_the_conversations_attributes,
     business_events_are_idempotent_validated_and_listed,
 );
