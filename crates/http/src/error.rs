@@ -67,6 +67,14 @@ impl ApiError {
         ApiError::Forbidden("only administrators of this account may do this".into())
     }
 
+    /// What the client is told, without the status (for errors sent over a socket).
+    pub fn client_message(&self) -> String {
+        if let ApiError::Internal(cause) | ApiError::Unavailable(cause) = self {
+            tracing::error!(%cause, "request failed");
+        }
+        self.parts().2
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),

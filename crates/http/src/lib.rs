@@ -36,7 +36,7 @@ pub use state::{AppState, HttpConfig};
         (name = "Inboxes"), (name = "Contacts"), (name = "Conversations"), (name = "Messages"),
         (name = "Teams"), (name = "Labels"), (name = "Canned Responses"), (name = "Custom Attributes"),
         (name = "Webhooks"), (name = "Agent Bots"), (name = "Attachments"),
-        (name = "Client API"), (name = "Platform")
+        (name = "Client API"), (name = "Realtime"), (name = "Platform")
     )
 )]
 struct ApiDoc;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use throughline_realtime::{Bus, Progress};
+use throughline_realtime::{Bus, Hub, Progress};
 use throughline_store::Store;
 use throughline_store::blob::BlobStore;
 
@@ -40,6 +40,7 @@ impl Default for HttpConfig {
 pub struct Inner {
     pub store: Store,
     pub bus: Bus,
+    pub hub: Hub,
     pub progress: Progress,
     pub blobs: Arc<dyn BlobStore>,
     pub config: HttpConfig,
@@ -52,14 +53,15 @@ pub struct AppState(Arc<Inner>);
 impl AppState {
     pub fn new(
         store: Store,
-        bus: Bus,
+        hub: Hub,
         progress: Progress,
         blobs: Arc<dyn BlobStore>,
         config: HttpConfig,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
-            bus,
+            bus: hub.bus().clone(),
+            hub,
             progress,
             blobs,
             config,

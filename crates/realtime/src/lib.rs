@@ -1,15 +1,23 @@
-//! The in-process realtime bus. The realtime outbox consumer publishes every committed event
-//! here; WebSocket sessions (agent tabs, widget visitors) subscribe and filter what they may
-//! see. Ephemeral signals (typing, presence) never touch the database and go straight here.
+//! Realtime: the in-process bus fed by the outbox, and the hub that routes what crosses it to
+//! each connected agent tab and widget visitor.
 //!
-//! Fan-out never waits for a slow subscriber: the channel is bounded, and a subscriber that
-//! falls behind gets `Lagged` and must resynchronise from the outbox by event id.
+//! The realtime outbox consumer publishes every committed event on the [`Bus`]; ephemeral
+//! signals (typing, presence) never touch the database and go straight to it. The [`Hub`]
+//! subscribes once and hands each signal only to the connections allowed to see it, as frames
+//! serialised once per audience. Fan-out never waits for a slow connection: its queue is
+//! bounded, and a connection that falls behind is told to resynchronise from the outbox.
+
+pub mod frames;
+pub mod hub;
 
 use std::sync::Arc;
 
 use throughline_store::outbox::Cursor;
+use throughline_store::scope::InboxVisibility;
 use tokio::sync::broadcast;
 
+pub use frames::{Frame, Status, Who};
+pub use hub::{AgentGrant, Hub, HubConfig, Received, Subscription};
 pub use throughline_core::event::StoredEvent;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -17,16 +25,33 @@ pub enum Signal {
     /// A committed domain event, in commit order.
     Event(Arc<StoredEvent>),
     /// Someone started or stopped typing in a conversation.
-    Typing {
-        account_id: i64,
-        conversation_id: i64,
-        inbox_id: i64,
-        /// `"user:12"` or `"contact:7"`.
-        who: String,
-        on: bool,
-        /// Private notes are typed by agents for agents only.
-        private: bool,
-    },
+    Typing(Typing),
+    /// An agent's availability changed in an account.
+    Presence(Presence),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Typing {
+    pub account_id: i64,
+    /// The conversation's display id, as clients name it.
+    pub conversation_id: i64,
+    pub inbox_id: i64,
+    /// The conversation's contact: its widget visitors see an agent typing.
+    pub contact_id: i64,
+    pub who: Who,
+    pub on: bool,
+    /// Private notes are typed by agents for agents only.
+    pub private: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Presence {
+    pub account_id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub status: Status,
+    /// The inboxes whose visitors may know this agent is there.
+    pub inboxes: InboxVisibility,
 }
 
 #[derive(Clone, Debug)]
@@ -103,7 +128,6 @@ mod tests {
         for id in 1..=40 {
             bus.publish(event(id));
         }
-        // The fast reader keeps up in small steps… here it just reads what is left in order.
         let mut last = 0;
         loop {
             match fast.try_recv() {

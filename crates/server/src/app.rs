@@ -10,7 +10,7 @@ use throughline_core::crypto::{self, ServerKey};
 use throughline_core::webhook::RetryPolicy;
 use throughline_http::{AppState, HttpConfig};
 use throughline_jobs::{Jobs, JobsConfig};
-use throughline_realtime::{Bus, Progress};
+use throughline_realtime::{Bus, Hub, HubConfig, Progress};
 use throughline_store::auth::{self, TokenOwner};
 use throughline_store::blob::LocalBlobStore;
 use throughline_store::{Store, StoreOptions, accounts, settings};
@@ -166,6 +166,7 @@ pub struct App {
     pub public_url: String,
     pub store: Store,
     pub bus: Bus,
+    pub hub: Hub,
     pub first_start: Option<FirstStart>,
     config: Config,
     progress: Progress,
@@ -205,7 +206,8 @@ impl App {
             trust_proxy: config.trust_proxy,
             ..HttpConfig::default()
         };
-        let state = AppState::new(store.clone(), bus.clone(), progress.clone(), blobs, http);
+        let hub = Hub::start(bus.clone(), HubConfig::default());
+        let state = AppState::new(store.clone(), hub.clone(), progress.clone(), blobs, http);
         let router = throughline_http::app(state);
         let (stop_http, mut stopped) = watch::channel(false);
         let server = tokio::spawn(async move {
@@ -223,6 +225,7 @@ impl App {
             public_url: config.public_url.clone(),
             store,
             bus,
+            hub,
             first_start,
             config,
             progress,
@@ -257,6 +260,8 @@ impl App {
     /// Graceful shutdown: stop accepting, finish in-flight requests, let consumers finish their
     /// step, close the database.
     pub async fn shutdown(mut self) {
+        // Open sockets would hold the graceful shutdown until its time-out: close them first.
+        self.hub.close();
         let _ = self.stop_http.send(true);
         match tokio::time::timeout(Duration::from_secs(20), &mut self.server).await {
             Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server stopped with an error"),

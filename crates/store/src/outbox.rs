@@ -189,3 +189,35 @@ pub async fn event(conn: &mut AnyConnection, id: i64) -> Result<StoredEvent> {
         .ok_or(StoreError::NotFound)?;
     stored_event(&row).map(|(_, e)| e)
 }
+
+/// Events about one contact after an event id, for a widget visitor resuming its stream.
+pub async fn contact_events_after(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    contact_id: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM outbox_events \
+         WHERE account_id = $1 AND contact_id = $2 AND id > $3 ORDER BY id LIMIT $4"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id)
+        .bind(contact_id)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|r| stored_event(r).map(|(_, e)| e))
+        .collect()
+}
+
+/// The newest event id (0 when there is none): where a freshly connected client stands.
+pub async fn last_id(conn: &mut AnyConnection) -> Result<i64> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM outbox_events")
+        .fetch_one(conn)
+        .await?;
+    Ok(id.unwrap_or(0))
+}

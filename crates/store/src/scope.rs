@@ -15,6 +15,15 @@ pub enum InboxVisibility {
     Only(Arc<[i64]>),
 }
 
+impl InboxVisibility {
+    pub fn includes(&self, inbox_id: i64) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(ids) => ids.contains(&inbox_id),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct AccountScope {
     account_id: i64,
@@ -85,10 +94,7 @@ impl AccountScope {
     }
 
     pub fn sees_inbox(&self, inbox_id: i64) -> bool {
-        match &self.inboxes {
-            InboxVisibility::All => true,
-            InboxVisibility::Only(ids) => ids.contains(&inbox_id),
-        }
+        self.inboxes.includes(inbox_id)
     }
 }
 

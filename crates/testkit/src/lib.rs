@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail by panicking.
 
 pub mod receiver;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -143,6 +144,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// The ws:// URL of a path.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{}", self.base.replacen("http", "ws", 1), path)
     }
 
     /// `/api/v1/accounts/{account_id}` + `rest`.

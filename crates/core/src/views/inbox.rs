@@ -70,6 +70,9 @@ view! {
         pub csat_survey_enabled: bool,
         pub greeting_enabled: bool,
         pub identity_validation_enabled: bool,
+        /// Throughline: an agent who works this inbox is online now (the widget offers to
+        /// collect an email otherwise).
+        pub agents_online: bool,
     }
 }
 
@@ -142,6 +145,7 @@ impl From<&Inbox> for PublicInboxView {
             csat_survey_enabled: setting_bool(s, "csat_survey_enabled"),
             greeting_enabled: inbox.greeting_enabled,
             identity_validation_enabled: inbox.hmac_mandatory,
+            agents_online: false,
         }
     }
 }

@@ -16,6 +16,7 @@ mod labels;
 mod messages;
 mod platform;
 mod public;
+mod realtime;
 mod teams;
 mod webhooks;
 
@@ -42,6 +43,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = attachments::routes(router);
     let router = journey::routes(router);
     let router = public::routes(router);
+    let router = realtime::routes(router);
     platform::routes(router)
 }
 

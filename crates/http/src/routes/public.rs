@@ -17,7 +17,8 @@ use throughline_core::validate::{json_object, optional_text};
 use throughline_core::views::{
     PublicContactView, PublicConversationView, PublicInboxView, PublicMessageView,
 };
-use throughline_realtime::Signal;
+use throughline_realtime::Who;
+use throughline_realtime::frames::WhoKind;
 use throughline_store::contacts::{self, ContactChanges, ContactKey};
 use throughline_store::conversations::{self, NewConversation, Seer};
 use throughline_store::messages;
@@ -55,14 +56,14 @@ async fn find_inbox(state: &AppState, identifier: &str) -> ApiResult<Inbox> {
 }
 
 /// The inbox, the visitor's identity and contact, and a scope limited to that contact.
-struct Visitor {
-    inbox: Inbox,
-    identity: Identity,
-    contact: Contact,
-    scope: AccountScope,
+pub(super) struct Visitor {
+    pub(super) inbox: Inbox,
+    pub(super) identity: Identity,
+    pub(super) contact: Contact,
+    pub(super) scope: AccountScope,
 }
 
-async fn visitor(
+pub(super) async fn visitor(
     state: &AppState,
     inbox_identifier: &str,
     contact_identifier: &str,
@@ -92,7 +93,7 @@ async fn visitor(
 }
 
 /// A conversation of this visitor's identity, by display id.
-async fn visitor_conversation(
+pub(super) async fn visitor_conversation(
     state: &AppState,
     v: &Visitor,
     display_id: i64,
@@ -109,7 +110,7 @@ async fn visitor_conversation(
 
 /// A visitor whose identity proves who they are sees the contact's whole cross-channel
 /// conversation; others only what their own identity started.
-fn proven(identity: &Identity) -> bool {
+pub(super) fn proven(identity: &Identity) -> bool {
     identity.hmac_verified || identity.address_proven
 }
 
@@ -120,9 +121,10 @@ async fn inbox(
     State(state): State<AppState>,
     Path(identifier): Path<String>,
 ) -> ApiResult<axum::Json<PublicInboxView>> {
-    Ok(axum::Json(PublicInboxView::from(
-        &find_inbox(&state, &identifier).await?,
-    )))
+    let inbox = find_inbox(&state, &identifier).await?;
+    let mut view = PublicInboxView::from(&inbox);
+    view.agents_online = state.hub.agents_online(inbox.account_id, inbox.id);
+    Ok(axum::Json(view))
 }
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
@@ -446,27 +448,15 @@ async fn toggle_typing(
     Path((inbox_id, contact_id, id)): Path<(String, String, i64)>,
     Json(body): Json<Typing>,
 ) -> ApiResult<axum::Json<Empty>> {
-    let on = match body.typing_status.as_str() {
-        "on" => true,
-        "off" => false,
-        _ => {
-            return Err(ApiError::invalid(
-                "typing_status",
-                "inclusion",
-                "typing_status must be on or off",
-            ));
-        }
-    };
+    let on = super::realtime::typing_on(&body.typing_status)?;
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
-    state.bus.publish(Signal::Typing {
-        account_id: c.account_id,
-        conversation_id: c.id,
-        inbox_id: c.inbox_id,
-        who: format!("contact:{}", v.contact.id),
-        on,
-        private: false,
-    });
+    let who = Who {
+        kind: WhoKind::Contact,
+        id: v.contact.id,
+        name: v.contact.name.clone(),
+    };
+    super::realtime::publish_typing(&state, &v.scope, who, c.display_id, on, false).await?;
     Ok(ok())
 }
 

@@ -408,6 +408,10 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                     "/auth/sign_out",
                     "/api/v1/profile",
                     "/api/v1/profile/reset_access_token",
+                    // User-scoped: the socket carries only the accounts and inboxes
+                    // its user may see; realtime::each_socket_sees_only_what_its_owner_may
+                    // proves it with live traffic from two accounts.
+                    "/api/v1/realtime",
                 ];
                 assert!(
                     global.contains(&template.as_str()),

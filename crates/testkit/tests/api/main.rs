@@ -12,6 +12,7 @@ mod isolation;
 mod messages;
 mod omnichannel;
 mod platform;
+mod realtime;
 mod resources;
 mod webhooks;
 
