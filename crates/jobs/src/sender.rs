@@ -1,6 +1,7 @@
 //! Sends due deliveries, records every attempt, retries with back-off.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use throughline_channels::api::ApiChannel;
@@ -16,6 +17,42 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::JobsConfig;
 
+/// Deliveries this sender has open, by id and by target.
+#[derive(Default)]
+struct InFlight {
+    deliveries: HashSet<String>,
+    per_url: HashMap<String, usize>,
+}
+
+impl InFlight {
+    fn busy(&self, per_target: usize) -> hooks::Busy {
+        hooks::Busy {
+            deliveries: self.deliveries.iter().cloned().collect(),
+            urls: self
+                .per_url
+                .iter()
+                .filter(|(_, n)| **n >= per_target)
+                .map(|(u, _)| u.clone())
+                .collect(),
+        }
+    }
+
+    fn start(&mut self, d: &Delivery) {
+        self.deliveries.insert(d.id.clone());
+        *self.per_url.entry(d.url.clone()).or_default() += 1;
+    }
+
+    fn finish(&mut self, d: &Delivery) {
+        self.deliveries.remove(&d.id);
+        if let Some(n) = self.per_url.get_mut(&d.url) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_url.remove(&d.url);
+            }
+        }
+    }
+}
+
 pub(crate) async fn run(
     store: Store,
     http: HttpSender,
@@ -23,13 +60,17 @@ pub(crate) async fn run(
     ready: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(config.sender_concurrency.max(1)));
+    let slots = config.sender_concurrency.max(1);
+    // A quarter of the slots per receiver: a dead one hangs at most that many.
+    let per_target = (slots / 4).max(1);
+    let permits = Arc::new(Semaphore::new(slots));
+    let in_flight = Arc::new(Mutex::new(InFlight::default()));
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let claimed = match claim(&store, config.sender_concurrency, config.delivery_lease_ms).await
-        {
+        let busy = lock(&in_flight).busy(per_target);
+        let claimed = match claim(&store, slots, config.delivery_lease_ms, &busy).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim deliveries");
@@ -40,7 +81,7 @@ pub(crate) async fn run(
             }
         };
         if claimed.is_empty() {
-            let wait = match next_due(&store).await {
+            let wait = match next_due(&store, &busy).await {
                 Some(at) => {
                     Duration::from_millis(u64::try_from((at - now_ms()).max(0)).unwrap_or(0))
                 }
@@ -58,12 +99,15 @@ pub(crate) async fn run(
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
+            lock(&in_flight).start(&delivery);
             let store = store.clone();
             let http = http.clone();
             let retry = config.retry;
             let ready = ready.clone();
+            let in_flight = in_flight.clone();
             tokio::spawn(async move {
-                attempt(&store, &http, retry, delivery).await;
+                attempt(&store, &http, retry, &delivery).await;
+                lock(&in_flight).finish(&delivery);
                 drop(permit);
                 // A retry may now be due sooner than the sender planned to wake.
                 ready.notify_one();
@@ -77,27 +121,38 @@ pub(crate) async fn run(
     // Let in-flight sends finish their bookkeeping.
     let _ = tokio::time::timeout(
         Duration::from_secs(15),
-        permits.acquire_many(u32::try_from(config.sender_concurrency.max(1)).unwrap_or(1)),
+        permits.acquire_many(u32::try_from(slots).unwrap_or(1)),
     )
     .await;
 }
 
-async fn claim(store: &Store, limit: usize, lease_ms: i64) -> Result<Vec<Delivery>, StoreError> {
+fn lock(m: &Mutex<InFlight>) -> std::sync::MutexGuard<'_, InFlight> {
+    // The bookkeeping stays consistent even if a sending task panicked while holding it.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn claim(
+    store: &Store,
+    limit: usize,
+    lease_ms: i64,
+    busy: &hooks::Busy,
+) -> Result<Vec<Delivery>, StoreError> {
     let mut tx = store.begin().await?;
     let claimed = hooks::claim_due(
         tx.conn(),
         now_ms(),
         lease_ms,
         i64::try_from(limit).unwrap_or(16),
+        busy,
     )
     .await?;
     tx.commit().await?;
     Ok(claimed)
 }
 
-async fn next_due(store: &Store) -> Option<i64> {
+async fn next_due(store: &Store, busy: &hooks::Busy) -> Option<i64> {
     let mut conn = store.read().await.ok()?;
-    hooks::next_due_at(&mut conn).await.ok().flatten()
+    hooks::next_due_at(&mut conn, busy).await.ok().flatten()
 }
 
 fn seed(id: &str) -> u64 {
@@ -110,9 +165,9 @@ async fn attempt(
     store: &Store,
     http: &HttpSender,
     retry: throughline_core::webhook::RetryPolicy,
-    d: Delivery,
+    d: &Delivery,
 ) {
-    let outcome = match send(store, http, &d).await {
+    let outcome = match send(store, http, d).await {
         Ok(o) => o,
         Err(e) => PostOutcome {
             outcome: Outcome::GiveUp,
@@ -120,7 +175,7 @@ async fn attempt(
             error: Some(e),
         },
     };
-    if let Err(e) = record(store, retry, &d, outcome).await {
+    if let Err(e) = record(store, retry, d, outcome).await {
         // The lease runs out and the delivery is tried again: at-least-once.
         tracing::warn!(delivery = %d.id, error = %e, "could not record a delivery attempt");
     }

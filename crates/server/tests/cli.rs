@@ -2,32 +2,18 @@
 //! sockets, real signals — on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 use throughline_store::testing::TestDatabase;
 use throughline_testkit::Backend;
+use throughline_testkit::process::{self, ServerProcess, line_value};
 
-/// A `throughline` command with the database chosen by the test and no `THROUGHLINE_*`
-/// variable inherited from whoever runs the tests.
+const BIN: &str = env!("CARGO_BIN_EXE_throughline");
+
 fn throughline(db: &TestDatabase, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_throughline"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("THROUGHLINE_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(&db.dir)
-        .arg("--database-url")
-        .arg(&db.url)
-        .env("THROUGHLINE_LOG", "warn")
-        .current_dir(&db.dir);
-    cmd
+    process::command(Path::new(BIN), db, args)
 }
 
 fn run(db: &TestDatabase, args: &[&str]) -> Output {
@@ -45,86 +31,11 @@ fn stdout_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The value after `label` on the first line of `text` that starts with it.
-fn line_value(text: &str, label: &str) -> Option<String> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(label))
-        .map(|v| v.trim().to_owned())
-}
-
-/// A running `throughline serve` and what it printed until it was ready.
-struct Server {
-    child: Child,
-    url: String,
-    banner: String,
-}
+struct Server;
 
 impl Server {
-    fn start(db: &TestDatabase, env: &[(&str, &str)]) -> Self {
-        let mut cmd = throughline(db, &["serve"]);
-        cmd.arg("--listen").arg("127.0.0.1:0");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel::<String>();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut banner = String::new();
-        let mut url = None;
-        // The URL comes first; on the very first start the credentials follow right after it.
-        while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
-            banner.push_str(&line);
-            banner.push('\n');
-            if let Some(u) = line_value(&line, "Throughline is ready at") {
-                url = Some(u);
-                break;
-            }
-        }
-        while let Ok(line) = rx.recv_timeout(Duration::from_millis(1500)) {
-            banner.push_str(&line);
-            banner.push('\n');
-            if line.starts_with("Password:") {
-                break;
-            }
-        }
-        let url = url.unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("serve never said it was ready; it printed:\n{banner}")
-        });
-        Self { child, url, banner }
-    }
-
-    /// Sends SIGTERM and waits for a clean exit.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        for _ in 0..300 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("serve did not stop within 15 s of SIGTERM");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start(db: &TestDatabase, env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::start(Path::new(BIN), db, "127.0.0.1:0", env)
     }
 }
 

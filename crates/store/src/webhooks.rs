@@ -216,23 +216,58 @@ pub async fn enqueue(conn: &mut Conn, d: NewDelivery<'_>) -> Result<()> {
     Ok(())
 }
 
+/// What a sender is already working on: deliveries in flight, and targets that have as many
+/// requests open as they may.
+#[derive(Debug, Default, Clone)]
+pub struct Busy {
+    pub deliveries: Vec<String>,
+    pub urls: Vec<String>,
+}
+
+impl Busy {
+    /// ` AND id NOT IN (…) AND url NOT IN (…)` with placeholders from `$first` on.
+    fn condition(&self, first: usize) -> String {
+        let mut sql = String::new();
+        let mut n = first;
+        for (column, values) in [("id", &self.deliveries), ("url", &self.urls)] {
+            if values.is_empty() {
+                continue;
+            }
+            let list: Vec<String> = (n..n + values.len()).map(|i| format!("${i}")).collect();
+            n += values.len();
+            sql.push_str(&format!(" AND {column} NOT IN ({})", list.join(", ")));
+        }
+        sql
+    }
+
+    fn values(&self) -> impl Iterator<Item = &String> {
+        self.deliveries.iter().chain(&self.urls)
+    }
+}
+
 /// Claims up to `limit` due deliveries by pushing their next attempt `lease_ms` into the future,
 /// so a second sender (or instance) does not pick them up while this one works on them. A
-/// sender that dies mid-flight leaves them to be retried when the lease runs out.
+/// sender that dies mid-flight leaves them to be retried when the lease runs out. Deliveries
+/// to `busy` targets wait: one dead receiver must not take every sending slot.
 pub async fn claim_due(
     conn: &mut Conn,
     now: i64,
     lease_ms: i64,
     limit: i64,
+    busy: &Busy,
 ) -> Result<Vec<Delivery>> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1 \
+    let sql = format!(
+        "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $1{} \
          ORDER BY next_attempt_at, created_at LIMIT $2",
-    )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+        busy.condition(3)
+    );
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(now)
+        .bind(limit);
+    for v in busy.values() {
+        query = query.bind(v);
+    }
+    let ids: Vec<String> = query.fetch_all(&mut *conn).await?;
     let mut claimed = Vec::with_capacity(ids.len());
     for id in ids {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -251,13 +286,17 @@ pub async fn claim_due(
     Ok(claimed)
 }
 
-/// The earliest time a pending delivery falls due, to sleep until then.
-pub async fn next_due_at(conn: &mut Conn) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'")
-            .fetch_one(conn)
-            .await?,
-    )
+/// The earliest time a pending delivery that is not `busy` falls due, to sleep until then.
+pub async fn next_due_at(conn: &mut Conn, busy: &Busy) -> Result<Option<i64>> {
+    let sql = format!(
+        "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'{}",
+        busy.condition(1)
+    );
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+    for v in busy.values() {
+        query = query.bind(v);
+    }
+    Ok(query.fetch_one(conn).await?)
 }
 
 pub async fn mark_delivered(conn: &mut Conn, id: &str, status_code: i64) -> Result<()> {

@@ -5,7 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail by panicking.
 
+pub mod pg_cluster;
+pub mod process;
 pub mod receiver;
+pub mod remote;
 pub mod ws;
 
 use std::time::Duration;

@@ -36,6 +36,8 @@ pub enum Behaviour {
     Slow(Duration),
     /// Answer 500 to every request.
     AlwaysFail,
+    /// Read the request, then never answer: a dead receiver that keeps the socket open.
+    Hang,
 }
 
 #[derive(Clone)]
@@ -98,5 +100,6 @@ async fn receive(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> St
             StatusCode::OK
         }
         Behaviour::AlwaysFail => StatusCode::INTERNAL_SERVER_ERROR,
+        Behaviour::Hang => std::future::pending().await,
     }
 }

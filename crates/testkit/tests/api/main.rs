@@ -13,6 +13,7 @@ mod messages;
 mod omnichannel;
 mod platform;
 mod realtime;
+mod reliability;
 mod resources;
 mod webhooks;
 
