@@ -6,7 +6,8 @@
 
 pub mod error;
 pub mod extract;
-mod routes;
+pub mod fuzzing;
+pub(crate) mod routes;
 pub mod state;
 mod throttle;
 

@@ -244,6 +244,29 @@ pub fn resync() -> Frame {
     Frame::control(&json!({ "type": "resync" }))
 }
 
+/// What a client (an agent's tab or a widget) may send.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Ping,
+    Typing {
+        conversation_id: i64,
+        on: bool,
+        #[serde(default)]
+        private: bool,
+        /// Agents in several accounts name the account.
+        account_id: Option<i64>,
+    },
+    Presence {
+        status: Status,
+    },
+}
+
+/// Parses one client frame; the error is meant for the client.
+pub fn parse_client(text: &str) -> Result<ClientMessage, String> {
+    serde_json::from_str(text).map_err(|e| format!("not understood: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

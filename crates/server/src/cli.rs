@@ -53,6 +53,9 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Measures this build against the performance budgets: seeds a data set, starts the
+    /// server as its own process and drives it over real sockets.
+    Bench(#[command(flatten)] Box<crate::bench::BenchArgs>),
 }
 
 #[derive(Subcommand, Debug)]
@@ -112,6 +115,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(settings) => serve(Config::load(*settings, file)?).await,
+        Command::Bench(args) => crate::bench::run(*args).await,
         Command::Migrate(settings) => {
             let config = Config::load(*settings, file)?;
             init_logging(&config);

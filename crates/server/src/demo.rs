@@ -21,7 +21,7 @@ use throughline_store::{
 };
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Lang {
+pub(crate) enum Lang {
     En,
     Pt,
     Pl,
@@ -78,7 +78,7 @@ const PL_LAST: &[&str] = &[
 ];
 
 /// (customer opening, agent reply, customer follow-up, agent closing) per topic and language.
-fn script(lang: Lang, topic: usize, order: u32) -> [String; 4] {
+pub(crate) fn script(lang: Lang, topic: usize, order: u32) -> [String; 4] {
     let s: [&str; 4] = match (lang, topic) {
         (Lang::En, 0) => [
             "Hi, my order #{o} still hasn't arrived. It was due on Monday.",
@@ -156,7 +156,7 @@ fn script(lang: Lang, topic: usize, order: u32) -> [String; 4] {
     s.map(|t| t.replace("{o}", &order.to_string()))
 }
 
-fn person(rng: &mut StdRng, lang: Lang, n: usize) -> (String, String, String) {
+pub(crate) fn person(rng: &mut StdRng, lang: Lang, n: usize) -> (String, String, String) {
     let (first, last, domain, phone) = match lang {
         Lang::En => (
             EN_FIRST,

@@ -2,6 +2,7 @@
 //! start a real server in-process on port 0.
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -99,6 +99,16 @@ struct Inner {
     key: ServerKey,
     links: Links,
     outbox_tick: watch::Sender<u64>,
+    grouper: std::sync::OnceLock<crate::group::Grouper>,
+}
+
+/// A handle that does not keep the store open (for its own background tasks).
+pub(crate) struct WeakStore(std::sync::Weak<Inner>);
+
+impl WeakStore {
+    pub(crate) fn upgrade(&self) -> Option<Store> {
+        self.0.upgrade().map(|inner| Store { inner })
+    }
 }
 
 /// The handle to the database. Cheap to clone; all clones share the pools.
@@ -163,6 +173,7 @@ impl Store {
                 links: Links::new(&options.public_url, key.clone()),
                 key,
                 outbox_tick,
+                grouper: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -196,6 +207,22 @@ impl Store {
             tx,
             store: self.clone(),
             emitted: false,
+        })
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakStore {
+        WeakStore(Arc::downgrade(&self.inner))
+    }
+
+    /// The group committers, started on first use: one on SQLite's single writer, several on
+    /// PostgreSQL.
+    pub(crate) fn grouper(&self) -> &crate::group::Grouper {
+        self.inner.grouper.get_or_init(|| {
+            let committers = match self.inner.backend {
+                Backend::Sqlite => 1,
+                Backend::Postgres => 4,
+            };
+            crate::group::Grouper::start(self, committers)
         })
     }
 

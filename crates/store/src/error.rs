@@ -1,7 +1,7 @@
 use thiserror::Error;
 
 /// What can go wrong in the store, in terms the callers can act on. sqlx never leaks out.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     #[error("record not found")]
     NotFound,

@@ -12,6 +12,7 @@ pub mod blob;
 mod clock;
 mod db;
 mod error;
+mod group;
 pub mod outbox;
 mod rows;
 mod sql;

@@ -75,7 +75,9 @@ fn visible_horizon(backend: Backend) -> &'static str {
     }
 }
 
-/// Up to `limit` final events after `cursor`, in commit order.
+/// Up to `limit` final events after `cursor`, in commit order. The leading `tx_order >= $1`
+/// is what lets both databases seek the (tx_order, id) index instead of scanning every event
+/// ever written (an `OR` alone defeats it).
 pub async fn read_after(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -84,7 +86,7 @@ pub async fn read_after(
 ) -> Result<Vec<(Cursor, StoredEvent)>> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM outbox_events \
-         WHERE (tx_order > $1 OR (tx_order = $1 AND id > $2)){} \
+         WHERE tx_order >= $1 AND (tx_order > $1 OR id > $2){} \
          ORDER BY tx_order, id LIMIT $3",
         visible_horizon(backend)
     );

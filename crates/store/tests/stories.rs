@@ -35,6 +35,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    grouped_writes_commit_together_and_fail_alone,
     outbox_keeps_commit_order_and_drops_rollbacks,
     messages_are_unique_per_inbox_external_id,
     conversations_number_per_account_and_follow_the_status_machine,
@@ -571,4 +572,81 @@ async fn migrations_agree_between_sqlite_and_postgres() {
         sqlite_cols.len()
     );
     assert_eq!(sqlite_cols, pg_cols);
+}
+
+/// Group commit: many concurrent writes share transactions; a write that fails is undone
+/// alone and answered with its own error; duplicates inside one batch still make one message.
+async fn grouped_writes_commit_together_and_fail_alone(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let f = fixture(&store, "Acme").await;
+    let c = new_conversation(&store, &f).await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (store, scope, c, contact) = (store.clone(), f.scope.clone(), c.clone(), f.contact.id);
+        tasks.push(tokio::spawn(async move {
+            // Every tenth write fails after writing; every seventh repeats one external id.
+            let source = if i % 7 == 0 {
+                "dup".to_owned()
+            } else {
+                format!("g-{i}")
+            };
+            store
+                .write_grouped(move |tx| {
+                    Box::pin(async move {
+                        let created = messages::create(
+                            tx,
+                            &scope,
+                            &c,
+                            incoming(&format!("m{i}"), contact, Some(&source)),
+                        )
+                        .await?;
+                        if i % 10 == 5 {
+                            return Err(StoreError::InvalidReference(format!("refused {i}")));
+                        }
+                        Ok(created.message.id)
+                    })
+                })
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(_) => {
+                assert_ne!(i % 10, 5, "write {i} should have failed");
+                ok += 1;
+            }
+            Err(StoreError::InvalidReference(m)) => {
+                assert_eq!(i % 10, 5);
+                assert_eq!(
+                    m,
+                    format!("refused {i}"),
+                    "each failure keeps its own error"
+                );
+            }
+            Err(e) => panic!("write {i}: {e}"),
+        }
+    }
+    assert_eq!(ok, 54);
+    let mut conn = store.read().await.unwrap();
+    let stored = messages::list(&mut conn, &f.scope, &c, None, None, 1_000, true)
+        .await
+        .unwrap();
+    let contents: std::collections::BTreeSet<String> =
+        stored.iter().filter_map(|m| m.content.clone()).collect();
+    for i in (0..60).filter(|i| i % 10 == 5) {
+        assert!(
+            !contents.contains(&format!("m{i}")),
+            "failed write {i} was undone"
+        );
+    }
+    // 60 writes: 6 failed, the 8 others with "dup" (0, 7, …, 56 minus 35) made one message.
+    let dup_ok = (0..60).filter(|i| i % 7 == 0 && i % 10 != 5).count();
+    assert_eq!(stored.len(), 54 - dup_ok + 1, "{contents:?}");
+    let created_events = all_events(&store)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == EventKind::MessageCreated)
+        .count();
+    assert_eq!(created_events, stored.len(), "one event per stored message");
 }

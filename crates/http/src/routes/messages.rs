@@ -406,9 +406,7 @@ async fn create(
             new.identity_id = identity_in(&mut conn, &ctx, &conversation, inbox.id).await?;
         }
     }
-    let mut tx = state.store.begin().await?;
-    let created = messages::create(&mut tx, &ctx.scope, &conversation, new).await?;
-    tx.commit().await?;
+    let created = create_grouped(&state, ctx.scope.clone(), conversation, new).await?;
     let mut conn = state.store.read().await?;
     Ok(axum::Json(
         render::message(
@@ -454,4 +452,20 @@ async fn remove(
     Ok(axum::Json(
         render::message(&mut conn, &state.store, &conversation, &deleted).await?,
     ))
+}
+
+/// Stores a message through group commit: concurrent messages share one durable transaction,
+/// each answered once it is on disk.
+pub(crate) async fn create_grouped(
+    state: &AppState,
+    scope: throughline_store::AccountScope,
+    conversation: throughline_core::model::Conversation,
+    new: NewMessage,
+) -> ApiResult<messages::Created> {
+    Ok(state
+        .store
+        .write_grouped(move |tx| {
+            Box::pin(async move { messages::create(tx, &scope, &conversation, new).await })
+        })
+        .await?)
 }

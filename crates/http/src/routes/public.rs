@@ -128,7 +128,7 @@ async fn inbox(
 }
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
-struct PublicContactBody {
+pub(crate) struct PublicContactBody {
     /// Your system's id for this person.
     identifier: Option<String>,
     /// HMAC-SHA256 of `identifier` under the inbox's secret (hex).
@@ -343,7 +343,7 @@ async fn list_conversations(
 }
 
 #[derive(Deserialize, utoipa::ToSchema, Default)]
-struct PublicConversationBody {
+pub(crate) struct PublicConversationBody {
     #[schema(value_type = Object)]
     custom_attributes: Option<Value>,
 }
@@ -493,7 +493,7 @@ async fn list_messages(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-struct PublicMessageBody {
+pub(crate) struct PublicMessageBody {
     content: Option<String>,
     /// Echoed back in additional_attributes so the client can match its optimistic copy.
     echo_id: Option<String>,
@@ -540,9 +540,7 @@ async fn create_message(
     new.sender = Some((SenderType::Contact, v.contact.id));
     new.inbox_id = Some(v.inbox.id);
     new.identity_id = Some(v.identity.id);
-    let mut tx = state.store.begin().await?;
-    let created = messages::create(&mut tx, &v.scope, &c, new).await?;
-    tx.commit().await?;
+    let created = super::messages::create_grouped(&state, v.scope.clone(), c, new).await?;
     let mut conn = state.store.read().await?;
     let mut views = render::public_messages(
         &mut conn,

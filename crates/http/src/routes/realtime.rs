@@ -17,7 +17,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use throughline_core::model::Availability;
-use throughline_realtime::frames::{self, Frame, Status, WhoKind};
+use throughline_realtime::frames::{self, ClientMessage, Frame, Status, WhoKind};
 use throughline_realtime::{AgentGrant, Received, Signal, Subscription, Typing, Who};
 use throughline_store::scope;
 use throughline_store::{AccountScope, StoreError, accounts, conversations, outbox};
@@ -49,24 +49,6 @@ const MAX_CLIENT_FRAME: usize = 16 * 1024;
 struct Resume {
     /// The last event id the client saw; missed events after it are replayed first.
     after: Option<i64>,
-}
-
-/// What a client may send.
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMessage {
-    Ping,
-    Typing {
-        conversation_id: i64,
-        on: bool,
-        #[serde(default)]
-        private: bool,
-        /// Agents in several accounts name the account.
-        account_id: Option<i64>,
-    },
-    Presence {
-        status: Status,
-    },
 }
 
 /// The handshake is checked after the caller is: a stranger learns "401/404", not whether
@@ -336,9 +318,9 @@ impl Session {
     }
 
     async fn handle(&self, sub: &Subscription, text: &str) -> Option<Frame> {
-        let message = match serde_json::from_str::<ClientMessage>(text) {
+        let message = match frames::parse_client(text) {
             Ok(m) => m,
-            Err(e) => return Some(error_frame(&format!("not understood: {e}"))),
+            Err(e) => return Some(error_frame(&e)),
         };
         match message {
             ClientMessage::Ping => Some(Frame::control(&json!({"type": "pong"}))),

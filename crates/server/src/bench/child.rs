@@ -1,0 +1,90 @@
+//! The server under test, as its own process: started from this very binary, measured from
+//! outside (time to `/readyz`, resident memory from `/proc`).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+pub struct ServerUnderTest {
+    child: Child,
+    pub base: String,
+    pub started_in: Duration,
+}
+
+/// Resident memory of a process, now and at its peak, in MiB (Linux `/proc`).
+pub fn memory_mib(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+impl ServerUnderTest {
+    pub async fn start(data_dir: &Path, database_url: &str) -> anyhow::Result<ServerUnderTest> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut cmd = Command::new(std::env::current_exe()?);
+        for (name, _) in std::env::vars() {
+            if name.starts_with("THROUGHLINE_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--database-url")
+            .arg(database_url)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("THROUGHLINE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        let child = cmd.spawn()?;
+        let ready = format!("{base}/readyz");
+        loop {
+            if let Ok(r) = client.get(&ready).send().await
+                && r.status().is_success()
+            {
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(120),
+                "the server did not become ready within two minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(ServerUnderTest {
+            child,
+            base,
+            started_in: started.elapsed(),
+        })
+    }
+
+    pub fn memory(&self) -> Option<(f64, f64)> {
+        self.child.id().and_then(memory_mib)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        if tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}

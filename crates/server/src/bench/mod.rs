@@ -1,0 +1,425 @@
+//! `throughline bench`: builds a seeded data set, starts the server as its own process on it,
+//! drives it over real sockets, and prints each figure of `PERFORMANCE.md` beside its budget
+//! and the machine's own limits measured in the same run.
+
+mod child;
+mod load;
+mod machine;
+mod report;
+mod seed;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use crate::config::{Config, Settings};
+use child::ServerUnderTest;
+use load::Target;
+use report::{Report, Row, ScaleReport};
+
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Data sizes, e.g. `1x,10x`: 1x is 1,000 conversations of 20 messages (the budget's
+    /// list and search figures are for 100x).
+    #[arg(long, value_delimiter = ',', default_value = "1x")]
+    pub scale: Vec<String>,
+    /// `sqlite`, or a PostgreSQL server URL on which a scratch database is created and dropped.
+    #[arg(long, default_value = "sqlite")]
+    pub database: String,
+    /// Messages in the peak-ingest phase.
+    #[arg(long, default_value_t = 5_000)]
+    pub messages: usize,
+    /// Concurrent customers sending.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Seconds of paced ingest at half the peak rate, for latency.
+    #[arg(long, default_value_t = 5)]
+    pub latency_seconds: u64,
+    /// Idle widget WebSockets held open at once.
+    #[arg(long, default_value_t = 10_000)]
+    pub sockets: usize,
+    /// Agents' sockets for the fan-out figure.
+    #[arg(long, default_value_t = 500)]
+    pub agents: usize,
+    /// Where data sets are built [default: a folder under the system's temporary directory].
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const ADMIN_EMAIL: &str = "bench@throughline.local";
+const ADMIN_PASSWORD: &str = "bench-password-not-secret";
+
+fn parse_scale(s: &str) -> anyhow::Result<usize> {
+    let n = s.trim().trim_end_matches(['x', 'X']);
+    let n: usize = n
+        .parse()
+        .with_context(|| format!("--scale {s}: expected a multiple such as 1x or 10x"))?;
+    anyhow::ensure!(
+        (1..=1_000).contains(&n),
+        "--scale {s}: between 1x and 1000x"
+    );
+    Ok(n)
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<34} [{bar:30}] {pos}/{len} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}
+
+/// Where one scale's data lives; PostgreSQL databases are dropped afterwards.
+struct Database {
+    url: String,
+    dir: PathBuf,
+    pg: Option<(String, String)>,
+}
+
+impl Database {
+    async fn create(args: &BenchArgs, root: &std::path::Path, label: &str) -> anyhow::Result<Self> {
+        let dir = root.join(label);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        if args.database == "sqlite" {
+            return Ok(Database {
+                url: format!("sqlite://{}/throughline.db", dir.display()),
+                dir,
+                pg: None,
+            });
+        }
+        anyhow::ensure!(
+            args.database.starts_with("postgres"),
+            "--database: `sqlite` or a postgres:// URL"
+        );
+        let name = format!("throughline_bench_{label}");
+        let mut admin = sqlx::postgres::PgConnection::connect(&args.database).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name}"
+        )))
+        .execute(&mut admin)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await?;
+        let base = args
+            .database
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or_else(|| args.database.clone());
+        Ok(Database {
+            url: format!("{base}/{name}"),
+            dir,
+            pg: Some((args.database.clone(), name)),
+        })
+    }
+
+    async fn drop_it(self) {
+        if let Some((admin, name)) = self.pg
+            && let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&admin).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let scales: Vec<(String, usize)> = args
+        .scale
+        .iter()
+        .map(|s| parse_scale(s).map(|n| (format!("{n}x"), n)))
+        .collect::<anyhow::Result<_>>()?;
+    let root = args
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("throughline-bench"));
+    std::fs::create_dir_all(&root)?;
+
+    let pb = bar(3, "machine limits");
+    let raw_db = Database::create(&args, &root, "raw").await?;
+    let machine = machine::MachineLimits {
+        trivial_http_per_sec: machine::trivial_http(args.concurrency, Duration::from_secs(3))
+            .await?,
+        single_row_inserts_per_sec: {
+            pb.inc(1);
+            machine::single_row_inserts(&raw_db.url, &raw_db.dir, Duration::from_secs(3)).await?
+        },
+        ws_broadcast_per_sec: {
+            pb.inc(1);
+            machine::ws_broadcast(500, 200).await?
+        },
+    };
+    raw_db.drop_it().await;
+    pb.finish_and_clear();
+
+    let mut report = Report {
+        machine,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        scales: Vec::new(),
+    };
+    for (label, scale) in scales {
+        let db = Database::create(&args, &root, &label).await?;
+        let result = run_scale(&args, &report.machine, &db, &label, scale).await;
+        db.drop_it().await;
+        report.scales.push(result?);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report::render(&report));
+    }
+    Ok(())
+}
+
+async fn run_scale(
+    args: &BenchArgs,
+    machine: &machine::MachineLimits,
+    db: &Database,
+    label: &str,
+    scale: usize,
+) -> anyhow::Result<ScaleReport> {
+    let postgres = db.pg.is_some();
+    // Seed through the store, as the server would have written it.
+    let config = Config::resolve(Settings {
+        data_dir: Some(db.dir.clone()),
+        database_url: Some(db.url.clone()),
+        admin_email: Some(ADMIN_EMAIL.into()),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        account_name: Some("Bench".into()),
+        ..Default::default()
+    })?;
+    let store = crate::app::open_store(&config).await?;
+    crate::app::bootstrap(&store, &config).await?;
+    let account_id = {
+        let mut conn = store.read().await?;
+        let (user, _) =
+            throughline_store::accounts::find_user_by_email_unscoped(&mut conn, ADMIN_EMAIL)
+                .await?
+                .context("the bench administrator")?;
+        throughline_store::accounts::memberships_of_user(&mut conn, user.id)
+            .await?
+            .first()
+            .map(|(a, _)| a.id)
+            .context("the bench account")?
+    };
+    let total = (scale * seed::CONVERSATIONS_PER_X) as u64;
+    let pb = bar(total, &format!("{label}: seeding"));
+    let seeded = Instant::now();
+    let data = seed::seed(
+        &store,
+        account_id,
+        scale,
+        args.concurrency.max(1),
+        args.sockets,
+        |n| pb.set_position(n),
+    )
+    .await?;
+    let seed_seconds = seeded.elapsed().as_secs_f64();
+    store.close().await;
+    pb.finish_and_clear();
+
+    let pb = bar(1, &format!("{label}: starting the server"));
+    let server = ServerUnderTest::start(&db.dir, &db.url).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (rest_rss, _) = server.memory().unwrap_or_default();
+    pb.finish_and_clear();
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency * 2)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let signed: Value = client
+        .post(format!("{}/auth/sign_in", server.base))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let target = Arc::new(Target {
+        base: server.base.clone(),
+        token: signed["data"]["access_token"]
+            .as_str()
+            .context("sign-in token")?
+            .to_owned(),
+        account: account_id,
+        inbox_identifier: data.inbox_identifier.clone(),
+        client,
+    });
+
+    // Peak ingest.
+    let pb = bar(args.messages as u64, &format!("{label}: peak ingest"));
+    let peak = load::ingest(
+        &target,
+        &data.writers,
+        args.messages,
+        args.concurrency,
+        None,
+        0,
+        &pb,
+    )
+    .await?;
+    pb.finish_and_clear();
+
+    // Half the peak rate, with agents listing and searching meanwhile.
+    let half = (peak.rate / 2.0).max(1.0);
+    let paced_count = (half * args.latency_seconds as f64) as usize;
+    let pb = bar(
+        paced_count as u64,
+        &format!("{label}: latency at half peak"),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = {
+        let (target, stop) = (target.clone(), stop.clone());
+        tokio::spawn(async move { load::list_and_search(&target, usize::MAX, Some(&stop)).await })
+    };
+    let paced = load::ingest(
+        &target,
+        &data.writers,
+        paced_count,
+        args.concurrency,
+        Some(half),
+        args.messages,
+        &pb,
+    )
+    .await?;
+    stop.store(true, Ordering::Relaxed);
+    let (busy_list, busy_search, _) = prober.await?;
+    pb.finish_and_clear();
+
+    // Lists and search alone.
+    let pb = bar(1, &format!("{label}: list and search"));
+    let (list, search, list_failures) = load::list_and_search(&target, 300, None).await;
+    pb.finish_and_clear();
+
+    // Fan-out to many agents.
+    let pb = bar(30, &format!("{label}: fan-out to {} agents", args.agents));
+    let (fan, agents_connected) =
+        load::fan_out(&target, &data.writers[0], args.agents, 30, &pb).await?;
+    pb.finish_and_clear();
+
+    // Idle widget sockets.
+    let pb = bar(data.idle.len() as u64, &format!("{label}: idle sockets"));
+    let before = server.memory().map(|m| m.0).unwrap_or_default();
+    let (sockets, socket_failures) = load::idle_sockets(&target, &data.idle, &pb).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let with_sockets = server.memory().map(|m| m.0).unwrap_or_default();
+    let open_sockets = sockets.len();
+    load::close_all(sockets).await;
+    pb.finish_and_clear();
+
+    let (_, peak_rss) = server.memory().unwrap_or_default();
+    let started_ms = server.started_in.as_secs_f64() * 1000.0;
+    server.stop().await;
+
+    let ingest_budget = if postgres { 3_000.0 } else { 5_000.0 };
+    let mut rows = vec![
+        Row::new("start to /readyz", Some(started_ms), "ms").at_most(300.0),
+        Row::new("memory at rest (RSS)", Some(rest_rss), "MiB").at_most(40.0),
+        Row::new(
+            "inbound messages ingested end to end",
+            Some(peak.rate),
+            "msg/s",
+        )
+        .at_least(ingest_budget)
+        .versus(
+            "of durable single-row inserts",
+            machine.single_row_inserts_per_sec,
+        )
+        .note(format!(
+            "{} senders; {} acknowledged, {} failed, {} never reached the agent",
+            args.concurrency, peak.acknowledged, peak.failed, peak.unseen
+        )),
+        Row::new("latency p99 at peak", peak.latency.percentile(99.0), "ms"),
+        Row::new(
+            "latency p50 at half peak",
+            paced.latency.percentile(50.0),
+            "ms",
+        ),
+        Row::new(
+            "latency p99 at half peak",
+            paced.latency.percentile(99.0),
+            "ms",
+        )
+        .at_most(20.0)
+        .note(format!("{:.0} msg/s paced", half)),
+        Row::new(
+            "conversation list p99 (25 rows)",
+            list.percentile(99.0),
+            "ms",
+        )
+        .at_most(15.0)
+        .note(format!(
+            "{} requests, {} failed",
+            list.0.len(),
+            list_failures
+        )),
+        Row::new(
+            "conversation list p99 while ingesting",
+            busy_list.percentile(99.0),
+            "ms",
+        )
+        .at_most(15.0),
+        Row::new("message search p99", search.percentile(99.0), "ms")
+            .at_most(50.0)
+            .note("substring scan; no full-text index yet"),
+        Row::new(
+            "message search p99 while ingesting",
+            busy_search.percentile(99.0),
+            "ms",
+        )
+        .at_most(50.0),
+        Row::new(
+            format!("fan-out of one event to {agents_connected} agents p99"),
+            fan.percentile(99.0),
+            "ms",
+        )
+        .at_most(50.0),
+        Row::new("RSS with idle widget sockets", Some(with_sockets), "MiB")
+            .at_most(300.0)
+            .note(format!(
+                "{open_sockets} open, {socket_failures} refused; {:.1} KiB each",
+                (with_sockets - before).max(0.0) * 1024.0 / open_sockets.max(1) as f64
+            )),
+        Row::new("peak RSS", Some(peak_rss), "MiB"),
+        Row::new(
+            "email: MIME messages parsed, threaded and stored",
+            None,
+            "msg/s",
+        )
+        .at_least(1_000.0)
+        .note("email ingest not wired yet"),
+        Row::new("routing decision p99", None, "ms")
+            .at_most(1.0)
+            .note("routing not built yet"),
+        Row::new("30-day report summary", None, "ms")
+            .at_most(500.0)
+            .note("reports not built yet"),
+    ];
+    rows.retain(|r| r.value.is_some() || r.note.is_some());
+    Ok(ScaleReport {
+        scale: label.to_owned(),
+        database: if postgres { "PostgreSQL" } else { "SQLite" },
+        conversations: data.conversations,
+        messages: data.messages,
+        seed_seconds,
+        rows,
+    })
+}

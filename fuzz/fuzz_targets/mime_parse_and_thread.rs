@@ -1,0 +1,26 @@
+//! Raw mail as the SMTP receiver or IMAP hands it over: parse, derive the threading keys,
+//! collapse quotes and sanitise HTML. Any input must end in a value or an error, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use throughline_email::parse::parse_inbound;
+use throughline_email::quote::{split_html, split_text};
+use throughline_email::sanitize::{SanitizeOptions, sanitize_html};
+use throughline_email::threading::{normalize_subject, thread_keys};
+
+fuzz_target!(|raw: &[u8]| {
+    let Ok(email) = parse_inbound(raw) else {
+        return;
+    };
+    let _ = thread_keys(&email, "support.example");
+    if let Some(subject) = &email.subject {
+        let _ = normalize_subject(subject);
+    }
+    if let Some(text) = &email.text_body {
+        let _ = split_text(text);
+    }
+    if let Some(html) = &email.html_body {
+        let _ = split_html(html);
+        let _ = sanitize_html(html, &SanitizeOptions::default());
+    }
+});
