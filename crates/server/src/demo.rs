@@ -156,25 +156,27 @@ pub(crate) fn script(lang: Lang, topic: usize, order: u32) -> [String; 4] {
     s.map(|t| t.replace("{o}", &order.to_string()))
 }
 
+/// A name, an email and a phone number; the number is unique per `n` (random ones collided
+/// in samples of a few thousand contacts).
 pub(crate) fn person(rng: &mut StdRng, lang: Lang, n: usize) -> (String, String, String) {
     let (first, last, domain, phone) = match lang {
         Lang::En => (
             EN_FIRST,
             EN_LAST,
             "mail.example",
-            format!("+4477009{:05}", rng.random_range(0..100_000)),
+            format!("+4477009{:05}", n % 100_000),
         ),
         Lang::Pt => (
             PT_FIRST,
             PT_LAST,
             "correio.example",
-            format!("+55119{:08}", rng.random_range(10_000_000..99_999_999)),
+            format!("+55119{:08}", 10_000_000 + n % 89_999_999),
         ),
         Lang::Pl => (
             PL_FIRST,
             PL_LAST,
             "poczta.example",
-            format!("+485{:08}", rng.random_range(10_000_000..99_999_999)),
+            format!("+485{:08}", 10_000_000 + n % 89_999_999),
         ),
     };
     let f = first.choose(rng).copied().unwrap_or("Alex");

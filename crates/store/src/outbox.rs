@@ -75,9 +75,10 @@ fn visible_horizon(backend: Backend) -> &'static str {
     }
 }
 
-/// Up to `limit` final events after `cursor`, in commit order. The leading `tx_order >= $1`
-/// is what lets both databases seek the (tx_order, id) index instead of scanning every event
-/// ever written (an `OR` alone defeats it).
+/// Up to `limit` final events after `cursor`, in commit order. The condition is written so
+/// each database seeks the (tx_order, id) index instead of scanning every event ever written:
+/// on SQLite tx_order is always 0, so it is an equality plus an id range; PostgreSQL ranges
+/// over the row value.
 pub async fn read_after(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -86,8 +87,11 @@ pub async fn read_after(
 ) -> Result<Vec<(Cursor, StoredEvent)>> {
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM outbox_events \
-         WHERE tx_order >= $1 AND (tx_order > $1 OR id > $2){} \
-         ORDER BY tx_order, id LIMIT $3",
+         WHERE {}{} ORDER BY tx_order, id LIMIT $3",
+        match backend {
+            Backend::Sqlite => "tx_order = $1 AND id > $2",
+            Backend::Postgres => "(tx_order, id) > ($1, $2)",
+        },
         visible_horizon(backend)
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
