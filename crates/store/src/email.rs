@@ -1,7 +1,10 @@
 //! Email inboxes' settings (SMTP/IMAP, passwords sealed), the Message-IDs we sent or received
 //! (threading), and where IMAP polling stopped.
 
+use std::time::Duration;
+
 use throughline_core::crypto::ServerKey;
+use throughline_email::send::{SmtpSettings, TlsMode};
 
 use crate::Conn;
 use crate::clock::now_ms;
@@ -52,6 +55,54 @@ impl EmailChannel {
     /// The domain of the inbox address: reply addresses are `reply+<token>@<domain>`.
     pub fn domain(&self) -> &str {
         self.email.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+
+/// The lettre settings of an inbox's SMTP relay.
+    pub fn smtp_settings(&self, timeout: Duration) -> Option<SmtpSettings> {
+            let c = self;
+        let host = c.smtp.address.clone()?;
+        let tls = if c.smtp.enable_ssl_tls {
+            TlsMode::Tls
+        } else if c.smtp.enable_starttls_auto {
+            TlsMode::StartTls
+        } else {
+            TlsMode::None
+        };
+        let default_port = match tls {
+            TlsMode::Tls => 465,
+            _ => 587,
+        };
+        let mut s = SmtpSettings::new(
+            host,
+            c.smtp
+                .port
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(default_port),
+        );
+        s.tls = tls;
+        s.username = c.smtp.login.clone();
+        s.password = c.smtp.password.clone();
+        s.timeout = timeout;
+        s.helo_name = c.smtp.domain.clone();
+        Some(s)
+    }
+
+    /// The IMAP settings of an inbox that fetches by IMAP.
+    pub fn imap_settings(&self, timeout: Duration) -> Option<throughline_email::imap::ImapSettings> {
+            let c = self;
+        Some(throughline_email::imap::ImapSettings {
+            host: c.imap.address.clone()?,
+            port: c
+                .imap
+                .port
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(if c.imap.enable_ssl { 993 } else { 143 }),
+            tls: c.imap.enable_ssl,
+            username: c.imap.login.clone()?,
+            password: c.imap.password.clone()?,
+            mailbox: "INBOX".into(),
+            timeout,
+        })
     }
 
     /// The per-conversation reply address.

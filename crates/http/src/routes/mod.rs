@@ -8,6 +8,7 @@ mod attributes;
 mod auth;
 mod canned;
 mod contacts;
+mod email;
 mod conversations;
 mod health;
 mod inboxes;
@@ -31,6 +32,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = accounts::routes(router);
     let router = agents::routes(router);
     let router = inboxes::routes(router);
+    let router = email::routes(router);
     let router = contacts::routes(router);
     let router = conversations::routes(router);
     let router = messages::routes(router);
