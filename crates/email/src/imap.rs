@@ -201,7 +201,11 @@ pub async fn fetch_new(
 /// Whether the server offers IDLE.
 pub async fn supports_idle(session: &mut Session, timeout: Duration) -> Result<bool, ImapError> {
     timed(timeout, async {
-        Ok(session.capabilities().await.map_err(server)?.has_str("IDLE"))
+        Ok(session
+            .capabilities()
+            .await
+            .map_err(server)?
+            .has_str("IDLE"))
     })
     .await
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod email;
 
 pub use app::App;
 pub use config::{Config, Settings};

@@ -57,9 +57,9 @@ impl EmailChannel {
         self.email.rsplit_once('@').map_or("", |(_, d)| d)
     }
 
-/// The lettre settings of an inbox's SMTP relay.
+    /// The lettre settings of an inbox's SMTP relay.
     pub fn smtp_settings(&self, timeout: Duration) -> Option<SmtpSettings> {
-            let c = self;
+        let c = self;
         let host = c.smtp.address.clone()?;
         let tls = if c.smtp.enable_ssl_tls {
             TlsMode::Tls
@@ -88,8 +88,11 @@ impl EmailChannel {
     }
 
     /// The IMAP settings of an inbox that fetches by IMAP.
-    pub fn imap_settings(&self, timeout: Duration) -> Option<throughline_email::imap::ImapSettings> {
-            let c = self;
+    pub fn imap_settings(
+        &self,
+        timeout: Duration,
+    ) -> Option<throughline_email::imap::ImapSettings> {
+        let c = self;
         Some(throughline_email::imap::ImapSettings {
             host: c.imap.address.clone()?,
             port: c
@@ -274,7 +277,11 @@ pub async fn own_addresses(conn: &mut Conn, account_id: i64) -> Result<Vec<Strin
 }
 
 /// Where IMAP polling of `mailbox` stopped: (UIDVALIDITY, last UID imported).
-pub async fn imap_state(conn: &mut Conn, inbox_id: i64, mailbox: &str) -> Result<Option<(i64, i64)>> {
+pub async fn imap_state(
+    conn: &mut Conn,
+    inbox_id: i64,
+    mailbox: &str,
+) -> Result<Option<(i64, i64)>> {
     let row = sqlx::query(
         "SELECT uid_validity, last_uid FROM email_imap_state WHERE inbox_id = $1 AND mailbox = $2",
     )
@@ -368,7 +375,10 @@ pub async fn find_header(
 
 /// The threading context of a conversation for an outgoing email: its Message-IDs oldest first
 /// and the first subject seen.
-pub async fn thread_of(conn: &mut Conn, conversation_id: i64) -> Result<(Vec<String>, Option<String>)> {
+pub async fn thread_of(
+    conn: &mut Conn,
+    conversation_id: i64,
+) -> Result<(Vec<String>, Option<String>)> {
     let rows = sqlx::query(
         "SELECT header_id, subject FROM email_messages WHERE conversation_id = $1 ORDER BY id",
     )
@@ -390,4 +400,122 @@ pub async fn thread_of(conn: &mut Conn, conversation_id: i64) -> Result<(Vec<Str
 /// it twice can tell.
 pub fn outgoing_message_id(conversation_uuid: &str, message_id: i64, domain: &str) -> String {
     format!("throughline.{conversation_uuid}.{message_id}@{domain}")
+}
+
+/// What the sender job needs to write one outgoing email.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub message: throughline_core::model::Message,
+    pub conversation: throughline_core::model::Conversation,
+    /// The customer's address (the identity's when it is an email, else the contact's email)
+    /// and name.
+    pub to: Option<(String, Option<String>)>,
+    /// The agent's display name when an agent wrote it.
+    pub agent_name: Option<String>,
+    pub attachments: Vec<throughline_core::model::Attachment>,
+    /// The conversation's Message-IDs, oldest first.
+    pub thread_ids: Vec<String>,
+    /// The thread's first subject (or the conversation's `mail_subject`).
+    pub subject: Option<String>,
+}
+
+pub async fn outgoing(conn: &mut Conn, scope: &AccountScope, message_id: i64) -> Result<Outgoing> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM messages WHERE account_id = $1 AND id = $2",
+        crate::records::MESSAGE_COLUMNS
+    )))
+    .bind(scope.account_id())
+    .bind(message_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let message = crate::records::message(&row)?;
+    let conversation = crate::messages::conversation_by_id(conn, message.conversation_id).await?;
+    let contact = crate::contacts::get(conn, scope, conversation.contact_id).await?;
+    let identity_email: Option<String> = match message.identity_id {
+        Some(id) => sqlx::query_scalar(
+            "SELECT address FROM contact_inboxes WHERE account_id = $1 AND id = $2 \
+             AND address_kind = 'email'",
+        )
+        .bind(scope.account_id())
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten(),
+        None => None,
+    };
+    let name = (!contact.name.trim().is_empty()).then(|| contact.name.clone());
+    let to = identity_email
+        .or(contact.email.clone())
+        .map(|address| (address, name));
+    let agent_name = match (message.sender_type, message.sender_id) {
+        (Some(throughline_core::message::SenderType::User), Some(id)) => {
+            let row = sqlx::query("SELECT name, display_name FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            match row {
+                Some(r) => Some(
+                    r.opt_text("display_name")?
+                        .filter(|d| !d.trim().is_empty())
+                        .unwrap_or(r.text("name")?),
+                ),
+                None => None,
+            }
+        }
+        _ => None,
+    };
+    let attachments = crate::messages::attachments_of(conn, scope, message.id).await?;
+    let (thread_ids, subject) = thread_of(conn, conversation.id).await?;
+    let subject = subject.or_else(|| {
+        conversation
+            .additional_attributes
+            .get("mail_subject")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    });
+    Ok(Outgoing {
+        message,
+        conversation,
+        to,
+        agent_name,
+        attachments,
+        thread_ids,
+        subject,
+    })
+}
+
+/// The conversation (id) a reply token names within an account.
+pub async fn conversation_by_token(
+    conn: &mut Conn,
+    account_id: i64,
+    token: &str,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM conversations WHERE account_id = $1 AND uuid = $2")
+            .bind(account_id)
+            .bind(token.to_ascii_lowercase())
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Notes why the last IMAP poll of a mailbox failed (shown to administrators later).
+pub async fn set_imap_error(
+    conn: &mut Conn,
+    inbox_id: i64,
+    mailbox: &str,
+    error: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE email_imap_state SET last_error = $3, updated_at = $4 \
+         WHERE inbox_id = $1 AND mailbox = $2",
+    )
+    .bind(inbox_id)
+    .bind(mailbox)
+    .bind(error)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
 }

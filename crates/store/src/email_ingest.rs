@@ -205,11 +205,25 @@ pub async fn ingest(
     let contact_id = resolved.contact.id;
 
     let (conversation, threaded_by) = match &parsed {
-        Ok(p) => thread(&mut tx, &scope, &inbox, &channel, p, contact_id, resolved.identity.id).await?,
+        Ok(p) => {
+            thread(
+                &mut tx,
+                &scope,
+                &inbox,
+                &channel,
+                p,
+                contact_id,
+                resolved.identity.id,
+            )
+            .await?
+        }
         Err(_) => {
             let mut new = NewConversation::open(contact_id, inbox.id, Some(resolved.identity.id));
             new.additional_attributes = json!({"source": "email"});
-            (conversations::create(&mut tx, &scope, new).await?, ThreadedBy::New)
+            (
+                conversations::create(&mut tx, &scope, new).await?,
+                ThreadedBy::New,
+            )
         }
     };
 
@@ -300,7 +314,11 @@ fn addresses(list: &[throughline_email::Mailbox]) -> Value {
 /// The message text (what the customer wrote now) and `content_attributes.email` as Chatwoot
 /// shapes it: subject, from/to/cc, the full text and HTML (sanitised) with the part quoted
 /// from earlier mail split off.
-fn email_details(p: &InboundEmail, inline: &HashMap<String, String>, raw_key: &str) -> (String, Value) {
+fn email_details(
+    p: &InboundEmail,
+    inline: &HashMap<String, String>,
+    raw_key: &str,
+) -> (String, Value) {
     let options = SanitizeOptions {
         allow_remote_images: false,
         inline_images: inline.clone(),
@@ -407,12 +425,14 @@ async fn thread(
         }
         attrs["mail_subject"] = json!(p.subject);
         attrs["source"] = json!("email");
-        sqlx::query("UPDATE conversations SET additional_attributes = $3 WHERE account_id = $1 AND id = $2")
-            .bind(scope.account_id())
-            .bind(c.id)
-            .bind(attrs.to_string())
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE conversations SET additional_attributes = $3 WHERE account_id = $1 AND id = $2",
+        )
+        .bind(scope.account_id())
+        .bind(c.id)
+        .bind(attrs.to_string())
+        .execute(tx.conn())
+        .await?;
         c.additional_attributes = attrs;
     }
     Ok((c, threaded_by))

@@ -52,13 +52,16 @@ fn host(field: &str, v: &str) -> Result<String, FieldError> {
     let h = v.trim();
     let ok = !h.is_empty()
         && h.len() <= 253
-        && h
-            .chars()
+        && h.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
     if ok {
         Ok(h.to_ascii_lowercase())
     } else {
-        Err(FieldError::new(field, "invalid", "must be a host name or IP address"))
+        Err(FieldError::new(
+            field,
+            "invalid",
+            "must be a host name or IP address",
+        ))
     }
 }
 
@@ -96,7 +99,11 @@ pub(super) fn apply(
         }
     }
     if c.email.is_empty() && f.email.is_none() {
-        errors.push(FieldError::new("channel.email", "blank", "an email inbox needs its address"));
+        errors.push(FieldError::new(
+            "channel.email",
+            "blank",
+            "an email inbox needs its address",
+        ));
     }
     if let Some(s) = text(&f.signature) {
         c.signature = s;
@@ -162,18 +169,32 @@ pub(super) fn apply(
     if let Some(v) = f.imap_enable_ssl {
         c.imap.enable_ssl = v;
     }
-    for (field, port) in [("channel.smtp_port", c.smtp.port), ("channel.imap_port", c.imap.port)] {
+    for (field, port) in [
+        ("channel.smtp_port", c.smtp.port),
+        ("channel.imap_port", c.imap.port),
+    ] {
         if let Some(p) = port
             && !(1..=65535).contains(&p)
         {
-            errors.push(FieldError::new(field, "invalid", "must be a port from 1 to 65535"));
+            errors.push(FieldError::new(
+                field,
+                "invalid",
+                "must be a port from 1 to 65535",
+            ));
         }
     }
     if c.smtp.enabled {
         if c.smtp.address.is_none() {
-            errors.push(FieldError::new("channel.smtp_address", "blank", "sending by SMTP needs the server's address"));
+            errors.push(FieldError::new(
+                "channel.smtp_address",
+                "blank",
+                "sending by SMTP needs the server's address",
+            ));
         }
-        if c.smtp.enable_ssl_tls && c.smtp.enable_starttls_auto && f.smtp_enable_starttls_auto == Some(true) {
+        if c.smtp.enable_ssl_tls
+            && c.smtp.enable_starttls_auto
+            && f.smtp_enable_starttls_auto == Some(true)
+        {
             errors.push(FieldError::new(
                 "channel.smtp_enable_ssl_tls",
                 "invalid",
@@ -261,13 +282,18 @@ async fn test_connection(
     };
     let timeout = Duration::from_secs(15);
     let smtp = match channel.smtp_settings(timeout) {
-        Some(settings) => Some(match throughline_email::send::test_connection(&settings).await {
-            Ok(()) => ConnectionCheck { ok: true, error: None },
-            Err(e) => ConnectionCheck {
-                ok: false,
-                error: Some(e.to_string()),
+        Some(settings) => Some(
+            match throughline_email::send::test_connection(&settings).await {
+                Ok(()) => ConnectionCheck {
+                    ok: true,
+                    error: None,
+                },
+                Err(e) => ConnectionCheck {
+                    ok: false,
+                    error: Some(e.to_string()),
+                },
             },
-        }),
+        ),
         None => None,
     };
     let imap = if channel.imap.enabled {
@@ -277,7 +303,10 @@ async fn test_connection(
                 error: Some("IMAP is on but its address, login or password is missing".into()),
             },
             Some(settings) => match throughline_email::imap::test_login(&settings).await {
-            Ok(()) => ConnectionCheck { ok: true, error: None },
+                Ok(()) => ConnectionCheck {
+                    ok: true,
+                    error: None,
+                },
                 Err(e) => ConnectionCheck {
                     ok: false,
                     error: Some(e.to_string()),

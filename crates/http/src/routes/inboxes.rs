@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use throughline_core::model::ChannelType;
 use throughline_core::validate::{http_url, optional_text, required_text};
 use throughline_core::views::{AgentView, InboxView};
-use throughline_store::{accounts, email};
 use throughline_store::inboxes::{self, InboxChanges, NewInbox};
+use throughline_store::{accounts, email};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -279,8 +279,7 @@ async fn create(
     let inbox = inboxes::create(tx.conn(), state.store.key(), &ctx.scope, new).await?;
     let mut view = InboxView::new(&inbox, true);
     if channel_type == ChannelType::Email {
-        let channel =
-            super::email::apply(&email_fields, None, inbox.id, ctx.scope.account_id())?;
+        let channel = super::email::apply(&email_fields, None, inbox.id, ctx.scope.account_id())?;
         let saved = save_email(tx.conn(), &state, &ctx, &channel).await?;
         view.email_channel = Some(super::email::view(&saved, true));
     }
