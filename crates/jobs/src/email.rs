@@ -57,9 +57,9 @@ pub(crate) fn markdown_html(markdown: &str) -> String {
     )
 }
 
-fn reply_subject(subject: Option<&str>, fallback: &str) -> String {
+fn reply_subject(subject: Option<&str>, fallback: &str, is_reply: bool) -> String {
     match subject.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) if normalize_subject(s) != s => s.to_owned(),
+        Some(s) if !is_reply || normalize_subject(s) != s => s.to_owned(),
         Some(s) => format!("Re: {s}"),
         None => fallback.to_owned(),
     }
@@ -141,6 +141,7 @@ pub(crate) async fn send(
         subject: reply_subject(
             out.subject.as_deref(),
             &format!("New message from {}", inbox.name),
+            !out.thread_ids.is_empty(),
         )
         .replace(['\r', '\n'], " "),
         message_id: header_id.clone(),

@@ -171,7 +171,8 @@ pub struct App {
     config: Config,
     progress: Progress,
     jobs: Option<Jobs>,
-    blobs: Arc<LocalBlobStore>,
+    /// Attachment and raw-email bytes.
+    pub blobs: Arc<LocalBlobStore>,
     /// The built-in SMTP receiver, when configured.
     pub smtp_addr: Option<SocketAddr>,
     smtp: Option<throughline_email::smtp_server::SmtpServerHandle>,
