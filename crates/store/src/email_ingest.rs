@@ -288,6 +288,16 @@ pub async fn ingest(
 /// Parses, turning a parser panic (there should be none) into an error like any other.
 fn parse_safely(raw: &[u8]) -> std::result::Result<InboundEmail, String> {
     match std::panic::catch_unwind(|| parse_inbound(raw)) {
+        Ok(Ok(p))
+            if p.from.is_none()
+                && p.to.is_empty()
+                && p.subject.is_none()
+                && p.message_id.is_none()
+                && p.date.is_none() =>
+        {
+            // The parser is lenient: bytes without a single header it knows are not an email.
+            Err("malformed MIME: no email headers found".into())
+        }
         Ok(Ok(p)) => Ok(p),
         Ok(Err(e)) => Err(format!("malformed MIME: {e}")),
         Err(_) => Err("malformed MIME: the parser gave up".into()),

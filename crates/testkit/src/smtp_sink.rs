@@ -130,7 +130,11 @@ async fn session(stream: tokio::net::TcpStream, shared: &Shared) -> std::io::Res
                 if raw == b".\r\n" || raw == b".\n" {
                     break;
                 }
-                let unstuffed = if raw.starts_with(b"..") { &raw[1..] } else { &raw[..] };
+                let unstuffed = if raw.starts_with(b"..") {
+                    &raw[1..]
+                } else {
+                    &raw[..]
+                };
                 data.extend_from_slice(unstuffed);
             }
             *shared.attempts.lock().unwrap() += 1;
@@ -153,10 +157,14 @@ async fn session(stream: tokio::net::TcpStream, shared: &Shared) -> std::io::Res
                     write.write_all(b"250 queued as 1\r\n").await?;
                 }
                 Answer::Temporary(text) => {
-                    write.write_all(format!("451 {text}\r\n").as_bytes()).await?;
+                    write
+                        .write_all(format!("451 {text}\r\n").as_bytes())
+                        .await?;
                 }
                 Answer::Permanent(text) => {
-                    write.write_all(format!("550 {text}\r\n").as_bytes()).await?;
+                    write
+                        .write_all(format!("550 {text}\r\n").as_bytes())
+                        .await?;
                 }
             }
         } else if upper == "QUIT" {

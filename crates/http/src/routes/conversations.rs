@@ -337,9 +337,8 @@ async fn create(
                             contact_id,
                             inbox: &inbox,
                             source_id: email_address.clone(),
-                            address: email_address.map(|e| {
-                                (throughline_core::identity::AddressKind::Email, e)
-                            }),
+                            address: email_address
+                                .map(|e| (throughline_core::identity::AddressKind::Email, e)),
                             hmac_verified: false,
                             address_proven: false,
                         },

@@ -109,7 +109,10 @@ async fn email_inbox_settings(backend: Backend) {
     assert_eq!(created["imap_port"], 993);
     assert_eq!(created["smtp_password_set"], true);
     let text = created.to_string();
-    assert!(!text.contains("smtp-secret-1") && !text.contains("imap-secret-2"), "{text}");
+    assert!(
+        !text.contains("smtp-secret-1") && !text.contains("imap-secret-2"),
+        "{text}"
+    );
     let id = created["id"].as_i64().unwrap();
 
     // Sealed at rest.
@@ -144,13 +147,20 @@ async fn email_inbox_settings(backend: Backend) {
         .admin(
             "POST",
             &t.acc("/inboxes"),
-            Some(json!({"name": "X", "channel": {"type": "email", "email": "not an address",
-                "smtp_port": 70000, "imap_enabled": true}})),
+            Some(
+                json!({"name": "X", "channel": {"type": "email", "email": "not an address",
+                "smtp_port": 70000, "imap_enabled": true}}),
+            ),
         )
         .await
         .expect(422);
     let fields = bad.to_string();
-    for f in ["channel.email", "channel.smtp_port", "channel.imap_address", "channel.imap_password"] {
+    for f in [
+        "channel.email",
+        "channel.smtp_port",
+        "channel.imap_address",
+        "channel.imap_password",
+    ] {
         assert!(fields.contains(f), "{f} missing in {fields}");
     }
     let taken = t
@@ -171,11 +181,19 @@ async fn email_inbox_settings(backend: Backend) {
     )
     .await;
     let seen = t
-        .call("GET", &t.acc(&format!("/inboxes/{id}")), Some(&agent_token), None)
+        .call(
+            "GET",
+            &t.acc(&format!("/inboxes/{id}")),
+            Some(&agent_token),
+            None,
+        )
         .await
         .expect(200);
     assert_eq!(seen["email"], SUPPORT);
-    assert!(seen.get("smtp_address").is_none() && seen.get("imap_login").is_none(), "{seen}");
+    assert!(
+        seen.get("smtp_address").is_none() && seen.get("imap_login").is_none(),
+        "{seen}"
+    );
     t.call(
         "POST",
         &t.acc("/inboxes"),
@@ -195,7 +213,9 @@ async fn email_inbox_settings(backend: Backend) {
 
     // Connection test: a working relay, then a dead one with the exact error.
     let sink = SmtpSink::start().await;
-    let good = t.email_inbox("Good", "good@acme.test", Some(sink.port)).await;
+    let good = t
+        .email_inbox("Good", "good@acme.test", Some(sink.port))
+        .await;
     let report = t
         .post(
             &t.acc(&format!("/inboxes/{}/email/test_connection", good["id"])),
@@ -206,7 +226,9 @@ async fn email_inbox_settings(backend: Backend) {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_port = closed.local_addr().unwrap().port();
     drop(closed);
-    let dead = t.email_inbox("Dead", "dead@acme.test", Some(dead_port)).await;
+    let dead = t
+        .email_inbox("Dead", "dead@acme.test", Some(dead_port))
+        .await;
     let report = t
         .post(
             &t.acc(&format!("/inboxes/{}/email/test_connection", dead["id"])),
@@ -215,11 +237,25 @@ async fn email_inbox_settings(backend: Backend) {
         .await;
     assert_eq!(report["smtp"]["ok"], false);
     let error = report["smtp"]["error"].as_str().unwrap().to_lowercase();
-    assert!(error.contains("connection refused") || error.contains("connect"), "{error}");
+    assert!(
+        error.contains("connection refused") || error.contains("connect"),
+        "{error}"
+    );
     // IMAP on (to an unreachable server): reported with the failure.
-    let report = t.post(&t.acc(&format!("/inboxes/{id}/email/test_connection")), json!({})).await;
+    let report = t
+        .post(
+            &t.acc(&format!("/inboxes/{id}/email/test_connection")),
+            json!({}),
+        )
+        .await;
     assert_eq!(report["imap"]["ok"], false, "{report}");
-    assert!(report["imap"]["error"].as_str().unwrap().contains("imap.acme.test"), "{report}");
+    assert!(
+        report["imap"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("imap.acme.test"),
+        "{report}"
+    );
     // An API inbox has no email settings.
     let api = t.api_inbox("Api", None).await;
     t.admin(
@@ -256,15 +292,35 @@ async fn smtp_receiver(backend: Backend) {
     let msgs = messages(&t, display_id).await;
     let m = msgs.iter().find(|m| m["message_type"] == 0).unwrap();
     assert_eq!(m["content"], "Olá, meu pedido não chegou.");
-    assert_eq!(m["content_attributes"]["email"]["subject"], "Pedido atrasado");
-    assert_eq!(m["content_attributes"]["email"]["from"][0], "ana@customer.test");
+    assert_eq!(
+        m["content_attributes"]["email"]["subject"],
+        "Pedido atrasado"
+    );
+    assert_eq!(
+        m["content_attributes"]["email"]["from"][0],
+        "ana@customer.test"
+    );
     assert_eq!(m["content_attributes"]["email"]["to"][0], SUPPORT);
 
     // Unknown recipient: 550, nothing stored.
-    let err = send_raw(&smtp_to(port), "ana@customer.test", &["nobody@acme.test".into()], &raw)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, SendError::Permanent { code: Some(550), .. }), "{err:?}");
+    let err = send_raw(
+        &smtp_to(port),
+        "ana@customer.test",
+        &["nobody@acme.test".into()],
+        &raw,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SendError::Permanent {
+                code: Some(550),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // A reply address for a conversation that does not exist: 550 too.
     let err = send_raw(
         &smtp_to(port),
@@ -274,7 +330,16 @@ async fn smtp_receiver(backend: Backend) {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, SendError::Permanent { code: Some(550), .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            SendError::Permanent {
+                code: Some(550),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // Over the size limit (1 MiB here): 552.
     let big = mail(
         "ana@customer.test",
@@ -289,7 +354,16 @@ async fn smtp_receiver(backend: Backend) {
     let err = send_raw(&smtp_to(port), "ana@customer.test", &[SUPPORT.into()], &big)
         .await
         .unwrap_err();
-    assert!(matches!(err, SendError::Permanent { code: Some(552), .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            SendError::Permanent {
+                code: Some(552),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // The same message again (an MTA retry) is not imported twice.
     send_raw(&smtp_to(port), "ana@customer.test", &[SUPPORT.into()], &raw)
         .await
@@ -332,9 +406,14 @@ async fn outbound_headers_and_replies(backend: Backend) {
         "",
         "Where is my order?",
     );
-    send_raw(&smtp_to(port), "ana@customer.test", &[SUPPORT.into()], &first)
-        .await
-        .unwrap();
+    send_raw(
+        &smtp_to(port),
+        "ana@customer.test",
+        &[SUPPORT.into()],
+        &first,
+    )
+    .await
+    .unwrap();
     let list = t.get(&t.acc("/conversations?status=all")).await;
     let conv = list["data"]["payload"][0].clone();
     let display_id = conv["id"].as_i64().unwrap();
@@ -366,17 +445,32 @@ async fn outbound_headers_and_replies(backend: Backend) {
     assert_eq!(got[0].rcpt_to, vec!["<ana@customer.test>".to_owned()]);
     let parsed = MessageParser::default().parse(&got[0].data).unwrap();
     let message_id = parsed.message_id().unwrap().to_owned();
-    assert_eq!(message_id, format!("throughline.{uuid}.{reply_id}@acme.test"));
-    assert_eq!(header_ids(parsed.in_reply_to()), vec!["m1@customer.test".to_owned()]);
+    assert_eq!(
+        message_id,
+        format!("throughline.{uuid}.{reply_id}@acme.test")
+    );
+    assert_eq!(
+        header_ids(parsed.in_reply_to()),
+        vec!["m1@customer.test".to_owned()]
+    );
     assert!(header_ids(parsed.references()).contains(&"m1@customer.test".to_owned()));
-    let reply_to = parsed.reply_to().unwrap().first().unwrap().address().unwrap();
+    let reply_to = parsed
+        .reply_to()
+        .unwrap()
+        .first()
+        .unwrap()
+        .address()
+        .unwrap();
     assert_eq!(reply_to, format!("reply+{uuid}@acme.test"));
     let from = parsed.from().unwrap().first().unwrap();
     assert_eq!(from.address().unwrap(), SUPPORT);
     assert_eq!(from.name().unwrap(), "Administrator from Support");
     assert_eq!(parsed.subject().unwrap(), "Re: Order 42 is late");
     let text = parsed.body_text(0).unwrap();
-    assert!(text.contains("Thanks **Ana**") && text.contains("Acme Support"), "{text}");
+    assert!(
+        text.contains("Thanks **Ana**") && text.contains("Acme Support"),
+        "{text}"
+    );
     let html = parsed.body_html(0).unwrap();
     assert!(html.contains("<strong>Ana</strong>"), "{html}");
     let attachment = parsed.attachments().next().unwrap();
@@ -413,11 +507,20 @@ async fn outbound_headers_and_replies(backend: Backend) {
         "",
         "One more thing.",
     );
-    send_raw(&smtp_to(port), "ana@customer.test", &[SUPPORT.into()], &by_header)
-        .await
-        .unwrap();
+    send_raw(
+        &smtp_to(port),
+        "ana@customer.test",
+        &[SUPPORT.into()],
+        &by_header,
+    )
+    .await
+    .unwrap();
     let list = t.get(&t.acc("/conversations?status=all")).await;
-    assert_eq!(list["data"]["payload"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        list["data"]["payload"].as_array().unwrap().len(),
+        1,
+        "{list}"
+    );
     assert_eq!(
         messages(&t, display_id)
             .await
@@ -449,7 +552,9 @@ async fn outbound_headers_and_replies(backend: Backend) {
                 .find(|m| m["id"] == reply_id && m["status"] == "failed")
         })
         .await;
-    let reason = failed["content_attributes"]["external_error"].as_str().unwrap();
+    let reason = failed["content_attributes"]["external_error"]
+        .as_str()
+        .unwrap();
     assert!(reason.contains("mailbox ana does not exist"), "{reason}");
     // The bounce itself is not a customer message.
     assert_eq!(
@@ -483,7 +588,10 @@ async fn outbound_headers_and_replies(backend: Backend) {
     let got = sink.wait_for(2, Duration::from_secs(15)).await;
     let parsed = MessageParser::default().parse(&got[1].data).unwrap();
     assert_eq!(parsed.subject().unwrap(), "Welcome aboard");
-    assert_eq!(parsed.to().unwrap().first().unwrap().address().unwrap(), "carla@example.org");
+    assert_eq!(
+        parsed.to().unwrap().first().unwrap().address().unwrap(),
+        "carla@example.org"
+    );
     assert!(parsed.in_reply_to().is_empty());
     let started_id = parsed.message_id().unwrap().to_owned();
     // Carla's reply lands in that conversation.
@@ -497,9 +605,14 @@ async fn outbound_headers_and_replies(backend: Backend) {
         "",
         "Hi!",
     );
-    send_raw(&smtp_to(port), "carla@example.org", &[SUPPORT.into()], &carla)
-        .await
-        .unwrap();
+    send_raw(
+        &smtp_to(port),
+        "carla@example.org",
+        &[SUPPORT.into()],
+        &carla,
+    )
+    .await
+    .unwrap();
     let started_display = started["id"].as_i64().unwrap();
     assert!(
         messages(&t, started_display)
@@ -517,7 +630,16 @@ async fn outbound_retries_and_failures(backend: Backend) {
     let Ingested::Message { display_id, .. } = ingest(
         &t,
         inbox_id,
-        &mail("ana@customer.test", SUPPORT, "Help", "r1@customer.test", None, &[], "", "Help me"),
+        &mail(
+            "ana@customer.test",
+            SUPPORT,
+            "Help",
+            "r1@customer.test",
+            None,
+            &[],
+            "",
+            "Help me",
+        ),
     )
     .await
     else {
@@ -538,7 +660,9 @@ async fn outbound_retries_and_failures(backend: Backend) {
     assert_eq!(sink.attempts(), 3);
 
     // A permanent refusal: the message is failed with the server's words.
-    sink.script(vec![Answer::Permanent("5.7.1 relaying denied for you".into())]);
+    sink.script(vec![Answer::Permanent(
+        "5.7.1 relaying denied for you".into(),
+    )]);
     let sent = t
         .post(
             &t.acc(&format!("/conversations/{display_id}/messages")),
@@ -553,7 +677,9 @@ async fn outbound_retries_and_failures(backend: Backend) {
                 .find(|m| m["id"] == sent["id"] && m["status"] == "failed")
         })
         .await;
-    let reason = failed["content_attributes"]["external_error"].as_str().unwrap();
+    let reason = failed["content_attributes"]["external_error"]
+        .as_str()
+        .unwrap();
     assert!(reason.contains("5.7.1 relaying denied for you"), "{reason}");
     assert_eq!(sink.received().len(), 1);
 
@@ -583,10 +709,13 @@ struct Tracker {
 
 impl Tracker {
     fn check(&mut self, label: &str, conversation_id: i64, what: &str) {
-        match (self.label_conv.get(label), self.conv_label.get(&conversation_id)) {
-            (Some(&c), _) if c != conversation_id => self
-                .misthreads
-                .push(format!("{what}: expected the conversation of {label}, got another")),
+        match (
+            self.label_conv.get(label),
+            self.conv_label.get(&conversation_id),
+        ) {
+            (Some(&c), _) if c != conversation_id => self.misthreads.push(format!(
+                "{what}: expected the conversation of {label}, got another"
+            )),
             (None, Some(other)) => self.misthreads.push(format!(
                 "{what}: expected a new conversation for {label}, joined {other}'s"
             )),
@@ -598,7 +727,9 @@ impl Tracker {
 }
 
 fn latin1(s: &str) -> Vec<u8> {
-    s.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect()
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
 }
 
 async fn threading_corpus(backend: Backend) {
@@ -641,17 +772,47 @@ async fn threading_corpus(backend: Backend) {
             raw.truncate(raw.len());
             raw
         } else {
-            mail(from, SUPPORT, subject, &id(1), None, &[], "", "First message")
+            mail(
+                from,
+                SUPPORT,
+                subject,
+                &id(1),
+                None,
+                &[],
+                "",
+                "First message",
+            )
         };
-        cases.push(Case { raw: first, label: s.clone() });
+        cases.push(Case {
+            raw: first,
+            label: s.clone(),
+        });
         // 2. reply with In-Reply-To and References
         cases.push(Case {
-            raw: mail(from, SUPPORT, &format!("Re: {subject}"), &id(2), Some(&id(1)), &[&id(1)], "", "reply with headers"),
+            raw: mail(
+                from,
+                SUPPORT,
+                &format!("Re: {subject}"),
+                &id(2),
+                Some(&id(1)),
+                &[&id(1)],
+                "",
+                "reply with headers",
+            ),
             label: s.clone(),
         });
         // 3. References only, unrelated subject
         cases.push(Case {
-            raw: mail(from, SUPPORT, "something else", &id(3), None, &[&id(1), &id(2)], "", "references only"),
+            raw: mail(
+                from,
+                SUPPORT,
+                "something else",
+                &id(3),
+                None,
+                &[&id(1), &id(2)],
+                "",
+                "references only",
+            ),
             label: s.clone(),
         });
         // 4. subject-only reply, Gmail-style quote
@@ -685,17 +846,44 @@ async fn threading_corpus(backend: Backend) {
         // 6. a different subject: a new conversation
         let n = format!("N{i}");
         cases.push(Case {
-            raw: mail(from, SUPPORT, &format!("New topic {i}"), &id(6), None, &[], "", "new topic"),
+            raw: mail(
+                from,
+                SUPPORT,
+                &format!("New topic {i}"),
+                &id(6),
+                None,
+                &[],
+                "",
+                "new topic",
+            ),
             label: n.clone(),
         });
         // 7. subject-only reply to the new topic
         cases.push(Case {
-            raw: mail(from, SUPPORT, &format!("Re: New topic {i}"), &id(7), None, &[], "", "about the new topic"),
+            raw: mail(
+                from,
+                SUPPORT,
+                &format!("Re: New topic {i}"),
+                &id(7),
+                None,
+                &[],
+                "",
+                "about the new topic",
+            ),
             label: n.clone(),
         });
         // 8. headers beat the subject: In-Reply-To the first thread, subject of the second
         cases.push(Case {
-            raw: mail(from, SUPPORT, &format!("Re: New topic {i}"), &id(8), Some(&id(2)), &[], "", "headers win"),
+            raw: mail(
+                from,
+                SUPPORT,
+                &format!("Re: New topic {i}"),
+                &id(8),
+                Some(&id(2)),
+                &[],
+                "",
+                "headers win",
+            ),
             label: s.clone(),
         });
         // 9. forwarded mail with a fresh subject: new
@@ -716,23 +904,54 @@ async fn threading_corpus(backend: Backend) {
     // Cross-customer attempts: Bob answers Ana's thread by headers and by subject. He must get
     // his own conversation (Bob's S4 shares Ana's subject), never Ana's.
     cases.push(Case {
-        raw: mail("bob@example.org", SUPPORT, "Re: Order 1 is late", "x1@corpus.test", Some("c0-1@corpus.test"), &["c0-1@corpus.test"], "", "me too"),
+        raw: mail(
+            "bob@example.org",
+            SUPPORT,
+            "Re: Order 1 is late",
+            "x1@corpus.test",
+            Some("c0-1@corpus.test"),
+            &["c0-1@corpus.test"],
+            "",
+            "me too",
+        ),
         label: "S4".into(),
     });
     // A stranger quoting Ana's thread headers: a conversation of their own.
     cases.push(Case {
-        raw: mail("eve@attacker.test", SUPPORT, "Re: Order 1 is late", "x2@corpus.test", Some("c0-1@corpus.test"), &["c0-1@corpus.test"], "", "let me in"),
+        raw: mail(
+            "eve@attacker.test",
+            SUPPORT,
+            "Re: Order 1 is late",
+            "x2@corpus.test",
+            Some("c0-1@corpus.test"),
+            &["c0-1@corpus.test"],
+            "",
+            "let me in",
+        ),
         label: "EVE".into(),
     });
     cases.push(Case {
-        raw: mail("eve@attacker.test", SUPPORT, "Re: Pedido não chegou", "x3@corpus.test", Some("c1-1@corpus.test"), &[], "", "again"),
+        raw: mail(
+            "eve@attacker.test",
+            SUPPORT,
+            "Re: Pedido não chegou",
+            "x3@corpus.test",
+            Some("c1-1@corpus.test"),
+            &[],
+            "",
+            "again",
+        ),
         label: "EVE2".into(),
     });
 
     let mut tr = Tracker::default();
     for (n, case) in cases.iter().enumerate() {
         match ingest(&t, inbox_id, &case.raw).await {
-            Ingested::Message { conversation_id, malformed, .. } => {
+            Ingested::Message {
+                conversation_id,
+                malformed,
+                ..
+            } => {
                 assert!(!malformed, "case {n} was not parsed");
                 tr.check(&case.label, conversation_id, &format!("case {n}"));
             }
@@ -764,16 +983,37 @@ async fn threading_corpus(backend: Backend) {
         .unwrap()
         .to_owned();
     let mut extra: Vec<Case> = vec![Case {
-        raw: mail("ana@customer.test", SUPPORT, "Thanks", "a10@corpus.test", Some(&ours), &[&ours], "", "reply to the agent"),
+        raw: mail(
+            "ana@customer.test",
+            SUPPORT,
+            "Thanks",
+            "a10@corpus.test",
+            Some(&ours),
+            &[&ours],
+            "",
+            "reply to the agent",
+        ),
         label: "S0".into(),
     }];
     // Bob answering the agent's Message-ID (forwarded to him): not Ana's conversation.
     extra.push(Case {
-        raw: mail("bob@example.org", SUPPORT, "Fwd: Thanks", "b10@corpus.test", Some(&ours), &[&ours], "", "forwarded to me"),
+        raw: mail(
+            "bob@example.org",
+            SUPPORT,
+            "Fwd: Thanks",
+            "b10@corpus.test",
+            Some(&ours),
+            &[&ours],
+            "",
+            "forwarded to me",
+        ),
         label: "B10".into(),
     });
     for (n, case) in extra.iter().enumerate() {
-        let Ingested::Message { conversation_id, .. } = ingest(&t, inbox_id, &case.raw).await else {
+        let Ingested::Message {
+            conversation_id, ..
+        } = ingest(&t, inbox_id, &case.raw).await
+        else {
             panic!("extra {n}")
         };
         tr.check(&case.label, conversation_id, &format!("extra {n}"));
@@ -786,10 +1026,23 @@ async fn threading_corpus(backend: Backend) {
         json!({"status": "resolved"}),
     )
     .await;
-    let Ingested::Message { conversation_id, threaded_by, .. } = ingest(
+    let Ingested::Message {
+        conversation_id,
+        threaded_by,
+        ..
+    } = ingest(
         &t,
         inbox_id,
-        &mail("ana@customer.test", SUPPORT, "Re: Order 1 is late", "a11@corpus.test", Some(&ours), &[], "", "still late"),
+        &mail(
+            "ana@customer.test",
+            SUPPORT,
+            "Re: Order 1 is late",
+            "a11@corpus.test",
+            Some(&ours),
+            &[],
+            "",
+            "still late",
+        ),
     )
     .await
     else {
@@ -804,20 +1057,39 @@ async fn threading_corpus(backend: Backend) {
         json!({"status": "resolved"}),
     )
     .await;
-    let Ingested::Message { conversation_id, .. } = ingest(
+    let Ingested::Message {
+        conversation_id, ..
+    } = ingest(
         &t,
         inbox_id,
-        &mail("ana@customer.test", SUPPORT, "Re: Order 1 is late", "a12@corpus.test", None, &[], "", "subject only"),
+        &mail(
+            "ana@customer.test",
+            SUPPORT,
+            "Re: Order 1 is late",
+            "a12@corpus.test",
+            None,
+            &[],
+            "",
+            "subject only",
+        ),
     )
     .await
     else {
         panic!("subject after resolve")
     };
-    tr.check("S0-after", conversation_id, "subject-only reply after resolve");
+    tr.check(
+        "S0-after",
+        conversation_id,
+        "subject-only reply after resolve",
+    );
 
     let total = cases.len() + extra.len() + 2;
     assert!(total >= 40, "only {total} corpus messages");
-    assert!(tr.misthreads.is_empty(), "mis-threads: {:#?}", tr.misthreads);
+    assert!(
+        tr.misthreads.is_empty(),
+        "mis-threads: {:#?}",
+        tr.misthreads
+    );
 
     // Charsets came through.
     let mut conn = t.app.store.read().await.unwrap();
@@ -829,17 +1101,33 @@ async fn threading_corpus(backend: Backend) {
             .await
             .unwrap();
     let all: String = contents.into_iter().flatten().collect::<Vec<_>>().join("|");
-    assert!(all.contains("não chegou") && all.contains("zamówienie nie dotarło"), "{all}");
+    assert!(
+        all.contains("não chegou") && all.contains("zamówienie nie dotarło"),
+        "{all}"
+    );
 }
 
 async fn malformed_mime_is_kept(backend: Backend) {
     let t = TestApp::start(backend).await;
     let inbox = t.email_inbox("Support", SUPPORT, None).await;
     let inbox_id = inbox["id"].as_i64().unwrap();
-    let good = mail("ana@customer.test", SUPPORT, "Hello", "ok@x.test", None, &[], "", "text");
-    let mut nested = String::from("From: deep@x.test\r\nTo: support@acme.test\r\nSubject: deep\r\nMIME-Version: 1.0\r\n");
+    let good = mail(
+        "ana@customer.test",
+        SUPPORT,
+        "Hello",
+        "ok@x.test",
+        None,
+        &[],
+        "",
+        "text",
+    );
+    let mut nested = String::from(
+        "From: deep@x.test\r\nTo: support@acme.test\r\nSubject: deep\r\nMIME-Version: 1.0\r\n",
+    );
     for i in 0..10_000 {
-        nested.push_str(&format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"));
+        nested.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n"
+        ));
     }
     nested.push_str("Content-Type: text/plain\r\n\r\nbottom\r\n");
     let corpus: Vec<(&str, Vec<u8>)> = vec![
@@ -873,7 +1161,13 @@ async fn malformed_mime_is_kept(backend: Backend) {
     ];
     for (name, raw) in &corpus {
         let outcome = ingest(&t, inbox_id, raw).await;
-        let Ingested::Message { message_id, display_id, malformed, .. } = outcome else {
+        let Ingested::Message {
+            message_id,
+            display_id,
+            malformed,
+            ..
+        } = outcome
+        else {
             panic!("{name}: {outcome:?}")
         };
         // The raw bytes are kept, byte for byte.
@@ -933,13 +1227,25 @@ async fn auto_replies_get_no_answer(backend: Backend) {
     assert_eq!(m["content_attributes"]["email"]["auto_reply"], true);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(
-        messages(&t, display_id).await.iter().all(|m| m["message_type"] != 1),
+        messages(&t, display_id)
+            .await
+            .iter()
+            .all(|m| m["message_type"] != 1),
         "an automatic answer was written"
     );
     assert_eq!(sink.attempts(), 0, "something was emailed to an auto-reply");
 
     // Mail from our own address is a loop: not imported.
-    let own = mail(SUPPORT, SUPPORT, "loop", "loop@acme.test", None, &[], "", "echo");
+    let own = mail(
+        SUPPORT,
+        SUPPORT,
+        "loop",
+        "loop@acme.test",
+        None,
+        &[],
+        "",
+        "echo",
+    );
     assert_eq!(ingest(&t, inbox_id, &own).await, Ingested::OwnAddress);
 }
 
@@ -971,7 +1277,10 @@ impl Dovecot {
 impl Drop for Dovecot {
     fn drop(&mut self) {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/dovecot");
-        let _ = std::process::Command::new(script).arg("stop").arg(&self.dir).status();
+        let _ = std::process::Command::new(script)
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -1003,7 +1312,16 @@ async fn imap_with_dovecot(backend: Backend) {
     };
     let mut session = throughline_email::imap::connect(&settings).await.unwrap();
     for i in 0..3 {
-        let raw = mail("ana@customer.test", SUPPORT, &format!("IMAP {i}"), &format!("imap{i}@customer.test"), None, &[], "", "via imap");
+        let raw = mail(
+            "ana@customer.test",
+            SUPPORT,
+            &format!("IMAP {i}"),
+            &format!("imap{i}@customer.test"),
+            None,
+            &[],
+            "",
+            "via imap",
+        );
         session.append("INBOX", None, None, &raw).await.unwrap();
     }
     let inbox = t
@@ -1016,7 +1334,10 @@ async fn imap_with_dovecot(backend: Backend) {
         .await;
     let id = inbox["id"].as_i64().unwrap();
     let report = t
-        .post(&t.acc(&format!("/inboxes/{id}/email/test_connection")), json!({}))
+        .post(
+            &t.acc(&format!("/inboxes/{id}/email/test_connection")),
+            json!({}),
+        )
         .await;
     assert_eq!(report["imap"]["ok"], true, "{report}");
     t.eventually(Duration::from_secs(20), "3 imported messages", || async {
@@ -1024,7 +1345,16 @@ async fn imap_with_dovecot(backend: Backend) {
     })
     .await;
     // A new message while the poller waits (IDLE): imported too.
-    let raw = mail("ana@customer.test", SUPPORT, "IMAP 3", "imap3@customer.test", None, &[], "", "later");
+    let raw = mail(
+        "ana@customer.test",
+        SUPPORT,
+        "IMAP 3",
+        "imap3@customer.test",
+        None,
+        &[],
+        "",
+        "later",
+    );
     session.append("INBOX", None, None, &raw).await.unwrap();
     t.eventually(Duration::from_secs(20), "the 4th message", || async {
         (incoming_count(&t).await == 4).then_some(())
@@ -1054,7 +1384,16 @@ async fn imap_with_dovecot(backend: Backend) {
             .unwrap();
         tx.commit().await.unwrap();
     }
-    let raw = mail("ana@customer.test", SUPPORT, "IMAP 4", "imap4@customer.test", None, &[], "", "after restart");
+    let raw = mail(
+        "ana@customer.test",
+        SUPPORT,
+        "IMAP 4",
+        "imap4@customer.test",
+        None,
+        &[],
+        "",
+        "after restart",
+    );
     session.append("INBOX", None, None, &raw).await.unwrap();
     t.eventually(Duration::from_secs(20), "the 5th message", || async {
         (incoming_count(&t).await >= 5).then_some(())
