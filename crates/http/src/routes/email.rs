@@ -276,6 +276,8 @@ async fn test_connection(
     ctx.require_admin()?;
     let channel = {
         let mut conn = state.store.read().await?;
+        // Another account's inbox is not found, whatever its channel.
+        throughline_store::inboxes::get(&mut conn, state.store.key(), &ctx.scope, id).await?;
         email::get(&mut conn, state.store.key(), &ctx.scope, id)
             .await?
             .ok_or_else(|| ApiError::invalid("id", "invalid", "this inbox is not an email inbox"))?
