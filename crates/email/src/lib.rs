@@ -17,6 +17,7 @@
 //! and can be recomputed.
 
 pub mod compose;
+pub mod imap;
 pub mod parse;
 pub mod quote;
 pub mod sanitize;

@@ -14,6 +14,7 @@
 //! sender because a delivery is marked done only after the receiver answered 2xx.
 
 mod consumer;
+mod email;
 mod realtime;
 mod sender;
 mod snooze;
@@ -65,6 +66,7 @@ pub struct Jobs {
 impl Jobs {
     pub fn start(
         store: Store,
+        blobs: std::sync::Arc<dyn throughline_store::blob::BlobStore>,
         bus: Bus,
         progress: Progress,
         config: JobsConfig,
@@ -88,6 +90,7 @@ impl Jobs {
             )),
             tokio::spawn(sender::run(
                 store.clone(),
+                blobs,
                 http,
                 config.clone(),
                 deliveries_ready,

@@ -9,8 +9,9 @@ use throughline_channels::{
     ChannelAdapter, HttpSender, Outbound, PostOutcome, SendOutcome, SignedPost,
 };
 use throughline_core::message::DeliveryStatus;
-use throughline_core::model::Delivery;
+use throughline_core::model::{ChannelType, Delivery};
 use throughline_core::webhook::Outcome;
+use throughline_store::blob::BlobStore;
 use throughline_store::webhooks as hooks;
 use throughline_store::{AccountScope, Store, StoreError, inboxes, messages, now_ms};
 use tokio::sync::{Notify, Semaphore, watch};
@@ -55,6 +56,7 @@ impl InFlight {
 
 pub(crate) async fn run(
     store: Store,
+    blobs: Arc<dyn BlobStore>,
     http: HttpSender,
     config: JobsConfig,
     ready: Arc<Notify>,
@@ -102,11 +104,12 @@ pub(crate) async fn run(
             lock(&in_flight).start(&delivery);
             let store = store.clone();
             let http = http.clone();
+            let blobs = blobs.clone();
             let retry = config.retry;
             let ready = ready.clone();
             let in_flight = in_flight.clone();
             tokio::spawn(async move {
-                attempt(&store, &http, retry, &delivery).await;
+                attempt(&store, blobs.as_ref(), &http, retry, &delivery).await;
                 lock(&in_flight).finish(&delivery);
                 drop(permit);
                 // A retry may now be due sooner than the sender planned to wake.
@@ -163,11 +166,12 @@ fn seed(id: &str) -> u64 {
 
 async fn attempt(
     store: &Store,
+    blobs: &dyn BlobStore,
     http: &HttpSender,
     retry: throughline_core::webhook::RetryPolicy,
     d: &Delivery,
 ) {
-    let outcome = match send(store, http, d).await {
+    let outcome = match send(store, blobs, http, d).await {
         Ok(o) => o,
         Err(e) => PostOutcome {
             outcome: Outcome::GiveUp,
@@ -181,7 +185,12 @@ async fn attempt(
     }
 }
 
-async fn send(store: &Store, http: &HttpSender, d: &Delivery) -> Result<PostOutcome, String> {
+async fn send(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    http: &HttpSender,
+    d: &Delivery,
+) -> Result<PostOutcome, String> {
     let scope = AccountScope::system(d.account_id);
     let mut conn = store.read().await.map_err(|e| e.to_string())?;
     let timestamp_secs = now_ms() / 1000;
@@ -213,6 +222,9 @@ async fn send(store: &Store, http: &HttpSender, d: &Delivery) -> Result<PostOutc
         Err(e) => return Ok(retry_later(e.to_string())),
     };
     drop(conn);
+    if inbox.channel_type == ChannelType::Email {
+        return Ok(crate::email::send(store, blobs, &inbox, d.message_id).await);
+    }
     let channel = ApiChannel::new(http.clone(), inbox.hmac_token);
     let sent = channel
         .send(Outbound {
@@ -278,7 +290,12 @@ async fn record(
             {
                 // The business's system never took the reply: show it failed on the message.
                 let scope = AccountScope::system(d.account_id);
-                let reason = format!("callback to {} failed: {error}", d.url);
+                let reason = if d.url.starts_with(crate::email::EMAIL_URL_PREFIX) {
+                    // The SMTP server's own words.
+                    error.clone()
+                } else {
+                    format!("callback to {} failed: {error}", d.url)
+                };
                 match messages::record_delivery(
                     &mut tx,
                     &scope,

@@ -157,6 +157,40 @@ async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Curso
             );
         }
         if let Some(Some(inbox)) = inbox_cache.get(&inbox_id)
+            && inbox.channel_type == ChannelType::Email
+        {
+            // An agent's (or bot's) public reply through an email inbox is sent by SMTP,
+            // through the same delivery queue (lease, retries, failure on the message).
+            let outgoing = matches!(
+                event.payload["message_type"].as_str(),
+                Some("outgoing" | "template")
+            );
+            let private = event.payload["private"].as_bool().unwrap_or(false);
+            if event.kind == EventKind::MessageCreated
+                && outgoing
+                && !private
+                && let Some(message_id) = event.payload["id"].as_i64()
+            {
+                let url = format!("{}{inbox_id}", crate::email::EMAIL_URL_PREFIX);
+                hooks::enqueue(
+                    tx.conn(),
+                    NewDelivery {
+                        account_id: event.account_id,
+                        target: Target::ApiInbox {
+                            inbox_id,
+                            message_id: Some(message_id),
+                        },
+                        event_id: event.id,
+                        event_name,
+                        url: &url,
+                        payload: &body,
+                    },
+                )
+                .await?;
+            }
+            continue;
+        }
+        if let Some(Some(inbox)) = inbox_cache.get(&inbox_id)
             && inbox.channel_type == ChannelType::Api
             && let Some(url) = inbox.webhook_url.as_deref()
         {

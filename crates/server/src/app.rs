@@ -172,6 +172,12 @@ pub struct App {
     config: Config,
     progress: Progress,
     jobs: Option<Jobs>,
+    /// Attachment and raw-email bytes.
+    pub blobs: Arc<LocalBlobStore>,
+    /// The built-in SMTP receiver, when configured.
+    pub smtp_addr: Option<SocketAddr>,
+    smtp: Option<throughline_email::smtp_server::SmtpServerHandle>,
+    imap: Option<crate::email::ImapPollers>,
     stop_http: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
 }
@@ -191,14 +197,15 @@ impl App {
         let first_start = bootstrap(&store, &config).await?;
         let bus = Bus::default();
         let progress = Progress::default();
+        let blobs = Arc::new(LocalBlobStore::new(config.data_dir.join("attachments")));
         let jobs = Jobs::start(
             store.clone(),
+            blobs.clone(),
             bus.clone(),
             progress.clone(),
             jobs_config(&config),
         )
         .map_err(|e| anyhow::anyhow!(e))?;
-        let blobs = Arc::new(LocalBlobStore::new(config.data_dir.join("attachments")));
         let http = HttpConfig {
             public_url: config.public_url.clone(),
             cookie_secure: config.public_url.starts_with("https://"),
@@ -208,7 +215,23 @@ impl App {
             ..HttpConfig::default()
         };
         let hub = Hub::start(bus.clone(), HubConfig::default());
-        let state = AppState::new(store.clone(), hub.clone(), progress.clone(), blobs, http);
+        let (smtp_addr, smtp) =
+            match crate::email::start_smtp(&config, &store, blobs.clone()).await? {
+                Some((addr, handle)) => (Some(addr), Some(handle)),
+                None => (None, None),
+            };
+        let imap = crate::email::ImapPollers::start(
+            store.clone(),
+            blobs.clone(),
+            Duration::from_secs(config.imap_poll_secs),
+        );
+        let state = AppState::new(
+            store.clone(),
+            hub.clone(),
+            progress.clone(),
+            blobs.clone(),
+            http,
+        );
         let router = throughline_http::app(state);
         let (stop_http, mut stopped) = watch::channel(false);
         let server = tokio::spawn(async move {
@@ -238,6 +261,10 @@ impl App {
             config,
             progress,
             jobs: Some(jobs),
+            blobs,
+            smtp_addr,
+            smtp,
+            imap: Some(imap),
             stop_http,
             server,
         })
@@ -255,6 +282,7 @@ impl App {
         if self.jobs.is_none() {
             let jobs = Jobs::start(
                 self.store.clone(),
+                self.blobs.clone(),
                 self.bus.clone(),
                 self.progress.clone(),
                 jobs_config(&self.config),
@@ -275,6 +303,12 @@ impl App {
             Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
             Err(_) => tracing::warn!("in-flight requests did not finish within 20 s"),
             _ => {}
+        }
+        if let Some(smtp) = self.smtp.take() {
+            smtp.shutdown().await;
+        }
+        if let Some(imap) = self.imap.take() {
+            imap.stop().await;
         }
         if let Some(jobs) = self.jobs.take() {
             jobs.stop().await;

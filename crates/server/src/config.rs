@@ -77,6 +77,24 @@ pub struct Settings {
     /// First start only: the first account's name [default: My Company]
     #[arg(long, global = true, env = "THROUGHLINE_ACCOUNT_NAME")]
     pub account_name: Option<String>,
+    /// Built-in SMTP receiver for email inboxes, e.g. 0.0.0.0:25 [default: off]
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_LISTEN")]
+    pub smtp_listen: Option<SocketAddr>,
+    /// Host name the SMTP receiver greets with [default: the public URL's host]
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_HOSTNAME")]
+    pub smtp_hostname: Option<String>,
+    /// PEM certificate chain offering STARTTLS on the SMTP receiver [default: no STARTTLS]
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_TLS_CERT")]
+    pub smtp_tls_cert: Option<PathBuf>,
+    /// PEM private key for smtp_tls_cert
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_TLS_KEY")]
+    pub smtp_tls_key: Option<PathBuf>,
+    /// Largest email the SMTP receiver accepts, in MiB [default: 25]
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_MAX_MESSAGE_MB")]
+    pub smtp_max_message_mb: Option<usize>,
+    /// Seconds between IMAP polls of a mailbox without IDLE [default: 60]
+    #[arg(long, global = true, env = "THROUGHLINE_IMAP_POLL_SECS")]
+    pub imap_poll_secs: Option<u64>,
 }
 
 impl Settings {
@@ -101,6 +119,12 @@ impl Settings {
             admin_email: self.admin_email.or(lower.admin_email),
             admin_password: self.admin_password.or(lower.admin_password),
             account_name: self.account_name.or(lower.account_name),
+            smtp_listen: self.smtp_listen.or(lower.smtp_listen),
+            smtp_hostname: self.smtp_hostname.or(lower.smtp_hostname),
+            smtp_tls_cert: self.smtp_tls_cert.or(lower.smtp_tls_cert),
+            smtp_tls_key: self.smtp_tls_key.or(lower.smtp_tls_key),
+            smtp_max_message_mb: self.smtp_max_message_mb.or(lower.smtp_max_message_mb),
+            imap_poll_secs: self.imap_poll_secs.or(lower.imap_poll_secs),
         }
     }
 }
@@ -134,6 +158,12 @@ pub struct Config {
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
     pub account_name: Option<String>,
+    pub smtp_listen: Option<SocketAddr>,
+    pub smtp_hostname: Option<String>,
+    /// (certificate chain, private key), both PEM.
+    pub smtp_tls: Option<(PathBuf, PathBuf)>,
+    pub smtp_max_message_bytes: usize,
+    pub imap_poll_secs: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -190,6 +220,11 @@ impl Config {
             "json" => LogFormat::Json,
             other => anyhow::bail!("log format must be text or json, not `{other}`"),
         };
+        let smtp_tls = match (s.smtp_tls_cert, s.smtp_tls_key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => anyhow::bail!("smtp_tls_cert and smtp_tls_key go together"),
+        };
         Ok(Config {
             listen,
             data_dir,
@@ -213,6 +248,13 @@ impl Config {
             admin_email: s.admin_email,
             admin_password: s.admin_password,
             account_name: s.account_name,
+            smtp_listen: s.smtp_listen,
+            smtp_hostname: s.smtp_hostname,
+            smtp_tls,
+            smtp_max_message_bytes: s.smtp_max_message_mb.unwrap_or(25).clamp(1, 1024)
+                * 1024
+                * 1024,
+            imap_poll_secs: s.imap_poll_secs.unwrap_or(60).clamp(1, 3600),
         })
     }
 }
@@ -262,6 +304,15 @@ db_max_connections = 8
 # and printed once.
 # admin_email = "admin@throughline.local"
 # account_name = "My Company"
+# Email inboxes: the built-in SMTP receiver (off unless an address is given), its greeting
+# name, STARTTLS certificate and key (PEM; both or neither), and the largest message (MiB).
+# smtp_listen = "0.0.0.0:25"
+# smtp_hostname = "mail.example.com"
+# smtp_tls_cert = "/etc/throughline/smtp.crt"
+# smtp_tls_key = "/etc/throughline/smtp.key"
+smtp_max_message_mb = 25
+# Seconds between IMAP polls of mailboxes whose server has no IDLE.
+imap_poll_secs = 60
 "#
 }
 

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod email;
 
 pub use app::App;
 pub use config::{Config, Settings};

@@ -69,6 +69,19 @@ pub async fn conversation_for(
     inbox: &Inbox,
     identity_id: Option<i64>,
 ) -> Result<(Conversation, Route)> {
+    conversation_for_excluding(tx, scope, contact_id, inbox, identity_id, &[]).await
+}
+
+/// As [`conversation_for`], ignoring the conversations that started in `excluded_inboxes`
+/// (email threading has already decided about those: a new subject is a new conversation).
+pub async fn conversation_for_excluding(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    contact_id: i64,
+    inbox: &Inbox,
+    identity_id: Option<i64>,
+    excluded_inboxes: &[i64],
+) -> Result<(Conversation, Route)> {
     let policy = policy(tx.conn(), scope.account_id()).await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations \
@@ -81,7 +94,10 @@ pub async fn conversation_for(
     let list: Vec<Conversation> = rows
         .iter()
         .map(records::conversation)
-        .collect::<Result<_>>()?;
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|c| !excluded_inboxes.contains(&c.inbox_id))
+        .collect();
     let separate = crate::inboxes::flagged(tx.conn(), scope.account_id(), KEEP_SEPARATE).await?;
     let existing: Vec<Existing> = list
         .iter()

@@ -53,6 +53,8 @@ pub mod business_events;
 pub mod contacts;
 pub mod continuity;
 pub mod conversations;
+pub mod email;
+pub mod email_ingest;
 mod events;
 pub mod filters;
 pub mod links;

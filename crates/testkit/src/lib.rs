@@ -9,6 +9,7 @@ pub mod pg_cluster;
 pub mod process;
 pub mod receiver;
 pub mod remote;
+pub mod smtp_sink;
 pub mod ws;
 
 use std::time::Duration;
@@ -205,6 +206,23 @@ impl TestApp {
         let mut channel = json!({"type": "api"});
         if let Some(u) = webhook_url {
             channel["webhook_url"] = json!(u);
+        }
+        self.post(
+            &self.acc("/inboxes"),
+            json!({"name": name, "channel": channel}),
+        )
+        .await
+    }
+
+    /// Creates an email inbox for `address`, sending through an SMTP server on 127.0.0.1:`smtp_port`
+    /// (plain, no login) when given.
+    pub async fn email_inbox(&self, name: &str, address: &str, smtp_port: Option<u16>) -> Value {
+        let mut channel = json!({"type": "email", "email": address});
+        if let Some(port) = smtp_port {
+            channel["smtp_address"] = json!("127.0.0.1");
+            channel["smtp_port"] = json!(port);
+            channel["smtp_enable_starttls_auto"] = json!(false);
+            channel["smtp_enable_ssl_tls"] = json!(false);
         }
         self.post(
             &self.acc("/inboxes"),

@@ -47,6 +47,48 @@ view! {
         pub out_of_office_message: Option<String>,
         #[cfg_attr(feature = "openapi", schema(value_type = Object))]
         pub settings: Value,
+        /// Email inboxes: the address and SMTP/IMAP settings (administrators see the server
+        /// settings; passwords are never shown).
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        pub email_channel: Option<EmailChannelView>,
+    }
+
+    /// The email channel's fields, as Chatwoot names them on an inbox.
+    pub struct EmailChannelView {
+        pub email: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub forward_to_email: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub signature: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub smtp_enabled: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub smtp_address: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub smtp_port: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub smtp_login: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub smtp_domain: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub smtp_enable_ssl_tls: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub smtp_enable_starttls_auto: Option<bool>,
+        /// Whether a password is stored (it is never returned).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub smtp_password_set: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub imap_enabled: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub imap_address: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub imap_port: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub imap_login: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub imap_enable_ssl: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub imap_password_set: Option<bool>,
     }
 
     /// An inbox as embedded in a contact's identities (`contact_inbox.inbox`).
@@ -114,6 +156,7 @@ impl InboxView {
             welcome_tagline: setting_str(s, "welcome_tagline"),
             out_of_office_message: setting_str(s, "out_of_office_message"),
             settings: s.clone(),
+            email_channel: None,
         }
     }
 }

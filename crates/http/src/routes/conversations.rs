@@ -307,9 +307,22 @@ async fn create(
                 })?
         }
         (None, Some(contact_id)) => {
-            contacts::get(tx.conn(), &ctx.scope, contact_id)
+            let contact = contacts::get(tx.conn(), &ctx.scope, contact_id)
                 .await
                 .map_err(|_| ApiError::invalid("contact_id", "invalid", "no such contact"))?;
+            // An email inbox reaches the contact at their email address.
+            let email_address = (inbox.channel_type == throughline_core::model::ChannelType::Email)
+                .then(|| contact.email.clone())
+                .flatten();
+            if inbox.channel_type == throughline_core::model::ChannelType::Email
+                && email_address.is_none()
+            {
+                return Err(ApiError::invalid(
+                    "contact_id",
+                    "invalid",
+                    "the contact has no email address to write to",
+                ));
+            }
             match contacts::identities_in_inbox(tx.conn(), &ctx.scope, contact_id, inbox.id)
                 .await?
                 .into_iter()
@@ -323,8 +336,9 @@ async fn create(
                         NewIdentity {
                             contact_id,
                             inbox: &inbox,
-                            source_id: None,
-                            address: None,
+                            source_id: email_address.clone(),
+                            address: email_address
+                                .map(|e| (throughline_core::identity::AddressKind::Email, e)),
                             hmac_verified: false,
                             address_proven: false,
                         },

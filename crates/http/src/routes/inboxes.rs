@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use throughline_core::model::ChannelType;
 use throughline_core::validate::{http_url, optional_text, required_text};
 use throughline_core::views::{AgentView, InboxView};
-use throughline_store::accounts;
 use throughline_store::inboxes::{self, InboxChanges, NewInbox};
+use throughline_store::{accounts, email};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -44,6 +44,40 @@ const WIDGET_KEYS: [&str; 4] = [
     "welcome_tagline",
 ];
 
+async fn save_email(
+    conn: &mut throughline_store::Conn,
+    state: &AppState,
+    ctx: &AccountCtx,
+    channel: &email::EmailChannel,
+) -> ApiResult<email::EmailChannel> {
+    match email::save(conn, state.store.key(), &ctx.scope, channel).await {
+        Ok(c) => Ok(c),
+        Err(throughline_store::StoreError::Conflict { .. }) => Err(ApiError::invalid(
+            "channel.email",
+            "taken",
+            "another inbox already receives mail for this address",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Adds the email channel's fields to the views of email inboxes.
+async fn with_email(
+    state: &AppState,
+    ctx: &AccountCtx,
+    inbox: &throughline_core::model::Inbox,
+    admin: bool,
+) -> ApiResult<InboxView> {
+    let mut view = InboxView::new(inbox, admin);
+    if inbox.channel_type == ChannelType::Email {
+        let mut conn = state.store.read().await?;
+        if let Some(c) = email::get(&mut conn, state.store.key(), &ctx.scope, inbox.id).await? {
+            view.email_channel = Some(super::email::view(&c, admin));
+        }
+    }
+    Ok(view)
+}
+
 /// Inboxes the caller can see (agents: the ones they are members of).
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inboxes", tag = "Inboxes",
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
@@ -54,15 +88,18 @@ async fn list(
 ) -> ApiResult<axum::Json<Payload<Vec<InboxView>>>> {
     let mut conn = state.store.read().await?;
     let list = inboxes::list(&mut conn, state.store.key(), &ctx.scope).await?;
+    drop(conn);
     let admin = ctx.require_admin().is_ok();
-    Ok(payload(
-        list.iter().map(|i| InboxView::new(i, admin)).collect(),
-    ))
+    let mut views = Vec::with_capacity(list.len());
+    for inbox in &list {
+        views.push(with_email(&state, &ctx, inbox, admin).await?);
+    }
+    Ok(payload(views))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct ChannelFields {
-    /// api (other channel types come with their channel's release)
+    /// api or email (other channel types come with their channel's release)
     #[serde(rename = "type")]
     kind: Option<String>,
     webhook_url: Option<String>,
@@ -71,6 +108,9 @@ struct ChannelFields {
     widget_color: Option<String>,
     welcome_title: Option<String>,
     welcome_tagline: Option<String>,
+    /// Email channel (`type: email`): address, SMTP and IMAP settings.
+    #[serde(flatten)]
+    email: super::email::EmailFields,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -187,7 +227,7 @@ async fn create(
             format!("unknown channel type `{kind}`"),
         )
     })?;
-    if channel_type != ChannelType::Api {
+    if !matches!(channel_type, ChannelType::Api | ChannelType::Email) {
         return Err(ApiError::invalid(
             "channel.type",
             "unavailable",
@@ -226,10 +266,25 @@ async fn create(
             settings
         }),
     };
+    let email_fields = body
+        .channel
+        .as_ref()
+        .map(|c| c.email.clone())
+        .unwrap_or_default();
+    if channel_type == ChannelType::Email {
+        // Validate before writing anything (ids are filled in below).
+        super::email::apply(&email_fields, None, 0, ctx.scope.account_id())?;
+    }
     let mut tx = state.store.begin().await?;
     let inbox = inboxes::create(tx.conn(), state.store.key(), &ctx.scope, new).await?;
+    let mut view = InboxView::new(&inbox, true);
+    if channel_type == ChannelType::Email {
+        let channel = super::email::apply(&email_fields, None, inbox.id, ctx.scope.account_id())?;
+        let saved = save_email(tx.conn(), &state, &ctx, &channel).await?;
+        view.email_channel = Some(super::email::view(&saved, true));
+    }
     tx.commit().await?;
-    Ok(axum::Json(InboxView::new(&inbox, true)))
+    Ok(axum::Json(view))
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inboxes/{id}", tag = "Inboxes",
@@ -242,10 +297,10 @@ async fn show(
 ) -> ApiResult<axum::Json<InboxView>> {
     let mut conn = state.store.read().await?;
     let inbox = inboxes::get(&mut conn, state.store.key(), &ctx.scope, id).await?;
-    Ok(axum::Json(InboxView::new(
-        &inbox,
-        ctx.require_admin().is_ok(),
-    )))
+    drop(conn);
+    Ok(axum::Json(
+        with_email(&state, &ctx, &inbox, ctx.require_admin().is_ok()).await?,
+    ))
 }
 
 /// Updates an inbox (administrators).
@@ -283,8 +338,20 @@ async fn update(
     };
     let mut tx = state.store.begin().await?;
     let inbox = inboxes::update(tx.conn(), state.store.key(), &ctx.scope, id, changes).await?;
+    let mut view = InboxView::new(&inbox, true);
+    if inbox.channel_type == ChannelType::Email {
+        let current = email::get(tx.conn(), state.store.key(), &ctx.scope, id).await?;
+        let fields = body
+            .channel
+            .as_ref()
+            .map(|c| c.email.clone())
+            .unwrap_or_default();
+        let channel = super::email::apply(&fields, current, inbox.id, ctx.scope.account_id())?;
+        let saved = save_email(tx.conn(), &state, &ctx, &channel).await?;
+        view.email_channel = Some(super::email::view(&saved, true));
+    }
     tx.commit().await?;
-    Ok(axum::Json(InboxView::new(&inbox, true)))
+    Ok(axum::Json(view))
 }
 
 /// Deletes an inbox with the conversations that started in it (administrators).

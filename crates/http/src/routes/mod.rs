@@ -9,6 +9,7 @@ mod auth;
 mod canned;
 mod contacts;
 mod conversations;
+mod email;
 mod health;
 mod inboxes;
 mod journey;
@@ -31,6 +32,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = accounts::routes(router);
     let router = agents::routes(router);
     let router = inboxes::routes(router);
+    let router = email::routes(router);
     let router = contacts::routes(router);
     let router = conversations::routes(router);
     let router = messages::routes(router);

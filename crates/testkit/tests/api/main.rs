@@ -8,6 +8,7 @@ mod client_api;
 mod contacts;
 mod contract;
 mod conversations;
+mod email;
 mod isolation;
 mod messages;
 mod omnichannel;
