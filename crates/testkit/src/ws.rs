@@ -11,6 +11,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub struct WsClient {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// `last_event_id` of the `ready` frame: events up to it may still arrive late (committed
+    /// before the socket opened, relayed after) and a client drops them, as the web app does.
+    ready_upto: Option<i64>,
 }
 
 /// How a handshake the server refused ended.
@@ -36,7 +39,10 @@ impl WsClient {
             request.headers_mut().insert(name, value);
         }
         match tokio_tungstenite::connect_async(request).await {
-            Ok((stream, _)) => Ok(WsClient { stream }),
+            Ok((stream, _)) => Ok(WsClient {
+                stream,
+                ready_upto: None,
+            }),
             Err(Error::Http(resp)) => Err(Refused::Status(resp.status().as_u16())),
             Err(e) => Err(Refused::Other(e.to_string())),
         }
@@ -50,7 +56,11 @@ impl WsClient {
                 .unwrap_or_else(|_| panic!("no frame within {timeout:?}"));
             match msg {
                 Some(Ok(Message::Text(t))) => {
-                    return Some(serde_json::from_str(t.as_str()).unwrap_or(Value::Null));
+                    let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
+                    if v["type"] == "ready" {
+                        self.ready_upto = v["last_event_id"].as_i64();
+                    }
+                    return Some(v);
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => continue,
@@ -62,7 +72,12 @@ impl WsClient {
     pub async fn next_event(&mut self, timeout: Duration) -> Option<Value> {
         loop {
             let f = self.next_json(timeout).await?;
-            if f["type"] != "presence" && f["type"] != "typing" {
+            let late = f["type"] == "event"
+                && f["id"]
+                    .as_i64()
+                    .zip(self.ready_upto)
+                    .is_some_and(|(id, upto)| id <= upto);
+            if f["type"] != "presence" && f["type"] != "typing" && !late {
                 return Some(f);
             }
         }
