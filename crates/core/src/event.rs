@@ -24,10 +24,14 @@ pub enum EventKind {
     OutboundRequested,
     /// Another system posted a business event (order, payment, delivery…) on a contact.
     BusinessEventCreated,
+    /// An agent merged one conversation of a customer into another.
+    ConversationMerged,
+    /// An agent split messages out of a conversation into a new one.
+    ConversationSplit,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 16] = [
         Self::ConversationCreated,
         Self::ConversationUpdated,
         Self::ConversationStatusChanged,
@@ -42,6 +46,8 @@ impl EventKind {
         Self::WebwidgetTriggered,
         Self::OutboundRequested,
         Self::BusinessEventCreated,
+        Self::ConversationMerged,
+        Self::ConversationSplit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +66,8 @@ impl EventKind {
             Self::WebwidgetTriggered => "webwidget_triggered",
             Self::OutboundRequested => "outbound_requested",
             Self::BusinessEventCreated => "business_event_created",
+            Self::ConversationMerged => "conversation_merged",
+            Self::ConversationSplit => "conversation_split",
         }
     }
 

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod linking;
 pub mod message;
 pub mod model;
+pub mod moves;
 pub mod reply_channel;
 pub mod role;
 pub mod validate;

@@ -82,6 +82,8 @@ fn agent_sees(kind: EventKind) -> bool {
             | ContactDeleted
             | ContactMerged
             | BusinessEventCreated
+            | ConversationMerged
+            | ConversationSplit
     )
 }
 
@@ -95,6 +97,8 @@ fn is_conversation(kind: EventKind) -> bool {
         EventKind::ConversationCreated
             | EventKind::ConversationUpdated
             | EventKind::ConversationStatusChanged
+            | EventKind::ConversationMerged
+            | EventKind::ConversationSplit
     )
 }
 

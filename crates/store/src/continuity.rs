@@ -97,6 +97,8 @@ pub async fn conversation_for_excluding(
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .filter(|c| !excluded_inboxes.contains(&c.inbox_id))
+        // A merged conversation lives on in the one it was merged into.
+        .filter(|c| throughline_core::moves::merged_into(c).is_none())
         .collect();
     let separate = crate::inboxes::flagged(tx.conn(), scope.account_id(), KEEP_SEPARATE).await?;
     let existing: Vec<Existing> = list

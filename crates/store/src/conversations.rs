@@ -373,7 +373,7 @@ pub async fn list(
 }
 
 /// The name an activity line credits for a change.
-async fn actor_name(conn: &mut Conn, scope: &AccountScope) -> Result<String> {
+pub(crate) async fn actor_name(conn: &mut Conn, scope: &AccountScope) -> Result<String> {
     Ok(match scope.actor() {
         Actor::User { id, .. } => crate::accounts::get_user_unscoped(conn, id)
             .await?

@@ -389,6 +389,7 @@ async fn thread(
         if let Some(c) = by_uuid(tx, scope, token).await?
             && c.contact_id == contact_id
         {
+            let c = crate::moves::current(tx.conn(), c).await?;
             return Ok((c, ThreadedBy::ReplyToken));
         }
     }

@@ -59,6 +59,7 @@ mod events;
 pub mod filters;
 pub mod links;
 pub mod messages;
+pub mod moves;
 mod records;
 pub mod render;
 pub mod reply_channels;

@@ -8,6 +8,7 @@ mod attributes;
 mod auth;
 mod canned;
 mod contacts;
+mod conversation_moves;
 mod conversations;
 mod email;
 mod health;
@@ -35,6 +36,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = email::routes(router);
     let router = contacts::routes(router);
     let router = conversations::routes(router);
+    let router = conversation_moves::routes(router);
     let router = messages::routes(router);
     let router = teams::routes(router);
     let router = labels::routes(router);

@@ -515,6 +515,11 @@ async fn create_message(
         return Err(ApiError::Forbidden("this contact is blocked".into()));
     }
     let c = visitor_conversation(&state, &v, id).await?;
+    // A conversation an agent merged away lives on in the one it was merged into.
+    let c = {
+        let mut conn = state.store.read().await?;
+        throughline_store::moves::current(&mut conn, c).await?
+    };
     if c.status == throughline_core::conversation::Status::Resolved
         && !v.inbox.allow_messages_after_resolved
     {

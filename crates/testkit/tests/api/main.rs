@@ -11,6 +11,7 @@ mod conversations;
 mod email;
 mod isolation;
 mod messages;
+mod moves;
 mod omnichannel;
 mod platform;
 mod realtime;
