@@ -285,11 +285,26 @@ fn push_filters(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &C
         .filter(|s| !s.is_empty())
     {
         let pattern = format!("%{}%", crate::like_escape(&search.to_lowercase()));
-        q.push(" AND (id IN (SELECT conversation_id FROM messages WHERE account_id = ")
-            .bind(account)
-            .push(" AND LOWER(content) LIKE ")
-            .bind(pattern.clone())
-            .push(" ESCAPE '\\') OR contact_id IN (SELECT id FROM contacts WHERE account_id = ")
+        let words = crate::search::words(search);
+        q.push(" AND (");
+        // Message content through the full-text index (migration 0006): every word as a
+        // prefix. A search without words ("#12", "+55") looks at contacts and ids only.
+        if words.is_empty() {
+            q.push("1 = 0");
+        } else if crate::filters::is_postgres(conn) {
+            q.push("id IN (SELECT conversation_id FROM messages WHERE account_id = ")
+                .bind(account)
+                .push(" AND to_tsvector('simple', COALESCE(content, '')) @@ to_tsquery('simple', ")
+                .bind(crate::search::tsquery(&words))
+                .push("))");
+        } else {
+            q.push("id IN (SELECT conversation_id FROM messages WHERE account_id = ")
+                .bind(account)
+                .push(" AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ")
+                .bind(crate::search::fts5_query(&words))
+                .push("))");
+        }
+        q.push(" OR contact_id IN (SELECT id FROM contacts WHERE account_id = ")
             .bind(account)
             .push(" AND (LOWER(name) LIKE ")
             .bind(pattern.clone())

@@ -103,7 +103,7 @@ pub async fn catalog(conn: &mut Conn, scope: &AccountScope, target: Target) -> R
     Ok(Catalog { target, custom })
 }
 
-fn is_postgres(conn: &Conn) -> bool {
+pub(crate) fn is_postgres(conn: &Conn) -> bool {
     conn.backend_name().eq_ignore_ascii_case("postgresql")
 }
 

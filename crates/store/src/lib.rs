@@ -64,6 +64,7 @@ mod records;
 pub mod render;
 pub mod reply_channels;
 pub mod resolve;
+pub mod search;
 pub mod settings;
 pub mod suggestions;
 #[cfg(feature = "testing")]

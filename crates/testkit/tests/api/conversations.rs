@@ -215,6 +215,43 @@ async fn list_filters_and_counts(b: Backend) {
         vec![c1],
         "search is case-insensitive, accents included"
     );
+    // Full-text: word prefixes, every word required, in any order; syntax typed by the user is
+    // only text.
+    let search = |q: &'static str| {
+        let t = &t;
+        async move {
+            ids(&t
+                .get(&t.acc(&format!("/conversations?status=all&q={q}")))
+                .await)
+        }
+    };
+    assert_eq!(search("zamów").await, vec![c1], "a word prefix");
+    assert_eq!(
+        search("tr%C3%AAs%20pedido").await,
+        vec![c3],
+        "all words, any order"
+    );
+    assert_eq!(
+        search("pedido%20order").await,
+        Vec::<i64>::new(),
+        "every word must match"
+    );
+    assert_eq!(
+        search("rder").await,
+        Vec::<i64>::new(),
+        "words, not substrings"
+    );
+    for hostile in ["%22*)(%20OR%20", "a%27%3A*%20%7C%20!", "NEAR(x)", "%5C%5C"] {
+        let r = t
+            .call(
+                "GET",
+                &t.acc(&format!("/conversations?status=all&q={hostile}")),
+                Some(&t.token),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{hostile}: {:?}", r.body);
+    }
     assert_eq!(
         ids(&t.get(&t.acc("/conversations?channel=api&status=all")).await),
         vec![c1, c2, c3]

@@ -106,7 +106,11 @@ async fn merging_moves_every_message_and_redirects_the_customer(b: Backend) {
         .iter()
         .map(|m| m["id"].clone())
         .collect();
-    assert_eq!(held.len(), 2, "the customer's message and the label's activity line");
+    assert_eq!(
+        held.len(),
+        2,
+        "the customer's message and the label's activity line"
+    );
     let mut ws = agent_socket(&t).await;
 
     let merged = t
@@ -121,7 +125,11 @@ async fn merging_moves_every_message_and_redirects_the_customer(b: Backend) {
     assert_eq!(event["conversation_id"], first);
     assert_eq!(event["data"]["from_conversation_id"], second);
     assert_eq!(event["data"]["to_conversation_id"], first);
-    assert_eq!(event["data"]["message_ids"], json!(held), "every message moves");
+    assert_eq!(
+        event["data"]["message_ids"],
+        json!(held),
+        "every message moves"
+    );
 
     let in_first = messages_of(&t, first).await;
     assert_eq!(
