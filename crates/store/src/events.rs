@@ -62,7 +62,13 @@ pub(crate) async fn message(
     let store = tx.store().clone();
     let account = render::account_ref(tx.conn(), c.account_id).await?;
     let conversation = render::conversation(tx.conn(), &store, c.clone()).await?;
-    let view = render::message(tx.conn(), &store, c, m).await?;
+    // A new message is its conversation's last one, already rendered in the same way (same
+    // context, sender and attachments): rendering it again would repeat five queries inside
+    // the writer's transaction.
+    let view = match conversation.messages.last() {
+        Some(last) if last.id == m.id => last.clone(),
+        _ => render::message(tx.conn(), &store, c, m).await?,
+    };
     let inbox = crate::inboxes::get_unscoped(tx.conn(), store.key(), m.inbox_id).await?;
     let sender = webhook_sender(tx, m, &account, &conversation).await?;
     let mut payload = webhook_body::message(&account, &inbox, m, &conversation, sender);

@@ -188,10 +188,12 @@ struct MessageDeps {
     attachments: HashMap<i64, Vec<Attachment>>,
 }
 
+/// `known` holds contacts the caller has already read (a conversation's own contact).
 async fn message_deps(
     conn: &mut Conn,
     account_id: i64,
     messages: &[&Message],
+    known: &HashMap<i64, Contact>,
 ) -> Result<MessageDeps> {
     let ids_of = |kind: SenderType| {
         unique(
@@ -201,7 +203,18 @@ async fn message_deps(
                 .filter_map(|m| m.sender_id),
         )
     };
-    let contact_records = contacts_by_id(conn, &ids_of(SenderType::Contact)).await?;
+    let wanted = ids_of(SenderType::Contact);
+    let missing: Vec<i64> = wanted
+        .iter()
+        .copied()
+        .filter(|id| !known.contains_key(id))
+        .collect();
+    let mut contact_records = contacts_by_id(conn, &missing).await?;
+    for id in wanted {
+        if let Some(c) = known.get(&id) {
+            contact_records.insert(id, c.clone());
+        }
+    }
     Ok(MessageDeps {
         contacts: contact_records
             .iter()
@@ -278,7 +291,7 @@ pub async fn messages(
     list: &[Message],
 ) -> Result<Vec<MessageView>> {
     let refs: Vec<&Message> = list.iter().collect();
-    let deps = message_deps(conn, conversation.account_id, &refs).await?;
+    let deps = message_deps(conn, conversation.account_id, &refs, &HashMap::new()).await?;
     let unread = unread_counts(conn, &[conversation.id]).await?;
     let ctx = MessageContext {
         display_id: conversation.display_id,
@@ -311,7 +324,7 @@ pub async fn public_messages(
     list: &[Message],
 ) -> Result<Vec<PublicMessageView>> {
     let visible: Vec<&Message> = list.iter().filter(|m| !m.private).collect();
-    let deps = message_deps(conn, conversation.account_id, &visible).await?;
+    let deps = message_deps(conn, conversation.account_id, &visible, &HashMap::new()).await?;
     Ok(visible
         .into_iter()
         .map(|m| {
@@ -444,10 +457,23 @@ pub async fn conversations(
         out
     };
     let last = last_messages(conn, &ids, false).await?;
-    let last_chat = last_messages(conn, &ids, true).await?;
+    // Where the last message is not an activity line it is also the last chat message; ask
+    // only for the others.
+    let is_chat = |m: &Message| m.message_type != throughline_core::message::MessageType::Activity;
+    let need_chat: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !last.get(id).is_some_and(is_chat))
+        .collect();
+    let mut last_chat = last_messages(conn, &need_chat, true).await?;
+    for (id, m) in &last {
+        if is_chat(m) {
+            last_chat.insert(*id, m.clone());
+        }
+    }
     let unread = unread_counts(conn, &ids).await?;
     let all_last: Vec<&Message> = last.values().chain(last_chat.values()).collect();
-    let deps = message_deps(conn, account_id, &all_last).await?;
+    let deps = message_deps(conn, account_id, &all_last, &contact_records).await?;
 
     let mut out = Vec::with_capacity(list.len());
     for c in list {
