@@ -177,15 +177,58 @@ pub async fn ingest(
         }
     }
 
-    let mut tx = store.begin().await?;
+    // The message's rows go in through the group commit, like every inbound message: many
+    // SMTP sessions delivering at once share one flush to disk.
+    let prepared = Prepared {
+        inbox,
+        channel,
+        parsed,
+        attachments,
+        inline,
+        raw_key,
+        source_id,
+        mail_from: envelope.mail_from.clone(),
+        scope,
+    };
+    store
+        .write_grouped(move |tx| Box::pin(write_message(tx, prepared)))
+        .await
+}
+
+/// What a received email has become before its rows are written.
+struct Prepared {
+    inbox: Inbox,
+    channel: EmailChannel,
+    parsed: std::result::Result<InboundEmail, String>,
+    attachments: Vec<NewAttachment>,
+    inline: HashMap<String, String>,
+    raw_key: String,
+    source_id: String,
+    mail_from: Option<String>,
+    scope: AccountScope,
+}
+
+async fn write_message(tx: &mut Tx, prepared: Prepared) -> Result<Ingested> {
+    let Prepared {
+        inbox,
+        channel,
+        parsed,
+        attachments,
+        inline,
+        raw_key,
+        source_id,
+        mail_from,
+        scope,
+    } = prepared;
+    let account_id = inbox.account_id;
     let from = parsed.as_ref().ok().and_then(|p| p.from.clone());
     let sender_email = from
         .as_ref()
         .map(|m| m.address.clone())
-        .or_else(|| envelope.mail_from.clone())
+        .or_else(|| mail_from.clone())
         .and_then(|a| throughline_core::identity::normalize_email(&a).ok());
     let resolved = resolve::sender(
-        &mut tx,
+        tx,
         &scope,
         Arriving {
             inbox: &inbox,
@@ -207,7 +250,7 @@ pub async fn ingest(
     let (conversation, threaded_by) = match &parsed {
         Ok(p) => {
             thread(
-                &mut tx,
+                tx,
                 &scope,
                 &inbox,
                 &channel,
@@ -221,7 +264,7 @@ pub async fn ingest(
             let mut new = NewConversation::open(contact_id, inbox.id, Some(resolved.identity.id));
             new.additional_attributes = json!({"source": "email"});
             (
-                conversations::create(&mut tx, &scope, new).await?,
+                conversations::create(tx, &scope, new).await?,
                 ThreadedBy::New,
             )
         }
@@ -254,9 +297,8 @@ pub async fn ingest(
         // Keep the order of arrival: a client's clock is not trusted for ordering.
         new.content_attributes["email"]["date"] = json!(date);
     }
-    let created = messages::create(&mut tx, &scope, &conversation, new).await?;
+    let created = messages::create(tx, &scope, &conversation, new).await?;
     if created.duplicate {
-        tx.commit().await?;
         return Ok(Ingested::Duplicate {
             message_id: created.message.id,
         });
@@ -275,7 +317,6 @@ pub async fn ingest(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(Ingested::Message {
         conversation_id: created.conversation.id,
         display_id: created.conversation.display_id,
