@@ -20,6 +20,7 @@ pub(crate) mod public;
 mod realtime;
 mod teams;
 mod webhooks;
+mod widget;
 
 use utoipa_axum::router::OpenApiRouter;
 
