@@ -22,6 +22,7 @@ mod teams;
 mod webhooks;
 mod widget;
 
+pub(crate) use auth::client_ip;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
