@@ -116,10 +116,8 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let cors = cors(&state, &identifier, req.headers().get(ORIGIN)).await;
     let origin = match cors {
         Cors::Refused => {
-            return ApiError::Forbidden(
-                "this site is not among the chat's allowed domains".into(),
-            )
-            .into_response();
+            return ApiError::Forbidden("this site is not among the chat's allowed domains".into())
+                .into_response();
         }
         Cors::Allowed(origin) => Some(origin),
         Cors::NotApplicable => None,

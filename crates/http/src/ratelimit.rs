@@ -73,9 +73,7 @@ impl Buckets {
         };
         if map.len() >= MAX_KEYS && !map.contains_key(key) {
             let (rate, burst) = (self.rate, self.burst);
-            map.retain(|_, b| {
-                b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst
-            });
+            map.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
         }
         let b = map.entry(key.to_owned()).or_insert(Bucket {
             tokens: self.burst,

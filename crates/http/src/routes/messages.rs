@@ -118,7 +118,10 @@ const MAX_FILES: usize = 15;
 
 /// Reads a JSON body or a multipart form (`content`, `message_type`, `private`,
 /// `attachments[]` files), as Chatwoot clients send either.
-pub(crate) async fn read_body(state: &AppState, req: Request) -> ApiResult<(NewMessageBody, Vec<Upload>)> {
+pub(crate) async fn read_body(
+    state: &AppState,
+    req: Request,
+) -> ApiResult<(NewMessageBody, Vec<Upload>)> {
     if !is_multipart(&req) {
         let crate::extract::Json(body) =
             crate::extract::Json::<NewMessageBody>::from_request(req, state).await?;
@@ -410,8 +413,18 @@ async fn create(
         new.sender = sender_of(&ctx);
         if let Some(chosen) = reply_inbox.filter(|_| !new.private) {
             let mut conn = state.store.read().await?;
-            let options =
-                reply_channels::options(&mut conn, &state.store, &ctx.scope, &conversation).await?;
+            let options = reply_channels::options(
+                &mut conn,
+                &state.store,
+                &ctx.scope,
+                &conversation,
+                Some(
+                    state
+                        .hub
+                        .visitor_online(ctx.account_id(), conversation.contact_id),
+                ),
+            )
+            .await?;
             let Some((inbox, option)) = options.iter().find(|(i, _)| i.id == chosen) else {
                 return Err(ApiError::invalid(
                     "inbox_id",
