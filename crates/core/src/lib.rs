@@ -21,6 +21,7 @@ pub mod role;
 pub mod validate;
 pub mod views;
 pub mod webhook;
+pub mod widget;
 
 /// Milliseconds since the Unix epoch. All stored times use this unit; the API speaks seconds.
 pub type Millis = i64;

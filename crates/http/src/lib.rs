@@ -7,6 +7,8 @@
 pub mod error;
 pub mod extract;
 pub mod fuzzing;
+mod public_guard;
+pub mod ratelimit;
 pub(crate) mod routes;
 pub mod state;
 mod throttle;
@@ -21,6 +23,7 @@ use utoipa::OpenApi;
 
 pub use error::{ApiError, ApiResult};
 pub use extract::auth::{SESSION_COOKIE, TOKEN_HEADER};
+pub use ratelimit::PublicRates;
 pub use state::{AppState, HttpConfig};
 
 #[derive(OpenApi)]
@@ -82,6 +85,10 @@ pub fn app(state: AppState) -> Router {
     let spec = Arc::new(spec);
     let upload_limit = state.config.upload_limit;
     router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            public_guard::guard,
+        ))
         .layer(axum::Extension(spec))
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.json_limit,

@@ -7,6 +7,7 @@ use throughline_realtime::{Bus, Hub, Progress};
 use throughline_store::Store;
 use throughline_store::blob::BlobStore;
 
+use crate::ratelimit::{PublicLimits, PublicRates};
 use crate::throttle::LoginThrottle;
 
 #[derive(Clone, Debug)]
@@ -22,6 +23,8 @@ pub struct HttpConfig {
     pub upload_limit: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy: bool,
+    /// Rate limits of the Client API (the website widget's endpoints).
+    pub public_rates: PublicRates,
 }
 
 impl Default for HttpConfig {
@@ -33,6 +36,7 @@ impl Default for HttpConfig {
             json_limit: 1024 * 1024,
             upload_limit: 40 * 1024 * 1024,
             trust_proxy: false,
+            public_rates: PublicRates::default(),
         }
     }
 }
@@ -45,6 +49,7 @@ pub struct Inner {
     pub blobs: Arc<dyn BlobStore>,
     pub config: HttpConfig,
     pub throttle: LoginThrottle,
+    pub public_limits: PublicLimits,
 }
 
 #[derive(Clone)]
@@ -64,6 +69,7 @@ impl AppState {
             hub,
             progress,
             blobs,
+            public_limits: PublicLimits::new(config.public_rates),
             config,
             throttle: LoginThrottle::default(),
         }))

@@ -212,6 +212,7 @@ impl App {
             session_ttl: Duration::from_secs(config.session_ttl_hours * 3600),
             upload_limit: config.upload_limit_mb * 1024 * 1024,
             trust_proxy: config.trust_proxy,
+            public_rates: config.public_rates,
             ..HttpConfig::default()
         };
         let hub = Hub::start(bus.clone(), HubConfig::default());

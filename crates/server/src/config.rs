@@ -95,6 +95,15 @@ pub struct Settings {
     /// Seconds between IMAP polls of a mailbox without IDLE [default: 60]
     #[arg(long, global = true, env = "THROUGHLINE_IMAP_POLL_SECS")]
     pub imap_poll_secs: Option<u64>,
+    /// Client API requests per second from one address, burst twice that; 0 = off [default: 100]
+    #[arg(long, global = true, env = "THROUGHLINE_PUBLIC_RATE_PER_IP")]
+    pub public_rate_per_ip: Option<u32>,
+    /// Client API requests per second of one widget visitor; 0 = off [default: 20]
+    #[arg(long, global = true, env = "THROUGHLINE_PUBLIC_RATE_PER_VISITOR")]
+    pub public_rate_per_visitor: Option<u32>,
+    /// Visitor messages per second from one address; 0 = off [default: 60]
+    #[arg(long, global = true, env = "THROUGHLINE_PUBLIC_MESSAGE_RATE_PER_IP")]
+    pub public_message_rate_per_ip: Option<u32>,
 }
 
 impl Settings {
@@ -125,6 +134,13 @@ impl Settings {
             smtp_tls_key: self.smtp_tls_key.or(lower.smtp_tls_key),
             smtp_max_message_mb: self.smtp_max_message_mb.or(lower.smtp_max_message_mb),
             imap_poll_secs: self.imap_poll_secs.or(lower.imap_poll_secs),
+            public_rate_per_ip: self.public_rate_per_ip.or(lower.public_rate_per_ip),
+            public_rate_per_visitor: self
+                .public_rate_per_visitor
+                .or(lower.public_rate_per_visitor),
+            public_message_rate_per_ip: self
+                .public_message_rate_per_ip
+                .or(lower.public_message_rate_per_ip),
         }
     }
 }
@@ -164,6 +180,8 @@ pub struct Config {
     pub smtp_tls: Option<(PathBuf, PathBuf)>,
     pub smtp_max_message_bytes: usize,
     pub imap_poll_secs: u64,
+    /// Client API rate limits (requests per second; 0 = off).
+    pub public_rates: throughline_http::PublicRates,
 }
 
 impl std::fmt::Debug for Config {
@@ -255,6 +273,14 @@ impl Config {
                 * 1024
                 * 1024,
             imap_poll_secs: s.imap_poll_secs.unwrap_or(60).clamp(1, 3600),
+            public_rates: {
+                let d = throughline_http::PublicRates::default();
+                throughline_http::PublicRates {
+                    per_ip: s.public_rate_per_ip.unwrap_or(d.per_ip),
+                    per_visitor: s.public_rate_per_visitor.unwrap_or(d.per_visitor),
+                    messages_per_ip: s.public_message_rate_per_ip.unwrap_or(d.messages_per_ip),
+                }
+            },
         })
     }
 }
@@ -313,6 +339,14 @@ db_max_connections = 8
 smtp_max_message_mb = 25
 # Seconds between IMAP polls of mailboxes whose server has no IDLE.
 imap_poll_secs = 60
+# Rate limits of the Client API (the website widget's endpoints), per second with bursts of
+# twice that, per instance; 0 turns one off. Over a limit: 429 with Retry-After.
+# Every request from one address (visitors behind one NAT share it):
+public_rate_per_ip = 100
+# Every request of one visitor:
+public_rate_per_visitor = 20
+# Messages from one address:
+public_message_rate_per_ip = 60
 "#
 }
 
@@ -334,6 +368,7 @@ mod tests {
         assert_eq!(from_example.listen, c.listen);
         assert_eq!(from_example.webhook_max_attempts, c.webhook_max_attempts);
         assert_eq!(from_example.session_ttl_hours, c.session_ttl_hours);
+        assert_eq!(from_example.public_rates, c.public_rates);
     }
 
     #[test]

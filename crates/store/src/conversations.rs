@@ -683,6 +683,30 @@ pub async fn set_custom_attributes(
     Ok(updated)
 }
 
+/// Adds to the additional attributes (the visitor's page, browser and language); keys given
+/// replace the stored ones, others stay.
+pub async fn merge_additional_attributes(
+    tx: &mut Tx,
+    conversation: &Conversation,
+    attributes: serde_json::Map<String, Value>,
+) -> Result<Conversation> {
+    let mut merged = conversation.additional_attributes.clone();
+    crate::accounts::merge_object(&mut merged, attributes);
+    if merged == conversation.additional_attributes {
+        return Ok(conversation.clone());
+    }
+    let mut next = conversation.clone();
+    next.additional_attributes = merged;
+    let updated = save(tx, &next).await?;
+    let diff = changed(&[(
+        "additional_attributes",
+        conversation.additional_attributes.clone(),
+        updated.additional_attributes.clone(),
+    )]);
+    events::conversation(tx, EventKind::ConversationUpdated, &updated, Some(diff)).await?;
+    Ok(updated)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seer {
     Agent { user_id: i64 },

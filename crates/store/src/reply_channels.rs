@@ -14,11 +14,14 @@ use crate::scope::AccountScope;
 use crate::{Conn, Store, contacts, inboxes, messages};
 
 /// Every inbox the caller may reply through, with its verdict; the default is marked.
+/// `visitor_online` is whether the contact has the website chat open (from the realtime hub;
+/// `None` when unknown).
 pub async fn options(
     conn: &mut Conn,
     store: &Store,
     scope: &AccountScope,
     conversation: &Conversation,
+    visitor_online: Option<bool>,
 ) -> Result<Vec<(Inbox, ReplyOption)>> {
     let contact = contacts::get(conn, scope, conversation.contact_id).await?;
     let with_identity: Vec<i64> = contacts::identities(conn, store, scope, contact.id)
@@ -48,8 +51,7 @@ pub async fn options(
             channel_type: i.channel_type,
             has_identity: with_identity.contains(&i.id),
             last_incoming_at: last_incoming.get(&i.id).copied(),
-            // Presence arrives with the realtime hub; until then a visitor counts as reachable.
-            visitor_online: None,
+            visitor_online,
         })
         .collect();
     let reach = Reach {

@@ -112,6 +112,11 @@ impl TestApp {
             webhook_retry_base_ms: Some(50),
             webhook_timeout_secs: Some(2),
             delivery_lease_ms: Some(1_500),
+            // Every test client is 127.0.0.1: the suites that drive a thousand visitors would
+            // trip the per-address limits. The widget suite turns them on to test them.
+            public_rate_per_ip: Some(0),
+            public_rate_per_visitor: Some(0),
+            public_message_rate_per_ip: Some(0),
             ..Default::default()
         };
         tweak(&mut settings);

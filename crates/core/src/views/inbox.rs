@@ -51,6 +51,26 @@ view! {
         /// settings; passwords are never shown).
         #[serde(flatten, skip_serializing_if = "Option::is_none")]
         pub email_channel: Option<EmailChannelView>,
+        /// Website inboxes: the embed snippet, pre-chat form, allowed domains and attachment
+        /// limits.
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        pub widget_channel: Option<WidgetChannelView>,
+    }
+
+    /// The website chat channel's fields on an inbox (Chatwoot's names, plus Throughline's
+    /// `allowed_domains` and attachment limits).
+    pub struct WidgetChannelView {
+        /// One line to paste into the site's pages.
+        pub web_widget_script: String,
+        pub pre_chat_form_enabled: bool,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub pre_chat_form_options: Value,
+        /// Host names whose pages may embed the widget (`*.example.com` for subdomains); empty
+        /// means any site.
+        pub allowed_domains: Vec<String>,
+        pub max_attachment_size_mb: u64,
+        /// Accepted attachment types (`image/*` families allowed); empty accepts any.
+        pub allowed_attachment_types: Vec<String>,
     }
 
     /// The email channel's fields, as Chatwoot names them on an inbox.
@@ -115,6 +135,46 @@ view! {
         /// Throughline: an agent who works this inbox is online now (the widget offers to
         /// collect an email otherwise).
         pub agents_online: bool,
+        /// Website inboxes: what the widget needs to draw itself.
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        pub widget: Option<PublicWidgetView>,
+    }
+
+    /// The widget's configuration, as the public inbox endpoint gives it to the widget.
+    pub struct PublicWidgetView {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub widget_color: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub welcome_title: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub welcome_tagline: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub greeting_message: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reply_time: Option<String>,
+        /// Ask for an email when no agent is online.
+        pub enable_email_collect: bool,
+        pub pre_chat_form_enabled: bool,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub pre_chat_form_options: Value,
+        pub attachments: PublicAttachmentLimits,
+        /// The agents who answer here: names and pictures only.
+        pub agents: Vec<PublicAgentView>,
+    }
+
+    pub struct PublicAttachmentLimits {
+        pub max_size_bytes: u64,
+        /// Accepted types (`image/*` families allowed); empty accepts any.
+        pub allowed_types: Vec<String>,
+    }
+
+    /// An agent as a visitor may see them.
+    pub struct PublicAgentView {
+        pub id: i64,
+        pub name: String,
+        pub avatar_url: String,
+        /// online, busy or offline.
+        pub availability_status: String,
     }
 }
 
@@ -157,6 +217,7 @@ impl InboxView {
             out_of_office_message: setting_str(s, "out_of_office_message"),
             settings: s.clone(),
             email_channel: None,
+            widget_channel: None,
         }
     }
 }
@@ -189,6 +250,71 @@ impl From<&Inbox> for PublicInboxView {
             greeting_enabled: inbox.greeting_enabled,
             identity_validation_enabled: inbox.hmac_mandatory,
             agents_online: false,
+            widget: None,
+        }
+    }
+}
+
+fn pre_chat_options(settings: &Value) -> Value {
+    settings
+        .get("pre_chat_form_options")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({"pre_chat_fields": []}))
+}
+
+impl WidgetChannelView {
+    /// `public_url` is where this server is reached (the snippet loads `/widget.js` from it);
+    /// `upload_limit` the server's largest upload in bytes.
+    pub fn new(inbox: &Inbox, public_url: &str, upload_limit: u64) -> Self {
+        let s = &inbox.settings;
+        let policy = crate::widget::AttachmentPolicy::of(inbox, upload_limit);
+        Self {
+            web_widget_script: format!(
+                "<script async src=\"{}/widget.js\" data-inbox=\"{}\"></script>",
+                public_url.trim_end_matches('/'),
+                inbox.identifier
+            ),
+            pre_chat_form_enabled: setting_bool(s, "pre_chat_form_enabled"),
+            pre_chat_form_options: pre_chat_options(s),
+            allowed_domains: crate::widget::domains_of(inbox),
+            max_attachment_size_mb: policy.max_bytes.div_ceil(1024 * 1024),
+            allowed_attachment_types: policy.types,
+        }
+    }
+}
+
+impl PublicWidgetView {
+    pub fn new(inbox: &Inbox, upload_limit: u64, agents: Vec<PublicAgentView>) -> Self {
+        let s = &inbox.settings;
+        let policy = crate::widget::AttachmentPolicy::of(inbox, upload_limit);
+        Self {
+            widget_color: setting_str(s, "widget_color"),
+            welcome_title: setting_str(s, "welcome_title"),
+            welcome_tagline: setting_str(s, "welcome_tagline"),
+            greeting_message: inbox
+                .greeting_enabled
+                .then(|| inbox.greeting_message.clone())
+                .flatten(),
+            reply_time: setting_str(s, "reply_time"),
+            enable_email_collect: setting_bool(s, "enable_email_collect"),
+            pre_chat_form_enabled: setting_bool(s, "pre_chat_form_enabled"),
+            pre_chat_form_options: pre_chat_options(s),
+            attachments: PublicAttachmentLimits {
+                max_size_bytes: policy.max_bytes,
+                allowed_types: policy.types,
+            },
+            agents,
+        }
+    }
+}
+
+impl PublicAgentView {
+    pub fn new(user: &crate::model::User, availability_status: &str) -> Self {
+        Self {
+            id: user.id,
+            name: user.available_name().to_owned(),
+            avatar_url: super::user::avatar(&user.avatar_url),
+            availability_status: availability_status.to_owned(),
         }
     }
 }

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use throughline_core::model::ChannelType;
 use throughline_core::validate::{http_url, optional_text, required_text};
-use throughline_core::views::{AgentView, InboxView};
+use throughline_core::views::{AgentView, InboxView, WidgetChannelView};
+use throughline_core::widget;
 use throughline_store::inboxes::{self, InboxChanges, NewInbox};
 use throughline_store::{accounts, email};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,12 +38,6 @@ const SETTING_KEYS: [&str; 10] = [
     "sender_name_type",
     "business_name",
 ];
-const WIDGET_KEYS: [&str; 4] = [
-    "website_url",
-    "widget_color",
-    "welcome_title",
-    "welcome_tagline",
-];
 
 async fn save_email(
     conn: &mut throughline_store::Conn,
@@ -61,6 +56,19 @@ async fn save_email(
     }
 }
 
+/// The view of an inbox with its website channel's fields (snippet, pre-chat form, domains).
+fn view_of(state: &AppState, inbox: &throughline_core::model::Inbox, admin: bool) -> InboxView {
+    let mut view = InboxView::new(inbox, admin);
+    if inbox.channel_type == ChannelType::WebWidget {
+        view.widget_channel = Some(WidgetChannelView::new(
+            inbox,
+            &state.config.public_url,
+            state.config.upload_limit as u64,
+        ));
+    }
+    view
+}
+
 /// Adds the email channel's fields to the views of email inboxes.
 async fn with_email(
     state: &AppState,
@@ -68,7 +76,7 @@ async fn with_email(
     inbox: &throughline_core::model::Inbox,
     admin: bool,
 ) -> ApiResult<InboxView> {
-    let mut view = InboxView::new(inbox, admin);
+    let mut view = view_of(state, inbox, admin);
     if inbox.channel_type == ChannelType::Email {
         let mut conn = state.store.read().await?;
         if let Some(c) = email::get(&mut conn, state.store.key(), &ctx.scope, inbox.id).await? {
@@ -99,18 +107,78 @@ async fn list(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct ChannelFields {
-    /// api or email (other channel types come with their channel's release)
+    /// api, web_widget or email (other channel types come with their channel's release)
     #[serde(rename = "type")]
     kind: Option<String>,
     webhook_url: Option<String>,
     hmac_mandatory: Option<bool>,
-    website_url: Option<String>,
-    widget_color: Option<String>,
-    welcome_title: Option<String>,
-    welcome_tagline: Option<String>,
+    /// Website chat (`type: web_widget`): look, pre-chat form, allowed domains, attachments.
+    #[serde(flatten)]
+    widget: WidgetFields,
     /// Email channel (`type: email`): address, SMTP and IMAP settings.
     #[serde(flatten)]
     email: super::email::EmailFields,
+}
+
+/// A field that may be absent, `null` (clear) or a value; validated by `core::widget`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// The website channel's settings (Chatwoot's names; the last three are Throughline's).
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+struct WidgetFields {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    website_url: Option<Value>,
+    /// `#rgb` or `#rrggbb`
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    widget_color: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    welcome_title: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    welcome_tagline: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<bool>)]
+    pre_chat_form_enabled: Option<Value>,
+    /// `{pre_chat_message, pre_chat_fields: [{name: email|name|phone_number, required,
+    /// enabled, label}]}`
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    pre_chat_form_options: Option<Value>,
+    /// Host names whose pages may use the widget (`*.example.com` for any subdomain); a list
+    /// or a comma-separated string. Empty: any site.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    allowed_domains: Option<Value>,
+    /// Largest file a visitor may attach, MiB (default 40, never above the server's limit).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    max_attachment_size_mb: Option<Value>,
+    /// MIME types or families (`image/*`) a visitor may attach.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    allowed_attachment_types: Option<Value>,
+}
+
+impl WidgetFields {
+    fn get(&self, key: &str) -> Option<&Value> {
+        match key {
+            "website_url" => self.website_url.as_ref(),
+            "widget_color" => self.widget_color.as_ref(),
+            "welcome_title" => self.welcome_title.as_ref(),
+            "welcome_tagline" => self.welcome_tagline.as_ref(),
+            "pre_chat_form_enabled" => self.pre_chat_form_enabled.as_ref(),
+            "pre_chat_form_options" => self.pre_chat_form_options.as_ref(),
+            "allowed_domains" => self.allowed_domains.as_ref(),
+            "max_attachment_size_mb" => self.max_attachment_size_mb.as_ref(),
+            "allowed_attachment_types" => self.allowed_attachment_types.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -147,32 +215,37 @@ fn check_settings(settings: &Map<String, Value>) -> ApiResult<()> {
     }
 }
 
-fn settings_from(body: &InboxFields) -> Map<String, Value> {
+/// The settings a body sets: Chatwoot's inbox settings, and the website channel's (from
+/// `channel` or, as Chatwoot's update also accepts, the top level), each validated; every
+/// invalid field is reported at once.
+fn settings_from(body: &InboxFields) -> ApiResult<Map<String, Value>> {
     let mut settings = Map::new();
     for key in SETTING_KEYS {
         if let Some(v) = body.rest.get(key) {
             settings.insert(key.into(), v.clone());
         }
     }
-    if let Some(ch) = &body.channel {
-        let pairs = [
-            ("website_url", &ch.website_url),
-            ("widget_color", &ch.widget_color),
-            ("welcome_title", &ch.welcome_title),
-            ("welcome_tagline", &ch.welcome_tagline),
-        ];
-        for (key, value) in pairs {
-            if let Some(v) = value {
-                settings.insert(key.into(), Value::String(v.clone()));
+    let mut errors = Vec::new();
+    for key in widget::KEYS {
+        let given = body
+            .channel
+            .as_ref()
+            .and_then(|c| c.widget.get(key))
+            .or_else(|| body.rest.get(key));
+        if let Some(v) = given {
+            match widget::setting(key, v) {
+                Ok(v) => {
+                    settings.insert(key.into(), v);
+                }
+                Err(e) => errors.push(e),
             }
         }
     }
-    for key in WIDGET_KEYS {
-        if let Some(v) = body.rest.get(key) {
-            settings.insert(key.into(), v.clone());
-        }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
     }
-    settings
+    check_settings(&settings)?;
+    Ok(settings)
 }
 
 fn validate_country(c: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {
@@ -227,7 +300,10 @@ async fn create(
             format!("unknown channel type `{kind}`"),
         )
     })?;
-    if !matches!(channel_type, ChannelType::Api | ChannelType::Email) {
+    if !matches!(
+        channel_type,
+        ChannelType::Api | ChannelType::Email | ChannelType::WebWidget
+    ) {
         return Err(ApiError::invalid(
             "channel.type",
             "unavailable",
@@ -261,8 +337,14 @@ async fn create(
         webhook_url,
         default_country: validate_country(body.default_country.clone())?.flatten(),
         settings: Value::Object({
-            let settings = settings_from(&body);
-            check_settings(&settings)?;
+            let mut settings = settings_from(&body)?;
+            if channel_type == ChannelType::WebWidget {
+                // Chatwoot's default: ask offline visitors for an email.
+                settings
+                    .entry("enable_email_collect")
+                    .or_insert(Value::Bool(true));
+            }
+            settings.retain(|_, v| !v.is_null());
             settings
         }),
     };
@@ -277,7 +359,7 @@ async fn create(
     }
     let mut tx = state.store.begin().await?;
     let inbox = inboxes::create(tx.conn(), state.store.key(), &ctx.scope, new).await?;
-    let mut view = InboxView::new(&inbox, true);
+    let mut view = view_of(&state, &inbox, true);
     if channel_type == ChannelType::Email {
         let channel = super::email::apply(&email_fields, None, inbox.id, ctx.scope.account_id())?;
         let saved = save_email(tx.conn(), &state, &ctx, &channel).await?;
@@ -315,8 +397,7 @@ async fn update(
     Json(body): Json<InboxFields>,
 ) -> ApiResult<axum::Json<InboxView>> {
     ctx.require_admin()?;
-    let settings = settings_from(&body);
-    check_settings(&settings)?;
+    let settings = settings_from(&body)?;
     let changes = InboxChanges {
         name: body
             .name
@@ -338,7 +419,7 @@ async fn update(
     };
     let mut tx = state.store.begin().await?;
     let inbox = inboxes::update(tx.conn(), state.store.key(), &ctx.scope, id, changes).await?;
-    let mut view = InboxView::new(&inbox, true);
+    let mut view = view_of(&state, &inbox, true);
     if inbox.channel_type == ChannelType::Email {
         let current = email::get(tx.conn(), state.store.key(), &ctx.scope, id).await?;
         let fields = body

@@ -283,8 +283,18 @@ async fn reply_channel_options(
 ) -> ApiResult<axum::Json<Payload<Vec<ReplyChannelView>>>> {
     let mut conn = state.store.read().await?;
     let conversation = conversations::get(&mut conn, &ctx.scope, id).await?;
-    let options =
-        reply_channels::options(&mut conn, &state.store, &ctx.scope, &conversation).await?;
+    let options = reply_channels::options(
+        &mut conn,
+        &state.store,
+        &ctx.scope,
+        &conversation,
+        Some(
+            state
+                .hub
+                .visitor_online(ctx.account_id(), conversation.contact_id),
+        ),
+    )
+    .await?;
     Ok(payload(
         options
             .iter()

@@ -108,9 +108,9 @@ pub(crate) struct NewMessageBody {
 }
 
 pub(crate) struct Upload {
-    file_name: Option<String>,
-    content_type: Option<String>,
-    bytes: Vec<u8>,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 const MAX_CONTENT: usize = 150_000;
@@ -118,17 +118,16 @@ const MAX_FILES: usize = 15;
 
 /// Reads a JSON body or a multipart form (`content`, `message_type`, `private`,
 /// `attachments[]` files), as Chatwoot clients send either.
-async fn read_body(state: &AppState, req: Request) -> ApiResult<(NewMessageBody, Vec<Upload>)> {
-    let is_multipart = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
-    if !is_multipart {
+pub(crate) async fn read_body(
+    state: &AppState,
+    req: Request,
+) -> ApiResult<(NewMessageBody, Vec<Upload>)> {
+    if !is_multipart(&req) {
         let crate::extract::Json(body) =
             crate::extract::Json::<NewMessageBody>::from_request(req, state).await?;
         return Ok((body, Vec::new()));
     }
+    let req = upload_sized(req, state.config.upload_limit).await;
     let mut form = axum::extract::Multipart::from_request(req, state)
         .await
         .map_err(|e| {
@@ -186,6 +185,30 @@ async fn read_body(state: &AppState, req: Request) -> ApiResult<(NewMessageBody,
         }
     }
     Ok((body, uploads))
+}
+
+/// Lets a multipart body grow to the upload limit: the app-wide default body limit is sized for
+/// JSON and would otherwise cap every upload at it. (`DefaultBodyLimit`'s marker is private;
+/// its layer is the way to set it on one request.)
+async fn upload_sized(req: Request, limit: usize) -> Request {
+    use tower::{Layer, ServiceExt};
+    let pass = tower::service_fn(|r: Request| async move { Ok::<_, std::convert::Infallible>(r) });
+    match axum::extract::DefaultBodyLimit::max(limit)
+        .layer(pass)
+        .oneshot(req)
+        .await
+    {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+/// Whether the body is a multipart form.
+pub(crate) fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"))
 }
 
 fn multipart_error(status: axum::http::StatusCode, text: String) -> ApiError {
@@ -390,8 +413,18 @@ async fn create(
         new.sender = sender_of(&ctx);
         if let Some(chosen) = reply_inbox.filter(|_| !new.private) {
             let mut conn = state.store.read().await?;
-            let options =
-                reply_channels::options(&mut conn, &state.store, &ctx.scope, &conversation).await?;
+            let options = reply_channels::options(
+                &mut conn,
+                &state.store,
+                &ctx.scope,
+                &conversation,
+                Some(
+                    state
+                        .hub
+                        .visitor_online(ctx.account_id(), conversation.contact_id),
+                ),
+            )
+            .await?;
             let Some((inbox, option)) = options.iter().find(|(i, _)| i.id == chosen) else {
                 return Err(ApiError::invalid(
                     "inbox_id",

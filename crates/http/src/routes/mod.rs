@@ -21,7 +21,9 @@ pub(crate) mod public;
 mod realtime;
 mod teams;
 mod webhooks;
+mod widget;
 
+pub(crate) use auth::client_ip;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;

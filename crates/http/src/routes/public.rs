@@ -5,14 +5,15 @@
 //! messages. With identity verification on (`hmac_mandatory`), a contact must present
 //! `identifier_hash` = HMAC-SHA256(identifier) under the inbox's secret.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use throughline_core::crypto::verify_identifier_hash;
 use throughline_core::identity::{normalize_email, normalize_phone};
 use throughline_core::linking::Evidence;
 use throughline_core::message::{MessageType, SenderType};
-use throughline_core::model::{Contact, Conversation, Identity, Inbox};
+use throughline_core::model::{ChannelType, Contact, Conversation, Identity, Inbox};
 use throughline_core::validate::{json_object, optional_text};
 use throughline_core::views::{
     PublicContactView, PublicConversationView, PublicInboxView, PublicMessageView,
@@ -45,7 +46,7 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(update_message))
 }
 
-async fn find_inbox(state: &AppState, identifier: &str) -> ApiResult<Inbox> {
+pub(super) async fn find_inbox(state: &AppState, identifier: &str) -> ApiResult<Inbox> {
     let mut conn = state.store.read().await?;
     inboxes::by_identifier_unscoped(&mut conn, state.store.key(), identifier)
         .await
@@ -124,6 +125,9 @@ async fn inbox(
     let inbox = find_inbox(&state, &identifier).await?;
     let mut view = PublicInboxView::from(&inbox);
     view.agents_online = state.hub.agents_online(inbox.account_id, inbox.id);
+    if inbox.channel_type == ChannelType::WebWidget {
+        view.widget = Some(super::widget::config(&state, &inbox).await?);
+    }
     Ok(axum::Json(view))
 }
 
@@ -346,6 +350,10 @@ async fn list_conversations(
 pub(crate) struct PublicConversationBody {
     #[schema(value_type = Object)]
     custom_attributes: Option<Value>,
+    /// Website inboxes: the visitor's page and language (recorded in the conversation's
+    /// `additional_attributes` with the browser read from User-Agent).
+    #[serde(flatten)]
+    browser: super::widget::BrowserFields,
 }
 
 /// Starts a conversation for the visitor.
@@ -355,12 +363,17 @@ pub(crate) struct PublicConversationBody {
 async fn create_conversation(
     State(state): State<AppState>,
     Path((inbox_id, contact_id)): Path<(String, String)>,
+    headers: HeaderMap,
     Json(body): Json<PublicConversationBody>,
 ) -> ApiResult<axum::Json<PublicConversationView>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     if let Some(attrs) = &body.custom_attributes {
         json_object("custom_attributes", attrs)?;
     }
+    // Chatwoot records where and in what a website visitor started the chat.
+    let mut context = (v.inbox.channel_type == ChannelType::WebWidget)
+        .then(|| super::widget::visitor_context(&headers, &body.browser).attributes())
+        .filter(|a| !a.is_empty());
     let mut tx = state.store.begin().await?;
     // A proven visitor continues the contact's conversation from any channel (the account's
     // continuity rules); an unproven one only ever sees what it started itself.
@@ -375,12 +388,11 @@ async fn create_conversation(
         .await?
         .0
     } else {
-        conversations::create(
-            &mut tx,
-            &v.scope,
-            NewConversation::open(v.contact.id, v.inbox.id, Some(v.identity.id)),
-        )
-        .await?
+        let mut new = NewConversation::open(v.contact.id, v.inbox.id, Some(v.identity.id));
+        if let Some(attrs) = context.take() {
+            new.additional_attributes = Value::Object(attrs);
+        }
+        conversations::create(&mut tx, &v.scope, new).await?
     };
     // Added to what a continued conversation already holds, never replacing it.
     let c = match body.custom_attributes {
@@ -390,6 +402,11 @@ async fn create_conversation(
             conversations::set_custom_attributes(&mut tx, &c, merged).await?
         }
         _ => c,
+    };
+    // A continued conversation keeps what it had and learns the latest page.
+    let c = match context {
+        Some(attrs) => conversations::merge_additional_attributes(&mut tx, &c, attrs).await?,
+        None => c,
     };
     tx.commit().await?;
     Ok(axum::Json(conversation_view(&state, &v, &c).await?))
@@ -501,19 +518,35 @@ pub(crate) struct PublicMessageBody {
     source_id: Option<String>,
 }
 
-/// The customer writes.
+/// The customer writes: JSON, or `multipart/form-data` with `content` and `attachments[]`
+/// files (the inbox's size and type limits apply: 413, 415).
 #[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{conversation_id}/messages", tag = "Client API",
     params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path), ("conversation_id" = i64, Path)), request_body = PublicMessageBody,
-    responses((status = 200, body = PublicMessageView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = PublicMessageView), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 async fn create_message(
     State(state): State<AppState>,
     Path((inbox_id, contact_id, id)): Path<(String, String, i64)>,
-    Json(body): Json<PublicMessageBody>,
+    req: Request,
 ) -> ApiResult<axum::Json<PublicMessageView>> {
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     if v.contact.blocked {
         return Err(ApiError::Forbidden("this contact is blocked".into()));
     }
+    // JSON, or a multipart form with files (`attachments[]`) as the widget sends them. Only
+    // the text, the echo id and the source id are the visitor's to choose.
+    let (body, uploads) = if super::messages::is_multipart(&req) {
+        let (b, uploads) = super::messages::read_body(&state, req).await?;
+        let body = PublicMessageBody {
+            content: b.content,
+            echo_id: b.echo_id,
+            source_id: b.source_id,
+        };
+        (body, uploads)
+    } else {
+        let Json(body) = Json::<PublicMessageBody>::from_request(req, &state).await?;
+        (body, Vec::new())
+    };
+    super::widget::check_uploads(&state, &v.inbox, &uploads)?;
     let c = visitor_conversation(&state, &v, id).await?;
     // A conversation an agent merged away lives on in the one it was merged into.
     let c = {
@@ -538,7 +571,7 @@ async fn create_message(
         &state,
         v.inbox.account_id,
         request,
-        Vec::new(),
+        uploads,
         MessageType::Incoming,
     )
     .await?;

@@ -18,6 +18,7 @@ mod realtime;
 mod reliability;
 mod resources;
 mod webhooks;
+mod widget;
 
 use serde_json::{Value, json};
 use throughline_testkit::TestApp;
