@@ -1,0 +1,2 @@
+export {};
+(window as unknown as { $throughline: object }).$throughline = {};
