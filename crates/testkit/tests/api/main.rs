@@ -16,6 +16,7 @@ mod platform;
 mod realtime;
 mod reliability;
 mod resources;
+mod web_ui;
 mod webhooks;
 
 use serde_json::{Value, json};
