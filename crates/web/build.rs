@@ -32,7 +32,9 @@ fn main() {
         return;
     }
     if stale_modules(&web) {
-        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&web));
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&web));
     }
     run(Command::new("npm")
         .args(["run", "build", "--silent"])

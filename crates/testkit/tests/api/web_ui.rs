@@ -40,7 +40,10 @@ async fn the_app_and_the_widget_are_served_with_the_right_types(b: Backend) {
     ] {
         let r = get(path).await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
-        assert!(header(&r, "content-type").starts_with("application/json"), "{path}");
+        assert!(
+            header(&r, "content-type").starts_with("application/json"),
+            "{path}"
+        );
     }
     let r = client.post(t.url("/nowhere")).send().await.unwrap();
     assert_eq!(r.status(), 404);
