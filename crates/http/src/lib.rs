@@ -12,6 +12,7 @@ pub mod ratelimit;
 pub(crate) mod routes;
 pub mod state;
 mod throttle;
+mod web_ui;
 
 use std::sync::Arc;
 
@@ -96,7 +97,7 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(upload_limit))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
-        .fallback(routes::not_found)
+        .fallback(web_ui::fallback)
         .with_state(state)
 }
 

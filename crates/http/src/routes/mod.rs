@@ -53,10 +53,6 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     platform::routes(router)
 }
 
-pub(crate) async fn not_found() -> ApiError {
-    ApiError::NotFound
-}
-
 /// `{"payload": …}`, Chatwoot's envelope for many answers.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct Payload<T> {

@@ -1,0 +1,145 @@
+// Shared helpers of the browser tests: the server's API, a second-origin host page for the
+// widget, an SMTP client for the email corpus, axe, and Chromium through playwright-core.
+import { createServer } from 'node:http';
+import { createConnection } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
+export const ARTIFACTS = process.env.ARTIFACTS ?? 'artifacts';
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+let token = null;
+let accountId = null;
+export async function api(method, path, body) {
+  if (!token) {
+    const r = await fetch(`${BASE}/auth/sign_in`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: process.env.ADMIN_EMAIL, password: process.env.ADMIN_PASSWORD }),
+    });
+    const data = (await r.json()).data;
+    token = data.access_token;
+    accountId = data.account_id;
+  }
+  const r = await fetch(`${BASE}${path.replace('{acc}', `/api/v1/accounts/${accountId}`)}`, {
+    method, headers: { 'content-type': 'application/json', api_access_token: token }, body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** A website inbox when the server has the web_widget channel, else an API inbox (same Client API). */
+export async function widgetInbox(name) {
+  try {
+    const inbox = await api('POST', '{acc}/inboxes', { name, channel: { type: 'web_widget', website_url: 'http://localhost', widget_color: '#1d4ed8' } });
+    return { ...inbox, crossOrigin: true };
+  } catch {
+    // Before the website channel (with its CORS) existed, the widget could only be tested
+    // through a same-origin proxy; with a web_widget inbox the page is truly cross-origin.
+    console.log('# note: no web_widget channel on this server: the widget is served through the host page (same origin)');
+    return { ...(await api('POST', '{acc}/inboxes', { name, channel: { type: 'api' } })), crossOrigin: false };
+  }
+}
+
+/** Serves a page on another origin (localhost:<port> vs the server's 127.0.0.1) embedding the
+ * widget; with `proxy`, the widget and the Client API are reached through this origin. */
+export async function hostPage(inboxIdentifier, proxy = false) {
+  const target = new URL(BASE);
+  const src = proxy ? '/widget.js' : `${BASE}/widget.js`;
+  const server = createServer(async (req, res) => {
+    if (proxy && (req.url === '/widget.js' || req.url.startsWith('/public/'))) {
+      const chunks = [];
+      for await (const c of req) chunks.push(c);
+      const upstream = await fetch(`${BASE}${req.url}`, {
+        method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
+      return res.end(Buffer.from(await upstream.arrayBuffer()));
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme shop</title></head>
+<body><main><h1>Acme shop</h1><p>Welcome to our shop.</p></main>
+<script async src="${src}" data-inbox="${inboxIdentifier}"></script></body></html>`);
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const upstream = createConnection(Number(target.port), target.hostname, () => {
+      const headers = Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'origin').map(([k, v]) => `${k}: ${v}`);
+      upstream.write(`${req.method} ${req.url} HTTP/1.1\r\nhost: ${target.host}\r\n${headers.join('\r\n')}\r\n\r\n`);
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://localhost:${server.address().port}/`, close: () => server.close() };
+}
+
+/** Runs axe in the page; returns serious and critical violations. */
+export async function axe(page, context) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async (ctx) => {
+    const r = await window.axe.run(ctx ?? document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5), help: v.help }));
+  }, context);
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** Sends one message to the built-in SMTP receiver, speaking plain SMTP. */
+export function sendMail(port, from, to, raw) {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(port, '127.0.0.1');
+    const steps = [`EHLO browser.test`, `MAIL FROM:<${from}>`, `RCPT TO:<${to}>`, 'DATA', `${raw.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..')}\r\n.`, 'QUIT'];
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      buffer += chunk;
+      const lines = buffer.split('\r\n');
+      buffer = lines.pop();
+      for (const line of lines) {
+        if (/^\d{3} /.test(line)) {
+          const code = Number(line.slice(0, 3));
+          if (code >= 400) return reject(new Error(`SMTP: ${line}`)), socket.destroy();
+          const next = steps.shift();
+          if (next === undefined) return socket.end(), resolve();
+          socket.write(`${next}\r\n`);
+        }
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+export async function signIn(page, locale = 'en') {
+  await page.goto(`${BASE}/login`);
+  await page.evaluate((l) => localStorage.setItem('tl.locale', l), locale);
+  await page.goto(`${BASE}/login`);
+  await page.fill('input[name=email]', process.env.ADMIN_EMAIL);
+  await page.fill('input[name=password]', process.env.ADMIN_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/app\/accounts\/\d+\/conversations/);
+}
+
+/** Fails on any catalogue key the page asked for and did not find, or a raw key left on screen. */
+export async function untranslated(page) {
+  return page.evaluate(() => {
+    const missing = [...(window.__i18nMissing ?? [])];
+    const text = document.body.innerText;
+    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|suggestion|event|shortcuts|profile|admin|field|role|locale)\.[a-z_]+\b/g) ?? [];
+    return [...missing, ...raw];
+  });
+}
+
+export const shot = (page, name) => page.screenshot({ path: `${ARTIFACTS}/${name}.png` });

@@ -1,0 +1,409 @@
+// Throughline's chat widget: one file, no framework, drawn in a shadow root so the host page's
+// styles neither leak in nor out. Loaded by
+//   <script async src="https://throughline.example/widget.js" data-inbox="IDENTIFIER"></script>
+// It talks to the Client API of that server and to the visitor's realtime socket.
+import { catalogues, pickLocale, type Key, type Locale } from './i18n';
+import { css } from './style';
+
+type Json = Record<string, any>;
+type Stored = { source_id?: string; conversation_id?: number; last_event_id?: number; unread?: number };
+
+const script = (document.currentScript as HTMLScriptElement | null) ??
+  document.querySelector<HTMLScriptElement>('script[data-inbox][src*="widget.js"]');
+const inboxId = script?.dataset.inbox ?? '';
+const base = script ? new URL(script.src).origin : location.origin;
+const storeKey = `throughline:${inboxId}`;
+
+let locale: Locale = pickLocale(script?.dataset.locale);
+const t = (key: Key, vars: Record<string, string | number> = {}) =>
+  Object.entries(vars).reduce<string>((s, [k, v]) => s.replaceAll(`{${k}}`, String(v)), catalogues[locale][key]);
+
+let stored: Stored = {};
+try {
+  stored = JSON.parse(localStorage.getItem(storeKey) ?? '{}');
+} catch {
+  stored = {};
+}
+const save = () => localStorage.setItem(storeKey, JSON.stringify(stored));
+
+let config: Json = {};
+let agentsOnline = false;
+let open = false;
+let messages: Json[] = [];
+let typingName = '';
+let pendingUser: Json = {};
+let pendingAttributes: Json = {};
+let socket: WebSocket | null = null;
+let retry = 0;
+let typingSent = false;
+let typingTimer: ReturnType<typeof setTimeout> | undefined;
+let status = 'open';
+let emailSaved = false;
+
+async function call(method: string, path: string, body?: Json | FormData): Promise<any> {
+  const init: RequestInit = { method };
+  if (body instanceof FormData) init.body = body;
+  else if (body) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json' };
+  }
+  const response = await fetch(`${base}/public/api/v1/inboxes/${encodeURIComponent(inboxId)}${path}`, init);
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw Object.assign(new Error(data?.message ?? response.statusText), { status: response.status });
+  return data;
+}
+
+const contactPath = () => `/contacts/${encodeURIComponent(stored.source_id!)}`;
+
+// ---------------------------------------------------------------- DOM
+const host = document.createElement('div');
+host.id = 'throughline-widget';
+const root = host.attachShadow({ mode: 'open' });
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Json = {}, ...children: (Node | string)[]) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else if (k === 'text') node.textContent = v;
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  node.append(...children);
+  return node;
+};
+
+const style = el('style', { text: css });
+const badge = el('span', { class: 'badge', hidden: true });
+const launcher = el('button', { class: 'launcher', type: 'button', 'aria-expanded': 'false', onclick: () => toggle() });
+const panel = el('section', { class: 'panel', role: 'dialog', 'aria-modal': 'false', hidden: true });
+root.append(style, panel, launcher);
+
+function render() {
+  launcher.setAttribute('aria-label', open ? t('close') : t('open'));
+  launcher.setAttribute('aria-expanded', String(open));
+  launcher.replaceChildren(el('span', { 'aria-hidden': 'true', text: open ? '×' : '💬' }), badge);
+  const unread = stored.unread ?? 0;
+  badge.hidden = open || unread === 0;
+  badge.textContent = String(unread);
+  badge.setAttribute('aria-label', t('unread', { count: unread }));
+  if (config.widget_color) host.style.setProperty('--tl-color', config.widget_color);
+  panel.hidden = !open;
+  if (!open) return;
+  panel.setAttribute('aria-label', config.welcome_title || t('title'));
+  const agents: Json[] = config.agents ?? [];
+  const header = el('header', {},
+    el('div', { class: 'avatars' }, ...agents.slice(0, 3).map((a) =>
+      a.avatar_url ? el('img', { src: a.avatar_url, alt: a.name }) : el('span', { class: 'avatar', title: a.name, text: (a.name ?? '?').slice(0, 1) }))),
+    el('div', {},
+      el('h2', { text: config.welcome_title || config.name || t('title') }),
+      el('p', { class: 'presence', text: agentsOnline ? t('online') : t('offline') }),
+      config.welcome_tagline ? el('p', { class: 'tagline', text: config.welcome_tagline }) : ''),
+    el('button', { type: 'button', class: 'close', 'aria-label': t('close'), onclick: () => toggle(false), text: '×' }));
+  panel.replaceChildren(header, stored.conversation_id || stored.source_id ? conversationView() : preChatView());
+  const list = panel.querySelector('.messages');
+  if (list) list.scrollTop = list.scrollHeight;
+}
+
+function preChatFields(): Json[] {
+  const configured: Json[] | undefined = config.pre_chat_form_options?.pre_chat_fields;
+  const fields = configured?.length && config.pre_chat_form_enabled !== false
+    ? configured.filter((f) => f.enabled !== false)
+    : [{ name: 'name', required: false }, { name: 'email', required: false }];
+  return fields
+    .filter((f) => !pendingUser[f.name])
+    .map((f) => (f.name === 'email' && !agentsOnline && config.enable_email_collect !== false ? { ...f, required: true } : f));
+}
+
+function preChatView(): HTMLElement {
+  const fields = preChatFields();
+  const form = el('form', { class: 'prechat', onsubmit: (e: Event) => { e.preventDefault(); start(new FormData(form)); } });
+  if (!agentsOnline) form.append(el('p', { class: 'notice', text: t('offline_help') }));
+  if (config.pre_chat_form_options?.pre_chat_message) form.append(el('p', { text: config.pre_chat_form_options.pre_chat_message }));
+  for (const f of fields) {
+    const key = f.name as Key;
+    const type = f.name === 'email' ? 'email' : f.name === 'phone_number' ? 'tel' : 'text';
+    form.append(el('label', {}, f.label || t(key), f.required ? el('span', { class: 'req', text: ` (${t('required')})` }) : '',
+      el('input', { name: f.name, type, required: f.required || undefined, autocomplete: f.name === 'phone_number' ? 'tel' : f.name })));
+  }
+  form.append(el('label', {}, t('message'), el('textarea', { name: 'content', required: true, rows: 3 })));
+  form.append(el('button', { type: 'submit', class: 'primary', text: t('start') }));
+  return form;
+}
+
+function conversationView(): HTMLElement {
+  const wrap = el('div', { class: 'conversation' });
+  const list = el('ol', { class: 'messages', 'aria-live': 'polite', 'aria-label': t('title') });
+  for (const m of messages) {
+    const mine = m.message_type === 0;
+    const who = mine ? t('you') : (m.sender?.available_name || m.sender?.name || t('agent'));
+    const item = el('li', { class: mine ? 'mine' : 'theirs', 'data-message': m.id ?? '' });
+    if (!mine && m.sender?.avatar_url) item.append(el('img', { class: 'face', src: m.sender.avatar_url, alt: '' }));
+    const bubble = el('div', { class: 'bubble' }, el('span', { class: 'who', text: who }));
+    if (m.content) bubble.append(el('p', { text: m.content }));
+    for (const a of m.attachments ?? []) {
+      bubble.append(a.file_type === 'image'
+        ? el('a', { href: a.data_url, target: '_blank', rel: 'noopener noreferrer' }, el('img', { src: a.thumb_url || a.data_url, alt: a.file_name ?? '' }))
+        : el('a', { href: a.data_url, target: '_blank', rel: 'noopener noreferrer', text: `📎 ${a.file_name ?? t('attach')}` }));
+    }
+    if (m.created_at) bubble.append(el('time', { text: new Intl.DateTimeFormat(locale, { timeStyle: 'short' }).format(new Date(m.created_at * 1000)) }));
+    item.append(bubble);
+    list.append(item);
+  }
+  wrap.append(list);
+  if (typingName) wrap.append(el('p', { class: 'typing', role: 'status', text: t('typing', { name: typingName }) }));
+  if (status === 'resolved') wrap.append(el('p', { class: 'notice', text: t('resolved') }));
+  if (!agentsOnline && !emailSaved && !pendingUser.email) {
+    const form = el('form', { class: 'collect', onsubmit: (e: Event) => { e.preventDefault(); collectEmail(String(new FormData(form).get('email') ?? '')); } },
+      el('label', {}, t('offline_help'), el('input', { name: 'email', type: 'email', required: true, autocomplete: 'email' })),
+      el('button', { type: 'submit', text: t('save_email') }));
+    wrap.append(form);
+  } else if (emailSaved) wrap.append(el('p', { class: 'notice', text: t('email_saved') }));
+  const input = el('textarea', { name: 'content', rows: 2, placeholder: t('placeholder'), 'aria-label': t('message'),
+    oninput: () => typing(true),
+    onkeydown: (e: KeyboardEvent) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); composer.requestSubmit(); } } });
+  const file = el('input', { type: 'file', class: 'file', 'aria-label': t('attach') }) as HTMLInputElement;
+  const composer = el('form', { class: 'composer', onsubmit: (e: Event) => { e.preventDefault(); send(input as HTMLTextAreaElement, file); } },
+    input, el('label', { class: 'attach', title: t('attach') }, el('span', { 'aria-hidden': 'true', text: '📎' }), file),
+    el('button', { type: 'submit', class: 'primary', text: t('send') }));
+  wrap.append(composer);
+  queueMicrotask(() => (open ? (input as HTMLTextAreaElement).focus({ preventScroll: true }) : null));
+  return wrap;
+}
+
+function showError(message = t('error')) {
+  panel.querySelector('.error')?.remove();
+  panel.append(el('p', { class: 'error', role: 'alert', text: message }));
+}
+
+// ---------------------------------------------------------------- flow
+async function ensureContact(values: Json = {}) {
+  if (stored.source_id) return;
+  const body: Json = { ...values, ...pendingUser };
+  if (Object.keys(pendingAttributes).length) body.custom_attributes = pendingAttributes;
+  const contact = await call('POST', '/contacts', body);
+  stored.source_id = contact.source_id;
+  save();
+  connect();
+}
+
+async function ensureConversation() {
+  if (stored.conversation_id && status !== 'resolved') return;
+  const conversation = await call('POST', `${contactPath()}/conversations`, {
+    referer_url: location.href,
+    browser_language: navigator.language,
+    initiated_at: new Date().toISOString(),
+  });
+  stored.conversation_id = conversation.id;
+  status = conversation.status ?? 'open';
+  save();
+}
+
+async function start(form: FormData) {
+  const values: Json = {};
+  for (const f of preChatFields()) {
+    const v = String(form.get(f.name) ?? '').trim();
+    if (v) values[f.name] = v;
+  }
+  const content = String(form.get('content') ?? '').trim();
+  try {
+    await ensureContact(values);
+    if (values.email) emailSaved = true;
+    await ensureConversation();
+    await post({ content });
+  } catch (e: any) {
+    showError(e.message);
+  }
+}
+
+async function post(payload: { content?: string; file?: File }) {
+  const echo = `e${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
+  let body: Json | FormData;
+  if (payload.file) {
+    body = new FormData();
+    if (payload.content) body.set('content', payload.content);
+    body.set('echo_id', echo);
+    body.append('attachments[]', payload.file);
+  } else body = { content: payload.content, echo_id: echo };
+  const message = await call('POST', `${contactPath()}/conversations/${stored.conversation_id}/messages`, body);
+  upsert(message);
+  render();
+}
+
+async function send(input: HTMLTextAreaElement, fileInput: HTMLInputElement) {
+  const content = input.value.trim();
+  const file = fileInput.files?.[0];
+  if (!content && !file) return;
+  if (file) {
+    const limits = config.attachments;
+    if (limits?.max_size_bytes && file.size > limits.max_size_bytes) return showError(t('file_too_large', { size: Math.ceil(limits.max_size_bytes / 1048576) }));
+    const types: string[] = limits?.allowed_types ?? [];
+    if (types.length && !types.some((ty) => (ty.endsWith('/*') ? file.type.startsWith(ty.slice(0, -1)) : file.type === ty))) return showError(t('file_type'));
+  }
+  typing(false);
+  try {
+    if (status === 'resolved' && config.allow_messages_after_resolved === false) {
+      stored.conversation_id = undefined;
+    }
+    await ensureConversation();
+    input.value = '';
+    await post({ content, file });
+  } catch (e: any) {
+    input.value = content;
+    showError(e.message);
+  }
+}
+
+async function collectEmail(email: string) {
+  try {
+    pendingUser.email = email;
+    if (stored.source_id) await call('PATCH', contactPath(), { email });
+    emailSaved = true;
+    render();
+  } catch (e: any) {
+    showError(e.message);
+  }
+}
+
+function typing(on: boolean) {
+  if (!stored.conversation_id) return;
+  clearTimeout(typingTimer);
+  if (on) typingTimer = setTimeout(() => typing(false), 4000);
+  if (on === typingSent) return;
+  typingSent = on;
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'typing', conversation_id: stored.conversation_id, on }));
+}
+
+function upsert(m: Json) {
+  if (m.conversation_id && stored.conversation_id && m.conversation_id !== stored.conversation_id) return;
+  const echo = m.content_attributes?.echo_id ?? m.additional_attributes?.echo_id ?? m.echo_id;
+  const index = messages.findIndex((x) => x.id === m.id || (echo && x.echo_id === echo));
+  if (index >= 0) messages[index] = { ...messages[index], ...m };
+  else messages.push(m);
+  messages.sort((a, b) => (a.created_at ?? 0) - (b.created_at ?? 0) || (a.id ?? 0) - (b.id ?? 0));
+}
+
+async function loadHistory() {
+  if (!stored.source_id || !stored.conversation_id) return;
+  try {
+    const list = await call('GET', `${contactPath()}/conversations/${stored.conversation_id}/messages`);
+    messages = [];
+    for (const m of (Array.isArray(list) ? list : (list.payload ?? []))) upsert(m);
+    const conversation = await call('GET', `${contactPath()}/conversations/${stored.conversation_id}`).catch(() => null);
+    if (conversation?.status) status = conversation.status;
+  } catch (e: any) {
+    if (e.status === 404 || e.status === 401) {
+      stored = {};
+      save();
+    }
+  }
+  render();
+}
+
+function connect() {
+  if (!stored.source_id || socket) return;
+  const url = new URL(`${base}/public/api/v1/inboxes/${encodeURIComponent(inboxId)}${contactPath()}/realtime`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (stored.last_event_id) url.searchParams.set('after', String(stored.last_event_id));
+  const ws = new WebSocket(url);
+  socket = ws;
+  ws.onmessage = (message) => {
+    let frame: Json;
+    try {
+      frame = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    if (frame.type === 'ready') {
+      retry = 0;
+      if (typeof frame.agents_online === 'boolean') agentsOnline = frame.agents_online;
+      if (typeof frame.last_event_id === 'number' && !stored.last_event_id) stored.last_event_id = frame.last_event_id;
+      save();
+      render();
+    } else if (frame.type === 'event') {
+      if (typeof frame.id === 'number') {
+        if (stored.last_event_id && frame.id <= stored.last_event_id) return;
+        stored.last_event_id = frame.id;
+      }
+      if (/^message_/.test(frame.event) && frame.data) {
+        const fresh = !messages.some((m) => m.id === frame.data.id);
+        upsert(frame.data);
+        if (fresh && frame.data.message_type === 1) {
+          typingName = '';
+          if (!open) stored.unread = (stored.unread ?? 0) + 1;
+        }
+      } else if (frame.event === 'conversation_status_changed' && frame.data?.status) {
+        status = frame.data.status;
+      }
+      save();
+      render();
+    } else if (frame.type === 'typing' && frame.who?.type === 'user') {
+      typingName = frame.on ? frame.who.name || t('agent') : '';
+      render();
+    } else if (frame.type === 'presence' && typeof frame.agents_online === 'boolean') {
+      agentsOnline = frame.agents_online;
+      render();
+    } else if (frame.type === 'resync') {
+      loadHistory();
+    }
+  };
+  ws.onclose = () => {
+    socket = null;
+    setTimeout(connect, Math.min(30_000, 1000 * 2 ** retry++));
+  };
+}
+
+function toggle(force?: boolean) {
+  open = force ?? !open;
+  if (open) {
+    stored.unread = 0;
+    save();
+  }
+  render();
+}
+
+// ---------------------------------------------------------------- public API
+async function setUser(identifier: string, user: Json = {}) {
+  pendingUser = { ...pendingUser, identifier, ...user };
+  if (user.phone && !user.phone_number) pendingUser.phone_number = user.phone;
+  delete pendingUser.phone;
+  if (stored.source_id) await call('PATCH', contactPath(), pendingUser).catch(() => {});
+  render();
+}
+
+async function setCustomAttributes(attributes: Json) {
+  pendingAttributes = { ...pendingAttributes, ...attributes };
+  if (stored.source_id) await call('PATCH', contactPath(), { custom_attributes: pendingAttributes }).catch(() => {});
+}
+
+(window as any).$throughline = {
+  setUser,
+  setCustomAttributes,
+  setLocale: (l: string) => {
+    locale = pickLocale(l);
+    render();
+  },
+  toggle,
+  reset: () => {
+    stored = {};
+    messages = [];
+    save();
+    socket?.close();
+    render();
+  },
+};
+
+async function boot() {
+  document.body.append(host);
+  try {
+    config = await call('GET', '');
+    agentsOnline = Boolean(config.agents_online);
+  } catch {
+    config = {};
+  }
+  render();
+  connect();
+  await loadHistory();
+  dispatchEvent(new CustomEvent('throughline:ready'));
+}
+
+if (document.body) boot();
+else addEventListener('DOMContentLoaded', boot);
