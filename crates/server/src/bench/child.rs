@@ -10,6 +10,8 @@ use tokio::process::{Child, Command};
 pub struct ServerUnderTest {
     child: Child,
     pub base: String,
+    /// The built-in SMTP receiver's port.
+    pub smtp_port: u16,
     pub started_in: Duration,
 }
 
@@ -30,6 +32,9 @@ impl ServerUnderTest {
             .local_addr()?
             .port();
         let base = format!("http://127.0.0.1:{port}");
+        let smtp_port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let mut cmd = Command::new(std::env::current_exe()?);
         for (name, _) in std::env::vars() {
             if name.starts_with("THROUGHLINE_") {
@@ -43,6 +48,8 @@ impl ServerUnderTest {
             .arg(database_url)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            .arg("--smtp-listen")
+            .arg(format!("127.0.0.1:{smtp_port}"))
             .env("THROUGHLINE_LOG", "warn")
             // The load comes from one address: limits far above it, so the limiter's cost is
             // measured without it refusing anything.
@@ -71,6 +78,7 @@ impl ServerUnderTest {
         Ok(ServerUnderTest {
             child,
             base,
+            smtp_port,
             started_in: started.elapsed(),
         })
     }
