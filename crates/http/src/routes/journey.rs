@@ -283,18 +283,7 @@ async fn reply_channel_options(
 ) -> ApiResult<axum::Json<Payload<Vec<ReplyChannelView>>>> {
     let mut conn = state.store.read().await?;
     let conversation = conversations::get(&mut conn, &ctx.scope, id).await?;
-    let options = reply_channels::options(
-        &mut conn,
-        &state.store,
-        &ctx.scope,
-        &conversation,
-        Some(
-            state
-                .hub
-                .visitor_online(ctx.account_id(), conversation.contact_id),
-        ),
-    )
-    .await?;
+    let options = reply_options(&state, &ctx, &mut conn, &conversation).await?;
     Ok(payload(
         options
             .iter()
@@ -312,6 +301,25 @@ async fn reply_channel_options(
 }
 
 /// Checks an agent's chosen reply inbox; the error names the reason.
+/// The inboxes that can carry a reply in `conversation`, with the widget visitor's presence
+/// taken from the realtime hub.
+pub(crate) async fn reply_options(
+    state: &AppState,
+    ctx: &AccountCtx,
+    conn: &mut throughline_store::Conn,
+    conversation: &throughline_core::model::Conversation,
+) -> ApiResult<
+    Vec<(
+        throughline_core::model::Inbox,
+        throughline_core::reply_channel::ReplyOption,
+    )>,
+> {
+    let online = state
+        .hub
+        .visitor_online(ctx.account_id(), conversation.contact_id);
+    Ok(reply_channels::options(conn, &state.store, &ctx.scope, conversation, Some(online)).await?)
+}
+
 pub(crate) fn refuse_unavailable(reason: Option<Unavailable>) -> ApiError {
     match reason {
         Some(r) => ApiError::invalid("inbox_id", r.as_str(), r.explain()),

@@ -413,18 +413,8 @@ async fn create(
         new.sender = sender_of(&ctx);
         if let Some(chosen) = reply_inbox.filter(|_| !new.private) {
             let mut conn = state.store.read().await?;
-            let options = reply_channels::options(
-                &mut conn,
-                &state.store,
-                &ctx.scope,
-                &conversation,
-                Some(
-                    state
-                        .hub
-                        .visitor_online(ctx.account_id(), conversation.contact_id),
-                ),
-            )
-            .await?;
+            let options =
+                super::journey::reply_options(&state, &ctx, &mut conn, &conversation).await?;
             let Some((inbox, option)) = options.iter().find(|(i, _)| i.id == chosen) else {
                 return Err(ApiError::invalid(
                     "inbox_id",

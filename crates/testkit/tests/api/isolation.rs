@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
-use crate::platform::platform_token;
+use crate::platform::{platform_token, second_account};
 use crate::thread;
 
 on_both_databases!(every_route_refuses_another_accounts_data);
@@ -262,28 +262,10 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
 
 async fn every_route_refuses_another_accounts_data(backend: Backend) {
     let t = TestApp::start(backend).await;
-    let platform = platform_token(&t, "isolation").await;
-    let b_account = t
-        .call(
-            "POST",
-            "/platform/api/v1/accounts",
-            Some(&platform),
-            Some(json!({"name": "Beta"})),
-        )
-        .await
-        .expect(200);
-    let b_user = t.call("POST", "/platform/api/v1/users", Some(&platform), Some(json!({"name": "Beta admin", "email": "admin@beta.test", "password": "beta-password-1"}))).await.expect(200);
-    let b_id = b_account["id"].as_i64().unwrap();
-    t.call(
-        "POST",
-        &format!("/platform/api/v1/accounts/{b_id}/account_users"),
-        Some(&platform),
-        Some(json!({"user_id": b_user["id"], "role": "administrator"})),
-    )
-    .await
-    .expect(200);
+    let beta = second_account(&t, "Beta", "admin@beta.test").await;
+    let b_id = beta.id;
     let a = seed(&t, t.account_id, &t.token, "alpha").await;
-    let b = seed(&t, b_id, b_user["access_token"].as_str().unwrap(), "beta").await;
+    let b = seed(&t, b_id, &beta.token, "beta").await;
     let before = snapshot(&t, &b).await;
 
     let other_app = platform_token(&t, "other-app").await;
@@ -380,7 +362,7 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                 // Another app's token on objects this app did not create.
                 let path = template
                     .replace("{account_id}", &b_id.to_string())
-                    .replace("{id}", &b_user["id"].to_string());
+                    .replace("{id}", &beta.admin_id.to_string());
                 let got = t
                     .call(&m, &path, Some(&other_app), body_for(&m, template, &b))
                     .await;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use throughline_testkit::ws::WsClient;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
-use crate::platform::platform_token;
+use crate::platform::second_account;
 use crate::{Thread, thread};
 
 on_both_databases!(
@@ -316,30 +316,8 @@ async fn moves_that_would_mix_customers_or_accounts_are_refused(b: Backend) {
 
     // Another account: its administrator cannot reach this account's conversations, and its
     // own display ids name its own conversations only.
-    let platform = platform_token(&t, "moves").await;
-    let beta = t
-        .call(
-            "POST",
-            "/platform/api/v1/accounts",
-            Some(&platform),
-            Some(json!({"name": "Beta"})),
-        )
-        .await
-        .expect(200);
-    let beta_id = beta["id"].as_i64().unwrap();
-    let user = t
-        .call("POST", "/platform/api/v1/users", Some(&platform), Some(json!({"name": "Beta admin", "email": "admin@beta.test", "password": "beta-password-1"})))
-        .await
-        .expect(200);
-    t.call(
-        "POST",
-        &format!("/platform/api/v1/accounts/{beta_id}/account_users"),
-        Some(&platform),
-        Some(json!({"user_id": user["id"], "role": "administrator"})),
-    )
-    .await
-    .expect(200);
-    let beta_token = user["access_token"].as_str().unwrap();
+    let beta = second_account(&t, "Beta", "admin@beta.test").await;
+    let (beta_id, beta_token) = (beta.id, beta.token.as_str());
     let across = t
         .call(
             "POST",

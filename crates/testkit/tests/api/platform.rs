@@ -19,6 +19,49 @@ pub async fn platform_token(t: &TestApp, name: &str) -> String {
     token
 }
 
+/// A second account with its own administrator, made through the Platform API.
+pub struct SecondAccount {
+    pub id: i64,
+    pub admin_id: i64,
+    pub token: String,
+}
+
+pub async fn second_account(t: &TestApp, name: &str, admin_email: &str) -> SecondAccount {
+    let platform = platform_token(t, &format!("{name}-provisioner")).await;
+    let account = t
+        .call(
+            "POST",
+            "/platform/api/v1/accounts",
+            Some(&platform),
+            Some(json!({ "name": name })),
+        )
+        .await
+        .expect(200);
+    let user = t
+        .call(
+            "POST",
+            "/platform/api/v1/users",
+            Some(&platform),
+            Some(json!({"name": format!("{name} admin"), "email": admin_email, "password": "second-account-password-1"})),
+        )
+        .await
+        .expect(200);
+    let id = account["id"].as_i64().unwrap();
+    t.call(
+        "POST",
+        &format!("/platform/api/v1/accounts/{id}/account_users"),
+        Some(&platform),
+        Some(json!({"user_id": user["id"], "role": "administrator"})),
+    )
+    .await
+    .expect(200);
+    SecondAccount {
+        id,
+        admin_id: user["id"].as_i64().unwrap(),
+        token: user["access_token"].as_str().unwrap().to_owned(),
+    }
+}
+
 async fn platform_apps_provision_accounts_and_users(b: Backend) {
     let t = TestApp::start(b).await;
     let token = platform_token(&t, "provisioner").await;
