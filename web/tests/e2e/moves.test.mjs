@@ -44,8 +44,10 @@ test('merge from the sidebar, then split a message out into a new conversation',
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await signIn(page);
-  // A second agent tab watches the conversation that is about to be merged away.
-  const watcher = await context.newPage();
+  // A second agent window (its own context: a background tab would get no animation frames)
+  // watches the conversation that is about to be merged away.
+  const watcherCtx = await browser.newContext({ viewport: { width: 1280, height: 900 }, storageState: await context.storageState() });
+  const watcher = await watcherCtx.newPage();
   await watcher.goto(url(source));
   await watcher.locator('article.message', { hasText: SECOND }).waitFor();
 
@@ -115,6 +117,7 @@ test('merge from the sidebar, then split a message out into a new conversation',
   assert.deepEqual(await untranslated(page), []);
   assert.deepEqual(await untranslated(watcher), []);
   assert.deepEqual(errors, []);
+  await watcherCtx.close();
   await context.close();
 });
 
