@@ -146,6 +146,12 @@ test('below 1200 px the contact panel opens from the conversation header', async
       await shot(page, 'tablet-contact-panel');
     }
     assert.deepEqual(await untranslated(page), []);
+    // Focus moves into the drawer; Escape closes it and gives focus back to the toggle.
+    assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('panel-close')), true);
+    await page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'hidden' });
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-controls')), 'contact-panel');
+    await toggle.click();
     await panel.locator('.panel-close').click();
     await panel.waitFor({ state: 'hidden' });
     await context.close();
