@@ -72,6 +72,23 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Json = {}, ...
 };
 
 const style = el('style', { text: css });
+// Icons are inline SVG paths: they render without emoji or icon fonts on the visitor's system.
+const ICONS = {
+  chat: 'M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.5 4v-4A2.5 2.5 0 0 1 4 13.5z',
+  close: 'M6 6l12 12M18 6 6 18',
+  clip: 'M19 11.5l-7.5 7.5a4.8 4.8 0 0 1-6.8-6.8l8-8a3.2 3.2 0 0 1 4.5 4.5l-8 8a1.6 1.6 0 0 1-2.3-2.3l7.3-7.3',
+};
+function icon(name: keyof typeof ICONS, size = 24): SVGSVGElement {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  for (const [k, v] of Object.entries({ viewBox: '0 0 24 24', width: size, height: size, fill: 'none', stroke: 'currentColor', 'stroke-width': 2, 'stroke-linecap': 'round', 'stroke-linejoin': 'round', 'aria-hidden': 'true', focusable: 'false' }))
+    svg.setAttribute(k, String(v));
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', ICONS[name]);
+  svg.append(path);
+  return svg;
+}
+
 const badge = el('span', { class: 'badge', hidden: true });
 const launcher = el('button', { class: 'launcher', type: 'button', 'aria-expanded': 'false', onclick: () => toggle() });
 const panel = el('section', { class: 'panel', role: 'dialog', 'aria-modal': 'false', hidden: true });
@@ -80,7 +97,7 @@ root.append(style, panel, launcher);
 function render() {
   launcher.setAttribute('aria-label', open ? t('close') : t('open'));
   launcher.setAttribute('aria-expanded', String(open));
-  launcher.replaceChildren(el('span', { 'aria-hidden': 'true', text: open ? '×' : '💬' }), badge);
+  launcher.replaceChildren(icon(open ? 'close' : 'chat'), badge);
   const unread = stored.unread ?? 0;
   badge.hidden = open || unread === 0;
   badge.textContent = String(unread);
@@ -142,7 +159,7 @@ function conversationView(): HTMLElement {
     for (const a of m.attachments ?? []) {
       bubble.append(a.file_type === 'image'
         ? el('a', { href: a.data_url, target: '_blank', rel: 'noopener noreferrer' }, el('img', { src: a.thumb_url || a.data_url, alt: a.file_name ?? '' }))
-        : el('a', { href: a.data_url, target: '_blank', rel: 'noopener noreferrer', text: `📎 ${a.file_name ?? t('attach')}` }));
+        : el('a', { href: a.data_url, target: '_blank', rel: 'noopener noreferrer' }, icon('clip', 14), ` ${a.file_name ?? t('attach')}`));
     }
     if (m.created_at) bubble.append(el('time', { text: new Intl.DateTimeFormat(locale, { timeStyle: 'short' }).format(new Date(m.created_at * 1000)) }));
     item.append(bubble);

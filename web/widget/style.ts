@@ -2,7 +2,7 @@ export const css = `
 :host { all: initial; --tl-color: #1d4ed8; font: 14px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #16181d; }
 * { box-sizing: border-box; }
 button, input, textarea { font: inherit; }
-.launcher { position: fixed; right: 20px; bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: 0; background: var(--tl-color); color: #fff; font-size: 24px; cursor: pointer; box-shadow: 0 4px 14px rgb(0 0 0 / .25); z-index: 2147483000; }
+.launcher { position: fixed; right: 20px; bottom: 20px; width: 56px; height: 56px; border-radius: 50%; border: 0; background: var(--tl-color); color: #fff; font-size: 24px; cursor: pointer; box-shadow: 0 4px 14px rgb(0 0 0 / .25); z-index: 2147483000; display: grid; place-items: center; }
 .launcher:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible { outline: 3px solid #111; outline-offset: 2px; }
 .badge { position: absolute; top: -4px; right: -4px; background: #b42318; color: #fff; border-radius: 10px; min-width: 20px; padding: 0 5px; font-size: 12px; line-height: 20px; }
 .panel { position: fixed; right: 20px; bottom: 88px; width: min(370px, calc(100vw - 24px)); height: min(560px, calc(100vh - 110px)); background: #fff; border-radius: 12px; box-shadow: 0 8px 30px rgb(0 0 0 / .25); display: flex; flex-direction: column; overflow: hidden; z-index: 2147483000; }

@@ -1,16 +1,19 @@
-// Channel kinds: a short icon (emoji keeps the bundle small) and a catalogue key.
+// Channel kinds: an icon name (drawn by ChannelIcon.svelte as inline SVG, so it renders without
+// emoji or icon fonts) and a catalogue key.
 
-const KINDS: Record<string, { icon: string; key: string; filter: string }> = {
-  'Channel::Api': { icon: '🔌', key: 'channel.api', filter: 'api' },
-  'Channel::Email': { icon: '✉️', key: 'channel.email', filter: 'email' },
-  'Channel::WebWidget': { icon: '💬', key: 'channel.web_widget', filter: 'web_widget' },
-  'Channel::Whatsapp': { icon: '🟢', key: 'channel.whatsapp', filter: 'whatsapp' },
-  'Channel::Sms': { icon: '📱', key: 'channel.sms', filter: 'sms' },
-  'Channel::Telegram': { icon: '✈️', key: 'channel.telegram', filter: 'telegram' },
+export type IconName = 'api' | 'email' | 'web_widget' | 'whatsapp' | 'sms' | 'telegram';
+
+const KINDS: Record<string, { icon: IconName; key: string }> = {
+  'Channel::Api': { icon: 'api', key: 'channel.api' },
+  'Channel::Email': { icon: 'email', key: 'channel.email' },
+  'Channel::WebWidget': { icon: 'web_widget', key: 'channel.web_widget' },
+  'Channel::Whatsapp': { icon: 'whatsapp', key: 'channel.whatsapp' },
+  'Channel::Sms': { icon: 'sms', key: 'channel.sms' },
+  'Channel::Telegram': { icon: 'telegram', key: 'channel.telegram' },
 };
 
-export function channelIcon(type: string | undefined): string {
-  return KINDS[type ?? '']?.icon ?? '🔌';
+export function channelIcon(type: string | undefined): IconName {
+  return KINDS[type ?? '']?.icon ?? 'api';
 }
 
 export function channelKey(type: string | undefined): string {

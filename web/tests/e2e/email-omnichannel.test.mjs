@@ -1,5 +1,5 @@
 // Issue #4 must-show 4: an XSS corpus delivered by email (and by the API) is rendered in the
-// agent UI and no script runs (a page-side hook records any that does).
+// agent UI and no script runs (a page-side hook records any that does; a control proves it would).
 // Issue #5 must-show 4: the channel of each message, the channel picker with disabled options
 // and their reasons, merge suggestions, and the journey with a business event.
 import { test, before, after } from 'node:test';
@@ -84,6 +84,20 @@ test('XSS corpus by email and API: rendered, no script runs', async () => {
   await shot(page, 'email-xss');
   assert.deepEqual(await page.evaluate(() => window.__xss), [], 'no script ran');
   assert.deepEqual(dialogs, []);
+
+  // Negative control: the hook does record a script that runs. In this very page, a frame like
+  // the email's (srcdoc, same origin) but allowed to run scripts loads a harmless script the test
+  // serves from the app's origin (the page's CSP allows no inline script); the script calls the
+  // hook exactly as the corpus does, and the call is seen. So the assertion above can fail.
+  await page.route(`${BASE}/__xss-control.js`, (route) => route.fulfill({ contentType: 'text/javascript', body: hit('control') }));
+  await page.evaluate(() => {
+    const control = document.createElement('iframe');
+    control.setAttribute('sandbox', 'allow-scripts allow-same-origin');
+    control.srcdoc = '<script src="/__xss-control.js"></script>';
+    document.body.append(control);
+  });
+  await page.waitForFunction(() => window.__xss.length > 0);
+  assert.deepEqual(await page.evaluate(() => window.__xss), ['control'], 'the hook sees a script that runs');
   await context.close();
 });
 

@@ -38,50 +38,22 @@ export async function api(method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
-/** A website inbox when the server has the web_widget channel, else an API inbox (same Client API). */
+/** A website (web_widget) inbox whose allowed domains are the host page's (`localhost`). */
 export async function widgetInbox(name) {
-  try {
-    const inbox = await api('POST', '{acc}/inboxes', { name, channel: { type: 'web_widget', website_url: 'http://localhost', widget_color: '#1d4ed8' } });
-    return { ...inbox, crossOrigin: true };
-  } catch {
-    // Before the website channel (with its CORS) existed, the widget could only be tested
-    // through a same-origin proxy; with a web_widget inbox the page is truly cross-origin.
-    console.log('# note: no web_widget channel on this server: the widget is served through the host page (same origin)');
-    return { ...(await api('POST', '{acc}/inboxes', { name, channel: { type: 'api' } })), crossOrigin: false };
-  }
+  return api('POST', '{acc}/inboxes', {
+    name,
+    channel: { type: 'web_widget', website_url: 'http://localhost', widget_color: '#1d4ed8', allowed_domains: ['localhost'] },
+  });
 }
 
-/** Serves a page on another origin (localhost:<port> vs the server's 127.0.0.1) embedding the
- * widget; with `proxy`, the widget and the Client API are reached through this origin. */
-export async function hostPage(inboxIdentifier, proxy = false) {
-  const target = new URL(BASE);
-  const src = proxy ? '/widget.js' : `${BASE}/widget.js`;
-  const server = createServer(async (req, res) => {
-    if (proxy && (req.url === '/widget.js' || req.url.startsWith('/public/'))) {
-      const chunks = [];
-      for await (const c of req) chunks.push(c);
-      const upstream = await fetch(`${BASE}${req.url}`, {
-        method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
-        body: chunks.length ? Buffer.concat(chunks) : undefined,
-      });
-      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
-      return res.end(Buffer.from(await upstream.arrayBuffer()));
-    }
+/** Serves a page on another origin (localhost:<port>, the server being 127.0.0.1) embedding
+ * the widget from the server: the widget's requests and socket are truly cross-origin. */
+export async function hostPage(inboxIdentifier) {
+  const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme shop</title></head>
 <body><main><h1>Acme shop</h1><p>Welcome to our shop.</p></main>
-<script async src="${src}" data-inbox="${inboxIdentifier}"></script></body></html>`);
-  });
-  server.on('upgrade', (req, socket, head) => {
-    const upstream = createConnection(Number(target.port), target.hostname, () => {
-      const headers = Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'origin').map(([k, v]) => `${k}: ${v}`);
-      upstream.write(`${req.method} ${req.url} HTTP/1.1\r\nhost: ${target.host}\r\n${headers.join('\r\n')}\r\n\r\n`);
-      upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    });
-    upstream.on('error', () => socket.destroy());
-    socket.on('error', () => upstream.destroy());
+<script async src="${BASE}/widget.js" data-inbox="${inboxIdentifier}"></script></body></html>`);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://localhost:${server.address().port}/`, close: () => server.close() };
@@ -137,7 +109,7 @@ export async function untranslated(page) {
   return page.evaluate(() => {
     const missing = [...(window.__i18nMissing ?? [])];
     const text = document.body.innerText;
-    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|suggestion|event|shortcuts|profile|admin|field|role|locale)\.[a-z_]+\b/g) ?? [];
+    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|moves|suggestion|event|shortcuts|profile|admin|field|role|locale)\.[a-z_]+\b/g) ?? [];
     return [...missing, ...raw];
   });
 }

@@ -1,9 +1,11 @@
 // Issue #3, must-show 1–4: a visitor on another origin chats through the widget, an agent
 // answers live, the visitor sees typing and the reply, reloads with history, the agent
 // resolves — in English, Brazilian Portuguese and Polish, with axe and no untranslated key.
+// The shop page is served from another origin than the server and embeds /widget.js from the
+// server, against a website (web_widget) inbox that allows that origin: cross-origin for real.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, widgetInbox, hostPage, axe, signIn, untranslated, shot, api } from './lib.mjs';
+import { BASE, launch, widgetInbox, hostPage, axe, signIn, untranslated, shot, api } from './lib.mjs';
 
 let browser;
 let host;
@@ -11,7 +13,7 @@ let inbox;
 before(async () => {
   browser = await launch();
   inbox = await widgetInbox('Website chat');
-  host = await hostPage(inbox.inbox_identifier, !inbox.crossOrigin);
+  host = await hostPage(inbox.inbox_identifier);
 });
 after(async () => {
   await browser?.close();
@@ -34,6 +36,16 @@ for (const [locale, text] of Object.entries(TEXT)) {
     const errors = [];
     agent.on('pageerror', (e) => errors.push(`agent: ${e.message}`));
     visitor.on('pageerror', (e) => errors.push(`visitor: ${e.message}`));
+    // The widget talks to the server from the shop's origin: every Client API answer carries
+    // CORS for that origin, and the visitor's socket goes to the server too.
+    const hostOrigin = new URL(host.url).origin;
+    assert.notEqual(hostOrigin, new URL(BASE).origin);
+    const apiCalls = [];
+    const sockets = [];
+    visitor.on('response', async (r) => {
+      if (r.url().startsWith(`${BASE}/public/`)) apiCalls.push({ url: r.url(), status: r.status(), allow: await r.headerValue('access-control-allow-origin') });
+    });
+    visitor.on('websocket', (ws) => sockets.push(ws.url()));
 
     // Agent signs in and watches the All tab.
     await signIn(agent, locale);
@@ -84,6 +96,9 @@ for (const [locale, text] of Object.entries(TEXT)) {
     await visitor.locator('#throughline-widget .launcher').click();
     await panel.locator('.messages li.mine', { hasText: text.hello }).waitFor();
     await panel.locator('.messages li.theirs', { hasText: text.reply }).waitFor();
+    assert.ok(apiCalls.length >= 3, `the widget called the Client API: ${JSON.stringify(apiCalls)}`);
+    for (const call of apiCalls) assert.equal(call.allow, hostOrigin, `CORS for the shop on ${call.url}`);
+    assert.ok(sockets.some((u) => u.startsWith(BASE.replace(/^http/, 'ws') + '/public/')), `visitor socket: ${sockets}`);
 
     // The agent resolves.
     await agent.getByRole('button', { name: text.resolve, exact: true }).click();
