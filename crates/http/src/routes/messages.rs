@@ -9,7 +9,7 @@ use throughline_core::model::ChannelType;
 use throughline_core::views::{AgentView, ContactView, MessageView};
 use throughline_store::blob::new_key;
 use throughline_store::messages::{self, NewAttachment, NewMessage};
-use throughline_store::{contacts, conversations, inboxes, render, reply_channels};
+use throughline_store::{contacts, conversations, inboxes, render};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
