@@ -456,6 +456,18 @@ pub async fn conversations(
         }
         out
     };
+    let previous: HashMap<i64, i64> = {
+        let mut out = HashMap::new();
+        let wanted = unique(list.iter().filter_map(|c| c.previous_conversation_id));
+        if !wanted.is_empty() {
+            let mut q = SqlBuilder::new("SELECT id, display_id FROM conversations WHERE id IN ");
+            q.bind_list(&wanted);
+            for r in q.build().fetch_all(&mut *conn).await? {
+                out.insert(r.int("id")?, r.int("display_id")?);
+            }
+        }
+        out
+    };
     let last = last_messages(conn, &ids, false).await?;
     // Where the last message is not an activity line it is also the last chat message; ask
     // only for the others.
@@ -508,6 +520,9 @@ pub async fn conversations(
             last_message: last.get(&c.id).map(view_of),
             last_non_activity_message: last_chat.get(&c.id).map(view_of),
             unread_count,
+            previous_display_id: c
+                .previous_conversation_id
+                .and_then(|id| previous.get(&id).copied()),
             conversation: c,
         }));
     }

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use throughline_core::identity::AddressKind;
 use throughline_core::linking::{self, Candidate, Decision, Evidence, Reason, Sender};
-use throughline_core::model::{Contact, Identity, Inbox};
+use throughline_core::model::{ChannelType, Contact, Identity, Inbox};
 
 use crate::contacts::{self, ContactChanges, NewContact, NewIdentity};
 use crate::db::Tx;
@@ -204,6 +204,33 @@ async fn lookup(conn: &mut Conn, scope: &AccountScope, arriving: &Arriving<'_>) 
         .await?;
         for row in rows {
             add(row.int("contact_id")?, kind, row.opt_text("identifier")?);
+        }
+        // A From header proves nothing, but a contact known only as an email sender has no
+        // session anywhere: replies to it reach that mailbox alone. A sender whose email the
+        // business itself vouches for (HMAC, API token) may therefore join it. Never a contact
+        // that also holds an unproven chat identity — someone's browser could read its
+        // conversations.
+        if kind == AddressKind::Email && arriving.evidence == Evidence::Proven {
+            let rows = sqlx::query(
+                "SELECT ci.contact_id, c.identifier FROM contact_inboxes ci \
+                 JOIN contacts c ON c.id = ci.contact_id \
+                 JOIN inboxes i ON i.id = ci.inbox_id \
+                 WHERE ci.account_id = $1 AND ci.address_kind = 'email' AND ci.address = $2 \
+                   AND i.channel_type = $3 \
+                   AND NOT EXISTS (SELECT 1 FROM contact_inboxes o \
+                     JOIN inboxes oi ON oi.id = o.inbox_id \
+                     WHERE o.contact_id = ci.contact_id AND oi.channel_type <> $3 \
+                       AND o.address_proven = $4)",
+            )
+            .bind(scope.account_id())
+            .bind(value)
+            .bind(ChannelType::Email.as_str())
+            .bind(false)
+            .fetch_all(&mut *conn)
+            .await?;
+            for row in rows {
+                add(row.int("contact_id")?, kind, row.opt_text("identifier")?);
+            }
         }
     }
     found.taken = taken;

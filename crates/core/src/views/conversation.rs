@@ -44,6 +44,10 @@ view! {
         pub messages: Vec<MessageView>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub last_non_activity_message: Option<Box<MessageView>>,
+        /// Throughline: the conversation (display id) this one continues — the customer wrote
+        /// again after the re-open window, or an agent split this one out of it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub previous_conversation_id: Option<i64>,
         pub meta: ConversationMeta,
     }
 
@@ -73,6 +77,8 @@ pub struct ConversationParts {
     pub last_message: Option<MessageView>,
     pub last_non_activity_message: Option<MessageView>,
     pub unread_count: i64,
+    /// The display id of `conversation.previous_conversation_id`.
+    pub previous_display_id: Option<i64>,
 }
 
 impl From<ConversationParts> for ConversationView {
@@ -103,6 +109,7 @@ impl From<ConversationParts> for ConversationView {
             unread_count: p.unread_count,
             messages: p.last_message.into_iter().collect(),
             last_non_activity_message: p.last_non_activity_message.map(Box::new),
+            previous_conversation_id: p.previous_display_id,
             meta: ConversationMeta {
                 sender: p.contact,
                 channel: p.channel,

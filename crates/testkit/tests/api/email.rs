@@ -27,7 +27,7 @@ const SUPPORT: &str = "support@acme.test";
 
 /// A plain RFC 5322 message.
 #[allow(clippy::too_many_arguments)]
-fn mail(
+pub(crate) fn mail(
     from: &str,
     to: &str,
     subject: &str,
@@ -57,14 +57,14 @@ fn mail(
     m.into_bytes()
 }
 
-fn smtp_to(port: u16) -> SmtpSettings {
+pub(crate) fn smtp_to(port: u16) -> SmtpSettings {
     let mut s = SmtpSettings::new("127.0.0.1", port);
     s.tls = TlsMode::None;
     s.timeout = Duration::from_secs(10);
     s
 }
 
-fn with_smtp_receiver(s: &mut throughline::Settings) {
+pub(crate) fn with_smtp_receiver(s: &mut throughline::Settings) {
     s.smtp_listen = Some("127.0.0.1:0".parse().unwrap());
     s.smtp_max_message_mb = Some(1);
 }

@@ -17,6 +17,7 @@ mod platform;
 mod realtime;
 mod reliability;
 mod resources;
+mod story;
 mod web_ui;
 mod webhooks;
 mod widget;

@@ -7,7 +7,7 @@ use throughline_core::crypto::hmac_sha256_hex;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
 /// A verified Client API visitor: contact, source id, and a conversation with one message.
-async fn verified_visitor(
+pub(crate) async fn verified_visitor(
     t: &TestApp,
     inbox: &Value,
     secret: &str,
@@ -30,7 +30,7 @@ async fn verified_visitor(
     (contact, source)
 }
 
-async fn hmac_secret(t: &TestApp, inbox: &Value) -> String {
+pub(crate) async fn hmac_secret(t: &TestApp, inbox: &Value) -> String {
     let id = inbox["id"].as_i64().unwrap();
     let shown = t.get(&t.acc(&format!("/inboxes/{id}"))).await;
     shown["hmac_token"].as_str().unwrap().to_owned()
