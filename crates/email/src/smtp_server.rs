@@ -230,6 +230,9 @@ async fn accept_loop<R: Recipients, D: Deliver>(
             () = wait_for_shutdown(&mut shutdown) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // SMTP is a dialogue of short lines: without this, replies wait for the
+                    // client's delayed ACK (tens of ms per command).
+                    let _ = stream.set_nodelay(true);
                     let permit = Arc::clone(&slots).try_acquire_owned();
                     let shared = Arc::clone(&shared);
                     let shutdown = shutdown.clone();

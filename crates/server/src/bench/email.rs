@@ -3,13 +3,12 @@
 //! history) delivered over real SMTP sessions; a message counts when the receiver's 250 came,
 //! which it sends only after the message is parsed, threaded and committed.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
-use futures::StreamExt;
 use serde_json::json;
-use throughline_email::send::{SmtpSender, SmtpSettings, TlsMode};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 
 use super::load::Target;
 
@@ -106,6 +105,77 @@ fn message(n: usize, round: usize) -> Vec<u8> {
     }
 }
 
+/// One SMTP session as a mail server's client holds it: TCP_NODELAY, each command written
+/// whole, the session reused for many messages. (lettre, used for sending, writes a message's
+/// end marker apart from its body, so Nagle's algorithm adds a delayed-ACK wait to every
+/// message; a bench must not measure that.)
+struct Session {
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    writer: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Session {
+    async fn open(port: u16) -> anyhow::Result<Session> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.set_nodelay(true)?;
+        let (r, writer) = stream.into_split();
+        let mut s = Session {
+            reader: BufReader::new(r),
+            writer,
+        };
+        s.expect(220).await?;
+        s.command(b"EHLO customer.example\r\n", 250).await?;
+        Ok(s)
+    }
+
+    /// Reads one (possibly multi-line) reply and checks its code.
+    async fn expect(&mut self, code: u16) -> anyhow::Result<()> {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            anyhow::ensure!(
+                self.reader.read_line(&mut line).await? > 0,
+                "the SMTP server closed the session"
+            );
+            if line.as_bytes().get(3) != Some(&b'-') {
+                break;
+            }
+        }
+        anyhow::ensure!(
+            line.get(..3).and_then(|c| c.parse::<u16>().ok()) == Some(code),
+            "expected {code}, got: {}",
+            line.trim_end()
+        );
+        Ok(())
+    }
+
+    async fn command(&mut self, bytes: &[u8], code: u16) -> anyhow::Result<()> {
+        self.writer.write_all(bytes).await?;
+        self.expect(code).await
+    }
+
+    async fn send(&mut self, from: &str, raw: &[u8]) -> anyhow::Result<()> {
+        self.command(format!("MAIL FROM:<{from}>\r\n").as_bytes(), 250)
+            .await?;
+        self.command(format!("RCPT TO:<{INBOX_ADDRESS}>\r\n").as_bytes(), 250)
+            .await?;
+        self.command(b"DATA\r\n", 354).await?;
+        // Dot-stuffing: the corpus has no line starting with a dot, but keep it honest.
+        let mut body = Vec::with_capacity(raw.len() + 8);
+        for line in raw.split_inclusive(|b| *b == b'\n') {
+            if line.first() == Some(&b'.') {
+                body.push(b'.');
+            }
+            body.extend_from_slice(line);
+        }
+        if !body.ends_with(b"\r\n") {
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b".\r\n");
+        self.command(&body, 250).await
+    }
+}
+
 /// Sends `total` messages from `total / 4` customers (four each, in rounds so replies follow
 /// what they answer) over `sessions` concurrent SMTP sessions.
 pub async fn ingest(
@@ -116,44 +186,46 @@ pub async fn ingest(
 ) -> anyhow::Result<EmailIngest> {
     let customers = (total / 4).max(1);
     let rounds = total.div_ceil(customers);
-    let mut settings = SmtpSettings::new("127.0.0.1", smtp_port);
-    settings.tls = TlsMode::None;
-    settings.timeout = Duration::from_secs(60);
-    settings.helo_name = Some("customer.example".into());
-    let senders: Vec<Arc<SmtpSender>> = (0..sessions.max(1).div_ceil(4))
-        .map(|_| SmtpSender::new(&settings).map(Arc::new))
-        .collect::<Result<_, _>>()
-        .context("SMTP client")?;
-    let recipients = vec![INBOX_ADDRESS.to_owned()];
+    let sessions = sessions.max(1);
+    let mut pool = Vec::with_capacity(sessions);
+    for _ in 0..sessions {
+        pool.push(Session::open(smtp_port).await.context("SMTP session")?);
+    }
     let (mut accepted, mut failed, mut first_error) = (0, 0, None);
     let started = Instant::now();
     for round in 0..rounds {
-        let queue: Vec<usize> = (0..customers)
+        let work: Vec<usize> = (0..customers)
             .filter(|n| round * customers + n < total)
             .collect();
-        let results: Vec<Result<(), String>> = futures::stream::iter(queue)
-            .map(|n| {
-                let sender = senders[n % senders.len()].clone();
-                let recipients = recipients.clone();
-                async move {
+        // Session i sends every sessions-th message of the round, one after another.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, mut session) in std::mem::take(&mut pool).into_iter().enumerate() {
+            let mine: Vec<usize> = work.iter().copied().skip(i).step_by(sessions).collect();
+            let progress = progress.clone();
+            tasks.spawn(async move {
+                let mut results = Vec::with_capacity(mine.len());
+                for n in mine {
                     let raw = message(n, round);
-                    sender
-                        .send_raw(&format!("customer{n}@customer.example"), &recipients, &raw)
+                    let r = session
+                        .send(&format!("customer{n}@customer.example"), &raw)
                         .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| e.to_string());
+                    progress.inc(1);
+                    results.push(r);
                 }
-            })
-            .buffer_unordered(sessions.max(1))
-            .inspect(|_| progress.inc(1))
-            .collect()
-            .await;
-        for r in results {
-            match r {
-                Ok(()) => accepted += 1,
-                Err(e) => {
-                    failed += 1;
-                    first_error.get_or_insert(e);
+                (session, results)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (session, results) = joined?;
+            pool.push(session);
+            for r in results {
+                match r {
+                    Ok(()) => accepted += 1,
+                    Err(e) => {
+                        failed += 1;
+                        first_error.get_or_insert(e);
+                    }
                 }
             }
         }
