@@ -190,8 +190,22 @@ pub async fn ingest(
         mail_from: envelope.mail_from.clone(),
         scope,
     };
+    // The sender's address is the customer, as far as is known before the rows are read.
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        prepared
+            .parsed
+            .as_ref()
+            .ok()
+            .and_then(|p| p.from.as_ref())
+            .map(|m| m.address.to_lowercase())
+            .or_else(|| prepared.mail_from.clone())
+            .hash(&mut h);
+        h.finish()
+    };
     store
-        .write_grouped(move |tx| Box::pin(write_message(tx, prepared)))
+        .write_grouped(key, move |tx| Box::pin(write_message(tx, prepared)))
         .await
 }
 

@@ -76,6 +76,9 @@ fn is_busy(code: Option<&str>, message: &str) -> bool {
     match code {
         Some("5" | "6" | "517" | "261") => true,
         Some(c) if c.starts_with("57P") || c.starts_with("08") => true,
+        // Deadlock and serialisation failures: the transaction was rolled back and the same
+        // request will succeed when retried.
+        Some("40P01" | "40001") => true,
         _ => message.contains("database is locked"),
     }
 }

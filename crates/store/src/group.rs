@@ -10,11 +10,10 @@
 //! inside it would wait for itself on SQLite's single writer).
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Store, Tx};
 use crate::error::{Result, StoreError};
@@ -33,39 +32,42 @@ struct Finished {
 
 #[derive(Clone)]
 pub(crate) struct Grouper {
-    jobs: mpsc::UnboundedSender<Job>,
+    /// One queue per committer. A write goes to the queue its key picks, so writes about the
+    /// same customer never sit in two concurrent batches: two batches locking the same rows in
+    /// different orders would deadlock (PostgreSQL, several committers).
+    queues: Vec<mpsc::UnboundedSender<Job>>,
 }
 
 impl Grouper {
-    /// Starts `committers` tasks taking batches from one queue: one for SQLite (one writer),
-    /// a few for PostgreSQL (each on its own connection).
+    /// Starts `committers` tasks, each taking batches from its own queue: one for SQLite (one
+    /// writer), a few for PostgreSQL (each on its own connection).
     pub(crate) fn start(store: &Store, committers: usize) -> Grouper {
-        let (jobs, queue) = mpsc::unbounded_channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
+        let mut queues = Vec::new();
         for _ in 0..committers.max(1) {
+            let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
+            queues.push(jobs);
             // A weak handle: the committers must not keep the store (and its pools) alive.
             let store = store.downgrade();
-            let queue = queue.clone();
             tokio::spawn(async move {
-                loop {
-                    let batch = {
-                        let mut q = queue.lock().await;
-                        let Some(first) = q.recv().await else { break };
-                        let mut batch = vec![first];
-                        while batch.len() < MAX_BATCH {
-                            match q.try_recv() {
-                                Ok(job) => batch.push(job),
-                                Err(_) => break,
-                            }
+                while let Some(first) = queue.recv().await {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match queue.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
                         }
-                        batch
-                    };
+                    }
                     let Some(store) = store.upgrade() else { break };
                     commit_batch(&store, batch).await;
                 }
             });
         }
-        Grouper { jobs }
+        Grouper { queues }
+    }
+
+    fn queue(&self, key: u64) -> &mpsc::UnboundedSender<Job> {
+        let n = self.queues.len().max(1) as u64;
+        &self.queues[usize::try_from(key % n).unwrap_or(0)]
     }
 }
 
@@ -143,7 +145,10 @@ impl Store {
     /// Runs `work` in a transaction shared with concurrent writers and returns its result once
     /// that transaction is committed (see the module documentation). Use it for the hot,
     /// small, independent writes: inbound messages.
-    pub async fn write_grouped<T, F>(&self, work: F) -> Result<T>
+    ///
+    /// `key` names what the write is about (the customer): writes with the same key are never
+    /// in two concurrent batches.
+    pub async fn write_grouped<T, F>(&self, key: u64, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: for<'a> FnOnce(&'a mut Tx) -> BoxFuture<'a, Result<T>> + Send + 'static,
@@ -172,7 +177,7 @@ impl Store {
             .boxed()
         });
         self.grouper()
-            .jobs
+            .queue(key)
             .send(job)
             .map_err(|_| StoreError::Unavailable("the store is shutting down".into()))?;
         answer.await.map_err(|_| {

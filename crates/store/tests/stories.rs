@@ -592,7 +592,7 @@ async fn grouped_writes_commit_together_and_fail_alone(backend: Backend) {
                 format!("g-{i}")
             };
             store
-                .write_grouped(move |tx| {
+                .write_grouped(0, move |tx| {
                     Box::pin(async move {
                         let created = messages::create(
                             tx,

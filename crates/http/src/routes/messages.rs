@@ -487,7 +487,7 @@ pub(crate) async fn create_grouped(
 ) -> ApiResult<messages::Created> {
     Ok(state
         .store
-        .write_grouped(move |tx| {
+        .write_grouped(conversation.contact_id.unsigned_abs(), move |tx| {
             Box::pin(async move { messages::create(tx, &scope, &conversation, new).await })
         })
         .await?)

@@ -56,7 +56,9 @@ impl ServerUnderTest {
             .env("THROUGHLINE_PUBLIC_RATE_PER_IP", "10000000")
             .env("THROUGHLINE_PUBLIC_RATE_PER_VISITOR", "10000000")
             .env("THROUGHLINE_PUBLIC_MESSAGE_RATE_PER_IP", "10000000")
-            .stdout(Stdio::null())
+            // The server logs warnings and errors on stdout: pass them on with the bench's own
+            // diagnostics, so a failure in the table can be traced.
+            .stdout(std::io::stderr())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         let client = reqwest::Client::new();

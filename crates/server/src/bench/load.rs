@@ -99,6 +99,8 @@ fn watch(mut ws: Socket, prefix: &'static str, out: mpsc::UnboundedSender<(usize
 pub struct Ingest {
     pub acknowledged: usize,
     pub failed: usize,
+    /// Why the first refused message was refused.
+    pub first_error: Option<String>,
     /// Acknowledged messages per second over the phase.
     pub rate: f64,
     /// From the start of the POST to the frame on the agent's socket.
@@ -123,6 +125,7 @@ pub async fn ingest(
     let sent_at: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
     let permits = Arc::new(Semaphore::new(concurrency));
     let (ok, failed) = (Arc::new(Mutex::new(0usize)), Arc::new(Mutex::new(0usize)));
+    let first_error: Arc<Mutex<Option<String>>> = Arc::default();
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(count);
     for i in 0..count {
@@ -134,6 +137,7 @@ pub async fn ingest(
         let tag = first_tag + i;
         let url = t.message_path(&visitors[i % visitors.len()]);
         let (t, sent_at, ok, failed) = (t.clone(), sent_at.clone(), ok.clone(), failed.clone());
+        let first_error = first_error.clone();
         let progress = progress.clone();
         tasks.push(tokio::spawn(async move {
             let body = json!({"content": format!("bench#{tag} Olá, meu pedido ainda não chegou")});
@@ -142,11 +146,29 @@ pub async fn ingest(
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(tag, Instant::now());
             let answer = t.client.post(&url).json(&body).send().await;
-            match answer {
-                Ok(r) if r.status().is_success() => {
-                    *ok.lock().unwrap_or_else(|e| e.into_inner()) += 1
+            let refusal = match answer {
+                Ok(r) if r.status().is_success() => None,
+                Ok(r) => Some(format!(
+                    "{} {}",
+                    r.status(),
+                    r.text()
+                        .await
+                        .unwrap_or_default()
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                )),
+                Err(e) => Some(e.to_string()),
+            };
+            match refusal {
+                None => *ok.lock().unwrap_or_else(|e| e.into_inner()) += 1,
+                Some(why) => {
+                    *failed.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                    first_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(why);
                 }
-                _ => *failed.lock().unwrap_or_else(|e| e.into_inner()) += 1,
             }
             progress.inc(1);
             drop(permit);
@@ -171,9 +193,11 @@ pub async fn ingest(
                 .push(at.duration_since(*sent).as_secs_f64() * 1000.0);
         }
     }
+    let first_error = first_error.lock().unwrap_or_else(|e| e.into_inner()).take();
     Ok(Ingest {
         acknowledged,
         failed,
+        first_error,
         rate: acknowledged as f64 / elapsed.as_secs_f64(),
         unseen: acknowledged.saturating_sub(latency.0.len()),
         latency,

@@ -357,8 +357,15 @@ async fn run_scale(
             machine.single_row_inserts_per_sec,
         )
         .note(format!(
-            "{} senders; {} acknowledged, {} failed, {} never reached the agent",
-            args.concurrency, peak.acknowledged, peak.failed, peak.unseen
+            "{} senders; {} acknowledged, {} failed, {} never reached the agent{}",
+            args.concurrency,
+            peak.acknowledged,
+            peak.failed,
+            peak.unseen,
+            peak.first_error
+                .as_deref()
+                .map(|e| format!(" (first failure: {e})"))
+                .unwrap_or_default()
         )),
         Row::new("latency p99 at peak", peak.latency.percentile(99.0), "ms"),
         Row::new(
