@@ -161,18 +161,18 @@ pub(crate) async fn send(
         Ok(r) => r,
         Err(e) => return give_up(format!("cannot build the email: {e}")),
     };
+    // Replies thread by this Message-ID: it is recorded before the email leaves (it is
+    // deterministic, and recording twice on a retry is a no-op), so a customer's answer can
+    // never arrive before we know what it answers.
+    if let Err(e) = remember(store, &channel, &out, &header_id).await {
+        return retry(format!("cannot record the Message-ID before sending: {e}"));
+    }
     match send_raw(&settings, &channel.email, &[to_address], &raw).await {
-        Ok(_) => {
-            // Replies to this email thread by its Message-ID.
-            if let Err(e) = remember(store, &channel, &out, &header_id).await {
-                tracing::warn!(error = %e, message_id, "sent, but its Message-ID was not recorded");
-            }
-            PostOutcome {
-                outcome: Outcome::Delivered,
-                status: None,
-                error: None,
-            }
-        }
+        Ok(_) => PostOutcome {
+            outcome: Outcome::Delivered,
+            status: None,
+            error: None,
+        },
         Err(e) if e.is_temporary() => retry(e.to_string()),
         Err(e) => give_up(e.to_string()),
     }
