@@ -12,8 +12,13 @@ async fn raw(
     content_type: Option<&str>,
     body: Vec<u8>,
 ) -> (u16, serde_json::Value) {
-    let mut req = t
-        .client
+    // A fresh connection per case: the server may close one after refusing a body it did not
+    // read (413), and a pooled connection reused at that moment fails on the client side.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut req = client
         .request(method, t.url(path))
         .header("api_access_token", &t.token);
     if let Some(ct) = content_type {
