@@ -18,7 +18,9 @@
 //! form posts ignore CORS, and a visitor's data is nobody else's. Requests without Origin (servers,
 //! SDKs, curl) and API inboxes keep the Client API's behaviour.
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::header::{
@@ -57,26 +59,80 @@ fn parse_path(path: &str) -> Option<(&str, Option<String>)> {
     Some((inbox, visitor))
 }
 
+/// What an inbox admits from pages: nothing to check (not a website inbox) or its domains.
+#[derive(Clone, Debug)]
+enum Policy {
+    NotWebsite,
+    Domains(Vec<String>),
+}
+
+/// Each inbox's origin policy, remembered for a few seconds: the guard sees every Client API
+/// request that carries an Origin (each widget message) and must not add a query to each.
+/// Updating an inbox forgets its entry here; another instance sees the change within `TTL`.
+#[derive(Debug, Default)]
+pub struct OriginPolicies {
+    map: Mutex<HashMap<String, (Instant, Policy)>>,
+}
+
+const TTL: Duration = Duration::from_secs(10);
+const MAX_INBOXES: usize = 10_000;
+
+impl OriginPolicies {
+    /// Drops what is remembered of the inbox with this public identifier.
+    pub fn forget(&self, identifier: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(identifier);
+        }
+    }
+
+    fn get(&self, identifier: &str, now: Instant) -> Option<Policy> {
+        let map = self.map.lock().ok()?;
+        map.get(identifier)
+            .filter(|(at, _)| now.saturating_duration_since(*at) < TTL)
+            .map(|(_, p)| p.clone())
+    }
+
+    fn put(&self, identifier: &str, policy: Policy, now: Instant) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= MAX_INBOXES {
+                map.retain(|_, (at, _)| now.saturating_duration_since(*at) < TTL);
+            }
+            if map.len() < MAX_INBOXES {
+                map.insert(identifier.to_owned(), (now, policy));
+            }
+        }
+    }
+}
+
+async fn policy(state: &AppState, identifier: &str) -> Option<Policy> {
+    let now = Instant::now();
+    if let Some(p) = state.origin_policies.get(identifier, now) {
+        return Some(p);
+    }
+    let mut conn = state.store.read().await.ok()?;
+    // Unknown inboxes and database trouble are the handler's to answer (404, 503).
+    let inbox = inboxes::by_identifier_unscoped(&mut conn, state.store.key(), identifier)
+        .await
+        .ok()?;
+    let p = if inbox.channel_type == ChannelType::WebWidget {
+        Policy::Domains(widget::domains_of(&inbox))
+    } else {
+        Policy::NotWebsite
+    };
+    state.origin_policies.put(identifier, p.clone(), now);
+    Some(p)
+}
+
 async fn cors(state: &AppState, identifier: &str, origin: Option<&HeaderValue>) -> Cors {
     let Some(origin) = origin else {
         return Cors::NotApplicable;
     };
-    let inbox = match state.store.read().await {
-        Ok(mut conn) => {
-            inboxes::by_identifier_unscoped(&mut conn, state.store.key(), identifier).await
-        }
-        Err(e) => Err(e),
-    };
-    // Unknown inboxes and database trouble are the handler's to answer (404, 503).
-    let Ok(inbox) = inbox else {
+    let Some(Policy::Domains(domains)) = policy(state, identifier).await else {
         return Cors::NotApplicable;
     };
-    if inbox.channel_type != ChannelType::WebWidget {
-        return Cors::NotApplicable;
-    }
     let text = origin.to_str().unwrap_or_default();
     let own = text.trim_end_matches('/') == state.config.public_url.trim_end_matches('/');
-    if own || widget::origin_allowed(text, &widget::domains_of(&inbox)) {
+    if own || widget::origin_allowed(text, &domains) {
         Cors::Allowed(origin.clone())
     } else {
         Cors::Refused

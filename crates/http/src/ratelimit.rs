@@ -72,8 +72,7 @@ impl Buckets {
             return Ok(());
         };
         if map.len() >= MAX_KEYS && !map.contains_key(key) {
-            let (rate, burst) = (self.rate, self.burst);
-            map.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
+            evict(&mut map, self.rate, self.burst, now);
         }
         let b = map.entry(key.to_owned()).or_insert(Bucket {
             tokens: self.burst,
@@ -90,6 +89,22 @@ impl Buckets {
             Err(wait.ceil().max(1.0) as u64)
         }
     }
+}
+
+/// Makes room in a full map: drops the buckets that have refilled (forgetting them changes
+/// nothing) and, when many distinct keys are all active at once (random visitor ids from many
+/// addresses), the least recently used half, so the map stays bounded and the next half of
+/// new keys costs no scan.
+fn evict(map: &mut HashMap<String, Bucket>, rate: f64, burst: f64, now: Instant) {
+    map.retain(|_, b| b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < burst);
+    if map.len() < MAX_KEYS / 2 {
+        return;
+    }
+    let mut seen: Vec<Instant> = map.values().map(|b| b.at).collect();
+    let middle = seen.len() / 2;
+    let (_, cutoff, _) = seen.select_nth_unstable(middle);
+    let cutoff = *cutoff;
+    map.retain(|_, b| b.at > cutoff);
 }
 
 /// The public endpoints' limits.
@@ -155,6 +170,26 @@ mod tests {
             assert_eq!(b.take("a", much_later), Ok(()));
         }
         assert!(b.take("a", much_later).is_err());
+    }
+
+    #[test]
+    fn a_flood_of_active_keys_stays_bounded() {
+        let b = Buckets::new(1);
+        let start = Instant::now();
+        for i in 0..(MAX_KEYS + MAX_KEYS / 2) {
+            // Every key used once, a tick apart: none has refilled when the map is full.
+            let now = start + std::time::Duration::from_micros(i as u64);
+            assert_eq!(b.take(&format!("k{i}"), now), Ok(()));
+        }
+        let len = b.map.lock().unwrap().len();
+        assert!(len <= MAX_KEYS, "{len} keys kept");
+        // The newest keys are the ones kept.
+        assert!(
+            b.map
+                .lock()
+                .unwrap()
+                .contains_key(&format!("k{}", MAX_KEYS + MAX_KEYS / 2 - 1))
+        );
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub struct Inner {
     pub config: HttpConfig,
     pub throttle: LoginThrottle,
     pub public_limits: PublicLimits,
+    pub origin_policies: crate::public_guard::OriginPolicies,
 }
 
 #[derive(Clone)]
@@ -70,6 +71,7 @@ impl AppState {
             progress,
             blobs,
             public_limits: PublicLimits::new(config.public_rates),
+            origin_policies: Default::default(),
             config,
             throttle: LoginThrottle::default(),
         }))

@@ -366,6 +366,8 @@ async fn create(
         view.email_channel = Some(super::email::view(&saved, true));
     }
     tx.commit().await?;
+    // Its allowed domains may have changed.
+    state.origin_policies.forget(&inbox.identifier);
     Ok(axum::Json(view))
 }
 
@@ -432,6 +434,8 @@ async fn update(
         view.email_channel = Some(super::email::view(&saved, true));
     }
     tx.commit().await?;
+    // Its allowed domains may have changed.
+    state.origin_policies.forget(&inbox.identifier);
     Ok(axum::Json(view))
 }
 
