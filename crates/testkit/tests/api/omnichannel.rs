@@ -30,6 +30,46 @@ pub(crate) async fn verified_visitor(
     (contact, source)
 }
 
+/// A WhatsApp integration relays Ana's number as WhatsApp gives it (no ninth digit) with the
+/// API token, opens a conversation and posts `text`: the number must resolve to `ana_id` and
+/// continue `conv_id`.
+pub(crate) async fn whatsapp_relays_ana(
+    t: &TestApp,
+    wa_id: i64,
+    ana_id: i64,
+    conv_id: i64,
+    text: &str,
+) {
+    let relayed = t
+        .post(
+            &t.acc("/contacts"),
+            json!({"inbox_id": wa_id, "name": "Ana", "phone_number": "+55 11 8765-4321",
+                   "source_id": "551187654321"}),
+        )
+        .await;
+    assert_eq!(
+        relayed["payload"]["contact"]["id"].as_i64(),
+        Some(ana_id),
+        "the number without the ninth digit is Ana's: {relayed}"
+    );
+    let wa_conv = t
+        .post(
+            &t.acc("/conversations"),
+            json!({"inbox_id": wa_id, "source_id": "551187654321"}),
+        )
+        .await;
+    assert_eq!(
+        wa_conv["id"].as_i64(),
+        Some(conv_id),
+        "the open conversation continues on WhatsApp: {wa_conv}"
+    );
+    t.post(
+        &t.acc(&format!("/conversations/{conv_id}/messages")),
+        json!({"content": text, "message_type": "incoming", "inbox_id": wa_id}),
+    )
+    .await;
+}
+
 pub(crate) async fn hmac_secret(t: &TestApp, inbox: &Value) -> String {
     let id = inbox["id"].as_i64().unwrap();
     let shown = t.get(&t.acc(&format!("/inboxes/{id}"))).await;
@@ -91,35 +131,7 @@ async fn a_customer_continues_one_conversation_across_channels(b: Backend) {
     .expect(200);
 
     // 2. The WhatsApp integration relays her number as WhatsApp gives it: no ninth digit.
-    let relayed = t
-        .post(
-            &t.acc("/contacts"),
-            json!({"inbox_id": wa_id, "name": "Ana", "phone_number": "+55 11 8765-4321",
-                   "source_id": "551187654321"}),
-        )
-        .await;
-    assert_eq!(
-        relayed["payload"]["contact"]["id"].as_i64(),
-        Some(ana_id),
-        "the number without the ninth digit is Ana's: {relayed}"
-    );
-    let wa_conv = t
-        .post(
-            &t.acc("/conversations"),
-            json!({"inbox_id": wa_id, "source_id": "551187654321"}),
-        )
-        .await;
-    assert_eq!(
-        wa_conv["id"].as_i64(),
-        Some(conv_id),
-        "the open conversation continues on WhatsApp: {wa_conv}"
-    );
-    t.post(
-        &t.acc(&format!("/conversations/{conv_id}/messages")),
-        json!({"content": "Oi, mandei no chat também", "message_type": "incoming",
-               "inbox_id": wa_id}),
-    )
-    .await;
+    whatsapp_relays_ana(&t, wa_id, ana_id, conv_id, "Oi, mandei no chat também").await;
     // Each message records the channel it travelled through.
     let msgs = t
         .get(&t.acc(&format!("/conversations/{conv_id}/messages")))

@@ -13,7 +13,7 @@ use throughline_testkit::smtp_sink::SmtpSink;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
 use crate::email::{mail, smtp_to, with_smtp_receiver};
-use crate::omnichannel::{hmac_secret, verified_visitor};
+use crate::omnichannel::{hmac_secret, verified_visitor, whatsapp_relays_ana};
 
 on_both_databases!(
     one_customer_one_conversation_across_email_chat_and_whatsapp,
@@ -110,30 +110,7 @@ async fn one_customer_one_conversation_across_email_chat_and_whatsapp(b: Backend
         .expect(200);
 
     // 3. WhatsApp relays her number without the ninth digit.
-    let relayed = t
-        .post(
-            &t.acc("/contacts"),
-            json!({"inbox_id": wa_id, "name": "Ana", "phone_number": "+55 11 8765-4321",
-                   "source_id": "551187654321"}),
-        )
-        .await;
-    assert_eq!(
-        relayed["payload"]["contact"]["id"].as_i64(),
-        Some(ana_id),
-        "{relayed}"
-    );
-    let wa_conv = t
-        .post(
-            &t.acc("/conversations"),
-            json!({"inbox_id": wa_id, "source_id": "551187654321"}),
-        )
-        .await;
-    assert_eq!(wa_conv["id"].as_i64(), Some(conv_id), "{wa_conv}");
-    t.post(
-        &t.acc(&format!("/conversations/{conv_id}/messages")),
-        json!({"content": "Mandei também pelo WhatsApp", "message_type": "incoming", "inbox_id": wa_id}),
-    )
-    .await;
+    whatsapp_relays_ana(&t, wa_id, ana_id, conv_id, "Mandei também pelo WhatsApp").await;
 
     // One contact, one conversation, three channels.
     let all = conversations_of(&t, ana_id).await;
