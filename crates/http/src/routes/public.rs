@@ -101,12 +101,20 @@ pub(super) async fn visitor_conversation(
 ) -> ApiResult<Conversation> {
     let mut conn = state.store.read().await?;
     let c = conversations::get(&mut conn, &v.scope, display_id).await?;
-    let own = c.identity_id == Some(v.identity.id);
-    let same_proven_person = proven(&v.identity) && c.contact_id == v.contact.id;
-    if !own && !same_proven_person {
+    if !visible_to(v, &c) {
         return Err(ApiError::NotFound);
     }
-    Ok(c)
+    // A conversation an agent merged away lives on in the one it was merged into; the visitor
+    // follows it there when allowed to see that one (else keeps the old view, and what they
+    // write still reaches the merged conversation — see `create_message`).
+    let target = throughline_store::moves::current(&mut conn, c.clone()).await?;
+    Ok(if visible_to(v, &target) { target } else { c })
+}
+
+fn visible_to(v: &Visitor, c: &Conversation) -> bool {
+    let own = c.identity_id == Some(v.identity.id);
+    let same_proven_person = proven(&v.identity) && c.contact_id == v.contact.id;
+    own || same_proven_person
 }
 
 /// A visitor whose identity proves who they are sees the contact's whole cross-channel

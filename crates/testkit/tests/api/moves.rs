@@ -170,7 +170,29 @@ async fn merging_moves_every_message_and_redirects_the_customer(b: Backend) {
         assert!(records[0]["user_id"].as_i64().is_some(), "who merged");
     }
 
-    // The customer's widget still holds the old conversation: the message lands in the new one.
+    // The customer's widget still holds the old conversation: it reads the merged one…
+    let ident = th.inbox["inbox_identifier"].as_str().unwrap();
+    let seen = t
+        .call(
+            "GET",
+            &format!(
+                "/public/api/v1/inboxes/{ident}/contacts/{}/conversations/{second}/messages",
+                th.source_id
+            ),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    let seen: Vec<&str> = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["message_type"] == 0)
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(seen, ["my order #881 is late", "any news about #881?"]);
+    // …and what it writes lands there.
     customer_writes(&t, &th, second, "still waiting").await;
     let in_first = messages_of(&t, first).await;
     assert_eq!(contents(&in_first, 0).last().unwrap(), "still waiting");
