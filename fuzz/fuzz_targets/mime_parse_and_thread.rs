@@ -3,10 +3,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use throughline_email::parse::parse_inbound;
-use throughline_email::quote::{split_html, split_text};
-use throughline_email::sanitize::{SanitizeOptions, sanitize_html};
-use throughline_email::threading::{normalize_subject, thread_keys};
+use throughline_channels::email::parse::parse_inbound;
+use throughline_channels::email::quote::{split_html, split_text};
+use throughline_channels::email::sanitize::{SanitizeOptions, sanitize_html};
+use throughline_channels::email::threading::{normalize_subject, thread_keys};
 
 fuzz_target!(
     init: {
@@ -16,6 +16,9 @@ fuzz_target!(
         std::panic::set_hook(Box::new(|_| {}));
     },
     |raw: &[u8]| {
+    // The email adapter's whole parse, as the pipeline calls it: never a panic, always a
+    // message (with a note when unreadable) or a delivery report.
+    let _ = throughline_channels::email::read(raw, Some("sender@example.com"), "support.example");
     let Ok(email) = parse_inbound(raw) else {
         return;
     };

@@ -1,49 +1,92 @@
 //! Channel adapters: everything that speaks a provider's protocol lives here, behind one trait.
 //!
-//! An adapter turns an outbound message into a provider call and reports what happened. The
-//! first channel is Chatwoot's API channel, whose "provider" is the business's own system: an
-//! outgoing message is POSTed, signed, to the inbox's callback URL. Account webhooks use the
-//! same signed POST.
+//! An adapter is one channel's whole edge, in both directions:
+//!
+//! ```text
+//!  provider ──raw request──► verify ─► parse ─► Inbound (normalised) ──► service::inbound
+//!  provider ◄──answer─────── answer ◄────────── what was stored (after the commit)
+//!  provider ◄──send───────── send ◄──────────── OutboundMessage ◄─────── service::outbound
+//! ```
+//!
+//! Adapters never touch the database: the application layer (`throughline-service`) loads what
+//! a send needs, stores what a parse produced, and decides threading and identity. One folder
+//! per channel: [`api`] (Chatwoot's API channel: the business's own system), [`email`]
+//! (SMTP/IMAP, MIME), [`web_widget`] (website chat). The coming channels (SMS, WhatsApp,
+//! Telegram, Meta, voice) are one folder each, added to [`registry`].
 
 pub mod api;
+pub mod email;
 mod http;
+pub mod inbound;
+pub mod outbound;
+pub mod registry;
+pub mod web_widget;
 
-use std::future::Future;
+pub use http::{HttpSender, PostOutcome, SignedPost, ensure_crypto_provider};
+pub use inbound::{Inbound, NormalisedInbound, RawInbound, Rejected, StatusReport, ThreadHints};
+pub use outbound::{OutboundMessage, SendOutcome};
 
-pub use http::{HttpSender, PostOutcome, SignedPost};
+use futures::future::BoxFuture;
 use throughline_core::model::ChannelType;
+use throughline_core::reply_channel::ReplyRules;
 
-/// The result of handing something to a provider.
+/// What to answer the provider once what it sent is stored (status code, content type, body:
+/// an empty 200, a challenge echo, TwiML…).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SendOutcome {
-    /// Accepted; `provider_id` is the provider's id for it when it gives one.
-    Accepted {
-        provider_id: Option<String>,
-        status: Option<u16>,
-    },
-    /// Worth retrying later (timeouts, 5xx, rate limits).
-    Temporary { reason: String, status: Option<u16> },
-    /// The provider refused it for good; the reason is shown to the agent.
-    Permanent { reason: String, status: Option<u16> },
+pub struct ProviderAnswer {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
 }
 
-/// Something to hand to a provider.
-#[derive(Clone, Debug)]
-pub struct Outbound<'a> {
-    /// Where it goes (callback URL, recipient address…), as the adapter understands it.
-    pub target: &'a str,
-    /// The adapter's own wire format, prepared once so every retry sends the same bytes.
-    pub payload: &'a [u8],
-    /// Stable across retries so the receiving side can drop duplicates.
-    pub idempotency_key: &'a str,
-    /// The domain event this send carries.
-    pub event: &'a str,
-    pub event_id: Option<i64>,
+impl ProviderAnswer {
+    pub fn ok() -> Self {
+        Self {
+            status: 200,
+            content_type: "application/json",
+            body: b"{}".to_vec(),
+        }
+    }
 }
 
-/// One channel's outbound side.
+/// One channel, configured for one inbox.
 pub trait ChannelAdapter: Send + Sync {
     fn channel_type(&self) -> ChannelType;
 
-    fn send(&self, outbound: Outbound<'_>) -> impl Future<Output = SendOutcome> + Send;
+    /// Checks that a raw request really comes from the provider (signature, shared secret,
+    /// page origin). Runs before anything is parsed or stored.
+    fn verify(&self, request: &RawInbound<'_>) -> Result<(), Rejected>;
+
+    /// Reads a verified request into what Throughline stores. Never panics on bad input: what
+    /// cannot be understood is refused with a reason (or, where the channel promises to keep
+    /// everything, kept as a message with a note).
+    fn parse(&self, request: &RawInbound<'_>) -> Result<Vec<Inbound>, Rejected>;
+
+    /// The answer the provider gets after the commit.
+    fn answer(&self, _stored: usize) -> ProviderAnswer {
+        ProviderAnswer::ok()
+    }
+
+    /// Whether a send needs the stored message (text, attachments, recipient, thread keys)
+    /// or only the event payload the delivery carries.
+    fn needs_message(&self) -> bool;
+
+    /// The provider-side thread key the next send will carry (an email's Message-ID), so it
+    /// is recorded before the message leaves and a quick answer can never outrun it.
+    fn thread_key(&self, _out: &OutboundMessage) -> Option<String> {
+        None
+    }
+
+    /// Hands one message to the provider.
+    fn send<'a>(&'a self, out: &'a OutboundMessage) -> BoxFuture<'a, SendOutcome>;
+
+    /// What the agent is shown on a message that could not be sent, from the provider's
+    /// last error.
+    fn describe_failure(&self, _target: &str, error: &str) -> String {
+        error.to_owned()
+    }
+
+    /// What a reply through this channel must respect (window, templates, size and type
+    /// limits), for `reply_channels`.
+    fn reply_rules(&self) -> ReplyRules;
 }

@@ -138,3 +138,10 @@ mod tests {
         assert!(EventKind::MessageCreated.is_webhook_event());
     }
 }
+
+/// A consumer's position in the outbox: events are read in (transaction order, id) order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    pub tx_order: i64,
+    pub event_id: i64,
+}

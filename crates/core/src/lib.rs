@@ -9,6 +9,7 @@
 pub mod continuity;
 pub mod conversation;
 pub mod crypto;
+pub mod email;
 pub mod event;
 pub mod filter;
 pub mod identity;
@@ -18,8 +19,10 @@ pub mod model;
 pub mod moves;
 pub mod reply_channel;
 pub mod role;
+pub mod scope;
 pub mod validate;
 pub mod views;
+pub mod visibility;
 pub mod webhook;
 pub mod widget;
 

@@ -15,6 +15,68 @@ use crate::model::ChannelType;
 /// last message; after that only approved templates.
 pub const WHATSAPP_WINDOW_MS: Millis = 24 * 3_600_000;
 
+/// Which of the contact's addresses a channel can write to without an identity there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reaches {
+    Email,
+    Phone,
+    /// Only a provider id the contact wrote from (chat visitor, API source id, Telegram id).
+    IdentityOnly,
+}
+
+/// What a reply through one kind of channel must respect. Each channel adapter declares its
+/// rules (`ChannelAdapter::reply_rules`); the table is here so the store's reply-channel query
+/// and the adapters read the same one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplyRules {
+    pub reaches: Reaches,
+    /// False for channels that carry calls, not written replies.
+    pub written: bool,
+    /// Free-form replies only this long after the customer's last message (else a template).
+    pub window_ms: Option<Millis>,
+    /// The reply is seen only while the customer has the channel open (website chat).
+    pub needs_presence: bool,
+}
+
+impl ReplyRules {
+    pub const fn for_channel(channel: ChannelType) -> Self {
+        let base = Self {
+            reaches: Reaches::IdentityOnly,
+            written: true,
+            window_ms: None,
+            needs_presence: false,
+        };
+        match channel {
+            ChannelType::Email => Self {
+                reaches: Reaches::Email,
+                ..base
+            },
+            ChannelType::Sms => Self {
+                reaches: Reaches::Phone,
+                ..base
+            },
+            ChannelType::Whatsapp => Self {
+                reaches: Reaches::Phone,
+                window_ms: Some(WHATSAPP_WINDOW_MS),
+                ..base
+            },
+            ChannelType::Voice => Self {
+                reaches: Reaches::Phone,
+                written: false,
+                ..base
+            },
+            ChannelType::WebWidget => Self {
+                needs_presence: true,
+                ..base
+            },
+            ChannelType::Api
+            | ChannelType::Telegram
+            | ChannelType::FacebookPage
+            | ChannelType::Instagram => base,
+        }
+    }
+}
+
 /// What the contact offers a channel to reach them with.
 #[derive(Clone, Debug, Default)]
 pub struct Reach {
@@ -81,28 +143,30 @@ pub struct ReplyOption {
 
 /// Whether one inbox can carry a reply now.
 pub fn check(inbox: &InboxReach, reach: &Reach, now: Millis) -> Result<(), Unavailable> {
-    let by_address = match inbox.channel_type {
-        ChannelType::Email => reach.has_email,
-        ChannelType::Sms | ChannelType::Whatsapp => reach.has_phone,
-        ChannelType::Voice => return Err(Unavailable::NotAMessagingChannel),
-        _ => false,
+    let rules = ReplyRules::for_channel(inbox.channel_type);
+    if !rules.written {
+        return Err(Unavailable::NotAMessagingChannel);
+    }
+    let by_address = match rules.reaches {
+        Reaches::Email => reach.has_email,
+        Reaches::Phone => reach.has_phone,
+        Reaches::IdentityOnly => false,
     };
     if !inbox.has_identity && !by_address {
         return Err(Unavailable::NoAddress);
     }
-    match inbox.channel_type {
-        ChannelType::WebWidget if inbox.visitor_online == Some(false) => {
-            Err(Unavailable::VisitorOffline)
-        }
-        ChannelType::Whatsapp
-            if inbox
-                .last_incoming_at
-                .is_none_or(|t| now.saturating_sub(t) > WHATSAPP_WINDOW_MS) =>
-        {
-            Err(Unavailable::WhatsappWindowClosed)
-        }
-        _ => Ok(()),
+    if rules.needs_presence && inbox.visitor_online == Some(false) {
+        return Err(Unavailable::VisitorOffline);
     }
+    if let Some(window) = rules.window_ms
+        && inbox
+            .last_incoming_at
+            .is_none_or(|t| now.saturating_sub(t) > window)
+    {
+        // Only WhatsApp has a window today; a new windowed channel adds its own reason.
+        return Err(Unavailable::WhatsappWindowClosed);
+    }
+    Ok(())
 }
 
 /// Every inbox with its availability; the default is the inbox of the latest incoming message

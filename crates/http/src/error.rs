@@ -185,7 +185,12 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict { field } => ApiError::Conflict { field },
-            StoreError::InvalidReference(m) => ApiError::Unprocessable(m),
+            StoreError::InvalidReference(cause) => {
+                // The database's words name constraints and columns: logged, never sent.
+                tracing::info!(%cause, "write refused by a constraint");
+                ApiError::Unprocessable("a referenced record does not exist".into())
+            }
+            StoreError::Refused(m) => ApiError::Unprocessable(m),
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             StoreError::Corrupt(m) | StoreError::Other(m) => ApiError::Internal(m),
         }
@@ -199,3 +204,19 @@ impl From<FieldError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A store lookup of something the client referenced by a field: only "not found" is the
+/// client's mistake (422 on that field); anything else — the database away — keeps its own
+/// meaning (503), instead of turning an outage into "no such inbox".
+pub trait NotFoundAs<T> {
+    fn not_found_as(self, field: &str, message: &'static str) -> ApiResult<T>;
+}
+
+impl<T> NotFoundAs<T> for Result<T, StoreError> {
+    fn not_found_as(self, field: &str, message: &'static str) -> ApiResult<T> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => ApiError::invalid(field, "invalid", message),
+            other => other.into(),
+        })
+    }
+}

@@ -14,7 +14,6 @@
 //! sender because a delivery is marked done only after the receiver answered 2xx.
 
 mod consumer;
-mod email;
 mod realtime;
 mod sender;
 mod snooze;
@@ -23,6 +22,7 @@ mod webhooks;
 use std::time::Duration;
 
 use throughline_channels::HttpSender;
+use throughline_channels::registry::Clients;
 use throughline_core::webhook::RetryPolicy;
 use throughline_realtime::{Bus, Progress};
 use throughline_store::Store;
@@ -71,7 +71,11 @@ impl Jobs {
         progress: Progress,
         config: JobsConfig,
     ) -> Result<Self, String> {
-        let http = HttpSender::new(config.webhook_timeout)?;
+        let clients = Clients {
+            http: HttpSender::new(config.webhook_timeout)?,
+            // A dead relay holds a sender slot no longer than this.
+            smtp_timeout: Duration::from_secs(20),
+        };
         let (shutdown, rx) = watch::channel(false);
         let deliveries_ready = std::sync::Arc::new(Notify::new());
         let handles = vec![
@@ -91,7 +95,7 @@ impl Jobs {
             tokio::spawn(sender::run(
                 store.clone(),
                 blobs,
-                http,
+                clients,
                 config.clone(),
                 deliveries_ready,
                 rx.clone(),

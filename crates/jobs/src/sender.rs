@@ -4,16 +4,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use throughline_channels::api::ApiChannel;
-use throughline_channels::{
-    ChannelAdapter, HttpSender, Outbound, PostOutcome, SendOutcome, SignedPost,
-};
+use throughline_channels::registry::Clients;
+use throughline_channels::{PostOutcome, SignedPost};
 use throughline_core::message::DeliveryStatus;
-use throughline_core::model::{ChannelType, Delivery};
+use throughline_core::model::Delivery;
 use throughline_core::webhook::Outcome;
+use throughline_service::outbound::{self, Dispatched};
 use throughline_store::blob::BlobStore;
 use throughline_store::webhooks as hooks;
-use throughline_store::{AccountScope, Store, StoreError, inboxes, messages, now_ms};
+use throughline_store::{AccountScope, Store, StoreError, messages, now_ms};
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::JobsConfig;
@@ -57,7 +56,7 @@ impl InFlight {
 pub(crate) async fn run(
     store: Store,
     blobs: Arc<dyn BlobStore>,
-    http: HttpSender,
+    clients: Clients,
     config: JobsConfig,
     ready: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
@@ -103,13 +102,13 @@ pub(crate) async fn run(
             };
             lock(&in_flight).start(&delivery);
             let store = store.clone();
-            let http = http.clone();
+            let clients = clients.clone();
             let blobs = blobs.clone();
             let retry = config.retry;
             let ready = ready.clone();
             let in_flight = in_flight.clone();
             tokio::spawn(async move {
-                attempt(&store, blobs.as_ref(), &http, retry, &delivery).await;
+                attempt(&store, blobs.as_ref(), &clients, retry, &delivery).await;
                 lock(&in_flight).finish(&delivery);
                 drop(permit);
                 // A retry may now be due sooner than the sender planned to wake.
@@ -167,98 +166,62 @@ fn seed(id: &str) -> u64 {
 async fn attempt(
     store: &Store,
     blobs: &dyn BlobStore,
-    http: &HttpSender,
+    clients: &Clients,
     retry: throughline_core::webhook::RetryPolicy,
     d: &Delivery,
 ) {
-    let outcome = match send(store, blobs, http, d).await {
-        Ok(o) => o,
-        Err(e) => PostOutcome {
-            outcome: Outcome::GiveUp,
-            status: None,
-            error: Some(e),
-        },
-    };
-    if let Err(e) = record(store, retry, d, outcome).await {
+    let sent = send(store, blobs, clients, d).await;
+    if let Err(e) = record(store, retry, d, sent).await {
         // The lease runs out and the delivery is tried again: at-least-once.
         tracing::warn!(delivery = %d.id, error = %e, "could not record a delivery attempt");
     }
 }
 
-async fn send(
-    store: &Store,
-    blobs: &dyn BlobStore,
-    http: &HttpSender,
-    d: &Delivery,
-) -> Result<PostOutcome, String> {
+/// An account webhook is a signed POST; anything else is its inbox's channel's to send.
+async fn send(store: &Store, blobs: &dyn BlobStore, clients: &Clients, d: &Delivery) -> Dispatched {
+    let Some(webhook_id) = d.webhook_id else {
+        return outbound::dispatch(store, blobs, clients, d).await;
+    };
     let scope = AccountScope::system(d.account_id);
-    let mut conn = store.read().await.map_err(|e| e.to_string())?;
-    let timestamp_secs = now_ms() / 1000;
-    if let Some(webhook_id) = d.webhook_id {
-        let hook = match hooks::get(&mut conn, store.key(), &scope, webhook_id).await {
-            Ok(h) => h,
-            Err(StoreError::NotFound) => return Err("the webhook was deleted".into()),
-            Err(e) => return Ok(retry_later(e.to_string())),
+    let hook = {
+        let mut conn = match store.read().await {
+            Ok(c) => c,
+            Err(e) => return unsent(Outcome::Retry, e.to_string()),
         };
-        drop(conn);
-        return Ok(http
-            .post(SignedPost {
-                url: &d.url,
-                body: d.payload.as_bytes(),
-                secret: Some(&hook.secret),
-                event: &d.event_name,
-                delivery_id: &d.id,
-                event_id: Some(d.event_id),
-                timestamp_secs,
-            })
-            .await);
-    }
-    let Some(inbox_id) = d.inbox_id else {
-        return Err("delivery has no target".into());
+        match hooks::get(&mut conn, store.key(), &scope, webhook_id).await {
+            Ok(h) => h,
+            Err(StoreError::NotFound) => {
+                return unsent(Outcome::GiveUp, "the webhook was deleted".into());
+            }
+            Err(e) => return unsent(Outcome::Retry, e.to_string()),
+        }
     };
-    let inbox = match inboxes::get(&mut conn, store.key(), &scope, inbox_id).await {
-        Ok(i) => i,
-        Err(StoreError::NotFound) => return Err("the inbox was deleted".into()),
-        Err(e) => return Ok(retry_later(e.to_string())),
-    };
-    drop(conn);
-    if inbox.channel_type == ChannelType::Email {
-        return Ok(crate::email::send(store, blobs, &inbox, d.message_id).await);
-    }
-    let channel = ApiChannel::new(http.clone(), inbox.hmac_token);
-    let sent = channel
-        .send(Outbound {
-            target: &d.url,
-            payload: d.payload.as_bytes(),
-            idempotency_key: &d.id,
+    let outcome = clients
+        .http
+        .post(SignedPost {
+            url: &d.url,
+            body: d.payload.as_bytes(),
+            secret: Some(&hook.secret),
             event: &d.event_name,
+            delivery_id: &d.id,
             event_id: Some(d.event_id),
+            timestamp_secs: now_ms() / 1000,
         })
         .await;
-    Ok(match sent {
-        SendOutcome::Accepted { status, .. } => PostOutcome {
-            outcome: Outcome::Delivered,
-            status,
-            error: None,
-        },
-        SendOutcome::Temporary { reason, status } => PostOutcome {
-            outcome: Outcome::Retry,
-            status,
-            error: Some(reason),
-        },
-        SendOutcome::Permanent { reason, status } => PostOutcome {
-            outcome: Outcome::GiveUp,
-            status,
-            error: Some(reason),
-        },
-    })
+    Dispatched {
+        outcome,
+        failure_note: None,
+    }
 }
 
-fn retry_later(error: String) -> PostOutcome {
-    PostOutcome {
-        outcome: Outcome::Retry,
-        status: None,
-        error: Some(error),
+fn unsent(outcome: Outcome, error: String) -> Dispatched {
+    Dispatched {
+        outcome: PostOutcome {
+            outcome,
+            status: None,
+            error: Some(error),
+        },
+        failure_note: None,
     }
 }
 
@@ -266,8 +229,9 @@ async fn record(
     store: &Store,
     retry: throughline_core::webhook::RetryPolicy,
     d: &Delivery,
-    out: PostOutcome,
+    sent: Dispatched,
 ) -> Result<(), StoreError> {
+    let out = sent.outcome;
     let mut tx = store.begin().await?;
     let status = out.status.map(i64::from);
     match out.outcome {
@@ -288,14 +252,10 @@ async fn record(
             if next.is_none()
                 && let Some(message_id) = d.message_id
             {
-                // The business's system never took the reply: show it failed on the message.
+                // The channel never took the reply: show it failed on the message, in the
+                // channel's words.
                 let scope = AccountScope::system(d.account_id);
-                let reason = if d.url.starts_with(crate::email::EMAIL_URL_PREFIX) {
-                    // The SMTP server's own words.
-                    error.clone()
-                } else {
-                    format!("callback to {} failed: {error}", d.url)
-                };
+                let reason = sent.failure_note.unwrap_or_else(|| error.clone());
                 match messages::record_delivery(
                     &mut tx,
                     &scope,

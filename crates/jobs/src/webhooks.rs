@@ -10,8 +10,9 @@ use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use serde_json::Value;
+use throughline_channels::registry;
 use throughline_core::event::{EventKind, StoredEvent};
-use throughline_core::model::{ChannelType, Inbox, Webhook};
+use throughline_core::model::{Inbox, Webhook};
 use throughline_store::outbox::{self, Cursor};
 use throughline_store::webhooks::{self as hooks, NewDelivery, Target};
 use throughline_store::{AccountScope, Store, StoreError, inboxes};
@@ -73,25 +74,12 @@ async fn starting_cursor(store: &Store) -> Result<Cursor, StoreError> {
     Ok(c)
 }
 
-/// Chatwoot sends these to an API inbox's callback URL.
-fn api_inbox_event(kind: EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::MessageCreated
-            | EventKind::MessageUpdated
-            | EventKind::ConversationCreated
-            | EventKind::ConversationUpdated
-            | EventKind::ConversationStatusChanged
-            | EventKind::ConversationTypingOn
-            | EventKind::ConversationTypingOff
-    )
-}
-
 /// The body receivers get: the event's snapshot plus `event`, without internal keys.
 pub(crate) fn webhook_body(event: &StoredEvent) -> String {
     let mut body = event.payload.clone();
     if let Value::Object(map) = &mut body {
         map.remove("view");
+        map.remove(throughline_core::visibility::AUDIENCE_KEY);
         map.insert("event".into(), Value::String(event.kind.as_str().into()));
     }
     body.to_string()
@@ -143,7 +131,7 @@ async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Curso
                 .await?;
             }
         }
-        let Some(inbox_id) = event.inbox_id.filter(|_| api_inbox_event(event.kind)) else {
+        let Some(inbox_id) = event.inbox_id else {
             continue;
         };
         if let Entry::Vacant(slot) = inbox_cache.entry(inbox_id) {
@@ -156,62 +144,21 @@ async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Curso
                 },
             );
         }
+        // What the inbox's channel sends for it: an API inbox's callback, an email.
         if let Some(Some(inbox)) = inbox_cache.get(&inbox_id)
-            && inbox.channel_type == ChannelType::Email
+            && let Some(delivery) = registry::delivery_for(inbox, event)
         {
-            // An agent's (or bot's) public reply through an email inbox is sent by SMTP,
-            // through the same delivery queue (lease, retries, failure on the message).
-            let outgoing = matches!(
-                event.payload["message_type"].as_str(),
-                Some("outgoing" | "template")
-            );
-            let private = event.payload["private"].as_bool().unwrap_or(false);
-            if event.kind == EventKind::MessageCreated
-                && outgoing
-                && !private
-                && let Some(message_id) = event.payload["id"].as_i64()
-            {
-                let url = format!("{}{inbox_id}", crate::email::EMAIL_URL_PREFIX);
-                hooks::enqueue(
-                    tx.conn(),
-                    NewDelivery {
-                        account_id: event.account_id,
-                        target: Target::ApiInbox {
-                            inbox_id,
-                            message_id: Some(message_id),
-                        },
-                        event_id: event.id,
-                        event_name,
-                        url: &url,
-                        payload: &body,
-                    },
-                )
-                .await?;
-            }
-            continue;
-        }
-        if let Some(Some(inbox)) = inbox_cache.get(&inbox_id)
-            && inbox.channel_type == ChannelType::Api
-            && let Some(url) = inbox.webhook_url.as_deref()
-        {
-            let outgoing = matches!(
-                event.payload["message_type"].as_str(),
-                Some("outgoing" | "template")
-            );
-            let message_id = (event.kind == EventKind::MessageCreated && outgoing)
-                .then(|| event.payload["id"].as_i64())
-                .flatten();
             hooks::enqueue(
                 tx.conn(),
                 NewDelivery {
                     account_id: event.account_id,
                     target: Target::ApiInbox {
                         inbox_id,
-                        message_id,
+                        message_id: delivery.message_id,
                     },
                     event_id: event.id,
                     event_name,
-                    url,
+                    url: &delivery.target,
                     payload: &body,
                 },
             )

@@ -136,6 +136,7 @@ pub fn agent_event(e: &StoredEvent) -> Option<Frame> {
         let mut body = e.payload.clone();
         if let Value::Object(map) = &mut body {
             map.remove("account");
+            map.remove(throughline_core::visibility::AUDIENCE_KEY);
         }
         body
     };

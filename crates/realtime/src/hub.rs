@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use throughline_store::scope::InboxVisibility;
+use throughline_core::scope::InboxVisibility;
+use throughline_core::visibility::{Owner, Viewer, visitor_sees};
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::frames::{self, Frame, Status, WhoKind};
@@ -65,9 +66,11 @@ struct AgentConn {
 }
 
 struct VisitorConn {
+    /// The inbox the widget is of (agents' presence is shown per inbox).
     inbox_id: i64,
-    /// A proven visitor follows the contact's conversation across inboxes.
-    proven: bool,
+    /// Who is watching: what they may see is `visibility::visitor_sees`, the same rule as the
+    /// Client API's.
+    viewer: Viewer,
     outlet: Outlet,
 }
 
@@ -272,13 +275,8 @@ impl Hub {
     }
 
     /// Registers a widget visitor's socket.
-    pub fn connect_visitor(
-        &self,
-        account_id: i64,
-        contact_id: i64,
-        inbox_id: i64,
-        proven: bool,
-    ) -> Subscription {
+    pub fn connect_visitor(&self, account_id: i64, viewer: Viewer, inbox_id: i64) -> Subscription {
+        let contact_id = viewer.contact_id;
         let (outlet, rx, lagged) = self.outlet();
         let mut reg = self.registry();
         reg.next_id += 1;
@@ -290,7 +288,7 @@ impl Hub {
                 id,
                 VisitorConn {
                     inbox_id,
-                    proven,
+                    viewer,
                     outlet,
                 },
             );
@@ -478,8 +476,9 @@ impl Hub {
                     && let Some(conns) = reg.visitors.get(&(e.account_id, contact))
                     && let Some(frame) = frames::visitor_event(e)
                 {
+                    let owner = Owner::from_payload(&e.payload);
                     for c in conns.values() {
-                        if c.proven || inbox == Some(c.inbox_id) {
+                        if owner.is_some_and(|o| visitor_sees(c.viewer, o)) {
                             c.outlet.send(&frame);
                         }
                     }
@@ -500,8 +499,12 @@ impl Hub {
                     && !t.private
                     && let Some(conns) = reg.visitors.get(&(t.account_id, t.contact_id))
                 {
+                    let owner = Owner {
+                        contact_id: t.contact_id,
+                        identity_id: t.identity_id,
+                    };
                     for c in conns.values() {
-                        if c.proven || c.inbox_id == t.inbox_id {
+                        if visitor_sees(c.viewer, owner) {
                             c.outlet.send(&frame);
                         }
                     }
@@ -559,12 +562,22 @@ mod tests {
             contact_id: Some(contact),
             inbox_id: Some(inbox),
             payload: json!({
+                "audience": {"contact_id": contact, "identity_id": contact * 10},
                 "conversation": {"id": 1, "inbox_id": inbox},
                 "view": {"id": id, "content": "hi", "message_type": 1, "private": private,
                          "conversation_id": 1}
             }),
             created_at: 0,
         }))
+    }
+
+    /// An unproven visitor of `contact` through the identity `contact * 10`.
+    fn viewer(contact: i64) -> Viewer {
+        Viewer {
+            contact_id: contact,
+            identity_id: contact * 10,
+            proven: false,
+        }
     }
 
     async fn next(sub: &mut Subscription) -> Value {
@@ -608,8 +621,8 @@ mod tests {
                 status: Status::Online,
             }],
         );
-        let mut visitor = hub.connect_visitor(1, 7, 3, false);
-        let mut someone_else = hub.connect_visitor(1, 8, 3, false);
+        let mut visitor = hub.connect_visitor(1, viewer(7), 3);
+        let mut someone_else = hub.connect_visitor(1, viewer(8), 3);
         // Presence of the three agents arrives first at the agents of each account.
         for sub in [&mut admin, &mut agent] {
             assert_eq!(next(sub).await["type"], "presence");
@@ -652,7 +665,7 @@ mod tests {
                 status: Status::Online,
             }],
         );
-        let mut visitor = hub.connect_visitor(1, 7, 3, false);
+        let mut visitor = hub.connect_visitor(1, viewer(7), 3);
         assert_eq!(next(&mut admin).await["type"], "presence");
         assert_eq!(next(&mut visitor).await["type"], "presence");
         let typing = |who: Who, private: bool| {
@@ -661,6 +674,7 @@ mod tests {
                 conversation_id: 4,
                 inbox_id: 3,
                 contact_id: 7,
+                identity_id: Some(70),
                 who,
                 on: true,
                 private,
@@ -720,7 +734,7 @@ mod tests {
         }
         assert!(!hub.agents_online(1, 3));
         assert_eq!(hub.present_agents(1), vec![]);
-        let visitor = hub.connect_visitor(1, 7, 3, false);
+        let visitor = hub.connect_visitor(1, viewer(7), 3);
         assert!(hub.visitor_online(1, 7));
         drop(visitor);
         assert!(!hub.visitor_online(1, 7));
@@ -730,8 +744,8 @@ mod tests {
     #[tokio::test]
     async fn a_connection_that_falls_behind_is_told_to_resync_and_others_are_not_held_up() {
         let hub = hub();
-        let mut slow = hub.connect_visitor(1, 7, 3, false);
-        let mut fast = hub.connect_visitor(1, 7, 3, false);
+        let mut slow = hub.connect_visitor(1, viewer(7), 3);
+        let mut fast = hub.connect_visitor(1, viewer(7), 3);
         for id in 1..=20 {
             hub.bus().publish(message(id, 1, 7, 3, false));
             assert_eq!(next(&mut fast).await["id"], id);

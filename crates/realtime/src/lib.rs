@@ -12,8 +12,8 @@ pub mod hub;
 
 use std::sync::Arc;
 
-use throughline_store::outbox::Cursor;
-use throughline_store::scope::InboxVisibility;
+use throughline_core::event::Cursor;
+use throughline_core::scope::InboxVisibility;
 use tokio::sync::broadcast;
 
 pub use frames::{Frame, Status, Who};
@@ -36,8 +36,10 @@ pub struct Typing {
     /// The conversation's display id, as clients name it.
     pub conversation_id: i64,
     pub inbox_id: i64,
-    /// The conversation's contact: its widget visitors see an agent typing.
+    /// The conversation's contact and starting identity: the visitors who may see the
+    /// conversation see an agent typing in it.
     pub contact_id: i64,
+    pub identity_id: Option<i64>,
     pub who: Who,
     pub on: bool,
     /// Private notes are typed by agents for agents only.

@@ -176,7 +176,7 @@ pub struct App {
     pub blobs: Arc<LocalBlobStore>,
     /// The built-in SMTP receiver, when configured.
     pub smtp_addr: Option<SocketAddr>,
-    smtp: Option<throughline_email::smtp_server::SmtpServerHandle>,
+    smtp: Option<throughline_channels::email::smtp_server::SmtpServerHandle>,
     imap: Option<crate::email::ImapPollers>,
     stop_http: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,

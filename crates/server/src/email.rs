@@ -1,19 +1,20 @@
 //! The email receivers: the built-in SMTP listener and IMAP polling. Both hand raw messages to
-//! `throughline_store::email_ingest::ingest`.
+//! `throughline_service::email::ingest`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use throughline_email::imap::{self, ImapSettings};
-use throughline_email::smtp_server::{
+use throughline_channels::email::EmailSessions;
+use throughline_channels::email::imap::{self, ImapSettings};
+use throughline_channels::email::smtp_server::{
     Deliver, DeliverError, Envelope, Recipients, SmtpServer, SmtpServerConfig, SmtpServerHandle,
 };
-use throughline_email::threading::{REPLY_PREFIX, reply_token};
+use throughline_channels::email::threading::{REPLY_PREFIX, reply_token};
+use throughline_service::email::{self as email_ingest, Ingested};
 use throughline_store::blob::BlobStore;
 use throughline_store::email::{self, EmailChannel};
-use throughline_store::email_ingest::{self, Ingested};
 use throughline_store::{Store, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -355,7 +356,7 @@ async fn import_new(
                 Ok(
                     Ingested::Message { .. }
                     | Ingested::Duplicate { .. }
-                    | Ingested::Bounce { .. }
+                    | Ingested::Status { .. }
                     | Ingested::OwnAddress,
                 ) => {}
                 Err(StoreError::NotFound) => return Err("the inbox was deleted".into()),

@@ -27,6 +27,9 @@ struct Scene {
     api: Remote,
     conversation: i64,
     receiver: Receiver,
+    inbox_id: i64,
+    /// A Client API visitor of the inbox: (inbox identifier, source id, conversation).
+    visitor: (String, String, i64),
 }
 
 async fn scene(server: &ServerProcess) -> Scene {
@@ -43,14 +46,43 @@ async fn scene(server: &ServerProcess) -> Scene {
             json!({"name": "Provider", "channel": {"type": "api"}}),
         )
         .await;
-    let conversation = api
-        .conversation(inbox["id"].as_i64().unwrap(), "Marta Nowak")
-        .await;
+    let inbox_id = inbox["id"].as_i64().unwrap();
+    let conversation = api.conversation(inbox_id, "Marta Nowak").await;
+    let ident = inbox["inbox_identifier"].as_str().unwrap().to_owned();
+    let public = format!("{}/public/api/v1/inboxes/{ident}/contacts", api.base);
+    let contact = api
+        .try_call("POST", &public, Some(&json!({"name": "Kasia"})))
+        .await
+        .unwrap()
+        .expect(200);
+    let source = contact["source_id"].as_str().unwrap().to_owned();
+    let started = api
+        .try_call(
+            "POST",
+            &format!("{public}/{source}/conversations"),
+            Some(&json!({})),
+        )
+        .await
+        .unwrap()
+        .expect(200);
     Scene {
         api,
         conversation,
         receiver,
+        inbox_id,
+        visitor: (ident, source, started["id"].as_i64().unwrap()),
     }
+}
+
+/// An outage is an outage on every route that stores a message or a conversation: 503 with
+/// the database's absence named, never a field error such as "no such inbox".
+fn assert_unavailable(answer: &throughline_testkit::Answer, what: &str) {
+    assert_eq!(answer.status, 503, "{what}: {}", answer.body);
+    assert_eq!(
+        answer.body["error"], "unavailable",
+        "{what}: {}",
+        answer.body
+    );
 }
 
 fn message(external_id: &str) -> Value {
@@ -151,6 +183,46 @@ async fn postgres_restart_answers_503_and_recovers_by_itself() {
     cluster.down();
     assert_eq!(s.readyz().await, 503, "readiness reports the outage");
     assert_eq!(s.post_message("during").await, 503);
+    let (ident, source, visitor_conversation) = &s.visitor;
+    let client_api = s
+        .api
+        .try_call(
+            "POST",
+            &format!(
+                "{}/public/api/v1/inboxes/{ident}/contacts/{source}/conversations/{visitor_conversation}/messages",
+                s.api.base
+            ),
+            Some(&json!({"content": "are you there?"})),
+        )
+        .await
+        .unwrap();
+    assert_unavailable(&client_api, "a Client API message");
+    let start = s
+        .api
+        .try_call(
+            "POST",
+            &s.api.url("/conversations"),
+            Some(&json!({"inbox_id": s.inbox_id, "source_id": source})),
+        )
+        .await
+        .unwrap();
+    assert_unavailable(&start, "an Application API conversation");
+    let relayed_to_inbox = s
+        .api
+        .try_call(
+            "POST",
+            &s.api
+                .url(&format!("/conversations/{}/messages", s.conversation)),
+            Some(
+                &json!({"content": "relayed", "message_type": "incoming", "inbox_id": s.inbox_id}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_unavailable(
+        &relayed_to_inbox,
+        "an Application API relay naming its inbox",
+    );
 
     cluster.up();
     s.post_until_accepted("during").await;

@@ -554,7 +554,7 @@ pub async fn merge(
     mergee_id: i64,
 ) -> Result<Contact> {
     if base_id == mergee_id {
-        return Err(StoreError::InvalidReference(
+        return Err(StoreError::Refused(
             "a contact cannot be merged into itself".into(),
         ));
     }

@@ -69,11 +69,12 @@ pub async fn conversation_for(
     inbox: &Inbox,
     identity_id: Option<i64>,
 ) -> Result<(Conversation, Route)> {
-    conversation_for_excluding(tx, scope, contact_id, inbox, identity_id, &[]).await
+    conversation_for_excluding(tx, scope, contact_id, inbox, identity_id, &[], None).await
 }
 
 /// As [`conversation_for`], ignoring the conversations that started in `excluded_inboxes`
-/// (email threading has already decided about those: a new subject is a new conversation).
+/// (email threading has already decided about those: a new subject is a new conversation);
+/// a conversation it starts records `new_attributes`.
 pub async fn conversation_for_excluding(
     tx: &mut Tx,
     scope: &AccountScope,
@@ -81,6 +82,7 @@ pub async fn conversation_for_excluding(
     inbox: &Inbox,
     identity_id: Option<i64>,
     excluded_inboxes: &[i64],
+    new_attributes: Option<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(Conversation, Route)> {
     let policy = policy(tx.conn(), scope.account_id()).await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -145,6 +147,9 @@ pub async fn conversation_for_excluding(
     let mut new = NewConversation::open(contact_id, inbox.id, identity_id);
     if let Route::New { previous } = route {
         new.previous_conversation_id = previous;
+    }
+    if let Some(attributes) = new_attributes {
+        new.additional_attributes = serde_json::Value::Object(attributes);
     }
     let created = conversations::create(tx, scope, new).await?;
     Ok((created, route))

@@ -442,7 +442,7 @@ pub async fn set_status(
         request,
         now_ms(),
     )
-    .map_err(|e| StoreError::InvalidReference(e.to_string()))?;
+    .map_err(|e| StoreError::Refused(e.to_string()))?;
     if !outcome.changed {
         return Ok((conversation.clone(), outcome));
     }
@@ -782,4 +782,37 @@ pub async fn of_identity(
     .fetch_all(conn)
     .await?;
     rows.iter().map(records::conversation).collect()
+}
+
+/// A conversation by its uuid (the token of its reply address).
+pub async fn by_uuid(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    uuid: &str,
+) -> Result<Option<Conversation>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = $1 AND uuid = $2"
+    )))
+    .bind(scope.account_id())
+    .bind(uuid.to_ascii_lowercase())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| records::conversation(&r)).transpose()
+}
+
+/// A conversation by its internal id (as threading keys record it), within the account.
+pub async fn by_internal_id(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+) -> Result<Conversation> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = $1 AND id = $2"
+    )))
+    .bind(scope.account_id())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    records::conversation(&row)
 }

@@ -1,10 +1,7 @@
 //! Email inboxes' settings (SMTP/IMAP, passwords sealed), the Message-IDs we sent or received
 //! (threading), and where IMAP polling stopped.
 
-use std::time::Duration;
-
 use throughline_core::crypto::ServerKey;
-use throughline_email::send::{SmtpSettings, TlsMode};
 
 use crate::Conn;
 use crate::clock::now_ms;
@@ -12,112 +9,7 @@ use crate::error::{Result, StoreError};
 use crate::rows::RowExt;
 use crate::scope::AccountScope;
 
-/// How an email inbox sends.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SmtpConfig {
-    pub enabled: bool,
-    pub address: Option<String>,
-    pub port: Option<i64>,
-    pub login: Option<String>,
-    /// Unsealed; never shown by the API.
-    pub password: Option<String>,
-    /// HELO name.
-    pub domain: Option<String>,
-    /// Implicit TLS (port 465).
-    pub enable_ssl_tls: bool,
-    /// STARTTLS (required when set).
-    pub enable_starttls_auto: bool,
-}
-
-/// How an email inbox fetches.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ImapConfig {
-    pub enabled: bool,
-    pub address: Option<String>,
-    pub port: Option<i64>,
-    pub login: Option<String>,
-    pub password: Option<String>,
-    pub enable_ssl: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EmailChannel {
-    pub inbox_id: i64,
-    pub account_id: i64,
-    /// Normalised (lower-case) address, e.g. support@company.example.
-    pub email: String,
-    pub signature: Option<String>,
-    pub smtp: SmtpConfig,
-    pub imap: ImapConfig,
-}
-
-impl EmailChannel {
-    /// The domain of the inbox address: reply addresses are `reply+<token>@<domain>`.
-    pub fn domain(&self) -> &str {
-        self.email.rsplit_once('@').map_or("", |(_, d)| d)
-    }
-
-    /// The lettre settings of an inbox's SMTP relay.
-    pub fn smtp_settings(&self, timeout: Duration) -> Option<SmtpSettings> {
-        let c = self;
-        let host = c.smtp.address.clone()?;
-        let tls = if c.smtp.enable_ssl_tls {
-            TlsMode::Tls
-        } else if c.smtp.enable_starttls_auto {
-            TlsMode::StartTls
-        } else {
-            TlsMode::None
-        };
-        let default_port = match tls {
-            TlsMode::Tls => 465,
-            _ => 587,
-        };
-        let mut s = SmtpSettings::new(
-            host,
-            c.smtp
-                .port
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(default_port),
-        );
-        s.tls = tls;
-        s.username = c.smtp.login.clone();
-        s.password = c.smtp.password.clone();
-        s.timeout = timeout;
-        s.helo_name = c.smtp.domain.clone();
-        Some(s)
-    }
-
-    /// The IMAP settings of an inbox that fetches by IMAP.
-    pub fn imap_settings(
-        &self,
-        timeout: Duration,
-    ) -> Option<throughline_email::imap::ImapSettings> {
-        let c = self;
-        Some(throughline_email::imap::ImapSettings {
-            host: c.imap.address.clone()?,
-            port: c
-                .imap
-                .port
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(if c.imap.enable_ssl { 993 } else { 143 }),
-            tls: c.imap.enable_ssl,
-            username: c.imap.login.clone()?,
-            password: c.imap.password.clone()?,
-            mailbox: "INBOX".into(),
-            timeout,
-        })
-    }
-
-    /// The per-conversation reply address.
-    pub fn reply_address(&self, token: &str) -> String {
-        format!(
-            "{}{}@{}",
-            throughline_email::threading::REPLY_PREFIX,
-            token,
-            self.domain()
-        )
-    }
-}
+pub use throughline_core::email::{EmailChannel, ImapConfig, SmtpConfig};
 
 const COLUMNS: &str = "inbox_id, account_id, email, signature, smtp_enabled, smtp_address, \
     smtp_port, smtp_login, smtp_password_sealed, smtp_domain, smtp_enable_ssl_tls, \
@@ -396,11 +288,7 @@ pub async fn thread_of(
     Ok((ids, subject))
 }
 
-/// The Message-ID we give an outgoing message: stable across retries, so a receiver that got
-/// it twice can tell.
-pub fn outgoing_message_id(conversation_uuid: &str, message_id: i64, domain: &str) -> String {
-    format!("throughline.{conversation_uuid}.{message_id}@{domain}")
-}
+pub use throughline_core::email::outgoing_message_id;
 
 /// What the sender job needs to write one outgoing email.
 #[derive(Clone, Debug)]
@@ -518,4 +406,30 @@ pub async fn set_imap_error(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The subjects of emails in the contact's unresolved conversations active since `since`,
+/// most recently active conversation first: (conversation id, subject).
+pub async fn recent_subjects(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    contact_id: i64,
+    since: i64,
+) -> Result<Vec<(i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT c.id AS cid, m.subject AS subject FROM conversations c \
+         JOIN email_messages m ON m.conversation_id = c.id \
+         WHERE c.account_id = $1 AND c.contact_id = $2 AND c.status <> $3 \
+           AND c.last_activity_at >= $4 AND m.subject IS NOT NULL \
+         ORDER BY c.last_activity_at DESC, m.id ASC LIMIT 500",
+    )
+    .bind(scope.account_id())
+    .bind(contact_id)
+    .bind(throughline_core::conversation::Status::Resolved.as_str())
+    .bind(since)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.int("cid")?, r.text("subject")?)))
+        .collect()
 }

@@ -8,9 +8,13 @@ pub enum StoreError {
     /// A unique constraint refused the write; `field` names the column that collided.
     #[error("{field} has already been taken")]
     Conflict { field: String },
-    /// A referenced record does not exist (foreign key), or data violates a check.
+    /// A referenced record does not exist (foreign key), or data violates a check. Carries the
+    /// database's words, for the log only: they name constraints and must not reach a client.
     #[error("invalid reference: {0}")]
     InvalidReference(String),
+    /// A domain rule refused the change (a status transition, a merge); the text is for people.
+    #[error("{0}")]
+    Refused(String),
     /// The database cannot be reached or is busy: worth a retry, answered with 503.
     #[error("database unavailable: {0}")]
     Unavailable(String),

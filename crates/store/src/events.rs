@@ -4,6 +4,7 @@ use serde_json::Value;
 use throughline_core::event::{EventKind, NewEvent};
 use throughline_core::model::{Contact, Conversation, Message};
 use throughline_core::views::webhook_body;
+use throughline_core::visibility::{AUDIENCE_KEY, Owner};
 
 use crate::db::Tx;
 use crate::error::Result;
@@ -40,7 +41,10 @@ pub(crate) async fn conversation(
     let store = tx.store().clone();
     let account = render::account_ref(tx.conn(), c.account_id).await?;
     let view = render::conversation(tx.conn(), &store, c.clone()).await?;
-    let payload = webhook_body::conversation(&account, &view, changed);
+    let mut payload = webhook_body::conversation(&account, &view, changed);
+    if let Value::Object(map) = &mut payload {
+        map.insert(AUDIENCE_KEY.into(), Owner::of(c).to_json());
+    }
     tx.emit(NewEvent {
         kind,
         account_id: c.account_id,
@@ -72,8 +76,11 @@ pub(crate) async fn message(
     let inbox = crate::inboxes::get_unscoped(tx.conn(), store.key(), m.inbox_id).await?;
     let sender = webhook_sender(tx, m, &account, &conversation).await?;
     let mut payload = webhook_body::message(&account, &inbox, m, &conversation, sender);
-    // The realtime stream renders messages exactly as the API does; keep that view alongside.
+    // The realtime stream renders messages exactly as the API does; keep that view alongside,
+    // and who of the customer's side may see it (the visitor rule). Both are stripped before
+    // the payload leaves.
     if let Value::Object(map) = &mut payload {
+        map.insert(AUDIENCE_KEY.into(), Owner::of(c).to_json());
         if !view.attachments.is_empty() {
             map.insert(
                 "attachments".into(),

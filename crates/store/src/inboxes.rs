@@ -126,7 +126,7 @@ pub async fn get(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, id: i64
 }
 
 /// Reads an inbox by id for rendering records that already belong to its account.
-pub(crate) async fn get_unscoped(conn: &mut Conn, key: &ServerKey, id: i64) -> Result<Inbox> {
+pub async fn get_unscoped(conn: &mut Conn, key: &ServerKey, id: i64) -> Result<Inbox> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM inboxes WHERE id = $1"
     )))
@@ -317,5 +317,21 @@ pub async fn flagged(conn: &mut Conn, account_id: i64, key: &str) -> Result<Vec<
             ids.push(row.int("id")?);
         }
     }
+    Ok(ids)
+}
+
+/// The account's inboxes of one channel type.
+pub async fn ids_by_channel(
+    conn: &mut Conn,
+    account_id: i64,
+    channel: ChannelType,
+) -> Result<Vec<i64>> {
+    let ids = sqlx::query_scalar(
+        "SELECT id FROM inboxes WHERE account_id = $1 AND channel_type = $2 ORDER BY id",
+    )
+    .bind(account_id)
+    .bind(channel.as_str())
+    .fetch_all(conn)
+    .await?;
     Ok(ids)
 }

@@ -54,7 +54,6 @@ pub mod contacts;
 pub mod continuity;
 pub mod conversations;
 pub mod email;
-pub mod email_ingest;
 mod events;
 pub mod filters;
 pub mod links;

@@ -35,7 +35,7 @@ pub struct MoveRecord {
 }
 
 fn rule(e: MoveError) -> StoreError {
-    StoreError::InvalidReference(e.to_string())
+    StoreError::Refused(e.to_string())
 }
 
 /// Merges `source` into `target`: every message (with its attachments) and label moves to the

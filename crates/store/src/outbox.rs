@@ -16,11 +16,7 @@ use crate::db::{Backend, Tx};
 use crate::error::{Result, StoreError};
 use crate::rows::RowExt;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Cursor {
-    pub tx_order: i64,
-    pub event_id: i64,
-}
+pub use throughline_core::event::Cursor;
 
 impl Tx {
     /// Appends a domain event; it becomes visible to consumers when the transaction commits.

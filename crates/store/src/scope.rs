@@ -9,20 +9,7 @@ use crate::Conn;
 use crate::error::Result;
 use crate::rows::RowExt;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InboxVisibility {
-    All,
-    Only(Arc<[i64]>),
-}
-
-impl InboxVisibility {
-    pub fn includes(&self, inbox_id: i64) -> bool {
-        match self {
-            Self::All => true,
-            Self::Only(ids) => ids.contains(&inbox_id),
-        }
-    }
-}
+pub use throughline_core::scope::InboxVisibility;
 
 #[derive(Clone, Debug)]
 pub struct AccountScope {

@@ -361,7 +361,7 @@ async fn conversations_number_per_account_and_follow_the_status_machine(backend:
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, StoreError::InvalidReference(_)));
+    assert!(matches!(err, StoreError::Refused(_)));
 }
 
 async fn tenants_never_see_each_other(backend: Backend) {
@@ -602,7 +602,7 @@ async fn grouped_writes_commit_together_and_fail_alone(backend: Backend) {
                         )
                         .await?;
                         if i % 10 == 5 {
-                            return Err(StoreError::InvalidReference(format!("refused {i}")));
+                            return Err(StoreError::Refused(format!("refused {i}")));
                         }
                         Ok(created.message.id)
                     })
@@ -617,7 +617,7 @@ async fn grouped_writes_commit_together_and_fail_alone(backend: Backend) {
                 assert_ne!(i % 10, 5, "write {i} should have failed");
                 ok += 1;
             }
-            Err(StoreError::InvalidReference(m)) => {
+            Err(StoreError::Refused(m)) => {
                 assert_eq!(i % 10, 5);
                 assert_eq!(
                     m,

@@ -15,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Payload, double_option, payload};
+use crate::error::NotFoundAs;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path, Query};
 use crate::state::AppState;
@@ -267,7 +268,7 @@ async fn create_through_inbox(
     let mut tx = state.store.begin().await?;
     let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
         .await
-        .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
+        .not_found_as("inbox_id", "no such inbox")?;
     let resolved = throughline_store::resolve::sender(
         &mut tx,
         &ctx.scope,
@@ -514,7 +515,7 @@ async fn create_contact_inbox(
     let mut tx = state.store.begin().await?;
     let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, body.inbox_id)
         .await
-        .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
+        .not_found_as("inbox_id", "no such inbox")?;
     let identity = contacts::create_identity(
         &mut tx,
         &ctx.scope,

@@ -21,9 +21,11 @@ use utoipa_axum::routes;
 
 use super::contacts::{LabelList, clean_labels};
 use super::{Empty, Payload, double_option, ok, payload};
+use crate::error::NotFoundAs;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path, Query};
 use crate::state::AppState;
+use throughline_service::conversations::{Start, StartedBy, start};
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
@@ -228,6 +230,12 @@ struct NewConversationBody {
     team_id: Option<i64>,
     /// A first outgoing message.
     message: Option<FirstMessage>,
+    /// Throughline: `true` when an integration relays the customer (their open conversation
+    /// continues across channels by the account's continuity rules), `false` for a new
+    /// conversation an agent starts. When absent, a request that names the customer by
+    /// `source_id` without assignee, team, message or status is taken as a relay — as
+    /// Chatwoot's bridges send it.
+    continue_conversation: Option<bool>,
 }
 
 /// Checks an assignee is an agent of the account and a team exists in it.
@@ -241,18 +249,15 @@ async fn check_assignment(
     if let Some(id) = assignee {
         accounts::get_agent(&mut conn, &ctx.scope, id)
             .await
-            .map_err(|_| {
-                ApiError::invalid(
-                    "assignee_id",
-                    "invalid",
-                    "the assignee must be an agent of this account",
-                )
-            })?;
+            .not_found_as(
+                "assignee_id",
+                "the assignee must be an agent of this account",
+            )?;
     }
     if let Some(id) = team {
         teams::get(&mut conn, &ctx.scope, id)
             .await
-            .map_err(|_| ApiError::invalid("team_id", "invalid", "no such team in this account"))?;
+            .not_found_as("team_id", "no such team in this account")?;
     }
     Ok(())
 }
@@ -293,23 +298,17 @@ async fn create(
         .ok_or_else(|| ApiError::invalid("inbox_id", "blank", "inbox_id is required"))?;
     let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
         .await
-        .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
+        .not_found_as("inbox_id", "no such inbox")?;
     let identity = match (&body.source_id, body.contact_id) {
         (Some(source_id), _) => {
             contacts::identity_by_source(tx.conn(), &ctx.scope, inbox.id, source_id)
                 .await
-                .map_err(|_| {
-                    ApiError::invalid(
-                        "source_id",
-                        "invalid",
-                        "no contact with this source_id in the inbox",
-                    )
-                })?
+                .not_found_as("source_id", "no contact with this source_id in the inbox")?
         }
         (None, Some(contact_id)) => {
             let contact = contacts::get(tx.conn(), &ctx.scope, contact_id)
                 .await
-                .map_err(|_| ApiError::invalid("contact_id", "invalid", "no such contact"))?;
+                .not_found_as("contact_id", "no such contact")?;
             // An email inbox reaches the contact at their email address.
             let email_address = (inbox.channel_type == throughline_core::model::ChannelType::Email)
                 .then(|| contact.email.clone())
@@ -355,48 +354,49 @@ async fn create(
             ));
         }
     };
-    // A conversation asked for through a customer's channel identity (`source_id`: an
-    // integration relaying the customer) follows the continuity rules, so the customer's open
-    // conversation continues across channels. One started by an agent for a contact
-    // (`contact_id`) is always new.
-    let relayed = body.source_id.is_some()
-        && body.assignee_id.is_none()
-        && body.team_id.is_none()
-        && body.message.is_none()
-        && status == Status::Open;
-    if relayed {
-        let (conversation, _) = throughline_store::continuity::conversation_for(
-            &mut tx,
-            &ctx.scope,
-            identity.contact_id,
-            &inbox,
-            Some(identity.id),
-        )
-        .await?;
-        tx.commit().await?;
-        let mut conn = state.store.read().await?;
-        return Ok(axum::Json(
-            render::conversation(&mut conn, &state.store, conversation).await?,
-        ));
-    }
-    let new = NewConversation {
-        contact_id: identity.contact_id,
-        inbox_id: inbox.id,
-        identity_id: Some(identity.id),
-        status,
-        snoozed_until: None,
-        assignee_id: body.assignee_id,
-        team_id: body.team_id,
-        custom_attributes: body
-            .custom_attributes
-            .unwrap_or_else(|| serde_json::json!({})),
-        additional_attributes: body
-            .additional_attributes
-            .unwrap_or_else(|| serde_json::json!({})),
-        previous_conversation_id: None,
-        created_at: None,
+    let relayed = body.continue_conversation.unwrap_or(
+        body.source_id.is_some()
+            && body.assignee_id.is_none()
+            && body.team_id.is_none()
+            && body.message.is_none()
+            && status == Status::Open,
+    );
+    let started_by = if relayed {
+        StartedBy::Integration
+    } else {
+        StartedBy::Agent(Box::new(NewConversation {
+            contact_id: identity.contact_id,
+            inbox_id: inbox.id,
+            identity_id: Some(identity.id),
+            status,
+            snoozed_until: None,
+            assignee_id: body.assignee_id,
+            team_id: body.team_id,
+            custom_attributes: body
+                .custom_attributes
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({})),
+            additional_attributes: body
+                .additional_attributes
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({})),
+            previous_conversation_id: None,
+            created_at: None,
+        }))
     };
-    let mut conversation = conversations::create(&mut tx, &ctx.scope, new).await?;
+    let mut conversation = start(
+        &mut tx,
+        &ctx.scope,
+        Start {
+            inbox: &inbox,
+            contact_id: identity.contact_id,
+            identity_id: Some(identity.id),
+            started_by,
+            custom_attributes: None,
+            additional_attributes: None,
+        },
+    )
+    .await?;
     if let Some(first) = body.message {
         let content =
             throughline_core::validate::required_text("message.content", &first.content, 150_000)?;
@@ -545,9 +545,7 @@ async fn toggle_status(
     let (updated, _) = conversations::set_status(&mut tx, &ctx.scope, &c, request)
         .await
         .map_err(|e| match e {
-            throughline_store::StoreError::InvalidReference(m) => {
-                ApiError::invalid("status", "invalid", m)
-            }
+            throughline_store::StoreError::Refused(m) => ApiError::invalid("status", "invalid", m),
             other => other.into(),
         })?;
     tx.commit().await?;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use throughline_channels::email::EmailSessions;
 use throughline_core::validate::FieldError;
 use throughline_core::views::EmailChannelView;
 use throughline_store::email::{self, EmailChannel, ImapConfig, SmtpConfig};
@@ -285,7 +286,7 @@ async fn test_connection(
     let timeout = Duration::from_secs(15);
     let smtp = match channel.smtp_settings(timeout) {
         Some(settings) => Some(
-            match throughline_email::send::test_connection(&settings).await {
+            match throughline_channels::email::send::test_connection(&settings).await {
                 Ok(()) => ConnectionCheck {
                     ok: true,
                     error: None,
@@ -304,16 +305,18 @@ async fn test_connection(
                 ok: false,
                 error: Some("IMAP is on but its address, login or password is missing".into()),
             },
-            Some(settings) => match throughline_email::imap::test_login(&settings).await {
-                Ok(()) => ConnectionCheck {
-                    ok: true,
-                    error: None,
-                },
-                Err(e) => ConnectionCheck {
-                    ok: false,
-                    error: Some(e.to_string()),
-                },
-            },
+            Some(settings) => {
+                match throughline_channels::email::imap::test_login(&settings).await {
+                    Ok(()) => ConnectionCheck {
+                        ok: true,
+                        error: None,
+                    },
+                    Err(e) => ConnectionCheck {
+                        ok: false,
+                        error: Some(e.to_string()),
+                    },
+                }
+            }
         })
     } else {
         None

@@ -13,9 +13,11 @@ use throughline_store::{contacts, conversations, inboxes, render};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::error::NotFoundAs;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Path, Principal, Query};
 use crate::state::AppState;
+use throughline_service::inbound::{self, Destination, Receive, Sender};
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create)).routes(routes!(remove))
@@ -383,53 +385,77 @@ async fn create(
         // The relay names the inbox the customer wrote through (default: where the
         // conversation started); the customer must have an identity there.
         let relay_inbox = reply_inbox.unwrap_or(conversation.inbox_id);
-        let mut conn = state.store.read().await?;
-        let inbox = inboxes::get(&mut conn, state.store.key(), &ctx.scope, relay_inbox)
-            .await
-            .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
-        if inbox.channel_type != ChannelType::Api || new.private {
-            return Err(ApiError::invalid(
-                "message_type",
-                "not_allowed",
-                "incoming messages can be relayed only into API inboxes, and never as private notes",
-            ));
-        }
-        contacts::get(&mut conn, &ctx.scope, conversation.contact_id).await?;
-        new.sender = Some((SenderType::Contact, conversation.contact_id));
-        new.inbox_id = Some(inbox.id);
-        new.identity_id = if inbox.id == conversation.inbox_id {
-            conversation.identity_id
-        } else {
-            let identity = identity_in(&mut conn, &ctx, &conversation, inbox.id).await?;
-            Some(identity.ok_or_else(|| {
-                ApiError::invalid(
-                    "inbox_id",
-                    "no_address",
-                    "the contact has no identity in this inbox",
-                )
-            })?)
-        };
-    } else {
-        new.sender = sender_of(&ctx);
-        if let Some(chosen) = reply_inbox.filter(|_| !new.private) {
+        let (inbox, identity_id) = {
             let mut conn = state.store.read().await?;
-            let options =
-                super::journey::reply_options(&state, &ctx, &mut conn, &conversation).await?;
-            let Some((inbox, option)) = options.iter().find(|(i, _)| i.id == chosen) else {
+            let inbox = inboxes::get(&mut conn, state.store.key(), &ctx.scope, relay_inbox)
+                .await
+                .not_found_as("inbox_id", "no such inbox")?;
+            if inbox.channel_type != ChannelType::Api || new.private {
                 return Err(ApiError::invalid(
-                    "inbox_id",
-                    "invalid",
-                    "no such inbox among this conversation's reply channels",
+                    "message_type",
+                    "not_allowed",
+                    "incoming messages can be relayed only into API inboxes, and never as private notes",
                 ));
-            };
-            if !option.available {
-                return Err(super::journey::refuse_unavailable(option.reason));
             }
-            new.inbox_id = Some(inbox.id);
-            new.identity_id = identity_in(&mut conn, &ctx, &conversation, inbox.id).await?;
+            contacts::get(&mut conn, &ctx.scope, conversation.contact_id).await?;
+            let identity_id = if inbox.id == conversation.inbox_id {
+                conversation.identity_id
+            } else {
+                let identity = identity_in(&mut conn, &ctx, &conversation, inbox.id).await?;
+                Some(identity.ok_or_else(|| {
+                    ApiError::invalid(
+                        "inbox_id",
+                        "no_address",
+                        "the contact has no identity in this inbox",
+                    )
+                })?)
+            };
+            (inbox, identity_id)
+        };
+        // A customer's message relayed by the business's system: the API channel's inbound.
+        let received = inbound::receive(
+            &state.store,
+            Receive {
+                sender: Sender::Known {
+                    contact_id: conversation.contact_id,
+                    identity_id,
+                },
+                destination: Destination::Conversation(Box::new(conversation)),
+                message: new,
+                thread_key: None,
+                raw_blob_key: None,
+                inbox,
+                scope: ctx.scope.clone(),
+            },
+        )
+        .await?;
+        return render_created(&state, &received.created).await;
+    }
+    new.sender = sender_of(&ctx);
+    if let Some(chosen) = reply_inbox.filter(|_| !new.private) {
+        let mut conn = state.store.read().await?;
+        let options = super::journey::reply_options(&state, &ctx, &mut conn, &conversation).await?;
+        let Some((inbox, option)) = options.iter().find(|(i, _)| i.id == chosen) else {
+            return Err(ApiError::invalid(
+                "inbox_id",
+                "invalid",
+                "no such inbox among this conversation's reply channels",
+            ));
+        };
+        if !option.available {
+            return Err(super::journey::refuse_unavailable(option.reason));
         }
+        new.inbox_id = Some(inbox.id);
+        new.identity_id = identity_in(&mut conn, &ctx, &conversation, inbox.id).await?;
     }
     let created = create_grouped(&state, ctx.scope.clone(), conversation, new).await?;
+    render_created(&state, &created).await
+}
+
+async fn render_created(
+    state: &AppState,
+    created: &messages::Created,
+) -> ApiResult<axum::Json<MessageView>> {
     let mut conn = state.store.read().await?;
     Ok(axum::Json(
         render::message(

@@ -12,19 +12,21 @@ use serde_json::{Value, json};
 use throughline_core::crypto::verify_identifier_hash;
 use throughline_core::identity::{normalize_email, normalize_phone};
 use throughline_core::linking::Evidence;
-use throughline_core::message::{MessageType, SenderType};
-use throughline_core::model::{ChannelType, Contact, Conversation, Identity, Inbox};
+use throughline_core::message::MessageType;
+use throughline_core::model::{ChannelType, Conversation, Inbox};
 use throughline_core::validate::{json_object, optional_text};
 use throughline_core::views::{
     PublicContactView, PublicConversationView, PublicInboxView, PublicMessageView,
 };
 use throughline_realtime::Who;
 use throughline_realtime::frames::WhoKind;
+use throughline_service::conversations::{self, Start, StartedBy};
+use throughline_service::inbound::{self, Destination, Receive, Sender};
 use throughline_store::contacts::{self, ContactChanges, ContactKey};
-use throughline_store::conversations::{self, NewConversation, Seer};
+use throughline_store::conversations::{self as stored_conversations, Seer};
 use throughline_store::messages;
 use throughline_store::resolve::{self, Arriving};
-use throughline_store::{AccountScope, StoreError, continuity, inboxes, render};
+use throughline_store::{AccountScope, StoreError, inboxes, render};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -56,71 +58,34 @@ pub(super) async fn find_inbox(state: &AppState, identifier: &str) -> ApiResult<
         })
 }
 
-/// The inbox, the visitor's identity and contact, and a scope limited to that contact.
-pub(super) struct Visitor {
-    pub(super) inbox: Inbox,
-    pub(super) identity: Identity,
-    pub(super) contact: Contact,
-    pub(super) scope: AccountScope,
-}
+pub(super) use throughline_service::visitor::Visitor;
 
+/// The visitor of an inbox by the source id it gave them, checking identity verification
+/// when the inbox requires it.
 pub(super) async fn visitor(
     state: &AppState,
     inbox_identifier: &str,
     contact_identifier: &str,
 ) -> ApiResult<Visitor> {
     let inbox = find_inbox(state, inbox_identifier).await?;
-    let system = AccountScope::system(inbox.account_id);
     let mut conn = state.store.read().await?;
-    let identity =
-        contacts::identity_by_source(&mut conn, &system, inbox.id, contact_identifier).await?;
-    if inbox.hmac_mandatory && !identity.hmac_verified {
+    let v = Visitor::find(&mut conn, inbox, contact_identifier).await?;
+    if v.inbox.hmac_mandatory && !v.identity.hmac_verified {
         return Err(ApiError::Unauthorized(
             "this inbox requires identity verification (identifier_hash)".into(),
         ));
     }
-    let contact = contacts::get(&mut conn, &system, identity.contact_id).await?;
-    let scope = if proven(&identity) {
-        AccountScope::proven_contact(inbox.account_id, contact.id)
-    } else {
-        AccountScope::contact(inbox.account_id, contact.id, inbox.id)
-    };
-    Ok(Visitor {
-        inbox,
-        identity,
-        contact,
-        scope,
-    })
+    Ok(v)
 }
 
-/// A conversation of this visitor's identity, by display id.
+/// A conversation of this visitor, by display id (see `Visitor::conversation`).
 pub(super) async fn visitor_conversation(
     state: &AppState,
     v: &Visitor,
     display_id: i64,
 ) -> ApiResult<Conversation> {
     let mut conn = state.store.read().await?;
-    let c = conversations::get(&mut conn, &v.scope, display_id).await?;
-    if !visible_to(v, &c) {
-        return Err(ApiError::NotFound);
-    }
-    // A conversation an agent merged away lives on in the one it was merged into; the visitor
-    // follows it there when allowed to see that one (else keeps the old view, and what they
-    // write still reaches the merged conversation — see `create_message`).
-    let target = throughline_store::moves::current(&mut conn, c.clone()).await?;
-    Ok(if visible_to(v, &target) { target } else { c })
-}
-
-fn visible_to(v: &Visitor, c: &Conversation) -> bool {
-    let own = c.identity_id == Some(v.identity.id);
-    let same_proven_person = proven(&v.identity) && c.contact_id == v.contact.id;
-    own || same_proven_person
-}
-
-/// A visitor whose identity proves who they are sees the contact's whole cross-channel
-/// conversation; others only what their own identity started.
-pub(super) fn proven(identity: &Identity) -> bool {
-    identity.hmac_verified || identity.address_proven
+    Ok(v.conversation(&mut conn, display_id).await?)
 }
 
 #[utoipa::path(get, path = "/public/api/v1/inboxes/{inbox_identifier}", tag = "Client API",
@@ -287,7 +252,7 @@ async fn update_contact(
             None => None,
         },
         // Without a signed identifier, the addresses are only the visitor's word.
-        unproven: !(hmac_verified || proven(&v.identity)),
+        unproven: !(hmac_verified || v.proven()),
         ..Default::default()
     };
     let mut additional = serde_json::Map::new();
@@ -341,11 +306,7 @@ async fn list_conversations(
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let list = {
         let mut conn = state.store.read().await?;
-        if proven(&v.identity) {
-            conversations::of_contact(&mut conn, &v.scope, v.contact.id).await?
-        } else {
-            conversations::of_identity(&mut conn, &v.scope, v.identity.id).await?
-        }
+        v.conversations(&mut conn).await?
     };
     let mut out = Vec::with_capacity(list.len());
     for c in &list {
@@ -379,43 +340,25 @@ async fn create_conversation(
         json_object("custom_attributes", attrs)?;
     }
     // Chatwoot records where and in what a website visitor started the chat.
-    let mut context = (v.inbox.channel_type == ChannelType::WebWidget)
-        .then(|| super::widget::visitor_context(&headers, &body.browser).attributes())
-        .filter(|a| !a.is_empty());
+    let context = (v.inbox.channel_type == ChannelType::WebWidget)
+        .then(|| super::widget::visitor_context(&headers, &body.browser).attributes());
     let mut tx = state.store.begin().await?;
-    // A proven visitor continues the contact's conversation from any channel (the account's
-    // continuity rules); an unproven one only ever sees what it started itself.
-    let c = if proven(&v.identity) {
-        continuity::conversation_for(
-            &mut tx,
-            &v.scope,
-            v.contact.id,
-            &v.inbox,
-            Some(v.identity.id),
-        )
-        .await?
-        .0
-    } else {
-        let mut new = NewConversation::open(v.contact.id, v.inbox.id, Some(v.identity.id));
-        if let Some(attrs) = context.take() {
-            new.additional_attributes = Value::Object(attrs);
-        }
-        conversations::create(&mut tx, &v.scope, new).await?
-    };
-    // Added to what a continued conversation already holds, never replacing it.
-    let c = match body.custom_attributes {
-        Some(Value::Object(attrs)) if !attrs.is_empty() => {
-            let mut merged = c.custom_attributes.clone();
-            throughline_store::accounts::merge_object(&mut merged, attrs);
-            conversations::set_custom_attributes(&mut tx, &c, merged).await?
-        }
-        _ => c,
-    };
-    // A continued conversation keeps what it had and learns the latest page.
-    let c = match context {
-        Some(attrs) => conversations::merge_additional_attributes(&mut tx, &c, attrs).await?,
-        None => c,
-    };
+    let c = conversations::start(
+        &mut tx,
+        &v.scope,
+        Start {
+            inbox: &v.inbox,
+            contact_id: v.contact.id,
+            identity_id: Some(v.identity.id),
+            started_by: StartedBy::Customer { proven: v.proven() },
+            custom_attributes: match body.custom_attributes {
+                Some(Value::Object(attrs)) => Some(attrs),
+                _ => None,
+            },
+            additional_attributes: context,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(axum::Json(conversation_view(&state, &v, &c).await?))
 }
@@ -444,7 +387,7 @@ async fn toggle_status(
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
     let mut tx = state.store.begin().await?;
-    let (updated, _) = conversations::set_status(
+    let (updated, _) = stored_conversations::set_status(
         &mut tx,
         &v.scope,
         &c,
@@ -496,7 +439,7 @@ async fn update_last_seen(
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
     let mut tx = state.store.begin().await?;
-    conversations::mark_seen(&mut tx, &c, Seer::Contact).await?;
+    stored_conversations::mark_seen(&mut tx, &c, Seer::Contact).await?;
     tx.commit().await?;
     Ok(ok())
 }
@@ -555,11 +498,10 @@ async fn create_message(
         (body, Vec::new())
     };
     super::widget::check_uploads(&state, &v.inbox, &uploads)?;
-    let c = visitor_conversation(&state, &v, id).await?;
-    // A conversation an agent merged away lives on in the one it was merged into.
+    // What the visitor writes reaches the conversation an agent merged this one into.
     let c = {
         let mut conn = state.store.read().await?;
-        throughline_store::moves::current(&mut conn, c).await?
+        v.conversation_to_write(&mut conn, id).await?
     };
     if c.status == throughline_core::conversation::Status::Resolved
         && !v.inbox.allow_messages_after_resolved
@@ -575,7 +517,7 @@ async fn create_message(
         source_id: body.source_id,
         ..Default::default()
     };
-    let mut new = super::messages::build(
+    let message = super::messages::build(
         &state,
         v.inbox.account_id,
         request,
@@ -583,10 +525,23 @@ async fn create_message(
         MessageType::Incoming,
     )
     .await?;
-    new.sender = Some((SenderType::Contact, v.contact.id));
-    new.inbox_id = Some(v.inbox.id);
-    new.identity_id = Some(v.identity.id);
-    let created = super::messages::create_grouped(&state, v.scope.clone(), c, new).await?;
+    let received = inbound::receive(
+        &state.store,
+        Receive {
+            sender: Sender::Known {
+                contact_id: v.contact.id,
+                identity_id: Some(v.identity.id),
+            },
+            destination: Destination::Conversation(Box::new(c)),
+            message,
+            thread_key: None,
+            raw_blob_key: None,
+            inbox: v.inbox,
+            scope: v.scope,
+        },
+    )
+    .await?;
+    let created = received.created;
     let mut conn = state.store.read().await?;
     let mut views = render::public_messages(
         &mut conn,

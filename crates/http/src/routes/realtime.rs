@@ -25,6 +25,8 @@ use tokio::time::Instant;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use throughline_core::visibility::{Owner, visitor_sees};
+
 use super::public::{self, Visitor};
 use super::{Empty, ok};
 use crate::error::{ApiError, ApiResult};
@@ -138,13 +140,10 @@ async fn visitor_socket(
 ) -> ApiResult<Response> {
     let visitor = public::visitor(&state, &inbox_identifier, &contact_identifier).await?;
     Ok(upgrade(ws)?.on_upgrade(move |socket| async move {
-        let proven = public::proven(&visitor.identity);
-        let sub = state.hub.connect_visitor(
-            visitor.inbox.account_id,
-            visitor.contact.id,
-            visitor.inbox.id,
-            proven,
-        );
+        let sub =
+            state
+                .hub
+                .connect_visitor(visitor.inbox.account_id, visitor.viewer(), visitor.inbox.id);
         let session = Session {
             state,
             who: Who {
@@ -271,7 +270,7 @@ impl Session {
                     replay.sort_by_key(|f| f.event_id);
                 }
                 Side::Visitor(v) => {
-                    let proven = public::proven(&v.identity);
+                    let viewer = v.viewer();
                     let events = outbox::contact_events_after(
                         &mut conn,
                         v.inbox.account_id,
@@ -281,9 +280,10 @@ impl Session {
                     )
                     .await?;
                     resync = events.len() as i64 > REPLAY_LIMIT;
+                    // The same rule as the hub's live fan-out and the Client API's.
                     replay.extend(events.iter().filter_map(|e| {
-                        let inbox = frames::conversation_inbox(e).or(e.inbox_id);
-                        let visible = proven || inbox == Some(v.inbox.id);
+                        let visible = Owner::from_payload(&e.payload)
+                            .is_some_and(|o| visitor_sees(viewer, o));
                         visible.then(|| frames::visitor_event(e)).flatten()
                     }));
                 }
@@ -419,6 +419,7 @@ pub(super) async fn publish_typing(
         conversation_id: c.display_id,
         inbox_id: c.inbox_id,
         contact_id: c.contact_id,
+        identity_id: c.identity_id,
         who,
         on,
         private,

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Empty, double_option, ok};
+use crate::error::NotFoundAs;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path, Query};
 use crate::state::AppState;
@@ -106,7 +107,7 @@ async fn create(
     if let Some(inbox_id) = body.inbox_id {
         inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
             .await
-            .map_err(|_| ApiError::invalid("inbox_id", "invalid", "no such inbox"))?;
+            .not_found_as("inbox_id", "no such inbox")?;
     }
     let hook = webhooks::create(
         tx.conn(),

@@ -247,7 +247,7 @@ mod tests {
         for n in 0..6 {
             for round in 0..3 {
                 let raw = message(n, round);
-                let parsed = throughline_email::parse::parse_inbound(&raw).unwrap();
+                let parsed = throughline_channels::email::parse::parse_inbound(&raw).unwrap();
                 assert_eq!(
                     parsed.message_id.as_deref(),
                     Some(format!("c{n}-r{round}@customer.example").as_str())

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
-use throughline_email::send::{SendError, SmtpSettings, TlsMode, send_raw};
-use throughline_store::email_ingest::{self, Envelope, Ingested, ThreadedBy};
+use throughline_channels::email::send::{SendError, SmtpSettings, TlsMode, send_raw};
+use throughline_service::email::{self as email_ingest, Envelope, Ingested, ThreadedBy};
 use throughline_testkit::smtp_sink::{Answer, SmtpSink};
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
@@ -69,7 +69,7 @@ pub(crate) fn with_smtp_receiver(s: &mut throughline::Settings) {
     s.smtp_max_message_mb = Some(1);
 }
 
-async fn ingest(t: &TestApp, inbox_id: i64, raw: &[u8]) -> Ingested {
+pub(crate) async fn ingest(t: &TestApp, inbox_id: i64, raw: &[u8]) -> Ingested {
     email_ingest::ingest(
         &t.app.store,
         t.app.blobs.as_ref(),
@@ -1301,7 +1301,7 @@ async fn imap_with_dovecot(backend: Backend) {
     let dovecot = Dovecot::start();
     let t = TestApp::start_with(backend, with_fast_imap).await;
     let user = format!("tester{}", uuid::Uuid::new_v4().simple());
-    let settings = throughline_email::imap::ImapSettings {
+    let settings = throughline_channels::email::imap::ImapSettings {
         host: "127.0.0.1".into(),
         port: dovecot.port,
         tls: false,
@@ -1310,7 +1310,9 @@ async fn imap_with_dovecot(backend: Backend) {
         mailbox: "INBOX".into(),
         timeout: Duration::from_secs(10),
     };
-    let mut session = throughline_email::imap::connect(&settings).await.unwrap();
+    let mut session = throughline_channels::email::imap::connect(&settings)
+        .await
+        .unwrap();
     for i in 0..3 {
         let raw = mail(
             "ana@customer.test",

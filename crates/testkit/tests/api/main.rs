@@ -13,6 +13,7 @@ mod isolation;
 mod messages;
 mod moves;
 mod omnichannel;
+mod pipeline;
 mod platform;
 mod realtime;
 mod reliability;

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use throughline_email::parse::parse_inbound;
-use throughline_email::send::send_raw;
+use throughline_channels::email::parse::parse_inbound;
+use throughline_channels::email::send::send_raw;
 use throughline_testkit::smtp_sink::SmtpSink;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 

@@ -3,8 +3,8 @@
 //! every part shape a support inbox meets, classification, and hostile input.
 
 use proptest::prelude::*;
-use throughline_email::Mailbox;
-use throughline_email::parse::{ParseError, parse_inbound};
+use throughline_channels::email::Mailbox;
+use throughline_channels::email::parse::{ParseError, parse_inbound};
 
 /// Turns `\n` into `\r\n` so messages read like they do on the wire.
 fn crlf(text: &str) -> Vec<u8> {

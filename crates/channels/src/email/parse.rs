@@ -11,7 +11,7 @@ use mail_parser::{
 };
 use thiserror::Error;
 
-use crate::{Mailbox, strip_angle_brackets};
+use crate::email::{Mailbox, strip_angle_brackets};
 
 /// What the email channel keeps from one received message.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -38,7 +38,7 @@ pub struct InboundEmail {
     /// are `\n`). `None` when the message has no text part: HTML is not converted here, the
     /// caller decides how to show it.
     pub text_body: Option<String>,
-    /// The text/html body, unsanitised: run it through [`crate::sanitize`] before display.
+    /// The text/html body, unsanitised: run it through [`crate::email::sanitize`] before display.
     pub html_body: Option<String>,
     pub attachments: Vec<Attachment>,
     /// An automatic message (`Auto-Submitted` other than `no`, `X-Autoreply`, `X-Autorespond`,

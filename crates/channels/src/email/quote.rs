@@ -232,7 +232,7 @@ fn trailing_quote_start(lines: &[&str]) -> Option<usize> {
 ///
 /// The split is a plain cut in the source at the container's start tag: both halves are
 /// fragments with unbalanced tags, which is fine because both go through
-/// [`crate::sanitize::sanitize_html`] (an HTML5 parser) before anyone sees them.
+/// [`crate::email::sanitize::sanitize_html`] (an HTML5 parser) before anyone sees them.
 pub fn split_html(html: &str) -> QuoteSplit {
     let Some(cut) = first_quote_container(html) else {
         return QuoteSplit::whole(html);

@@ -1,12 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `compose` output read back with `parse_inbound`: what the customer's client will see.
 
-use throughline_email::Mailbox;
-use throughline_email::compose::{
+use throughline_channels::email::Mailbox;
+use throughline_channels::email::compose::{
     ComposeError, MAX_REFERENCES, OutgoingAttachment, OutgoingEmail, Signature, compose,
     thread_references,
 };
-use throughline_email::parse::parse_inbound;
+use throughline_channels::email::parse::parse_inbound;
 
 fn reply() -> OutgoingEmail {
     OutgoingEmail {

@@ -178,7 +178,7 @@ fn filter_url_attribute<'a>(
 /// Finds a `cid:` reference in the map: exactly, then percent-decoded (RFC 2392 URLs are
 /// percent-encoded), then case-insensitively (some clients change case on the way).
 fn lookup_cid<'m>(cid: &str, inline_images: &'m HashMap<String, String>) -> Option<&'m str> {
-    let cid = crate::strip_angle_brackets(cid);
+    let cid = crate::email::strip_angle_brackets(cid);
     let decoded = percent_decode(cid);
     inline_images
         .get(cid)

@@ -16,14 +16,21 @@
 //! Raw messages are always kept by the caller (blob store); everything here is derived from them
 //! and can be recomputed.
 
+mod adapter;
 pub mod compose;
 pub mod imap;
 pub mod parse;
 pub mod quote;
 pub mod sanitize;
 pub mod send;
+mod settings;
+
+pub(crate) use adapter::delivery_for;
+pub use adapter::{EMAIL_TARGET_PREFIX, EmailAdapter, markdown_html, read};
 pub mod smtp_server;
 pub mod threading;
+
+pub use settings::EmailSessions;
 
 /// A mailbox as people see it: an address plus an optional display name.
 ///

@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use throughline_email::Mailbox;
-use throughline_email::compose::{OutgoingAttachment, OutgoingEmail, compose};
-use throughline_email::parse::parse_inbound;
-use throughline_email::send::{SendError, SmtpSettings, TlsMode, send_raw, test_connection};
-use throughline_email::smtp_server::{
+use throughline_channels::email::Mailbox;
+use throughline_channels::email::compose::{OutgoingAttachment, OutgoingEmail, compose};
+use throughline_channels::email::parse::parse_inbound;
+use throughline_channels::email::send::{
+    SendError, SmtpSettings, TlsMode, send_raw, test_connection,
+};
+use throughline_channels::email::smtp_server::{
     Deliver, DeliverError, Envelope, Recipients, SmtpServer, SmtpServerConfig, SmtpServerHandle,
 };
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};

@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
-use throughline_email::Mailbox;
-use throughline_email::parse::{InboundEmail, parse_inbound};
-use throughline_email::quote::{split_html, split_text};
-use throughline_email::sanitize::{SanitizeOptions, sanitize_html};
-use throughline_email::threading::{normalize_subject, reply_token, thread_keys};
+use throughline_channels::email::Mailbox;
+use throughline_channels::email::parse::{InboundEmail, parse_inbound};
+use throughline_channels::email::quote::{split_html, split_text};
+use throughline_channels::email::sanitize::{SanitizeOptions, sanitize_html};
+use throughline_channels::email::threading::{normalize_subject, reply_token, thread_keys};
 
 // ---------------------------------------------------------------- threading
 

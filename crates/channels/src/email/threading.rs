@@ -19,10 +19,10 @@
 //! contact before attaching; a leaked Message-ID must not let one customer write into
 //! another's conversation.
 
-use crate::parse::InboundEmail;
+use crate::email::parse::InboundEmail;
 
 /// The local-part prefix of per-conversation reply addresses.
-pub const REPLY_PREFIX: &str = "reply+";
+pub use throughline_core::email::REPLY_PREFIX;
 
 /// Everything the store needs to place an inbound email, in precedence order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,10 +40,10 @@ pub struct ThreadKeys {
 ///
 /// Accepts a bare address or one in angle brackets. The domain must be the inbox's (case does
 /// not matter), so a customer's own `reply+x@elsewhere` address is never taken for ours. The
-/// token is returned as written; since [`crate::parse`] lower-cases addresses, tokens should be
+/// token is returned as written; since [`crate::email::parse`] lower-cases addresses, tokens should be
 /// generated lower-case (MTAs are allowed to fold local parts).
 pub fn reply_token(address: &str, inbox_domain: &str) -> Option<String> {
-    let address = crate::strip_angle_brackets(address);
+    let address = crate::email::strip_angle_brackets(address);
     let (local, domain) = address.rsplit_once('@')?;
     let inbox_domain = inbox_domain.trim().trim_start_matches('@');
     if inbox_domain.is_empty() || !domain.trim().eq_ignore_ascii_case(inbox_domain) {

@@ -14,7 +14,7 @@ use mail_builder::headers::raw::Raw;
 use mail_builder::mime::MimePart;
 use thiserror::Error;
 
-use crate::{Mailbox, strip_angle_brackets};
+use crate::email::{Mailbox, strip_angle_brackets};
 
 /// How many `References` ids an outgoing message carries. Long threads would otherwise grow
 /// the header without bound; the root and the most recent ids are what clients thread on.

@@ -176,7 +176,7 @@ impl SmtpSender {
         })
     }
 
-    /// Sends `raw` (as built by [`crate::compose`]) to `recipients`. `envelope_from` is the
+    /// Sends `raw` (as built by [`crate::email::compose`]) to `recipients`. `envelope_from` is the
     /// return path; empty means the null sender `<>`.
     pub async fn send_raw(
         &self,
@@ -229,11 +229,11 @@ pub async fn test_connection(settings: &SmtpSettings) -> Result<(), SendError> {
 
 fn envelope(envelope_from: &str, recipients: &[String]) -> Result<Envelope, SendError> {
     let parse = |address: &str| {
-        crate::strip_angle_brackets(address)
+        crate::email::strip_angle_brackets(address)
             .parse::<lettre::Address>()
             .map_err(|e| SendError::invalid(format!("`{address}` is not a valid address: {e}")))
     };
-    let from = match crate::strip_angle_brackets(envelope_from) {
+    let from = match crate::email::strip_angle_brackets(envelope_from) {
         "" => None,
         address => Some(parse(address)?),
     };

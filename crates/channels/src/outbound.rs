@@ -1,0 +1,79 @@
+//! What the application layer hands an adapter to send, and what the adapter says happened.
+
+/// The result of handing something to a provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Accepted; `provider_id` is the provider's id for it when it gives one.
+    Accepted {
+        provider_id: Option<String>,
+        status: Option<u16>,
+    },
+    /// Worth retrying later (timeouts, 5xx, rate limits, a relay that is down).
+    Temporary { reason: String, status: Option<u16> },
+    /// The provider refused it for good; the reason is shown to the agent.
+    Permanent { reason: String, status: Option<u16> },
+}
+
+impl SendOutcome {
+    pub fn temporary(reason: impl Into<String>) -> Self {
+        Self::Temporary {
+            reason: reason.into(),
+            status: None,
+        }
+    }
+
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Self::Permanent {
+            reason: reason.into(),
+            status: None,
+        }
+    }
+}
+
+/// The delivery a send belongs to: its id is stable across retries so the receiving side can
+/// drop duplicates.
+#[derive(Clone, Debug)]
+pub struct DeliveryRef {
+    pub id: String,
+    /// Where it goes, as the channel understands it (a callback URL, `smtp:<inbox>`).
+    pub target: String,
+    /// The domain event it carries, and that event's Chatwoot-shaped body, prepared once so
+    /// every retry sends the same bytes.
+    pub event: String,
+    pub event_id: i64,
+    pub payload: Vec<u8>,
+}
+
+/// A file to send with a message.
+#[derive(Clone, Debug)]
+pub struct OutgoingFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// The stored message a send carries, for channels that send messages rather than events.
+#[derive(Clone, Debug)]
+pub struct OutgoingMessage {
+    pub message_id: i64,
+    pub conversation_id: i64,
+    pub conversation_uuid: String,
+    pub text: String,
+    /// The customer's address on this channel and their name.
+    pub recipient: Option<(String, Option<String>)>,
+    /// The agent's display name when an agent wrote it.
+    pub agent_name: Option<String>,
+    pub inbox_name: String,
+    /// Provider ids of the conversation's earlier messages on this channel, oldest first.
+    pub thread_keys: Vec<String>,
+    /// The thread's subject, where the channel has one.
+    pub subject: Option<String>,
+    pub attachments: Vec<OutgoingFile>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutboundMessage {
+    pub delivery: DeliveryRef,
+    /// Present when the adapter `needs_message()`.
+    pub message: Option<OutgoingMessage>,
+}

@@ -1,0 +1,413 @@
+//! Receiving a customer's message, whatever channel it came through.
+//!
+//! ```text
+//!  Client API / widget ─┐                     one grouped write (SAVEPOINT in a shared COMMIT)
+//!  API relay ───────────┼─► receive(Receive) ─► resolve sender → thread → message + event
+//!  email (SMTP, IMAP) ──┘        ▲                                      │
+//!  provider webhooks ─► adapter.parse ─► receive_from_channel ──────────┘ answer after COMMIT
+//! ```
+//!
+//! Acknowledged means durable: every caller answers its client or provider only after
+//! [`receive`] returns, which is after the commit. A provider's retry carries the same
+//! external id and gets the stored message back instead of a second one.
+
+use std::hash::{Hash, Hasher};
+
+use serde_json::Value;
+use throughline_channels::inbound::{InboundAttachment, InboundSender, ThreadKey};
+use throughline_channels::{Inbound, NormalisedInbound, StatusReport, ThreadHints};
+use throughline_core::linking::Evidence;
+use throughline_core::message::{MessageType, SenderType};
+use throughline_core::model::{Conversation, Inbox};
+use throughline_store::blob::{BlobStore, new_key};
+use throughline_store::email::HeaderRecord;
+use throughline_store::messages::{self, Created, NewAttachment, NewMessage};
+use throughline_store::resolve::{self, Arriving};
+use throughline_store::{AccountScope, Result, Store, StoreError, Tx, email};
+
+use crate::threading::{self, Customer, ThreadedBy};
+
+/// Who wrote.
+#[derive(Clone, Debug)]
+pub enum Sender {
+    /// An identity already established (the Client API's visitor, an API-posted identity).
+    Known {
+        contact_id: i64,
+        identity_id: Option<i64>,
+    },
+    /// Only what the channel says; `evidence` is how much that proves.
+    Arriving {
+        sender: InboundSender,
+        evidence: Evidence,
+    },
+}
+
+/// Where it goes.
+#[derive(Clone, Debug)]
+pub enum Destination {
+    /// The conversation the customer wrote in, as they may see it (see `visitor`).
+    Conversation(Box<Conversation>),
+    /// Found from the message's thread hints and the continuity rules.
+    Thread(Box<ThreadHints>),
+}
+
+/// One inbound message, ready to store. Attachments are already in the blob store.
+#[derive(Clone, Debug)]
+pub struct Receive {
+    pub inbox: Inbox,
+    pub scope: AccountScope,
+    pub sender: Sender,
+    pub destination: Destination,
+    /// Content, attributes, attachments, external id (`source_id`) and echo id; the inbox,
+    /// identity, sender and type are set here.
+    pub message: NewMessage,
+    /// Recorded with the message so later answers thread to it.
+    pub thread_key: Option<ThreadKey>,
+    pub raw_blob_key: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub created: Created,
+    pub threaded_by: ThreadedBy,
+}
+
+/// Stores one inbound message with its event, through the group commit.
+pub async fn receive(store: &Store, r: Receive) -> Result<Received> {
+    store
+        .write_grouped(grouping_key(&r.sender), move |tx| Box::pin(write(tx, r)))
+        .await
+}
+
+/// One customer's writes go to one committer queue, so they never sit in two concurrent
+/// batches (on PostgreSQL that deadlocked).
+fn grouping_key(sender: &Sender) -> u64 {
+    match sender {
+        Sender::Known { contact_id, .. } => contact_id.unsigned_abs(),
+        Sender::Arriving { sender, .. } => {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            sender
+                .email
+                .as_deref()
+                .or(sender.phone.as_deref())
+                .or(sender.source_id.as_deref())
+                .map(str::to_lowercase)
+                .hash(&mut h);
+            h.finish()
+        }
+    }
+}
+
+async fn write(tx: &mut Tx, r: Receive) -> Result<Received> {
+    let Receive {
+        inbox,
+        scope,
+        sender,
+        destination,
+        mut message,
+        thread_key,
+        raw_blob_key,
+    } = r;
+    let (contact_id, identity_id) = match sender {
+        Sender::Known {
+            contact_id,
+            identity_id,
+        } => (contact_id, identity_id),
+        Sender::Arriving { sender, evidence } => {
+            let resolved = resolve::sender(
+                tx,
+                &scope,
+                Arriving {
+                    inbox: &inbox,
+                    source_id: sender.source_id,
+                    name: sender.name,
+                    email: sender.email,
+                    phone: sender.phone,
+                    external_id: None,
+                    evidence,
+                    hmac_verified: false,
+                    custom_attributes: None,
+                    avatar_url: None,
+                },
+            )
+            .await?;
+            (resolved.contact.id, Some(resolved.identity.id))
+        }
+    };
+    let (conversation, threaded_by) = match destination {
+        Destination::Conversation(c) => (*c, ThreadedBy::Named),
+        Destination::Thread(hints) => {
+            let customer = Customer {
+                inbox: &inbox,
+                contact_id,
+                identity_id,
+            };
+            threading::place(tx, &scope, customer, &hints).await?
+        }
+    };
+    message.message_type = MessageType::Incoming;
+    message.inbox_id = Some(inbox.id);
+    message.identity_id = identity_id;
+    message.sender = Some((SenderType::Contact, contact_id));
+    let created = messages::create(tx, &scope, &conversation, message).await?;
+    if !created.duplicate
+        && let Some(key) = &thread_key
+    {
+        email::record_header(
+            tx.conn(),
+            HeaderRecord {
+                account_id: inbox.account_id,
+                inbox_id: inbox.id,
+                conversation_id: created.conversation.id,
+                message_id: Some(created.message.id),
+                header_id: &key.key,
+                direction: "in",
+                subject: key.subject.as_deref(),
+                raw_blob_key: raw_blob_key.as_deref(),
+            },
+        )
+        .await?;
+    }
+    Ok(Received {
+        created,
+        threaded_by,
+    })
+}
+
+/// What became of something a channel adapter parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored as a message.
+    Message {
+        conversation_id: i64,
+        display_id: i64,
+        message_id: i64,
+        threaded_by: ThreadedBy,
+        /// It could not be read; the message carries a note and the raw original.
+        malformed: bool,
+    },
+    /// The same external id was already stored in this inbox (a provider's retry).
+    Duplicate { message_id: i64 },
+    /// A delivery report: the message it names (when we found it) has its new status.
+    Status { message_id: Option<i64> },
+    /// Sent by one of the account's own addresses (a loop); not stored.
+    OwnAddress,
+}
+
+/// Stores what an adapter parsed from a provider's request: blobs first (the transaction then
+/// only refers to bytes already stored), then one grouped write.
+pub async fn receive_from_channel(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    inbox: &Inbox,
+    inbound: Inbound,
+) -> Result<Ingested> {
+    match inbound {
+        Inbound::Message(m) => receive_message(store, blobs, inbox, *m).await,
+        Inbound::Status(report) => receive_status(store, blobs, inbox, report).await,
+    }
+}
+
+async fn receive_message(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    inbox: &Inbox,
+    m: NormalisedInbound,
+) -> Result<Ingested> {
+    let account_id = inbox.account_id;
+    let scope = AccountScope::system(account_id);
+    {
+        let mut conn = store.read().await?;
+        match messages::by_source_id(&mut conn, &scope, inbox.id, &m.external_id).await {
+            Ok(existing) => {
+                return Ok(Ingested::Duplicate {
+                    message_id: existing.id,
+                });
+            }
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(address) = &m.sender.email {
+            let own = email::own_addresses(&mut conn, account_id).await?;
+            if own.iter().any(|a| a.eq_ignore_ascii_case(address)) {
+                return Ok(Ingested::OwnAddress);
+            }
+        }
+    }
+    let NormalisedInbound {
+        sender,
+        external_id,
+        content,
+        mut content_attributes,
+        attachments,
+        thread,
+        raw,
+        malformed,
+        thread_key,
+        ..
+    } = m;
+    let mut raw_blob_key = None;
+    if let Some(raw) = raw {
+        let key = new_key(account_id);
+        blobs.put(&key, raw.bytes).await?;
+        set_at(
+            &mut content_attributes,
+            raw.key_at,
+            Value::String(key.clone()),
+        );
+        raw_blob_key = Some(key);
+    }
+    let mut message = NewMessage::text(MessageType::Incoming, content);
+    message.source_id = Some(external_id);
+    message.content_attributes = content_attributes;
+    message.attachments = store_attachments(blobs, account_id, attachments).await?;
+    let received = receive(
+        store,
+        Receive {
+            inbox: inbox.clone(),
+            scope,
+            // Anyone can write any From header or sender name: a channel's word is a claim.
+            sender: Sender::Arriving {
+                sender,
+                evidence: Evidence::Claimed,
+            },
+            destination: Destination::Thread(Box::new(thread)),
+            message,
+            thread_key,
+            raw_blob_key,
+        },
+    )
+    .await?;
+    let c = &received.created;
+    Ok(if c.duplicate {
+        Ingested::Duplicate {
+            message_id: c.message.id,
+        }
+    } else {
+        Ingested::Message {
+            conversation_id: c.conversation.id,
+            display_id: c.conversation.display_id,
+            message_id: c.message.id,
+            threaded_by: received.threaded_by,
+            malformed,
+        }
+    })
+}
+
+async fn receive_status(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    inbox: &Inbox,
+    report: StatusReport,
+) -> Result<Ingested> {
+    let account_id = inbox.account_id;
+    if let Some(raw) = report.raw {
+        // Kept like every received message, whether or not it names one of ours.
+        blobs.put(&new_key(account_id), raw).await?;
+    }
+    let mut tx = store.begin().await?;
+    let mut found = None;
+    if let Some(key) = &report.thread_key
+        && let Some((_, Some(message_id), direction)) =
+            email::find_header(tx.conn(), account_id, key).await?
+        && direction == "out"
+    {
+        let scope = AccountScope::system(account_id);
+        messages::record_delivery(
+            &mut tx,
+            &scope,
+            message_id,
+            report.status,
+            Some(&report.reason),
+        )
+        .await?;
+        found = Some(message_id);
+    }
+    tx.commit().await?;
+    if found.is_none() {
+        tracing::info!(
+            inbox_id = inbox.id,
+            "a delivery report for a message we do not know"
+        );
+    }
+    Ok(Ingested::Status { message_id: found })
+}
+
+async fn store_attachments(
+    blobs: &dyn BlobStore,
+    account_id: i64,
+    files: Vec<InboundAttachment>,
+) -> Result<Vec<NewAttachment>> {
+    let mut out = Vec::with_capacity(files.len());
+    for a in files {
+        let key = new_key(account_id);
+        let byte_size = i64::try_from(a.data.len()).unwrap_or(i64::MAX);
+        blobs.put(&key, a.data).await?;
+        out.push(NewAttachment {
+            file_type: file_type(&a.content_type).into(),
+            content_type: Some(a.content_type),
+            file_name: a.file_name,
+            byte_size,
+            blob_key: Some(key),
+            external_url: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Chatwoot's attachment kinds.
+pub fn file_type(content_type: &str) -> &'static str {
+    let ct = content_type.to_ascii_lowercase();
+    if ct.starts_with("image/") {
+        "image"
+    } else if ct.starts_with("audio/") {
+        "audio"
+    } else if ct.starts_with("video/") {
+        "video"
+    } else {
+        "file"
+    }
+}
+
+/// Writes `value` at a path of object keys, creating the objects on the way.
+fn set_at(target: &mut Value, path: &[&str], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = target;
+    for key in parents {
+        if !node.is_object() {
+            *node = Value::Object(serde_json::Map::new());
+        }
+        let Value::Object(map) = node else { return };
+        node = map
+            .entry((*key).to_owned())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    if !node.is_object() {
+        *node = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(map) = node {
+        map.insert((*last).to_owned(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn set_at_writes_nested_keys_and_keeps_siblings() {
+        let mut v = json!({"email": {"subject": "Hi"}});
+        set_at(&mut v, &["email", "raw_blob_key"], json!("1/abc"));
+        assert_eq!(
+            v,
+            json!({"email": {"subject": "Hi", "raw_blob_key": "1/abc"}})
+        );
+        let mut empty = Value::Null;
+        set_at(&mut empty, &["a", "b"], json!(1));
+        assert_eq!(empty, json!({"a": {"b": 1}}));
+    }
+}

@@ -1,0 +1,20 @@
+//! The application layer: the use cases between the HTTP layer, the jobs and the SMTP/IMAP
+//! receivers on one side and the store and the channel adapters on the other.
+//!
+//! Each omnichannel decision is taken here, once:
+//! - [`inbound`]: a customer's message from any channel — resolve the sender, thread it
+//!   ([`threading`]), store it with its event in one grouped write.
+//! - [`conversations`]: start a conversation, saying who starts it.
+//! - [`outbound`]: hand a delivery to its inbox's adapter.
+//! - [`visitor`]: what a customer on the Client API may see.
+//! - [`email`]: one raw email through the email adapter and [`inbound`].
+
+pub mod conversations;
+pub mod email;
+pub mod inbound;
+pub mod outbound;
+pub mod threading;
+pub mod visitor;
+
+pub use inbound::{Ingested, Received};
+pub use threading::ThreadedBy;
