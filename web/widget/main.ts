@@ -5,8 +5,63 @@
 import { catalogues, pickLocale, type Key, type Locale } from './i18n';
 import { css } from './style';
 
-type Json = Record<string, any>;
-type Stored = { source_id?: string; conversation_id?: number; last_event_id?: number; unread?: number };
+/** Contact fields as the visitor or the host page gives them (pre-chat answers, setUser, custom attributes). */
+type Fields = Record<string, unknown>;
+type Stored = { source_id?: string; conversation_id?: number | undefined; last_event_id?: number; unread?: number };
+
+/** A pre-chat form field as the inbox configures it. */
+type PreChatField = { name: string; label?: string; required?: boolean; enabled?: boolean };
+/** `GET /public/api/v1/inboxes/{identifier}`: the inbox and how the widget draws itself ({} when it failed). */
+type Config = {
+  name?: string;
+  widget_color?: string;
+  welcome_title?: string;
+  welcome_tagline?: string;
+  agents_online?: boolean;
+  agents?: { name: string; avatar_url?: string }[];
+  enable_email_collect?: boolean;
+  pre_chat_form_enabled?: boolean;
+  pre_chat_form_options?: { pre_chat_fields?: PreChatField[]; pre_chat_message?: string };
+  attachments?: { max_size_bytes?: number; allowed_types?: string[] };
+  allow_messages_after_resolved?: boolean;
+};
+type Attachment = { file_type: string; data_url: string; thumb_url?: string; file_name?: string };
+type Echo = { echo_id?: string };
+/** A message as the Client API and the visitor's socket show it. */
+type ChatMessage = {
+  id?: number;
+  content?: string | null;
+  /** 0 the visitor's, 1 an agent's. */
+  message_type?: number;
+  created_at?: number;
+  conversation_id?: number;
+  echo_id?: string;
+  content_attributes?: Echo;
+  additional_attributes?: Echo;
+  attachments?: Attachment[];
+  sender?: { name?: string; available_name?: string; avatar_url?: string };
+};
+/** What the visitor's socket sends. */
+type Frame =
+  | { type: 'ready'; agents_online?: boolean; last_event_id?: number }
+  /** `data`: the message for message_* events, `{ id, status }` for conversation_status_changed. */
+  | { type: 'event'; id?: number; event: string; conversation_id?: number; data?: ChatMessage & { status?: string } }
+  | { type: 'typing'; on: boolean; who?: { type: string; name?: string } }
+  | { type: 'presence'; agents_online?: boolean }
+  | { type: 'resync' };
+/** What the page may call, as `window.$throughline`. */
+type PublicApi = {
+  setUser: (identifier: string, user?: Fields) => Promise<void>;
+  setCustomAttributes: (attributes: Fields) => Promise<void>;
+  setLocale: (locale: string) => void;
+  toggle: (force?: boolean) => void;
+  reset: () => void;
+};
+declare global {
+  interface Window {
+    $throughline?: PublicApi;
+  }
+}
 
 const script = (document.currentScript as HTMLScriptElement | null) ??
   document.querySelector<HTMLScriptElement>('script[data-inbox][src*="widget.js"]');
@@ -26,13 +81,13 @@ try {
 }
 const save = () => localStorage.setItem(storeKey, JSON.stringify(stored));
 
-let config: Json = {};
+let config: Config = {};
 let agentsOnline = false;
 let open = false;
-let messages: Json[] = [];
+let messages: ChatMessage[] = [];
 let typingName = '';
-let pendingUser: Json = {};
-let pendingAttributes: Json = {};
+let pendingUser: Fields = {};
+let pendingAttributes: Fields = {};
 let socket: WebSocket | null = null;
 let retry = 0;
 let typingSent = false;
@@ -40,7 +95,8 @@ let typingTimer: ReturnType<typeof setTimeout> | undefined;
 let status = 'open';
 let emailSaved = false;
 
-async function call(method: string, path: string, body?: Json | FormData): Promise<any> {
+/** The answer is the caller's to type (`T`); a failure throws an Error carrying the HTTP status. */
+async function call<T>(method: string, path: string, body?: Fields | FormData): Promise<T> {
   const init: RequestInit = { method };
   if (body instanceof FormData) init.body = body;
   else if (body) {
@@ -48,10 +104,18 @@ async function call(method: string, path: string, body?: Json | FormData): Promi
     init.headers = { 'content-type': 'application/json' };
   }
   const response = await fetch(`${base}/public/api/v1/inboxes/${encodeURIComponent(inboxId)}${path}`, init);
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw Object.assign(new Error(data?.message ?? response.statusText), { status: response.status });
-  return data;
+  const data: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const message = typeof data === 'object' && data !== null && 'message' in data ? data.message : undefined;
+    throw Object.assign(new Error(String(message ?? response.statusText)), { status: response.status });
+  }
+  return data as T;
 }
+
+/** The message of what a failed step threw; undefined (the generic sentence) when not an Error. */
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : undefined);
+/** The HTTP status a failed call() carries. */
+const statusOf = (e: unknown) => (e instanceof Error && 'status' in e ? e.status : undefined);
 
 const contactPath = () => `/contacts/${encodeURIComponent(stored.source_id!)}`;
 
@@ -59,12 +123,17 @@ const contactPath = () => `/contacts/${encodeURIComponent(stored.source_id!)}`;
 const host = document.createElement('div');
 host.id = 'throughline-widget';
 const root = host.attachShadow({ mode: 'open' });
-const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Json = {}, ...children: (Node | string)[]) => {
+/** An `on<event>` listener as the caller declares it (a keydown handler takes a KeyboardEvent):
+ * method syntax lets one that expects a narrower event stand for a DOM listener. */
+type Listener = { handle(event: Event): void }['handle'];
+/** Attributes, `text` for the text content, and `on<event>` listeners; undefined and false are left out. */
+type Attrs = Record<string, string | number | boolean | undefined | Listener>;
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string)[]) => {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
-    if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else if (k === 'text') node.textContent = v;
+    if (typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else if (k === 'text') node.textContent = String(v);
     else node.setAttribute(k, v === true ? '' : String(v));
   }
   node.append(...children);
@@ -106,7 +175,7 @@ function render() {
   panel.hidden = !open;
   if (!open) return;
   panel.setAttribute('aria-label', config.welcome_title || t('title'));
-  const agents: Json[] = config.agents ?? [];
+  const agents = config.agents ?? [];
   const header = el('header', {},
     el('div', { class: 'avatars' }, ...agents.slice(0, 3).map((a) =>
       a.avatar_url ? el('img', { src: a.avatar_url, alt: a.name }) : el('span', { class: 'avatar', title: a.name, text: (a.name ?? '?').slice(0, 1) }))),
@@ -120,8 +189,8 @@ function render() {
   if (list) list.scrollTop = list.scrollHeight;
 }
 
-function preChatFields(): Json[] {
-  const configured: Json[] | undefined = config.pre_chat_form_options?.pre_chat_fields;
+function preChatFields(): PreChatField[] {
+  const configured = config.pre_chat_form_options?.pre_chat_fields;
   const fields = configured?.length && config.pre_chat_form_enabled !== false
     ? configured.filter((f) => f.enabled !== false)
     : [{ name: 'name', required: false }, { name: 'email', required: false }];
@@ -192,11 +261,11 @@ function showError(message = t('error')) {
 }
 
 // ---------------------------------------------------------------- flow
-async function ensureContact(values: Json = {}) {
+async function ensureContact(values: Fields = {}) {
   if (stored.source_id) return;
-  const body: Json = { ...values, ...pendingUser };
+  const body: Fields = { ...values, ...pendingUser };
   if (Object.keys(pendingAttributes).length) body.custom_attributes = pendingAttributes;
-  const contact = await call('POST', '/contacts', body);
+  const contact = await call<{ source_id: string }>('POST', '/contacts', body);
   stored.source_id = contact.source_id;
   save();
   connect();
@@ -204,7 +273,7 @@ async function ensureContact(values: Json = {}) {
 
 async function ensureConversation() {
   if (stored.conversation_id && status !== 'resolved') return;
-  const conversation = await call('POST', `${contactPath()}/conversations`, {
+  const conversation = await call<{ id: number; status?: string }>('POST', `${contactPath()}/conversations`, {
     referer_url: location.href,
     browser_language: navigator.language,
     initiated_at: new Date().toISOString(),
@@ -215,7 +284,7 @@ async function ensureConversation() {
 }
 
 async function start(form: FormData) {
-  const values: Json = {};
+  const values: Record<string, string> = {};
   for (const f of preChatFields()) {
     const v = String(form.get(f.name) ?? '').trim();
     if (v) values[f.name] = v;
@@ -226,21 +295,21 @@ async function start(form: FormData) {
     if (values.email) emailSaved = true;
     await ensureConversation();
     await post({ content });
-  } catch (e: any) {
-    showError(e.message);
+  } catch (e) {
+    showError(messageOf(e));
   }
 }
 
-async function post(payload: { content?: string; file?: File }) {
+async function post(payload: { content?: string; file?: File | undefined }) {
   const echo = `e${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
-  let body: Json | FormData;
+  let body: Fields | FormData;
   if (payload.file) {
     body = new FormData();
     if (payload.content) body.set('content', payload.content);
     body.set('echo_id', echo);
     body.append('attachments[]', payload.file);
   } else body = { content: payload.content, echo_id: echo };
-  const message = await call('POST', `${contactPath()}/conversations/${stored.conversation_id}/messages`, body);
+  const message = await call<ChatMessage>('POST', `${contactPath()}/conversations/${stored.conversation_id}/messages`, body);
   upsert(message);
   render();
 }
@@ -263,9 +332,9 @@ async function send(input: HTMLTextAreaElement, fileInput: HTMLInputElement) {
     await ensureConversation();
     input.value = '';
     await post({ content, file });
-  } catch (e: any) {
+  } catch (e) {
     input.value = content;
-    showError(e.message);
+    showError(messageOf(e));
   }
 }
 
@@ -275,8 +344,8 @@ async function collectEmail(email: string) {
     if (stored.source_id) await call('PATCH', contactPath(), { email });
     emailSaved = true;
     render();
-  } catch (e: any) {
-    showError(e.message);
+  } catch (e) {
+    showError(messageOf(e));
   }
 }
 
@@ -289,7 +358,7 @@ function typing(on: boolean) {
   if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'typing', conversation_id: stored.conversation_id, on }));
 }
 
-function upsert(m: Json) {
+function upsert(m: ChatMessage) {
   if (m.conversation_id && stored.conversation_id && m.conversation_id !== stored.conversation_id) return;
   const echo = m.content_attributes?.echo_id ?? m.additional_attributes?.echo_id ?? m.echo_id;
   const index = messages.findIndex((x) => x.id === m.id || (echo && x.echo_id === echo));
@@ -301,13 +370,13 @@ function upsert(m: Json) {
 async function loadHistory() {
   if (!stored.source_id || !stored.conversation_id) return;
   try {
-    const list = await call('GET', `${contactPath()}/conversations/${stored.conversation_id}/messages`);
+    const list = await call<ChatMessage[] | { payload?: ChatMessage[] }>('GET', `${contactPath()}/conversations/${stored.conversation_id}/messages`);
     messages = [];
     for (const m of (Array.isArray(list) ? list : (list.payload ?? []))) upsert(m);
-    const conversation = await call('GET', `${contactPath()}/conversations/${stored.conversation_id}`).catch(() => null);
+    const conversation = await call<{ status?: string }>('GET', `${contactPath()}/conversations/${stored.conversation_id}`).catch(() => null);
     if (conversation?.status) status = conversation.status;
-  } catch (e: any) {
-    if (e.status === 404 || e.status === 401) {
+  } catch (e) {
+    if (statusOf(e) === 404 || statusOf(e) === 401) {
       stored = {};
       save();
     }
@@ -323,7 +392,7 @@ function connect() {
   const ws = new WebSocket(url);
   socket = ws;
   ws.onmessage = (message) => {
-    let frame: Json;
+    let frame: Frame;
     try {
       frame = JSON.parse(message.data);
     } catch {
@@ -340,15 +409,16 @@ function connect() {
         if (stored.last_event_id && frame.id <= stored.last_event_id) return;
         stored.last_event_id = frame.id;
       }
-      if (/^message_/.test(frame.event) && frame.data) {
-        const fresh = !messages.some((m) => m.id === frame.data.id);
-        upsert(frame.data);
-        if (fresh && frame.data.message_type === 1) {
+      const data = frame.data;
+      if (/^message_/.test(frame.event) && data) {
+        const fresh = !messages.some((m) => m.id === data.id);
+        upsert(data);
+        if (fresh && data.message_type === 1) {
           typingName = '';
           if (!open) stored.unread = (stored.unread ?? 0) + 1;
         }
-      } else if (frame.event === 'conversation_status_changed' && frame.data?.status) {
-        status = frame.data.status;
+      } else if (frame.event === 'conversation_status_changed' && data?.status) {
+        status = data.status;
       }
       save();
       render();
@@ -378,7 +448,7 @@ function toggle(force?: boolean) {
 }
 
 // ---------------------------------------------------------------- public API
-async function setUser(identifier: string, user: Json = {}) {
+async function setUser(identifier: string, user: Fields = {}) {
   pendingUser = { ...pendingUser, identifier, ...user };
   if (user.phone && !user.phone_number) pendingUser.phone_number = user.phone;
   delete pendingUser.phone;
@@ -386,12 +456,12 @@ async function setUser(identifier: string, user: Json = {}) {
   render();
 }
 
-async function setCustomAttributes(attributes: Json) {
+async function setCustomAttributes(attributes: Fields) {
   pendingAttributes = { ...pendingAttributes, ...attributes };
   if (stored.source_id) await call('PATCH', contactPath(), { custom_attributes: pendingAttributes }).catch(() => {});
 }
 
-(window as any).$throughline = {
+window.$throughline = {
   setUser,
   setCustomAttributes,
   setLocale: (l: string) => {
@@ -411,7 +481,7 @@ async function setCustomAttributes(attributes: Json) {
 async function boot() {
   document.body.append(host);
   try {
-    config = await call('GET', '');
+    config = await call<Config>('GET', '');
     agentsOnline = Boolean(config.agents_online);
   } catch {
     config = {};

@@ -9,8 +9,12 @@ use serde::Deserialize;
 
 /// Everything `serve` can be told. Every field is optional here; `Config::resolve` fills in
 /// the defaults documented in `default_config_toml`.
+///
+/// The fields' doc comments are `--help` text, written for a terminal (`[default: …]`,
+/// `<data-dir>`), not rustdoc markup.
 #[derive(Args, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 pub struct Settings {
     /// Address to listen on [default: 127.0.0.1:3000]
     #[arg(long, global = true, env = "THROUGHLINE_LISTEN")]

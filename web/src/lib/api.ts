@@ -11,7 +11,28 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+/** The fields of an error body the client reads: `{ error, message }` or `{ errors: [...] }`. */
+interface ErrorBody {
+  error?: string;
+  message?: string;
+  errors?: unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** What a failed call threw (an ApiError, a network TypeError…), as a sentence to show; nothing
+ * for a throw that is not an Error. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : '';
+}
+
+/** The HTTP status of a failed call, when it reached the server. */
+export function statusOf(e: unknown): number | undefined {
+  return e instanceof ApiError ? e.status : undefined;
+}
+
+/** The answer is the caller's to type (`T`): the views are in ./types. */
+export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
   if (body instanceof FormData) {
     init.body = body;
@@ -21,24 +42,27 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   }
   const response = await fetch(path, init);
   const text = await response.text();
-  let data: any = null;
+  let data: unknown = null;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
     data = null;
   }
   if (!response.ok) {
+    const error: ErrorBody = isObject(data) ? data : {};
     const message =
-      data?.message ||
-      (Array.isArray(data?.errors) ? data.errors.map((e: any) => e.message ?? e).join('; ') : '') ||
+      error.message ||
+      (Array.isArray(error.errors)
+        ? error.errors.map((e: unknown) => (isObject(e) ? e.message : undefined) ?? e).join('; ')
+        : '') ||
       response.statusText;
-    throw new ApiError(response.status, data?.error || String(response.status), message);
+    throw new ApiError(response.status, error.error || String(response.status), message);
   }
   return data as T;
 }
 
-export const get = <T = any>(path: string) => api<T>('GET', path);
-export const post = <T = any>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
-export const patch = <T = any>(path: string, body: unknown) => api<T>('PATCH', path, body);
-export const put = <T = any>(path: string, body: unknown) => api<T>('PUT', path, body);
-export const del = <T = any>(path: string) => api<T>('DELETE', path);
+export const get = <T = unknown>(path: string) => api<T>('GET', path);
+export const post = <T = unknown>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});
+export const patch = <T = unknown>(path: string, body: unknown) => api<T>('PATCH', path, body);
+export const put = <T = unknown>(path: string, body: unknown) => api<T>('PUT', path, body);
+export const del = <T = unknown>(path: string) => api<T>('DELETE', path);

@@ -33,7 +33,14 @@ export function setLocale(locale: string | null | undefined) {
   document.documentElement.lang = locale;
 }
 
-const missing = ((window as any).__i18nMissing ??= [] as string[]);
+declare global {
+  interface Window {
+    /** Catalogue keys looked up but missing, as `locale:key` (read by the browser tests). */
+    __i18nMissing?: string[];
+  }
+}
+
+const missing = (window.__i18nMissing ??= []);
 
 export function t(key: string, vars?: Record<string, string | number>): string {
   let text = catalogues[i18n.locale][key];

@@ -1,7 +1,57 @@
 // The agent's WebSocket: resumes with ?after=<last event id> after a drop, drops frames it
 // already has (ids ≤ the last seen), and asks listeners to refetch on `resync`.
 
-export type Frame = { type: string; [key: string]: any };
+import type { Conversation, Message } from './types';
+
+/** Who is typing or present. */
+export type Who = { type: 'user' | 'contact'; id: number; name: string };
+
+type EventBase = {
+  type: 'event';
+  /** The event's id: frames come in this order, and a resumed socket starts after the last. */
+  id: number;
+  account_id: number;
+  /** The conversation's display id, for conversation and message events. */
+  conversation_id?: number | null;
+  inbox_id?: number | null;
+};
+
+/** A new or changed message: `data` is the message. */
+export type MessageFrame = EventBase & { event: 'message_created' | 'message_updated'; data: Message };
+/** Messages moved between two conversations (display ids). */
+export type MoveFrame = EventBase & {
+  event: 'conversation_merged' | 'conversation_split';
+  data: { id: number; from_conversation_id: number; to_conversation_id: number; message_ids: number[] };
+};
+/** A conversation created or changed: `data` is the conversation, with what changed. */
+export type ConversationFrame = EventBase & {
+  event: 'conversation_created' | 'conversation_updated' | 'conversation_status_changed';
+  data: Conversation & { changed_attributes?: Record<string, unknown> };
+};
+/** Contact and journey events: the screens refetch on them and read no `data`. */
+export type ContactFrame = EventBase & {
+  event: 'contact_created' | 'contact_updated' | 'contact_deleted' | 'contact_merged' | 'business_event_created';
+  data: unknown;
+};
+export type EventFrame = MessageFrame | MoveFrame | ConversationFrame | ContactFrame;
+
+/** `conversation_*` events other than merges and splits. */
+export function isConversationFrame(frame: EventFrame): frame is ConversationFrame {
+  return frame.event.startsWith('conversation_') && frame.event !== 'conversation_merged' && frame.event !== 'conversation_split';
+}
+
+/** What the server sends (and `disconnected`, which the client emits itself when the socket drops). */
+export type Frame =
+  | { type: 'ready'; last_event_id?: number }
+  | EventFrame
+  | { type: 'typing'; account_id?: number; conversation_id: number; on: boolean; private?: boolean; who?: Who }
+  | { type: 'presence'; account_id?: number; who?: Who; status?: string }
+  | { type: 'resync' }
+  | { type: 'disconnected' };
+
+/** What the client sends. */
+export type ClientFrame = { type: 'typing'; conversation_id: number; account_id: number; on: boolean; private: boolean };
+
 type Listener = (frame: Frame) => void;
 
 export class Realtime {
@@ -32,7 +82,7 @@ export class Realtime {
     return () => this.listeners.delete(listener);
   }
 
-  send(frame: Frame) {
+  send(frame: ClientFrame) {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
   }
 

@@ -3,19 +3,20 @@
 import { get, del } from './api';
 import { setLocale } from './i18n.svelte';
 import { Realtime } from './realtime';
+import { listOf, type Agent, type CannedResponse, type Inbox, type Label, type Listing, type Profile, type Team } from './types';
 
 export const session = $state({
-  profile: null as any,
+  profile: null as Profile | null,
   accountId: 0,
   loading: true,
 });
 
 export const refs = $state({
-  inboxes: [] as any[],
-  agents: [] as any[],
-  teams: [] as any[],
-  labels: [] as any[],
-  canned: [] as any[],
+  inboxes: [] as Inbox[],
+  agents: [] as Agent[],
+  teams: [] as Team[],
+  labels: [] as Label[],
+  canned: [] as CannedResponse[],
 });
 
 export const route = $state({ path: location.pathname });
@@ -48,13 +49,13 @@ export function applyTheme() {
 }
 
 export function isAdmin(): boolean {
-  const a = session.profile?.accounts?.find((x: any) => x.id === session.accountId);
+  const a = session.profile?.accounts?.find((x) => x.id === session.accountId);
   return a?.role === 'administrator';
 }
 
 export async function loadProfile(): Promise<boolean> {
   try {
-    const profile = await get('/api/v1/profile');
+    const profile = await get<Profile>('/api/v1/profile');
     useProfile(profile);
     return true;
   } catch {
@@ -65,31 +66,31 @@ export async function loadProfile(): Promise<boolean> {
   }
 }
 
-export function useProfile(profile: any) {
+export function useProfile(profile: Profile) {
   session.profile = profile;
   if (profile.locale) setLocale(profile.locale);
   const fromPath = Number(/^\/app\/accounts\/(\d+)/.exec(location.pathname)?.[1]);
-  const ids = (profile.accounts ?? []).map((a: any) => a.id);
+  const ids = (profile.accounts ?? []).map((a) => a.id);
   session.accountId = ids.includes(fromPath) ? fromPath : (profile.account_id ?? ids[0] ?? 0);
   realtime.start();
 }
 
 export async function loadRefs() {
   const [inboxes, agents, teams, labels, canned] = await Promise.all([
-    get(acc('/inboxes')).catch(() => ({ payload: [] })),
-    get(acc('/agents')).catch(() => []),
-    get(acc('/teams')).catch(() => []),
-    get(acc('/labels')).catch(() => ({ payload: [] })),
-    get(acc('/canned_responses')).catch(() => []),
+    get<Listing<Inbox>>(acc('/inboxes')).catch(() => ({ payload: [] })),
+    get<Listing<Agent>>(acc('/agents')).catch(() => []),
+    get<Listing<Team>>(acc('/teams')).catch(() => []),
+    get<Listing<Label>>(acc('/labels')).catch(() => ({ payload: [] })),
+    get<Listing<CannedResponse>>(acc('/canned_responses')).catch(() => []),
   ]);
-  refs.inboxes = inboxes.payload ?? inboxes;
-  refs.agents = agents.payload ?? agents;
-  refs.teams = teams.payload ?? teams;
-  refs.labels = labels.payload ?? labels;
-  refs.canned = canned.payload ?? canned;
+  refs.inboxes = listOf(inboxes);
+  refs.agents = listOf(agents);
+  refs.teams = listOf(teams);
+  refs.labels = listOf(labels);
+  refs.canned = listOf(canned);
 }
 
-export function inboxById(id: number | undefined): any {
+export function inboxById(id: number | undefined): Inbox | undefined {
   return refs.inboxes.find((i) => i.id === id);
 }
 

@@ -1,0 +1,352 @@
+// The API's views as the agent app reads them: the fields the screens use, typed as the server
+// (crates/core/src/views, crates/http/src/routes) sends them. Optional where the server may
+// leave a field out (or where the app also accepts Chatwoot's shape); times are Unix seconds.
+
+/** List endpoints answer a bare array or Chatwoot's `{ payload: [...] }`; the screens take either. */
+export type Listing<T> = T[] | { payload: T[] };
+
+export function listOf<T>(answer: Listing<T>): T[] {
+  return Array.isArray(answer) ? answer : answer.payload;
+}
+
+/** `{ payload: … }`, Chatwoot's envelope. */
+export type Payload<T> = { payload: T };
+
+// ------------------------------------------------------------------ people
+
+/** One account of the signed-in user (`profile.accounts`). */
+export interface UserAccount {
+  id: number;
+  name: string;
+  /** agent or administrator. */
+  role: string;
+}
+
+/** `GET /api/v1/profile`, and the `data` of a sign-in. */
+export interface Profile {
+  id: number;
+  name: string;
+  available_name: string;
+  display_name: string | null;
+  message_signature: string | null;
+  email: string;
+  access_token?: string;
+  account_id?: number;
+  locale?: string;
+  accounts: UserAccount[];
+}
+
+/** `GET /agents`. */
+export interface Agent {
+  id: number;
+  name: string;
+  available_name: string;
+  email: string;
+  role: string;
+}
+
+export interface Team {
+  id: number;
+  name: string;
+  description?: string;
+}
+
+export interface Label {
+  id: number;
+  title: string;
+  description?: string;
+  color: string;
+}
+
+export interface CannedResponse {
+  id: number;
+  short_code: string;
+  content: string;
+}
+
+// ------------------------------------------------------------------ contacts
+
+/** An inbox as a contact's identity shows it. */
+export interface InboxSummary {
+  id: number;
+  name: string;
+  channel_type: string;
+}
+
+/** An identity of a contact (`contact_inbox`). */
+export interface ContactInbox {
+  source_id: string;
+  inbox: InboxSummary;
+  address?: string;
+  hmac_verified: boolean;
+}
+
+export interface Contact {
+  id: number;
+  name: string;
+  email?: string;
+  phone_number?: string;
+  identifier?: string;
+  custom_attributes: Record<string, unknown>;
+  contact_inboxes?: ContactInbox[];
+}
+
+/** A possible duplicate of a contact. */
+export interface MergeSuggestion {
+  id: number;
+  contact_id: number;
+  candidate_id: number;
+  /** same_address_unverified, ambiguous, similar_email, email_mentioned… */
+  reason: string;
+  detail?: string | null;
+  /** open, dismissed, merged… */
+  status: string;
+}
+
+/** A business event on a contact's journey (an order, a payment…). */
+export interface BusinessEvent {
+  id: number;
+  type: string;
+  title?: string | null;
+  /** Whatever the sending system put there; `total` and `currency` are shown when present. */
+  properties?: Record<string, unknown>;
+  occurred_at: number;
+}
+
+// ------------------------------------------------------------------ inboxes
+
+/** The email channel's settings, flattened onto an email inbox (administrators). */
+export interface EmailChannel {
+  email?: string;
+  signature?: string;
+  smtp_enabled?: boolean;
+  smtp_address?: string;
+  smtp_port?: number;
+  smtp_login?: string;
+  smtp_domain?: string;
+  smtp_enable_ssl_tls?: boolean;
+  smtp_enable_starttls_auto?: boolean;
+  imap_enabled?: boolean;
+  imap_address?: string;
+  imap_port?: number;
+  imap_login?: string;
+  imap_enable_ssl?: boolean;
+}
+
+export interface Inbox extends EmailChannel {
+  id: number;
+  name: string;
+  /** `Channel::Email`, `Channel::WebWidget`, `Channel::Api`… */
+  channel_type: string;
+  inbox_identifier: string;
+  /** Website inboxes: the embed snippet. */
+  web_widget_script?: string;
+  /** Chatwoot nests the channel's settings here. */
+  channel?: EmailChannel;
+}
+
+/** `POST /inboxes/{id}/email/test_connection`: one entry per server tried. */
+export interface ConnectionReport {
+  smtp?: ConnectionCheck;
+  imap?: ConnectionCheck;
+}
+
+export interface ConnectionCheck {
+  ok: boolean;
+  error?: string;
+}
+
+// ------------------------------------------------------------------ conversations
+
+export interface ConversationAttributes {
+  /** Set when this conversation was merged into another (its display id). */
+  merged_into?: number;
+  /** Set when this conversation was split out of another (its display id). */
+  split_from?: number;
+  [key: string]: unknown;
+}
+
+export interface ConversationMeta {
+  sender: Contact;
+  /** The channel type of the inbox the conversation started in. */
+  channel?: string;
+  assignee?: Agent | undefined;
+  team?: Team | undefined;
+}
+
+export interface Conversation {
+  /** The display id, unique per account. */
+  id: number;
+  inbox_id: number;
+  /** open, resolved, pending or snoozed. */
+  status: string;
+  snoozed_until?: number | undefined;
+  priority?: string | null;
+  labels: string[];
+  additional_attributes?: ConversationAttributes;
+  last_activity_at?: number;
+  timestamp?: number;
+  unread_count: number;
+  /** The latest message, as the list shows it. */
+  messages?: Message[];
+  last_non_activity_message?: Message;
+  meta: ConversationMeta;
+}
+
+/** The assignee-tab counts of `GET /conversations`. */
+export interface ConversationCounts {
+  mine_count: number;
+  unassigned_count: number;
+  all_count: number;
+}
+
+export interface ConversationList {
+  data: { meta: ConversationCounts; payload: Conversation[] };
+}
+
+/** `POST /conversations/{id}/toggle_status`. */
+export interface ToggleStatusAnswer {
+  payload?: { current_status?: string; snoozed_until?: number };
+}
+
+/** A channel a reply in a conversation can go through, and why not when it cannot. */
+export interface ReplyChannel {
+  inbox_id: number;
+  inbox_name: string;
+  channel_type: string;
+  available: boolean;
+  /** no_address, visitor_offline, whatsapp_window_closed… */
+  reason: string | null;
+  /** A sentence for the agent. */
+  explanation: string | null;
+  default: boolean;
+}
+
+// ------------------------------------------------------------------ messages
+
+export interface Attachment {
+  id: number;
+  /** image, audio, video, file, location or fallback. */
+  file_type: string;
+  file_name?: string;
+  data_url: string;
+  thumb_url: string;
+}
+
+/** Who wrote a message: a contact, an agent or a bot (the fields they have in common or not). */
+export interface MessageSender {
+  id: number;
+  name: string;
+  available_name?: string;
+  type?: string;
+}
+
+/** The structured facts of an activity line, shown in the agent's language. */
+export interface Activity {
+  kind?: string;
+  actor?: string;
+  assignee_id?: number | null;
+  team_id?: number | null;
+  labels?: string[];
+  status?: string;
+  priority?: string | null;
+  from?: string | number;
+  to?: string | number;
+  count?: number;
+}
+
+/** An email as the server parsed and sanitised it. */
+export interface EmailContent {
+  subject?: string | null;
+  from?: string[];
+  from_name?: string;
+  to?: string[];
+  cc?: string[];
+  /** Sanitised HTML: all of it, the reply alone, and the part quoted from earlier mail. */
+  html_content?: { full?: string; reply?: string; quoted?: string };
+  text_content?: { full?: string; reply?: string; quoted?: string };
+  auto_reply?: boolean;
+}
+
+export interface MessageAttributes {
+  email?: EmailContent;
+  /** Why the channel refused the message (status failed). */
+  external_error?: string;
+  activity?: Activity;
+  [key: string]: unknown;
+}
+
+export interface Message {
+  id: number;
+  content?: string | null;
+  inbox_id?: number;
+  conversation_id?: number;
+  /** 0 incoming, 1 outgoing, 2 activity, 3 template. */
+  message_type: number;
+  content_attributes?: MessageAttributes;
+  private?: boolean;
+  /** queued, sent, delivered, read or failed. */
+  status?: string;
+  created_at: number;
+  attachments?: Attachment[];
+  sender?: MessageSender;
+  conversation?: { assignee_id?: number };
+}
+
+// ------------------------------------------------------------------ administration
+
+export interface Account {
+  id: number;
+  name: string;
+  locale?: string;
+  settings?: { continue_across_channels?: boolean; reopen_window_hours?: number };
+  /** Also accepted at the top level. */
+  continue_across_channels?: boolean;
+  reopen_window_hours?: number;
+}
+
+export interface Webhook {
+  id: number;
+  url: string;
+  subscriptions?: string[];
+}
+
+/** One delivery of one event to a webhook. */
+export interface WebhookDelivery {
+  /** Sent as `X-Throughline-Delivery`; the same on every retry. */
+  id: string;
+  event: string;
+  /** pending, delivered or failed. */
+  state?: string;
+  /** What the delivery log reads (Throughline's server sends `state`, not `status`). */
+  status?: string;
+  attempts?: number;
+  last_error?: string;
+  /** Read when there is no `last_error` (not sent by Throughline's server). */
+  error?: string;
+  created_at: number;
+}
+
+/** A row of one of the simple resources (agents, teams, labels, canned responses, bots). */
+export interface ResourceItem {
+  id: number;
+  [field: string]: unknown;
+}
+
+/** A field of a simple resource's create form. */
+export interface ResourceField {
+  name: string;
+  required?: boolean;
+  /** The input's type (text when absent). */
+  type?: string;
+  textarea?: boolean;
+  /** A select of these values (shown through `role.<value>`). */
+  options?: string[];
+}
+
+export interface ResourceConfig {
+  /** Under the account, e.g. `/labels`. */
+  path: string;
+  columns: string[];
+  fields: ResourceField[];
+}
