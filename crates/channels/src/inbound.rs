@@ -4,10 +4,21 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use throughline_core::message::DeliveryStatus;
 
+/// How a request reached us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// Our own SMTP receiver (recipients checked) or IMAP polling of the inbox's own mailbox.
+    Mail,
+    /// The shared provider webhook entry, `POST /webhooks/inboxes/{inbox_identifier}`: anyone
+    /// on the internet can call it, so the adapter must check who did.
+    Webhook,
+}
+
 /// A provider's request as it arrived: an HTTP webhook, an SMTP transaction's DATA or an IMAP
 /// fetch (no headers, the raw bytes as `body`).
 #[derive(Clone, Copy, Debug)]
 pub struct RawInbound<'a> {
+    pub transport: Transport,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
     /// The SMTP envelope sender, when the request came over SMTP.

@@ -23,7 +23,9 @@ pub mod registry;
 pub mod web_widget;
 
 pub use http::{HttpSender, PostOutcome, SignedPost, ensure_crypto_provider};
-pub use inbound::{Inbound, NormalisedInbound, RawInbound, Rejected, StatusReport, ThreadHints};
+pub use inbound::{
+    Inbound, NormalisedInbound, RawInbound, Rejected, StatusReport, ThreadHints, Transport,
+};
 pub use outbound::{OutboundMessage, SendOutcome};
 
 use futures::future::BoxFuture;

@@ -27,6 +27,17 @@ pub struct Clients {
     pub smtp_timeout: Duration,
 }
 
+impl Clients {
+    /// `http_timeout` bounds a callback or webhook POST; one SMTP exchange may take 20 s, so a
+    /// dead relay holds a sender slot no longer than that.
+    pub fn new(http_timeout: Duration) -> Result<Self, String> {
+        Ok(Self {
+            http: HttpSender::new(http_timeout)?,
+            smtp_timeout: Duration::from_secs(20),
+        })
+    }
+}
+
 /// Whether a channel needs settings beyond the inbox row (so the caller loads them).
 pub fn needs_config(channel: ChannelType) -> bool {
     channel == ChannelType::Email
@@ -45,7 +56,7 @@ pub fn adapter_for(
         ))),
         (ChannelType::WebWidget, _) => Some(Arc::new(web_widget::WebWidgetChannel::new(inbox))),
         (ChannelType::Email, ChannelConfig::Email(settings)) => Some(Arc::new(
-            email::EmailAdapter::new(*settings, clients.smtp_timeout),
+            email::EmailAdapter::new(*settings, clients.smtp_timeout, inbox.hmac_token.clone()),
         )),
         _ => None,
     }

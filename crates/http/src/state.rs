@@ -51,6 +51,8 @@ pub struct Inner {
     pub throttle: LoginThrottle,
     pub public_limits: PublicLimits,
     pub origin_policies: crate::public_guard::OriginPolicies,
+    /// What channel adapters send with.
+    pub clients: throughline_channels::registry::Clients,
 }
 
 #[derive(Clone)]
@@ -63,6 +65,7 @@ impl AppState {
         progress: Progress,
         blobs: Arc<dyn BlobStore>,
         config: HttpConfig,
+        clients: throughline_channels::registry::Clients,
     ) -> Self {
         Self(Arc::new(Inner {
             store,
@@ -74,6 +77,7 @@ impl AppState {
             origin_policies: Default::default(),
             config,
             throttle: LoginThrottle::default(),
+            clients,
         }))
     }
 }

@@ -21,7 +21,6 @@ mod webhooks;
 
 use std::time::Duration;
 
-use throughline_channels::HttpSender;
 use throughline_channels::registry::Clients;
 use throughline_core::webhook::RetryPolicy;
 use throughline_realtime::{Bus, Progress};
@@ -71,11 +70,7 @@ impl Jobs {
         progress: Progress,
         config: JobsConfig,
     ) -> Result<Self, String> {
-        let clients = Clients {
-            http: HttpSender::new(config.webhook_timeout)?,
-            // A dead relay holds a sender slot no longer than this.
-            smtp_timeout: Duration::from_secs(20),
-        };
+        let clients = Clients::new(config.webhook_timeout)?;
         let (shutdown, rx) = watch::channel(false);
         let deliveries_ready = std::sync::Arc::new(Notify::new());
         let handles = vec![

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use throughline_channels::registry::Clients;
 use throughline_core::crypto::{self, ServerKey};
 use throughline_core::webhook::RetryPolicy;
 use throughline_http::{AppState, HttpConfig};
@@ -232,6 +233,8 @@ impl App {
             progress.clone(),
             blobs.clone(),
             http,
+            Clients::new(Duration::from_secs(config.webhook_timeout_secs))
+                .map_err(|e| anyhow::anyhow!(e))?,
         );
         let router = throughline_http::app(state);
         let (stop_http, mut stopped) = watch::channel(false);

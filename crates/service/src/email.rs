@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use throughline_channels::email::EmailAdapter;
-use throughline_channels::{ChannelAdapter, RawInbound};
+use throughline_channels::{ChannelAdapter, RawInbound, Transport};
 use throughline_store::blob::BlobStore;
 use throughline_store::{AccountScope, Result, Store, StoreError, email, inboxes};
 
@@ -41,12 +41,13 @@ pub async fn ingest(
     };
     let headers = Default::default();
     let request = RawInbound {
+        transport: Transport::Mail,
         headers: &headers,
         body: raw,
         envelope_from: envelope.mail_from.as_deref(),
     };
     // The adapter never refuses an email: unreadable bytes are kept as a message with a note.
-    let adapter = EmailAdapter::new(channel, SMTP_TIMEOUT);
+    let adapter = EmailAdapter::new(channel, SMTP_TIMEOUT, inbox.hmac_token.clone());
     let parsed = match adapter
         .verify(&request)
         .and_then(|()| adapter.parse(&request))

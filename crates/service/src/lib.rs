@@ -9,6 +9,7 @@
 //! - [`visitor`]: what a customer on the Client API may see.
 //! - [`email`]: one raw email through the email adapter and [`inbound`].
 
+pub mod adapters;
 pub mod conversations;
 pub mod email;
 pub mod inbound;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use throughline_channels::outbound::{DeliveryRef, OutgoingFile, OutgoingMessage};
-use throughline_channels::registry::{self, ChannelConfig, Clients};
+use throughline_channels::registry::Clients;
 use throughline_channels::{ChannelAdapter, OutboundMessage, PostOutcome, SendOutcome};
 use throughline_core::model::{Delivery, Inbox};
 use throughline_core::webhook::Outcome;
@@ -104,16 +104,9 @@ async fn prepare(
         Err(StoreError::NotFound) => return Ok(Err(Dispatched::give_up("the inbox was deleted"))),
         Err(e) => return Err(e),
     };
-    let Some(config) = channel_config(conn, store, scope, &inbox).await? else {
-        return Ok(Err(Dispatched::give_up(
-            "the inbox has no settings for its channel",
-        )));
-    };
-    let Some(adapter) = registry::adapter_for(&inbox, config, clients) else {
-        return Ok(Err(Dispatched::give_up(format!(
-            "{} inboxes cannot send yet",
-            inbox.channel_type.as_str()
-        ))));
+    let adapter = match crate::adapters::for_inbox(conn, store, &inbox, clients).await? {
+        Ok(a) => a,
+        Err(missing) => return Ok(Err(Dispatched::give_up(missing.to_string()))),
     };
     let message = if adapter.needs_message() {
         let Some(message_id) = d.message_id else {
@@ -140,21 +133,6 @@ async fn prepare(
         message,
     };
     Ok(Ok((adapter, out)))
-}
-
-/// The settings an inbox's adapter needs beyond the inbox row; `None` when they are missing.
-pub async fn channel_config(
-    conn: &mut Conn,
-    store: &Store,
-    scope: &AccountScope,
-    inbox: &Inbox,
-) -> Result<Option<ChannelConfig>> {
-    if !registry::needs_config(inbox.channel_type) {
-        return Ok(Some(ChannelConfig::Inbox));
-    }
-    Ok(email::get(conn, store.key(), scope, inbox.id)
-        .await?
-        .map(|c| ChannelConfig::Email(Box::new(c))))
 }
 
 async fn outgoing(

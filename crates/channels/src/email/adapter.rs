@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use throughline_core::crypto::{constant_time_eq, hmac_sha256_hex};
 use throughline_core::email::{EmailChannel, outgoing_message_id};
 use throughline_core::event::{EventKind, StoredEvent};
 use throughline_core::message::DeliveryStatus;
@@ -20,7 +21,7 @@ use super::sanitize::{SanitizeOptions, sanitize_html};
 use super::send::send_raw;
 use super::threading::{normalize_subject, thread_keys};
 use super::{EmailSessions, Mailbox};
-use crate::inbound::{InboundAttachment, InboundSender, RawOriginal, ThreadKey};
+use crate::inbound::{InboundAttachment, InboundSender, RawOriginal, ThreadKey, Transport};
 use crate::registry::{ChannelDelivery, public_outgoing};
 use crate::{
     ChannelAdapter, Inbound, NormalisedInbound, OutboundMessage, RawInbound, Rejected, SendOutcome,
@@ -33,13 +34,21 @@ pub const EMAIL_TARGET_PREFIX: &str = "smtp:";
 pub struct EmailAdapter {
     channel: EmailChannel,
     smtp_timeout: Duration,
+    /// The inbox's secret: raw mail relayed over HTTP (a mail server's pipe, a provider's
+    /// inbound-parse hook) is signed with it.
+    relay_secret: String,
 }
 
+/// The header a mail relay signs the raw message with: `sha256=<hex HMAC-SHA256 of the body
+/// under the inbox's secret>`.
+pub const RELAY_SIGNATURE_HEADER: &str = "x-throughline-signature";
+
 impl EmailAdapter {
-    pub fn new(channel: EmailChannel, smtp_timeout: Duration) -> Self {
+    pub fn new(channel: EmailChannel, smtp_timeout: Duration, relay_secret: String) -> Self {
         Self {
             channel,
             smtp_timeout,
+            relay_secret,
         }
     }
 }
@@ -62,13 +71,38 @@ impl ChannelAdapter for EmailAdapter {
         ChannelType::Email
     }
 
-    /// Mail arrives over SMTP (recipients checked by the receiver) or IMAP (the inbox's own
-    /// mailbox): there is no signature to check on the bytes themselves.
-    fn verify(&self, _request: &RawInbound<'_>) -> Result<(), Rejected> {
-        Ok(())
+    /// Mail from our SMTP receiver (recipients checked) or the inbox's own IMAP mailbox needs
+    /// no more; raw mail relayed over HTTP must carry the inbox secret's signature.
+    fn verify(&self, request: &RawInbound<'_>) -> Result<(), Rejected> {
+        if request.transport == Transport::Mail {
+            return Ok(());
+        }
+        let given = request
+            .headers
+            .get(RELAY_SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().strip_prefix("sha256="))
+            .ok_or_else(|| {
+                Rejected::unauthorized(format!(
+                    "{RELAY_SIGNATURE_HEADER}: sha256=<HMAC-SHA256 of the raw message> is required"
+                ))
+            })?;
+        let expected = hmac_sha256_hex(self.relay_secret.as_bytes(), request.body);
+        if constant_time_eq(given.to_ascii_lowercase().as_bytes(), expected.as_bytes()) {
+            Ok(())
+        } else {
+            Err(Rejected::unauthorized(
+                "the signature does not match the message and the inbox's secret",
+            ))
+        }
     }
 
     fn parse(&self, request: &RawInbound<'_>) -> Result<Vec<Inbound>, Rejected> {
+        // Mail our own receivers took is kept whatever it holds; a relay posting nothing is
+        // a broken relay, told so.
+        if request.transport == Transport::Webhook && request.body.is_empty() {
+            return Err(Rejected::invalid("the request carries no message"));
+        }
         Ok(vec![read(
             request.body,
             request.envelope_from,

@@ -26,7 +26,7 @@ pub mod send;
 mod settings;
 
 pub(crate) use adapter::delivery_for;
-pub use adapter::{EMAIL_TARGET_PREFIX, EmailAdapter, markdown_html, read};
+pub use adapter::{EMAIL_TARGET_PREFIX, EmailAdapter, RELAY_SIGNATURE_HEADER, markdown_html, read};
 pub mod smtp_server;
 pub mod threading;
 

@@ -7,6 +7,7 @@ mod attachments;
 mod attributes;
 mod auth;
 mod canned;
+mod channel_webhooks;
 mod contacts;
 mod conversation_moves;
 mod conversations;
@@ -50,6 +51,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = journey::routes(router);
     let router = public::routes(router);
     let router = realtime::routes(router);
+    let router = channel_webhooks::routes(router);
     platform::routes(router)
 }
 

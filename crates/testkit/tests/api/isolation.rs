@@ -371,6 +371,25 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                     "{m} {path} from another platform app: {}",
                     got.body
                 );
+            } else if template.starts_with("/webhooks/inboxes/{inbox_identifier}") {
+                // A provider's entry: no account token counts there, only the channel's own
+                // proof (pipeline::provider_webhooks_… tests the signatures). A's token on
+                // B's inbox, with a payload signed by nobody, stores nothing in B.
+                let path = fill(template, &b, &b);
+                let got = t
+                    .call(
+                        &m,
+                        &path,
+                        Some(&a.token),
+                        Some(json!({"content": "forged"})),
+                    )
+                    .await;
+                assert!(
+                    [401, 404].contains(&got.status),
+                    "{m} {path} unsigned with another account's token: {} {}",
+                    got.status,
+                    got.body
+                );
             } else if template.starts_with("/attachments/") {
                 let got = t
                     .call(

@@ -16,6 +16,7 @@ use crate::thread;
 on_both_databases!(
     two_unproven_identities_of_one_contact_see_only_their_own,
     continue_or_start_is_decided_alike_from_every_entry_point,
+    provider_webhooks_are_verified_stored_once_and_answered_after_the_commit,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -280,4 +281,101 @@ async fn continue_or_start_is_decided_alike_from_every_entry_point(b: Backend) {
         .await;
     assert_ne!(by_agent["id"].as_i64(), Some(display_id), "{by_agent}");
     assert_ne!(by_agent["id"].as_i64(), Some(separate), "{by_agent}");
+}
+
+async fn post_raw(
+    t: &TestApp,
+    identifier: &str,
+    body: &[u8],
+    signature: Option<&str>,
+) -> (u16, Value) {
+    let mut req = throughline_testkit::http_client()
+        .post(t.url(&format!("/webhooks/inboxes/{identifier}")))
+        .header("content-type", "message/rfc822")
+        .body(body.to_vec());
+    if let Some(sig) = signature {
+        req = req.header("x-throughline-signature", sig);
+    }
+    let answer = throughline_testkit::read(req.send().await.unwrap()).await;
+    (answer.status, answer.body)
+}
+
+/// The shared provider entry, with the email channel's relay: only the inbox's signature is
+/// accepted, a stored message is readable as soon as the provider is answered, and a retry of
+/// the same message is answered alike and stored once.
+async fn provider_webhooks_are_verified_stored_once_and_answered_after_the_commit(b: Backend) {
+    let t = TestApp::start(b).await;
+    let inbox = t.email_inbox("Support", "support@acme.test", None).await;
+    let identifier = inbox["inbox_identifier"].as_str().unwrap().to_owned();
+    let secret = hmac_secret(&t, &inbox).await;
+    let raw = mail(
+        "Marta <marta@example.pl>",
+        "support@acme.test",
+        "Zamówienie",
+        "marta-1@example.pl",
+        None,
+        &[],
+        "",
+        "Gdzie jest moja paczka?",
+    );
+    let signed = format!(
+        "sha256={}",
+        throughline_core::crypto::hmac_sha256_hex(secret.as_bytes(), &raw)
+    );
+
+    // Refusals, none of which stores anything.
+    let (status, body) = post_raw(&t, &identifier, &raw, None).await;
+    assert_eq!(status, 401, "unsigned: {body}");
+    let (status, body) = post_raw(&t, &identifier, &raw, Some("sha256=00ff")).await;
+    assert_eq!(status, 401, "wrong signature: {body}");
+    let mut tampered = raw.clone();
+    tampered.extend_from_slice(b"P.S. send it to my other address\r\n");
+    let (status, _) = post_raw(&t, &identifier, &tampered, Some(&signed)).await;
+    assert_eq!(status, 401, "a body changed after signing");
+    let (status, _) = post_raw(&t, "no-such-inbox", &raw, Some(&signed)).await;
+    assert_eq!(status, 404);
+    let api = t.api_inbox("Site", None).await;
+    let (status, _) = post_raw(
+        &t,
+        api["inbox_identifier"].as_str().unwrap(),
+        &raw,
+        Some(&signed),
+    )
+    .await;
+    assert_eq!(
+        status, 404,
+        "an API inbox takes messages through the Client API"
+    );
+    let empty_sig = format!(
+        "sha256={}",
+        throughline_core::crypto::hmac_sha256_hex(secret.as_bytes(), b"")
+    );
+    let (status, _) = post_raw(&t, &identifier, b"", Some(&empty_sig)).await;
+    assert_eq!(status, 422, "an empty payload");
+    let listed = t.get(&t.acc("/conversations?status=all")).await;
+    assert_eq!(
+        listed["data"]["meta"]["all_count"], 0,
+        "nothing stored: {listed}"
+    );
+
+    // Accepted: readable the moment the provider has its answer; a retry changes nothing.
+    for attempt in 0..2 {
+        let (status, body) = post_raw(&t, &identifier, &raw, Some(&signed)).await;
+        assert_eq!(status, 200, "attempt {attempt}: {body}");
+        let listed = t.get(&t.acc("/conversations?status=all")).await;
+        let conversations = listed["data"]["payload"].as_array().unwrap();
+        assert_eq!(conversations.len(), 1, "attempt {attempt}: {listed}");
+        let id = conversations[0]["id"].as_i64().unwrap();
+        let messages = t
+            .get(&t.acc(&format!("/conversations/{id}/messages")))
+            .await;
+        let texts: Vec<&str> = messages["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["message_type"] == 0)
+            .filter_map(|m| m["content"].as_str())
+            .collect();
+        assert_eq!(texts, ["Gdzie jest moja paczka?"], "attempt {attempt}");
+    }
 }

@@ -1,0 +1,37 @@
+//! An inbox's channel adapter, with the settings it needs beyond the inbox row.
+
+use std::sync::Arc;
+
+use throughline_channels::ChannelAdapter;
+use throughline_channels::registry::{self, ChannelConfig, Clients};
+use throughline_core::model::Inbox;
+use throughline_store::{AccountScope, Conn, Result, Store, email};
+
+/// Why an inbox has no working adapter.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoAdapter {
+    #[error("the inbox has no settings for its channel")]
+    MissingSettings,
+    #[error("{0} inboxes are not served by an adapter yet")]
+    Unsupported(&'static str),
+}
+
+/// The adapter of `inbox`; `Ok(Err(_))` when the inbox cannot have one (yet).
+pub async fn for_inbox(
+    conn: &mut Conn,
+    store: &Store,
+    inbox: &Inbox,
+    clients: &Clients,
+) -> Result<std::result::Result<Arc<dyn ChannelAdapter>, NoAdapter>> {
+    let config = if registry::needs_config(inbox.channel_type) {
+        let scope = AccountScope::system(inbox.account_id);
+        match email::get(conn, store.key(), &scope, inbox.id).await? {
+            Some(c) => ChannelConfig::Email(Box::new(c)),
+            None => return Ok(Err(NoAdapter::MissingSettings)),
+        }
+    } else {
+        ChannelConfig::Inbox
+    };
+    Ok(registry::adapter_for(inbox, config, clients)
+        .ok_or(NoAdapter::Unsupported(inbox.channel_type.as_str())))
+}
