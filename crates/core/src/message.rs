@@ -261,3 +261,34 @@ mod tests {
         }
     }
 }
+
+/// Chatwoot's attachment kind (`file_type`) for a MIME type: image, audio, video or file.
+pub fn attachment_kind(content_type: &str) -> &'static str {
+    let major = content_type
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match major.as_str() {
+        "image" => "image",
+        "audio" => "audio",
+        "video" => "video",
+        _ => "file",
+    }
+}
+
+#[cfg(test)]
+mod attachment_kind_tests {
+    use super::attachment_kind;
+
+    #[test]
+    fn kinds_follow_the_major_type_in_any_case() {
+        assert_eq!(attachment_kind("image/png"), "image");
+        assert_eq!(attachment_kind("Audio/Ogg"), "audio");
+        assert_eq!(attachment_kind("video/mp4"), "video");
+        assert_eq!(attachment_kind("application/pdf"), "file");
+        assert_eq!(attachment_kind(""), "file");
+        assert_eq!(attachment_kind("imagery"), "file");
+    }
+}

@@ -17,7 +17,7 @@ use serde_json::Value;
 use throughline_channels::inbound::{InboundAttachment, InboundSender, ThreadKey};
 use throughline_channels::{Inbound, NormalisedInbound, StatusReport, ThreadHints};
 use throughline_core::linking::Evidence;
-use throughline_core::message::{MessageType, SenderType};
+use throughline_core::message::{MessageType, SenderType, attachment_kind};
 use throughline_core::model::{Conversation, Inbox};
 use throughline_store::blob::{BlobStore, new_key};
 use throughline_store::email::HeaderRecord;
@@ -301,10 +301,15 @@ async fn receive_status(
     report: StatusReport,
 ) -> Result<Ingested> {
     let account_id = inbox.account_id;
-    if let Some(raw) = report.raw {
+    let raw_key = match report.raw {
         // Kept like every received message, whether or not it names one of ours.
-        blobs.put(&new_key(account_id), raw).await?;
-    }
+        Some(raw) => {
+            let key = new_key(account_id);
+            blobs.put(&key, raw).await?;
+            Some(key)
+        }
+        None => None,
+    };
     let mut tx = store.begin().await?;
     let mut found = None;
     if let Some(key) = &report.thread_key
@@ -327,6 +332,7 @@ async fn receive_status(
     if found.is_none() {
         tracing::info!(
             inbox_id = inbox.id,
+            raw = raw_key.as_deref().unwrap_or("-"),
             "a delivery report for a message we do not know"
         );
     }
@@ -344,7 +350,7 @@ async fn store_attachments(
         let byte_size = i64::try_from(a.data.len()).unwrap_or(i64::MAX);
         blobs.put(&key, a.data).await?;
         out.push(NewAttachment {
-            file_type: file_type(&a.content_type).into(),
+            file_type: attachment_kind(&a.content_type).into(),
             content_type: Some(a.content_type),
             file_name: a.file_name,
             byte_size,
@@ -353,20 +359,6 @@ async fn store_attachments(
         });
     }
     Ok(out)
-}
-
-/// Chatwoot's attachment kinds.
-pub fn file_type(content_type: &str) -> &'static str {
-    let ct = content_type.to_ascii_lowercase();
-    if ct.starts_with("image/") {
-        "image"
-    } else if ct.starts_with("audio/") {
-        "audio"
-    } else if ct.starts_with("video/") {
-        "video"
-    } else {
-        "file"
-    }
 }
 
 /// Writes `value` at a path of object keys, creating the objects on the way.

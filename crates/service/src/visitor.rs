@@ -34,11 +34,7 @@ impl Visitor {
     }
 
     pub fn viewer(&self) -> Viewer {
-        Viewer {
-            contact_id: self.contact.id,
-            identity_id: self.identity.id,
-            proven: self.proven(),
-        }
+        Viewer::of(&self.identity)
     }
 
     /// A visitor whose identity proves who they are sees the contact's whole cross-channel

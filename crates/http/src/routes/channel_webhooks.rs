@@ -43,13 +43,17 @@ async fn receive(
     let inbox = super::public::find_inbox(&state, &identifier).await?;
     let adapter = {
         let mut conn = state.store.read().await?;
+        // The outer `?` carries database errors (503); the inner error only says the inbox's
+        // channel takes no provider requests (yet).
         adapters::for_inbox(&mut conn, &state.store, &inbox, &state.clients)
             .await?
-            .map_err(|_| ApiError::NotFound)?
+            .map_err(|_no_adapter| ApiError::NotFound)?
     };
     let (parts, body) = req.into_parts();
     let limit = state.config.upload_limit;
-    let body = to_bytes(body, limit).await.map_err(|_| {
+    // Fails only past the limit or when the provider broke the connection mid-body (then
+    // nobody reads the answer).
+    let body = to_bytes(body, limit).await.map_err(|_too_large| {
         ApiError::TooLarge(format!("the payload is larger than {} MiB", limit >> 20))
     })?;
     let raw = RawInbound {

@@ -221,15 +221,6 @@ fn multipart_error(status: axum::http::StatusCode, text: String) -> ApiError {
     }
 }
 
-fn file_type(content_type: Option<&str>) -> &'static str {
-    match content_type.and_then(|c| c.split('/').next()) {
-        Some("image") => "image",
-        Some("audio") => "audio",
-        Some("video") => "video",
-        _ => "file",
-    }
-}
-
 /// Creates a message from an already-read body, for both the API and the Client API.
 pub(crate) async fn build(
     state: &AppState,
@@ -314,7 +305,10 @@ pub(crate) async fn build(
         let key = new_key(account_id);
         state.blobs.put(&key, upload.bytes.clone()).await?;
         attachments.push(NewAttachment {
-            file_type: file_type(upload.content_type.as_deref()).into(),
+            file_type: throughline_core::message::attachment_kind(
+                upload.content_type.as_deref().unwrap_or_default(),
+            )
+            .into(),
             content_type: upload.content_type,
             file_name: upload.file_name.map(|n| n.chars().take(255).collect()),
             byte_size: i64::try_from(upload.bytes.len()).unwrap_or(i64::MAX),
