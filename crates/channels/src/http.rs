@@ -53,6 +53,11 @@ impl HttpSender {
         })
     }
 
+    /// The client itself, for provider APIs (same timeouts, no redirects).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     pub async fn post(&self, p: SignedPost<'_>) -> PostOutcome {
         let mut req = self
             .client

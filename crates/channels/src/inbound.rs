@@ -2,6 +2,7 @@
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use throughline_core::linking::Evidence;
 use throughline_core::message::DeliveryStatus;
 
 /// How a request reached us.
@@ -23,6 +24,27 @@ pub struct RawInbound<'a> {
     pub body: &'a [u8],
     /// The SMTP envelope sender, when the request came over SMTP.
     pub envelope_from: Option<&'a str>,
+    /// The URL the provider called, as it sees it (`THROUGHLINE_PUBLIC_URL` + path + query):
+    /// Twilio signs it.
+    pub url: Option<&'a str>,
+}
+
+impl<'a> RawInbound<'a> {
+    /// A webhook request.
+    pub fn webhook(headers: &'a HeaderMap, body: &'a [u8], url: &'a str) -> Self {
+        Self {
+            transport: Transport::Webhook,
+            headers,
+            body,
+            envelope_from: None,
+            url: Some(url),
+        }
+    }
+
+    /// A header's value, when it is text.
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 /// Why an adapter refused a request; the status is what the provider is answered.
@@ -54,6 +76,21 @@ impl Rejected {
             reason: reason.into(),
         }
     }
+
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self {
+            status: 403,
+            reason: reason.into(),
+        }
+    }
+
+    /// Nothing here by that name (answered without saying which names exist).
+    pub fn not_found(reason: impl Into<String>) -> Self {
+        Self {
+            status: 404,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// One thing a request carried.
@@ -62,6 +99,19 @@ pub enum Inbound {
     Message(Box<NormalisedInbound>),
     /// A delivery report for something we sent (a bounce, a provider status callback).
     Status(StatusReport),
+    /// The customer changed a message they sent earlier (Telegram's `edited_message`).
+    Edit(MessageEdit),
+}
+
+/// A customer's change to one of their messages: the new text replaces the shown one, the
+/// earlier text is kept with the message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageEdit {
+    /// The provider's id of the edited message (the `external_id` it arrived with).
+    pub external_id: String,
+    pub content: String,
+    /// When the provider says the edit was made (Unix seconds).
+    pub edited_at: Option<i64>,
 }
 
 /// Who wrote, as far as the channel can tell. None of it is proof of who the person is: the
@@ -101,6 +151,16 @@ pub struct ThreadHints {
     pub new_conversation_attributes: serde_json::Map<String, Value>,
 }
 
+/// A file the provider holds for us: the adapter downloads it (`ChannelAdapter::fetch_media`)
+/// once the message is known not to be a repeat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaRef {
+    /// The provider's handle: a media id (WhatsApp, Telegram `file_id`) or a URL (Twilio, Meta).
+    pub handle: String,
+    pub content_type: Option<String>,
+    pub file_name: Option<String>,
+}
+
 /// The provider's own copy of a message, kept as received.
 #[derive(Clone, Debug)]
 pub struct RawOriginal {
@@ -121,6 +181,11 @@ pub struct NormalisedInbound {
     /// The channel's details, shaped as Chatwoot does (`{"email": {...}}`).
     pub content_attributes: Value,
     pub attachments: Vec<InboundAttachment>,
+    /// Files still at the provider, downloaded before the message is stored.
+    pub media: Vec<MediaRef>,
+    /// What the sender's addresses are worth: a provider that delivers from a phone number it
+    /// verified (WhatsApp, SMS) proves it; an email From header proves nothing.
+    pub evidence: Evidence,
     pub thread: ThreadHints,
     /// When the provider says it was written (kept as information: arrival orders messages).
     pub provider_timestamp: Option<i64>,

@@ -11,22 +11,30 @@
 //! Adapters never touch the database: the application layer (`throughline-service`) loads what
 //! a send needs, stores what a parse produced, and decides threading and identity. One folder
 //! per channel: [`api`] (Chatwoot's API channel: the business's own system), [`email`]
-//! (SMTP/IMAP, MIME), [`web_widget`] (website chat). The coming channels (SMS, WhatsApp,
-//! Telegram, Meta, voice) are one folder each, added to [`registry`].
+//! (SMTP/IMAP, MIME), [`web_widget`] (website chat), [`twilio`] (SMS and WhatsApp),
+//! [`whatsapp`] (Meta's Cloud API), [`telegram`] (Bot API), [`meta`] (Messenger and
+//! Instagram). [`registry`] maps a channel type to its adapter.
 
 pub mod api;
 pub mod email;
 mod http;
 pub mod inbound;
+pub mod meta;
 pub mod outbound;
+mod provider_api;
 pub mod registry;
+pub mod telegram;
+pub mod twilio;
 pub mod web_widget;
+pub mod whatsapp;
 
 pub use http::{HttpSender, PostOutcome, SignedPost, ensure_crypto_provider};
 pub use inbound::{
-    Inbound, NormalisedInbound, RawInbound, Rejected, StatusReport, ThreadHints, Transport,
+    Inbound, InboundAttachment, MediaRef, MessageEdit, NormalisedInbound, RawInbound, Rejected,
+    StatusReport, ThreadHints, Transport,
 };
 pub use outbound::{OutboundMessage, SendOutcome};
+pub use provider_api::hub_challenge;
 
 use futures::future::BoxFuture;
 use throughline_core::model::ChannelType;
@@ -67,6 +75,30 @@ pub trait ChannelAdapter: Send + Sync {
     /// The answer the provider gets after the commit.
     fn answer(&self, _stored: usize) -> ProviderAnswer {
         ProviderAnswer::ok()
+    }
+
+    /// A provider's subscription check (`GET …?hub.mode=subscribe&hub.verify_token=…&
+    /// hub.challenge=…`): the challenge is echoed when the token is the inbox's.
+    fn handshake(&self, _query: &str) -> Result<ProviderAnswer, Rejected> {
+        Err(Rejected::not_found(
+            "this channel has no subscription handshake",
+        ))
+    }
+
+    /// Downloads a file the provider holds (its size bounded by `limit` bytes).
+    fn fetch_media<'a>(
+        &'a self,
+        _media: &'a MediaRef,
+        _limit: usize,
+    ) -> BoxFuture<'a, Result<InboundAttachment, String>> {
+        Box::pin(async { Err("this channel does not hold files for us".to_owned()) })
+    }
+
+    /// The display name of a sender the webhook names only by id (Messenger and Instagram
+    /// look it up in the profile API). Asked once, when the sender is new to the inbox; `None`
+    /// leaves the contact unnamed.
+    fn sender_name<'a>(&'a self, _source_id: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async { None })
     }
 
     /// Whether a send needs the stored message (text, attachments, recipient, thread keys)

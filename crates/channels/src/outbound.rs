@@ -50,6 +50,9 @@ pub struct OutgoingFile {
     pub file_name: String,
     pub content_type: String,
     pub data: Vec<u8>,
+    /// A signed public link to the file, for providers that fetch files themselves (Twilio,
+    /// WhatsApp, Telegram, Meta).
+    pub url: Option<String>,
 }
 
 /// The stored message a send carries, for channels that send messages rather than events.
@@ -59,8 +62,18 @@ pub struct OutgoingMessage {
     pub conversation_id: i64,
     pub conversation_uuid: String,
     pub text: String,
-    /// The customer's address on this channel and their name.
+    /// The customer's email address and name (email).
     pub recipient: Option<(String, Option<String>)>,
+    /// The customer's id in this inbox (a WhatsApp number, a Telegram chat, a page-scoped id).
+    pub channel_address: Option<String>,
+    /// The contact's phone (E.164), for phone channels they have not written through yet.
+    pub phone: Option<String>,
+    /// Chatwoot's `template_params` when the agent sent a WhatsApp template.
+    pub template: Option<serde_json::Value>,
+    /// The provider id of the customer message this one answers, when the agent quoted one.
+    pub reply_to_external_id: Option<String>,
+    /// When the customer last wrote through this inbox (Meta's tag choice).
+    pub last_incoming_at: Option<i64>,
     /// The agent's display name when an agent wrote it.
     pub agent_name: Option<String>,
     pub inbox_name: String,

@@ -7,9 +7,10 @@ use std::time::Duration;
 use serde_json::Value;
 use throughline_core::email::EmailChannel;
 use throughline_core::event::StoredEvent;
+use throughline_core::messaging::ProviderSettings;
 use throughline_core::model::{ChannelType, Inbox};
 
-use crate::{ChannelAdapter, HttpSender, api, email, web_widget};
+use crate::{ChannelAdapter, HttpSender, api, email, meta, telegram, twilio, web_widget, whatsapp};
 
 /// Settings an adapter needs beyond the inbox row, loaded by the application layer.
 #[derive(Clone, Debug)]
@@ -17,6 +18,38 @@ pub enum ChannelConfig {
     /// Everything is on the inbox row.
     Inbox,
     Email(Box<EmailChannel>),
+    Provider(Box<ProviderSettings>),
+}
+
+/// Where the providers' APIs are and what the instance tells them. Tests point the URLs at the
+/// fakes in testkit.
+#[derive(Clone, Debug)]
+pub struct ProviderEndpoints {
+    /// `https://api.twilio.com`
+    pub twilio_api: String,
+    /// `https://graph.facebook.com/v22.0` (WhatsApp Cloud, Messenger, Instagram)
+    pub meta_graph: String,
+    /// `https://api.telegram.org`
+    pub telegram_api: String,
+    /// The Meta app's secret, for inboxes that were not given their own.
+    pub meta_app_secret: Option<String>,
+    /// The handshake token for Messenger's and Instagram's shared webhook paths.
+    pub meta_verify_token: Option<String>,
+    /// Throughline's public URL: status callback URLs and links to attachments we send.
+    pub public_url: String,
+}
+
+impl Default for ProviderEndpoints {
+    fn default() -> Self {
+        Self {
+            twilio_api: "https://api.twilio.com".into(),
+            meta_graph: "https://graph.facebook.com/v22.0".into(),
+            telegram_api: "https://api.telegram.org".into(),
+            meta_app_secret: None,
+            meta_verify_token: None,
+            public_url: "http://127.0.0.1:3000".into(),
+        }
+    }
 }
 
 /// Shared clients adapters send with.
@@ -25,22 +58,39 @@ pub struct Clients {
     pub http: HttpSender,
     /// How long one SMTP exchange may take.
     pub smtp_timeout: Duration,
+    pub providers: ProviderEndpoints,
 }
 
 impl Clients {
-    /// `http_timeout` bounds a callback or webhook POST; one SMTP exchange may take 20 s, so a
-    /// dead relay holds a sender slot no longer than that.
-    pub fn new(http_timeout: Duration) -> Result<Self, String> {
+    /// `http_timeout` bounds a callback, webhook POST or provider API call; one SMTP exchange
+    /// may take 20 s, so a dead relay holds a sender slot no longer than that.
+    pub fn new(http_timeout: Duration, providers: ProviderEndpoints) -> Result<Self, String> {
         Ok(Self {
             http: HttpSender::new(http_timeout)?,
             smtp_timeout: Duration::from_secs(20),
+            providers,
         })
     }
 }
 
-/// Whether a channel needs settings beyond the inbox row (so the caller loads them).
-pub fn needs_config(channel: ChannelType) -> bool {
-    channel == ChannelType::Email
+/// What a channel's adapter needs loaded besides the inbox row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    Inbox,
+    Email,
+    Provider,
+}
+
+pub fn needs_config(channel: ChannelType) -> Needs {
+    match channel {
+        ChannelType::Email => Needs::Email,
+        ChannelType::Sms
+        | ChannelType::Whatsapp
+        | ChannelType::Telegram
+        | ChannelType::FacebookPage
+        | ChannelType::Instagram => Needs::Provider,
+        ChannelType::Api | ChannelType::WebWidget | ChannelType::Voice => Needs::Inbox,
+    }
 }
 
 /// The adapter of one inbox. `None` for channel types no adapter serves yet.
@@ -58,6 +108,25 @@ pub fn adapter_for(
         (ChannelType::Email, ChannelConfig::Email(settings)) => Some(Arc::new(
             email::EmailAdapter::new(*settings, clients.smtp_timeout, inbox.hmac_token.clone()),
         )),
+        (_, ChannelConfig::Provider(settings)) => {
+            let http = clients.http.client().clone();
+            let p = &clients.providers;
+            Some(match *settings {
+                ProviderSettings::Twilio(s) => Arc::new(twilio::TwilioAdapter::new(s, http, p)),
+                ProviderSettings::WhatsappCloud(s) => {
+                    Arc::new(whatsapp::WhatsappAdapter::new(s, http, p))
+                }
+                ProviderSettings::Telegram(s) => {
+                    Arc::new(telegram::TelegramAdapter::new(s, http, p))
+                }
+                ProviderSettings::FacebookPage(s) => {
+                    Arc::new(meta::MetaAdapter::new(meta::Surface::Messenger, s, http, p))
+                }
+                ProviderSettings::Instagram(s) => {
+                    Arc::new(meta::MetaAdapter::new(meta::Surface::Instagram, s, http, p))
+                }
+            })
+        }
         _ => None,
     }
 }
@@ -76,7 +145,12 @@ pub fn delivery_for(inbox: &Inbox, event: &StoredEvent) -> Option<ChannelDeliver
     match inbox.channel_type {
         ChannelType::Api => api::delivery_for(inbox, event),
         ChannelType::Email => email::delivery_for(inbox, event),
-        _ => None,
+        ChannelType::Sms
+        | ChannelType::Whatsapp
+        | ChannelType::Telegram
+        | ChannelType::FacebookPage
+        | ChannelType::Instagram => message_delivery(inbox, event),
+        ChannelType::WebWidget | ChannelType::Voice => None,
     }
 }
 
@@ -86,4 +160,17 @@ pub(crate) fn public_outgoing(payload: &Value) -> bool {
         payload["message_type"].as_str(),
         Some("outgoing" | "template")
     ) && !payload["private"].as_bool().unwrap_or(false)
+}
+
+/// A messaging channel sends each public message an agent, bot or integration writes through
+/// its inbox (the event's inbox; `<channel>:<inbox id>` names the target in the delivery log).
+fn message_delivery(inbox: &Inbox, event: &StoredEvent) -> Option<ChannelDelivery> {
+    use throughline_core::event::EventKind;
+    if event.kind != EventKind::MessageCreated || !public_outgoing(&event.payload) {
+        return None;
+    }
+    Some(ChannelDelivery {
+        target: format!("{}:{}", inbox.channel_type.short_name(), inbox.id),
+        message_id: event.payload["id"].as_i64(),
+    })
 }

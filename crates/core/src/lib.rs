@@ -15,6 +15,7 @@ pub mod filter;
 pub mod identity;
 pub mod linking;
 pub mod message;
+pub mod messaging;
 pub mod model;
 pub mod moves;
 pub mod reply_channel;

@@ -69,10 +69,13 @@ impl ReplyRules {
                 needs_presence: true,
                 ..base
             },
-            ChannelType::Api
-            | ChannelType::Telegram
-            | ChannelType::FacebookPage
-            | ChannelType::Instagram => base,
+            // Messenger and Instagram: 24 hours, then 7 days with the `HUMAN_AGENT` tag that a
+            // person's reply carries.
+            ChannelType::FacebookPage | ChannelType::Instagram => Self {
+                window_ms: Some(crate::messaging::META_HUMAN_AGENT_WINDOW_MS),
+                ..base
+            },
+            ChannelType::Api | ChannelType::Telegram => base,
         }
     }
 }
@@ -108,6 +111,8 @@ pub enum Unavailable {
     WhatsappWindowClosed,
     /// The channel carries calls, not written replies.
     NotAMessagingChannel,
+    /// Messenger's or Instagram's 7-day window for a person's reply has closed.
+    MessagingWindowClosed,
 }
 
 impl Unavailable {
@@ -117,6 +122,7 @@ impl Unavailable {
             Self::VisitorOffline => "visitor_offline",
             Self::WhatsappWindowClosed => "whatsapp_window_closed",
             Self::NotAMessagingChannel => "not_a_messaging_channel",
+            Self::MessagingWindowClosed => "messaging_window_closed",
         }
     }
 
@@ -129,6 +135,9 @@ impl Unavailable {
                 "the WhatsApp 24-hour window has closed; send a template or use another channel"
             }
             Self::NotAMessagingChannel => "this inbox does not carry written replies",
+            Self::MessagingWindowClosed => {
+                "the customer last wrote more than 7 days ago; Meta allows no reply until they write again"
+            }
         }
     }
 }
@@ -139,6 +148,9 @@ pub struct ReplyOption {
     pub available: bool,
     pub reason: Option<Unavailable>,
     pub default: bool,
+    /// When free-form replies through a windowed channel stop being allowed (the customer's
+    /// last message + the window), for the composer's "time left".
+    pub window_closes_at: Option<Millis>,
 }
 
 /// Whether one inbox can carry a reply now.
@@ -163,8 +175,11 @@ pub fn check(inbox: &InboxReach, reach: &Reach, now: Millis) -> Result<(), Unava
             .last_incoming_at
             .is_none_or(|t| now.saturating_sub(t) > window)
     {
-        // Only WhatsApp has a window today; a new windowed channel adds its own reason.
-        return Err(Unavailable::WhatsappWindowClosed);
+        return Err(if inbox.channel_type == ChannelType::Whatsapp {
+            Unavailable::WhatsappWindowClosed
+        } else {
+            Unavailable::MessagingWindowClosed
+        });
     }
     Ok(())
 }
@@ -181,11 +196,13 @@ pub fn options(
         .iter()
         .map(|i| {
             let verdict = check(i, reach, now);
+            let window = ReplyRules::for_channel(i.channel_type).window_ms;
             ReplyOption {
                 inbox_id: i.inbox_id,
                 available: verdict.is_ok(),
                 reason: verdict.err(),
                 default: false,
+                window_closes_at: window.zip(i.last_incoming_at).map(|(w, t)| t + w),
             }
         })
         .collect();

@@ -32,6 +32,8 @@ pub enum ApiError {
     Unprocessable(String),
     /// 429 with seconds to wait.
     TooManyRequests { retry_after: u64 },
+    /// 502: a provider we asked on the client's behalf answered with an error (its words).
+    BadGateway(String),
     /// 503: the database is unavailable; the client may retry.
     Unavailable(String),
     /// 500: a bug or an unexpected failure; the cause is logged, not sent.
@@ -113,6 +115,7 @@ impl ApiError {
                 "too_many_requests",
                 format!("too many attempts; try again in {retry_after} s"),
             ),
+            ApiError::BadGateway(m) => (StatusCode::BAD_GATEWAY, "provider_error", m.clone()),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -42,6 +42,8 @@ pub struct JobsConfig {
     /// How long a claimed delivery is reserved for the sender that claimed it; if that sender
     /// dies, the delivery is tried again after this.
     pub delivery_lease_ms: i64,
+    /// Where the messaging providers' APIs are (channel deliveries).
+    pub providers: throughline_channels::registry::ProviderEndpoints,
 }
 
 impl Default for JobsConfig {
@@ -52,6 +54,7 @@ impl Default for JobsConfig {
             sender_concurrency: 16,
             poll_interval: Duration::from_millis(250),
             delivery_lease_ms: 120_000,
+            providers: Default::default(),
         }
     }
 }
@@ -70,7 +73,7 @@ impl Jobs {
         progress: Progress,
         config: JobsConfig,
     ) -> Result<Self, String> {
-        let clients = Clients::new(config.webhook_timeout)?;
+        let clients = Clients::new(config.webhook_timeout, config.providers.clone())?;
         let (shutdown, rx) = watch::channel(false);
         let deliveries_ready = std::sync::Arc::new(Notify::new());
         let handles = vec![

@@ -158,6 +158,7 @@ fn jobs_config(config: &Config) -> JobsConfig {
             max_delay_ms: 3_600_000,
         },
         delivery_lease_ms: config.delivery_lease_ms,
+        providers: config.providers.clone(),
         ..JobsConfig::default()
     }
 }
@@ -193,6 +194,7 @@ impl App {
         let addr = listener.local_addr()?;
         if !config.public_url_explicit {
             config.public_url = format!("http://{addr}");
+            config.providers.public_url = config.public_url.clone();
         }
         let store = open_store(&config).await?;
         let first_start = bootstrap(&store, &config).await?;
@@ -233,8 +235,11 @@ impl App {
             progress.clone(),
             blobs.clone(),
             http,
-            Clients::new(Duration::from_secs(config.webhook_timeout_secs))
-                .map_err(|e| anyhow::anyhow!(e))?,
+            Clients::new(
+                Duration::from_secs(config.webhook_timeout_secs),
+                config.providers.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?,
         );
         let router = throughline_http::app(state);
         let (stop_http, mut stopped) = watch::channel(false);

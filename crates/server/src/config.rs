@@ -108,6 +108,31 @@ pub struct Settings {
     /// Visitor messages per second from one address; 0 = off [default: 60]
     #[arg(long, global = true, env = "THROUGHLINE_PUBLIC_MESSAGE_RATE_PER_IP")]
     pub public_message_rate_per_ip: Option<u32>,
+    /// Twilio's REST API [default: https://api.twilio.com]
+    #[arg(long, global = true, env = "THROUGHLINE_TWILIO_API_URL")]
+    pub twilio_api_url: Option<String>,
+    /// Meta's Graph API, for WhatsApp Cloud, Messenger and Instagram [default: https://graph.facebook.com/v22.0]
+    #[arg(long, global = true, env = "THROUGHLINE_META_GRAPH_URL")]
+    pub meta_graph_url: Option<String>,
+    /// Telegram's Bot API [default: https://api.telegram.org]
+    #[arg(long, global = true, env = "THROUGHLINE_TELEGRAM_API_URL")]
+    pub telegram_api_url: Option<String>,
+    /// The Meta app's secret, checking webhooks of inboxes given none of their own
+    #[arg(
+        long,
+        global = true,
+        env = "THROUGHLINE_META_APP_SECRET",
+        hide_env_values = true
+    )]
+    pub meta_app_secret: Option<String>,
+    /// The token Meta's subscription handshake must present at /bot and /webhooks/instagram
+    #[arg(
+        long,
+        global = true,
+        env = "THROUGHLINE_META_VERIFY_TOKEN",
+        hide_env_values = true
+    )]
+    pub meta_verify_token: Option<String>,
 }
 
 impl Settings {
@@ -145,6 +170,11 @@ impl Settings {
             public_message_rate_per_ip: self
                 .public_message_rate_per_ip
                 .or(lower.public_message_rate_per_ip),
+            twilio_api_url: self.twilio_api_url.or(lower.twilio_api_url),
+            meta_graph_url: self.meta_graph_url.or(lower.meta_graph_url),
+            telegram_api_url: self.telegram_api_url.or(lower.telegram_api_url),
+            meta_app_secret: self.meta_app_secret.or(lower.meta_app_secret),
+            meta_verify_token: self.meta_verify_token.or(lower.meta_verify_token),
         }
     }
 }
@@ -186,6 +216,8 @@ pub struct Config {
     pub imap_poll_secs: u64,
     /// Client API rate limits (requests per second; 0 = off).
     pub public_rates: throughline_http::PublicRates,
+    /// Where the messaging providers' APIs are, and the Meta app's shared secrets.
+    pub providers: throughline_channels::registry::ProviderEndpoints,
 }
 
 impl std::fmt::Debug for Config {
@@ -247,6 +279,20 @@ impl Config {
             (None, None) => None,
             _ => anyhow::bail!("smtp_tls_cert and smtp_tls_key go together"),
         };
+        let providers = {
+            let d = throughline_channels::registry::ProviderEndpoints::default();
+            let url = |given: Option<String>, default: String| {
+                given.map_or(default, |u| u.trim_end_matches('/').to_owned())
+            };
+            throughline_channels::registry::ProviderEndpoints {
+                twilio_api: url(s.twilio_api_url, d.twilio_api),
+                meta_graph: url(s.meta_graph_url, d.meta_graph),
+                telegram_api: url(s.telegram_api_url, d.telegram_api),
+                meta_app_secret: s.meta_app_secret.filter(|v| !v.is_empty()),
+                meta_verify_token: s.meta_verify_token.filter(|v| !v.is_empty()),
+                public_url: public_url.clone(),
+            }
+        };
         Ok(Config {
             listen,
             data_dir,
@@ -285,6 +331,7 @@ impl Config {
                     messages_per_ip: s.public_message_rate_per_ip.unwrap_or(d.messages_per_ip),
                 }
             },
+            providers,
         })
     }
 }
@@ -351,6 +398,14 @@ public_rate_per_ip = 100
 public_rate_per_visitor = 20
 # Messages from one address:
 public_message_rate_per_ip = 60
+# Messaging providers' APIs (tests point them at local fakes).
+twilio_api_url = "https://api.twilio.com"
+meta_graph_url = "https://graph.facebook.com/v22.0"
+telegram_api_url = "https://api.telegram.org"
+# The Meta app's secret (checks X-Hub-Signature-256 for inboxes without their own) and the
+# verify token Meta's subscription handshake presents at /bot and /webhooks/instagram.
+# meta_app_secret = "…"
+# meta_verify_token = "…"
 "#
 }
 

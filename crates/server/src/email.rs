@@ -357,6 +357,7 @@ async fn import_new(
                     Ingested::Message { .. }
                     | Ingested::Duplicate { .. }
                     | Ingested::Status { .. }
+                    | Ingested::Edited { .. }
                     | Ingested::OwnAddress,
                 ) => {}
                 Err(StoreError::NotFound) => return Err("the inbox was deleted".into()),

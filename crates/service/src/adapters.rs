@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use throughline_channels::ChannelAdapter;
-use throughline_channels::registry::{self, ChannelConfig, Clients};
+use throughline_channels::registry::{self, ChannelConfig, Clients, Needs};
 use throughline_core::model::Inbox;
-use throughline_store::{AccountScope, Conn, Result, Store, email};
+use throughline_store::{AccountScope, Conn, Result, Store, email, providers};
 
 /// Why an inbox has no working adapter.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -23,14 +23,17 @@ pub async fn for_inbox(
     inbox: &Inbox,
     clients: &Clients,
 ) -> Result<std::result::Result<Arc<dyn ChannelAdapter>, NoAdapter>> {
-    let config = if registry::needs_config(inbox.channel_type) {
-        let scope = AccountScope::system(inbox.account_id);
-        match email::get(conn, store.key(), &scope, inbox.id).await? {
+    let scope = AccountScope::system(inbox.account_id);
+    let config = match registry::needs_config(inbox.channel_type) {
+        Needs::Inbox => ChannelConfig::Inbox,
+        Needs::Email => match email::get(conn, store.key(), &scope, inbox.id).await? {
             Some(c) => ChannelConfig::Email(Box::new(c)),
             None => return Ok(Err(NoAdapter::MissingSettings)),
-        }
-    } else {
-        ChannelConfig::Inbox
+        },
+        Needs::Provider => match providers::get(conn, store.key(), &scope, inbox.id).await? {
+            Some(c) => ChannelConfig::Provider(Box::new(c.settings)),
+            None => return Ok(Err(NoAdapter::MissingSettings)),
+        },
     };
     Ok(registry::adapter_for(inbox, config, clients)
         .ok_or(NoAdapter::Unsupported(inbox.channel_type.as_str())))

@@ -45,6 +45,7 @@ pub async fn ingest(
         headers: &headers,
         body: raw,
         envelope_from: envelope.mail_from.as_deref(),
+        url: None,
     };
     // The adapter never refuses an email: unreadable bytes are kept as a message with a note.
     let adapter = EmailAdapter::new(channel, SMTP_TIMEOUT, inbox.hmac_token.clone());
@@ -57,7 +58,14 @@ pub async fn ingest(
     };
     let mut outcome = Ingested::OwnAddress;
     for inbound in parsed {
-        outcome = crate::inbound::receive_from_channel(store, blobs, &inbox, inbound).await?;
+        let intake = crate::inbound::Intake {
+            store,
+            blobs,
+            inbox: &inbox,
+            adapter: &adapter,
+            media_limit: 0,
+        };
+        outcome = crate::inbound::receive_from_channel(intake, inbound).await?;
     }
     Ok(outcome)
 }

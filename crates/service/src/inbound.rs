@@ -15,7 +15,9 @@ use std::hash::{Hash, Hasher};
 
 use serde_json::Value;
 use throughline_channels::inbound::{InboundAttachment, InboundSender, ThreadKey};
-use throughline_channels::{Inbound, NormalisedInbound, StatusReport, ThreadHints};
+use throughline_channels::{
+    ChannelAdapter, Inbound, MessageEdit, NormalisedInbound, StatusReport, ThreadHints,
+};
 use throughline_core::linking::Evidence;
 use throughline_core::message::{MessageType, SenderType, attachment_kind};
 use throughline_core::model::{Conversation, Inbox};
@@ -23,7 +25,7 @@ use throughline_store::blob::{BlobStore, new_key};
 use throughline_store::email::HeaderRecord;
 use throughline_store::messages::{self, Created, NewAttachment, NewMessage};
 use throughline_store::resolve::{self, Arriving};
-use throughline_store::{AccountScope, Result, Store, StoreError, Tx, email};
+use throughline_store::{AccountScope, Result, Store, StoreError, Tx, contacts, email};
 
 use crate::threading::{self, Customer, ThreadedBy};
 
@@ -190,33 +192,47 @@ pub enum Ingested {
     Duplicate { message_id: i64 },
     /// A delivery report: the message it names (when we found it) has its new status.
     Status { message_id: Option<i64> },
+    /// A customer's edit: the message it changed, when we hold it.
+    Edited { message_id: Option<i64> },
     /// Sent by one of the account's own addresses (a loop); not stored.
     OwnAddress,
 }
 
+/// Where a channel's items go: the inbox, its adapter (for files the provider holds) and the
+/// largest file taken.
+#[derive(Clone, Copy)]
+pub struct Intake<'a> {
+    pub store: &'a Store,
+    pub blobs: &'a dyn BlobStore,
+    pub inbox: &'a Inbox,
+    pub adapter: &'a dyn ChannelAdapter,
+    pub media_limit: usize,
+}
+
 /// Stores what an adapter parsed from a provider's request: blobs first (the transaction then
 /// only refers to bytes already stored), then one grouped write.
-pub async fn receive_from_channel(
-    store: &Store,
-    blobs: &dyn BlobStore,
-    inbox: &Inbox,
-    inbound: Inbound,
-) -> Result<Ingested> {
+pub async fn receive_from_channel(intake: Intake<'_>, inbound: Inbound) -> Result<Ingested> {
     match inbound {
-        Inbound::Message(m) => receive_message(store, blobs, inbox, *m).await,
-        Inbound::Status(report) => receive_status(store, blobs, inbox, report).await,
+        Inbound::Message(m) => receive_message(intake, *m).await,
+        Inbound::Status(report) => {
+            receive_status(intake.store, intake.blobs, intake.inbox, report).await
+        }
+        Inbound::Edit(edit) => receive_edit(intake.store, intake.inbox, edit).await,
     }
 }
 
-async fn receive_message(
-    store: &Store,
-    blobs: &dyn BlobStore,
-    inbox: &Inbox,
-    m: NormalisedInbound,
-) -> Result<Ingested> {
+async fn receive_message(intake: Intake<'_>, m: NormalisedInbound) -> Result<Ingested> {
+    let Intake {
+        store,
+        blobs,
+        inbox,
+        adapter,
+        media_limit,
+    } = intake;
     let account_id = inbox.account_id;
     let scope = AccountScope::system(account_id);
-    {
+    let mut m = m;
+    let unnamed_newcomer = {
         let mut conn = store.read().await?;
         match messages::by_source_id(&mut conn, &scope, inbox.id, &m.external_id).await {
             Ok(existing) => {
@@ -233,19 +249,60 @@ async fn receive_message(
                 return Ok(Ingested::OwnAddress);
             }
         }
+        match (&m.sender.name, &m.sender.source_id) {
+            (None, Some(source)) => {
+                match contacts::identity_by_source(&mut conn, &scope, inbox.id, source).await {
+                    Ok(_) => None,
+                    Err(StoreError::NotFound) => Some(source.clone()),
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => None,
+        }
+    };
+    // A provider that names senders only by id is asked for the name once, for a newcomer.
+    if let Some(source) = unnamed_newcomer {
+        m.sender.name = adapter.sender_name(&source).await;
     }
     let NormalisedInbound {
         sender,
         external_id,
         content,
         mut content_attributes,
-        attachments,
+        mut attachments,
+        media,
+        evidence,
         thread,
         raw,
         malformed,
         thread_key,
         ..
     } = m;
+    // Downloaded only now that the message is known to be new. A file that cannot be fetched
+    // does not hold the message back: it is stored saying which files are missing and why.
+    let mut missing = Vec::new();
+    for file in &media {
+        match adapter.fetch_media(file, media_limit).await {
+            Ok(a) => attachments.push(a),
+            Err(reason) => {
+                tracing::warn!(inbox_id = inbox.id, handle = %file.handle, %reason,
+                    "could not download a provider's file");
+                missing.push(serde_json::json!({
+                    "handle": file.handle,
+                    "content_type": file.content_type,
+                    "file_name": file.file_name,
+                    "error": reason,
+                }));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        set_at(
+            &mut content_attributes,
+            &["media_pending"],
+            Value::Array(missing),
+        );
+    }
     let mut raw_blob_key = None;
     if let Some(raw) = raw {
         let key = new_key(account_id);
@@ -266,11 +323,9 @@ async fn receive_message(
         Receive {
             inbox: inbox.clone(),
             scope,
-            // Anyone can write any From header or sender name: a channel's word is a claim.
-            sender: Sender::Arriving {
-                sender,
-                evidence: Evidence::Claimed,
-            },
+            // The adapter says what the sender's addresses are worth (an email's From header is
+            // a claim; a phone number WhatsApp delivered from is proven).
+            sender: Sender::Arriving { sender, evidence },
             destination: Destination::Thread(Box::new(thread)),
             message,
             thread_key,
@@ -291,6 +346,31 @@ async fn receive_message(
             threaded_by: received.threaded_by,
             malformed,
         }
+    })
+}
+
+/// A customer's edit of a message they sent: the stored message shows the new text and keeps
+/// the earlier one. An edit of a message we never stored (sent before the inbox existed) is
+/// dropped, as is a repeat.
+async fn receive_edit(store: &Store, inbox: &Inbox, edit: MessageEdit) -> Result<Ingested> {
+    let scope = AccountScope::system(inbox.account_id);
+    let mut tx = store.begin().await?;
+    let edited = messages::record_edit(
+        &mut tx,
+        &scope,
+        inbox.id,
+        &edit.external_id,
+        &edit.content,
+        edit.edited_at,
+    )
+    .await?;
+    tx.commit().await?;
+    if edited.is_none() {
+        tracing::info!(inbox_id = inbox.id, external_id = %edit.external_id,
+            "an edit of a message we do not hold (or no change)");
+    }
+    Ok(Ingested::Edited {
+        message_id: edited.map(|m| m.id),
     })
 }
 
@@ -328,12 +408,30 @@ async fn receive_status(
         .await?;
         found = Some(message_id);
     }
+    if found.is_none()
+        && let Some(key) = &report.thread_key
+        && inbox.channel_type != throughline_core::model::ChannelType::Email
+    {
+        // A provider's callback can outrun the answer to our send (the id is recorded once
+        // the send returns): held, and applied when the id is recorded.
+        throughline_store::providers::hold_receipt(
+            tx.conn(),
+            account_id,
+            inbox.id,
+            key,
+            report.status,
+            Some(&report.reason)
+                .filter(|r| !r.is_empty())
+                .map(String::as_str),
+        )
+        .await?;
+    }
     tx.commit().await?;
     if found.is_none() {
         tracing::info!(
             inbox_id = inbox.id,
             raw = raw_key.as_deref().unwrap_or("-"),
-            "a delivery report for a message we do not know"
+            "a delivery report for a message we do not know (yet)"
         );
     }
     Ok(Ingested::Status { message_id: found })

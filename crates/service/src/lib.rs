@@ -14,6 +14,7 @@ pub mod conversations;
 pub mod email;
 pub mod inbound;
 pub mod outbound;
+pub mod providers;
 pub mod threading;
 pub mod visitor;
 

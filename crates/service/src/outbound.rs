@@ -11,7 +11,9 @@ use throughline_core::model::{Delivery, Inbox};
 use throughline_core::webhook::Outcome;
 use throughline_store::blob::BlobStore;
 use throughline_store::email::{self, HeaderRecord};
-use throughline_store::{AccountScope, Conn, Result, Store, StoreError, inboxes};
+use throughline_store::{
+    AccountScope, Conn, Result, Store, StoreError, inboxes, messages, providers,
+};
 
 /// What one attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +86,16 @@ pub async fn dispatch(
         return Dispatched::retry(format!("cannot record the thread key before sending: {e}"));
     }
     let sent = adapter.send(&out).await;
+    // The provider's id for what it accepted names the message in its status callbacks.
+    if let SendOutcome::Accepted {
+        provider_id: Some(id),
+        ..
+    } = &sent
+        && let Err(e) = remember(store, d, &out, id).await
+    {
+        tracing::warn!(delivery = %d.id, provider_id = %id, error = %e,
+            "sent, but the provider's id could not be recorded: its status reports will not be matched");
+    }
     Dispatched::from_outcome(sent, Some((adapter.as_ref(), &d.url)))
 }
 
@@ -112,7 +124,7 @@ async fn prepare(
         let Some(message_id) = d.message_id else {
             return Ok(Err(Dispatched::give_up("delivery without a message")));
         };
-        match outgoing(conn, blobs, scope, &inbox, message_id).await {
+        match outgoing(conn, store, blobs, scope, &inbox, message_id).await {
             Ok(m) => Some(m),
             Err(StoreError::NotFound) => {
                 return Ok(Err(Dispatched::give_up("the message was deleted")));
@@ -137,6 +149,7 @@ async fn prepare(
 
 async fn outgoing(
     conn: &mut Conn,
+    store: &Store,
     blobs: &dyn BlobStore,
     scope: &AccountScope,
     inbox: &Inbox,
@@ -155,8 +168,29 @@ async fn outgoing(
                 .clone()
                 .unwrap_or_else(|| "application/octet-stream".into()),
             data: blobs.get(key).await?,
+            url: Some(store.links().attachment_url(a)),
         });
     }
+    let attributes = &out.message.additional_attributes;
+    let template = attributes
+        .get("template_params")
+        .filter(|t| t.is_object())
+        .cloned();
+    // Chatwoot's `content_attributes.in_reply_to`: the quoted message, by our id; the
+    // provider knows it by its own.
+    let quoted = out
+        .message
+        .content_attributes
+        .get("in_reply_to")
+        .and_then(serde_json::Value::as_i64);
+    let reply_to_external_id = match quoted {
+        Some(id) => match messages::get(conn, scope, &out.conversation, id).await {
+            Ok(m) => m.source_id,
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
     Ok(OutgoingMessage {
         message_id: out.message.id,
         conversation_id: out.conversation.id,
@@ -168,6 +202,11 @@ async fn outgoing(
         thread_keys: out.thread_ids.clone(),
         subject: out.subject.clone(),
         attachments,
+        channel_address: out.channel_address.clone(),
+        phone: out.phone.clone(),
+        template,
+        reply_to_external_id,
+        last_incoming_at: out.last_incoming_at,
     })
 }
 
@@ -190,5 +229,10 @@ async fn remember(store: &Store, d: &Delivery, out: &OutboundMessage, key: &str)
         },
     )
     .await?;
+    // Reports the provider sent before we knew this id (see `inbound::receive_status`).
+    let scope = AccountScope::system(d.account_id);
+    for (status, reason) in providers::take_receipts(tx.conn(), inbox_id, key).await? {
+        messages::record_delivery(&mut tx, &scope, m.message_id, status, reason.as_deref()).await?;
+    }
     tx.commit().await
 }

@@ -305,6 +305,13 @@ pub struct Outgoing {
     pub thread_ids: Vec<String>,
     /// The thread's first subject (or the conversation's `mail_subject`).
     pub subject: Option<String>,
+    /// The customer's id in the message's inbox (its identity's `source_id`): a WhatsApp
+    /// number, a Telegram chat, a page-scoped id.
+    pub channel_address: Option<String>,
+    /// The contact's phone, for a phone channel they have not written through.
+    pub phone: Option<String>,
+    /// When the contact last wrote through the message's inbox.
+    pub last_incoming_at: Option<i64>,
 }
 
 pub async fn outgoing(conn: &mut Conn, scope: &AccountScope, message_id: i64) -> Result<Outgoing> {
@@ -353,6 +360,18 @@ pub async fn outgoing(conn: &mut Conn, scope: &AccountScope, message_id: i64) ->
         }
         _ => None,
     };
+    let channel_address: Option<String> = sqlx::query_scalar(
+        "SELECT source_id FROM contact_inboxes WHERE account_id = $1 AND contact_id = $2 \
+         AND inbox_id = $3 ORDER BY CASE WHEN id = $4 THEN 0 ELSE 1 END, id DESC LIMIT 1",
+    )
+    .bind(scope.account_id())
+    .bind(contact.id)
+    .bind(message.inbox_id)
+    .bind(message.identity_id.unwrap_or(-1))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let last_incoming_at =
+        crate::reply_channels::last_incoming_at(conn, scope, contact.id, message.inbox_id).await?;
     let attachments = crate::messages::attachments_of(conn, scope, message.id).await?;
     let (thread_ids, subject) = thread_of(conn, conversation.id).await?;
     let subject = subject.or_else(|| {
@@ -363,6 +382,7 @@ pub async fn outgoing(conn: &mut Conn, scope: &AccountScope, message_id: i64) ->
             .map(str::to_owned)
     });
     Ok(Outgoing {
+        phone: contact.phone_number.clone(),
         message,
         conversation,
         to,
@@ -370,6 +390,8 @@ pub async fn outgoing(conn: &mut Conn, scope: &AccountScope, message_id: i64) ->
         attachments,
         thread_ids,
         subject,
+        channel_address,
+        last_incoming_at,
     })
 }
 

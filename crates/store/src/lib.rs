@@ -59,6 +59,7 @@ pub mod filters;
 pub mod links;
 pub mod messages;
 pub mod moves;
+pub mod providers;
 mod records;
 pub mod render;
 pub mod reply_channels;

@@ -510,3 +510,56 @@ pub async fn set_submitted_values(
     events::message(tx, EventKind::MessageUpdated, conversation, &message).await?;
     Ok(message)
 }
+
+/// A customer changed a message they sent (Telegram's `edited_message`): the new text is
+/// shown, every earlier text is kept in `content_attributes.previous_contents` (oldest first)
+/// with `edited_at` (Unix seconds). Returns `None` when no message of the inbox has that
+/// provider id, or when the text is unchanged (a provider's retry).
+pub async fn record_edit(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    inbox_id: i64,
+    source_id: &str,
+    content: &str,
+    edited_at: Option<i64>,
+) -> Result<Option<Message>> {
+    let mut message = match by_source_id(tx.conn(), scope, inbox_id, source_id).await {
+        Ok(m) => m,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let previous = message.content.clone().unwrap_or_default();
+    // Only the customer's own words can be edited by the customer.
+    if message.message_type != MessageType::Incoming || previous == content {
+        return Ok(None);
+    }
+    let edited_at = edited_at.unwrap_or_else(|| now_ms() / 1000);
+    if !message.content_attributes.is_object() {
+        message.content_attributes = json!({});
+    }
+    if let Value::Object(map) = &mut message.content_attributes {
+        let history = map
+            .entry("previous_contents")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = history {
+            list.push(json!(previous));
+        }
+        map.insert("edited_at".into(), json!(edited_at));
+    }
+    message.content = Some(content.to_owned());
+    message.updated_at = now_ms();
+    sqlx::query(
+        "UPDATE messages SET content = $3, content_attributes = $4, updated_at = $5 \
+         WHERE account_id = $1 AND id = $2",
+    )
+    .bind(scope.account_id())
+    .bind(message.id)
+    .bind(content)
+    .bind(message.content_attributes.to_string())
+    .bind(message.updated_at)
+    .execute(tx.conn())
+    .await?;
+    let conversation = conversation_by_id(tx.conn(), message.conversation_id).await?;
+    events::message(tx, EventKind::MessageUpdated, &conversation, &message).await?;
+    Ok(Some(message))
+}

@@ -62,3 +62,22 @@ pub async fn options(
     let verdicts = reply_channel::options(&reaches, &reach, Some(latest), now_ms());
     Ok(inboxes.into_iter().zip(verdicts).collect())
 }
+
+/// When the contact last wrote through `inbox_id` (any of their conversations), for a
+/// windowed channel's check.
+pub async fn last_incoming_at(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    contact_id: i64,
+    inbox_id: i64,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MAX(m.created_at) FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         WHERE c.account_id = $1 AND c.contact_id = $2 AND m.inbox_id = $3 AND m.message_type = 0",
+    )
+    .bind(scope.account_id())
+    .bind(contact_id)
+    .bind(inbox_id)
+    .fetch_one(conn)
+    .await?)
+}

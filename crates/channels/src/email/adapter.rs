@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use throughline_core::crypto::{constant_time_eq, hmac_sha256_hex};
 use throughline_core::email::{EmailChannel, outgoing_message_id};
 use throughline_core::event::{EventKind, StoredEvent};
+use throughline_core::linking::Evidence;
 use throughline_core::message::DeliveryStatus;
 use throughline_core::model::{ChannelType, Inbox};
 use throughline_core::reply_channel::ReplyRules;
@@ -294,6 +295,9 @@ pub fn read(raw: &[u8], envelope_from: Option<&str>, inbox_domain: &str) -> Inbo
         content,
         content_attributes: json!({ "email": details }),
         attachments,
+        media: Vec::new(),
+        // Anyone can write any From header.
+        evidence: Evidence::Claimed,
         thread: ThreadHints {
             reply_tokens: keys.reply_tokens,
             referenced_ids: keys.referenced_ids,
@@ -351,6 +355,8 @@ fn malformed(
         ),
         content_attributes: json!({ "email": { "malformed": true, "parse_error": reason } }),
         attachments: Vec::new(),
+        media: Vec::new(),
+        evidence: Evidence::Claimed,
         thread: ThreadHints {
             start_new: true,
             separate_threads: true,

@@ -55,6 +55,13 @@ view! {
         /// limits.
         #[serde(flatten, skip_serializing_if = "Option::is_none")]
         pub widget_channel: Option<WidgetChannelView>,
+        /// SMS, WhatsApp, Telegram, Messenger and Instagram inboxes: the provider's identifiers
+        /// as Chatwoot names them (`provider`, `phone_number`, `provider_config`,
+        /// `message_templates`…), the URL to paste at the provider (`provider_webhook_url`);
+        /// never a token or secret.
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+        pub provider_channel: Option<serde_json::Map<String, Value>>,
     }
 
     /// The website chat channel's fields on an inbox (Chatwoot's names, plus Throughline's
@@ -218,6 +225,7 @@ impl InboxView {
             settings: s.clone(),
             email_channel: None,
             widget_channel: None,
+            provider_channel: None,
         }
     }
 }

@@ -15,7 +15,7 @@ use throughline_store::conversations::{
 };
 use throughline_store::filters::{self, Target};
 use throughline_store::messages::{self, NewMessage};
-use throughline_store::{accounts, inboxes, render, teams};
+use throughline_store::{accounts, inboxes, providers, render, reply_channels, teams};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -213,6 +213,10 @@ async fn filter(
 #[derive(Deserialize, utoipa::ToSchema)]
 struct FirstMessage {
     content: String,
+    /// A WhatsApp template (Chatwoot's `template_params`: name, language, category,
+    /// processed_params), required when the customer has not written within 24 hours.
+    #[schema(value_type = Option<Object>)]
+    template_params: Option<Value>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -309,19 +313,6 @@ async fn create(
             let contact = contacts::get(tx.conn(), &ctx.scope, contact_id)
                 .await
                 .not_found_as("contact_id", "no such contact")?;
-            // An email inbox reaches the contact at their email address.
-            let email_address = (inbox.channel_type == throughline_core::model::ChannelType::Email)
-                .then(|| contact.email.clone())
-                .flatten();
-            if inbox.channel_type == throughline_core::model::ChannelType::Email
-                && email_address.is_none()
-            {
-                return Err(ApiError::invalid(
-                    "contact_id",
-                    "invalid",
-                    "the contact has no email address to write to",
-                ));
-            }
             match contacts::identities_in_inbox(tx.conn(), &ctx.scope, contact_id, inbox.id)
                 .await?
                 .into_iter()
@@ -329,15 +320,19 @@ async fn create(
             {
                 Some(i) => i,
                 None => {
+                    let provider =
+                        providers::get(tx.conn(), state.store.key(), &ctx.scope, inbox.id)
+                            .await?
+                            .map(|c| c.settings.provider());
+                    let (source_id, address) = first_address(&inbox, &contact, provider)?;
                     contacts::create_identity(
                         &mut tx,
                         &ctx.scope,
                         NewIdentity {
                             contact_id,
                             inbox: &inbox,
-                            source_id: email_address.clone(),
-                            address: email_address
-                                .map(|e| (throughline_core::identity::AddressKind::Email, e)),
+                            source_id,
+                            address,
                             hmac_verified: false,
                             address_proven: false,
                         },
@@ -402,6 +397,17 @@ async fn create(
             throughline_core::validate::required_text("message.content", &first.content, 150_000)?;
         let mut m = NewMessage::text(MessageType::Outgoing, content);
         m.sender = super::messages::sender_of(&ctx);
+        // A channel with a window (WhatsApp, Messenger, Instagram) takes a first message only
+        // while the customer's last one is recent enough, else (WhatsApp) only a template.
+        let last =
+            reply_channels::last_incoming_at(tx.conn(), &ctx.scope, identity.contact_id, inbox.id)
+                .await?;
+        super::messages::check_window(&inbox, last, first.template_params.is_some())?;
+        if let Some(params) = first.template_params {
+            let mut conn = state.store.read().await?;
+            super::messages::check_template(&state, &ctx, &mut conn, &inbox, &params).await?;
+            m.additional_attributes = serde_json::json!({ "template_params": params });
+        }
         conversation = messages::create(&mut tx, &ctx.scope, &conversation, m)
             .await?
             .conversation;
@@ -712,4 +718,51 @@ async fn update_last_seen(
     conversations::mark_seen(&mut tx, &c, Seer::Agent { user_id }).await?;
     tx.commit().await?;
     Ok(ok())
+}
+
+/// An identity's address: its kind and normalised value.
+type Address = (throughline_core::identity::AddressKind, String);
+
+/// The identity a new conversation writes to when the contact has none in the inbox: the
+/// address its channel reaches (an email, a phone in the form the provider names it). Telegram,
+/// Messenger and Instagram let a business write only to someone who wrote first.
+fn first_address(
+    inbox: &throughline_core::model::Inbox,
+    contact: &throughline_core::model::Contact,
+    provider: Option<throughline_core::messaging::Provider>,
+) -> ApiResult<(Option<String>, Option<Address>)> {
+    use throughline_core::identity::AddressKind;
+    use throughline_core::model::ChannelType;
+    let kind = inbox.channel_type.address_kind();
+    match inbox.channel_type {
+        ChannelType::Email => {
+            let email = contact.email.clone().ok_or_else(|| {
+                ApiError::invalid(
+                    "contact_id",
+                    "invalid",
+                    "the contact has no email address to write to",
+                )
+            })?;
+            Ok((Some(email.clone()), Some((AddressKind::Email, email))))
+        }
+        ChannelType::Sms | ChannelType::Whatsapp | ChannelType::Voice => {
+            let phone = contact.phone_number.clone().ok_or_else(|| {
+                ApiError::invalid(
+                    "contact_id",
+                    "invalid",
+                    "the contact has no phone number to write to",
+                )
+            })?;
+            let source = throughline_core::messaging::phone_source_id(provider, &phone);
+            Ok((Some(source), Some((kind, phone))))
+        }
+        ChannelType::Telegram | ChannelType::FacebookPage | ChannelType::Instagram => {
+            Err(ApiError::invalid(
+                "contact_id",
+                "never_wrote",
+                "the contact has never written to this inbox; this channel lets a business write only to someone who wrote first",
+            ))
+        }
+        ChannelType::Api | ChannelType::WebWidget => Ok((None, None)),
+    }
 }

@@ -83,6 +83,17 @@ async fn with_email(
             view.email_channel = Some(super::email::view(&c, admin));
         }
     }
+    if throughline_channels::registry::needs_config(inbox.channel_type)
+        == throughline_channels::registry::Needs::Provider
+    {
+        let mut conn = state.store.read().await?;
+        if let Some(c) =
+            throughline_store::providers::get(&mut conn, state.store.key(), &ctx.scope, inbox.id)
+                .await?
+        {
+            view.provider_channel = Some(super::provider_inboxes::view_fields(state, &c.settings));
+        }
+    }
     Ok(view)
 }
 
@@ -118,6 +129,9 @@ struct ChannelFields {
     /// Email channel (`type: email`): address, SMTP and IMAP settings.
     #[serde(flatten)]
     email: super::email::EmailFields,
+    /// Messaging channels (`type: whatsapp`, `telegram`, `facebook_page`, `instagram`).
+    #[serde(flatten)]
+    provider: super::provider_inboxes::ProviderFields,
 }
 
 /// A field that may be absent, `null` (clear) or a value; validated by `core::widget`.
@@ -300,19 +314,26 @@ async fn create(
             format!("unknown channel type `{kind}`"),
         )
     })?;
-    if !matches!(
-        channel_type,
-        ChannelType::Api | ChannelType::Email | ChannelType::WebWidget
-    ) {
-        return Err(ApiError::invalid(
-            "channel.type",
-            "unavailable",
-            format!(
-                "the {} channel is not available in this version yet",
-                channel_type.short_name()
-            ),
-        ));
-    }
+    let provider_settings = match channel_type {
+        ChannelType::Api | ChannelType::Email | ChannelType::WebWidget => None,
+        ChannelType::Sms => {
+            return Err(ApiError::invalid(
+                "channel.type",
+                "unavailable",
+                "SMS inboxes are created through channels/twilio_channel",
+            ));
+        }
+        other => {
+            let fields = body
+                .channel
+                .as_ref()
+                .map(|c| c.provider.clone())
+                .unwrap_or_default();
+            Some(super::provider_inboxes::settings_for(
+                &state, other, &fields,
+            )?)
+        }
+    };
     let webhook_url = webhook_url(&body)?.flatten();
     let hmac_mandatory = body
         .hmac_mandatory
@@ -365,7 +386,18 @@ async fn create(
         let saved = save_email(tx.conn(), &state, &ctx, &channel).await?;
         view.email_channel = Some(super::email::view(&saved, true));
     }
+    if let Some(settings) = &provider_settings {
+        let saved =
+            super::provider_inboxes::save(tx.conn(), &state, &ctx, inbox.id, settings).await?;
+        view.provider_channel = Some(super::provider_inboxes::view_fields(
+            &state,
+            &saved.settings,
+        ));
+    }
     tx.commit().await?;
+    if let Some(settings) = provider_settings {
+        super::provider_inboxes::after_create(&state, inbox.id, settings);
+    }
     // Its allowed domains may have changed.
     state.origin_policies.forget(&inbox.identifier);
     Ok(axum::Json(view))

@@ -269,6 +269,11 @@ pub(crate) struct ReplyChannelView {
     explanation: Option<String>,
     /// The channel a reply takes when none is chosen.
     default: bool,
+    /// Windowed channels (WhatsApp, Messenger, Instagram): when free-form replies stop being
+    /// allowed, Unix seconds (past when the window has closed). Absent when the customer
+    /// never wrote through the inbox.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window_closes_at: Option<i64>,
 }
 
 /// The channels a reply in this conversation can go through, the default first among equals,
@@ -295,6 +300,7 @@ async fn reply_channel_options(
                 reason: o.reason.map(|r| r.as_str().to_owned()),
                 explanation: o.reason.map(|r| r.explain().to_owned()),
                 default: o.default,
+                window_closes_at: o.window_closes_at.map(|ms| ms / 1000),
             })
             .collect(),
     ))

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use throughline_core::message::{ContentType, MessageType, SenderType};
 use throughline_core::model::ChannelType;
+use throughline_core::reply_channel::Unavailable;
 use throughline_core::views::{AgentView, ContactView, MessageView};
 use throughline_store::blob::new_key;
 use throughline_store::messages::{self, NewAttachment, NewMessage};
@@ -426,24 +427,144 @@ async fn create(
         return render_created(&state, &received.created).await;
     }
     new.sender = sender_of(&ctx);
-    if let Some(chosen) = reply_inbox.filter(|_| !new.private) {
+    if !new.private {
         let mut conn = state.store.read().await?;
         let options = super::journey::reply_options(&state, &ctx, &mut conn, &conversation).await?;
-        let Some((inbox, option)) = options.iter().find(|(i, _)| i.id == chosen) else {
-            return Err(ApiError::invalid(
-                "inbox_id",
-                "invalid",
-                "no such inbox among this conversation's reply channels",
-            ));
+        // Without a choice the reply takes the channel of the customer's latest message.
+        let target = match reply_inbox {
+            Some(chosen) => chosen,
+            None => messages::reply_route(&mut conn, &conversation).await?.0,
         };
-        if !option.available {
+        let found = options.iter().find(|(i, _)| i.id == target);
+        let Some((inbox, option)) = found else {
+            if reply_inbox.is_some() {
+                return Err(ApiError::invalid(
+                    "inbox_id",
+                    "invalid",
+                    "no such inbox among this conversation's reply channels",
+                ));
+            }
+            return render_created(
+                &state,
+                &create_grouped(&state, ctx.scope.clone(), conversation, new).await?,
+            )
+            .await;
+        };
+        let template = new.additional_attributes.get("template_params");
+        if let Some(params) = template {
+            check_template(&state, &ctx, &mut conn, inbox, params).await?;
+        }
+        // Outside WhatsApp's window only a template may go; the provider's own windows are
+        // enforced even when the agent did not pick the inbox (it would refuse the send).
+        let window_only = matches!(
+            option.reason,
+            Some(Unavailable::WhatsappWindowClosed | Unavailable::MessagingWindowClosed)
+        );
+        let allowed = option.available
+            || (option.reason == Some(Unavailable::WhatsappWindowClosed) && template.is_some());
+        if !allowed && (reply_inbox.is_some() || window_only) {
             return Err(super::journey::refuse_unavailable(option.reason));
         }
-        new.inbox_id = Some(inbox.id);
-        new.identity_id = identity_in(&mut conn, &ctx, &conversation, inbox.id).await?;
+        if reply_inbox.is_some() {
+            new.inbox_id = Some(inbox.id);
+            new.identity_id = identity_in(&mut conn, &ctx, &conversation, inbox.id).await?;
+        }
     }
     let created = create_grouped(&state, ctx.scope.clone(), conversation, new).await?;
     render_created(&state, &created).await
+}
+
+/// Whether a windowed channel (WhatsApp, Messenger, Instagram) takes a free-form message now,
+/// given when the customer last wrote through it; outside WhatsApp's window only a template.
+pub(crate) fn check_window(
+    inbox: &throughline_core::model::Inbox,
+    last_incoming_at: Option<i64>,
+    is_template: bool,
+) -> ApiResult<()> {
+    let rules = throughline_core::reply_channel::ReplyRules::for_channel(inbox.channel_type);
+    let Some(window) = rules.window_ms else {
+        return Ok(());
+    };
+    let open =
+        last_incoming_at.is_some_and(|t| throughline_store::now_ms().saturating_sub(t) <= window);
+    let whatsapp = inbox.channel_type == throughline_core::model::ChannelType::Whatsapp;
+    if open || (whatsapp && is_template) {
+        return Ok(());
+    }
+    Err(super::journey::refuse_unavailable(Some(if whatsapp {
+        Unavailable::WhatsappWindowClosed
+    } else {
+        Unavailable::MessagingWindowClosed
+    })))
+}
+
+/// A WhatsApp template must name one of the inbox's approved templates (when they were
+/// synced) and give each of its body parameters.
+pub(crate) async fn check_template(
+    state: &AppState,
+    ctx: &AccountCtx,
+    conn: &mut throughline_store::Conn,
+    inbox: &throughline_core::model::Inbox,
+    params: &Value,
+) -> ApiResult<()> {
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "template_params.name",
+            "blank",
+            "a template needs its name",
+        ));
+    }
+    let settings = throughline_store::providers::get(conn, state.store.key(), &ctx.scope, inbox.id)
+        .await?
+        .map(|c| c.settings);
+    let Some(throughline_core::messaging::ProviderSettings::WhatsappCloud(w)) = settings else {
+        return Ok(());
+    };
+    if w.templates.is_empty() {
+        return Ok(());
+    }
+    let language = params.get("language").and_then(Value::as_str);
+    let Some(t) = w
+        .templates
+        .iter()
+        .find(|t| t.name == name && language.is_none_or(|l| l == t.language))
+    else {
+        return Err(ApiError::invalid(
+            "template_params.name",
+            "unknown_template",
+            format!("the inbox has no template `{name}` in that language (sync the templates?)"),
+        ));
+    };
+    if !t.status.eq_ignore_ascii_case("approved") {
+        return Err(ApiError::invalid(
+            "template_params.name",
+            "not_approved",
+            format!(
+                "the template `{name}` is {}, not approved",
+                t.status.to_lowercase()
+            ),
+        ));
+    }
+    let given = match params.get("processed_params") {
+        Some(Value::Object(m)) => m.len(),
+        Some(Value::Array(a)) => a.len(),
+        _ => 0,
+    };
+    if given < t.body_parameters() {
+        return Err(ApiError::invalid(
+            "template_params.processed_params",
+            "missing",
+            format!(
+                "the template `{name}` needs {} parameters",
+                t.body_parameters()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 async fn render_created(

@@ -18,6 +18,7 @@ mod journey;
 mod labels;
 pub(crate) mod messages;
 mod platform;
+mod provider_inboxes;
 pub(crate) mod public;
 mod realtime;
 mod teams;
@@ -36,6 +37,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = accounts::routes(router);
     let router = agents::routes(router);
     let router = inboxes::routes(router);
+    let router = provider_inboxes::routes(router);
     let router = email::routes(router);
     let router = contacts::routes(router);
     let router = conversations::routes(router);
