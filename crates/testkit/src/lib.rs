@@ -7,6 +7,7 @@
 
 pub mod pg_cluster;
 pub mod process;
+pub mod providers;
 pub mod receiver;
 pub mod remote;
 pub mod smtp_sink;
@@ -62,9 +63,6 @@ impl Answer {
     }
 }
 
-/// Tweaks a test may make to the server's configuration.
-pub type Tweak = fn(&mut Settings);
-
 pub struct TestApp {
     pub app: App,
     pub base: String,
@@ -98,7 +96,7 @@ impl TestApp {
         Self::start_with(backend, |_| {}).await
     }
 
-    pub async fn start_with(backend: Backend, tweak: Tweak) -> TestApp {
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let db = TestDatabase::new(backend).await;
         let mut settings = Settings {
@@ -149,6 +147,60 @@ impl TestApp {
         t.token = signed["data"]["access_token"].as_str().unwrap().to_owned();
         t.account_id = signed["data"]["account_id"].as_i64().unwrap();
         t
+    }
+
+    /// Throughline with the messaging providers' APIs (Twilio, Meta's Graph, Telegram) at a
+    /// local fake, and an instance-wide Meta app secret and verify token.
+    pub async fn with_providers(backend: Backend) -> (TestApp, providers::FakeProviders) {
+        let fake = providers::FakeProviders::start().await;
+        let url = fake.url.clone();
+        let t = Self::start_with(backend, move |s| {
+            s.twilio_api_url = Some(url.clone());
+            s.meta_graph_url = Some(url.clone());
+            s.telegram_api_url = Some(url);
+            s.meta_app_secret = Some(providers::META_APP_SECRET.into());
+            s.meta_verify_token = Some(providers::META_VERIFY_TOKEN.into());
+        })
+        .await;
+        (t, fake)
+    }
+
+    /// POSTs raw bytes with headers (a provider's webhook), outside the contract log.
+    pub async fn raw_post(
+        &self,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// A GET outside the contract log, answered as text (a provider's handshake).
+    pub async fn raw_get(&self, path: &str) -> (u16, String) {
+        let resp = self.client.get(self.url(path)).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap_or_default())
+    }
+
+    /// Lets `seconds` pass for what the customers wrote: every message is moved that far into
+    /// the past (a provider's reply window, a re-open window), as if the test had waited.
+    pub async fn pass_time(&self, seconds: i64) {
+        let mut tx = self.app.store.begin().await.unwrap();
+        sqlx::query("UPDATE messages SET created_at = created_at - $1")
+            .bind(seconds * 1000)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {

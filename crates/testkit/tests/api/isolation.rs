@@ -390,6 +390,36 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                     got.status,
                     got.body
                 );
+            } else if [
+                "/twilio/",
+                "/webhooks/whatsapp/",
+                "/webhooks/telegram/",
+                "/bot",
+                "/webhooks/instagram",
+            ]
+            .iter()
+            .any(|p| template.starts_with(p))
+            {
+                // Chatwoot's provider paths name a number, bot or page, never an account: an
+                // account token counts for nothing, only the provider's signature does
+                // (providers.rs tests them). Unsigned, with A's token: nothing is stored.
+                let path = template
+                    .replace("{phone_number}", "15550001111")
+                    .replace("{bot_token}", "123456:forged-token-forged-token");
+                let got = t
+                    .call(
+                        &m,
+                        &path,
+                        Some(&a.token),
+                        Some(json!({"content": "forged"})),
+                    )
+                    .await;
+                assert!(
+                    [401, 403, 404, 422].contains(&got.status),
+                    "{m} {path} unsigned with an account's token: {} {}",
+                    got.status,
+                    got.body
+                );
             } else if template.starts_with("/attachments/") {
                 let got = t
                     .call(

@@ -11,6 +11,7 @@ mod conversations;
 mod email;
 mod isolation;
 mod messages;
+mod messaging;
 mod moves;
 mod omnichannel;
 mod pipeline;

@@ -1,0 +1,77 @@
+//! Messaging channels (issue #14) through their real HTTP entries, against the provider fakes
+//! in `throughline_testkit::providers`: each provider's signatures and handshake, repeats, media
+//! both ways, replies with their status callbacks, provider errors; and the story of one
+//! customer across WhatsApp, SMS and Telegram.
+
+mod meta;
+mod story;
+mod telegram;
+mod twilio;
+mod whatsapp;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use throughline_testkit::TestApp;
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// The conversations started in an inbox, newest first.
+pub async fn conversations_in(t: &TestApp, inbox_id: i64) -> Vec<Value> {
+    t.get(&t.acc(&format!("/conversations?inbox_id={inbox_id}&status=all")))
+        .await["data"]["payload"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A conversation's messages, oldest first.
+pub async fn messages_of(t: &TestApp, display_id: i64) -> Vec<Value> {
+    t.get(&t.acc(&format!("/conversations/{display_id}/messages")))
+        .await["payload"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The customer's messages in a conversation.
+pub async fn incoming(t: &TestApp, display_id: i64) -> Vec<Value> {
+    messages_of(t, display_id)
+        .await
+        .into_iter()
+        .filter(|m| m["message_type"] == 0)
+        .collect()
+}
+
+/// Waits until message `id` of the conversation has `status`, and returns it.
+pub async fn message_with_status(t: &TestApp, display_id: i64, id: &Value, status: &str) -> Value {
+    t.eventually(WAIT, &format!("message {id} to be {status}"), || async {
+        messages_of(t, display_id)
+            .await
+            .into_iter()
+            .find(|m| &m["id"] == id && m["status"] == status)
+    })
+    .await
+}
+
+/// The bytes behind an attachment's `data_url`.
+pub async fn attachment_bytes(t: &TestApp, attachment: &Value) -> Vec<u8> {
+    let url = attachment["data_url"].as_str().unwrap();
+    let resp = t.client.get(url).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{url}");
+    resp.bytes().await.unwrap().to_vec()
+}
+
+/// Sends the same request `n` times at once; every answer's status.
+pub async fn concurrently<F, Fut>(n: usize, send: F) -> Vec<u16>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = u16> + Send + 'static,
+{
+    let handles: Vec<_> = (0..n).map(|_| tokio::spawn(send())).collect();
+    let mut statuses = Vec::new();
+    for h in handles {
+        statuses.push(h.await.unwrap());
+    }
+    statuses
+}
