@@ -8,12 +8,14 @@
 //!                                         deliveries ──► sender (claims due rows, POSTs,
 //!                                                         retries with back-off)
 //!             timers: snooze ends ──► status change (written like any other change)
+//!                     a customer's file still at the provider ──► downloaded, attached
 //! ```
 //! Every consumer resumes where it stopped after a crash: the realtime one because clients
 //! resynchronise from the outbox by event id, the webhook one through its durable cursor, the
 //! sender because a delivery is marked done only after the receiver answered 2xx.
 
 mod consumer;
+mod media;
 mod realtime;
 mod sender;
 mod snooze;
@@ -44,6 +46,8 @@ pub struct JobsConfig {
     pub delivery_lease_ms: i64,
     /// Where the messaging providers' APIs are (channel deliveries).
     pub providers: throughline_channels::registry::ProviderEndpoints,
+    /// The largest customer file downloaded from a provider, in bytes.
+    pub media_limit: usize,
 }
 
 impl Default for JobsConfig {
@@ -55,6 +59,7 @@ impl Default for JobsConfig {
             poll_interval: Duration::from_millis(250),
             delivery_lease_ms: 120_000,
             providers: Default::default(),
+            media_limit: 25 << 20,
         }
     }
 }
@@ -88,6 +93,13 @@ impl Jobs {
                 store.clone(),
                 config.clone(),
                 deliveries_ready.clone(),
+                rx.clone(),
+            )),
+            tokio::spawn(media::run(
+                store.clone(),
+                blobs.clone(),
+                clients.clone(),
+                config.clone(),
                 rx.clone(),
             )),
             tokio::spawn(sender::run(

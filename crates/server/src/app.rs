@@ -159,6 +159,7 @@ fn jobs_config(config: &Config) -> JobsConfig {
         },
         delivery_lease_ms: config.delivery_lease_ms,
         providers: config.providers.clone(),
+        media_limit: config.upload_limit_mb << 20,
         ..JobsConfig::default()
     }
 }

@@ -23,6 +23,7 @@ use throughline_core::message::{MessageType, SenderType, attachment_kind};
 use throughline_core::model::{Conversation, Inbox};
 use throughline_store::blob::{BlobStore, new_key};
 use throughline_store::email::HeaderRecord;
+use throughline_store::media::{self, PendingFile};
 use throughline_store::messages::{self, Created, NewAttachment, NewMessage};
 use throughline_store::resolve::{self, Arriving};
 use throughline_store::{AccountScope, Result, Store, StoreError, Tx, contacts, email};
@@ -66,6 +67,8 @@ pub struct Receive {
     /// Recorded with the message so later answers thread to it.
     pub thread_key: Option<ThreadKey>,
     pub raw_blob_key: Option<String>,
+    /// Files the provider did not hand over yet, retried by the media timer.
+    pub pending_media: Vec<PendingFile>,
 }
 
 #[derive(Clone, Debug)]
@@ -109,6 +112,7 @@ async fn write(tx: &mut Tx, r: Receive) -> Result<Received> {
         mut message,
         thread_key,
         raw_blob_key,
+        pending_media,
     } = r;
     let (contact_id, identity_id) = match sender {
         Sender::Known {
@@ -152,6 +156,16 @@ async fn write(tx: &mut Tx, r: Receive) -> Result<Received> {
     message.identity_id = identity_id;
     message.sender = Some((SenderType::Contact, contact_id));
     let created = messages::create(tx, &scope, &conversation, message).await?;
+    if !created.duplicate && !pending_media.is_empty() {
+        // Due at once: the media timer's next turn tries again.
+        media::hold(
+            tx.conn(),
+            &created.message,
+            &pending_media,
+            throughline_store::now_ms(),
+        )
+        .await?;
+    }
     if !created.duplicate
         && let Some(key) = &thread_key
     {
@@ -281,18 +295,24 @@ async fn receive_message(intake: Intake<'_>, m: NormalisedInbound) -> Result<Ing
     // Downloaded only now that the message is known to be new. A file that cannot be fetched
     // does not hold the message back: it is stored saying which files are missing and why.
     let mut missing = Vec::new();
+    let mut pending_media = Vec::new();
     for file in &media {
         match adapter.fetch_media(file, media_limit).await {
             Ok(a) => attachments.push(a),
             Err(reason) => {
                 tracing::warn!(inbox_id = inbox.id, handle = %file.handle, %reason,
-                    "could not download a provider's file");
+                    "could not download a provider's file; retrying later");
                 missing.push(serde_json::json!({
                     "handle": file.handle,
                     "content_type": file.content_type,
                     "file_name": file.file_name,
                     "error": reason,
                 }));
+                pending_media.push(PendingFile {
+                    handle: file.handle.clone(),
+                    content_type: file.content_type.clone(),
+                    file_name: file.file_name.clone(),
+                });
             }
         }
     }
@@ -330,6 +350,7 @@ async fn receive_message(intake: Intake<'_>, m: NormalisedInbound) -> Result<Ing
             message,
             thread_key,
             raw_blob_key,
+            pending_media,
         },
     )
     .await?;
@@ -433,11 +454,43 @@ async fn receive_status(
             raw = raw_key.as_deref().unwrap_or("-"),
             "a delivery report for a message we do not know (yet)"
         );
+        if let Some(key) = &report.thread_key {
+            // The send may have recorded the id while this report was held: whichever side
+            // commits last applies it (each looks again after its own commit).
+            found = apply_held_receipts(store, account_id, inbox.id, key).await?;
+        }
     }
     Ok(Ingested::Status { message_id: found })
 }
 
-async fn store_attachments(
+/// Applies the status reports held for provider message id `key` once we know which of our
+/// messages it names; the message's id when it does.
+pub(crate) async fn apply_held_receipts(
+    store: &Store,
+    account_id: i64,
+    inbox_id: i64,
+    key: &str,
+) -> Result<Option<i64>> {
+    let mut tx = store.begin().await?;
+    let Some((_, Some(message_id), direction)) =
+        email::find_header(tx.conn(), account_id, key).await?
+    else {
+        return Ok(None);
+    };
+    if direction != "out" {
+        return Ok(None);
+    }
+    let scope = AccountScope::system(account_id);
+    for (status, reason) in
+        throughline_store::providers::take_receipts(tx.conn(), inbox_id, key).await?
+    {
+        messages::record_delivery(&mut tx, &scope, message_id, status, reason.as_deref()).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(message_id))
+}
+
+pub(crate) async fn store_attachments(
     blobs: &dyn BlobStore,
     account_id: i64,
     files: Vec<InboundAttachment>,

@@ -13,6 +13,7 @@ pub mod adapters;
 pub mod conversations;
 pub mod email;
 pub mod inbound;
+pub mod media;
 pub mod outbound;
 pub mod providers;
 pub mod threading;

@@ -11,9 +11,7 @@ use throughline_core::model::{Delivery, Inbox};
 use throughline_core::webhook::Outcome;
 use throughline_store::blob::BlobStore;
 use throughline_store::email::{self, HeaderRecord};
-use throughline_store::{
-    AccountScope, Conn, Result, Store, StoreError, inboxes, messages, providers,
-};
+use throughline_store::{AccountScope, Conn, Result, Store, StoreError, inboxes, messages};
 
 /// What one attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,10 +227,9 @@ async fn remember(store: &Store, d: &Delivery, out: &OutboundMessage, key: &str)
         },
     )
     .await?;
-    // Reports the provider sent before we knew this id (see `inbound::receive_status`).
-    let scope = AccountScope::system(d.account_id);
-    for (status, reason) in providers::take_receipts(tx.conn(), inbox_id, key).await? {
-        messages::record_delivery(&mut tx, &scope, m.message_id, status, reason.as_deref()).await?;
-    }
-    tx.commit().await
+    tx.commit().await?;
+    // Reports the provider sent before this id was recorded (see `inbound::receive_status`),
+    // read after the commit so a report held concurrently is never missed by both sides.
+    crate::inbound::apply_held_receipts(store, d.account_id, inbox_id, key).await?;
+    Ok(())
 }

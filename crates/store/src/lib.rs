@@ -57,6 +57,7 @@ pub mod email;
 mod events;
 pub mod filters;
 pub mod links;
+pub mod media;
 pub mod messages;
 pub mod moves;
 pub mod providers;

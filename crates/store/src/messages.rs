@@ -176,6 +176,15 @@ pub async fn create(
     })
 }
 
+/// Attaches a file to a stored message (a customer's file that arrived late).
+pub async fn add_attachment(
+    tx: &mut Tx,
+    message: &Message,
+    a: &NewAttachment,
+) -> Result<Attachment> {
+    insert_attachment(tx, message, a).await
+}
+
 async fn insert_attachment(
     tx: &mut Tx,
     message: &Message,

@@ -419,6 +419,7 @@ async fn create(
                 message: new,
                 thread_key: None,
                 raw_blob_key: None,
+                pending_media: Vec::new(),
                 inbox,
                 scope: ctx.scope.clone(),
             },

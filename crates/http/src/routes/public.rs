@@ -536,6 +536,7 @@ async fn create_message(
             message,
             thread_key: None,
             raw_blob_key: None,
+            pending_media: Vec::new(),
             inbox: v.inbox,
             scope: v.scope,
         },

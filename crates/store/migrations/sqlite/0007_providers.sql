@@ -32,3 +32,22 @@ CREATE TABLE provider_receipts (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX ix_provider_receipts_message ON provider_receipts (inbox_id, provider_message_id);
+
+-- A file a customer sent that the provider would not hand over yet (a timeout, a 5xx): the
+-- message is stored saying so, and the download is retried with back-off until it works or
+-- is given up (then the message says why).
+CREATE TABLE pending_media (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    inbox_id INTEGER NOT NULL REFERENCES inboxes (id) ON DELETE CASCADE,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    handle TEXT NOT NULL,
+    content_type TEXT,
+    file_name TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX ix_pending_media_due ON pending_media (next_attempt_at);
+CREATE INDEX ix_provider_receipts_age ON provider_receipts (created_at);

@@ -125,7 +125,7 @@ async fn whatsapp_cloud_in_and_out(b: Backend) {
                           "caption": "a nota fiscal"},
              "context": {"from": "15550001111", "id": "wamid.IN1"}},
             {"from": "551187654321", "id": "wamid.IN4", "timestamp": "1764000030", "type": "image",
-             "image": {"id": "MEDIA-GONE", "mime_type": "image/jpeg"}}]}),
+             "image": {"id": "MEDIA-LATE", "mime_type": "image/jpeg"}}]}),
     )
     .await
     .expect(200);
@@ -153,14 +153,31 @@ async fn whatsapp_cloud_in_and_out(b: Backend) {
         lookups[0].header("authorization"),
         Some(format!("Bearer {API_KEY}"))
     );
-    // A file Meta no longer has: the message is kept, saying what is missing.
-    let gone = &received[3];
+    // A file Meta would not hand over yet: the message is kept saying what is missing, and
+    // the download is retried until the file arrives and is attached.
+    let late = &received[3];
     assert!(
-        gone["attachments"].as_array().is_none_or(Vec::is_empty),
-        "{gone}"
+        late["attachments"].as_array().is_none_or(Vec::is_empty),
+        "{late}"
     );
-    let pending = &gone["content_attributes"]["media_pending"][0];
-    assert_eq!(pending["handle"], "MEDIA-GONE", "{gone}");
+    let pending = &late["content_attributes"]["media_pending"][0];
+    assert_eq!(pending["handle"], "MEDIA-LATE", "{late}");
+    assert!(pending["error"].as_str().is_some(), "{late}");
+    fake.add_media("MEDIA-LATE", "image/jpeg", b"\xFF\xD8\xFFlate");
+    let arrived = t
+        .eventually(super::WAIT, "the late file to be attached", || async {
+            // The message and its attachments are read apart: wait for both to agree.
+            incoming(&t, display_id).await.into_iter().find(|m| {
+                m["id"] == late["id"]
+                    && m["attachments"].as_array().is_some_and(|a| !a.is_empty())
+                    && m["content_attributes"]["media_pending"].is_null()
+            })
+        })
+        .await;
+    assert_eq!(
+        attachment_bytes(&t, &arrived["attachments"][0]).await,
+        b"\xFF\xD8\xFFlate"
+    );
 
     // The agent's reply, quoting her first message, goes to her wa_id through the Cloud API.
     let first_id = received[0]["id"].clone();
