@@ -27,7 +27,12 @@ pub fn memory_mib(pid: u32) -> Option<(f64, f64)> {
 }
 
 impl ServerUnderTest {
-    pub async fn start(data_dir: &Path, database_url: &str) -> anyhow::Result<ServerUnderTest> {
+    /// Starts the server on the data set; `env` adds settings (`THROUGHLINE_*`) to the bench's.
+    pub async fn start(
+        data_dir: &Path,
+        database_url: &str,
+        env: &[(String, String)],
+    ) -> anyhow::Result<ServerUnderTest> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -56,6 +61,7 @@ impl ServerUnderTest {
             .env("THROUGHLINE_PUBLIC_RATE_PER_IP", "10000000")
             .env("THROUGHLINE_PUBLIC_RATE_PER_VISITOR", "10000000")
             .env("THROUGHLINE_PUBLIC_MESSAGE_RATE_PER_IP", "10000000")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             // The server logs warnings and errors on stdout: pass them on with the bench's own
             // diagnostics, so a failure in the table can be traced.
             .stdout(std::io::stderr())

@@ -120,6 +120,27 @@ pub async fn ingest(
     first_tag: usize,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Ingest> {
+    let paths: Vec<String> = visitors.iter().map(|v| t.message_path(v)).collect();
+    let client = t.client.clone();
+    let request = move |i: usize, tag: usize| {
+        let body = json!({"content": format!("bench#{tag} Olá, meu pedido ainda não chegou")});
+        client.post(&paths[i % paths.len()]).json(&body)
+    };
+    drive(t, count, concurrency, rate, first_tag, progress, request).await
+}
+
+/// Sends `count` requests made by `request(i, tag)` — each carrying a message whose text
+/// starts with `bench#{tag} ` — and times each from its send to its `message_created` frame on
+/// an agent's socket.
+pub async fn drive(
+    t: &Arc<Target>,
+    count: usize,
+    concurrency: usize,
+    rate: Option<f64>,
+    first_tag: usize,
+    progress: &indicatif::ProgressBar,
+    request: impl Fn(usize, usize) -> reqwest::RequestBuilder,
+) -> anyhow::Result<Ingest> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     watch(agent_socket(t).await?, "bench#", tx);
     let sent_at: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
@@ -135,17 +156,16 @@ pub async fn ingest(
         }
         let permit = permits.clone().acquire_owned().await?;
         let tag = first_tag + i;
-        let url = t.message_path(&visitors[i % visitors.len()]);
-        let (t, sent_at, ok, failed) = (t.clone(), sent_at.clone(), ok.clone(), failed.clone());
+        let prepared = request(i, tag);
+        let (sent_at, ok, failed) = (sent_at.clone(), ok.clone(), failed.clone());
         let first_error = first_error.clone();
         let progress = progress.clone();
         tasks.push(tokio::spawn(async move {
-            let body = json!({"content": format!("bench#{tag} Olá, meu pedido ainda não chegou")});
             sent_at
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(tag, Instant::now());
-            let answer = t.client.post(&url).json(&body).send().await;
+            let answer = prepared.send().await;
             let refusal = match answer {
                 Ok(r) if r.status().is_success() => None,
                 Ok(r) => Some(format!(

@@ -6,6 +6,7 @@ mod child;
 mod email;
 mod load;
 mod machine;
+mod providers;
 mod report;
 mod seed;
 
@@ -46,6 +47,13 @@ pub struct BenchArgs {
     /// Concurrent SMTP sessions delivering them.
     #[arg(long, default_value_t = 16)]
     pub smtp_sessions: usize,
+    /// Messages through each provider's webhook (Twilio, WhatsApp Cloud, Telegram,
+    /// Messenger), signed as the provider signs them.
+    #[arg(long, default_value_t = 2_000)]
+    pub provider_messages: usize,
+    /// Customers writing through each provider.
+    #[arg(long, default_value_t = 200)]
+    pub provider_senders: usize,
     /// Seconds of paced ingest at half the peak rate, for latency.
     #[arg(long, default_value_t = 5)]
     pub latency_seconds: u64,
@@ -244,7 +252,8 @@ async fn run_scale(
     pb.finish_and_clear();
 
     let pb = bar(1, &format!("{label}: starting the server"));
-    let server = ServerUnderTest::start(&db.dir, &db.url).await?;
+    let provider_apis = providers::ProviderApis::start().await?;
+    let server = ServerUnderTest::start(&db.dir, &db.url, &provider_apis.env()).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (rest_rss, _) = server.memory().unwrap_or_default();
     pb.finish_and_clear();
@@ -327,6 +336,31 @@ async fn run_scale(
     email::create_inbox(&target).await?;
     let mail = email::ingest(server.smtp_port, args.emails, args.smtp_sessions, &pb).await?;
     pb.finish_and_clear();
+
+    // Signed provider webhooks, one provider at a time.
+    let inboxes = providers::create_inboxes(&target, &provider_apis).await?;
+    let mut provider_rows = Vec::new();
+    let mut first_tag = 10_000_000;
+    for channel in providers::Channel::ALL {
+        let pb = bar(
+            args.provider_messages as u64,
+            &format!("{label}: {} webhooks", channel.label()),
+        );
+        let got = providers::ingest(
+            &target,
+            &inboxes,
+            channel,
+            args.provider_messages,
+            args.provider_senders,
+            args.concurrency,
+            first_tag,
+            &pb,
+        )
+        .await?;
+        first_tag += args.provider_messages + args.provider_senders;
+        pb.finish_and_clear();
+        provider_rows.push((channel, got));
+    }
 
     // Idle widget sockets.
     let pb = bar(data.idle.len() as u64, &format!("{label}: idle sockets"));
@@ -439,13 +473,43 @@ async fn run_scale(
                 .map(|e| format!(" (first: {e})"))
                 .unwrap_or_default()
         )),
+    ];
+    for (channel, got) in provider_rows {
+        rows.push(
+            Row::new(
+                format!("signed webhook ingested end to end: {}", channel.label()),
+                Some(got.rate),
+                "msg/s",
+            )
+            .at_least(ingest_budget)
+            .versus(
+                "of durable single-row inserts",
+                machine.single_row_inserts_per_sec,
+            )
+            .note(format!(
+                "{} senders; {} acknowledged, {} failed, {} never reached the agent; p99 {}{}",
+                args.provider_senders,
+                got.acknowledged,
+                got.failed,
+                got.unseen,
+                got.latency
+                    .percentile(99.0)
+                    .map_or("-".to_owned(), |ms| format!("{ms:.1} ms")),
+                got.first_error
+                    .as_deref()
+                    .map(|e| format!(" (first failure: {e})"))
+                    .unwrap_or_default()
+            )),
+        );
+    }
+    rows.extend([
         Row::new("routing decision p99", None, "ms")
             .at_most(1.0)
             .note("routing not built yet"),
         Row::new("30-day report summary", None, "ms")
             .at_most(500.0)
             .note("reports not built yet"),
-    ];
+    ]);
     rows.retain(|r| r.value.is_some() || r.note.is_some());
     Ok(ScaleReport {
         scale: label.to_owned(),
