@@ -1,11 +1,19 @@
 // The REST client: same-origin session cookie, JSON in and out, errors carrying the server's
 // stable code and its exact message (shown as is, e.g. an SMTP server's words).
 
+/** One offending field of a 422 (`errors: [{ field, code, message }]`). */
+export interface FieldError {
+  field: string;
+  code: string;
+  message: string;
+}
+
 export class ApiError extends Error {
   constructor(
     public status: number,
     public code: string,
     message: string,
+    public fields: FieldError[] = [],
   ) {
     super(message);
   }
@@ -24,6 +32,11 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * for a throw that is not an Error. */
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : '';
+}
+
+/** The field errors of a failed call (none when it was not a validation error). */
+export function fieldErrorsOf(e: unknown): FieldError[] {
+  return e instanceof ApiError ? e.fields : [];
 }
 
 /** The HTTP status of a failed call, when it reached the server. */
@@ -56,7 +69,14 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
         ? error.errors.map((e: unknown) => (isObject(e) ? e.message : undefined) ?? e).join('; ')
         : '') ||
       response.statusText;
-    throw new ApiError(response.status, error.error || String(response.status), message);
+    const fields = Array.isArray(error.errors)
+      ? error.errors.flatMap((e: unknown): FieldError[] =>
+          isObject(e) && typeof e.field === 'string' && typeof e.message === 'string'
+            ? [{ field: e.field, code: typeof e.code === 'string' ? e.code : '', message: e.message }]
+            : [],
+        )
+      : [];
+    throw new ApiError(response.status, error.error || String(response.status), message, fields);
   }
   return data as T;
 }

@@ -1,7 +1,7 @@
 // Channel kinds: an icon name (drawn by ChannelIcon.svelte as inline SVG, so it renders without
 // emoji or icon fonts) and a catalogue key.
 
-export type IconName = 'api' | 'email' | 'web_widget' | 'whatsapp' | 'sms' | 'telegram';
+export type IconName = 'api' | 'email' | 'web_widget' | 'whatsapp' | 'sms' | 'telegram' | 'messenger' | 'instagram';
 
 const KINDS: Record<string, { icon: IconName; key: string }> = {
   'Channel::Api': { icon: 'api', key: 'channel.api' },
@@ -10,6 +10,8 @@ const KINDS: Record<string, { icon: IconName; key: string }> = {
   'Channel::Whatsapp': { icon: 'whatsapp', key: 'channel.whatsapp' },
   'Channel::Sms': { icon: 'sms', key: 'channel.sms' },
   'Channel::Telegram': { icon: 'telegram', key: 'channel.telegram' },
+  'Channel::FacebookPage': { icon: 'messenger', key: 'channel.facebook_page' },
+  'Channel::Instagram': { icon: 'instagram', key: 'channel.instagram' },
 };
 
 export function channelIcon(type: string | undefined): IconName {

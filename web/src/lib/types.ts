@@ -133,16 +133,67 @@ export interface EmailChannel {
   imap_enable_ssl?: boolean;
 }
 
-export interface Inbox extends EmailChannel {
+/** A WhatsApp message template as Meta lists it (`message_templates` of a WhatsApp Cloud inbox). */
+export interface MessageTemplate {
+  name: string;
+  language: string;
+  category?: string | null;
+  /** APPROVED, PENDING, REJECTED… (only approved ones can be sent). */
+  status: string;
+  /** HEADER, BODY (with `{{1}}` parameters), FOOTER, BUTTONS. */
+  components?: TemplateComponent[] | null;
+}
+
+export interface TemplateComponent {
+  type?: string;
+  format?: string;
+  text?: string;
+}
+
+/** A messaging inbox's provider fields, flattened onto the inbox view (never a token or secret). */
+export interface ProviderChannel {
+  /** twilio, whatsapp_cloud, telegram, facebook_page or instagram. */
+  provider?: string;
+  phone_number?: string | null;
+  /** Twilio: sms or whatsapp. */
+  medium?: string;
+  account_sid?: string;
+  messaging_service_sid?: string | null;
+  provider_config?: {
+    phone_number_id?: string;
+    business_account_id?: string;
+    webhook_verify_token?: string;
+    has_app_secret?: boolean;
+  };
+  /** Messenger / Instagram. */
+  page_id?: string;
+  verify_token?: string | null;
+  has_app_secret?: boolean;
+  /** Telegram: the bot's user name, once Telegram said it. */
+  bot_name?: string | null;
+  message_templates?: MessageTemplate[];
+  message_templates_last_updated?: number | null;
+  /** The URL to paste at the provider (null for Telegram: Throughline registers it). */
+  provider_webhook_url?: string | null;
+}
+
+export interface Inbox extends EmailChannel, ProviderChannel {
   id: number;
   name: string;
-  /** `Channel::Email`, `Channel::WebWidget`, `Channel::Api`… */
+  /** `Channel::Email`, `Channel::WebWidget`, `Channel::Api`, `Channel::Whatsapp`… */
   channel_type: string;
   inbox_identifier: string;
   /** Website inboxes: the embed snippet. */
   web_widget_script?: string;
   /** Chatwoot nests the channel's settings here. */
   channel?: EmailChannel;
+}
+
+/** `POST /inboxes/{id}/test_credentials`: what the provider said, or its own error. */
+export interface CredentialsReport {
+  ok: boolean;
+  provider?: Record<string, unknown> | null;
+  provider_error?: string | null;
 }
 
 /** `POST /inboxes/{id}/email/test_connection`: one entry per server tried. */
@@ -220,6 +271,8 @@ export interface ReplyChannel {
   /** A sentence for the agent. */
   explanation: string | null;
   default: boolean;
+  /** Windowed channels (WhatsApp, Messenger, Instagram): when free-form replies stop, Unix seconds. */
+  window_closes_at?: number;
 }
 
 // ------------------------------------------------------------------ messages
@@ -229,6 +282,7 @@ export interface Attachment {
   /** image, audio, video, file, location or fallback. */
   file_type: string;
   file_name?: string;
+  content_type?: string;
   data_url: string;
   thumb_url: string;
 }
@@ -268,11 +322,70 @@ export interface EmailContent {
   auto_reply?: boolean;
 }
 
+/** A place a customer shared (WhatsApp, Telegram, Twilio: numbers or strings; Meta: `title`). */
+export interface SharedLocation {
+  latitude?: number | string | null;
+  longitude?: number | string | null;
+  name?: string | null;
+  title?: string | null;
+  label?: string | null;
+  address?: string | null;
+}
+
+/** A contact card: WhatsApp's shape (`contacts`) or Telegram's (`contact`). */
+export interface SharedContact {
+  name?: { formatted_name?: string; first_name?: string; last_name?: string };
+  phones?: { phone?: string; wa_id?: string; type?: string }[];
+  emails?: { email?: string }[];
+  first_name?: string;
+  last_name?: string;
+  phone_number?: string;
+}
+
+/** What a messaging channel recorded about a customer's message (`content_attributes.whatsapp`,
+ * `.telegram`, `.twilio`, `.messenger`, `.instagram`). */
+export interface ChannelDetails {
+  type?: string;
+  location?: SharedLocation;
+  contacts?: SharedContact[];
+  contact?: SharedContact;
+  is_reaction?: boolean;
+  /** Meta: react or unreact. */
+  action?: string;
+  emoji?: string;
+  in_reply_to_external_id?: string;
+  voice?: boolean;
+  interactive_reply?: { id?: string; title?: string };
+  button?: { text?: string; payload?: string };
+  story_mention?: { url?: string | null };
+  story_reply?: { id?: string | null; url?: string | null };
+  /** Telegram: who wrote (in a group, one of several people). */
+  from?: { id?: number; name?: string; username?: string };
+  chat?: { id?: number; type?: string; title?: string };
+}
+
+/** A customer's file that could not be downloaded from the provider yet. */
+export interface PendingMedia {
+  handle?: string;
+  content_type?: string | null;
+  file_name?: string | null;
+  error?: string;
+}
+
 export interface MessageAttributes {
   email?: EmailContent;
   /** Why the channel refused the message (status failed). */
   external_error?: string;
   activity?: Activity;
+  whatsapp?: ChannelDetails;
+  telegram?: ChannelDetails;
+  twilio?: ChannelDetails;
+  messenger?: ChannelDetails;
+  instagram?: ChannelDetails;
+  media_pending?: PendingMedia[];
+  /** The customer edited the message (Telegram): earlier texts, oldest first, and when. */
+  previous_contents?: string[];
+  edited_at?: number;
   [key: string]: unknown;
 }
 
