@@ -465,7 +465,35 @@ async fn update(
         let saved = save_email(tx.conn(), &state, &ctx, &channel).await?;
         view.email_channel = Some(super::email::view(&saved, true));
     }
+    let mut reregister = None;
+    if let Some(current) =
+        throughline_store::providers::get(tx.conn(), state.store.key(), &ctx.scope, id).await?
+    {
+        let fields = body
+            .channel
+            .as_ref()
+            .map(|c| c.provider.clone())
+            .unwrap_or_default();
+        let settings = match super::provider_inboxes::updated(
+            &state,
+            inbox.channel_type,
+            &current.settings,
+            &fields,
+        )? {
+            Some(next) => {
+                let saved =
+                    super::provider_inboxes::save(tx.conn(), &state, &ctx, inbox.id, &next).await?;
+                reregister = Some(saved.settings.clone());
+                saved.settings
+            }
+            None => current.settings,
+        };
+        view.provider_channel = Some(super::provider_inboxes::view_fields(&state, &settings));
+    }
     tx.commit().await?;
+    if let Some(settings) = reregister {
+        super::provider_inboxes::after_create(&state, inbox.id, settings);
+    }
     // Its allowed domains may have changed.
     state.origin_policies.forget(&inbox.identifier);
     Ok(axum::Json(view))

@@ -49,9 +49,130 @@ pub(super) struct ProviderFields {
     page_id: Option<String>,
     instagram_id: Option<String>,
     page_access_token: Option<String>,
-    /// Meta: the app's secret (else the instance's) and the handshake token.
+    /// Meta: the app's secret (else the instance's) and the handshake token (generated when
+    /// absent).
     app_secret: Option<String>,
     verify_token: Option<String>,
+    /// Twilio, when updating an inbox: its fields as `channels/twilio_channel` names them.
+    account_sid: Option<String>,
+    auth_token: Option<String>,
+    api_key_sid: Option<String>,
+    api_key_secret: Option<String>,
+    messaging_service_sid: Option<String>,
+}
+
+impl ProviderFields {
+    fn is_empty(&self) -> bool {
+        [
+            &self.phone_number,
+            &self.bot_token,
+            &self.page_id,
+            &self.instagram_id,
+            &self.page_access_token,
+            &self.app_secret,
+            &self.verify_token,
+            &self.account_sid,
+            &self.auth_token,
+            &self.api_key_sid,
+            &self.api_key_secret,
+            &self.messaging_service_sid,
+        ]
+        .iter()
+        .all(|f| f.is_none())
+            && self.provider_config.is_none()
+    }
+}
+
+/// The settings an inbox update asks for (`PATCH …/inboxes/{id}` with provider fields on
+/// `channel`, as Chatwoot updates a channel's attributes): what is given replaces what was
+/// stored, checked like a new inbox; `None` when nothing of the provider's changes. A new bot
+/// token gets a new webhook secret; WhatsApp keeps its synced templates.
+pub(super) fn updated(
+    state: &AppState,
+    channel_type: ChannelType,
+    current: &ProviderSettings,
+    given: &ProviderFields,
+) -> ApiResult<Option<ProviderSettings>> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    let pick = |given: &Option<String>, stored: Option<&str>| {
+        given.clone().or_else(|| stored.map(str::to_owned))
+    };
+    let next = match current {
+        ProviderSettings::Twilio(t) => ProviderSettings::Twilio(twilio_settings(&TwilioFields {
+            name: None,
+            account_sid: pick(&given.account_sid, Some(&t.account_sid)),
+            auth_token: pick(&given.auth_token, Some(&t.auth_token)),
+            api_key_sid: pick(&given.api_key_sid, t.api_key_sid.as_deref()),
+            api_key_secret: pick(&given.api_key_secret, t.api_key_secret.as_deref()),
+            phone_number: pick(&given.phone_number, t.phone_number.as_deref()),
+            messaging_service_sid: pick(
+                &given.messaging_service_sid,
+                t.messaging_service_sid.as_deref(),
+            ),
+            medium: Some(
+                match t.medium {
+                    TwilioMedium::Sms => "sms",
+                    TwilioMedium::Whatsapp => "whatsapp",
+                }
+                .to_owned(),
+            ),
+        })?),
+        ProviderSettings::WhatsappCloud(w) => {
+            let mut config = json!({
+                "api_key": w.api_key,
+                "phone_number_id": w.phone_number_id,
+                "business_account_id": w.business_account_id,
+                "webhook_verify_token": w.webhook_verify_token,
+                "app_secret": w.app_secret,
+            });
+            match &given.provider_config {
+                Some(Value::Object(changes)) => {
+                    for (k, v) in changes {
+                        config[k] = v.clone();
+                    }
+                }
+                Some(_) => {
+                    return Err(ApiError::invalid(
+                        "channel.provider_config",
+                        "invalid",
+                        "provider_config must be an object",
+                    ));
+                }
+                None => {}
+            }
+            let fields = ProviderFields {
+                phone_number: pick(&given.phone_number, Some(&w.phone_number)),
+                provider_config: Some(config),
+                ..ProviderFields::default()
+            };
+            let mut next = settings_for(state, channel_type, &fields)?;
+            if let ProviderSettings::WhatsappCloud(n) = &mut next
+                && n.business_account_id == w.business_account_id
+            {
+                n.templates = w.templates.clone();
+                n.templates_synced_at = w.templates_synced_at;
+            }
+            next
+        }
+        ProviderSettings::Telegram(t) => match &given.bot_token {
+            Some(token) if token.trim() != t.bot_token => settings_for(state, channel_type, given)?,
+            _ => return Ok(None),
+        },
+        ProviderSettings::FacebookPage(m) | ProviderSettings::Instagram(m) => {
+            let fields = ProviderFields {
+                page_id: pick(&given.page_id, Some(&m.page_id)),
+                instagram_id: given.instagram_id.clone(),
+                page_access_token: pick(&given.page_access_token, Some(&m.page_access_token)),
+                app_secret: pick(&given.app_secret, m.app_secret.as_deref()),
+                verify_token: pick(&given.verify_token, m.verify_token.as_deref()),
+                ..ProviderFields::default()
+            };
+            settings_for(state, channel_type, &fields)?
+        }
+    };
+    Ok(Some(next))
 }
 
 fn required(field: &str, v: Option<&str>, what: &str) -> ApiResult<String> {
@@ -203,7 +324,11 @@ pub(super) fn settings_for(
                     optional(f.app_secret.as_deref()),
                     "channel.app_secret",
                 )?,
-                verify_token: optional(f.verify_token.as_deref()),
+                // Meta's handshake needs one; the instance's may not be set.
+                verify_token: Some(
+                    optional(f.verify_token.as_deref())
+                        .unwrap_or_else(|| throughline_core::crypto::random_token(24)),
+                ),
             };
             Ok(if channel_type == ChannelType::Instagram {
                 ProviderSettings::Instagram(settings)

@@ -65,6 +65,14 @@ async fn messenger_in_and_out(b: Backend) {
     let inbox_id = inbox["id"].as_i64().unwrap();
     assert_eq!(inbox["provider_webhook_url"], t.url("/bot"));
     assert!(!inbox.to_string().contains(PAGE_TOKEN));
+    // Each inbox gets its own handshake token, accepted on the shared path.
+    let own = inbox["verify_token"].as_str().unwrap();
+    let (status, challenge) = t
+        .raw_get(&format!(
+            "/bot?hub.mode=subscribe&hub.verify_token={own}&hub.challenge=5"
+        ))
+        .await;
+    assert_eq!((status, challenge.as_str()), (200, "5"));
     fake.set_node(
         "6001",
         json!({"first_name": "Ana", "last_name": "Souza", "id": "6001"}),

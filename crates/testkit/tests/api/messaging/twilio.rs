@@ -471,4 +471,37 @@ async fn twilio_inboxes_are_validated_and_keep_their_secrets(b: Backend) {
     );
     let account_check = fake.calls_to(&format!("/Accounts/{ACCOUNT_SID}.json"));
     assert_eq!(account_check.len(), 2);
+
+    // The auth token is rotated at Twilio: the inbox takes the new one (never shown), and
+    // webhooks signed with the old one are refused from then on.
+    let updated = t
+        .admin(
+            "PATCH",
+            &t.acc(&format!("/inboxes/{id}")),
+            Some(json!({"channel": {"auth_token": "twilio-auth-token-2"}})),
+        )
+        .await
+        .expect(200);
+    assert!(
+        !updated.to_string().contains("twilio-auth-token-2"),
+        "{updated}"
+    );
+    assert_eq!(updated["phone_number"], OUR_NUMBER);
+    let mut params = sms("SMrot", "+5511987654321", "oi");
+    params[4] = ("To", "whatsapp:+14155238886");
+    params[3] = ("From", "whatsapp:+5511987654321");
+    let old = twilio_post(&t, "/twilio/callback", &params, None).await;
+    assert_eq!(old.status, 401, "{}", old.body);
+    let new_sig = twilio_signature("twilio-auth-token-2", &t.url("/twilio/callback"), &params);
+    twilio_post(&t, "/twilio/callback", &params, Some(new_sig))
+        .await
+        .expect(200);
+    let bad = t
+        .admin(
+            "PATCH",
+            &t.acc(&format!("/inboxes/{id}")),
+            Some(json!({"channel": {"phone_number": "not a number"}})),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
 }

@@ -438,6 +438,21 @@ async fn whatsapp_templates_and_the_window(b: Backend) {
         listing[0].header("authorization"),
         Some(format!("Bearer {API_KEY}"))
     );
+    // A new access token: the templates stay, the next calls carry it.
+    let updated = t
+        .admin(
+            "PATCH",
+            &t.acc(&format!("/inboxes/{inbox_id}")),
+            Some(json!({"channel": {"provider_config": {"api_key": "EAAG-rotated"}}})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        updated["message_templates"].as_array().unwrap().len(),
+        2,
+        "{updated}"
+    );
+    assert!(!updated.to_string().contains("EAAG-rotated"));
 
     // An agent starts a conversation with a customer who never wrote: the window is closed.
     let contact = t
@@ -513,6 +528,10 @@ async fn whatsapp_templates_and_the_window(b: Backend) {
     let calls = fake
         .wait_for(&format!("/{PHONE_NUMBER_ID}/messages"), 1)
         .await;
+    assert_eq!(
+        calls[0].header("authorization").as_deref(),
+        Some("Bearer EAAG-rotated")
+    );
     let sent = calls[0].json();
     assert_eq!(sent["type"], "template", "{sent}");
     assert_eq!(sent["to"], "48501234567");
