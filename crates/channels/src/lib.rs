@@ -24,6 +24,8 @@ pub mod outbound;
 mod provider_api;
 pub mod registry;
 pub mod telegram;
+#[cfg(test)]
+mod test_server;
 pub mod twilio;
 pub mod web_widget;
 pub mod whatsapp;

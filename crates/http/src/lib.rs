@@ -96,9 +96,23 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(upload_limit))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::debug_span!("request", method = %req.method(), path = %logged_path(req.uri().path()))
+            }),
+        )
         .fallback(web_ui::fallback)
         .with_state(state)
+}
+
+/// A request's path as logs may show it: Telegram's webhook path carries the bot's token
+/// (Chatwoot's path, kept so a team moving changes nothing at Telegram).
+fn logged_path(path: &str) -> &str {
+    if path.starts_with("/webhooks/telegram/") {
+        "/webhooks/telegram/[bot token]"
+    } else {
+        path
+    }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {

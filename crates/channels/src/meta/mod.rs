@@ -350,99 +350,32 @@ fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::VecDeque;
-    use std::sync::{Arc, Mutex};
-
     use reqwest::header::{HeaderMap, HeaderValue};
     use serde_json::json;
     use throughline_core::crypto::hmac_sha256_hex;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use crate::outbound::{DeliveryRef, OutgoingMessage};
+    use crate::test_server::{Reply, ScriptedServer, json_reply};
 
-    /// One request the stand-in Graph API received.
-    #[derive(Clone, Debug)]
-    struct Seen {
-        /// Method and target, `POST /me/messages`.
-        line: String,
-        head: String,
-        body: Vec<u8>,
-    }
-
-    /// A Graph API stand-in on a local socket: answers each request with the next scripted
-    /// `(status, content type, body)` and records what it was asked.
-    struct Graph {
-        url: String,
-        seen: Arc<Mutex<Vec<Seen>>>,
-    }
-
-    impl Graph {
-        async fn start(script: Vec<(u16, &'static str, Vec<u8>)>) -> Graph {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let script = Arc::new(Mutex::new(VecDeque::from(script)));
-            let recorded = seen.clone();
-            tokio::spawn(async move {
-                while let Ok((mut socket, _)) = listener.accept().await {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    let head_end = loop {
-                        let n = socket.read(&mut chunk).await.unwrap();
-                        assert!(n > 0, "the request was cut off");
-                        buf.extend_from_slice(&chunk[..n]);
-                        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break at + 4;
-                        }
-                    };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-                    let length = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
-                    while buf.len() < head_end + length {
-                        let n = socket.read(&mut chunk).await.unwrap();
-                        assert!(n > 0, "the body was cut off");
-                        buf.extend_from_slice(&chunk[..n]);
-                    }
-                    let line = String::from_utf8_lossy(&buf[..head_end])
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .rsplit_once(' ')
-                        .map(|(l, _)| l.to_owned())
-                        .unwrap_or_default();
-                    recorded.lock().unwrap().push(Seen {
-                        line,
-                        head,
-                        body: buf[head_end..head_end + length].to_vec(),
-                    });
-                    let (status, content_type, body) =
-                        script.lock().unwrap().pop_front().unwrap_or((
-                            200,
-                            "application/json",
-                            br#"{"recipient_id":"1","message_id":"m_default"}"#.to_vec(),
-                        ));
-                    let reply = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\n\
-                         content-length: {}\r\nconnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = socket.write_all(reply.as_bytes()).await;
-                    let _ = socket.write_all(&body).await;
-                    let _ = socket.shutdown().await;
-                }
-            });
-            Graph { url, seen }
+    /// A Graph API stand-in answering each request with the next scripted reply, then with a
+    /// sent message's answer.
+    async fn graph(script: Vec<Reply>) -> ScriptedServer {
+        let server = ScriptedServer::start(|_, _| {
+            (
+                200,
+                "application/json",
+                br#"{"recipient_id":"1","message_id":"m_default"}"#.to_vec(),
+            )
+        })
+        .await;
+        for reply in script {
+            server.then(reply);
         }
-
-        fn seen(&self) -> Vec<Seen> {
-            self.seen.lock().unwrap().clone()
-        }
+        server
     }
 
-    fn json_answer(status: u16, body: Value) -> (u16, &'static str, Vec<u8>) {
-        (status, "application/json", body.to_string().into_bytes())
+    fn json_answer(status: u16, body: Value) -> Reply {
+        json_reply(status, &body)
     }
 
     fn outbound(text: &str) -> OutboundMessage {
@@ -630,7 +563,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reply_goes_to_the_send_api_with_the_page_token() {
-        let graph = Graph::start(vec![json_answer(
+        let graph = graph(vec![json_answer(
             200,
             json!({"recipient_id": "24012345678901234", "message_id": "m_first"}),
         )])
@@ -658,7 +591,7 @@ mod tests {
     async fn a_later_parts_failure_is_final_and_a_rate_limit_is_retried() {
         let limited = json!({"error": {"message": "Calls to this api have exceeded the rate limit.",
             "type": "OAuthException", "code": 613}});
-        let graph = Graph::start(vec![
+        let graph = graph(vec![
             json_answer(200, json!({"message_id": "m_1"})),
             json_answer(400, limited.clone()),
             json_answer(400, limited),
@@ -690,7 +623,7 @@ mod tests {
 
     #[tokio::test]
     async fn credentials_and_names_are_asked_of_the_graph() {
-        let graph = Graph::start(vec![
+        let graph = graph(vec![
             json_answer(200, json!({"id": "1234567890", "name": "Loja"})),
             json_answer(
                 400,
@@ -718,7 +651,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_file_is_downloaded_with_the_type_it_is_served_with() {
-        let graph = Graph::start(vec![
+        let graph = graph(vec![
             (200, "image/png", b"PNG".to_vec()),
             (200, "application/octet-stream", b"???".to_vec()),
         ])

@@ -323,159 +323,50 @@ impl ChannelAdapter for TelegramAdapter {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
-    use std::sync::{Arc, Mutex};
-
     use reqwest::header::{HeaderMap, HeaderValue};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
     use crate::outbound::{DeliveryRef, OutgoingFile, OutgoingMessage};
+    use crate::test_server::{ScriptedServer, json_reply};
 
     const TOKEN: &str = "123456:AAH-test-token";
 
-    /// One request the fake Bot API received.
-    #[derive(Clone, Debug)]
-    struct Seen {
-        path: String,
-        head: String,
-        body: Vec<u8>,
-    }
-
-    impl Seen {
-        fn json(&self) -> Value {
-            serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-        }
-        fn text(&self) -> String {
-            String::from_utf8_lossy(&self.body).into_owned()
-        }
-    }
-
-    /// A Bot API on a local port answering as Telegram does, or with queued answers.
-    struct FakeBotApi {
-        url: String,
-        seen: Arc<Mutex<Vec<Seen>>>,
-        queued: Arc<Mutex<VecDeque<(u16, String)>>>,
-    }
-
-    impl FakeBotApi {
-        async fn start() -> Self {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let queued = Arc::new(Mutex::new(VecDeque::new()));
-            let (s, q) = (seen.clone(), queued.clone());
-            tokio::spawn(async move {
-                let mut next_id = 100;
-                while let Ok((socket, _)) = listener.accept().await {
-                    next_id += 1;
-                    tokio::spawn(answer(socket, s.clone(), q.clone(), next_id));
-                }
-            });
-            Self { url, seen, queued }
-        }
-
-        fn then_answer(&self, status: u16, body: Value) {
-            self.queued
-                .lock()
-                .unwrap()
-                .push_back((status, body.to_string()));
-        }
-
-        fn seen(&self) -> Vec<Seen> {
-            self.seen.lock().unwrap().clone()
-        }
-    }
-
-    async fn answer(
-        mut socket: tokio::net::TcpStream,
-        seen: Arc<Mutex<Vec<Seen>>>,
-        queued: Arc<Mutex<VecDeque<(u16, String)>>>,
-        id: i64,
-    ) {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
-        let head_end = loop {
-            let n = socket.read(&mut chunk).await.unwrap();
-            if n == 0 {
-                return;
+    /// The Bot API as the adapter meets it: queued answers first, else Telegram's usual ones.
+    async fn bot_api() -> ScriptedServer {
+        ScriptedServer::start(|request, n| {
+            let path = request.path.as_str();
+            if path.contains("/file/bot") {
+                (200, "image/jpeg", b"JPEG".to_vec())
+            } else if path.ends_with("/getMe") {
+                json_reply(
+                    200,
+                    &json!({"ok": true, "result": {"id": 123_456,
+                        "is_bot": true, "first_name": "Loja", "username": "loja_bot"}}),
+                )
+            } else if path.contains("/getFile") {
+                json_reply(
+                    200,
+                    &json!({"ok": true, "result": {"file_id": "AgAD",
+                        "file_unique_id": "u", "file_size": 4, "file_path": "photos/file_7.jpg"}}),
+                )
+            } else if path.ends_with("/setWebhook") {
+                json_reply(
+                    200,
+                    &json!({"ok": true, "result": true, "description": "Webhook was set"}),
+                )
+            } else {
+                // Multipart calls carry the chat as a form field: the real API answers with
+                // the chat either way.
+                let chat = request.json()["chat_id"].clone();
+                let chat = if chat.is_null() { json!(4242) } else { chat };
+                json_reply(
+                    200,
+                    &json!({"ok": true, "result": {"message_id": 100 + n,
+                        "date": 1_700_000_000, "chat": {"id": chat, "type": "private"}}}),
+                )
             }
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-        let length = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().parse::<usize>().unwrap())
-            })
-            .unwrap_or(0);
-        while buf.len() < head_end + length {
-            let n = socket.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "the body was cut off");
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
-        let request = Seen {
-            path: path.clone(),
-            head: head.to_ascii_lowercase(),
-            body: buf[head_end..head_end + length].to_vec(),
-        };
-        let chat = request.json()["chat_id"].clone();
-        seen.lock().unwrap().push(request);
-        let queued = queued.lock().unwrap().pop_front();
-        let (status, content_type, body) = if let Some((status, body)) = queued {
-            (status, "application/json", body.into_bytes())
-        } else if path.contains("/file/bot") {
-            (200, "image/jpeg", b"JPEG".to_vec())
-        } else if path.ends_with("/getMe") {
-            (
-                200,
-                "application/json",
-                json!({"ok": true, "result": {"id": 123_456,
-                "is_bot": true, "first_name": "Loja", "username": "loja_bot"}})
-                .to_string()
-                .into_bytes(),
-            )
-        } else if path.contains("/getFile") {
-            (
-                200,
-                "application/json",
-                json!({"ok": true, "result": {"file_id": "AgAD",
-                "file_unique_id": "u", "file_size": 4, "file_path": "photos/file_7.jpg"}})
-                .to_string()
-                .into_bytes(),
-            )
-        } else if path.ends_with("/setWebhook") {
-            (
-                200,
-                "application/json",
-                br#"{"ok":true,"result":true,"description":"Webhook was set"}"#.to_vec(),
-            )
-        } else {
-            // Multipart calls carry the chat as a form field: the real API answers with the
-            // chat either way.
-            let chat = if chat.is_null() { json!(4242) } else { chat };
-            (
-                200,
-                "application/json",
-                json!({"ok": true, "result": {"message_id": id,
-                "date": 1_700_000_000, "chat": {"id": chat, "type": "private"}}})
-                .to_string()
-                .into_bytes(),
-            )
-        };
-        let reply = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-            body.len()
-        );
-        let _ = socket.write_all(reply.as_bytes()).await;
-        let _ = socket.write_all(&body).await;
-        let _ = socket.shutdown().await;
+        })
+        .await
     }
 
     fn adapter(api: &str) -> TelegramAdapter {
@@ -562,7 +453,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reply_is_sent_as_text_quoting_the_customers_message() {
-        let api = FakeBotApi::start().await;
+        let api = bot_api().await;
         let a = adapter(&api.url);
         let mut out = outbound("Seu pedido saiu hoje", vec![]);
         if let Some(m) = out.message.as_mut() {
@@ -584,7 +475,7 @@ mod tests {
 
     #[tokio::test]
     async fn long_text_goes_in_pieces_and_the_first_names_the_send() {
-        let api = FakeBotApi::start().await;
+        let api = bot_api().await;
         let a = adapter(&api.url);
         let text = "ą".repeat(4096 + 10);
         let SendOutcome::Accepted { provider_id, .. } = a.send(&outbound(&text, vec![])).await
@@ -604,7 +495,7 @@ mod tests {
 
     #[tokio::test]
     async fn files_are_uploaded_with_the_text_as_caption() {
-        let api = FakeBotApi::start().await;
+        let api = bot_api().await;
         let a = adapter(&api.url);
         let voice = OutgoingFile {
             file_name: "audio.ogg".into(),
@@ -637,13 +528,13 @@ mod tests {
 
     #[tokio::test]
     async fn telegrams_refusals_are_permanent_and_its_limits_temporary() {
-        let api = FakeBotApi::start().await;
+        let api = bot_api().await;
         let a = adapter(&api.url);
-        api.then_answer(
+        api.then(json_reply(
             403,
-            json!({"ok": false, "error_code": 403,
+            &json!({"ok": false, "error_code": 403,
             "description": "Forbidden: bot was blocked by the user"}),
-        );
+        ));
         assert_eq!(
             a.send(&outbound("Oi", vec![])).await,
             SendOutcome::Permanent {
@@ -651,19 +542,19 @@ mod tests {
                 status: Some(403)
             }
         );
-        api.then_answer(
+        api.then(json_reply(
             429,
-            json!({"ok": false, "error_code": 429,
+            &json!({"ok": false, "error_code": 429,
             "description": "Too Many Requests: retry after 7", "parameters": {"retry_after": 7}}),
-        );
+        ));
         assert!(matches!(
             a.send(&outbound("Oi", vec![])).await,
             SendOutcome::Temporary { status: Some(429), ref reason } if reason.contains("retry after 7")
         ));
-        api.then_answer(
+        api.then(json_reply(
             502,
-            json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}),
-        );
+            &json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}),
+        ));
         assert!(matches!(
             a.send(&outbound("Oi", vec![])).await,
             SendOutcome::Temporary {
@@ -712,7 +603,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_webhook_is_registered_with_its_secret() {
-        let api = FakeBotApi::start().await;
+        let api = bot_api().await;
         let a = adapter(&api.url);
         a.set_webhook("https://desk.example.com/webhooks/telegram/123456:AAH-test-token")
             .await
@@ -725,11 +616,11 @@ mod tests {
                 "secret_token": "s3cret-Token_1",
                 "allowed_updates": ["message", "edited_message", "callback_query"]})
         );
-        api.then_answer(
+        api.then(json_reply(
             400,
-            json!({"ok": false, "error_code": 400,
+            &json!({"ok": false, "error_code": 400,
             "description": "Bad Request: bad webhook: HTTPS url must be provided for webhook"}),
-        );
+        ));
         assert_eq!(
             a.set_webhook("http://insecure").await.unwrap_err(),
             "Bad Request: bad webhook: HTTPS url must be provided for webhook"
@@ -737,16 +628,16 @@ mod tests {
 
         let me = a.check_credentials().await.unwrap();
         assert_eq!(me["username"], "loja_bot");
-        api.then_answer(
+        api.then(json_reply(
             401,
-            json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
-        );
+            &json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
+        ));
         assert_eq!(a.check_credentials().await.unwrap_err(), "Unauthorized");
     }
 
     #[tokio::test]
     async fn a_customers_file_is_looked_up_then_downloaded() {
-        let api = FakeBotApi::start().await;
+        let api = bot_api().await;
         let a = adapter(&api.url);
         let media = MediaRef {
             handle: "AgAD+/=".into(),
@@ -768,11 +659,11 @@ mod tests {
         let err = a.fetch_media(&media, 3).await.unwrap_err();
         assert!(err.contains("larger"), "{err}");
         assert_eq!(api.seen().len(), 3);
-        api.then_answer(
+        api.then(json_reply(
             400,
-            json!({"ok": false, "error_code": 400,
+            &json!({"ok": false, "error_code": 400,
             "description": "Bad Request: file is too big"}),
-        );
+        ));
         assert_eq!(
             a.fetch_media(&media, 1024).await.unwrap_err(),
             "Bad Request: file is too big"

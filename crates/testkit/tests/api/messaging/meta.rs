@@ -8,7 +8,9 @@ use throughline_testkit::providers::{
 };
 use throughline_testkit::{Answer, Backend, TestApp, on_both_databases};
 
-use super::{attachment_bytes, concurrently, conversations_in, incoming, message_with_status};
+use super::{
+    attachment_bytes, conversations_in, incoming, message_with_status, post_at_once, reply,
+};
 
 on_both_databases!(
     messenger_in_and_out,
@@ -96,23 +98,18 @@ async fn messenger_in_and_out(b: Backend) {
         "messaging": [text_event(PAGE_ID, "6001", "m_AAA1", "Oi, vocês entregam em Campinas?")]}]})
     .to_string();
     let sig = hub_signature(META_APP_SECRET, body.as_bytes());
-    let (client, url) = (t.client.clone(), t.url("/bot"));
-    let got = concurrently(10, || {
-        let (client, url, body, sig) = (client.clone(), url.clone(), body.clone(), sig.clone());
-        async move {
-            client
-                .post(url)
-                .header("content-type", "application/json")
-                .header("x-hub-signature-256", sig)
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    })
-    .await;
+    let got: Vec<u16> = post_at_once(
+        &t,
+        10,
+        "/bot",
+        "application/json",
+        &[("x-hub-signature-256", sig)],
+        body.as_bytes(),
+    )
+    .await
+    .into_iter()
+    .map(|(status, _)| status)
+    .collect();
     assert_eq!(got, vec![200; 10]);
     let conversations = conversations_in(&t, inbox_id).await;
     assert_eq!(conversations.len(), 1);
@@ -147,12 +144,7 @@ async fn messenger_in_and_out(b: Backend) {
     );
 
     // The reply goes to her page-scoped id as a RESPONSE within 24 hours.
-    let reply = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Entregamos sim!"}),
-        )
-        .await;
+    let answer = reply(&t, display_id, json!({"content": "Entregamos sim!"})).await;
     let calls = fake.wait_for("/me/messages", 1).await;
     assert_eq!(
         calls[0].header("authorization"),
@@ -178,7 +170,7 @@ async fn messenger_in_and_out(b: Backend) {
     )
     .await
     .expect(200);
-    message_with_status(&t, display_id, &reply["id"], "delivered").await;
+    message_with_status(&t, display_id, &answer["id"], "delivered").await;
 
     // Meta refuses (outside the window): its words on the failed message.
     fake.misbehave(vec![Misbehave::Answer(
@@ -186,12 +178,7 @@ async fn messenger_in_and_out(b: Backend) {
         json!({"error": {"message": "(#10) This message is sent outside of allowed window.",
             "type": "OAuthException", "code": 10, "error_subcode": 2018278, "fbtrace_id": "x"}}),
     )]);
-    let refused = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Mais alguma coisa?"}),
-        )
-        .await;
+    let refused = reply(&t, display_id, json!({"content": "Mais alguma coisa?"})).await;
     let failed = message_with_status(&t, display_id, &refused["id"], "failed").await;
     let reason = failed["content_attributes"]["external_error"]
         .as_str()
@@ -240,12 +227,12 @@ async fn instagram_in_and_out(b: Backend) {
         b"mp4-story"
     );
 
-    let reply = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Dziękujemy za oznaczenie!"}),
-        )
-        .await;
+    let answer = reply(
+        &t,
+        display_id,
+        json!({"content": "Dziękujemy za oznaczenie!"}),
+    )
+    .await;
     let calls = fake.wait_for("/me/messages", 1).await;
     assert_eq!(calls[0].json()["recipient"]["id"], "9001");
     let mid = calls[0].answer.clone().unwrap().1["message_id"]
@@ -263,7 +250,7 @@ async fn instagram_in_and_out(b: Backend) {
     )
     .await
     .expect(200);
-    message_with_status(&t, display_id, &reply["id"], "read").await;
+    message_with_status(&t, display_id, &answer["id"], "read").await;
 
     // A reaction to our message is shown as such.
     meta_post(

@@ -62,16 +62,74 @@ pub async fn attachment_bytes(t: &TestApp, attachment: &Value) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
-/// Sends the same request `n` times at once; every answer's status.
-pub async fn concurrently<F, Fut>(n: usize, send: F) -> Vec<u16>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = u16> + Send + 'static,
-{
-    let handles: Vec<_> = (0..n).map(|_| tokio::spawn(send())).collect();
-    let mut statuses = Vec::new();
+/// Posts the same request `n` times at once, as a provider retrying impatiently does; every
+/// answer's status and body text.
+pub async fn post_at_once(
+    t: &TestApp,
+    n: usize,
+    path: &str,
+    content_type: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Vec<(u16, String)> {
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let mut req = t
+                .client
+                .post(t.url(path))
+                .header("content-type", content_type)
+                .body(body.to_vec());
+            for (k, v) in headers {
+                req = req.header(*k, v);
+            }
+            tokio::spawn(async move {
+                let resp = req.send().await.unwrap();
+                let status = resp.status().as_u16();
+                (status, resp.text().await.unwrap_or_default())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
     for h in handles {
-        statuses.push(h.await.unwrap());
+        answers.push(h.await.unwrap());
     }
-    statuses
+    answers
+}
+
+/// An agent's reply with one file (multipart, as the web app sends it).
+pub async fn reply_with_file(
+    t: &TestApp,
+    display_id: i64,
+    text: &str,
+    file_name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) {
+    let form = reqwest::multipart::Form::new()
+        .text("content", text.to_owned())
+        .part(
+            "attachments[]",
+            reqwest::multipart::Part::bytes(bytes.to_vec())
+                .file_name(file_name.to_owned())
+                .mime_str(content_type)
+                .unwrap(),
+        );
+    let resp = t
+        .client
+        .post(t.url(&t.acc(&format!("/conversations/{display_id}/messages"))))
+        .header("api_access_token", &t.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+/// An agent's reply (JSON body as given); the stored message.
+pub async fn reply(t: &TestApp, display_id: i64, body: serde_json::Value) -> Value {
+    t.post(
+        &t.acc(&format!("/conversations/{display_id}/messages")),
+        body,
+    )
+    .await
 }

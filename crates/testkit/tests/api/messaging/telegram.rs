@@ -7,7 +7,8 @@ use throughline_testkit::providers::{FakeProviders, Misbehave};
 use throughline_testkit::{Answer, Backend, TestApp, on_both_databases};
 
 use super::{
-    attachment_bytes, concurrently, conversations_in, incoming, message_with_status, messages_of,
+    attachment_bytes, conversations_in, incoming, message_with_status, messages_of, post_at_once,
+    reply, reply_with_file,
 };
 
 on_both_databases!(
@@ -73,27 +74,18 @@ async fn telegram_bot_in_and_out(b: Backend) {
     // One update delivered ten times at once: one message.
     let update = private_text(9001, 4242, 10, "Olá, preciso de ajuda com o pedido");
     let body = update.to_string();
-    let (client, url) = (
-        t.client.clone(),
-        t.url(&format!("/webhooks/telegram/{BOT_TOKEN}")),
-    );
-    let got = concurrently(10, || {
-        let (client, url, body, secret) =
-            (client.clone(), url.clone(), body.clone(), secret.clone());
-        async move {
-            client
-                .post(url)
-                .header("content-type", "application/json")
-                .header("x-telegram-bot-api-secret-token", secret)
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    })
-    .await;
+    let got: Vec<u16> = post_at_once(
+        &t,
+        10,
+        &format!("/webhooks/telegram/{BOT_TOKEN}"),
+        "application/json",
+        &[("x-telegram-bot-api-secret-token", secret.clone())],
+        body.as_bytes(),
+    )
+    .await
+    .into_iter()
+    .map(|(status, _)| status)
+    .collect();
     assert_eq!(got, vec![200; 10]);
     let conversations = conversations_in(&t, inbox_id).await;
     assert_eq!(conversations.len(), 1);
@@ -158,13 +150,13 @@ async fn telegram_bot_in_and_out(b: Backend) {
     );
 
     // The agent answers, quoting her first message: sendMessage to her chat.
-    let reply = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Claro! Qual o problema?",
+    let answer = reply(
+        &t,
+        display_id,
+        json!({"content": "Claro! Qual o problema?",
                    "content_attributes": {"in_reply_to": received[0]["id"]}}),
-        )
-        .await;
+    )
+    .await;
     let calls = fake.wait_for("/sendMessage", 1).await;
     assert_eq!(calls[0].path, format!("/bot{BOT_TOKEN}/sendMessage"));
     let sent = calls[0].json();
@@ -172,7 +164,7 @@ async fn telegram_bot_in_and_out(b: Backend) {
     assert_eq!(sent["text"], "Claro! Qual o problema?");
     assert_eq!(sent["reply_parameters"]["message_id"], 10);
     // Telegram has no delivery receipts: accepted is as far as it goes.
-    message_with_status(&t, display_id, &reply["id"], "sent").await;
+    message_with_status(&t, display_id, &answer["id"], "sent").await;
 
     // A button press on our keyboard arrives as what the button says.
     telegram_post(
@@ -192,24 +184,15 @@ async fn telegram_bot_in_and_out(b: Backend) {
     assert_eq!(received.last().unwrap()["content"], "Sim 👍");
 
     // A file goes up as multipart with the text as caption.
-    let form = reqwest::multipart::Form::new()
-        .text("content", "Etiqueta de troca")
-        .part(
-            "attachments[]",
-            reqwest::multipart::Part::bytes(b"%PDF-1.4 label".to_vec())
-                .file_name("etiqueta.pdf")
-                .mime_str("application/pdf")
-                .unwrap(),
-        );
-    let resp = t
-        .client
-        .post(t.url(&t.acc(&format!("/conversations/{display_id}/messages"))))
-        .header("api_access_token", &t.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    reply_with_file(
+        &t,
+        display_id,
+        "Etiqueta de troca",
+        "etiqueta.pdf",
+        "application/pdf",
+        b"%PDF-1.4 label",
+    )
+    .await;
     let upload = fake.wait_for("/sendDocument", 1).await;
     let content_type = upload[0].header("content-type").unwrap();
     assert!(
@@ -228,12 +211,7 @@ async fn telegram_bot_in_and_out(b: Backend) {
         403,
         json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
     )]);
-    let blocked = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Ainda aí?"}),
-        )
-        .await;
+    let blocked = reply(&t, display_id, json!({"content": "Ainda aí?"})).await;
     let failed = message_with_status(&t, display_id, &blocked["id"], "failed").await;
     let reason = failed["content_attributes"]["external_error"]
         .as_str()

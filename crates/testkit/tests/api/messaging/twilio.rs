@@ -7,7 +7,7 @@ use throughline_testkit::providers::{FakeProviders, Misbehave, form_body, twilio
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
 use super::{
-    WAIT, attachment_bytes, concurrently, conversations_in, incoming, message_with_status,
+    WAIT, attachment_bytes, conversations_in, incoming, message_with_status, post_at_once, reply,
 };
 
 on_both_databases!(
@@ -110,30 +110,22 @@ async fn twilio_sms_in_and_out(b: Backend) {
     ]);
     let body = form_body(&params);
     let sig = twilio_signature(AUTH_TOKEN, &t.url("/twilio/callback"), &params);
-    let client = t.client.clone();
-    let url = t.url("/twilio/callback");
-    let statuses = concurrently(10, || {
-        let (client, url, body, sig) = (client.clone(), url.clone(), body.clone(), sig.clone());
-        async move {
-            let resp = client
-                .post(url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .header("x-twilio-signature", sig)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap();
-            assert!(
-                text.contains("<Response></Response>"),
-                "TwiML answer: {text}"
-            );
-            status
-        }
-    })
+    let answers = post_at_once(
+        &t,
+        10,
+        "/twilio/callback",
+        "application/x-www-form-urlencoded",
+        &[("x-twilio-signature", sig)],
+        body.as_bytes(),
+    )
     .await;
-    assert_eq!(statuses, vec![200; 10]);
+    for (status, text) in &answers {
+        assert_eq!(*status, 200, "{text}");
+        assert!(
+            text.contains("<Response></Response>"),
+            "TwiML answer: {text}"
+        );
+    }
     let conversations = conversations_in(&t, inbox_id).await;
     assert_eq!(conversations.len(), 1, "{conversations:?}");
     let display_id = conversations[0]["id"].as_i64().unwrap();
@@ -160,12 +152,12 @@ async fn twilio_sms_in_and_out(b: Backend) {
 
     // The agent answers: Twilio's Messages API gets the reply from our number to hers, with
     // the status callback, authenticated as the account.
-    let reply = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Sentimos muito! Vamos trocar."}),
-        )
-        .await;
+    let answer = reply(
+        &t,
+        display_id,
+        json!({"content": "Sentimos muito! Vamos trocar."}),
+    )
+    .await;
     let sid = sent_sid(&fake, 1).await;
     let call = &fake.calls_to("/Messages.json")[0];
     assert_eq!(
@@ -191,17 +183,12 @@ async fn twilio_sms_in_and_out(b: Backend) {
     assert_eq!(status(&t, &sid, "sent", None).await, 200);
     assert_eq!(status(&t, &sid, "read", None).await, 200);
     assert_eq!(status(&t, &sid, "delivered", None).await, 200);
-    message_with_status(&t, display_id, &reply["id"], "read").await;
+    message_with_status(&t, display_id, &answer["id"], "read").await;
     // A report for a message we never sent changes nothing and is still answered.
     assert_eq!(status(&t, "SMunknown", "delivered", None).await, 200);
 
     // The carrier cannot reach the handset: the failure and Twilio's reason reach the agent.
-    let second = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Está aí?"}),
-        )
-        .await;
+    let second = reply(&t, display_id, json!({"content": "Está aí?"})).await;
     let sid = sent_sid(&fake, 2).await;
     assert_eq!(status(&t, &sid, "undelivered", Some("30003")).await, 200);
     let failed = message_with_status(&t, display_id, &second["id"], "failed").await;
@@ -220,12 +207,7 @@ async fn twilio_sms_in_and_out(b: Backend) {
         json!({"code": 21610, "message": "Attempt to send to unsubscribed recipient",
             "more_info": "https://www.twilio.com/docs/errors/21610", "status": 400}),
     )]);
-    let refused = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Oferta!"}),
-        )
-        .await;
+    let refused = reply(&t, display_id, json!({"content": "Oferta!"})).await;
     let failed = message_with_status(&t, display_id, &refused["id"], "failed").await;
     let reason = failed["content_attributes"]["external_error"]
         .as_str()
@@ -242,12 +224,7 @@ async fn twilio_sms_in_and_out(b: Backend) {
         ),
         Misbehave::Hang,
     ]);
-    let retried = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Tentando de novo"}),
-        )
-        .await;
+    let retried = reply(&t, display_id, json!({"content": "Tentando de novo"})).await;
     let calls = fake.wait_for("/Messages.json", 6).await;
     assert!(
         calls[3..]
@@ -260,8 +237,9 @@ async fn twilio_sms_in_and_out(b: Backend) {
     message_with_status(&t, display_id, &retried["id"], "delivered").await;
 
     // A private note never goes to the customer.
-    t.post(
-        &t.acc(&format!("/conversations/{display_id}/messages")),
+    reply(
+        &t,
+        display_id,
         json!({"content": "cliente nervosa", "private": true}),
     )
     .await;

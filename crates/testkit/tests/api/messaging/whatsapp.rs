@@ -7,7 +7,8 @@ use throughline_testkit::providers::{FakeProviders, Misbehave, hub_signature, wh
 use throughline_testkit::{Answer, Backend, TestApp, on_both_databases};
 
 use super::{
-    attachment_bytes, concurrently, conversations_in, incoming, message_with_status, messages_of,
+    attachment_bytes, conversations_in, incoming, message_with_status, messages_of, post_at_once,
+    reply, reply_with_file,
 };
 
 on_both_databases!(
@@ -85,23 +86,18 @@ async fn whatsapp_cloud_in_and_out(b: Backend) {
         .to_string()
         .into_bytes();
     let sig = hub_signature(APP_SECRET, &body);
-    let (client, url) = (t.client.clone(), t.url("/webhooks/whatsapp/551130040000"));
-    let got = concurrently(10, || {
-        let (client, url, body, sig) = (client.clone(), url.clone(), body.clone(), sig.clone());
-        async move {
-            client
-                .post(url)
-                .header("content-type", "application/json")
-                .header("x-hub-signature-256", sig)
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    })
-    .await;
+    let got: Vec<u16> = post_at_once(
+        &t,
+        10,
+        "/webhooks/whatsapp/551130040000",
+        "application/json",
+        &[("x-hub-signature-256", sig)],
+        &body,
+    )
+    .await
+    .into_iter()
+    .map(|(status, _)| status)
+    .collect();
     assert_eq!(got, vec![200; 10]);
     let conversations = conversations_in(&t, inbox_id).await;
     assert_eq!(conversations.len(), 1);
@@ -181,13 +177,13 @@ async fn whatsapp_cloud_in_and_out(b: Backend) {
 
     // The agent's reply, quoting her first message, goes to her wa_id through the Cloud API.
     let first_id = received[0]["id"].clone();
-    let reply = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Olá Ana! Como posso ajudar?",
+    let answer = reply(
+        &t,
+        display_id,
+        json!({"content": "Olá Ana! Como posso ajudar?",
                    "content_attributes": {"in_reply_to": first_id}}),
-        )
-        .await;
+    )
+    .await;
     let wamid = sent_id(&fake, 1).await;
     let call = &fake.calls_to(&format!("/{PHONE_NUMBER_ID}/messages"))[0];
     assert_eq!(
@@ -207,27 +203,18 @@ async fn whatsapp_cloud_in_and_out(b: Backend) {
             .await
             .expect(200);
     }
-    message_with_status(&t, display_id, &reply["id"], "read").await;
+    message_with_status(&t, display_id, &answer["id"], "read").await;
 
     // An attachment goes by link (Meta fetches our signed URL), with the text as caption.
-    let form = reqwest::multipart::Form::new()
-        .text("content", "Segue a etiqueta")
-        .part(
-            "attachments[]",
-            reqwest::multipart::Part::bytes(b"%PDF-1.4 label".to_vec())
-                .file_name("etiqueta.pdf")
-                .mime_str("application/pdf")
-                .unwrap(),
-        );
-    let resp = t
-        .client
-        .post(t.url(&t.acc(&format!("/conversations/{display_id}/messages"))))
-        .header("api_access_token", &t.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    reply_with_file(
+        &t,
+        display_id,
+        "Segue a etiqueta",
+        "etiqueta.pdf",
+        "application/pdf",
+        b"%PDF-1.4 label",
+    )
+    .await;
     let calls = fake
         .wait_for(&format!("/{PHONE_NUMBER_ID}/messages"), 2)
         .await;
@@ -240,12 +227,7 @@ async fn whatsapp_cloud_in_and_out(b: Backend) {
     assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"%PDF-1.4 label");
 
     // A failed status with Meta's error: shown on the message.
-    let failing = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Ainda aí?"}),
-        )
-        .await;
+    let failing = reply(&t, display_id, json!({"content": "Ainda aí?"})).await;
     let wamid = sent_id(&fake, 3).await;
     whatsapp_post(
         &t,
@@ -273,12 +255,7 @@ async fn whatsapp_cloud_in_and_out(b: Backend) {
         json!({"error": {"message": "(#131026) Message undeliverable", "type": "OAuthException",
             "code": 131026, "error_data": {"details": "Receiver is incapable of receiving this message"}}}),
     )]);
-    let refused = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Oi?"}),
-        )
-        .await;
+    let refused = reply(&t, display_id, json!({"content": "Oi?"})).await;
     let failed = message_with_status(&t, display_id, &refused["id"], "failed").await;
     let reason = failed["content_attributes"]["external_error"]
         .as_str()
@@ -291,12 +268,7 @@ async fn whatsapp_cloud_in_and_out(b: Backend) {
         503,
         json!({"error": {"message": "busy", "code": 2}}),
     )]);
-    let retried = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "De novo"}),
-        )
-        .await;
+    let retried = reply(&t, display_id, json!({"content": "De novo"})).await;
     let wamid = sent_id(&fake, 6).await;
     whatsapp_post(&t, statuses(&wamid, "delivered", None))
         .await
@@ -517,14 +489,9 @@ async fn whatsapp_templates_and_the_window(b: Backend) {
         assert_eq!(got.status, 422, "{params}: {}", got.body);
         assert!(got.body.to_string().contains(why), "{why}: {}", got.body);
     }
-    let template = t
-        .post(
-            &t.acc(&format!("/conversations/{display_id}/messages")),
-            json!({"content": "Olá Jan, seu pedido #1042 saiu para entrega.",
+    let template = reply(&t, display_id, json!({"content": "Olá Jan, seu pedido #1042 saiu para entrega.",
                 "template_params": {"name": "order_update", "category": "UTILITY", "language": "pt_BR",
-                    "processed_params": {"1": "Jan", "2": "#1042"}}}),
-        )
-        .await;
+                    "processed_params": {"1": "Jan", "2": "#1042"}}})).await;
     let calls = fake
         .wait_for(&format!("/{PHONE_NUMBER_ID}/messages"), 1)
         .await;
@@ -578,11 +545,7 @@ async fn whatsapp_templates_and_the_window(b: Backend) {
         1,
         "his answer joined the conversation the template started"
     );
-    t.post(
-        &t.acc(&format!("/conversations/{display_id}/messages")),
-        json!({"content": "Proszę bardzo!"}),
-    )
-    .await;
+    reply(&t, display_id, json!({"content": "Proszę bardzo!"})).await;
     let calls = fake
         .wait_for(&format!("/{PHONE_NUMBER_ID}/messages"), 2)
         .await;
