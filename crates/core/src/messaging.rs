@@ -162,7 +162,7 @@ impl ProviderSettings {
         }
     }
 
-    /// The key the provider's webhook names the inbox by (see [`route_key`]).
+    /// The key the provider's webhook names the inbox by: [`twilio_route`], [`whatsapp_route`], [`telegram_route`] or the page id.
     pub fn route_key(&self) -> String {
         match self {
             Self::Twilio(t) => match (&t.messaging_service_sid, &t.phone_number) {

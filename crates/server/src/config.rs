@@ -108,13 +108,13 @@ pub struct Settings {
     /// Visitor messages per second from one address; 0 = off [default: 60]
     #[arg(long, global = true, env = "THROUGHLINE_PUBLIC_MESSAGE_RATE_PER_IP")]
     pub public_message_rate_per_ip: Option<u32>,
-    /// Twilio's REST API [default: https://api.twilio.com]
+    /// Twilio's REST API [default: `https://api.twilio.com`]
     #[arg(long, global = true, env = "THROUGHLINE_TWILIO_API_URL")]
     pub twilio_api_url: Option<String>,
-    /// Meta's Graph API, for WhatsApp Cloud, Messenger and Instagram [default: https://graph.facebook.com/v22.0]
+    /// Meta's Graph API, for WhatsApp Cloud, Messenger and Instagram [default: `https://graph.facebook.com/v22.0`]
     #[arg(long, global = true, env = "THROUGHLINE_META_GRAPH_URL")]
     pub meta_graph_url: Option<String>,
-    /// Telegram's Bot API [default: https://api.telegram.org]
+    /// Telegram's Bot API [default: `https://api.telegram.org`]
     #[arg(long, global = true, env = "THROUGHLINE_TELEGRAM_API_URL")]
     pub telegram_api_url: Option<String>,
     /// The Meta app's secret, checking webhooks of inboxes given none of their own

@@ -1,4 +1,4 @@
-//! Reading a Telegram Bot API `Update` (https://core.telegram.org/bots/api#update).
+//! Reading a Telegram Bot API `Update` (<https://core.telegram.org/bots/api#update>).
 //!
 //! One update carries at most one of its optional fields; we read `message`, `edited_message`
 //! and `callback_query` (what `setWebhook` asks for) and answer every other kind with nothing,
