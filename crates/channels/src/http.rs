@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use throughline_core::webhook::{Outcome, judge_status, signature};
 
+use crate::outbound_guard::{OutboundClient, OutboundPolicy, SendError};
+
 /// Installs ring as rustls' crypto provider once per process (reqwest is built without a
 /// default provider to keep a single TLS stack).
 pub fn ensure_crypto_provider() {
@@ -12,7 +14,7 @@ pub fn ensure_crypto_provider() {
 
 #[derive(Clone, Debug)]
 pub struct HttpSender {
-    client: reqwest::Client,
+    client: OutboundClient,
     user_agent: String,
 }
 
@@ -39,22 +41,22 @@ pub struct PostOutcome {
 }
 
 impl HttpSender {
-    pub fn new(timeout: Duration) -> Result<Self, String> {
-        ensure_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+    /// `trusted_urls`: the operator's provider base URLs, allowed whatever their address
+    /// (see [`OutboundClient::new`]).
+    pub fn new(
+        timeout: Duration,
+        policy: &OutboundPolicy,
+        trusted_urls: &[&str],
+    ) -> Result<Self, String> {
         Ok(Self {
-            client,
+            client: OutboundClient::new(timeout, policy, trusted_urls)?,
             user_agent: format!("Throughline-Webhooks/{}", env!("CARGO_PKG_VERSION")),
         })
     }
 
-    /// The client itself, for provider APIs (same timeouts, no redirects).
-    pub fn client(&self) -> &reqwest::Client {
+    /// The guarded client itself, for provider APIs (same timeouts, no redirects, the same
+    /// address check).
+    pub fn client(&self) -> &OutboundClient {
         &self.client
     }
 
@@ -63,7 +65,7 @@ impl HttpSender {
             .client
             .post(p.url)
             .header("content-type", "application/json")
-            .header("user-agent", &self.user_agent)
+            .header("user-agent", self.user_agent.as_str())
             .header("x-throughline-event", p.event)
             .header("x-throughline-delivery", p.delivery_id)
             .header("x-throughline-timestamp", p.timestamp_secs.to_string());
@@ -72,7 +74,7 @@ impl HttpSender {
         }
         if let Some(secret) = p.secret {
             let sig = signature(secret, p.timestamp_secs, p.body);
-            req = req.header("x-throughline-signature", &sig);
+            req = req.header("x-throughline-signature", sig);
         }
         match req.body(p.body.to_vec()).send().await {
             Ok(resp) => {
@@ -91,7 +93,14 @@ impl HttpSender {
                     error,
                 }
             }
-            Err(e) => PostOutcome {
+            // Refused before connecting: nothing was sent, and trying again would be refused
+            // the same way until the operator allows the host.
+            Err(SendError::Refused(r)) => PostOutcome {
+                outcome: Outcome::GiveUp,
+                status: None,
+                error: Some(r.to_string()),
+            },
+            Err(SendError::Http(e)) => PostOutcome {
                 outcome: Outcome::Retry,
                 status: None,
                 error: Some(describe(&e)),

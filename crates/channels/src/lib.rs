@@ -21,6 +21,7 @@ mod http;
 pub mod inbound;
 pub mod meta;
 pub mod outbound;
+pub mod outbound_guard;
 mod provider_api;
 pub mod registry;
 pub mod telegram;
@@ -36,6 +37,7 @@ pub use inbound::{
     StatusReport, ThreadHints, Transport,
 };
 pub use outbound::{OutboundMessage, SendOutcome};
+pub use outbound_guard::{OutboundClient, OutboundPolicy, Outgoing, Refused, SendError};
 pub use provider_api::hub_challenge;
 
 use futures::future::BoxFuture;

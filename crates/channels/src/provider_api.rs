@@ -1,26 +1,28 @@
 //! What every provider adapter does with the provider's API: read its answer into a
 //! `SendOutcome`, download a file it holds within a size limit, check a Meta-style signature.
 
-use reqwest::RequestBuilder;
 use serde_json::Value;
 use throughline_core::crypto::{constant_time_eq, hmac_sha256_hex};
 
+use crate::outbound_guard::{Outgoing, SendError};
 use crate::{Rejected, SendOutcome};
 
 /// Sends a provider API call and reads the answer: 2xx → accepted with the id `id_of` finds;
 /// 408, 425, 429 and 5xx → retried later; other 4xx → refused for good with the provider's
 /// words (`error_of`), which the agent is shown.
 pub(crate) async fn send_json(
-    request: RequestBuilder,
+    request: Outgoing,
     id_of: impl Fn(&Value) -> Option<String>,
     error_of: impl Fn(&Value) -> Option<String>,
 ) -> SendOutcome {
     let response = match request.send().await {
         Ok(r) => r,
-        Err(e) if e.is_timeout() => {
+        // Refused before connecting: the same until the operator allows the host.
+        Err(SendError::Refused(r)) => return SendOutcome::permanent(r.to_string()),
+        Err(SendError::Http(e)) if e.is_timeout() => {
             return SendOutcome::temporary("the provider did not answer in time");
         }
-        Err(e) => return SendOutcome::temporary(describe(e)),
+        Err(SendError::Http(e)) => return SendOutcome::temporary(describe(e)),
     };
     let status = response.status().as_u16();
     let text = response.text().await.unwrap_or_default();
@@ -49,8 +51,8 @@ pub(crate) async fn send_json(
 }
 
 /// A GET whose JSON answer is needed (a media lookup, a template list).
-pub(crate) async fn get_json(request: RequestBuilder) -> Result<Value, String> {
-    let response = request.send().await.map_err(describe)?;
+pub(crate) async fn get_json(request: Outgoing) -> Result<Value, String> {
+    let response = request.send().await.map_err(unsent)?;
     let status = response.status();
     let text = response.text().await.map_err(describe)?;
     if !status.is_success() {
@@ -63,10 +65,10 @@ pub(crate) async fn get_json(request: RequestBuilder) -> Result<Value, String> {
 /// Downloads a file, refusing it past `limit` bytes (read in chunks: a lying or absent
 /// Content-Length cannot make us hold more).
 pub(crate) async fn download(
-    request: RequestBuilder,
+    request: Outgoing,
     limit: usize,
 ) -> Result<(Vec<u8>, Option<String>), String> {
-    let mut response = request.send().await.map_err(describe)?;
+    let mut response = request.send().await.map_err(unsent)?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!(
@@ -90,6 +92,15 @@ pub(crate) async fn download(
         bytes.extend_from_slice(&chunk);
     }
     Ok((bytes, content_type))
+}
+
+/// Why a request was not sent: the guard's refusal (it names the host and port, never the
+/// path), or the transport error.
+fn unsent(e: SendError) -> String {
+    match e {
+        SendError::Refused(r) => r.to_string(),
+        SendError::Http(e) => describe(e),
+    }
 }
 
 /// A transport error worded for the agent and the logs, without its URL: some providers'

@@ -63,10 +63,22 @@ pub struct Clients {
 
 impl Clients {
     /// `http_timeout` bounds a callback, webhook POST or provider API call; one SMTP exchange
-    /// may take 20 s, so a dead relay holds a sender slot no longer than that.
-    pub fn new(http_timeout: Duration, providers: ProviderEndpoints) -> Result<Self, String> {
+    /// may take 20 s, so a dead relay holds a sender slot no longer than that. Every HTTP
+    /// request goes through one guarded client (`outbound_guard`): `outbound` is the
+    /// instance's policy, and the providers' configured base URLs are trusted (their host and
+    /// port), unlike URLs that arrive inside providers' webhooks.
+    pub fn new(
+        http_timeout: Duration,
+        providers: ProviderEndpoints,
+        outbound: &crate::OutboundPolicy,
+    ) -> Result<Self, String> {
+        let trusted = [
+            providers.twilio_api.as_str(),
+            providers.meta_graph.as_str(),
+            providers.telegram_api.as_str(),
+        ];
         Ok(Self {
-            http: HttpSender::new(http_timeout)?,
+            http: HttpSender::new(http_timeout, outbound, &trusted)?,
             smtp_timeout: Duration::from_secs(20),
             providers,
         })

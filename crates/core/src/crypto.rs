@@ -155,6 +155,13 @@ impl ServerKey {
         URL_SAFE_NO_PAD.encode(&mac[..24])
     }
 
+    /// A keyed hash (HMAC-SHA256, hex) of `data` for one `purpose`: what is stored of a short
+    /// secret that is only ever compared (recovery codes), so the database alone cannot be
+    /// searched for it by brute force.
+    pub fn keyed_hash(&self, purpose: &str, data: &str) -> String {
+        hmac_sha256_hex(&self.0, format!("throughline/{purpose}/{data}").as_bytes())
+    }
+
     /// Seals a secret so it can be stored and read back only with this key.
     pub fn seal(&self, plaintext: &str) -> String {
         let cipher = XChaCha20Poly1305::new(&self.0.into());

@@ -6,6 +6,7 @@
 //! and the Chatwoot-compatible views that the API, the webhooks and the realtime hub all render.
 //! The store, the HTTP layer and the event consumers call into this crate; it calls nothing.
 
+pub mod audit;
 pub mod continuity;
 pub mod conversation;
 pub mod crypto;
@@ -18,9 +19,11 @@ pub mod message;
 pub mod messaging;
 pub mod model;
 pub mod moves;
+pub mod privacy;
 pub mod reply_channel;
 pub mod role;
 pub mod scope;
+pub mod two_factor;
 pub mod validate;
 pub mod views;
 pub mod visibility;

@@ -46,6 +46,9 @@ pub struct User {
     pub custom_attributes: Value,
     pub locale: Option<String>,
     pub pubsub_token: String,
+    /// When the user first signed in (or accepted an invitation): Chatwoot's `confirmed`.
+    #[serde(default)]
+    pub confirmed_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -103,6 +106,22 @@ pub struct Membership {
 pub struct Agent {
     pub user: User,
     pub membership: Membership,
+}
+
+/// An account's invitation of an existing user, waiting for that user to accept or decline.
+/// `email` and `name` are what the inviter typed; `id` is also the pending agent's id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: i64,
+    pub account_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub availability: Availability,
+    pub auto_offline: bool,
+    pub inviter_id: Option<i64>,
+    pub created_at: Millis,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -18,6 +18,9 @@ pub enum ApiError {
     Unauthorized(String),
     /// 403: authenticated, but not allowed.
     Forbidden(String),
+    /// 403 `mfa_enrollment_required` (Chatwoot's code): an account requires two-factor
+    /// authentication of this user, who must enrol before doing anything else.
+    MfaEnrollmentRequired,
     /// 404
     NotFound,
     /// 409/422: the request collides with existing data.
@@ -82,6 +85,12 @@ impl ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.clone()),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone()),
+            ApiError::MfaEnrollmentRequired => (
+                StatusCode::FORBIDDEN,
+                "mfa_enrollment_required",
+                "your account requires two-factor authentication: set it up in your profile first"
+                    .into(),
+            ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",

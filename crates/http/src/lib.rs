@@ -4,9 +4,12 @@
 //! `/api/openapi.json` is generated from the same list the router serves: a route cannot exist
 //! without being documented (and the tenant-isolation test walks that list).
 
+pub mod audit;
 pub mod error;
 pub mod extract;
 pub mod fuzzing;
+pub mod metrics;
+mod outbound_url;
 mod public_guard;
 pub mod ratelimit;
 pub(crate) mod routes;
@@ -82,6 +85,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The complete application.
 pub fn app(state: AppState) -> Router {
+    metrics::install();
     let (router, spec) = routes();
     let spec = Arc::new(spec);
     let upload_limit = state.config.upload_limit;
@@ -102,6 +106,8 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .fallback(web_ui::fallback)
+        // Outermost, and after the fallback so that it is counted too (as `fallback`).
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
 

@@ -25,6 +25,12 @@ pub struct HttpConfig {
     pub trust_proxy: bool,
     /// Rate limits of the Client API (the website widget's endpoints).
     pub public_rates: PublicRates,
+    /// The realtime sockets ping their client this often…
+    pub ws_ping_interval: Duration,
+    /// …and close one that sent nothing (no pong, no frame) for this long.
+    pub ws_idle_timeout: Duration,
+    /// The bearer token `/metrics` asks for; without one it answers loopback callers only.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -37,6 +43,9 @@ impl Default for HttpConfig {
             upload_limit: 40 * 1024 * 1024,
             trust_proxy: false,
             public_rates: PublicRates::default(),
+            ws_ping_interval: Duration::from_secs(30),
+            ws_idle_timeout: Duration::from_secs(90),
+            metrics_token: None,
         }
     }
 }
@@ -49,6 +58,9 @@ pub struct Inner {
     pub blobs: Arc<dyn BlobStore>,
     pub config: HttpConfig,
     pub throttle: LoginThrottle,
+    /// Wrong second-factor codes (sign-in's second step, disabling), counted apart from
+    /// passwords: a correct password must not reset the count of wrong codes.
+    pub two_factor_throttle: LoginThrottle,
     pub public_limits: PublicLimits,
     pub origin_policies: crate::public_guard::OriginPolicies,
     /// What channel adapters send with.
@@ -77,6 +89,7 @@ impl AppState {
             origin_policies: Default::default(),
             config,
             throttle: LoginThrottle::default(),
+            two_factor_throttle: LoginThrottle::default(),
             clients,
         }))
     }

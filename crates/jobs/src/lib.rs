@@ -8,14 +8,18 @@
 //!                                         deliveries ──► sender (claims due rows, POSTs,
 //!                                                         retries with back-off)
 //!             timers: snooze ends ──► status change (written like any other change)
+//!                     contact exports to build, erased files to delete, retention policies
 //!                     a customer's file still at the provider ──► downloaded, attached
+//!                     audit log entries past their account's retention ──► deleted
 //! ```
 //! Every consumer resumes where it stopped after a crash: the realtime one because clients
 //! resynchronise from the outbox by event id, the webhook one through its durable cursor, the
 //! sender because a delivery is marked done only after the receiver answered 2xx.
 
+mod audit;
 mod consumer;
 mod media;
+mod privacy;
 mod realtime;
 mod sender;
 mod snooze;
@@ -48,6 +52,8 @@ pub struct JobsConfig {
     pub providers: throughline_channels::registry::ProviderEndpoints,
     /// The largest customer file downloaded from a provider, in bytes.
     pub media_limit: usize,
+    /// Which addresses outbound HTTP may reach (webhooks, callbacks, provider files).
+    pub outbound: throughline_channels::OutboundPolicy,
 }
 
 impl Default for JobsConfig {
@@ -60,6 +66,7 @@ impl Default for JobsConfig {
             delivery_lease_ms: 120_000,
             providers: Default::default(),
             media_limit: 25 << 20,
+            outbound: Default::default(),
         }
     }
 }
@@ -78,7 +85,11 @@ impl Jobs {
         progress: Progress,
         config: JobsConfig,
     ) -> Result<Self, String> {
-        let clients = Clients::new(config.webhook_timeout, config.providers.clone())?;
+        let clients = Clients::new(
+            config.webhook_timeout,
+            config.providers.clone(),
+            &config.outbound,
+        )?;
         let (shutdown, rx) = watch::channel(false);
         let deliveries_ready = std::sync::Arc::new(Notify::new());
         let handles = vec![
@@ -99,6 +110,13 @@ impl Jobs {
                 store.clone(),
                 blobs.clone(),
                 clients.clone(),
+                config.clone(),
+                rx.clone(),
+            )),
+            tokio::spawn(audit::run(store.clone(), config.clone(), rx.clone())),
+            tokio::spawn(privacy::run(
+                store.clone(),
+                blobs.clone(),
                 config.clone(),
                 rx.clone(),
             )),

@@ -171,9 +171,28 @@ async fn attempt(
     d: &Delivery,
 ) {
     let sent = send(store, blobs, clients, d).await;
-    if let Err(e) = record(store, retry, d, sent).await {
+    let target = if d.webhook_id.is_some() {
+        "webhook"
+    } else {
+        "channel"
+    };
+    let result = if sent.outcome.outcome == Outcome::Delivered {
+        "delivered"
+    } else {
+        "failed"
+    };
+    metrics::counter!("throughline_delivery_attempts_total", "target" => target, "result" => result)
+        .increment(1);
+    match record(store, retry, d, sent).await {
+        Ok(true) => {
+            metrics::counter!("throughline_deliveries_failed_total", "target" => target)
+                .increment(1);
+        }
+        Ok(false) => {}
         // The lease runs out and the delivery is tried again: at-least-once.
-        tracing::warn!(delivery = %d.id, error = %e, "could not record a delivery attempt");
+        Err(e) => {
+            tracing::warn!(delivery = %d.id, error = %e, "could not record a delivery attempt");
+        }
     }
 }
 
@@ -230,9 +249,11 @@ async fn record(
     retry: throughline_core::webhook::RetryPolicy,
     d: &Delivery,
     sent: Dispatched,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let out = sent.outcome;
     let mut tx = store.begin().await?;
+    // True once the delivery has had its last attempt and failed.
+    let mut gave_up = false;
     let status = out.status.map(i64::from);
     match out.outcome {
         Outcome::Delivered => {
@@ -247,6 +268,7 @@ async fn record(
             } else {
                 None
             };
+            gave_up = next.is_none();
             let error = out.error.unwrap_or_else(|| "failed".into());
             hooks::mark_failed_attempt(tx.conn(), &d.id, status, &error, next).await?;
             if next.is_none()
@@ -271,5 +293,6 @@ async fn record(
             }
         }
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(gave_up)
 }

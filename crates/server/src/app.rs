@@ -1,6 +1,5 @@
 //! Wiring: store, blob store, realtime bus, event consumers and the HTTP server.
 
-use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -160,6 +159,7 @@ fn jobs_config(config: &Config) -> JobsConfig {
         delivery_lease_ms: config.delivery_lease_ms,
         providers: config.providers.clone(),
         media_limit: config.upload_limit_mb << 20,
+        outbound: config.outbound.clone(),
         ..JobsConfig::default()
     }
 }
@@ -179,6 +179,8 @@ pub struct App {
     pub blobs: Arc<LocalBlobStore>,
     /// The built-in SMTP receiver, when configured.
     pub smtp_addr: Option<SocketAddr>,
+    /// Open HTTP connections (WebSockets included), in all and per client address.
+    pub connections: crate::serve::ConnectionCount,
     smtp: Option<throughline_channels::email::smtp_server::SmtpServerHandle>,
     imap: Option<crate::email::ImapPollers>,
     stop_http: watch::Sender<bool>,
@@ -217,6 +219,9 @@ impl App {
             upload_limit: config.upload_limit_mb * 1024 * 1024,
             trust_proxy: config.trust_proxy,
             public_rates: config.public_rates,
+            metrics_token: config.metrics_token.clone(),
+            ws_ping_interval: config.connections.ws_ping_interval,
+            ws_idle_timeout: config.connections.ws_idle_timeout,
             ..HttpConfig::default()
         };
         let hub = Hub::start(bus.clone(), HubConfig::default());
@@ -239,28 +244,23 @@ impl App {
             Clients::new(
                 Duration::from_secs(config.webhook_timeout_secs),
                 config.providers.clone(),
+                &config.outbound,
             )
             .map_err(|e| anyhow::anyhow!(e))?,
         );
         let router = throughline_http::app(state);
         let (stop_http, mut stopped) = watch::channel(false);
-        let server = tokio::spawn(async move {
-            // Without TCP_NODELAY a response written in two segments waits for the client's
-            // delayed ACK: ~40 ms per request, whatever the server's own speed.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!(error = %e, "TCP_NODELAY");
-                }
-            });
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
+        // Timeouts for slow and idle clients, connection caps: see serve.rs.
+        let connections = crate::serve::ConnectionCount::default();
+        let server = tokio::spawn(crate::serve::run(
+            listener,
+            router,
+            config.connections.clone(),
+            connections.clone(),
+            async move {
                 let _ = stopped.changed().await;
-            })
-            .await
-        });
+            },
+        ));
         Ok(App {
             addr,
             public_url: config.public_url.clone(),
@@ -273,6 +273,7 @@ impl App {
             jobs: Some(jobs),
             blobs,
             smtp_addr,
+            connections,
             smtp,
             imap: Some(imap),
             stop_http,

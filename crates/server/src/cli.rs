@@ -34,6 +34,27 @@ pub enum Command {
     Migrate(#[command(flatten)] Box<Settings>),
     /// Prints a documented configuration file with every default.
     DefaultConfig,
+    /// Writes one archive (.tar.gz) of this deployment while it keeps serving: a snapshot of
+    /// the SQLite database, the attachments and the server key, with a manifest. On
+    /// PostgreSQL, prints the pg_dump command for the database and archives the rest.
+    Backup {
+        #[command(flatten)]
+        settings: Box<Settings>,
+        /// Where to write the archive (it must not exist yet).
+        archive: PathBuf,
+    },
+    /// Restores an archive made by `backup` into an empty data directory (checked against
+    /// its manifest first); `serve` then serves the same data.
+    Restore {
+        #[command(flatten)]
+        settings: Box<Settings>,
+        /// The archive written by `throughline backup`.
+        archive: PathBuf,
+        /// Replace the database, server key and attachments of a non-empty data directory
+        /// (stop the server first).
+        #[arg(long)]
+        force: bool,
+    },
     /// Administration tasks that work directly on the database.
     Admin {
         #[command(flatten)]
@@ -116,6 +137,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(settings) => serve(Config::load(*settings, file)?).await,
         Command::Bench(args) => crate::bench::run(*args).await,
+        Command::Backup { settings, archive } => {
+            crate::backup::backup(&Config::load(*settings, file)?, &archive).await
+        }
+        Command::Restore {
+            settings,
+            archive,
+            force,
+        } => crate::backup::restore(&Config::load(*settings, file)?, &archive, force).await,
         Command::Migrate(settings) => {
             let config = Config::load(*settings, file)?;
             init_logging(&config);

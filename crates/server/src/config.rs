@@ -133,6 +133,60 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub meta_verify_token: Option<String>,
+    /// Let webhooks, API inbox callbacks and provider files reach loopback, private and
+    /// link-local addresses: the outbound address check is off [default: false]
+    #[arg(
+        long,
+        global = true,
+        env = "THROUGHLINE_OUTBOUND_ALLOW_PRIVATE_NETWORKS"
+    )]
+    pub outbound_allow_private_networks: Option<bool>,
+    /// Hosts (host or host:port, comma-separated) outbound requests may reach whatever their
+    /// address, e.g. n8n.internal:5678 [default: none]
+    #[arg(
+        long,
+        global = true,
+        env = "THROUGHLINE_OUTBOUND_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub outbound_allowed_hosts: Option<Vec<String>>,
+    /// Bearer token that /metrics asks for; without one, /metrics answers only direct
+    /// connections from the loopback interface
+    #[arg(
+        long,
+        global = true,
+        env = "THROUGHLINE_METRICS_TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+    /// Seconds a request head may take from its first byte (and a new connection may stay
+    /// silent) [default: 10]
+    #[arg(long, global = true, env = "THROUGHLINE_HTTP_HEADER_TIMEOUT_SECS")]
+    pub http_header_timeout_secs: Option<u64>,
+    /// Seconds an idle keep-alive connection stays open [default: 60]
+    #[arg(long, global = true, env = "THROUGHLINE_HTTP_IDLE_TIMEOUT_SECS")]
+    pub http_idle_timeout_secs: Option<u64>,
+    /// A request body bringing nothing for this many seconds is cut with 408 [default: 15]
+    #[arg(long, global = true, env = "THROUGHLINE_HTTP_BODY_TIMEOUT_SECS")]
+    pub http_body_timeout_secs: Option<u64>,
+    /// Bytes per second a request body must average after its first timeout; 0 = off
+    /// [default: 1024]
+    #[arg(long, global = true, env = "THROUGHLINE_HTTP_BODY_MIN_RATE")]
+    pub http_body_min_rate: Option<u64>,
+    /// Open connections in all, kept under the open-file limit; 0 = that limit only
+    /// [default: 20000]
+    #[arg(long, global = true, env = "THROUGHLINE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Open connections from one client address (IPv6: one /64); 0 = off
+    /// [default: 1000, off with trust_proxy]
+    #[arg(long, global = true, env = "THROUGHLINE_MAX_CONNECTIONS_PER_IP")]
+    pub max_connections_per_ip: Option<usize>,
+    /// Seconds between the server's pings on realtime sockets [default: 30]
+    #[arg(long, global = true, env = "THROUGHLINE_WS_PING_INTERVAL_SECS")]
+    pub ws_ping_interval_secs: Option<u64>,
+    /// A realtime socket silent this many seconds (no pong, no frame) is closed [default: 90]
+    #[arg(long, global = true, env = "THROUGHLINE_WS_IDLE_TIMEOUT_SECS")]
+    pub ws_idle_timeout_secs: Option<u64>,
 }
 
 impl Settings {
@@ -175,6 +229,21 @@ impl Settings {
             telegram_api_url: self.telegram_api_url.or(lower.telegram_api_url),
             meta_app_secret: self.meta_app_secret.or(lower.meta_app_secret),
             meta_verify_token: self.meta_verify_token.or(lower.meta_verify_token),
+            outbound_allow_private_networks: self
+                .outbound_allow_private_networks
+                .or(lower.outbound_allow_private_networks),
+            outbound_allowed_hosts: self.outbound_allowed_hosts.or(lower.outbound_allowed_hosts),
+            metrics_token: self.metrics_token.or(lower.metrics_token),
+            http_header_timeout_secs: self
+                .http_header_timeout_secs
+                .or(lower.http_header_timeout_secs),
+            http_idle_timeout_secs: self.http_idle_timeout_secs.or(lower.http_idle_timeout_secs),
+            http_body_timeout_secs: self.http_body_timeout_secs.or(lower.http_body_timeout_secs),
+            http_body_min_rate: self.http_body_min_rate.or(lower.http_body_min_rate),
+            max_connections: self.max_connections.or(lower.max_connections),
+            max_connections_per_ip: self.max_connections_per_ip.or(lower.max_connections_per_ip),
+            ws_ping_interval_secs: self.ws_ping_interval_secs.or(lower.ws_ping_interval_secs),
+            ws_idle_timeout_secs: self.ws_idle_timeout_secs.or(lower.ws_idle_timeout_secs),
         }
     }
 }
@@ -203,6 +272,8 @@ pub struct Config {
     pub session_ttl_hours: u64,
     pub upload_limit_mb: usize,
     pub db_max_connections: u32,
+    /// The bearer token /metrics asks for (None: loopback callers only).
+    pub metrics_token: Option<String>,
     /// Whether `public_url` was given (otherwise it follows the bound address).
     pub public_url_explicit: bool,
     pub admin_email: Option<String>,
@@ -218,6 +289,10 @@ pub struct Config {
     pub public_rates: throughline_http::PublicRates,
     /// Where the messaging providers' APIs are, and the Meta app's shared secrets.
     pub providers: throughline_channels::registry::ProviderEndpoints,
+    /// Which addresses webhooks, callbacks and provider calls may reach.
+    pub outbound: throughline_channels::OutboundPolicy,
+    /// HTTP timeouts, connection caps and the realtime sockets' ping policy.
+    pub connections: crate::serve::ConnectionLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -256,6 +331,7 @@ impl Config {
     }
 
     pub fn resolve(s: Settings) -> anyhow::Result<Config> {
+        let connections = crate::serve::ConnectionLimits::resolve(&s)?;
         let listen = s
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
@@ -293,6 +369,17 @@ impl Config {
                 public_url: public_url.clone(),
             }
         };
+        let outbound = throughline_channels::OutboundPolicy {
+            allow_private_networks: s.outbound_allow_private_networks.unwrap_or(false),
+            allowed_hosts: s
+                .outbound_allowed_hosts
+                .unwrap_or_default()
+                .into_iter()
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty())
+                .collect(),
+        };
+        outbound.validate().map_err(|e| anyhow::anyhow!(e))?;
         Ok(Config {
             listen,
             data_dir,
@@ -312,6 +399,7 @@ impl Config {
             session_ttl_hours: s.session_ttl_hours.unwrap_or(336).clamp(1, 24 * 365),
             upload_limit_mb: s.upload_limit_mb.unwrap_or(40).clamp(1, 1024),
             db_max_connections: s.db_max_connections.unwrap_or(8).clamp(2, 200),
+            metrics_token: s.metrics_token.filter(|t| !t.trim().is_empty()),
             public_url_explicit,
             admin_email: s.admin_email,
             admin_password: s.admin_password,
@@ -332,6 +420,8 @@ impl Config {
                 }
             },
             providers,
+            outbound,
+            connections,
         })
     }
 }
@@ -362,7 +452,8 @@ data_dir = "./data"
 log_format = "text"
 # Log filter (tracing syntax).
 log = "info"
-# Take the client address from X-Forwarded-For; enable only behind your own proxy.
+# Take the client address from X-Forwarded-For (its last entry, the one your proxy appends);
+# enable only behind your own proxy.
 trust_proxy = false
 # Outgoing webhooks: timeout, attempts, first retry delay (doubles each time, capped at 1 h).
 webhook_timeout_secs = 10
@@ -406,6 +497,39 @@ telegram_api_url = "https://api.telegram.org"
 # verify token Meta's subscription handshake presents at /bot and /webhooks/instagram.
 # meta_app_secret = "…"
 # meta_verify_token = "…"
+# Outgoing requests — account webhooks, API inbox callbacks, files named in providers'
+# webhooks — are refused when their host is, or resolves to, a loopback, private (RFC 1918,
+# 100.64/10, fc00::/7), link-local (cloud metadata), multicast or other non-public address.
+# The providers' API URLs above are always allowed. For a receiver next door (n8n, a CRM),
+# list it as "host" or "host:port" ("[fd00::7]:443" for IPv6); allowing private networks turns
+# the check off for every account's URLs.
+outbound_allow_private_networks = false
+outbound_allowed_hosts = []
+# /metrics (Prometheus text format) asks for this bearer token when it is set; without it,
+# /metrics answers only direct connections from this machine's loopback interface.
+# metrics_token = "…"
+# Slow and idle clients. A request head must arrive whole within http_header_timeout_secs of
+# its first byte (a new connection that sends nothing is closed after it too); a keep-alive
+# connection with no request is closed after http_idle_timeout_secs. A request body must bring
+# bytes at least every http_body_timeout_secs and, after that first allowance, average
+# http_body_min_rate bytes per second (0: only the first rule); otherwise it is cut with 408.
+# WebSockets, once open, are not subject to these.
+http_header_timeout_secs = 10
+http_idle_timeout_secs = 60
+http_body_timeout_secs = 15
+http_body_min_rate = 1024
+# Open connections (WebSockets included): in all, and from one client address (an IPv6 /64
+# counts as one). Over a cap a connection gets 503 with Retry-After and is closed. The total
+# is also kept under the process's open-file limit; 0 = that limit only. Behind a reverse proxy
+# (trust_proxy) every connection comes from the proxy, so the per-address cap is off unless set
+# (default: 1000 without trust_proxy).
+max_connections = 20000
+# max_connections_per_ip = 1000
+# Realtime sockets (agents' tabs, widget visitors): the server pings every
+# ws_ping_interval_secs and closes a socket whose client sent nothing, pongs included, for
+# ws_idle_timeout_secs (which must be longer).
+ws_ping_interval_secs = 30
+ws_idle_timeout_secs = 90
 "#
 }
 
@@ -428,6 +552,9 @@ mod tests {
         assert_eq!(from_example.webhook_max_attempts, c.webhook_max_attempts);
         assert_eq!(from_example.session_ttl_hours, c.session_ttl_hours);
         assert_eq!(from_example.public_rates, c.public_rates);
+        assert_eq!(from_example.outbound, c.outbound);
+        assert!(!c.outbound.allow_private_networks);
+        assert_eq!(from_example.connections, c.connections);
     }
 
     #[test]
@@ -454,6 +581,25 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn outbound_hosts_are_read_and_bad_ones_refused() {
+        let file: Settings = toml::from_str(
+            "outbound_allowed_hosts = [\" n8n.lan:5678 \", \"10.0.0.7\"]\n\
+             outbound_allow_private_networks = false",
+        )
+        .unwrap();
+        let c = Config::resolve(file).unwrap();
+        assert_eq!(c.outbound.allowed_hosts, vec!["n8n.lan:5678", "10.0.0.7"]);
+        let err = Config::resolve(Settings {
+            outbound_allowed_hosts: Some(vec!["http://n8n.lan/hook".into()]),
+            ..Default::default()
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(err.contains("outbound_allowed_hosts"), "{err}");
     }
 
     #[test]

@@ -79,9 +79,14 @@ pub struct Received {
 
 /// Stores one inbound message with its event, through the group commit.
 pub async fn receive(store: &Store, r: Receive) -> Result<Received> {
-    store
+    let channel = r.inbox.channel_type.short_name();
+    let received = store
         .write_grouped(grouping_key(&r.sender), move |tx| Box::pin(write(tx, r)))
-        .await
+        .await?;
+    if !received.created.duplicate {
+        metrics::counter!("throughline_inbound_messages_total", "channel" => channel).increment(1);
+    }
+    Ok(received)
 }
 
 /// One customer's writes go to one committer queue, so they never sit in two concurrent
@@ -212,6 +217,33 @@ pub enum Ingested {
     OwnAddress,
 }
 
+/// A NUL character cannot be stored in PostgreSQL text, and a provider or a mail server may
+/// send one: it becomes U+FFFD in the text and the sender's details, so the message is kept
+/// (JSON attributes escape it and need nothing).
+fn keep_storable(m: &mut NormalisedInbound) {
+    fn clean(s: &mut String) {
+        if s.contains('\0') {
+            *s = s.replace('\0', "\u{FFFD}");
+        }
+    }
+    clean(&mut m.content);
+    clean(&mut m.external_id);
+    for field in [
+        &mut m.sender.source_id,
+        &mut m.sender.name,
+        &mut m.sender.email,
+        &mut m.sender.phone,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        clean(field);
+    }
+    if let Some(key) = &mut m.thread_key {
+        clean(&mut key.key);
+    }
+}
+
 /// Where a channel's items go: the inbox, its adapter (for files the provider holds) and the
 /// largest file taken.
 #[derive(Clone, Copy)]
@@ -278,6 +310,7 @@ async fn receive_message(intake: Intake<'_>, m: NormalisedInbound) -> Result<Ing
     if let Some(source) = unnamed_newcomer {
         m.sender.name = adapter.sender_name(&source).await;
     }
+    keep_storable(&mut m);
     let NormalisedInbound {
         sender,
         external_id,

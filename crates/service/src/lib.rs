@@ -15,6 +15,7 @@ pub mod email;
 pub mod inbound;
 pub mod media;
 pub mod outbound;
+pub mod privacy;
 pub mod providers;
 pub mod threading;
 pub mod visitor;

@@ -30,11 +30,11 @@ const ACCOUNT_COLUMNS: &str = "id, name, locale, domain, support_email, status, 
 
 pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.name, u.display_name, u.avatar_url, \
      u.message_signature, u.ui_settings, u.custom_attributes, u.locale, u.pubsub_token, \
-     u.created_at, u.updated_at";
+     u.confirmed_at, u.created_at, u.updated_at";
 
 /// The same columns unqualified, for RETURNING clauses.
 const USER_RETURNING: &str = "id, email, name, display_name, avatar_url, message_signature, \
-     ui_settings, custom_attributes, locale, pubsub_token, created_at, updated_at";
+     ui_settings, custom_attributes, locale, pubsub_token, confirmed_at, created_at, updated_at";
 
 pub(crate) fn user(row: &sqlx::any::AnyRow) -> Result<User> {
     Ok(User {
@@ -48,6 +48,7 @@ pub(crate) fn user(row: &sqlx::any::AnyRow) -> Result<User> {
         custom_attributes: row.json("custom_attributes")?,
         locale: row.opt_text("locale")?,
         pubsub_token: row.text("pubsub_token")?,
+        confirmed_at: row.opt_int("confirmed_at")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
     })
@@ -322,6 +323,16 @@ pub async fn set_password_unscoped(
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    Ok(())
+}
+
+/// Records the user's first sign-in (Chatwoot's `confirmed`); later calls change nothing.
+pub async fn confirm_user_unscoped(conn: &mut Conn, user_id: i64) -> Result<()> {
+    sqlx::query("UPDATE users SET confirmed_at = $2 WHERE id = $1 AND confirmed_at IS NULL")
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

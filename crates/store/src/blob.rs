@@ -47,6 +47,11 @@ impl LocalBlobStore {
         Self { root: root.into() }
     }
 
+    /// The directory the files live in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn path(&self, key: &str) -> Result<PathBuf> {
         Ok(self.root.join(checked(key)?))
     }

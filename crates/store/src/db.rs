@@ -127,6 +127,16 @@ impl std::fmt::Debug for Store {
 
 pub type ReadConn = PoolConnection<Any>;
 
+/// One connection pool's use, for the operations metrics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    pub name: &'static str,
+    /// Connections open (idle or in use).
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
 impl Store {
     /// Connects and runs pending migrations.
     pub async fn open(options: &StoreOptions, key: ServerKey) -> Result<Self> {
@@ -235,6 +245,24 @@ impl Store {
         self.inner
             .outbox_tick
             .send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// How full the connection pools are: `reader` and `writer` on SQLite, `main` on
+    /// PostgreSQL (one pool for both).
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        let stats = |name, pool: &AnyPool| PoolStats {
+            name,
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        };
+        match self.inner.backend {
+            Backend::Sqlite => vec![
+                stats("reader", &self.inner.reader),
+                stats("writer", &self.inner.writer),
+            ],
+            Backend::Postgres => vec![stats("main", &self.inner.writer)],
+        }
     }
 
     /// True when the database answers a trivial query.

@@ -48,6 +48,11 @@ impl From<sqlx::Error> for StoreError {
                     | ErrorKind::CheckViolation => {
                         StoreError::InvalidReference(db.message().to_owned())
                     }
+                    // PostgreSQL cannot hold the NUL character in text (SQLite can): input
+                    // that brings one is refused, whichever entry let it through.
+                    _ if db.code().as_deref() == Some("22021") => {
+                        StoreError::Refused("text cannot contain the NUL character (U+0000)".into())
+                    }
                     _ if is_busy(db.code().as_deref(), db.message()) => {
                         StoreError::Unavailable(db.message().to_owned())
                     }

@@ -6,8 +6,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-use throughline_core::filter::{AttrType, AttributeCatalog, Condition, Join, Operator, time_value};
+use throughline_core::conversation::{Priority, Status};
+use throughline_core::filter::{
+    AttrType, AttributeCatalog, Choices, Condition, Join, Operator, Values,
+};
 use throughline_core::model::AttributeModel;
 
 use crate::clock::now_ms;
@@ -37,11 +39,11 @@ fn standard(target: Target, key: &str) -> Option<(AttrType, Source)> {
     Some(match (target, key) {
         (Target::Conversations, "status") => (Enum, Source::Column("status")),
         (Target::Conversations, "priority") => (Enum, Source::Column("priority")),
-        (Target::Conversations, "assignee_id") => (Number, Source::Column("assignee_id")),
-        (Target::Conversations, "inbox_id") => (Number, Source::Column("inbox_id")),
-        (Target::Conversations, "team_id") => (Number, Source::Column("team_id")),
-        (Target::Conversations, "contact_id") => (Number, Source::Column("contact_id")),
-        (Target::Conversations, "id" | "display_id") => (Number, Source::Column("display_id")),
+        (Target::Conversations, "assignee_id") => (Integer, Source::Column("assignee_id")),
+        (Target::Conversations, "inbox_id") => (Integer, Source::Column("inbox_id")),
+        (Target::Conversations, "team_id") => (Integer, Source::Column("team_id")),
+        (Target::Conversations, "contact_id") => (Integer, Source::Column("contact_id")),
+        (Target::Conversations, "id" | "display_id") => (Integer, Source::Column("display_id")),
         (Target::Conversations, "waiting_since") => (Time, Source::TimeColumn("waiting_since")),
         (Target::Conversations, "browser_language") => {
             (Enum, Source::Additional("browser_language"))
@@ -66,10 +68,41 @@ fn standard(target: Target, key: &str) -> Option<(AttrType, Source)> {
     })
 }
 
+/// A conversation's status filter also takes Chatwoot's `all`.
+const ALL_STATUSES: &str = "all";
+
+/// The values a standard enum attribute takes.
+fn standard_choices(target: Target, key: &str) -> Choices {
+    match (target, key) {
+        (Target::Conversations, "status") => Choices::OneOf(
+            Status::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .chain([ALL_STATUSES])
+                .map(str::to_owned)
+                .collect(),
+        ),
+        (Target::Conversations, "priority") => Choices::OneOf(
+            [
+                Priority::Low,
+                Priority::Medium,
+                Priority::High,
+                Priority::Urgent,
+            ]
+            .iter()
+            .map(|p| p.as_str().to_owned())
+            .collect(),
+        ),
+        (_, "country_code") => Choices::CountryCode,
+        (_, "browser_language" | "conversation_language") => Choices::Language,
+        _ => Choices::Any,
+    }
+}
+
 /// The attributes a filter on `target` may use, including the account's custom attributes.
 pub struct Catalog {
     target: Target,
-    custom: HashMap<String, AttrType>,
+    custom: HashMap<String, (AttrType, Choices)>,
 }
 
 impl AttributeCatalog for Catalog {
@@ -78,7 +111,18 @@ impl AttributeCatalog for Catalog {
     }
 
     fn custom(&self, key: &str) -> Option<AttrType> {
-        self.custom.get(key).copied()
+        self.custom.get(key).map(|(t, _)| *t)
+    }
+
+    fn choices(&self, key: &str, custom: bool) -> Choices {
+        if custom {
+            self.custom
+                .get(key)
+                .map(|(_, c)| c.clone())
+                .unwrap_or(Choices::Any)
+        } else {
+            standard_choices(self.target, key)
+        }
     }
 }
 
@@ -97,7 +141,22 @@ pub async fn catalog(conn: &mut Conn, scope: &AccountScope, target: Target) -> R
                 "list" => AttrType::Enum,
                 _ => AttrType::Text,
             };
-            (d.attribute_key, t)
+            // A list attribute takes the values it defines.
+            let listed: Vec<String> = d
+                .attribute_values
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let choices = if listed.is_empty() {
+                Choices::Any
+            } else {
+                Choices::OneOf(listed)
+            };
+            (d.attribute_key, (t, choices))
         })
         .collect();
     Ok(Catalog { target, custom })
@@ -143,21 +202,6 @@ fn push_expr(q: &mut SqlBuilder, pg: bool, source: &Source, numeric: bool) {
         q.push("CAST(");
         json_text(q, pg, column, &key);
         q.push(" AS REAL)");
-    }
-}
-
-fn text_of(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn number_of(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 
@@ -210,11 +254,18 @@ fn push_condition(
         push_labels(q, scope, target, c);
         return;
     }
-    let numeric = c.attr_type == AttrType::Number;
-    let texts: Vec<String> = c.values.iter().map(text_of).collect();
-    match c.operator {
-        Operator::EqualTo | Operator::NotEqualTo => {
+    let numeric = matches!(c.attr_type, AttrType::Number | AttrType::Integer);
+    match (c.operator, &c.values) {
+        (Operator::EqualTo | Operator::NotEqualTo, values) => {
             let negate = c.operator == Operator::NotEqualTo;
+            if let Values::Texts(texts) = values
+                && matches!(source, Source::Column("status"))
+                && texts.iter().any(|t| t == ALL_STATUSES)
+            {
+                // Every status: everything, or (not equal) nothing.
+                q.push(if negate { "1 = 0" } else { "1 = 1" });
+                return;
+            }
             if negate {
                 q.push("(");
                 push_expr(q, pg, &source, numeric);
@@ -222,48 +273,41 @@ fn push_condition(
             }
             push_expr(q, pg, &source, numeric);
             q.push(if negate { " NOT IN " } else { " IN " });
-            match (c.attr_type, &source) {
-                (AttrType::Flag, Source::Column(_)) => {
-                    let flags: Vec<bool> = c.values.iter().map(truthy).collect();
-                    q.bind_list(&flags);
+            match (values, &source) {
+                (Values::Flags(flags), Source::Column(_)) => {
+                    q.bind_list(flags);
                 }
-                (AttrType::Flag, _) => {
-                    let forms: Vec<String> = c
-                        .values
+                (Values::Flags(flags), _) => {
+                    // A JSON attribute may hold the flag as true/false or 1/0.
+                    let forms: Vec<String> = flags
                         .iter()
-                        .flat_map(|v| {
-                            if truthy(v) {
-                                ["true", "1"]
-                            } else {
-                                ["false", "0"]
-                            }
-                        })
+                        .flat_map(|f| if *f { ["true", "1"] } else { ["false", "0"] })
                         .map(str::to_owned)
                         .collect();
                     q.bind_list(&forms);
                 }
-                (AttrType::Number, Source::Column(_)) => {
-                    let ints: Vec<i64> = c
-                        .values
-                        .iter()
-                        .filter_map(number_of)
-                        .map(|f| f as i64)
-                        .collect();
-                    q.bind_list(&ints);
+                (Values::Integers(ints), _) => {
+                    q.bind_list(ints);
                 }
-                (AttrType::Number, _) => {
-                    let floats: Vec<f64> = c.values.iter().filter_map(number_of).collect();
-                    q.bind_list(&floats);
+                (Values::Numbers(numbers), _) => {
+                    q.bind_list(numbers);
                 }
-                _ => {
-                    q.bind_list(&texts);
+                (Values::Texts(texts), _) => {
+                    q.bind_list(texts);
+                }
+                (Values::None | Values::Time(_) | Values::Days(_), _) => {
+                    // Core never pairs equal_to with these; match nothing rather than guess.
+                    q.push("(NULL)");
                 }
             }
             if negate {
                 q.push(")");
             }
         }
-        Operator::Contains | Operator::DoesNotContain | Operator::StartsWith => {
+        (
+            Operator::Contains | Operator::DoesNotContain | Operator::StartsWith,
+            Values::Texts(texts),
+        ) => {
             let negate = c.operator == Operator::DoesNotContain;
             q.push("(");
             if negate {
@@ -291,7 +335,7 @@ fn push_condition(
             }
             q.push(")");
         }
-        Operator::IsPresent | Operator::IsNotPresent => {
+        (Operator::IsPresent | Operator::IsNotPresent, _) => {
             let present = c.operator == Operator::IsPresent;
             if numeric || matches!(source, Source::TimeColumn(_)) || c.attr_type == AttrType::Flag {
                 push_expr(q, pg, &source, numeric);
@@ -304,53 +348,40 @@ fn push_condition(
                 q.push(" <> '')");
             }
         }
-        Operator::IsGreaterThan | Operator::IsLessThan => {
+        (Operator::IsGreaterThan | Operator::IsLessThan, values) => {
             let cmp = if c.operator == Operator::IsGreaterThan {
                 " > "
             } else {
                 " < "
             };
-            match (&source, c.attr_type) {
-                (Source::TimeColumn(_), _) => match c.values.first().and_then(time_value) {
-                    Some(secs) => {
-                        push_expr(q, pg, &source, false);
-                        q.push(cmp).bind(secs.saturating_mul(1000));
-                    }
-                    None => {
-                        q.push("1 = 0");
-                    }
-                },
-                _ => match c.values.first().and_then(number_of) {
-                    Some(n) => {
-                        let column = matches!(source, Source::Column(_));
-                        push_expr(q, pg, &source, true);
-                        if column {
-                            q.push(cmp).bind(n as i64);
-                        } else {
-                            q.push(cmp).bind(n);
-                        }
-                    }
-                    None => {
-                        q.push("1 = 0");
-                    }
-                },
+            match values {
+                Values::Time(secs) => {
+                    push_expr(q, pg, &source, false);
+                    q.push(cmp).bind(secs.saturating_mul(1000));
+                }
+                Values::Integers(ints) if !ints.is_empty() => {
+                    push_expr(q, pg, &source, true);
+                    q.push(cmp).bind(ints[0]);
+                }
+                Values::Numbers(numbers) if !numbers.is_empty() => {
+                    push_expr(q, pg, &source, true);
+                    q.push(cmp).bind(numbers[0]);
+                }
+                _ => {
+                    q.push("1 = 0");
+                }
             }
         }
-        Operator::DaysBefore => {
-            let days = c.values.first().and_then(number_of).unwrap_or(0.0).max(0.0) as i64;
+        (Operator::DaysBefore, Values::Days(days)) => {
             push_expr(q, pg, &source, false);
             q.push(" < ")
-                .bind(now_ms() - days.saturating_mul(86_400_000));
+                .bind(now_ms().saturating_sub(i64::from(*days).saturating_mul(86_400_000)));
         }
-    }
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
-        _ => false,
+        // Core pairs every operator with its kind of values; anything else matches nothing.
+        (Operator::Contains | Operator::DoesNotContain | Operator::StartsWith, _)
+        | (Operator::DaysBefore, _) => {
+            q.push("1 = 0");
+        }
     }
 }
 
@@ -359,12 +390,10 @@ fn push_labels(q: &mut SqlBuilder, scope: &AccountScope, target: Target, c: &Con
         Target::Conversations => ("conversation_labels", "conversation_id"),
         Target::Contacts => ("contact_labels", "contact_id"),
     };
-    let texts: Vec<String> = c
-        .values
-        .iter()
-        .map(text_of)
-        .map(|s| s.to_lowercase())
-        .collect();
+    let texts: Vec<String> = match &c.values {
+        Values::Texts(t) => t.iter().map(|s| s.to_lowercase()).collect(),
+        _ => Vec::new(),
+    };
     let negate = matches!(c.operator, Operator::NotEqualTo | Operator::IsNotPresent);
     q.push(if negate { "id NOT IN " } else { "id IN " });
     q.push(&format!(

@@ -8,6 +8,7 @@
 //! tenant's records without naming the tenant. Functions that cross tenants (login, token
 //! lookup, platform API) say so in their names.
 
+pub mod backup;
 pub mod blob;
 mod clock;
 mod db;
@@ -18,7 +19,7 @@ mod rows;
 mod sql;
 
 pub use clock::now_ms;
-pub use db::{Backend, ReadConn, Store, StoreOptions, Tx, redact_url};
+pub use db::{Backend, PoolStats, ReadConn, Store, StoreOptions, Tx, redact_url};
 pub use error::{Result, StoreError};
 pub use sqlx::AnyConnection as Conn;
 
@@ -33,6 +34,7 @@ pub(crate) fn crypto_token() -> String {
     throughline_core::crypto::random_token(24)
 }
 pub mod attributes;
+pub mod audit;
 pub mod canned;
 pub mod inboxes;
 pub mod labels;
@@ -56,10 +58,12 @@ pub mod conversations;
 pub mod email;
 mod events;
 pub mod filters;
+pub mod invitations;
 pub mod links;
 pub mod media;
 pub mod messages;
 pub mod moves;
+pub mod privacy;
 pub mod providers;
 mod records;
 pub mod render;
@@ -70,4 +74,5 @@ pub mod settings;
 pub mod suggestions;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod two_factor;
 pub mod webhooks;

@@ -179,7 +179,8 @@ pub struct NewDelivery<'a> {
 }
 
 /// Queues a delivery; a second call for the same target and event is a no-op, so a fan-out
-/// that is replayed after a crash cannot send an event twice under two ids.
+/// that is replayed after a crash cannot send an event twice under two ids. An event that no
+/// longer exists (erased since the fan-out read it: `privacy`) gets no delivery.
 pub async fn enqueue(conn: &mut Conn, d: NewDelivery<'_>) -> Result<()> {
     let (target, webhook_id, inbox_id, message_id) = match d.target {
         Target::Webhook(id) => (format!("webhook:{id}"), Some(id), None, None),
@@ -197,7 +198,8 @@ pub async fn enqueue(conn: &mut Conn, d: NewDelivery<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO deliveries (id, target, account_id, webhook_id, inbox_id, message_id, \
            event_id, event_name, url, payload, state, attempts, next_attempt_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $11, $11) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $11, $11 \
+         WHERE EXISTS (SELECT 1 FROM outbox_events WHERE id = $7) \
          ON CONFLICT (target, event_id) DO NOTHING",
     )
     .bind(uuid::Uuid::now_v7().to_string())

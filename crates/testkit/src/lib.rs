@@ -115,6 +115,12 @@ impl TestApp {
             public_rate_per_ip: Some(0),
             public_rate_per_visitor: Some(0),
             public_message_rate_per_ip: Some(0),
+            // Likewise the per-address connection cap (the connections suite sets its own).
+            max_connections_per_ip: Some(0),
+            // Every receiver and provider fake the suites talk to listens on 127.0.0.1, which
+            // the outbound guard refuses by default: allowed here, and turned off by the tests
+            // of the guard itself (`tests/api/outbound_guard.rs`).
+            outbound_allow_private_networks: Some(true),
             ..Default::default()
         };
         tweak(&mut settings);

@@ -44,6 +44,14 @@ export function statusOf(e: unknown): number | undefined {
   return e instanceof ApiError ? e.status : undefined;
 }
 
+let enrollmentRequired: (() => void) | null = null;
+
+/** Called when the server answers 403 `mfa_enrollment_required`: an account now requires
+ * two-factor authentication of the signed-in user, who may only enrol. */
+export function whenEnrollmentRequired(handler: () => void) {
+  enrollmentRequired = handler;
+}
+
 /** The answer is the caller's to type (`T`): the views are in ./types. */
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
@@ -76,6 +84,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
             : [],
         )
       : [];
+    if (response.status === 403 && error.error === 'mfa_enrollment_required') enrollmentRequired?.();
     throw new ApiError(response.status, error.error || String(response.status), message, fields);
   }
   return data as T;

@@ -1,6 +1,6 @@
 // Application state shared by the screens: the signed-in profile, the current account and its
 // reference data, the route, preferences (theme, notifications) and the realtime socket.
-import { get, del } from './api';
+import { get, del, whenEnrollmentRequired } from './api';
 import { setLocale } from './i18n.svelte';
 import { Realtime } from './realtime';
 import { listOf, type Agent, type CannedResponse, type Inbox, type Label, type Listing, type Profile, type Team } from './types';
@@ -72,8 +72,16 @@ export function useProfile(profile: Profile) {
   const fromPath = Number(/^\/app\/accounts\/(\d+)/.exec(location.pathname)?.[1]);
   const ids = (profile.accounts ?? []).map((a) => a.id);
   session.accountId = ids.includes(fromPath) ? fromPath : (profile.account_id ?? ids[0] ?? 0);
-  realtime.start();
+  // A user who must enrol in two-factor authentication may do nothing else yet.
+  if (profile.mfa_enrollment_required) realtime.stop();
+  else realtime.start();
 }
+
+whenEnrollmentRequired(() => {
+  if (!session.profile) return;
+  session.profile.mfa_enrollment_required = true;
+  realtime.stop();
+});
 
 export async function loadRefs() {
   const [inboxes, agents, teams, labels, canned] = await Promise.all([

@@ -34,6 +34,32 @@ export interface Profile {
   account_id?: number;
   locale?: string;
   accounts: UserAccount[];
+  /** Two-factor authentication is on. */
+  mfa_enabled?: boolean;
+  /** An account requires two-factor authentication of this user, not enrolled yet: the
+   * session may only enrol (every other call answers 403 `mfa_enrollment_required`). */
+  mfa_enrollment_required?: boolean;
+}
+
+/** `GET /api/v1/profile/mfa`. */
+export interface MfaStatus {
+  enabled: boolean;
+  backup_codes_generated: boolean;
+  backup_codes_remaining: number;
+  enrollment_required: boolean;
+}
+
+/** `POST /api/v1/profile/mfa`: a new secret, shown once. */
+export interface MfaSetup {
+  provisioning_url: string;
+  secret: string;
+  qr_code_svg: string;
+}
+
+/** `POST /auth/sign_in` (206) for a user with two-factor authentication. */
+export interface MfaChallenge {
+  mfa_required: true;
+  mfa_token: string;
 }
 
 /** `GET /agents`. */
@@ -408,11 +434,14 @@ export interface Message {
 
 // ------------------------------------------------------------------ administration
 
+/** Who an account requires two-factor authentication of. */
+export type MfaEnforcement = 'off' | 'administrators' | 'everyone';
+
 export interface Account {
   id: number;
   name: string;
   locale?: string;
-  settings?: { continue_across_channels?: boolean; reopen_window_hours?: number };
+  settings?: { continue_across_channels?: boolean; reopen_window_hours?: number; mfa_enforcement?: MfaEnforcement };
   /** Also accepted at the top level. */
   continue_across_channels?: boolean;
   reopen_window_hours?: number;

@@ -73,7 +73,7 @@ impl Surface {
 pub struct MetaAdapter {
     surface: Surface,
     settings: MetaPageSettings,
-    http: reqwest::Client,
+    http: crate::OutboundClient,
     graph: String,
     app_secret: Option<String>,
     verify_token: Option<String>,
@@ -83,7 +83,7 @@ impl MetaAdapter {
     pub fn new(
         surface: Surface,
         settings: MetaPageSettings,
-        http: reqwest::Client,
+        http: crate::OutboundClient,
         endpoints: &ProviderEndpoints,
     ) -> Self {
         let app_secret = settings
@@ -119,7 +119,7 @@ impl MetaAdapter {
             .bearer_auth(&self.settings.page_access_token)
             .send()
             .await
-            .map_err(|e| unreachable_reason(&e))?;
+            .map_err(unsent_reason)?;
         let status = response.status();
         let text = response.text().await.map_err(|e| unreachable_reason(&e))?;
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -171,6 +171,14 @@ fn path_under(path: &str, base: &str) -> bool {
         || path
             .strip_prefix(base)
             .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Why a request was not sent: the outbound guard's refusal, or the transport error.
+fn unsent_reason(e: crate::SendError) -> String {
+    match e {
+        crate::SendError::Refused(r) => r.to_string(),
+        crate::SendError::Http(e) => unreachable_reason(&e),
+    }
 }
 
 fn unreachable_reason(e: &reqwest::Error) -> String {
@@ -282,7 +290,10 @@ impl ChannelAdapter for MetaAdapter {
                         let text = response.text().await.unwrap_or_default();
                         send::outcome(status, &text)
                     }
-                    Err(e) => SendOutcome::temporary(unreachable_reason(&e)),
+                    Err(crate::SendError::Refused(r)) => SendOutcome::permanent(r.to_string()),
+                    Err(crate::SendError::Http(e)) => {
+                        SendOutcome::temporary(unreachable_reason(&e))
+                    }
                 };
                 match sent {
                     SendOutcome::Accepted { .. } if first.is_none() => first = Some(sent),
@@ -417,7 +428,12 @@ mod tests {
                 app_secret: app_secret.map(str::to_owned),
                 verify_token: Some("verify-me".into()),
             },
-            reqwest::Client::new(),
+            crate::OutboundClient::new(
+                std::time::Duration::from_secs(10),
+                &crate::OutboundPolicy::allow_all(),
+                &[],
+            )
+            .unwrap(),
             &ProviderEndpoints {
                 meta_graph: graph.into(),
                 meta_app_secret: Some("instance-secret".into()),

@@ -22,7 +22,6 @@ mod parse;
 mod send;
 
 use futures::future::BoxFuture;
-use reqwest::RequestBuilder;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use throughline_core::crypto::constant_time_eq;
@@ -45,14 +44,14 @@ const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
 pub struct TelegramAdapter {
     settings: TelegramSettings,
-    http: reqwest::Client,
+    http: crate::OutboundClient,
     api: String,
 }
 
 impl TelegramAdapter {
     pub fn new(
         settings: TelegramSettings,
-        http: reqwest::Client,
+        http: crate::OutboundClient,
         endpoints: &ProviderEndpoints,
     ) -> Self {
         Self {
@@ -86,11 +85,13 @@ impl TelegramAdapter {
     }
 
     /// A Bot API call whose `result` is needed; Telegram's own `description` when it refuses.
-    async fn call(&self, request: RequestBuilder) -> Result<Value, String> {
-        let response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
+    async fn call(&self, request: crate::Outgoing) -> Result<Value, String> {
+        let response = request.send().await.map_err(|e| match e {
+            crate::SendError::Refused(r) => self.redact(r.to_string()),
+            crate::SendError::Http(e) if e.is_timeout() => {
                 "Telegram did not answer in time".to_owned()
-            } else {
+            }
+            crate::SendError::Http(e) => {
                 self.redact(format!("could not reach Telegram: {}", e.without_url()))
             }
         })?;
@@ -377,7 +378,12 @@ mod tests {
                 secret_token: "s3cret-Token_1".into(),
                 bot_name: Some("loja_bot".into()),
             },
-            reqwest::Client::new(),
+            crate::OutboundClient::new(
+                std::time::Duration::from_secs(10),
+                &crate::OutboundPolicy::allow_all(),
+                &[],
+            )
+            .unwrap(),
             &ProviderEndpoints {
                 telegram_api: format!("{api}/"),
                 ..ProviderEndpoints::default()

@@ -29,7 +29,7 @@ const MAX_MEDIA: usize = 10;
 
 pub struct TwilioAdapter {
     settings: TwilioSettings,
-    http: reqwest::Client,
+    http: crate::OutboundClient,
     api: String,
     status_callback: String,
 }
@@ -37,7 +37,7 @@ pub struct TwilioAdapter {
 impl TwilioAdapter {
     pub fn new(
         settings: TwilioSettings,
-        http: reqwest::Client,
+        http: crate::OutboundClient,
         endpoints: &ProviderEndpoints,
     ) -> Self {
         Self {
@@ -51,7 +51,7 @@ impl TwilioAdapter {
         }
     }
 
-    fn authed(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    fn authed(&self, request: crate::Outgoing) -> crate::Outgoing {
         match (&self.settings.api_key_sid, &self.settings.api_key_secret) {
             (Some(sid), Some(secret)) => request.basic_auth(sid, Some(secret)),
             _ => request.basic_auth(&self.settings.account_sid, Some(&self.settings.auth_token)),

@@ -25,7 +25,7 @@ pub use parse::parse_webhook;
 
 pub struct WhatsappAdapter {
     settings: WhatsappCloudSettings,
-    http: reqwest::Client,
+    http: crate::OutboundClient,
     graph: String,
     app_secret: Option<String>,
 }
@@ -33,7 +33,7 @@ pub struct WhatsappAdapter {
 impl WhatsappAdapter {
     pub fn new(
         settings: WhatsappCloudSettings,
-        http: reqwest::Client,
+        http: crate::OutboundClient,
         endpoints: &ProviderEndpoints,
     ) -> Self {
         let app_secret = settings

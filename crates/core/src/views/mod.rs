@@ -16,6 +16,7 @@ macro_rules! view {
 }
 
 mod account;
+mod audit;
 mod contact;
 mod conversation;
 mod inbox;
@@ -25,6 +26,7 @@ mod user;
 pub mod webhook_body;
 
 pub use account::*;
+pub use audit::*;
 pub use contact::*;
 pub use conversation::*;
 pub use inbox::*;

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::model::{Agent, AgentBot, User};
+use crate::model::{Agent, AgentBot, Invitation, User};
 
 /// Gravatar-free placeholder: Throughline makes no request to third parties for avatars.
 pub(crate) fn avatar(url: &Option<String>) -> String {
@@ -84,6 +84,27 @@ view! {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub locale: Option<String>,
         pub accounts: Vec<UserAccountView>,
+        /// Throughline: accounts that invited this user, waiting for them to accept
+        /// (`POST /api/v1/profile/invitations/{id}/accept`) or decline.
+        pub pending_invitations: Vec<PendingInvitationView>,
+        /// Two-factor authentication is on (sign-in asks for a code).
+        pub mfa_enabled: bool,
+        /// Throughline: an account requires two-factor authentication of this user, who has
+        /// not turned it on: a browser session may only enrol (`/api/v1/profile/mfa`), and the
+        /// access token is not shown until they have.
+        pub mfa_enrollment_required: bool,
+    }
+
+    /// An invitation as the invited user sees it in their profile.
+    pub struct PendingInvitationView {
+        pub id: i64,
+        pub account_id: i64,
+        pub account_name: String,
+        /// agent or administrator
+        pub role: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub inviter_name: Option<String>,
+        pub created_at: i64,
     }
 }
 
@@ -94,12 +115,31 @@ impl From<&Agent> for AgentView {
             account_id: a.membership.account_id,
             availability_status: a.membership.availability.as_str().into(),
             auto_offline: a.membership.auto_offline,
-            confirmed: true,
+            confirmed: a.user.confirmed_at.is_some(),
             email: a.user.email.clone(),
             available_name: a.user.available_name().into(),
             name: a.user.name.clone(),
             role: a.membership.role.as_str().into(),
             thumbnail: avatar(&a.user.avatar_url),
+        }
+    }
+}
+
+/// A pending invitation as the inviting account lists it: only what its administrator typed,
+/// shaped exactly like a brand-new agent who has not signed in yet.
+impl From<&Invitation> for AgentView {
+    fn from(i: &Invitation) -> Self {
+        Self {
+            id: i.id,
+            account_id: i.account_id,
+            availability_status: i.availability.as_str().into(),
+            auto_offline: i.auto_offline,
+            confirmed: false,
+            email: i.email.clone(),
+            available_name: i.name.clone(),
+            name: i.name.clone(),
+            role: i.role.as_str().into(),
+            thumbnail: String::new(),
         }
     }
 }

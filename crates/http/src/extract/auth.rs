@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Method};
 use throughline_core::model::{AgentBot, User};
 use throughline_core::role::Role;
 use throughline_store::auth::{self, TokenOwner};
-use throughline_store::{AccountScope, accounts, scope};
+use throughline_store::{AccountScope, accounts, scope, two_factor};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -98,6 +98,15 @@ fn check_same_origin(parts: &Parts, public_url: &str) -> Result<(), ApiError> {
     }
 }
 
+/// What a session that must enrol in two-factor authentication may still ask: who it is
+/// (`GET /api/v1/profile`) and the enrolment itself (`/api/v1/profile/mfa…`).
+fn allowed_while_enrolling(parts: &Parts) -> bool {
+    let path = parts.uri.path().trim_end_matches('/');
+    (parts.method == Method::GET && path == "/api/v1/profile")
+        || path == "/api/v1/profile/mfa"
+        || path.starts_with("/api/v1/profile/mfa/")
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -137,6 +146,13 @@ impl FromRequestParts<AppState> for Caller {
                     ApiError::Unauthorized("Your session has expired; sign in again".into())
                 })?;
             check_same_origin(parts, &state.config.public_url)?;
+            // An account requires two-factor authentication of this user, who has not turned
+            // it on: the browser session may only enrol (tokens are not gated, as before).
+            if !allowed_while_enrolling(parts)
+                && two_factor::enrollment_required_unscoped(&mut conn, user_id).await?
+            {
+                return Err(ApiError::MfaEnrollmentRequired);
+            }
             Caller {
                 principal: Principal::User(accounts::get_user_unscoped(&mut conn, user_id).await?),
                 via_session: true,

@@ -16,6 +16,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::BadRequest(
+                "invalid path: it contains the NUL character (%00)".into(),
+            ));
+        }
         AxumPath::<T>::from_request_parts(parts, state)
             .await
             .map(|AxumPath(v)| Path(v))
@@ -41,7 +46,13 @@ where
 
 /// Query strings, with repeated keys (`labels[]=a&labels[]=b`) collected into lists as Chatwoot
 /// clients send them; structs name such fields `labels[]` with an alias.
+/// The NUL character (`%00`), which PostgreSQL cannot store or compare in text, is refused.
 fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    if query.contains("%00") {
+        return Err(ApiError::BadRequest(
+            "invalid query: it contains the NUL character (%00)".into(),
+        ));
+    }
     serde_html_form::from_str(query)
         .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))
 }

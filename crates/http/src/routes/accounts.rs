@@ -2,6 +2,8 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use throughline_core::audit::{self as audit_rules, BOOKKEEPING, Change, kind, record_fields};
+use throughline_core::model::Account;
 use throughline_core::validate::{required_text, text_patch};
 use throughline_core::views::AccountView;
 use throughline_store::accounts::{self, AccountChanges};
@@ -9,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::double_option;
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json};
 use crate::state::AppState;
@@ -45,8 +48,24 @@ struct AccountUpdate {
     /// Throughline: hours after resolution during which a customer's answer re-opens the
     /// conversation (default 72); later, a new conversation links to the old one.
     reopen_window_hours: Option<i64>,
+    /// Throughline: who must use two-factor authentication — `off`, `administrators` or
+    /// `everyone`. A member it applies to who has not enrolled can, once signed in, only enrol.
+    mfa_enforcement: Option<String>,
     #[schema(value_type = Object)]
     custom_attributes: Option<serde_json::Value>,
+    /// Throughline: days the audit log keeps its entries (30 to 3650, default 365).
+    audit_log_retention_days: Option<i64>,
+}
+
+/// The audit log's entry for an account change: every field and setting that differs.
+pub(super) fn account_change(before: &Account, after: &Account) -> Change {
+    Change::updated(
+        kind::ACCOUNT,
+        after.id,
+        &record_fields(before, BOOKKEEPING),
+        &record_fields(after, BOOKKEEPING),
+    )
+    .named("name", &*after.name)
 }
 
 /// Updates the account (administrators).
@@ -57,6 +76,7 @@ struct AccountUpdate {
 async fn update(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<AccountUpdate>,
 ) -> ApiResult<axum::Json<AccountView>> {
     ctx.require_admin()?;
@@ -79,6 +99,24 @@ async fn update(
     }
     if let Some(h) = body.reopen_window_hours {
         settings.insert("reopen_window_hours".into(), h.into());
+    }
+    if let Some(days) = body.audit_log_retention_days {
+        let days =
+            audit_rules::check_retention_days(days).map_err(|e| ApiError::Invalid(vec![e]))?;
+        settings.insert(audit_rules::RETENTION_SETTING.into(), days.into());
+    }
+    if let Some(e) = body.mfa_enforcement.as_deref() {
+        let e = throughline_core::two_factor::Enforcement::parse(e).ok_or_else(|| {
+            ApiError::invalid(
+                "mfa_enforcement",
+                "inclusion",
+                "mfa_enforcement must be off, administrators or everyone",
+            )
+        })?;
+        settings.insert(
+            throughline_core::two_factor::Enforcement::SETTING.into(),
+            e.as_str().into(),
+        );
     }
     throughline_store::continuity::validate_settings(&settings)?;
     if let Some(locale) = body.locale.as_deref()
@@ -115,7 +153,11 @@ async fn update(
         custom_attributes: body.custom_attributes,
     };
     let mut tx = state.store.begin().await?;
+    let before = accounts::get_account(tx.conn(), ctx.account_id()).await?;
     let account = accounts::update_account(tx.conn(), ctx.account_id(), changes).await?;
+    audit
+        .record(tx.conn(), &ctx.scope, account_change(&before, &account))
+        .await?;
     tx.commit().await?;
     Ok(axum::Json(AccountView::from(&account)))
 }

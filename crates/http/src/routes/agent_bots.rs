@@ -3,14 +3,16 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use throughline_core::model::AgentBot;
-use throughline_core::validate::{http_url, optional_text, required_text, text_patch};
+use throughline_core::validate::{optional_text, required_text, text_patch};
 use throughline_store::auth::{self, TokenOwner};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Empty, ok};
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path};
+use crate::outbound_url::checked_url;
 use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -45,6 +47,11 @@ async fn view(state: &AppState, bot: &AgentBot) -> ApiResult<BotView> {
         account_id: bot.account_id,
         access_token: token,
     })
+}
+
+/// What the audit log keeps of a bot.
+fn audited(bot: &AgentBot) -> serde_json::Value {
+    throughline_core::audit::record_fields(bot, throughline_core::audit::BOOKKEEPING)
 }
 
 async fn get_bot(state: &AppState, ctx: &AccountCtx, id: i64) -> ApiResult<AgentBot> {
@@ -89,6 +96,7 @@ struct BotBody {
 async fn create(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<BotBody>,
 ) -> ApiResult<axum::Json<BotView>> {
     ctx.require_admin()?;
@@ -103,7 +111,7 @@ async fn create(
         .outgoing_url
         .as_deref()
         .filter(|u| !u.trim().is_empty())
-        .map(|u| http_url("outgoing_url", u))
+        .map(|u| checked_url(&state, "outgoing_url", u))
         .transpose()?;
     let mut tx = state.store.begin().await?;
     let bot = auth::create_agent_bot(
@@ -115,6 +123,14 @@ async fn create(
     )
     .await?;
     auth::issue_token(tx.conn(), state.store.key(), TokenOwner::AgentBot(bot.id)).await?;
+    let change = throughline_core::audit::Change::created(
+        throughline_core::audit::kind::AGENT_BOT,
+        bot.id,
+        &audited(&bot),
+    )
+    .with("access_token", throughline_core::audit::CHANGED)
+    .named("name", &*bot.name);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(axum::Json(view(&state, &bot).await?))
 }
@@ -148,6 +164,7 @@ struct BotPatch {
 async fn update(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<BotPatch>,
 ) -> ApiResult<axum::Json<BotView>> {
@@ -162,10 +179,11 @@ async fn update(
         .outgoing_url
         .map(|u| {
             u.filter(|u| !u.trim().is_empty())
-                .map(|u| http_url("outgoing_url", &u))
+                .map(|u| checked_url(&state, "outgoing_url", &u))
                 .transpose()
         })
         .transpose()?;
+    let before = get_bot(&state, &ctx, id).await?;
     let mut tx = state.store.begin().await?;
     let bot = auth::update_agent_bot(
         tx.conn(),
@@ -176,6 +194,14 @@ async fn update(
         url.as_ref().map(|u| u.as_deref()),
     )
     .await?;
+    let change = throughline_core::audit::Change::updated(
+        throughline_core::audit::kind::AGENT_BOT,
+        id,
+        &audited(&before),
+        &audited(&bot),
+    )
+    .named("name", &*bot.name);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(axum::Json(view(&state, &bot).await?))
 }
@@ -187,11 +213,20 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
 ) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
+    let bot = get_bot(&state, &ctx, id).await?;
     let mut tx = state.store.begin().await?;
     auth::delete_agent_bot(tx.conn(), &ctx.scope, id).await?;
+    let change = throughline_core::audit::Change::destroyed(
+        throughline_core::audit::kind::AGENT_BOT,
+        id,
+        &audited(&bot),
+    )
+    .named("name", &*bot.name);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(ok())
 }

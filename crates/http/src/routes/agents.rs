@@ -2,17 +2,21 @@
 
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
+use throughline_core::audit::{CHANGED, Change, kind};
 use throughline_core::identity::normalize_email;
-use throughline_core::model::Availability;
+use throughline_core::model::{Agent, Availability, Invitation};
 use throughline_core::role::Role;
 use throughline_core::validate::required_text;
 use throughline_core::views::AgentView;
+use throughline_store::StoreError;
 use throughline_store::accounts::{self, MembershipChanges, NewUser, UserChanges};
 use throughline_store::auth;
+use throughline_store::invitations::{self, InvitationChanges, NewInvitation};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path};
 use crate::state::AppState;
@@ -32,7 +36,51 @@ async fn list(
 ) -> ApiResult<axum::Json<Vec<AgentView>>> {
     let mut conn = state.store.read().await?;
     let agents = accounts::list_agents(&mut conn, &ctx.scope).await?;
-    Ok(axum::Json(agents.iter().map(AgentView::from).collect()))
+    let pending = invitations::list(&mut conn, &ctx.scope).await?;
+    // Pending invitations sit among the agents by id, as the new users they look like.
+    let mut views: Vec<AgentView> = agents
+        .iter()
+        .map(AgentView::from)
+        .chain(pending.iter().map(AgentView::from))
+        .collect();
+    views.sort_by_key(|v| v.id);
+    Ok(axum::Json(views))
+}
+
+/// What the audit log keeps of an agent: the same fields whether they are a member or a
+/// pending invitation, so the log tells them apart no more than the agents list does.
+fn audited_fields(
+    name: &str,
+    email: &str,
+    role: Role,
+    availability: Availability,
+    auto_offline: bool,
+) -> Value {
+    json!({"name": name, "email": email, "role": role.as_str(),
+        "availability": availability.as_str(), "auto_offline": auto_offline})
+}
+
+pub(super) fn member_fields(a: &Agent) -> Value {
+    audited_fields(
+        &a.user.name,
+        &a.user.email,
+        a.membership.role,
+        a.membership.availability,
+        a.membership.auto_offline,
+    )
+}
+
+fn invitation_fields(i: &Invitation) -> Value {
+    audited_fields(&i.name, &i.email, i.role, i.availability, i.auto_offline)
+}
+
+/// An `AccountUser` entry about the agent `id`, named as the administrator sees them.
+pub(super) fn agent_change(change: Change, id: i64, name: &str, email: &str) -> Change {
+    debug_assert_eq!(change.auditable_type, kind::ACCOUNT_USER);
+    change
+        .named("user_id", id)
+        .named("name", name)
+        .named("email", email)
 }
 
 fn parse_role(s: &str) -> ApiResult<Role> {
@@ -59,12 +107,17 @@ struct NewAgent {
     role: String,
     availability_status: Option<String>,
     auto_offline: Option<bool>,
-    /// Throughline: an initial password, so the agent can sign in before email invitations
-    /// exist. Without one, an administrator sets it later.
+    /// Throughline: an initial password for a new user, so the agent can sign in before email
+    /// invitations exist. Without one, an administrator sets it later. A user who exists
+    /// already keeps their own password: this one is not applied.
     password: Option<String>,
 }
 
-/// Adds an agent (administrators). An existing user (same email) joins the account.
+/// Adds an agent (administrators). A new email becomes a user and an agent at once. The email
+/// of a user who exists already (in another account) gets an invitation instead: nothing is
+/// granted until that user accepts it from their profile, and the answer (and the agents
+/// list) shows only what was typed here, exactly as for a new email, so adding an email never
+/// tells whether someone uses it.
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/agents", tag = "Agents",
     params(("account_id" = i64, Path)), request_body = NewAgent, security(("userApiKey" = [])),
     responses((status = 200, body = AgentView), (status = 403, body = crate::error::ErrorBody),
@@ -72,6 +125,7 @@ struct NewAgent {
 async fn create(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<NewAgent>,
 ) -> ApiResult<axum::Json<AgentView>> {
     ctx.require_admin()?;
@@ -90,15 +144,47 @@ async fn create(
         .transpose()?;
     let mut tx = state.store.begin().await?;
     let user = match accounts::find_user_by_email_unscoped(tx.conn(), &email).await? {
-        // An existing user keeps their own credentials: another account cannot set them.
-        Some(_) if password_hash.is_some() => {
-            return Err(ApiError::invalid(
-                "password",
-                "not_allowed",
-                "this user already exists; they sign in with their own password",
-            ));
+        Some((existing, _)) => {
+            match accounts::membership_of(tx.conn(), ctx.account_id(), existing.id).await {
+                Ok(_) => {
+                    return Err(ApiError::Conflict {
+                        field: "email".into(),
+                    });
+                }
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if invitations::is_invited(tx.conn(), &ctx.scope, existing.id).await? {
+                return Err(ApiError::Conflict {
+                    field: "email".into(),
+                });
+            }
+            let invitation = invitations::create(
+                tx.conn(),
+                &ctx.scope,
+                NewInvitation {
+                    user_id: existing.id,
+                    email,
+                    name,
+                    role,
+                    availability: availability.unwrap_or(Availability::Online),
+                    auto_offline: body.auto_offline.unwrap_or(true),
+                    inviter_id: ctx.caller.user().map(|u| u.id),
+                },
+            )
+            .await?;
+            let i = &invitation;
+            let change = Change::created(kind::ACCOUNT_USER, i.id, &invitation_fields(i));
+            audit
+                .record(
+                    tx.conn(),
+                    &ctx.scope,
+                    agent_change(change, i.id, &i.name, &i.email),
+                )
+                .await?;
+            tx.commit().await?;
+            return Ok(axum::Json(AgentView::from(&invitation)));
         }
-        Some((u, _)) => u,
         None => {
             let u = accounts::create_user(
                 tx.conn(),
@@ -115,14 +201,6 @@ async fn create(
             u
         }
     };
-    if accounts::membership_of(tx.conn(), ctx.account_id(), user.id)
-        .await
-        .is_ok()
-    {
-        return Err(ApiError::Conflict {
-            field: "email".into(),
-        });
-    }
     accounts::add_member(
         tx.conn(),
         ctx.account_id(),
@@ -142,6 +220,14 @@ async fn create(
         },
     )
     .await?;
+    let change = Change::created(kind::ACCOUNT_USER, user.id, &member_fields(&agent));
+    audit
+        .record(
+            tx.conn(),
+            &ctx.scope,
+            agent_change(change, user.id, &agent.user.name, &agent.user.email),
+        )
+        .await?;
     tx.commit().await?;
     Ok(axum::Json(AgentView::from(&agent)))
 }
@@ -165,6 +251,7 @@ struct AgentUpdate {
 async fn update(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<AgentUpdate>,
 ) -> ApiResult<axum::Json<AgentView>> {
@@ -186,6 +273,38 @@ async fn update(
         None => None,
     };
     let mut tx = state.store.begin().await?;
+    match invitations::get(tx.conn(), &ctx.scope, id).await {
+        Ok(invitation) => {
+            // Not a member yet: the invitation changes. A password is not applied — the
+            // invited user keeps their own.
+            let before = invitation_fields(&invitation);
+            let invitation = invitations::update(
+                tx.conn(),
+                &ctx.scope,
+                invitation.id,
+                InvitationChanges {
+                    name,
+                    role,
+                    availability,
+                    auto_offline: body.auto_offline,
+                },
+            )
+            .await?;
+            let i = &invitation;
+            let change = Change::updated(kind::ACCOUNT_USER, i.id, &before, &invitation_fields(i));
+            audit
+                .record(
+                    tx.conn(),
+                    &ctx.scope,
+                    agent_change(change, i.id, &i.name, &i.email),
+                )
+                .await?;
+            tx.commit().await?;
+            return Ok(axum::Json(AgentView::from(&invitation)));
+        }
+        Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
     let current = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
     if current.membership.role.is_admin()
         && role == Some(Role::Agent)
@@ -216,6 +335,7 @@ async fn update(
         )
         .await?;
     }
+    let password_changed = password_hash.is_some();
     if let Some(hash) = password_hash {
         accounts::set_password_unscoped(tx.conn(), id, &hash).await?;
         auth::delete_sessions_of_user(tx.conn(), id).await?;
@@ -231,6 +351,22 @@ async fn update(
         },
     )
     .await?;
+    let mut change = Change::updated(
+        kind::ACCOUNT_USER,
+        id,
+        &member_fields(&current),
+        &member_fields(&agent),
+    );
+    if password_changed {
+        change = change.with("password", CHANGED);
+    }
+    audit
+        .record(
+            tx.conn(),
+            &ctx.scope,
+            agent_change(change, id, &agent.user.name, &agent.user.email),
+        )
+        .await?;
     tx.commit().await?;
     Ok(axum::Json(AgentView::from(&agent)))
 }
@@ -242,10 +378,29 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
 ) -> ApiResult<axum::Json<super::Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
+    // A pending agent is an invitation: removing it withdraws the invitation.
+    match invitations::get(tx.conn(), &ctx.scope, id).await {
+        Ok(i) => {
+            invitations::withdraw(tx.conn(), &ctx.scope, id).await?;
+            let change = Change::destroyed(kind::ACCOUNT_USER, id, &invitation_fields(&i));
+            audit
+                .record(
+                    tx.conn(),
+                    &ctx.scope,
+                    agent_change(change, id, &i.name, &i.email),
+                )
+                .await?;
+            tx.commit().await?;
+            return Ok(super::ok());
+        }
+        Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
     let agent = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
     if agent.membership.role.is_admin()
         && accounts::count_administrators(tx.conn(), ctx.account_id()).await? <= 1
@@ -255,6 +410,14 @@ async fn remove(
         ));
     }
     accounts::remove_member(tx.conn(), ctx.account_id(), id).await?;
+    let change = Change::destroyed(kind::ACCOUNT_USER, id, &member_fields(&agent));
+    audit
+        .record(
+            tx.conn(),
+            &ctx.scope,
+            agent_change(change, id, &agent.user.name, &agent.user.email),
+        )
+        .await?;
     tx.commit().await?;
     Ok(super::ok())
 }

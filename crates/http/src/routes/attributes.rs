@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Empty, ok};
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path, Query};
 use crate::state::AppState;
@@ -179,6 +180,17 @@ fn merge_fields(base: Option<DefinitionFields>, b: DefinitionBody) -> ApiResult<
     Ok(f)
 }
 
+/// The audit log's entry about a definition.
+fn audited(
+    c: fn(&'static str, i64, &Value) -> throughline_core::audit::Change,
+    d: &throughline_core::model::CustomAttributeDefinition,
+) -> throughline_core::audit::Change {
+    let fields = throughline_core::audit::record_fields(d, throughline_core::audit::BOOKKEEPING);
+    c(throughline_core::audit::kind::ATTRIBUTE, d.id, &fields)
+        .named("attribute_key", &*d.attribute_key)
+        .named("name", &*d.attribute_display_name)
+}
+
 /// Defines a custom attribute (administrators).
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/custom_attribute_definitions", tag = "Custom Attributes",
     params(("account_id" = i64, Path)), request_body = DefinitionBody, security(("userApiKey" = [])),
@@ -186,12 +198,15 @@ fn merge_fields(base: Option<DefinitionFields>, b: DefinitionBody) -> ApiResult<
 async fn create(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<DefinitionBody>,
 ) -> ApiResult<axum::Json<CustomAttributeView>> {
     ctx.require_admin()?;
     let fields = merge_fields(None, body)?;
     let mut tx = state.store.begin().await?;
     let d = attributes::create(tx.conn(), &ctx.scope, fields).await?;
+    let change = audited(throughline_core::audit::Change::created, &d);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(axum::Json(CustomAttributeView::from(&d)))
 }
@@ -217,14 +232,27 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<DefinitionBody>,
 ) -> ApiResult<axum::Json<CustomAttributeView>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     let current = attributes::get(tx.conn(), &ctx.scope, id).await?;
+    let before =
+        throughline_core::audit::record_fields(&current, throughline_core::audit::BOOKKEEPING);
     let fields = merge_fields(Some(current.into()), body)?;
     let d = attributes::update(tx.conn(), &ctx.scope, id, fields).await?;
+    let after = throughline_core::audit::record_fields(&d, throughline_core::audit::BOOKKEEPING);
+    let change = throughline_core::audit::Change::updated(
+        throughline_core::audit::kind::ATTRIBUTE,
+        id,
+        &before,
+        &after,
+    )
+    .named("attribute_key", &*d.attribute_key)
+    .named("name", &*d.attribute_display_name);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(axum::Json(CustomAttributeView::from(&d)))
 }
@@ -236,11 +264,15 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
 ) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
+    let d = attributes::get(tx.conn(), &ctx.scope, id).await?;
     attributes::delete(tx.conn(), &ctx.scope, id).await?;
+    let change = audited(throughline_core::audit::Change::destroyed, &d);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(ok())
 }

@@ -4,15 +4,16 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use throughline_core::crypto;
 use throughline_core::model::User;
-use throughline_core::views::{ProfileView, UserAccountView};
+use throughline_core::views::{PendingInvitationView, ProfileView, UserAccountView};
 use throughline_store::accounts::{self, UserChanges};
 use throughline_store::auth::{self, NewSession, TokenOwner};
 use throughline_store::{Conn, Store};
+use throughline_store::{invitations, two_factor};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,37 +29,69 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(reset_access_token))
 }
 
+/// The first step (`email`, `password`) or, for a user with two-factor authentication, the
+/// second (`mfa_token` with `otp_code` or `backup_code`), as Chatwoot takes them.
 #[derive(Deserialize, utoipa::ToSchema)]
 struct SignIn {
-    email: String,
-    password: String,
+    email: Option<String>,
+    password: Option<String>,
+    /// The second step: the token the first step answered (206).
+    mfa_token: Option<String>,
+    /// The 6-digit code of the authenticator app.
+    otp_code: Option<String>,
+    /// A recovery code instead of `otp_code`.
+    backup_code: Option<String>,
 }
+
+/// The first step's answer (206) for a user with two-factor authentication: no session, no
+/// token, but Chatwoot's `mfa_token`, good for one second step within five minutes.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct MfaChallenge {
+    mfa_required: bool,
+    mfa_token: String,
+}
+
+/// How long the second step may wait after the password.
+const MFA_TOKEN_TTL_MS: i64 = 5 * 60 * 1000;
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct SignInAnswer {
     data: ProfileView,
 }
 
-/// The client address, from the socket or (behind a trusted proxy) `X-Forwarded-For`.
+/// The client address: the socket's peer, or — behind a trusted proxy (`trust_proxy`) — the
+/// address that proxy appended to `X-Forwarded-For`, which is the last one. Earlier entries
+/// are whatever the client sent and are never used: a client must not pick its own key for
+/// rate limits and sign-in throttling.
 pub(crate) fn client_ip(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<std::net::SocketAddr>,
 ) -> String {
     if state.config.trust_proxy
-        && let Some(forwarded) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded.split(',').next()
+        && let Some(ip) = forwarded_by_proxy(headers)
     {
-        return first.trim().to_owned();
+        return ip.to_string();
     }
     peer.map(|p| p.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The last entry of the last `X-Forwarded-For` header, when it is an IP address.
+fn forwarded_by_proxy(headers: &HeaderMap) -> Option<std::net::IpAddr> {
+    let last_header = headers.get_all("x-forwarded-for").iter().next_back()?;
+    let last = last_header.to_str().ok()?.rsplit(',').next()?.trim();
+    last.parse().ok()
+}
+
 /// Signs in with email and password: answers like Chatwoot (`data.access_token`,
-/// `data.account_id`, `data.accounts`) and sets the web app's session cookie.
+/// `data.account_id`, `data.accounts`) and sets the web app's session cookie. A user with
+/// two-factor authentication gets 206 `{mfa_required, mfa_token}` instead, and signs in by
+/// posting the token with `otp_code` (or `backup_code`): a wrong code is 400, an expired or
+/// used token 401, and wrong codes are throttled like passwords.
 #[utoipa::path(post, path = "/auth/sign_in", tag = "Auth", request_body = SignIn, responses(
-    (status = 200, body = SignInAnswer), (status = 401, body = crate::error::ErrorBody),
+    (status = 200, body = SignInAnswer), (status = 206, body = MfaChallenge),
+    (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
     (status = 429, body = crate::error::ErrorBody)))]
 async fn sign_in(
     State(state): State<AppState>,
@@ -67,9 +100,23 @@ async fn sign_in(
     Json(body): Json<SignIn>,
 ) -> ApiResult<Response> {
     let ip = client_ip(&state, &headers, peer);
-    let email = body.email.trim().to_lowercase();
-    let keys = vec![format!("email:{email}"), format!("ip:{ip}")];
-    if let Some(retry_after) = state.throttle.blocked_for(&keys, Instant::now()) {
+    if let Some(token) = body.mfa_token.as_deref() {
+        return second_step(&state, &headers, ip, token, &body).await;
+    }
+    let (Some(email), Some(password)) = (body.email.as_deref(), body.password) else {
+        return Err(ApiError::invalid(
+            if body.email.is_none() {
+                "email"
+            } else {
+                "password"
+            },
+            "required",
+            "email and password are required",
+        ));
+    };
+    let email = email.trim().to_lowercase();
+    // Checked before the password, which a locked address does not get to try.
+    if let Some(retry_after) = state.throttle.refused(&ip, &email, Instant::now()) {
         return Err(ApiError::TooManyRequests { retry_after });
     }
     let mut conn = state.store.read().await?;
@@ -80,19 +127,99 @@ async fn sign_in(
         Some((u, Some(h))) => (Some(u), h),
         _ => (None, dummy_hash().to_owned()),
     };
-    let password = body.password;
     let verified = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !verified || user.is_none() {
+        crate::audit::sign_in_failed(&state, user.as_ref(), &email, &ip, "password");
+    }
     let Some(user) = user.filter(|_| verified) else {
-        state.throttle.record_failure(&keys, Instant::now());
+        state.throttle.failed(&ip, &email, Instant::now());
         return Err(ApiError::Unauthorized(
             "Invalid login credentials. Please try again.".into(),
         ));
     };
-    state.throttle.record_success(&keys);
+    state.throttle.succeeded(&ip, &email);
 
     let mut tx = state.store.begin().await?;
+    if two_factor::is_enabled_unscoped(tx.conn(), user.id).await? {
+        let mfa_token =
+            two_factor::create_challenge_unscoped(tx.conn(), user.id, MFA_TOKEN_TTL_MS).await?;
+        tx.commit().await?;
+        let challenge = MfaChallenge {
+            mfa_required: true,
+            mfa_token,
+        };
+        return Ok((StatusCode::PARTIAL_CONTENT, axum::Json(challenge)).into_response());
+    }
+    start_session(&state, &headers, ip, &user, tx).await
+}
+
+/// The second step: the challenge token and a code (or a recovery code). The token is spent
+/// with the code, in one transaction with the new session.
+async fn second_step(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: String,
+    token: &str,
+    body: &SignIn,
+) -> ApiResult<Response> {
+    let expired = || {
+        ApiError::Unauthorized(
+            "This sign-in has expired or was already completed; sign in again.".into(),
+        )
+    };
+    let mut conn = state.store.read().await?;
+    let user_id = two_factor::challenge_user_unscoped(&mut conn, token)
+        .await?
+        .ok_or_else(expired)?;
+    let user = accounts::get_user_unscoped(&mut conn, user_id).await?;
+    drop(conn);
+    if body.otp_code.is_none() && body.backup_code.is_none() {
+        return Err(ApiError::invalid(
+            "otp_code",
+            "required",
+            "otp_code or backup_code is required",
+        ));
+    }
+    if let Some(retry_after) = state
+        .two_factor_throttle
+        .refused(&ip, &user.email, Instant::now())
+    {
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    let mut tx = state.store.begin().await?;
+    let spent = super::two_factor::spend_code(
+        tx.conn(),
+        state.store.key(),
+        user.id,
+        body.otp_code.as_deref(),
+        body.backup_code.as_deref(),
+    )
+    .await?;
+    if !spent {
+        drop(tx);
+        crate::audit::sign_in_failed(state, Some(&user), &user.email, &ip, "verification_code");
+        state
+            .two_factor_throttle
+            .failed(&ip, &user.email, Instant::now());
+        return Err(ApiError::BadRequest("Invalid verification code.".into()));
+    }
+    if !two_factor::consume_challenge_unscoped(tx.conn(), token).await? {
+        return Err(expired());
+    }
+    state.two_factor_throttle.succeeded(&ip, &user.email);
+    start_session(state, headers, ip, &user, tx).await
+}
+
+/// Opens a browser session and answers the profile, inside `tx`: the end of every sign-in.
+async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: String,
+    user: &User,
+    mut tx: throughline_store::Tx,
+) -> ApiResult<Response> {
     let secret = auth::create_session(
         tx.conn(),
         NewSession {
@@ -101,11 +228,13 @@ async fn sign_in(
                 .get("user-agent")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
-            ip: Some(ip),
+            ip: Some(ip.clone()),
             ttl_ms: i64::try_from(state.config.session_ttl.as_millis()).unwrap_or(i64::MAX),
         },
     )
     .await?;
+    crate::audit::signed_in(tx.conn(), user, &ip).await?;
+    accounts::confirm_user_unscoped(tx.conn(), user.id).await?;
     if auth::current_token(tx.conn(), state.store.key(), TokenOwner::User(user.id))
         .await?
         .is_none()
@@ -114,11 +243,11 @@ async fn sign_in(
     }
     tx.commit().await?;
     let mut conn = state.store.read().await?;
-    let data = profile_view(&mut conn, &state.store, &user).await?;
+    let data = profile_view(&mut conn, &state.store, user).await?;
     let mut resp = axum::Json(SignInAnswer { data }).into_response();
     resp.headers_mut().insert(
         SET_COOKIE,
-        session_cookie_header(&state, &secret, state.config.session_ttl.as_secs())?,
+        session_cookie_header(state, &secret, state.config.session_ttl.as_secs())?,
     );
     Ok(resp)
 }
@@ -142,9 +271,14 @@ fn session_cookie_header(state: &AppState, value: &str, max_age: u64) -> ApiResu
 
 /// Ends the browser session (the access token stays valid).
 #[utoipa::path(delete, path = "/auth/sign_out", tag = "Auth", responses((status = 200, body = super::Empty)))]
-async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+async fn sign_out(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     if let Some(secret) = session_cookie(&headers) {
         let mut tx = state.store.begin().await?;
+        crate::audit::signed_out(&state, tx.conn(), &secret, &headers, peer).await?;
         auth::delete_session(tx.conn(), &secret).await?;
         tx.commit().await?;
     }
@@ -160,7 +294,16 @@ pub(crate) async fn profile_view(
     user: &User,
 ) -> ApiResult<ProfileView> {
     let memberships = accounts::memberships_of_user(conn, user.id).await?;
-    let token = auth::current_token(conn, store.key(), TokenOwner::User(user.id)).await?;
+    let pending = invitations::pending_for_user_unscoped(conn, user.id).await?;
+    let mfa_enabled = two_factor::is_enabled_unscoped(conn, user.id).await?;
+    let mfa_enrollment_required =
+        !mfa_enabled && two_factor::enrollment_required_unscoped(conn, user.id).await?;
+    // Not shown to a user who must enrol first: the token would skip the enrolment.
+    let token = if mfa_enrollment_required {
+        None
+    } else {
+        auth::current_token(conn, store.key(), TokenOwner::User(user.id)).await?
+    };
     let first = memberships.first();
     Ok(ProfileView {
         id: user.id,
@@ -194,6 +337,19 @@ pub(crate) async fn profile_view(
                 permissions: vec![m.role.as_str().into()],
             })
             .collect(),
+        pending_invitations: pending
+            .into_iter()
+            .map(|p| PendingInvitationView {
+                id: p.invitation.id,
+                account_id: p.invitation.account_id,
+                account_name: p.account_name,
+                role: p.invitation.role.as_str().into(),
+                inviter_name: p.inviter_name,
+                created_at: p.invitation.created_at / 1000,
+            })
+            .collect(),
+        mfa_enabled,
+        mfa_enrollment_required,
     })
 }
 
@@ -345,10 +501,12 @@ pub(crate) async fn hash_new_password(password: String) -> ApiResult<String> {
 async fn reset_access_token(
     State(state): State<AppState>,
     caller: Caller,
+    audit: crate::audit::Audit,
 ) -> ApiResult<axum::Json<ProfileView>> {
     let user = require_user(&caller)?.clone();
     let mut tx = state.store.begin().await?;
     auth::issue_token(tx.conn(), state.store.key(), TokenOwner::User(user.id)).await?;
+    crate::audit::token_reset(tx.conn(), &audit, &user).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
     Ok(axum::Json(

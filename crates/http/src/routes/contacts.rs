@@ -677,6 +677,7 @@ struct MergeBody {
 async fn merge(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: crate::audit::Audit,
     Json(body): Json<MergeBody>,
 ) -> ApiResult<axum::Json<ContactView>> {
     if body.base_contact_id == body.mergee_contact_id {
@@ -694,6 +695,14 @@ async fn merge(
         body.mergee_contact_id,
     )
     .await?;
+    // Ids only: a customer's details never go into the audit log.
+    let change = throughline_core::audit::Change::new(
+        throughline_core::audit::kind::CONTACT,
+        body.base_contact_id,
+        throughline_core::audit::action::MERGE,
+    )
+    .with("mergee_contact_id", body.mergee_contact_id);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
     Ok(axum::Json(

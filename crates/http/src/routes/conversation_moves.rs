@@ -2,11 +2,13 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use throughline_core::audit::{Change, action, kind};
 use throughline_core::views::ConversationView;
 use throughline_store::{conversations, moves, render};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path};
 use crate::state::AppState;
@@ -32,6 +34,7 @@ struct MergeBody {
 async fn merge(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<MergeBody>,
 ) -> ApiResult<axum::Json<ConversationView>> {
@@ -48,6 +51,9 @@ async fn merge(
             other => other.into(),
         })?;
     let merged = moves::merge(&mut tx, &ctx.scope, &target, &source).await?;
+    let change = Change::new(kind::CONVERSATION, target.display_id, action::MERGE)
+        .with("source_conversation_id", source.display_id);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
     Ok(axum::Json(
@@ -70,12 +76,17 @@ struct SplitBody {
 async fn split(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<SplitBody>,
 ) -> ApiResult<axum::Json<ConversationView>> {
     let mut tx = state.store.begin().await?;
     let source = conversations::get(tx.conn(), &ctx.scope, id).await?;
     let created = moves::split(&mut tx, &ctx.scope, &source, &body.message_ids).await?;
+    let change = Change::new(kind::CONVERSATION, source.display_id, action::SPLIT)
+        .with("new_conversation_id", created.display_id)
+        .with("message_ids", body.message_ids.clone());
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
     Ok(axum::Json(

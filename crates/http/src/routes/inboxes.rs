@@ -2,9 +2,10 @@
 
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
+use throughline_core::audit::{BOOKKEEPING, Change, kind, record_fields};
 use throughline_core::model::ChannelType;
-use throughline_core::validate::{http_url, optional_text, required_text};
+use throughline_core::validate::{optional_text, required_text};
 use throughline_core::views::{AgentView, InboxView, WidgetChannelView};
 use throughline_core::widget;
 use throughline_store::inboxes::{self, InboxChanges, NewInbox};
@@ -13,8 +14,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Payload, double_option, payload};
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path};
+use crate::outbound_url::checked_url;
 use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -54,6 +57,41 @@ async fn save_email(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What the audit log keeps of an inbox: its fields and settings, its email channel's and its
+/// messaging provider's; `core::audit` shows every secret among them only as "[changed]".
+pub(super) async fn audited(
+    conn: &mut throughline_store::Conn,
+    state: &AppState,
+    ctx: &AccountCtx,
+    inbox: &throughline_core::model::Inbox,
+) -> ApiResult<Value> {
+    let key = state.store.key();
+    let mut v = record_fields(inbox, BOOKKEEPING);
+    if inbox.channel_type == ChannelType::Email
+        && let Some(c) = email::get(&mut *conn, key, &ctx.scope, inbox.id).await?
+    {
+        let (smtp, imap) = (&c.smtp, &c.imap);
+        v["email_channel"] = json!({
+            "email": c.email,
+            "signature": c.signature,
+            "smtp": {"enabled": smtp.enabled, "address": smtp.address, "port": smtp.port,
+                "login": smtp.login, "password": smtp.password},
+            "imap": {"enabled": imap.enabled, "address": imap.address, "port": imap.port,
+                "login": imap.login, "password": imap.password},
+        });
+    }
+    if let Some(p) = throughline_store::providers::get(conn, key, &ctx.scope, inbox.id).await? {
+        let mut settings = serde_json::to_value(&p.settings).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut settings {
+            // Synced from the provider, not changed by anyone here.
+            m.remove("templates");
+            m.remove("templates_synced_at");
+        }
+        v["provider_channel"] = settings;
+    }
+    Ok(v)
 }
 
 /// The view of an inbox with its website channel's fields (snippet, pre-chat form, domains).
@@ -282,11 +320,11 @@ fn validate_country(c: Option<Option<String>>) -> ApiResult<Option<Option<String
     }
 }
 
-fn webhook_url(body: &InboxFields) -> ApiResult<Option<Option<String>>> {
+fn webhook_url(state: &AppState, body: &InboxFields) -> ApiResult<Option<Option<String>>> {
     match body.channel.as_ref().and_then(|c| c.webhook_url.as_deref()) {
         None => Ok(None),
         Some(u) if u.trim().is_empty() => Ok(Some(None)),
-        Some(u) => Ok(Some(Some(http_url("channel.webhook_url", u)?))),
+        Some(u) => Ok(Some(Some(checked_url(state, "channel.webhook_url", u)?))),
     }
 }
 
@@ -298,6 +336,7 @@ fn webhook_url(body: &InboxFields) -> ApiResult<Option<Option<String>>> {
 async fn create(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<InboxFields>,
 ) -> ApiResult<axum::Json<InboxView>> {
     ctx.require_admin()?;
@@ -334,7 +373,7 @@ async fn create(
             )?)
         }
     };
-    let webhook_url = webhook_url(&body)?.flatten();
+    let webhook_url = webhook_url(&state, &body)?.flatten();
     let hmac_mandatory = body
         .hmac_mandatory
         .or(body.channel.as_ref().and_then(|c| c.hmac_mandatory))
@@ -394,6 +433,9 @@ async fn create(
             &saved.settings,
         ));
     }
+    let fields = audited(tx.conn(), &state, &ctx, &inbox).await?;
+    let change = Change::created(kind::INBOX, inbox.id, &fields).named("name", &*inbox.name);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     if let Some(settings) = provider_settings {
         super::provider_inboxes::after_create(&state, inbox.id, settings);
@@ -427,6 +469,7 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<InboxFields>,
 ) -> ApiResult<axum::Json<InboxView>> {
@@ -447,11 +490,13 @@ async fn update(
         hmac_mandatory: body
             .hmac_mandatory
             .or(body.channel.as_ref().and_then(|c| c.hmac_mandatory)),
-        webhook_url: webhook_url(&body)?,
+        webhook_url: webhook_url(&state, &body)?,
         default_country: validate_country(body.default_country.clone())?,
         settings: (!settings.is_empty()).then_some(settings),
     };
     let mut tx = state.store.begin().await?;
+    let before = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, id).await?;
+    let before = audited(tx.conn(), &state, &ctx, &before).await?;
     let inbox = inboxes::update(tx.conn(), state.store.key(), &ctx.scope, id, changes).await?;
     let mut view = view_of(&state, &inbox, true);
     if inbox.channel_type == ChannelType::Email {
@@ -490,6 +535,9 @@ async fn update(
         };
         view.provider_channel = Some(super::provider_inboxes::view_fields(&state, &settings));
     }
+    let after = audited(tx.conn(), &state, &ctx, &inbox).await?;
+    let change = Change::updated(kind::INBOX, id, &before, &after).named("name", &*inbox.name);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     if let Some(settings) = reregister {
         super::provider_inboxes::after_create(&state, inbox.id, settings);
@@ -506,11 +554,16 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
 ) -> ApiResult<axum::Json<super::Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
+    let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, id).await?;
+    let fields = audited(tx.conn(), &state, &ctx, &inbox).await?;
     inboxes::delete(tx.conn(), &ctx.scope, id).await?;
+    let change = Change::destroyed(kind::INBOX, id, &fields).named("name", &*inbox.name);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(super::ok())
 }
@@ -560,6 +613,7 @@ impl MemberChange {
 async fn change_members(
     state: &AppState,
     ctx: &AccountCtx,
+    audit: &Audit,
     body: &MemberChange,
     op: MemberOp,
 ) -> ApiResult<Vec<AgentView>> {
@@ -568,6 +622,8 @@ async fn change_members(
     super::agents_only(state, ctx, &body.user_ids).await?;
     let key = state.store.key();
     let mut tx = state.store.begin().await?;
+    let inbox = inboxes::get(tx.conn(), key, &ctx.scope, inbox_id).await?;
+    let before = inboxes::member_ids(tx.conn(), key, &ctx.scope, inbox_id).await?;
     match op {
         MemberOp::Add => {
             inboxes::add_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?
@@ -578,6 +634,14 @@ async fn change_members(
         MemberOp::Remove => {
             inboxes::remove_members(tx.conn(), key, &ctx.scope, inbox_id, &body.user_ids).await?
         }
+    }
+    let after = inboxes::member_ids(tx.conn(), key, &ctx.scope, inbox_id).await?;
+    for (user_id, act) in super::membership_changes(&before, &after) {
+        let change = Change::new(kind::INBOX_MEMBER, inbox_id, act)
+            .with("inbox_id", inbox_id)
+            .with("user_id", user_id)
+            .named("name", &*inbox.name);
+        audit.record(tx.conn(), &ctx.scope, change).await?;
     }
     tx.commit().await?;
     member_views(state, ctx, inbox_id).await
@@ -597,10 +661,11 @@ enum MemberOp {
 async fn add_members(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<MemberChange>,
 ) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
     Ok(payload(
-        change_members(&state, &ctx, &body, MemberOp::Add).await?,
+        change_members(&state, &ctx, &audit, &body, MemberOp::Add).await?,
     ))
 }
 
@@ -611,10 +676,11 @@ async fn add_members(
 async fn set_members(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<MemberChange>,
 ) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
     Ok(payload(
-        change_members(&state, &ctx, &body, MemberOp::Set).await?,
+        change_members(&state, &ctx, &audit, &body, MemberOp::Set).await?,
     ))
 }
 
@@ -625,9 +691,10 @@ async fn set_members(
 async fn remove_members(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<MemberChange>,
 ) -> ApiResult<axum::Json<Payload<Vec<AgentView>>>> {
     Ok(payload(
-        change_members(&state, &ctx, &body, MemberOp::Remove).await?,
+        change_members(&state, &ctx, &audit, &body, MemberOp::Remove).await?,
     ))
 }

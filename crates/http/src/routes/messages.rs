@@ -169,6 +169,13 @@ pub(crate) async fn read_body(
             .text()
             .await
             .map_err(|e| multipart_error(e.status(), e.body_text()))?;
+        if text.contains('\0') {
+            return Err(ApiError::invalid(
+                &name,
+                "invalid",
+                format!("{name} contains the NUL character, which text may not contain"),
+            ));
+        }
         match name.as_str() {
             "content" => body.content = Some(text),
             "message_type" => body.message_type = Some(text),

@@ -5,6 +5,7 @@ mod agent_bots;
 mod agents;
 mod attachments;
 mod attributes;
+mod audit_logs;
 mod auth;
 mod canned;
 mod channel_webhooks;
@@ -14,14 +15,18 @@ mod conversations;
 mod email;
 mod health;
 mod inboxes;
+mod invitations;
 mod journey;
 mod labels;
 pub(crate) mod messages;
+mod metrics;
 mod platform;
+mod privacy;
 mod provider_inboxes;
 pub(crate) mod public;
 mod realtime;
 mod teams;
+mod two_factor;
 mod webhooks;
 mod widget;
 
@@ -33,7 +38,10 @@ use crate::state::AppState;
 
 pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = health::routes(router);
+    let router = metrics::routes(router);
     let router = auth::routes(router);
+    let router = invitations::routes(router);
+    let router = two_factor::routes(router);
     let router = accounts::routes(router);
     let router = agents::routes(router);
     let router = inboxes::routes(router);
@@ -51,6 +59,8 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = agent_bots::routes(router);
     let router = attachments::routes(router);
     let router = journey::routes(router);
+    let router = privacy::routes(router);
+    let router = audit_logs::routes(router);
     let router = public::routes(router);
     let router = realtime::routes(router);
     let router = channel_webhooks::routes(router);
@@ -82,6 +92,21 @@ where
     T: serde::Deserialize<'de>,
 {
     serde::Deserialize::deserialize(d).map(Some)
+}
+
+/// Who joined (`create`) and who left (`destroy`) a team or an inbox, from its member ids
+/// before and after a change, for the audit log.
+pub(crate) fn membership_changes(before: &[i64], after: &[i64]) -> Vec<(i64, &'static str)> {
+    use throughline_core::audit::action;
+    let joined = after
+        .iter()
+        .filter(|id| !before.contains(id))
+        .map(|id| (*id, action::CREATE));
+    let left = before
+        .iter()
+        .filter(|id| !after.contains(id))
+        .map(|id| (*id, action::DESTROY));
+    joined.chain(left).collect()
 }
 
 /// Checks that every user id is an agent of the caller's account.

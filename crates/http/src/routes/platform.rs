@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Empty, ok};
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, PlatformApp};
 use crate::state::AppState;
@@ -96,6 +97,7 @@ async fn show_account(
 async fn update_account(
     State(state): State<AppState>,
     app: PlatformApp,
+    audit: Audit,
     Path(id): Path<i64>,
     Json(body): Json<AccountBody>,
 ) -> ApiResult<axum::Json<AccountRef>> {
@@ -110,7 +112,16 @@ async fn update_account(
         ..Default::default()
     };
     let mut tx = state.store.begin().await?;
+    let before = accounts::get_account(tx.conn(), id).await?;
     let account = accounts::update_account(tx.conn(), id, changes).await?;
+    audit
+        .as_platform_app(app.id)
+        .record(
+            tx.conn(),
+            &throughline_store::AccountScope::system(id),
+            super::accounts::account_change(&before, &account),
+        )
+        .await?;
     tx.commit().await?;
     Ok(axum::Json(AccountRef::from(&account)))
 }
@@ -176,6 +187,7 @@ struct AccountUserBody {
 async fn create_account_user(
     State(state): State<AppState>,
     app: PlatformApp,
+    audit: Audit,
     Path(id): Path<i64>,
     Json(body): Json<AccountUserBody>,
 ) -> ApiResult<axum::Json<AccountUser>> {
@@ -186,6 +198,22 @@ async fn create_account_user(
     })?;
     let mut tx = state.store.begin().await?;
     let m = accounts::add_member(tx.conn(), id, body.user_id, role, None).await?;
+    let scope = throughline_store::AccountScope::system(id);
+    let agent = accounts::get_agent(tx.conn(), &scope, m.user_id).await?;
+    let change = super::agents::agent_change(
+        throughline_core::audit::Change::created(
+            throughline_core::audit::kind::ACCOUNT_USER,
+            m.user_id,
+            &super::agents::member_fields(&agent),
+        ),
+        m.user_id,
+        &agent.user.name,
+        &agent.user.email,
+    );
+    audit
+        .as_platform_app(app.id)
+        .record(tx.conn(), &scope, change)
+        .await?;
     tx.commit().await?;
     Ok(axum::Json(AccountUser {
         account_id: id,
@@ -201,12 +229,30 @@ async fn create_account_user(
 async fn delete_account_user(
     State(state): State<AppState>,
     app: PlatformApp,
+    audit: Audit,
     Path(id): Path<i64>,
     Json(body): Json<AccountUserBody>,
 ) -> ApiResult<axum::Json<Empty>> {
     require(&state, app, Permissible::Account(id)).await?;
     let mut tx = state.store.begin().await?;
+    let scope = throughline_store::AccountScope::system(id);
+    let agent = accounts::get_agent(tx.conn(), &scope, body.user_id).await;
     accounts::remove_member(tx.conn(), id, body.user_id).await?;
+    let agent = agent?;
+    let change = super::agents::agent_change(
+        throughline_core::audit::Change::destroyed(
+            throughline_core::audit::kind::ACCOUNT_USER,
+            body.user_id,
+            &super::agents::member_fields(&agent),
+        ),
+        body.user_id,
+        &agent.user.name,
+        &agent.user.email,
+    );
+    audit
+        .as_platform_app(app.id)
+        .record(tx.conn(), &scope, change)
+        .await?;
     tx.commit().await?;
     Ok(ok())
 }

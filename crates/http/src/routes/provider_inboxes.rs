@@ -484,6 +484,7 @@ fn twilio_settings(f: &TwilioFields) -> ApiResult<TwilioSettings> {
 async fn create_twilio(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: crate::audit::Audit,
     Json(body): Json<TwilioBody>,
 ) -> ApiResult<axum::Json<InboxView>> {
     ctx.require_admin()?;
@@ -516,6 +517,15 @@ async fn create_twilio(
     )
     .await?;
     save(tx.conn(), &state, &ctx, inbox.id, &settings).await?;
+    let fields = super::inboxes::audited(tx.conn(), &state, &ctx, &inbox).await?;
+    let change = throughline_core::audit::Change::created(
+        throughline_core::audit::kind::INBOX,
+        inbox.id,
+        &fields,
+    );
+    audit
+        .record(tx.conn(), &ctx.scope, change.named("name", &*inbox.name))
+        .await?;
     tx.commit().await?;
     let mut view = InboxView::new(&inbox, true);
     view.provider_channel = Some(view_fields(&state, &settings));

@@ -42,8 +42,8 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 
 /// Replaying more than this is slower than a refetch.
 const REPLAY_LIMIT: i64 = 500;
-/// A client that has not said anything (pings included) for this long is gone.
-const IDLE: Duration = Duration::from_secs(120);
+/// How long a closing frame may wait for a client that is not reading.
+const CLOSING: Duration = Duration::from_secs(5);
 /// Client frames are small commands; anything bigger is refused by the protocol layer.
 const MAX_CLIENT_FRAME: usize = 16 * 1024;
 
@@ -157,6 +157,14 @@ async fn visitor_socket(
     }))
 }
 
+/// Sends a frame unless the client cannot take it within `limit`; false: the socket is done.
+async fn send_within(socket: &mut WebSocket, message: Message, limit: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(limit, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
 fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     let Some(origin) = headers
         .get(axum::http::header::ORIGIN)
@@ -189,17 +197,23 @@ impl Session {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "realtime catch-up failed");
-                let _ = socket.send(close(1011, "temporarily unavailable")).await;
+                send_within(&mut socket, close(1011, "temporarily unavailable"), CLOSING).await;
                 return;
             }
         };
+        // The server pings; a client that sends nothing for `idle` (no pong, no frame) is gone,
+        // and so is one that cannot take a frame for as long.
+        let idle = self.state.config.ws_idle_timeout;
+        let every = self.state.config.ws_ping_interval;
         let replayed: HashSet<i64> = replay.iter().filter_map(|f| f.event_id).collect();
         for frame in replay.iter().chain(std::iter::once(&ready)) {
-            if socket.send(text(frame)).await.is_err() {
+            if !send_within(&mut socket, text(frame), idle).await {
                 return;
             }
         }
-        let mut deadline = Instant::now() + IDLE;
+        let mut deadline = Instant::now() + idle;
+        let mut ping = tokio::time::interval_at(Instant::now() + every, every);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 received = sub.recv() => {
@@ -212,31 +226,37 @@ impl Session {
                         Received::Frame(f) => f,
                         Received::Resync => frames::resync(),
                         Received::Closing => {
-                            let _ = socket.send(close(1001, "server shutting down")).await;
+                            send_within(&mut socket, close(1001, "server shutting down"), CLOSING)
+                                .await;
                             return;
                         }
                     };
-                    if socket.send(text(&frame)).await.is_err() {
+                    if !send_within(&mut socket, text(&frame), idle).await {
                         return;
                     }
                 }
                 incoming = socket.recv() => {
-                    deadline = Instant::now() + IDLE;
+                    deadline = Instant::now() + idle;
                     let reply = match incoming {
                         Some(Ok(Message::Text(t))) => self.handle(&sub, t.as_str()).await,
                         Some(Ok(Message::Binary(_))) => Some(error_frame("frames are JSON text")),
                         Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
-                        // Pings are answered by the protocol layer.
+                        // Pongs, and pings (answered by the protocol layer).
                         Some(Ok(_)) => None,
                     };
                     if let Some(frame) = reply
-                        && socket.send(text(&frame)).await.is_err()
+                        && !send_within(&mut socket, text(&frame), idle).await
                     {
                         return;
                     }
                 }
+                _ = ping.tick() => {
+                    if !send_within(&mut socket, Message::Ping(Default::default()), idle).await {
+                        return;
+                    }
+                }
                 _ = tokio::time::sleep_until(deadline) => {
-                    let _ = socket.send(close(1001, "idle")).await;
+                    send_within(&mut socket, close(1001, "idle"), CLOSING).await;
                     return;
                 }
             }

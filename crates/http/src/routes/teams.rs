@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use throughline_core::audit::{BOOKKEEPING, Change, kind, record_fields};
 use throughline_core::validate::{optional_text, required_text, text_patch};
 use throughline_core::views::{AgentView, TeamView};
 use throughline_store::{accounts, teams};
@@ -9,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Empty, double_option, ok};
+use crate::audit::Audit;
 use crate::error::ApiResult;
 use crate::extract::{AccountCtx, Json, Path};
 use crate::state::AppState;
@@ -17,6 +19,14 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
         .routes(routes!(show, update, remove))
         .routes(routes!(members, add_members, set_members, remove_members))
+}
+
+/// The audit log's entry about a team.
+fn audited(
+    c: fn(&'static str, i64, &serde_json::Value) -> Change,
+    team: &throughline_core::model::Team,
+) -> Change {
+    c(kind::TEAM, team.id, &record_fields(team, BOOKKEEPING)).named("name", &*team.name)
 }
 
 async fn view(
@@ -71,6 +81,7 @@ struct TeamBody {
 async fn create(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<TeamBody>,
 ) -> ApiResult<axum::Json<TeamView>> {
     ctx.require_admin()?;
@@ -90,6 +101,9 @@ async fn create(
         body.allow_auto_assign.unwrap_or(true),
     )
     .await?;
+    audit
+        .record(tx.conn(), &ctx.scope, audited(Change::created, &team))
+        .await?;
     tx.commit().await?;
     Ok(axum::Json(view(&state, &ctx, &team).await?))
 }
@@ -116,6 +130,7 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<TeamBody>,
 ) -> ApiResult<axum::Json<TeamView>> {
@@ -127,6 +142,7 @@ async fn update(
         .transpose()?;
     let description = text_patch("description", body.description, 2000)?;
     let mut tx = state.store.begin().await?;
+    let before = teams::get(tx.conn(), &ctx.scope, id).await?;
     let team = teams::update(
         tx.conn(),
         &ctx.scope,
@@ -136,6 +152,14 @@ async fn update(
         body.allow_auto_assign,
     )
     .await?;
+    let change = Change::updated(
+        kind::TEAM,
+        id,
+        &record_fields(&before, BOOKKEEPING),
+        &record_fields(&team, BOOKKEEPING),
+    )
+    .named("name", &*team.name);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(axum::Json(view(&state, &ctx, &team).await?))
 }
@@ -147,11 +171,16 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
 ) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
+    let team = teams::get(tx.conn(), &ctx.scope, id).await?;
     teams::delete(tx.conn(), &ctx.scope, id).await?;
+    audit
+        .record(tx.conn(), &ctx.scope, audited(Change::destroyed, &team))
+        .await?;
     tx.commit().await?;
     Ok(ok())
 }
@@ -172,6 +201,25 @@ struct Members {
     user_ids: Vec<i64>,
 }
 
+/// Who joined and left the team in this transaction, in the audit log.
+async fn record_members(
+    conn: &mut throughline_store::Conn,
+    ctx: &AccountCtx,
+    audit: &Audit,
+    team: &throughline_core::model::Team,
+    before: &[i64],
+) -> ApiResult<()> {
+    let after = teams::member_ids(&mut *conn, &ctx.scope, team.id).await?;
+    for (user_id, act) in super::membership_changes(before, &after) {
+        let change = Change::new(kind::TEAM_MEMBER, team.id, act)
+            .with("team_id", team.id)
+            .with("user_id", user_id)
+            .named("name", &*team.name);
+        audit.record(&mut *conn, &ctx.scope, change).await?;
+    }
+    Ok(())
+}
+
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/teams/{team_id}/team_members", tag = "Teams",
     params(("account_id" = i64, Path), ("team_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Vec<AgentView>), (status = 404, body = crate::error::ErrorBody)))]
@@ -190,13 +238,17 @@ async fn members(
 async fn add_members(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<Members>,
 ) -> ApiResult<axum::Json<Vec<AgentView>>> {
     ctx.require_admin()?;
     super::agents_only(&state, &ctx, &body.user_ids).await?;
     let mut tx = state.store.begin().await?;
+    let team = teams::get(tx.conn(), &ctx.scope, id).await?;
+    let before = teams::member_ids(tx.conn(), &ctx.scope, id).await?;
     teams::add_members(tx.conn(), &ctx.scope, id, &body.user_ids).await?;
+    record_members(tx.conn(), &ctx, &audit, &team, &before).await?;
     tx.commit().await?;
     Ok(axum::Json(member_views(&state, &ctx, id).await?))
 }
@@ -208,13 +260,17 @@ async fn add_members(
 async fn set_members(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<Members>,
 ) -> ApiResult<axum::Json<Vec<AgentView>>> {
     ctx.require_admin()?;
     super::agents_only(&state, &ctx, &body.user_ids).await?;
     let mut tx = state.store.begin().await?;
+    let team = teams::get(tx.conn(), &ctx.scope, id).await?;
+    let before = teams::member_ids(tx.conn(), &ctx.scope, id).await?;
     teams::set_members(tx.conn(), &ctx.scope, id, &body.user_ids).await?;
+    record_members(tx.conn(), &ctx, &audit, &team, &before).await?;
     tx.commit().await?;
     Ok(axum::Json(member_views(&state, &ctx, id).await?))
 }
@@ -226,13 +282,17 @@ async fn set_members(
 async fn remove_members(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<Members>,
 ) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     super::agents_only(&state, &ctx, &body.user_ids).await?;
     let mut tx = state.store.begin().await?;
+    let team = teams::get(tx.conn(), &ctx.scope, id).await?;
+    let before = teams::member_ids(tx.conn(), &ctx.scope, id).await?;
     teams::remove_members(tx.conn(), &ctx.scope, id, &body.user_ids).await?;
+    record_members(tx.conn(), &ctx, &audit, &team, &before).await?;
     tx.commit().await?;
     Ok(ok())
 }

@@ -4,17 +4,32 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use throughline_core::event::EventKind;
 use throughline_core::model::Delivery;
-use throughline_core::validate::{http_url, optional_text, text_patch};
+use throughline_core::validate::{optional_text, text_patch};
 use throughline_core::views::WebhookView;
 use throughline_store::{inboxes, webhooks};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Empty, double_option, ok};
+use crate::audit::Audit;
 use crate::error::NotFoundAs;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path, Query};
+use crate::outbound_url::checked_url;
 use crate::state::AppState;
+
+/// What the audit log keeps of a webhook (its signing secret only as "[changed]").
+fn audited(hook: &throughline_core::model::Webhook) -> serde_json::Value {
+    throughline_core::audit::record_fields(hook, throughline_core::audit::BOOKKEEPING)
+}
+
+fn change(
+    c: throughline_core::audit::Change,
+    hook: &throughline_core::model::Webhook,
+) -> throughline_core::audit::Change {
+    c.named("url", &*hook.url)
+        .named("name", hook.name.clone().unwrap_or_default())
+}
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
@@ -86,10 +101,11 @@ fn subscriptions(list: &[String]) -> ApiResult<Vec<String>> {
 async fn create(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Json(body): Json<WebhookBody>,
 ) -> ApiResult<axum::Json<WebhookView>> {
     ctx.require_admin()?;
-    let url = http_url("url", body.url.as_deref().unwrap_or_default())?;
+    let url = checked_url(&state, "url", body.url.as_deref().unwrap_or_default())?;
     let subs = subscriptions(&body.subscriptions.unwrap_or_else(|| {
         EventKind::ALL
             .iter()
@@ -119,6 +135,14 @@ async fn create(
         body.inbox_id,
     )
     .await?;
+    let created = throughline_core::audit::Change::created(
+        throughline_core::audit::kind::WEBHOOK,
+        hook.id,
+        &audited(&hook),
+    );
+    audit
+        .record(tx.conn(), &ctx.scope, change(created, &hook))
+        .await?;
     tx.commit().await?;
     Ok(axum::Json(WebhookView::from(&hook)))
 }
@@ -144,6 +168,7 @@ async fn show(
 async fn update(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<WebhookBody>,
 ) -> ApiResult<axum::Json<WebhookView>> {
@@ -151,7 +176,7 @@ async fn update(
     let url = body
         .url
         .as_deref()
-        .map(|u| http_url("url", u))
+        .map(|u| checked_url(&state, "url", u))
         .transpose()?;
     let subs = body
         .subscriptions
@@ -160,6 +185,7 @@ async fn update(
         .transpose()?;
     let name = text_patch("name", body.name, 255)?;
     let mut tx = state.store.begin().await?;
+    let before = webhooks::get(tx.conn(), state.store.key(), &ctx.scope, id).await?;
     let hook = webhooks::update(
         tx.conn(),
         state.store.key(),
@@ -170,6 +196,15 @@ async fn update(
         subs.as_deref(),
     )
     .await?;
+    let updated = throughline_core::audit::Change::updated(
+        throughline_core::audit::kind::WEBHOOK,
+        id,
+        &audited(&before),
+        &audited(&hook),
+    );
+    audit
+        .record(tx.conn(), &ctx.scope, change(updated, &hook))
+        .await?;
     tx.commit().await?;
     Ok(axum::Json(WebhookView::from(&hook)))
 }
@@ -180,11 +215,21 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     ctx: AccountCtx,
+    audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
 ) -> ApiResult<axum::Json<Empty>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
+    let hook = webhooks::get(tx.conn(), state.store.key(), &ctx.scope, id).await?;
     webhooks::delete(tx.conn(), &ctx.scope, id).await?;
+    let destroyed = throughline_core::audit::Change::destroyed(
+        throughline_core::audit::kind::WEBHOOK,
+        id,
+        &audited(&hook),
+    );
+    audit
+        .record(tx.conn(), &ctx.scope, change(destroyed, &hook))
+        .await?;
     tx.commit().await?;
     Ok(ok())
 }

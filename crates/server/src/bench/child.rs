@@ -61,6 +61,11 @@ impl ServerUnderTest {
             .env("THROUGHLINE_PUBLIC_RATE_PER_IP", "10000000")
             .env("THROUGHLINE_PUBLIC_RATE_PER_VISITOR", "10000000")
             .env("THROUGHLINE_PUBLIC_MESSAGE_RATE_PER_IP", "10000000")
+            // Likewise the per-address connection cap (10 000 idle widget sockets and the load's
+            // connections, all from 127.0.0.1); those sockets stand for browsers, which answer
+            // the server's pings, but the bench holds them without reading: no idle close.
+            .env("THROUGHLINE_MAX_CONNECTIONS_PER_IP", "0")
+            .env("THROUGHLINE_WS_IDLE_TIMEOUT_SECS", "3600")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             // The server logs warnings and errors on stdout: pass them on with the bench's own
             // diagnostics, so a failure in the table can be traced.

@@ -3,7 +3,10 @@
 use serde_json::json;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
+use crate::thread;
+
 on_both_databases!(malformed_requests_get_precise_errors);
+on_both_databases!(nul_characters_are_refused_with_a_4xx);
 
 async fn raw(
     t: &TestApp,
@@ -192,4 +195,135 @@ async fn malformed_requests_get_precise_errors(b: Backend) {
         .await;
     assert_eq!(half.status, 422);
     assert_eq!(t.get(&contacts).await["meta"]["count"], 0);
+}
+
+/// The NUL character, which PostgreSQL cannot store or compare in text, is refused where it
+/// enters — a JSON string or key, a query, a path, a multipart field — with a 4xx naming the
+/// place, on both databases alike (found by `scripts/api-fuzz`: each was a 500 on PostgreSQL).
+async fn nul_characters_are_refused_with_a_4xx(b: Backend) {
+    let t = TestApp::start(b).await;
+    let inbox = t.api_inbox("App", None).await;
+    let ident = inbox["inbox_identifier"].as_str().unwrap().to_owned();
+    let th = thread(&t, &inbox, "hello").await;
+    let messages = t.acc(&format!("/conversations/{}/messages", th.conversation_id));
+    let json = Some("application/json");
+    // (what, method, path, content type, body, expected status, the field a 422 names)
+    let cases: Vec<Case> = vec![
+        (
+            "message content",
+            reqwest::Method::POST,
+            messages.clone(),
+            json,
+            br#"{"content": "a\u0000b"}"#.to_vec(),
+            422,
+            "content",
+        ),
+        (
+            "a custom attribute's value",
+            reqwest::Method::POST,
+            t.acc("/contacts"),
+            json,
+            br#"{"name": "Ana", "custom_attributes": {"plan": ["x", "\u0000"]}}"#.to_vec(),
+            422,
+            "custom_attributes.plan[1]",
+        ),
+        (
+            "a custom attribute's key",
+            reqwest::Method::POST,
+            t.acc("/contacts"),
+            json,
+            br#"{"name": "Ana", "custom_attributes": {"a\u0000": 1}}"#.to_vec(),
+            422,
+            "custom_attributes",
+        ),
+        (
+            "a sign-in email",
+            reqwest::Method::POST,
+            "/auth/sign_in".into(),
+            json,
+            br#"{"email": "a\u0000@example.com", "password": "x"}"#.to_vec(),
+            422,
+            "email",
+        ),
+        (
+            "a search query",
+            reqwest::Method::GET,
+            t.acc("/contacts/search?q=a%00b"),
+            None,
+            vec![],
+            400,
+            "",
+        ),
+        (
+            "a canned responses search",
+            reqwest::Method::GET,
+            t.acc("/canned_responses?search=%00"),
+            None,
+            vec![],
+            400,
+            "",
+        ),
+        (
+            "an inbox identifier",
+            reqwest::Method::GET,
+            "/public/api/v1/inboxes/a%00b".into(),
+            None,
+            vec![],
+            400,
+            "",
+        ),
+        (
+            "a visitor's identifier",
+            reqwest::Method::GET,
+            format!("/public/api/v1/inboxes/{ident}/contacts/x%00y"),
+            None,
+            vec![],
+            400,
+            "",
+        ),
+    ];
+    for (what, method, path, ct, body, status, field) in cases {
+        let (got, answer) = raw(&t, method, &path, ct, body).await;
+        assert_eq!(got, status, "{what}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("NUL")),
+            "{what}: {answer}"
+        );
+        if status == 422 {
+            assert_eq!(answer["errors"][0]["field"], field, "{what}: {answer}");
+        }
+    }
+    let form = reqwest::multipart::Form::new().text("content", "a\0b");
+    let resp = t
+        .client
+        .post(t.url(&messages))
+        .header("api_access_token", &t.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let multipart = throughline_testkit::read(resp).await;
+    assert_eq!(multipart.status, 422, "{}", multipart.body);
+    assert_eq!(multipart.body["errors"][0]["field"], "content");
+
+    // A backslash before `u0000` is text, not the NUL character.
+    let literal = t
+        .post(&messages, json!({"content": "C:\\u0000\\dir"}))
+        .await;
+    assert_eq!(literal["content"], "C:\\u0000\\dir");
+    let listed = t.get(&messages).await;
+    let contents: Vec<&str> = listed["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(
+        contents,
+        ["hello", "C:\\u0000\\dir"],
+        "nothing else was written"
+    );
+    assert_eq!(t.get(&t.acc("/contacts")).await["meta"]["count"], 1);
 }

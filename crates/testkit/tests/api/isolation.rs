@@ -142,6 +142,8 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
         "inbox_identifier" => id("inbox_identifier"),
         "contact_identifier" => id("contact_identifier"),
         "delivery_id" => "00000000-0000-0000-0000-000000000000".into(),
+        // Any export id: the contact in the same path is what crosses accounts.
+        "export_id" => "1".into(),
         "id" => {
             let before = template.split("/{id}").next().unwrap_or_default();
             match before.rsplit('/').next().unwrap_or_default() {
@@ -257,6 +259,8 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
         "attributes": get("/custom_attribute_definitions".into()).await,
         "webhooks": get("/webhooks".into()).await,
         "bots": get("/agent_bots".into()).await,
+        // Refused attacks leave nothing in B's audit log either.
+        "audit_logs": get("/audit_logs?per_page=100".into()).await,
     })
 }
 
@@ -420,6 +424,12 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                     got.status,
                     got.body
                 );
+            } else if template.starts_with("/api/v1/profile/invitations/") {
+                // Only the invited user finds an invitation (account_security proves it on a
+                // real one); with A's token, an id A was never invited to is not found.
+                let path = template.replace("{id}", &beta.admin_id.to_string());
+                let got = t.call(&m, &path, Some(&a.token), None).await;
+                assert_eq!(got.status, 404, "{m} {path}: {}", got.body);
             } else if template.starts_with("/attachments/") {
                 let got = t
                     .call(
@@ -435,10 +445,18 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                     "/healthz",
                     "/readyz",
                     "/api/openapi.json",
+                    // Instance-wide counts, no tenant's data; closed by its own rule
+                    // (metrics_token or loopback only): server/tests/metrics.rs.
+                    "/metrics",
                     "/auth/sign_in",
                     "/auth/sign_out",
                     "/api/v1/profile",
                     "/api/v1/profile/reset_access_token",
+                    // The caller's own second factor: no id in the path, nothing of anyone
+                    // else's to reach (two_factor.rs covers enrolment and sign-in).
+                    "/api/v1/profile/mfa",
+                    "/api/v1/profile/mfa/verify",
+                    "/api/v1/profile/mfa/backup_codes",
                     // User-scoped: the socket carries only the accounts and inboxes
                     // its user may see; realtime::each_socket_sees_only_what_its_owner_may
                     // proves it with live traffic from two accounts.

@@ -2,9 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail by panicking.
 
+mod account_security;
+mod audit_log;
 mod auth;
 mod bad_input;
 mod client_api;
+mod connections;
 mod contacts;
 mod contract;
 mod conversations;
@@ -14,12 +17,15 @@ mod messages;
 mod messaging;
 mod moves;
 mod omnichannel;
+mod outbound_guard;
 mod pipeline;
 mod platform;
+mod privacy;
 mod realtime;
 mod reliability;
 mod resources;
 mod story;
+mod two_factor;
 mod web_ui;
 mod webhooks;
 mod widget;

@@ -354,5 +354,15 @@ async fn telegram_refuses_what_telegram_did_not_send(b: Backend) {
 
     // The genuine update is stored.
     telegram_post(&t, &secret, &update).await.expect(200);
-    assert_eq!(conversations_in(&t, inbox_id).await.len(), 1);
+    let conversations = conversations_in(&t, inbox_id).await;
+    assert_eq!(conversations.len(), 1);
+
+    // A NUL character (PostgreSQL text cannot hold one) is kept as U+FFFD, not refused: the
+    // customer's message is never lost to it.
+    telegram_post(&t, &secret, &private_text(2, 4242, 2, "pedido\u{0}1042"))
+        .await
+        .expect(200);
+    let display_id = conversations[0]["id"].as_i64().unwrap();
+    let said = incoming(&t, display_id).await;
+    assert_eq!(said.last().unwrap()["content"], "pedido\u{FFFD}1042");
 }

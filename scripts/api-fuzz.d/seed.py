@@ -1,0 +1,153 @@
+"""Creates, through the API, what the fuzzed operations need to reach past "not found".
+
+Usage: seed.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD PLATFORM_TOKEN HOOK_URL OUT.json
+
+Signs the administrator in (their `api_access_token` is what the run uses) and creates, in
+their account: an API inbox, a visitor (contact, contact inbox, conversation, message) through
+the Client API, an agent's reply, a private note, a label, a team, a canned response, a custom
+attribute definition, a webhook to HOOK_URL (a closed port: deliveries fail and can be
+retried), an agent bot, a contact note, a contact event, a contact export, a second contact and
+an agent that the run may demote or remove instead of the administrator. With the platform
+app's token, through the Platform API: an account and a user for the Platform API's operations,
+and a second account with its own administrator, whose token the cross-tenant pass uses. Prints
+nothing but errors; writes every id to OUT.json for config.py. Standard library only.
+"""
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+base, email, password, platform_token, hook_url, out_path = sys.argv[1:7]
+
+
+def call(method, path, body=None, token=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("api_access_token", token)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    if not 200 <= status < 300:
+        sys.exit(f"seed: {method} {path} answered {status}: {raw[:500]!r}")
+    return json.loads(raw) if raw else None
+
+
+signed = call("POST", "/auth/sign_in", {"email": email, "password": password})["data"]
+token, account = signed["access_token"], signed["account_id"]
+acc = f"/api/v1/accounts/{account}"
+
+
+def admin(method, path, body=None):
+    return call(method, acc + path, body, token)
+
+
+inbox = admin("POST", "/inboxes", {"name": "Fuzz API inbox", "channel": {"type": "api"}})
+identifier = inbox["inbox_identifier"]
+public = f"/public/api/v1/inboxes/{identifier}"
+visitor = call("POST", public + "/contacts", {"name": "Fuzz Visitor", "email": "visitor@fuzz.test"})
+source_id = visitor["source_id"]
+conversation = call("POST", f"{public}/contacts/{source_id}/conversations", {})
+conversation_id = conversation["id"]
+visitor_message = call(
+    "POST",
+    f"{public}/contacts/{source_id}/conversations/{conversation_id}/messages",
+    {"content": "Hello, my order has not arrived."},
+)
+webhook = admin(
+    "POST", "/webhooks", {"url": hook_url, "subscriptions": ["message_created", "conversation_updated"]}
+)
+reply = admin(
+    "POST", f"/conversations/{conversation_id}/messages", {"content": "Sorry to hear that, looking now."}
+)
+admin("POST", f"/conversations/{conversation_id}/messages", {"content": "Internal note", "private": True})
+contact_id = visitor["id"]
+label = admin("POST", "/labels", {"title": "fuzz-label"})
+admin("POST", f"/conversations/{conversation_id}/labels", {"labels": ["fuzz-label"]})
+team = admin("POST", "/teams", {"name": "Fuzz team"})
+canned = admin("POST", "/canned_responses", {"short_code": "fuzz", "content": "Thanks for writing"})
+attribute = admin(
+    "POST",
+    "/custom_attribute_definitions",
+    {
+        "attribute_display_name": "Plan",
+        "attribute_key": "plan",
+        "attribute_display_type": "text",
+        "attribute_model": "contact_attribute",
+    },
+)
+bot = admin("POST", "/agent_bots", {"name": "Fuzz bot"})
+note = admin("POST", f"/contacts/{contact_id}/notes", {"content": "Prefers email"})
+admin("POST", f"/contacts/{contact_id}/events", {"event_id": "fuzz-1", "type": "order_placed"})
+export = admin("POST", f"/contacts/{contact_id}/export")
+other_contact = admin("POST", "/contacts", {"name": "Other Person", "email": "other@fuzz.test"})
+other_contact = other_contact.get("payload", {}).get("contact", other_contact)
+agent = admin(
+    "POST",
+    "/agents",
+    {"name": "Fuzz Agent", "email": "agent@fuzz.test", "role": "agent", "password": "fuzz-agent-password-1"},
+)
+
+
+def platform(method, path, body=None):
+    return call(method, "/platform/api/v1" + path, body, platform_token)
+
+
+platform_account = platform("POST", "/accounts", {"name": "Fuzz platform account"})
+platform_user = platform("POST", "/users", {"name": "Platform User", "email": "platform-user@fuzz.test"})
+platform("POST", f"/accounts/{platform_account['id']}/account_users", {"user_id": platform_user["id"]})
+second_account = platform("POST", "/accounts", {"name": "Fuzz second account"})
+second_admin = platform("POST", "/users", {"name": "Second Admin", "email": "second-admin@fuzz.test"})
+platform(
+    "POST",
+    f"/accounts/{second_account['id']}/account_users",
+    {"user_id": second_admin["id"], "role": "administrator"},
+)
+
+# The webhook's deliveries are written by a background consumer after the commit.
+delivery_id = None
+for _ in range(100):
+    deliveries = admin("GET", f"/webhooks/{webhook['id']}/deliveries")
+    items = deliveries.get("payload", deliveries) if isinstance(deliveries, dict) else deliveries
+    if items:
+        delivery_id = items[0]["id"]
+        break
+    time.sleep(0.1)
+if delivery_id is None:
+    sys.exit("seed: the webhook got no delivery")
+
+ids = {
+    "token": token,
+    "account_id": account,
+    "inbox_id": inbox["id"],
+    "inbox_identifier": identifier,
+    "contact_id": contact_id,
+    "contact_identifier": source_id,
+    "other_contact_id": other_contact["id"],
+    "conversation_id": conversation_id,
+    "message_id": visitor_message["id"],
+    "reply_id": reply["id"],
+    "label_id": label["id"],
+    "team_id": team["id"],
+    "canned_id": canned["id"],
+    "attribute_id": attribute["id"],
+    "webhook_id": webhook["id"],
+    "delivery_id": delivery_id,
+    "bot_id": bot["id"],
+    "note_id": note["id"],
+    "export_id": export["id"],
+    "agent_id": agent["id"],
+    "platform_token": platform_token,
+    "platform_account_id": platform_account["id"],
+    "platform_user_id": platform_user["id"],
+    "second_account_id": second_account["id"],
+    "second_token": second_admin["access_token"],
+}
+with open(out_path, "w") as f:
+    json.dump(ids, f, indent=1)
