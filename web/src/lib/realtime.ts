@@ -77,6 +77,13 @@ export class Realtime {
     this.socket = null;
   }
 
+  /** A new socket (resuming after the last event): the server decides at connection which
+   * accounts a socket hears, so a membership gained needs one. */
+  restart() {
+    this.stop();
+    this.start();
+  }
+
   on(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -3,7 +3,7 @@
 import { get, del, whenEnrollmentRequired } from './api';
 import { setLocale } from './i18n.svelte';
 import { Realtime } from './realtime';
-import { listOf, type Agent, type CannedResponse, type Inbox, type Label, type Listing, type Profile, type Team } from './types';
+import { listOf, type Agent, type CannedResponse, type ErasureReceipt, type Inbox, type Label, type Listing, type Profile, type Team } from './types';
 
 export const session = $state({
   profile: null as Profile | null,
@@ -20,6 +20,10 @@ export const refs = $state({
 });
 
 export const route = $state({ path: location.pathname });
+
+/** What the shell shows above the screens until dismissed: the receipt of an erasure just done
+ * (the contact's view is gone with the contact). */
+export const notice = $state({ erased: null as ErasureReceipt | null });
 
 export const prefs = $state({
   theme: (localStorage.getItem('tl.theme') as 'light' | 'dark' | 'system') || 'system',
@@ -75,6 +79,17 @@ export function useProfile(profile: Profile) {
   // A user who must enrol in two-factor authentication may do nothing else yet.
   if (profile.mfa_enrollment_required) realtime.stop();
   else realtime.start();
+}
+
+/** A profile the server answered after a change (an invitation accepted or declined): the
+ * accounts may have changed, so the current one is kept only if still mine, and the socket
+ * reconnects to hear the accounts it now covers. */
+export function updateProfile(profile: Profile) {
+  const before = (session.profile?.accounts ?? []).map((a) => a.id).join();
+  session.profile = profile;
+  const ids = (profile.accounts ?? []).map((a) => a.id);
+  if (!ids.includes(session.accountId)) session.accountId = profile.account_id ?? ids[0] ?? 0;
+  if (ids.join() !== before && !profile.mfa_enrollment_required) realtime.restart();
 }
 
 whenEnrollmentRequired(() => {

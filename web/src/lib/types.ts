@@ -39,6 +39,20 @@ export interface Profile {
   /** An account requires two-factor authentication of this user, not enrolled yet: the
    * session may only enrol (every other call answers 403 `mfa_enrollment_required`). */
   mfa_enrollment_required?: boolean;
+  /** Invitations to other accounts waiting for this user's answer. */
+  pending_invitations?: PendingInvitation[];
+}
+
+/** An invitation to join an account (`profile.pending_invitations`). */
+export interface PendingInvitation {
+  id: number;
+  account_id: number;
+  account_name: string;
+  /** agent or administrator. */
+  role: string;
+  /** Absent when the inviting administrator is gone. */
+  inviter_name?: string;
+  created_at: number;
 }
 
 /** `GET /api/v1/profile/mfa`. */
@@ -445,6 +459,45 @@ export interface Account {
   /** Also accepted at the top level. */
   continue_across_channels?: boolean;
   reopen_window_hours?: number;
+}
+
+// ------------------------------------------------------------------ privacy
+
+/** A contact export (`POST …/contacts/{id}/export`, `GET …/contacts/{id}/exports/{export_id}`). */
+export interface ContactExport {
+  id: number;
+  contact_id: number;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  /** Steps: one per conversation and one for the contact. */
+  progress: { done: number; total: number; percent: number };
+  /** Once done. */
+  byte_size?: number;
+  download_url?: string;
+  error?: string;
+  created_at: number;
+  finished_at?: number;
+  expires_at?: number;
+}
+
+/** What an erasure removed (`POST …/contacts/{id}/erase`, `GET …/erasure_receipts`). */
+export interface ErasureReceipt {
+  id: number;
+  /** `contact` (an erasure asked for) or `retention` (a pass of the retention policy). */
+  kind: string;
+  /** The erased contact's former id. */
+  contact_id?: number;
+  /** The administrator who asked; absent for the retention policy. */
+  requested_by?: number;
+  /** Kinds of records and how many of each (no values). */
+  counts: Record<string, number>;
+  erased_at: number;
+}
+
+export type RetentionAction = 'delete' | 'anonymise';
+
+/** `GET|PUT|DELETE …/data_retention`: null when conversations are kept until deleted by hand. */
+export interface RetentionView {
+  data_retention: { resolved_conversations_after_months: number; action: RetentionAction } | null;
 }
 
 export interface Webhook {

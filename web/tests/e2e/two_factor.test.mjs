@@ -187,7 +187,7 @@ test('an administrator requires it; a member without it can only enrol, then con
     await select.selectOption('everyone');
     await page.getByText('This includes you: you will be asked to set it up before you can continue.').waitFor();
     assert.deepEqual(await axe(page), [], 'axe on the account settings');
-    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByRole('heading', { name: 'Set up two-factor authentication' }).waitFor();
     assert.equal((await api('GET', '{acc}')).settings.mfa_enforcement, 'everyone');
     assert.deepEqual(await axe(page), [], 'axe on the enrolment gate');
