@@ -22,6 +22,7 @@ pub mod moves;
 pub mod privacy;
 pub mod reply_channel;
 pub mod role;
+pub mod routing;
 pub mod scope;
 pub mod two_factor;
 pub mod validate;
