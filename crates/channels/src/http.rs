@@ -23,7 +23,12 @@ pub struct HttpSender {
 pub struct SignedPost<'a> {
     pub url: &'a str,
     pub body: &'a [u8],
+    /// Signs `X-Throughline-Signature`.
     pub secret: Option<&'a str>,
+    /// Signs `X-Chatwoot-Signature`: the secret Chatwoot would sign this kind of delivery with
+    /// (an account webhook's `secret`, an API inbox's or an agent bot's own `secret`). Without
+    /// one, Chatwoot sends only `X-Chatwoot-Delivery`, and so do we.
+    pub chatwoot_secret: Option<&'a str>,
     pub event: &'a str,
     pub delivery_id: &'a str,
     /// The outbox event this delivery carries (for receivers that want to deduplicate by it).
@@ -75,6 +80,20 @@ impl HttpSender {
         if let Some(secret) = p.secret {
             let sig = signature(secret, p.timestamp_secs, p.body);
             req = req.header("x-throughline-signature", sig);
+        }
+        // Chatwoot's own headers (lib/webhooks/trigger.rb, `request_headers`), so receivers
+        // written for Chatwoot verify and deduplicate our deliveries unchanged: the delivery
+        // id, the same on every retry; and, with a secret, the Unix time of this attempt and
+        // `sha256=` + hex HMAC-SHA256 over "{timestamp}.{body}" — the scheme of our own
+        // signature, with the secret Chatwoot would use.
+        req = req.header("x-chatwoot-delivery", p.delivery_id);
+        if let Some(secret) = p.chatwoot_secret {
+            req = req
+                .header("x-chatwoot-timestamp", p.timestamp_secs.to_string())
+                .header(
+                    "x-chatwoot-signature",
+                    signature(secret, p.timestamp_secs, p.body),
+                );
         }
         match req.body(p.body.to_vec()).send().await {
             Ok(resp) => {

@@ -19,6 +19,9 @@ pub enum ChannelConfig {
     Inbox,
     Email(Box<EmailChannel>),
     Provider(Box<ProviderSettings>),
+    /// The secret Chatwoot signs this inbox's callbacks with (`X-Chatwoot-Signature`; the API
+    /// channel's own `secret`, derived by the application layer from the server key).
+    SigningSecret(String),
 }
 
 /// Where the providers' APIs are and what the instance tells them. Tests point the URLs at the
@@ -91,6 +94,8 @@ pub enum Needs {
     Inbox,
     Email,
     Provider,
+    /// The inbox row and its callbacks' signing secret.
+    SigningSecret,
 }
 
 pub fn needs_config(channel: ChannelType) -> Needs {
@@ -101,7 +106,8 @@ pub fn needs_config(channel: ChannelType) -> Needs {
         | ChannelType::Telegram
         | ChannelType::FacebookPage
         | ChannelType::Instagram => Needs::Provider,
-        ChannelType::Api | ChannelType::WebWidget | ChannelType::Voice => Needs::Inbox,
+        ChannelType::Api => Needs::SigningSecret,
+        ChannelType::WebWidget | ChannelType::Voice => Needs::Inbox,
     }
 }
 
@@ -112,10 +118,9 @@ pub fn adapter_for(
     clients: &Clients,
 ) -> Option<Arc<dyn ChannelAdapter>> {
     match (inbox.channel_type, config) {
-        (ChannelType::Api, _) => Some(Arc::new(api::ApiChannel::new(
-            clients.http.clone(),
-            inbox.hmac_token.clone(),
-        ))),
+        (ChannelType::Api, ChannelConfig::SigningSecret(secret)) => Some(Arc::new(
+            api::ApiChannel::new(clients.http.clone(), inbox.hmac_token.clone(), secret),
+        )),
         (ChannelType::WebWidget, _) => Some(Arc::new(web_widget::WebWidgetChannel::new(inbox))),
         (ChannelType::Email, ChannelConfig::Email(settings)) => Some(Arc::new(
             email::EmailAdapter::new(*settings, clients.smtp_timeout, inbox.hmac_token.clone()),

@@ -227,6 +227,8 @@ fn parse_one(
         Some(t) => (t, false),
         None => match catalog.custom(key) {
             Some(t) => (t, true),
+            // Chatwoot's FilterHelper: neither standard nor defined is InvalidAttribute, a
+            // 422 (WAHA defines its keys before it filters on them).
             None => {
                 return Err(FieldError::new(
                     &field("attribute_key"),
@@ -271,22 +273,7 @@ fn parse_one(
             format!("payload[{i}] ({key} {op_name}): {what}"),
         )
     })?;
-    let join = match item
-        .get("query_operator")
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase)
-    {
-        Some(ref s) if s == "or" => Join::Or,
-        Some(ref s) if s == "and" => Join::And,
-        None => Join::And,
-        Some(other) => {
-            return Err(FieldError::new(
-                &field("query_operator"),
-                "invalid",
-                format!("query_operator must be and or or, not `{other}`"),
-            ));
-        }
-    };
+    let join = parse_join(i, item)?;
     Ok(Condition {
         attribute_key: key.to_owned(),
         attr_type,
@@ -295,6 +282,28 @@ fn parse_one(
         values,
         join,
     })
+}
+
+fn parse_join(i: usize, item: &Value) -> Result<Join, FieldError> {
+    let field = |name: &str| format!("payload[{i}].{name}");
+    Ok(
+        match item
+            .get("query_operator")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+        {
+            Some(ref s) if s == "or" => Join::Or,
+            Some(ref s) if s == "and" => Join::And,
+            None => Join::And,
+            Some(other) => {
+                return Err(FieldError::new(
+                    &field("query_operator"),
+                    "invalid",
+                    format!("query_operator must be and or or, not `{other}`"),
+                ));
+            }
+        },
+    )
 }
 
 /// Checks `raw` for an attribute of type `t` under `op`; the error says what was expected.
@@ -379,6 +388,14 @@ fn text_value(s: &str) -> Option<String> {
 fn is_integer_text(s: &str) -> bool {
     let digits = s.strip_prefix('-').unwrap_or(s);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A contact's `phone_number` as Chatwoot's contact filter compares it: a `+` and the value
+/// without its own `+` (`"+#{current_val&.delete('+')}"` in app/services/contacts/
+/// filter_service.rb), so `5511987654321` and `+5511987654321` find the same contact — bridges
+/// (Evolution API) send the digits alone.
+pub fn chatwoot_phone_value(value: &str) -> String {
+    format!("+{}", value.trim().replace('+', ""))
 }
 
 /// A whole number, as a JSON integer or its digits in a string.
@@ -557,6 +574,13 @@ mod tests {
             let err = parse(&body, &Catalog).unwrap_err();
             assert_eq!(err.field, field, "{body}");
         }
+    }
+
+    #[test]
+    fn phone_values_compare_as_chatwoot_does() {
+        assert_eq!(chatwoot_phone_value("5511987654321"), "+5511987654321");
+        assert_eq!(chatwoot_phone_value("+5511987654321"), "+5511987654321");
+        assert_eq!(chatwoot_phone_value(" 123456 "), "+123456");
     }
 
     #[test]

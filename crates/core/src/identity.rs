@@ -176,6 +176,69 @@ impl Address {
     }
 }
 
+/// A contact's phone number as Chatwoot's contact model takes it (`validates :phone_number,
+/// format: { with: /\+[1-9]\d{1,14}\z/ }` in app/models/contact.rb; anchored at both ends
+/// here): a `+` and up to fifteen digits.
+///
+/// A number we can parse is normalised to E.164 (spaces, dashes and Brazil's ninth digit as
+/// [`normalize_phone`] does) and may prove who someone is; one that only Chatwoot's rule
+/// accepts (a bridge's own control contact, `+123456`) is kept exactly as given and never
+/// compared with anyone's address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContactPhone {
+    /// Parsed and normalised: an address identity linking may compare.
+    E164(String),
+    /// Chatwoot-valid but in no numbering plan we know: stored, shown, never proof.
+    AsGiven(String),
+}
+
+impl ContactPhone {
+    /// Chatwoot refuses a number without its `+` and country code; so does this.
+    pub fn parse(raw: &str) -> Result<Self, AddressError> {
+        let trimmed = raw.trim();
+        if !trimmed.starts_with('+') {
+            return Err(AddressError::InvalidPhone(trimmed.to_owned()));
+        }
+        match normalize_phone(trimmed, None) {
+            Ok(e164) => Ok(Self::E164(e164)),
+            Err(_) if chatwoot_phone_shape(trimmed) => Ok(Self::AsGiven(trimmed.to_owned())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The number as stored on the contact.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::E164(s) | Self::AsGiven(s) => s,
+        }
+    }
+
+    pub fn into_string(self) -> String {
+        match self {
+            Self::E164(s) | Self::AsGiven(s) => s,
+        }
+    }
+
+    /// The address linking may compare: only a number we parsed. A number kept as given proves
+    /// nothing (two bridges may both call their control contact `+123456`).
+    pub fn proof(&self) -> Option<&str> {
+        match self {
+            Self::E164(s) => Some(s),
+            Self::AsGiven(_) => None,
+        }
+    }
+}
+
+/// Chatwoot's phone rule: `+`, a digit from 1 to 9, then 1 to 14 more digits, nothing else.
+pub fn chatwoot_phone_shape(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +287,41 @@ mod tests {
         ];
         for (raw, region, expected) in cases {
             assert_eq!(normalize_phone(raw, region).unwrap(), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn contact_phones_follow_chatwoots_rule() {
+        assert_eq!(
+            ContactPhone::parse(" +55 11 91234-5678 ").unwrap(),
+            ContactPhone::E164("+5511912345678".into())
+        );
+        // Brazil's old mobile form gains its ninth digit, as every other phone does.
+        assert_eq!(
+            ContactPhone::parse("+551187654321").unwrap().proof(),
+            Some("+5511987654321")
+        );
+        // A bridge's control contact: Chatwoot-valid, in no numbering plan. Kept, never proof.
+        let control = ContactPhone::parse("+123456").unwrap();
+        assert_eq!(control, ContactPhone::AsGiven("+123456".into()));
+        assert_eq!(control.as_str(), "+123456");
+        assert_eq!(control.proof(), None);
+        for bad in [
+            "123456",
+            "5511912345678",
+            "0055 11 91234 5678",
+            "11 91234-5678",
+            "+0123456",
+            "+1",
+            "+1234567890123456",
+            "+55 abc",
+            "+12 34",
+            "",
+        ] {
+            assert!(
+                ContactPhone::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 

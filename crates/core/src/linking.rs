@@ -23,7 +23,9 @@ pub enum Evidence {
 /// The sender being resolved.
 #[derive(Clone, Debug)]
 pub struct Sender {
-    /// Normalised addresses (email, E.164 phone, …) the sender comes with.
+    /// Normalised addresses (email, E.164 phone, …) the sender comes with. A phone is one only
+    /// when it parsed ([`crate::identity::ContactPhone::proof`]): a number kept as given (a
+    /// bridge's `+123456`) is never an address here, so it can never link anyone.
     pub addresses: Vec<(AddressKind, String)>,
     /// The business's own id for the person (Chatwoot's contact `identifier`).
     pub external_id: Option<String>,

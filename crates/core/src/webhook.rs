@@ -1,7 +1,7 @@
 //! Outgoing webhook rules: signatures, retry schedule, and how a receiver's answer is judged.
 
 use crate::Millis;
-use crate::crypto::hmac_sha256_hex;
+use crate::crypto::{ServerKey, hmac_sha256_hex};
 
 /// The signature sent with every delivery: `sha256=` + hex HMAC-SHA256 over
 /// `"{timestamp}.{body}"` with the webhook's secret. Binding the timestamp lets a receiver
@@ -11,6 +11,26 @@ pub fn signature(secret: &str, timestamp_secs: i64, body: &[u8]) -> String {
     signed.push(b'.');
     signed.extend_from_slice(body);
     format!("sha256={}", hmac_sha256_hex(secret.as_bytes(), &signed))
+}
+
+/// An API inbox's signing secret (Chatwoot's `Channel::Api#secret`, shown to administrators as
+/// the inbox's `secret`): what `X-Chatwoot-Signature` of its callbacks is made with. Chatwoot
+/// 4.13 keeps it apart from the inbox's `hmac_token` (contacts' identity verification), so one
+/// can be handed to the callback's receiver without the other. Derived from the server key and
+/// the inbox's own random identifier: stable, nothing stored, and the database alone reveals
+/// none.
+pub fn api_inbox_secret(key: &ServerKey, inbox_identifier: &str) -> String {
+    key.keyed_hash("webhook-secret/api-inbox", inbox_identifier)
+}
+
+/// An agent bot's signing secret (Chatwoot's `AgentBot#secret`, apart from its access token),
+/// for the events delivered to its `outgoing_url`; derived like [`api_inbox_secret`] from the
+/// bot's id and creation time.
+pub fn agent_bot_secret(key: &ServerKey, bot_id: i64, created_at: Millis) -> String {
+    key.keyed_hash(
+        "webhook-secret/agent-bot",
+        &format!("{bot_id}/{created_at}"),
+    )
 }
 
 /// What a receiver's reply means for a delivery.
@@ -84,6 +104,20 @@ mod tests {
             s,
             "sha256=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686"
         );
+    }
+
+    #[test]
+    fn derived_secrets_are_stable_and_apart() {
+        let key = ServerKey::generate();
+        let a = api_inbox_secret(&key, "inbox-one");
+        assert_eq!(a, api_inbox_secret(&key, "inbox-one"));
+        assert_ne!(a, api_inbox_secret(&key, "inbox-two"));
+        assert_ne!(a, api_inbox_secret(&ServerKey::generate(), "inbox-one"));
+        assert_eq!(a.len(), 64);
+        let b = agent_bot_secret(&key, 7, 1_700_000_000_000);
+        assert_eq!(b, agent_bot_secret(&key, 7, 1_700_000_000_000));
+        assert_ne!(b, agent_bot_secret(&key, 7, 1_700_000_000_001));
+        assert_ne!(b, agent_bot_secret(&key, 8, 1_700_000_000_000));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod metrics;
 mod outbound_url;
 mod public_guard;
+mod rails;
 pub mod ratelimit;
 pub(crate) mod routes;
 pub mod state;
@@ -87,14 +88,17 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState) -> Router {
     metrics::install();
     let (router, spec) = routes();
+    // Rails's paths (trailing slashes, `.json`) and wrapped bodies, from the served routes.
+    let rails = Arc::new(rails::RailsRoutes::from_spec(&spec));
     let spec = Arc::new(spec);
     let upload_limit = state.config.upload_limit;
-    router
+    let app = router
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             public_guard::guard,
         ))
         .layer(axum::Extension(spec))
+        .layer(axum::Extension(rails.clone()))
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.json_limit,
         ))
@@ -108,7 +112,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(web_ui::fallback)
         // Outermost, and after the fallback so that it is counted too (as `fallback`).
         .layer(axum::middleware::from_fn(metrics::track))
-        .with_state(state)
+        .with_state(state);
+    rails::normalized(app, rails)
 }
 
 /// A request's path as logs may show it: Telegram's webhook path carries the bot's token

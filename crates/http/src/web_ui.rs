@@ -15,6 +15,7 @@ const API_PREFIXES: &[&str] = &[
     "/platform/",
     "/auth/",
     "/attachments/",
+    "/rails/",
     "/webhooks/",
     "/twilio/",
     "/healthz",

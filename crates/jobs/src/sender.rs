@@ -221,6 +221,8 @@ async fn send(store: &Store, blobs: &dyn BlobStore, clients: &Clients, d: &Deliv
             url: &d.url,
             body: d.payload.as_bytes(),
             secret: Some(&hook.secret),
+            // Chatwoot signs account webhooks with the webhook's own secret, as we do.
+            chatwoot_secret: Some(&hook.secret),
             event: &d.event_name,
             delivery_id: &d.id,
             event_id: Some(d.event_id),

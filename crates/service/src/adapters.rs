@@ -26,6 +26,9 @@ pub async fn for_inbox(
     let scope = AccountScope::system(inbox.account_id);
     let config = match registry::needs_config(inbox.channel_type) {
         Needs::Inbox => ChannelConfig::Inbox,
+        Needs::SigningSecret => ChannelConfig::SigningSecret(
+            throughline_core::webhook::api_inbox_secret(store.key(), &inbox.identifier),
+        ),
         Needs::Email => match email::get(conn, store.key(), &scope, inbox.id).await? {
             Some(c) => ChannelConfig::Email(Box::new(c)),
             None => return Ok(Err(NoAdapter::MissingSettings)),

@@ -134,6 +134,7 @@ async fn write(tx: &mut Tx, r: Receive) -> Result<Received> {
                     name: sender.name,
                     email: sender.email,
                     phone: sender.phone,
+                    phone_as_given: None,
                     external_id: None,
                     evidence,
                     hmac_verified: false,

@@ -325,3 +325,171 @@ pub async fn update_agent_bot(
     .await?;
     agent_bot(&row)
 }
+
+/// A bot a platform app creates: for one account (`account_id`) or, without one, a system bot
+/// every account may connect to its inboxes (Chatwoot's global bots).
+pub async fn create_agent_bot_unscoped(
+    conn: &mut Conn,
+    account_id: Option<i64>,
+    name: &str,
+    description: Option<&str>,
+    outgoing_url: Option<&str>,
+) -> Result<AgentBot> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO agent_bots (account_id, name, description, outgoing_url, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING {BOT_COLUMNS}"
+    )))
+    .bind(account_id)
+    .bind(name)
+    .bind(description)
+    .bind(outgoing_url)
+    .bind(now_ms())
+    .fetch_one(conn)
+    .await?;
+    agent_bot(&row)
+}
+
+/// Updates a bot by id, whatever its account (the Platform API, for bots the app created).
+/// `account_id`: `Some(None)` makes it a system bot.
+pub async fn update_agent_bot_unscoped(
+    conn: &mut Conn,
+    id: i64,
+    account_id: Option<Option<i64>>,
+    name: Option<&str>,
+    description: Option<Option<&str>>,
+    outgoing_url: Option<Option<&str>>,
+) -> Result<AgentBot> {
+    let current = get_agent_bot_unscoped(&mut *conn, id).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE agent_bots SET account_id = $2, name = $3, description = $4, outgoing_url = $5, \
+         updated_at = $6 WHERE id = $1 RETURNING {BOT_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(account_id.unwrap_or(current.account_id))
+    .bind(name.unwrap_or(&current.name))
+    .bind(description.unwrap_or(current.description.as_deref()))
+    .bind(outgoing_url.unwrap_or(current.outgoing_url.as_deref()))
+    .bind(now_ms())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    agent_bot(&row)
+}
+
+/// Deletes a bot by id, whatever its account; its token stops working and the inboxes it
+/// served lose it.
+pub async fn delete_agent_bot_unscoped(conn: &mut Conn, id: i64) -> Result<()> {
+    let done = sqlx::query("DELETE FROM agent_bots WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    revoke_tokens(conn, TokenOwner::AgentBot(id)).await
+}
+
+/// A bot the account may connect to an inbox: one of its own, or a system bot.
+pub async fn connectable_agent_bot(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+) -> Result<AgentBot> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {BOT_COLUMNS} FROM agent_bots WHERE id = $1 AND (account_id = $2 OR account_id IS NULL)"
+    )))
+    .bind(id)
+    .bind(scope.account_id())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    agent_bot(&row)
+}
+
+/// The bot connected to an inbox the scope sees (Chatwoot's `inbox.agent_bot`).
+pub async fn inbox_agent_bot(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    inbox_id: i64,
+) -> Result<Option<AgentBot>> {
+    if !scope.sees_inbox(inbox_id) {
+        return Err(StoreError::NotFound);
+    }
+    let columns = BOT_COLUMNS
+        .split(", ")
+        .map(|c| format!("b.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns} FROM agent_bot_inboxes x JOIN agent_bots b ON b.id = x.agent_bot_id \
+         WHERE x.account_id = $1 AND x.inbox_id = $2"
+    )))
+    .bind(scope.account_id())
+    .bind(inbox_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(agent_bot).transpose()
+}
+
+/// Connects `bot_id` to an inbox of the scope's account (replacing any other), or disconnects
+/// it with `None`. The bot must be one [`connectable_agent_bot`] finds. Returns the bot that
+/// was connected before.
+pub async fn set_inbox_agent_bot(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    inbox_id: i64,
+    bot_id: Option<i64>,
+) -> Result<Option<AgentBot>> {
+    let owned: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM inboxes WHERE account_id = $1 AND id = $2")
+            .bind(scope.account_id())
+            .bind(inbox_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if owned.is_none() || !scope.sees_inbox(inbox_id) {
+        return Err(StoreError::NotFound);
+    }
+    let before = inbox_agent_bot(&mut *conn, scope, inbox_id).await?;
+    match bot_id {
+        Some(id) => {
+            let bot = connectable_agent_bot(&mut *conn, scope, id).await?;
+            let now = now_ms();
+            sqlx::query(
+                "INSERT INTO agent_bot_inboxes (inbox_id, account_id, agent_bot_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) \
+                 ON CONFLICT (inbox_id) DO UPDATE SET agent_bot_id = $3, updated_at = $4",
+            )
+            .bind(inbox_id)
+            .bind(scope.account_id())
+            .bind(bot.id)
+            .bind(now)
+            .execute(conn)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM agent_bot_inboxes WHERE account_id = $1 AND inbox_id = $2")
+                .bind(scope.account_id())
+                .bind(inbox_id)
+                .execute(conn)
+                .await?;
+        }
+    }
+    Ok(before)
+}
+
+/// The bots a platform app created, by id.
+pub async fn permitted_agent_bots_unscoped(conn: &mut Conn, app_id: i64) -> Result<Vec<AgentBot>> {
+    let columns = BOT_COLUMNS
+        .split(", ")
+        .map(|c| format!("b.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns} FROM platform_app_permissibles p JOIN agent_bots b ON b.id = p.permissible_id \
+         WHERE p.platform_app_id = $1 AND p.permissible_type = 'agent_bot' ORDER BY b.id"
+    )))
+    .bind(app_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(agent_bot).collect()
+}

@@ -55,6 +55,17 @@ impl NewConversation {
     }
 }
 
+async fn inbox_has_agent_bot(tx: &mut Tx, scope: &AccountScope, inbox_id: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT agent_bot_id FROM agent_bot_inboxes WHERE account_id = $1 AND inbox_id = $2",
+    )
+    .bind(scope.account_id())
+    .bind(inbox_id)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(found.is_some())
+}
+
 pub async fn create(
     tx: &mut Tx,
     scope: &AccountScope,
@@ -72,6 +83,12 @@ pub async fn create(
     .fetch_optional(tx.conn())
     .await?
     .ok_or(StoreError::NotFound)?;
+    let mut new = new;
+    if new.status == Status::Open && inbox_has_agent_bot(tx, scope, new.inbox_id).await? {
+        // Chatwoot's `determine_conversation_status`: a conversation in an inbox with a bot
+        // starts with the bot (pending) until the bot hands it off by opening it.
+        new.status = Status::Pending;
+    }
     let now = new.created_at.unwrap_or_else(now_ms);
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO conversations (account_id, display_id, uuid, contact_id, inbox_id, \

@@ -41,7 +41,8 @@ pub(crate) async fn conversation(
     let store = tx.store().clone();
     let account = render::account_ref(tx.conn(), c.account_id).await?;
     let view = render::conversation(tx.conn(), &store, c.clone()).await?;
-    let mut payload = webhook_body::conversation(&account, &view, changed);
+    let contact_inbox = contact_inbox(tx, c).await?;
+    let mut payload = webhook_body::conversation(&account, &view, contact_inbox.as_ref(), changed);
     if let Value::Object(map) = &mut payload {
         map.insert(AUDIENCE_KEY.into(), Owner::of(c).to_json());
     }
@@ -75,7 +76,15 @@ pub(crate) async fn message(
     };
     let inbox = crate::inboxes::get_unscoped(tx.conn(), store.key(), m.inbox_id).await?;
     let sender = webhook_sender(tx, m, &account, &conversation).await?;
-    let mut payload = webhook_body::message(&account, &inbox, m, &conversation, sender);
+    let contact_inbox = contact_inbox(tx, c).await?;
+    let mut payload = webhook_body::message(
+        &account,
+        &inbox,
+        m,
+        &conversation,
+        contact_inbox.as_ref(),
+        sender,
+    );
     // The realtime stream renders messages exactly as the API does; keep that view alongside,
     // and who of the customer's side may see it (the visitor rule). Both are stripped before
     // the payload leaves.
@@ -102,6 +111,22 @@ pub(crate) async fn message(
     })
     .await?;
     Ok(())
+}
+
+/// The identity the conversation started with (Chatwoot's `conversation.contact_inbox`).
+async fn contact_inbox(
+    tx: &mut Tx,
+    c: &Conversation,
+) -> Result<Option<throughline_core::model::Identity>> {
+    let Some(id) = c.identity_id else {
+        return Ok(None);
+    };
+    let scope = crate::AccountScope::system(c.account_id);
+    match crate::contacts::identity(tx.conn(), &scope, id).await {
+        Ok(identity) => Ok(Some(identity)),
+        Err(crate::StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The sender as Chatwoot's webhooks describe it (`sender.webhook_data`): a contact in full, a

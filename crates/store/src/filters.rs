@@ -292,6 +292,16 @@ fn push_condition(
                 (Values::Numbers(numbers), _) => {
                     q.bind_list(numbers);
                 }
+                (Values::Texts(texts), Source::Column("phone_number"))
+                    if target == Target::Contacts =>
+                {
+                    // Chatwoot compares `+` and the value's digits (bridges send no `+`).
+                    let phones: Vec<String> = texts
+                        .iter()
+                        .map(|t| throughline_core::filter::chatwoot_phone_value(t))
+                        .collect();
+                    q.bind_list(&phones);
+                }
                 (Values::Texts(texts), _) => {
                     q.bind_list(texts);
                 }

@@ -36,6 +36,7 @@ pub(crate) fn crypto_token() -> String {
 pub mod attributes;
 pub mod audit;
 pub mod canned;
+pub mod custom_filters;
 pub mod inboxes;
 pub mod labels;
 pub mod teams;
@@ -71,6 +72,7 @@ pub mod reply_channels;
 pub mod resolve;
 pub mod search;
 pub mod settings;
+pub mod sso;
 pub mod suggestions;
 #[cfg(feature = "testing")]
 pub mod testing;

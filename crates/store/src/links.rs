@@ -34,6 +34,8 @@ impl Links {
         self.key.access_token("links").into_bytes()
     }
 
+    /// Where a signed attachment is served: Active Storage's path, as Chatwoot's `data_url`
+    /// is, since integrations rebuild URLs from its `rails/` part.
     pub fn attachment_url(&self, a: &Attachment) -> String {
         let name = a
             .file_name
@@ -41,7 +43,7 @@ impl Links {
             .map(sanitize_file_name)
             .unwrap_or_else(|| "file".into());
         format!(
-            "{}/attachments/{}/{}/{}",
+            "{}/rails/active_storage/blobs/{}/{}/{}",
             self.public_url,
             a.id,
             self.attachment_token(a.id),
@@ -102,11 +104,11 @@ mod tests {
         let links = Links::new("http://localhost:3000/", ServerKey::generate());
         let url = links.attachment_url(&attachment(7, "fatura março.pdf"));
         assert!(
-            url.starts_with("http://localhost:3000/attachments/7/"),
+            url.starts_with("http://localhost:3000/rails/active_storage/blobs/7/"),
             "{url}"
         );
         assert!(url.ends_with("/fatura_mar_o.pdf"), "{url}");
-        let token = url.split('/').nth(5).unwrap();
+        let token = url.split('/').nth(7).unwrap();
         assert!(links.verify_attachment(7, token));
         assert!(!links.verify_attachment(8, token));
         let other = Links::new("http://localhost:3000", ServerKey::generate());

@@ -465,6 +465,33 @@ pub async fn record_delivery(
     Ok(Some(message))
 }
 
+/// The customer has seen the conversation up to `seen_at`: every reply sent or delivered
+/// before then becomes read (Chatwoot's `Conversations::UpdateMessageStatusJob` after the
+/// Client API's `update_last_seen`), each with its `message_updated` event so integrations and
+/// the app show the ticks. Bounded to the latest 500, which covers any real backlog.
+pub async fn mark_read_until(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation_id: i64,
+    seen_at: i64,
+) -> Result<usize> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM messages WHERE account_id = $1 AND conversation_id = $2 \
+         AND message_type IN (1, 3) AND private = $3 AND status IN ('sent', 'delivered') \
+         AND created_at <= $4 ORDER BY id DESC LIMIT 500",
+    )
+    .bind(scope.account_id())
+    .bind(conversation_id)
+    .bind(false)
+    .bind(seen_at)
+    .fetch_all(tx.conn())
+    .await?;
+    for id in &ids {
+        record_delivery(tx, scope, *id, DeliveryStatus::Read, None).await?;
+    }
+    Ok(ids.len())
+}
+
 pub async fn attachment(conn: &mut Conn, id: i64) -> Result<Attachment> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE id = $1"

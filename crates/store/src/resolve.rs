@@ -29,8 +29,13 @@ pub struct Arriving<'a> {
     pub name: Option<String>,
     /// Normalised.
     pub email: Option<String>,
-    /// E.164.
+    /// E.164: a number that parsed, which may link the sender to a contact.
     pub phone: Option<String>,
+    /// A number Chatwoot's rule accepts but that does not parse
+    /// (`throughline_core::identity::ContactPhone::AsGiven`, a bridge's `+123456`): stored on
+    /// a new contact (or one without a phone) as given, never compared with anyone's address
+    /// and never an identity's address. Ignored when `phone` is given.
+    pub phone_as_given: Option<String>,
     /// The business's own id for the person.
     pub external_id: Option<String>,
     pub evidence: Evidence,
@@ -233,6 +238,22 @@ async fn lookup(conn: &mut Conn, scope: &AccountScope, arriving: &Arriving<'_>) 
             }
         }
     }
+    // A number kept as given is never compared for linking; whether another contact already
+    // holds it only decides that the unique column cannot take it.
+    if arriving.phone.is_none()
+        && let Some(as_given) = &arriving.phone_as_given
+    {
+        let holder: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM contacts WHERE account_id = $1 AND phone_number = $2 LIMIT 1",
+        )
+        .bind(scope.account_id())
+        .bind(as_given)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if holder.is_some() {
+            taken.push("phone_number");
+        }
+    }
     found.taken = taken;
     Ok(found)
 }
@@ -321,7 +342,7 @@ async fn create_contact(
         Some(value)
     };
     let email = keep("email", &arriving.email);
-    let phone_number = keep("phone_number", &arriving.phone);
+    let phone_number = keep("phone_number", &stored_phone(arriving));
     let identifier = keep("identifier", &arriving.external_id);
     if !unverified.is_empty() {
         additional.insert(UNVERIFIED_FIELDS.into(), Value::Array(unverified));
@@ -363,9 +384,9 @@ async fn fill_blanks(
     }
     if contact.phone_number.is_none()
         && !taken.contains(&"phone_number")
-        && let Some(p) = &arriving.phone
+        && let Some(p) = stored_phone(arriving)
     {
-        changes.phone_number = Some(Some(p.clone()));
+        changes.phone_number = Some(Some(p));
     }
     if contact.name.is_empty()
         && let Some(n) = &arriving.name
@@ -376,4 +397,13 @@ async fn fill_blanks(
         return Ok(contact);
     }
     contacts::update(tx, scope, contact.id, changes).await
+}
+
+/// The number a contact created or completed from `arriving` holds: the parsed one, else the
+/// one kept as given.
+fn stored_phone(arriving: &Arriving<'_>) -> Option<String> {
+    arriving
+        .phone
+        .clone()
+        .or_else(|| arriving.phone_as_given.clone())
 }

@@ -32,6 +32,9 @@ pub enum Behaviour {
     Accept,
     /// Answer 500 to the first `n` requests, then accept.
     FailFirst(usize),
+    /// Answer 500 to the first `n` requests whose body contains the text, accept the rest
+    /// (a receiver that refuses one delivery however many others reach it first).
+    FailFirstContaining(&'static str, usize),
     /// Hold every request this long before answering 200.
     Slow(Duration),
     /// Answer 500 to every request.
@@ -82,16 +85,26 @@ impl Receiver {
 }
 
 async fn receive(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let index = {
+    let (index, matching) = {
         let mut seen = s.seen.lock().unwrap();
         seen.push(Received {
             headers,
             raw: body.to_vec(),
             body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         });
-        seen.len()
+        let matching = match s.behaviour {
+            Behaviour::FailFirstContaining(text, _) if contains(&body, text) => {
+                seen.iter().filter(|r| contains(&r.raw, text)).count()
+            }
+            _ => 0,
+        };
+        (seen.len(), matching)
     };
     match s.behaviour {
+        Behaviour::FailFirstContaining(_, n) if (1..=n).contains(&matching) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        Behaviour::FailFirstContaining(..) => StatusCode::OK,
         Behaviour::Accept => StatusCode::OK,
         Behaviour::FailFirst(n) if index <= n => StatusCode::INTERNAL_SERVER_ERROR,
         Behaviour::FailFirst(_) => StatusCode::OK,
@@ -102,4 +115,10 @@ async fn receive(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> St
         Behaviour::AlwaysFail => StatusCode::INTERNAL_SERVER_ERROR,
         Behaviour::Hang => std::future::pending().await,
     }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len().max(1))
+        .any(|w| w == needle.as_bytes())
 }

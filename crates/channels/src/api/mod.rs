@@ -1,7 +1,8 @@
 //! Chatwoot's API channel: the business's own system is the provider. Customers' messages come
 //! in through the Client API (or are relayed through the Application API); outgoing messages
 //! and conversation events of the inbox are POSTed to its callback URL, signed with the
-//! inbox's secret.
+//! inbox's `hmac_token` (`X-Throughline-Signature`) and, as Chatwoot signs them, with its
+//! `secret` (`X-Chatwoot-Signature`).
 
 use futures::future::BoxFuture;
 use throughline_core::event::{EventKind, StoredEvent};
@@ -17,12 +18,20 @@ use crate::{
 
 pub struct ApiChannel {
     http: HttpSender,
+    /// The inbox's `hmac_token`: signs `X-Throughline-Signature`.
     secret: String,
+    /// The inbox's `secret` (Chatwoot 4.13's, apart from the `hmac_token`): signs
+    /// `X-Chatwoot-Signature`.
+    chatwoot_secret: String,
 }
 
 impl ApiChannel {
-    pub fn new(http: HttpSender, secret: String) -> Self {
-        Self { http, secret }
+    pub fn new(http: HttpSender, secret: String, chatwoot_secret: String) -> Self {
+        Self {
+            http,
+            secret,
+            chatwoot_secret,
+        }
     }
 }
 
@@ -94,6 +103,7 @@ impl ChannelAdapter for ApiChannel {
                     url: &d.target,
                     body: &d.payload,
                     secret: Some(&self.secret),
+                    chatwoot_secret: Some(&self.chatwoot_secret),
                     event: &d.event,
                     delivery_id: &d.id,
                     event_id: Some(d.event_id),

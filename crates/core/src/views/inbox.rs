@@ -23,6 +23,10 @@ view! {
         /// The identity-verification secret; present for administrators only.
         #[serde(skip_serializing_if = "Option::is_none")]
         pub hmac_token: Option<String>,
+        /// API channel: the secret its callbacks are signed with (`X-Chatwoot-Signature`, as
+        /// Chatwoot 4.13 signs them); present for administrators only.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub secret: Option<String>,
         /// The Client API's inbox identifier.
         pub inbox_identifier: String,
         /// API channel: where Throughline posts outgoing messages.
@@ -210,6 +214,7 @@ impl InboxView {
             lock_to_single_conversation: inbox.lock_to_single_conversation,
             hmac_mandatory: inbox.hmac_mandatory,
             hmac_token: show_secrets.then(|| inbox.hmac_token.clone()),
+            secret: None,
             inbox_identifier: inbox.identifier.clone(),
             webhook_url: inbox.webhook_url.clone(),
             default_country: inbox.default_country.clone(),

@@ -93,6 +93,16 @@ pub struct MessageContext {
     pub source_id: String,
 }
 
+/// A message's `content_attributes` as Chatwoot shows them: with the provider's
+/// `external_error` when sending failed (Chatwoot stores it there).
+pub fn content_attributes(message: &Message) -> Value {
+    let mut attributes = message.content_attributes.clone();
+    if let (Some(err), Value::Object(map)) = (&message.external_error, &mut attributes) {
+        map.insert("external_error".into(), Value::String(err.clone()));
+    }
+    attributes
+}
+
 impl MessageView {
     pub fn new(
         message: &Message,
@@ -100,11 +110,7 @@ impl MessageView {
         sender: Option<SenderView>,
         attachments: Vec<AttachmentView>,
     ) -> Self {
-        let mut content_attributes = message.content_attributes.clone();
-        if let (Some(err), Value::Object(map)) = (&message.external_error, &mut content_attributes)
-        {
-            map.insert("external_error".into(), Value::String(err.clone()));
-        }
+        let content_attributes = content_attributes(message);
         Self {
             id: message.id,
             content: message.content.clone(),

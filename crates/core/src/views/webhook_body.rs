@@ -7,7 +7,33 @@
 use serde_json::{Value, json};
 
 use super::{AccountRef, ContactView, ConversationView};
-use crate::model::{Inbox, Message};
+use crate::model::{Identity, Inbox, Message};
+
+/// A conversation as Chatwoot's webhooks carry it (`Conversation#webhook_data`, the
+/// `Conversations::EventDataPresenter`): the API's view plus what only the webhook has — the
+/// inbox's `channel` and the `contact_inbox`, the customer's identity in the inbox the
+/// conversation started in, whose `source_id` is what a bridge replies to. (Chatwoot also
+/// sends the identity's `pubsub_token`, a widget visitor's socket credential; it stays here.)
+fn conversation_data(conversation: &ConversationView, contact_inbox: Option<&Identity>) -> Value {
+    let mut body = serde_json::to_value(conversation).unwrap_or_else(|_| json!({}));
+    if let Value::Object(map) = &mut body {
+        map.insert("channel".into(), json!(conversation.meta.channel));
+        if let Some(ci) = contact_inbox {
+            map.insert(
+                "contact_inbox".into(),
+                json!({
+                    "id": ci.id,
+                    "contact_id": ci.contact_id,
+                    "inbox_id": ci.inbox_id,
+                    "source_id": ci.source_id,
+                    "hmac_verified": ci.hmac_verified,
+                    "created_at": super::iso8601(ci.created_at),
+                }),
+            );
+        }
+    }
+    body
+}
 
 /// `message_created` / `message_updated`.
 pub fn message(
@@ -15,15 +41,16 @@ pub fn message(
     inbox: &Inbox,
     message: &Message,
     conversation: &ConversationView,
+    contact_inbox: Option<&Identity>,
     sender: Option<Value>,
 ) -> Value {
     json!({
         "account": account,
         "additional_attributes": message.additional_attributes,
-        "content_attributes": message.content_attributes,
+        "content_attributes": super::message::content_attributes(message),
         "content_type": message.content_type.as_str(),
         "content": message.content,
-        "conversation": conversation,
+        "conversation": conversation_data(conversation, contact_inbox),
         "created_at": super::iso8601(message.created_at),
         "id": message.id,
         "inbox": { "id": inbox.id, "name": inbox.name },
@@ -39,9 +66,10 @@ pub fn message(
 pub fn conversation(
     account: &AccountRef,
     conversation: &ConversationView,
+    contact_inbox: Option<&Identity>,
     changed_attributes: Option<Value>,
 ) -> Value {
-    let mut body = serde_json::to_value(conversation).unwrap_or_else(|_| json!({}));
+    let mut body = conversation_data(conversation, contact_inbox);
     if let Value::Object(map) = &mut body {
         map.insert("account".into(), json!(account));
         if let Some(changed) = changed_attributes {

@@ -55,9 +55,15 @@ pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// The hyphenated spelling: Rack files `api_access_token` and `Api-Access-Token` under the same
+/// `HTTP_API_ACCESS_TOKEN`, so Chatwoot takes both, and proxies such as nginx drop headers with
+/// underscores (the chatwoot-sdk sends this one for that reason).
+const TOKEN_HEADER_HYPHENATED: &str = "api-access-token";
+
 fn token(headers: &HeaderMap) -> Option<String> {
     headers
         .get(TOKEN_HEADER)
+        .or_else(|| headers.get(TOKEN_HEADER_HYPHENATED))
         .and_then(|v| v.to_str().ok())
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())

@@ -44,17 +44,24 @@ where
     }
 }
 
-/// Query strings, with repeated keys (`labels[]=a&labels[]=b`) collected into lists as Chatwoot
-/// clients send them; structs name such fields `labels[]` with an alias.
-/// The NUL character (`%00`), which PostgreSQL cannot store or compare in text, is refused.
+/// Query strings the Rails way (`rails::params`): `labels[]=a&labels[]=b`, `labels[0]=a`,
+/// `labels=a&labels=b` and `labels=a` all give a list field its values, `h[k]=v` nests, and
+/// values are cast to the field's type (`rails::cast`; an empty value is an absent one).
+/// Structs may name list fields `labels[]` with an alias `labels`, as the OpenAPI document shows
+/// them. The NUL character (`%00`), which PostgreSQL cannot store or compare in text, is refused.
 fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    use crate::rails::cast::{Lenient, Source};
     if query.contains("%00") {
         return Err(ApiError::BadRequest(
             "invalid query: it contains the NUL character (%00)".into(),
         ));
     }
-    serde_html_form::from_str(query)
-        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))
+    let params = crate::rails::params::parse_urlencoded(query.as_bytes())
+        .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+    serde_path_to_error::deserialize(Lenient::new(params, Source::Params)).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::BadRequest(format!("invalid query: {path}: {}", e.into_inner()))
+    })
 }
 
 /// The client's socket address, when the server was started with connect info.

@@ -1,4 +1,5 @@
-//! Agent bots of the account, each with its own access token (administrators).
+//! Agent bots of the account, each with its own access token (administrators), and the bot
+//! connected to an inbox (Chatwoot's `inboxes/{id}/agent_bot` and `set_agent_bot`).
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -18,35 +19,66 @@ use crate::state::AppState;
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
         .routes(routes!(show, update, remove))
+        .routes(routes!(inbox_agent_bot))
+        .routes(routes!(set_inbox_agent_bot))
 }
 
+/// An agent bot as Chatwoot shows it (`api/v1/models/_agent_bot.json.jbuilder`).
 #[derive(Serialize, utoipa::ToSchema)]
-struct BotView {
+pub(super) struct BotView {
     id: i64,
     name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     outgoing_url: Option<String>,
+    /// Always `webhook`: events go to `outgoing_url`.
+    bot_type: &'static str,
+    #[schema(value_type = Object)]
+    bot_config: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     account_id: Option<i64>,
-    /// The bot's `api_access_token`.
+    /// A bot of no account, which every account may connect to its inboxes.
+    system_bot: bool,
+    /// The bot's `api_access_token` (administrators).
     #[serde(skip_serializing_if = "Option::is_none")]
     access_token: Option<String>,
+    /// What events delivered to `outgoing_url` are signed with (`X-Chatwoot-Signature`, as
+    /// Chatwoot 4.13 signs them; administrators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
 }
 
-async fn view(state: &AppState, bot: &AgentBot) -> ApiResult<BotView> {
-    let mut conn = state.store.read().await?;
-    let token =
-        auth::current_token(&mut conn, state.store.key(), TokenOwner::AgentBot(bot.id)).await?;
+/// The view of `bot`; with `secrets`, its access token and signing secret.
+pub(super) async fn view_with(
+    state: &AppState,
+    bot: &AgentBot,
+    secrets: bool,
+) -> ApiResult<BotView> {
+    let token = if secrets {
+        let mut conn = state.store.read().await?;
+        auth::current_token(&mut conn, state.store.key(), TokenOwner::AgentBot(bot.id)).await?
+    } else {
+        None
+    };
     Ok(BotView {
         id: bot.id,
         name: bot.name.clone(),
         description: bot.description.clone(),
         outgoing_url: bot.outgoing_url.clone(),
+        bot_type: "webhook",
+        bot_config: serde_json::json!({}),
         account_id: bot.account_id,
+        system_bot: bot.account_id.is_none(),
         access_token: token,
+        secret: secrets.then(|| {
+            throughline_core::webhook::agent_bot_secret(state.store.key(), bot.id, bot.created_at)
+        }),
     })
+}
+
+async fn view(state: &AppState, bot: &AgentBot) -> ApiResult<BotView> {
+    view_with(state, bot, true).await
 }
 
 /// What the audit log keeps of a bot.
@@ -229,4 +261,89 @@ async fn remove(
     audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(ok())
+}
+
+/// `{"agent_bot": …}`, or `{}` when the inbox has none (Chatwoot's
+/// `inboxes/agent_bot.json.jbuilder`).
+#[derive(Serialize, utoipa::ToSchema)]
+struct InboxBot {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_bot: Option<BotView>,
+}
+
+/// The agent bot connected to an inbox, for anyone who sees the inbox; its access token and
+/// secret only for administrators.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/inboxes/{id}/agent_bot", tag = "Inboxes",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = InboxBot), (status = 404, body = crate::error::ErrorBody)))]
+async fn inbox_agent_bot(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<InboxBot>> {
+    let bot = {
+        let mut conn = state.store.read().await?;
+        // 404 for an inbox of another account or one the agent is not a member of.
+        throughline_store::inboxes::get(&mut conn, state.store.key(), &ctx.scope, id).await?;
+        auth::inbox_agent_bot(&mut conn, &ctx.scope, id).await?
+    };
+    let agent_bot = match bot {
+        Some(b) => Some(view_with(&state, &b, ctx.require_admin().is_ok()).await?),
+        None => None,
+    };
+    Ok(axum::Json(InboxBot { agent_bot }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct SetAgentBot {
+    /// The bot's id (one of the account's, or a system bot); `null` disconnects.
+    #[schema(value_type = Option<i64>)]
+    #[serde(default)]
+    agent_bot: serde_json::Value,
+}
+
+/// Connects an agent bot to an inbox, replacing any other, or disconnects it with
+/// `"agent_bot": null` (administrators). An unknown bot is 404, as in Chatwoot.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/inboxes/{id}/set_agent_bot", tag = "Inboxes",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = SetAgentBot,
+    security(("userApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn set_inbox_agent_bot(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    audit: Audit,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<SetAgentBot>,
+) -> ApiResult<axum::Json<Empty>> {
+    ctx.require_admin()?;
+    let bot_id = match &body.agent_bot {
+        serde_json::Value::Null => None,
+        serde_json::Value::Number(n) => Some(n.as_i64().ok_or_else(bad_bot_id)?),
+        serde_json::Value::String(s) if s.trim().is_empty() => None,
+        serde_json::Value::String(s) => Some(s.trim().parse().map_err(|_| bad_bot_id())?),
+        _ => return Err(bad_bot_id()),
+    };
+    let mut tx = state.store.begin().await?;
+    let before = auth::set_inbox_agent_bot(tx.conn(), &ctx.scope, id, bot_id).await?;
+    let before_id = before.map(|b| b.id);
+    if before_id != bot_id {
+        let change = throughline_core::audit::Change::updated(
+            throughline_core::audit::kind::INBOX,
+            id,
+            &serde_json::json!({ "agent_bot_id": before_id }),
+            &serde_json::json!({ "agent_bot_id": bot_id }),
+        );
+        audit.record(tx.conn(), &ctx.scope, change).await?;
+    }
+    tx.commit().await?;
+    Ok(ok())
+}
+
+fn bad_bot_id() -> ApiError {
+    ApiError::invalid(
+        "agent_bot",
+        "invalid",
+        "agent_bot must be an agent bot's id or null",
+    )
 }

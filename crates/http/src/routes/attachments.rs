@@ -14,8 +14,14 @@ use crate::extract::Path;
 use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    // Chatwoot serves files under Active Storage's `/rails/` path and integrations rebuild
+    // URLs from it (wppconnect-server keeps `data_url` from `rails/` on); the same signed file
+    // answers there. `/attachments/…` stays for links already sent in emails.
     r.routes(routes!(download))
+        .route(RAILS_BLOB_ROUTE, axum::routing::get(download))
 }
+
+const RAILS_BLOB_ROUTE: &str = "/rails/active_storage/blobs/{id}/{token}/{file_name}";
 
 /// Types a browser may show inline; everything else downloads, so an uploaded HTML or SVG file
 /// can never run script in our origin.

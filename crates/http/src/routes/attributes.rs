@@ -64,7 +64,9 @@ async fn list(
 #[derive(Deserialize, utoipa::ToSchema)]
 struct DefinitionBody {
     attribute_display_name: Option<String>,
-    attribute_display_type: Option<String>,
+    /// text, number, currency, percent, link, date, list, checkbox (or 0–7).
+    #[schema(value_type = String)]
+    attribute_display_type: Option<Value>,
     attribute_description: Option<String>,
     attribute_key: Option<String>,
     /// conversation_attribute or contact_attribute (or 0 / 1).
@@ -90,9 +92,29 @@ fn merge_fields(base: Option<DefinitionFields>, b: DefinitionBody) -> ApiResult<
         }
         None => None,
     };
+    // Rails enums take the integer too (WAHA sends `0` for text); the list is in
+    // Chatwoot's enum order.
     let display_type = match b.attribute_display_type {
-        Some(t) if ATTRIBUTE_DISPLAY_TYPES.contains(&t.as_str()) => Some(t),
+        Some(Value::Number(n)) => match n
+            .as_u64()
+            .and_then(|i| ATTRIBUTE_DISPLAY_TYPES.get(usize::try_from(i).ok()?))
+        {
+            Some(t) => Some((*t).to_owned()),
+            None => {
+                return Err(ApiError::invalid(
+                    "attribute_display_type",
+                    "inclusion",
+                    format!(
+                        "unknown display type `{n}`: use 0–7 or {}",
+                        ATTRIBUTE_DISPLAY_TYPES.join(", ")
+                    ),
+                ));
+            }
+        },
+        Some(Value::String(t)) if ATTRIBUTE_DISPLAY_TYPES.contains(&t.as_str()) => Some(t),
+        Some(Value::Null) | None => None,
         Some(t) => {
+            let t = t.as_str().map_or_else(|| t.to_string(), str::to_owned);
             return Err(ApiError::invalid(
                 "attribute_display_type",
                 "inclusion",
@@ -102,7 +124,6 @@ fn merge_fields(base: Option<DefinitionFields>, b: DefinitionBody) -> ApiResult<
                 ),
             ));
         }
-        None => None,
     };
     let values = match b.attribute_values {
         Some(v @ Value::Array(_)) => {

@@ -41,6 +41,9 @@ struct SignIn {
     otp_code: Option<String>,
     /// A recovery code instead of `otp_code`.
     backup_code: Option<String>,
+    /// With `email`, instead of the password: the token of a sign-in link a platform app asked
+    /// for (`GET /platform/api/v1/users/{id}/login`), good once.
+    sso_auth_token: Option<String>,
 }
 
 /// The first step's answer (206) for a user with two-factor authentication: no session, no
@@ -102,6 +105,9 @@ async fn sign_in(
     let ip = client_ip(&state, &headers, peer);
     if let Some(token) = body.mfa_token.as_deref() {
         return second_step(&state, &headers, ip, token, &body).await;
+    }
+    if let Some(token) = body.sso_auth_token.as_deref() {
+        return link_sign_in(&state, &headers, ip, body.email.as_deref(), token).await;
     }
     let (Some(email), Some(password)) = (body.email.as_deref(), body.password) else {
         return Err(ApiError::invalid(
@@ -209,6 +215,55 @@ async fn second_step(
         return Err(expired());
     }
     state.two_factor_throttle.succeeded(&ip, &user.email);
+    start_session(state, headers, ip, &user, tx).await
+}
+
+/// Signs in with a platform app's sign-in link (Chatwoot's `sso_auth_token` with the `email`):
+/// the token is spent with the new session, in one transaction. Like Chatwoot, the link stands
+/// for the password and the second factor alike: the platform app that made the user vouches
+/// for them. A used, expired, forged or another user's token is 401, as a wrong password is.
+async fn link_sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: String,
+    email: Option<&str>,
+    token: &str,
+) -> ApiResult<Response> {
+    let email = email.unwrap_or_default().trim().to_lowercase();
+    if email.is_empty() {
+        return Err(ApiError::invalid(
+            "email",
+            "required",
+            "email is required with sso_auth_token",
+        ));
+    }
+    if let Some(retry_after) = state.throttle.refused(&ip, &email, Instant::now()) {
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    let refused = || {
+        ApiError::Unauthorized(
+            "This sign-in link has expired or was already used. Please sign in again.".into(),
+        )
+    };
+    let found = {
+        let mut conn = state.store.read().await?;
+        accounts::find_user_by_email_unscoped(&mut conn, &email).await?
+    };
+    let Some((user, _)) = found else {
+        crate::audit::sign_in_failed(state, None, &email, &ip, "sso_auth_token");
+        state.throttle.failed(&ip, &email, Instant::now());
+        return Err(refused());
+    };
+    let mut tx = state.store.begin().await?;
+    if !throughline_store::sso::consume_unscoped(tx.conn(), state.store.key(), user.id, token)
+        .await?
+    {
+        drop(tx);
+        crate::audit::sign_in_failed(state, Some(&user), &email, &ip, "sso_auth_token");
+        state.throttle.failed(&ip, &email, Instant::now());
+        return Err(refused());
+    }
+    state.throttle.succeeded(&ip, &email);
     start_session(state, headers, ip, &user, tx).await
 }
 

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use throughline_core::identity::{normalize_email, normalize_phone};
+use throughline_core::identity::{ContactPhone, normalize_email};
 use throughline_core::validate::{json_object, label_title, optional_text, required_text};
 use throughline_core::views::{ContactView, ConversationView, InboxSummary, NoteView};
 use throughline_store::contacts::{
@@ -169,8 +169,9 @@ struct ContactFields {
     #[schema(value_type = Object)]
     additional_attributes: Option<Value>,
     /// Create: also give the contact an identity in this inbox.
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     inbox_id: Option<i64>,
-    /// With inbox_id: the identity's id in that inbox (generated when absent).
+    /// With inbox_id: the identity's id in that inbox (generated when absent or blank).
     source_id: Option<String>,
 }
 
@@ -184,24 +185,25 @@ fn opt_email(v: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {
     .transpose()
 }
 
-/// Contact phones must be international (`+` and country code), as Chatwoot requires.
-fn opt_phone(v: Option<Option<String>>) -> ApiResult<Option<Option<String>>> {
-    v.map(|inner| match inner.filter(|s| !s.trim().is_empty()) {
-        None => Ok(None),
-        Some(p) => {
-            if !p.trim().starts_with('+') && !p.trim().starts_with("00") {
-                return Err(ApiError::invalid(
-                    "phone_number",
-                    "invalid",
-                    "phone_number must be in international format, e.g. +5511912345678",
-                ));
-            }
-            normalize_phone(&p, None)
-                .map(Some)
-                .map_err(|err| ApiError::invalid("phone_number", "invalid", err.to_string()))
-        }
-    })
-    .transpose()
+/// Contact phones follow Chatwoot's rule (app/models/contact.rb: `+` and up to 15 digits):
+/// a number we parse is normalised to E.164, one only Chatwoot's rule accepts (`+123456`) is
+/// kept as given, anything else — a number without its `+` too — is refused with Chatwoot's
+/// words (`{"message": "Phone number should be in e164 format", "attributes": ["phone_number"]}`).
+fn opt_phone(v: &Option<Option<String>>) -> ApiResult<Option<Option<ContactPhone>>> {
+    v.as_ref()
+        .map(
+            |inner| match inner.as_deref().filter(|s| !s.trim().is_empty()) {
+                None => Ok(None),
+                Some(p) => ContactPhone::parse(p).map(Some).map_err(|_| {
+                    ApiError::invalid(
+                        "phone_number",
+                        "invalid",
+                        "Phone number should be in e164 format",
+                    )
+                }),
+            },
+        )
+        .transpose()
 }
 
 fn opt_object(field: &str, v: &Option<Value>) -> ApiResult<Option<Map<String, Value>>> {
@@ -222,7 +224,7 @@ fn changes_from(f: &ContactFields) -> ApiResult<ContactChanges> {
             .map(|n| optional_text("name", n, 255).map(Option::unwrap_or_default))
             .transpose()?,
         email: opt_email(f.email.clone())?,
-        phone_number: opt_phone(f.phone_number.clone())?,
+        phone_number: opt_phone(&f.phone_number)?.map(|p| p.map(ContactPhone::into_string)),
         identifier: f
             .identifier
             .clone()
@@ -269,6 +271,8 @@ async fn create_through_inbox(
     let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
         .await
         .not_found_as("inbox_id", "no such inbox")?;
+    // Only a number that parsed is proof; one kept as given is stored, never compared.
+    let phone = opt_phone(&body.phone_number)?.flatten();
     let resolved = throughline_store::resolve::sender(
         &mut tx,
         &ctx.scope,
@@ -277,7 +281,11 @@ async fn create_through_inbox(
             source_id: source_id(&body.source_id)?,
             name: c.name.filter(|n| !n.is_empty()),
             email: c.email.flatten(),
-            phone: c.phone_number.flatten(),
+            phone: phone.as_ref().and_then(|p| p.proof().map(str::to_owned)),
+            phone_as_given: match phone {
+                Some(ContactPhone::AsGiven(p)) => Some(p),
+                _ => None,
+            },
             external_id: c.identifier.flatten(),
             evidence: throughline_core::linking::Evidence::Proven,
             hmac_verified: false,
@@ -338,6 +346,7 @@ async fn create(
 
 fn source_id(s: &Option<String>) -> ApiResult<Option<String>> {
     s.as_deref()
+        .filter(|v| !v.trim().is_empty())
         .map(|v| required_text("source_id", v, 255))
         .transpose()
         .map_err(Into::into)
@@ -664,8 +673,9 @@ async fn delete_note(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct MergeBody {
-    base_contact_id: i64,
-    mergee_contact_id: i64,
+    /// Missing: 404, as Chatwoot's `contacts.find(nil)` answers.
+    base_contact_id: Option<i64>,
+    mergee_contact_id: Option<i64>,
 }
 
 /// Merges one contact into another: identities, conversations, notes and labels move to the
@@ -680,28 +690,28 @@ async fn merge(
     audit: crate::audit::Audit,
     Json(body): Json<MergeBody>,
 ) -> ApiResult<axum::Json<ContactView>> {
-    if body.base_contact_id == body.mergee_contact_id {
-        return Err(ApiError::invalid(
-            "mergee_contact_id",
-            "invalid",
-            "a contact cannot be merged into itself",
+    let (Some(base_id), Some(mergee_id)) = (body.base_contact_id, body.mergee_contact_id) else {
+        return Err(ApiError::NotFound);
+    };
+    if base_id == mergee_id {
+        // Chatwoot answers the base contact unchanged (app/actions/contact_merge_action.rb:
+        // `return @base_contact if base_contact.id == mergee_contact.id`); Evolution API asks
+        // this when its two look-ups found the same contact.
+        let mut conn = state.store.read().await?;
+        let contact = contacts::get(&mut conn, &ctx.scope, base_id).await?;
+        return Ok(axum::Json(
+            render::contact(&mut conn, &state.store, &contact, true).await?,
         ));
     }
     let mut tx = state.store.begin().await?;
-    let merged = contacts::merge(
-        &mut tx,
-        &ctx.scope,
-        body.base_contact_id,
-        body.mergee_contact_id,
-    )
-    .await?;
+    let merged = contacts::merge(&mut tx, &ctx.scope, base_id, mergee_id).await?;
     // Ids only: a customer's details never go into the audit log.
     let change = throughline_core::audit::Change::new(
         throughline_core::audit::kind::CONTACT,
-        body.base_contact_id,
+        base_id,
         throughline_core::audit::action::MERGE,
     )
-    .with("mergee_contact_id", body.mergee_contact_id);
+    .with("mergee_contact_id", mergee_id);
     audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;

@@ -75,6 +75,14 @@ struct MetaOnly {
     meta: Counts,
 }
 
+/// The filter's answer: `meta` and `payload` at the top, without the list's `data` envelope
+/// (app/views/api/v1/accounts/conversations/filter.json.jbuilder); clients read `payload`.
+#[derive(Serialize, utoipa::ToSchema)]
+struct FilteredConversations {
+    meta: Counts,
+    payload: Vec<ConversationView>,
+}
+
 #[derive(Deserialize, utoipa::IntoParams, Default)]
 struct ListParams {
     /// me, unassigned, assigned or all (default all).
@@ -189,13 +197,13 @@ struct PageParam {
 /// Conversations matching Chatwoot filter conditions (every status unless filtered).
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/filter", tag = "Conversations",
     params(("account_id" = i64, Path), PageParam), request_body = Object, security(("userApiKey" = [])),
-    responses((status = 200, body = ConversationList), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = FilteredConversations), (status = 422, body = crate::error::ErrorBody)))]
 async fn filter(
     State(state): State<AppState>,
     ctx: AccountCtx,
     Query(p): Query<PageParam>,
     Json(body): Json<Value>,
-) -> ApiResult<axum::Json<ConversationList>> {
+) -> ApiResult<axum::Json<FilteredConversations>> {
     let catalog = {
         let mut conn = state.store.read().await?;
         filters::catalog(&mut conn, &ctx.scope, Target::Conversations).await?
@@ -207,7 +215,11 @@ async fn filter(
         page: p.page.unwrap_or(1).clamp(1, 100_000),
         ..Default::default()
     };
-    Ok(axum::Json(run_list(&state, &ctx, &query).await?))
+    let ConversationList { data } = run_list(&state, &ctx, &query).await?;
+    Ok(axum::Json(FilteredConversations {
+        meta: data.meta,
+        payload: data.payload,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -221,7 +233,8 @@ struct FirstMessage {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct NewConversationBody {
-    /// The contact's identity in the inbox (Chatwoot's contact_inbox source_id).
+    /// The contact's identity in the inbox (Chatwoot's contact_inbox source_id). With
+    /// contact_id it is created for that contact when new; alone, it names an existing one.
     source_id: Option<String>,
     inbox_id: Option<i64>,
     contact_id: Option<i64>,
@@ -229,7 +242,13 @@ struct NewConversationBody {
     additional_attributes: Option<Value>,
     #[schema(value_type = Object)]
     custom_attributes: Option<Value>,
+    /// open (default), pending, snoozed or resolved.
     status: Option<String>,
+    /// With status snoozed: when it reopens (an ISO 8601 date-time, or Unix seconds); without
+    /// it the conversation sleeps until the customer writes. Ignored with any other status, as
+    /// Chatwoot resets it.
+    #[schema(value_type = Option<String>)]
+    snoozed_until: Option<Value>,
     assignee_id: Option<i64>,
     team_id: Option<i64>,
     /// A first outgoing message.
@@ -266,6 +285,114 @@ async fn check_assignment(
     Ok(())
 }
 
+/// The snooze end a new conversation takes, in milliseconds: only with status snoozed (Chatwoot
+/// resets it otherwise: `ensure_snooze_until_reset` in app/models/conversation.rb), and never
+/// in the past (as `toggle_status` refuses it).
+fn snooze_end(status: Status, raw: Option<&Value>) -> ApiResult<Option<i64>> {
+    if status != Status::Snoozed {
+        return Ok(None);
+    }
+    let until = match raw {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(v) => throughline_core::filter::time_value(v)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "snoozed_until",
+                    "invalid",
+                    "snoozed_until must be an ISO 8601 date-time or Unix seconds",
+                )
+            })?
+            .saturating_mul(1000),
+    };
+    throughline_core::conversation::apply_status_request(
+        Status::Open,
+        None,
+        StatusRequest::Set {
+            status,
+            snoozed_until: Some(until),
+        },
+        throughline_store::now_ms(),
+    )
+    .map_err(|e| ApiError::invalid("snoozed_until", "invalid", e.to_string()))?;
+    Ok(Some(until))
+}
+
+/// Chatwoot's `ConversationsController#contact_inbox` with contact_id and inbox_id
+/// (`ContactInboxBuilder`, app/builders/contact_inbox_builder.rb): the contact's identity in
+/// the inbox under the given source_id, created for the contact when new (a bridge names its
+/// customer by its own id). Without a source_id, the identity the contact already has there,
+/// else a new one with the address its channel reaches.
+async fn contact_inbox(
+    state: &AppState,
+    tx: &mut throughline_store::Tx,
+    ctx: &AccountCtx,
+    inbox: &throughline_core::model::Inbox,
+    contact_id: i64,
+    source_id: Option<&str>,
+) -> ApiResult<throughline_core::model::Identity> {
+    let contact = contacts::get(tx.conn(), &ctx.scope, contact_id)
+        .await
+        .not_found_as("contact_id", "no such contact")?;
+    let provider = providers::get(tx.conn(), state.store.key(), &ctx.scope, inbox.id)
+        .await?
+        .map(|c| c.settings.provider());
+    let Some(source_id) = source_id else {
+        let existing = contacts::identities_in_inbox(tx.conn(), &ctx.scope, contact_id, inbox.id)
+            .await?
+            .into_iter()
+            .next();
+        if let Some(identity) = existing {
+            return Ok(identity);
+        }
+        let (source_id, address) = first_address(inbox, &contact, provider)?;
+        return Ok(contacts::create_identity(
+            tx,
+            &ctx.scope,
+            NewIdentity {
+                contact_id,
+                inbox,
+                source_id,
+                address,
+                hmac_verified: false,
+                address_proven: false,
+            },
+        )
+        .await?);
+    };
+    let source_id = throughline_core::validate::required_text("source_id", source_id, 255)?;
+    match contacts::identity_by_source(tx.conn(), &ctx.scope, inbox.id, &source_id).await {
+        Ok(identity) if identity.contact_id == contact_id => return Ok(identity),
+        // Another contact's id in this inbox: Chatwoot's API inbox answers 422.
+        Ok(_) => {
+            return Err(ApiError::invalid(
+                "source_id",
+                "taken",
+                "source_id should be unique",
+            ));
+        }
+        Err(throughline_store::StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    // The address the channel reaches, when the contact has one; else the given id is it.
+    let address = first_address(inbox, &contact, provider)
+        .ok()
+        .and_then(|(_, address)| address);
+    Ok(contacts::create_identity(
+        tx,
+        &ctx.scope,
+        NewIdentity {
+            contact_id,
+            inbox,
+            source_id: Some(source_id),
+            address,
+            hmac_verified: false,
+            address_proven: false,
+        },
+    )
+    .await?)
+}
+
 /// Starts a conversation with a contact in an inbox, optionally with a first message.
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations", tag = "Conversations",
     params(("account_id" = i64, Path)), request_body = NewConversationBody, security(("userApiKey" = [])),
@@ -275,18 +402,19 @@ async fn create(
     ctx: AccountCtx,
     Json(body): Json<NewConversationBody>,
 ) -> ApiResult<axum::Json<ConversationView>> {
+    // Chatwoot's ConversationBuilder (app/builders/conversation_builder.rb): status, the
+    // snooze end, assignee, team and both attribute sets as given.
     let status = match body.status.as_deref() {
-        None => Status::Open,
-        Some(s) => Status::parse(s)
-            .filter(|s| *s != Status::Snoozed)
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "status",
-                    "inclusion",
-                    "status must be open, pending or resolved",
-                )
-            })?,
+        None | Some("") => Status::Open,
+        Some(s) => Status::parse(s).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                "inclusion",
+                "status must be open, pending, snoozed or resolved",
+            )
+        })?,
     };
+    let snoozed_until = snooze_end(status, body.snoozed_until.as_ref())?;
     for (field, v) in [
         ("additional_attributes", &body.additional_attributes),
         ("custom_attributes", &body.custom_attributes),
@@ -303,43 +431,13 @@ async fn create(
     let inbox = inboxes::get(tx.conn(), state.store.key(), &ctx.scope, inbox_id)
         .await
         .not_found_as("inbox_id", "no such inbox")?;
-    let identity = match (&body.source_id, body.contact_id) {
-        (Some(source_id), _) => {
-            contacts::identity_by_source(tx.conn(), &ctx.scope, inbox.id, source_id)
-                .await
-                .not_found_as("source_id", "no contact with this source_id in the inbox")?
+    let identity = match (body.contact_id, body.source_id.as_deref()) {
+        (Some(contact_id), source_id) => {
+            contact_inbox(&state, &mut tx, &ctx, &inbox, contact_id, source_id).await?
         }
-        (None, Some(contact_id)) => {
-            let contact = contacts::get(tx.conn(), &ctx.scope, contact_id)
-                .await
-                .not_found_as("contact_id", "no such contact")?;
-            match contacts::identities_in_inbox(tx.conn(), &ctx.scope, contact_id, inbox.id)
-                .await?
-                .into_iter()
-                .next()
-            {
-                Some(i) => i,
-                None => {
-                    let provider =
-                        providers::get(tx.conn(), state.store.key(), &ctx.scope, inbox.id)
-                            .await?
-                            .map(|c| c.settings.provider());
-                    let (source_id, address) = first_address(&inbox, &contact, provider)?;
-                    contacts::create_identity(
-                        &mut tx,
-                        &ctx.scope,
-                        NewIdentity {
-                            contact_id,
-                            inbox: &inbox,
-                            source_id,
-                            address,
-                            hmac_verified: false,
-                            address_proven: false,
-                        },
-                    )
-                    .await?
-                }
-            }
+        // Chatwoot falls back to looking the source_id up (`ContactInbox.find_by!`): 404.
+        (None, Some(source_id)) => {
+            contacts::identity_by_source(tx.conn(), &ctx.scope, inbox.id, source_id).await?
         }
         (None, None) => {
             return Err(ApiError::invalid(
@@ -356,6 +454,25 @@ async fn create(
             && body.message.is_none()
             && status == Status::Open,
     );
+    // An inbox locked to one conversation per contact answers the identity's first one
+    // (ConversationBuilder#look_up_exising_conversation).
+    let locked = if inbox.lock_to_single_conversation && !relayed {
+        conversations::of_contact(tx.conn(), &ctx.scope, identity.contact_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.identity_id == Some(identity.id))
+            .min_by_key(|c| c.id)
+    } else {
+        None
+    };
+    let custom_attributes = body
+        .custom_attributes
+        .clone()
+        .unwrap_or_else(|| serde_json::json!({}));
+    let additional_attributes = body
+        .additional_attributes
+        .clone()
+        .unwrap_or_else(|| serde_json::json!({}));
     let started_by = if relayed {
         StartedBy::Integration
     } else {
@@ -364,34 +481,34 @@ async fn create(
             inbox_id: inbox.id,
             identity_id: Some(identity.id),
             status,
-            snoozed_until: None,
+            snoozed_until,
             assignee_id: body.assignee_id,
             team_id: body.team_id,
-            custom_attributes: body
-                .custom_attributes
-                .clone()
-                .unwrap_or_else(|| serde_json::json!({})),
-            additional_attributes: body
-                .additional_attributes
-                .clone()
-                .unwrap_or_else(|| serde_json::json!({})),
+            custom_attributes: custom_attributes.clone(),
+            additional_attributes: additional_attributes.clone(),
             previous_conversation_id: None,
             created_at: None,
         }))
     };
-    let mut conversation = start(
-        &mut tx,
-        &ctx.scope,
-        Start {
-            inbox: &inbox,
-            contact_id: identity.contact_id,
-            identity_id: Some(identity.id),
-            started_by,
-            custom_attributes: None,
-            additional_attributes: None,
-        },
-    )
-    .await?;
+    let mut conversation = match locked {
+        Some(c) => c,
+        // A relayed customer's continued conversation learns the attributes given.
+        None => {
+            start(
+                &mut tx,
+                &ctx.scope,
+                Start {
+                    inbox: &inbox,
+                    contact_id: identity.contact_id,
+                    identity_id: Some(identity.id),
+                    started_by,
+                    custom_attributes: custom_attributes.as_object().cloned(),
+                    additional_attributes: additional_attributes.as_object().cloned(),
+                },
+            )
+            .await?
+        }
+    };
     if let Some(first) = body.message {
         let content =
             throughline_core::validate::required_text("message.content", &first.content, 150_000)?;

@@ -94,9 +94,16 @@ pub(super) async fn audited(
     Ok(v)
 }
 
-/// The view of an inbox with its website channel's fields (snippet, pre-chat form, domains).
+/// The view of an inbox with its website channel's fields (snippet, pre-chat form, domains)
+/// and, for administrators, an API inbox's signing `secret`.
 fn view_of(state: &AppState, inbox: &throughline_core::model::Inbox, admin: bool) -> InboxView {
     let mut view = InboxView::new(inbox, admin);
+    if admin && inbox.channel_type == ChannelType::Api {
+        view.secret = Some(throughline_core::webhook::api_inbox_secret(
+            state.store.key(),
+            &inbox.identifier,
+        ));
+    }
     if inbox.channel_type == ChannelType::WebWidget {
         view.widget_channel = Some(WidgetChannelView::new(
             inbox,

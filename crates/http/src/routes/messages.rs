@@ -4,7 +4,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use throughline_core::message::{ContentType, MessageType, SenderType};
+use throughline_core::message::{ContentType, DeliveryStatus, MessageType, SenderType};
 use throughline_core::model::ChannelType;
 use throughline_core::reply_channel::Unavailable;
 use throughline_core::views::{AgentView, ContactView, MessageView};
@@ -21,7 +21,8 @@ use crate::state::AppState;
 use throughline_service::inbound::{self, Destination, Receive, Sender};
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    r.routes(routes!(list, create)).routes(routes!(remove))
+    r.routes(routes!(list, create))
+        .routes(routes!(remove, update))
 }
 
 /// Who a message written by this caller is from.
@@ -237,22 +238,17 @@ pub(crate) async fn build(
     uploads: Vec<Upload>,
     default_type: MessageType,
 ) -> ApiResult<NewMessage> {
+    // Chatwoot's MessageBuilder takes every message type (app/builders/messages/
+    // message_builder.rb; incoming only in API inboxes, checked by the caller).
     let message_type = match body.message_type.as_deref() {
         None | Some("") => default_type,
-        Some(t) => MessageType::parse(t)
-            .filter(|t| {
-                matches!(
-                    t,
-                    MessageType::Incoming | MessageType::Outgoing | MessageType::Template
-                )
-            })
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "message_type",
-                    "inclusion",
-                    "message_type must be outgoing or incoming",
-                )
-            })?,
+        Some(t) => MessageType::parse(t).ok_or_else(|| {
+            ApiError::invalid(
+                "message_type",
+                "inclusion",
+                "message_type must be outgoing, incoming, activity or template",
+            )
+        })?,
     };
     let content_type = match body.content_type.as_deref() {
         None | Some("") => ContentType::Text,
@@ -433,6 +429,12 @@ async fn create(
         )
         .await?;
         return render_created(&state, &received.created).await;
+    }
+    if new.message_type == MessageType::Activity {
+        // An integration's activity line (WAHA posts its session's events as one): shown in
+        // the timeline, sent through no channel, from nobody — like Throughline's own lines.
+        let created = create_grouped(&state, ctx.scope.clone(), conversation, new).await?;
+        return render_created(&state, &created).await;
     }
     new.sender = sender_of(&ctx);
     if !new.private {
@@ -623,6 +625,73 @@ async fn remove(
     let mut conn = state.store.read().await?;
     Ok(axum::Json(
         render::message(&mut conn, &state.store, &conversation, &deleted).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct MessageStatusBody {
+    /// sent, delivered, read or failed.
+    status: Option<String>,
+    /// Why the integration could not deliver it (kept only with `failed`).
+    external_error: Option<String>,
+}
+
+/// An API inbox's integration reports how far its message got (Chatwoot's
+/// `MessagesController#update` → `Messages::StatusUpdateService`). The status only moves
+/// forward, as every provider receipt does: a late `delivered` never undoes `read`.
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{message_id}", tag = "Messages",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path), ("message_id" = i64, Path)),
+    request_body = MessageStatusBody, security(("userApiKey" = [])),
+    responses((status = 200, body = MessageView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn update(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id, message_id)): Path<(i64, i64, i64)>,
+    crate::extract::Json(body): crate::extract::Json<MessageStatusBody>,
+) -> ApiResult<axum::Json<MessageView>> {
+    let mut tx = state.store.begin().await?;
+    let conversation = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    let message = messages::get(tx.conn(), &ctx.scope, &conversation, message_id).await?;
+    // Chatwoot's `ensure_api_inbox`: other channels' statuses come from their providers.
+    let inbox = inboxes::get(
+        tx.conn(),
+        state.store.key(),
+        &ctx.scope,
+        conversation.inbox_id,
+    )
+    .await?;
+    if inbox.channel_type != ChannelType::Api {
+        return Err(ApiError::Forbidden(
+            "Message status update is only allowed for API inboxes".into(),
+        ));
+    }
+    let reported = body
+        .status
+        .as_deref()
+        .and_then(DeliveryStatus::parse)
+        .filter(|s| *s != DeliveryStatus::Queued)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                "inclusion",
+                "status must be sent, delivered, read or failed",
+            )
+        })?;
+    let error = body
+        .external_error
+        .as_deref()
+        .map(|e| throughline_core::validate::optional_text("external_error", e, 1_000))
+        .transpose()?
+        .flatten();
+    let updated =
+        messages::record_delivery(&mut tx, &ctx.scope, message.id, reported, error.as_deref())
+            .await?;
+    tx.commit().await?;
+    let message = updated.unwrap_or(message);
+    let mut conn = state.store.read().await?;
+    Ok(axum::Json(
+        render::message(&mut conn, &state.store, &conversation, &message).await?,
     ))
 }
 

@@ -12,6 +12,7 @@ mod channel_webhooks;
 mod contacts;
 mod conversation_moves;
 mod conversations;
+mod custom_filters;
 mod email;
 mod health;
 mod inboxes;
@@ -57,6 +58,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = attributes::routes(router);
     let router = webhooks::routes(router);
     let router = agent_bots::routes(router);
+    let router = custom_filters::routes(router);
     let router = attachments::routes(router);
     let router = journey::routes(router);
     let router = privacy::routes(router);
@@ -92,6 +94,40 @@ where
     T: serde::Deserialize<'de>,
 {
     serde::Deserialize::deserialize(d).map(Some)
+}
+
+/// An optional id where a blank string means absent, as ActiveRecord casts `""` to nil for an
+/// integer: form-builders (n8n's Chatwoot node) send every unset field as `""`.
+pub(crate) fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let raw: Option<serde_json::Value> = serde::Deserialize::deserialize(d)?;
+    match raw {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(serde_json::Value::String(s)) => {
+            // Digits in a string, as the Rails cast reads them.
+            let v = serde_json::Value::Number(
+                s.trim()
+                    .parse::<i64>()
+                    .map_err(|_| {
+                        serde::de::Error::invalid_type(
+                            serde::de::Unexpected::Str(&s),
+                            &"a whole number",
+                        )
+                    })?
+                    .into(),
+            );
+            T::deserialize(v)
+                .map(Some)
+                .map_err(serde::de::Error::custom)
+        }
+        Some(v) => T::deserialize(v)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
 }
 
 /// Who joined (`create`) and who left (`destroy`) a team or an inbox, from its member ids

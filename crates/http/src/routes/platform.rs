@@ -1,5 +1,6 @@
-//! Chatwoot's Platform API: provisioning accounts and users from another system, with a
-//! platform app's token. An app manages only the accounts and users it created.
+//! Chatwoot's Platform API: provisioning accounts, users and agent bots from another system,
+//! with a platform app's token, and single-use sign-in links for its users. An app manages
+//! only the accounts, users and bots it created.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,9 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(create_user))
         .routes(routes!(show_user, update_user, delete_user))
+        .routes(routes!(user_login))
+        .routes(routes!(list_agent_bots, create_agent_bot))
+        .routes(routes!(show_agent_bot, update_agent_bot, delete_agent_bot))
 }
 
 async fn require(state: &AppState, app: PlatformApp, object: Permissible) -> ApiResult<()> {
@@ -396,6 +400,291 @@ async fn delete_user(
     require(&state, app, Permissible::User(id)).await?;
     let mut tx = state.store.begin().await?;
     accounts::delete_user_unscoped(tx.conn(), id).await?;
+    tx.commit().await?;
+    Ok(ok())
+}
+
+/// How long a sign-in link works (Chatwoot keeps its `sso_auth_token` five minutes).
+const SSO_TTL_MS: i64 = 5 * 60 * 1000;
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct SsoLink {
+    /// Opens the web app signed in as the user: once, within five minutes.
+    url: String,
+}
+
+/// A link that signs the user in to the web app once, within five minutes — Chatwoot's
+/// `{FRONTEND_URL}/app/login?email=…&sso_auth_token=…`. The web app posts both to
+/// `/auth/sign_in`, which spends the token.
+#[utoipa::path(get, path = "/platform/api/v1/users/{id}/login", tag = "Platform",
+    params(("id" = i64, Path)), security(("platformAppApiKey" = [])),
+    responses((status = 200, body = SsoLink), (status = 404, body = crate::error::ErrorBody)))]
+async fn user_login(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<SsoLink>> {
+    require(&state, app, Permissible::User(id)).await?;
+    let user = {
+        let mut conn = state.store.read().await?;
+        accounts::get_user_unscoped(&mut conn, id).await?
+    };
+    let mut tx = state.store.begin().await?;
+    let token = throughline_store::sso::issue_unscoped(
+        tx.conn(),
+        state.store.key(),
+        user.id,
+        Some(app.id),
+        SSO_TTL_MS,
+    )
+    .await?;
+    tx.commit().await?;
+    let query = serde_html_form::to_string([
+        ("email", user.email.as_str()),
+        ("sso_auth_token", token.as_str()),
+    ])
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(axum::Json(SsoLink {
+        url: format!(
+            "{}/app/login?{query}",
+            state.config.public_url.trim_end_matches('/')
+        ),
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct PlatformBotBody {
+    name: Option<String>,
+    description: Option<String>,
+    outgoing_url: Option<String>,
+    /// The account the bot works in: one this app created. Without one, a system bot any
+    /// account may connect to its inboxes.
+    account_id: Option<i64>,
+}
+
+/// The account a platform bot is given: one the app created, else 422.
+async fn bot_account(state: &AppState, app: PlatformApp, account_id: i64) -> ApiResult<i64> {
+    let mut conn = state.store.read().await?;
+    if auth::may_manage(&mut conn, app.id, Permissible::Account(account_id)).await? {
+        Ok(account_id)
+    } else {
+        Err(ApiError::invalid(
+            "account_id",
+            "invalid",
+            "account_id must be an account this platform app created",
+        ))
+    }
+}
+
+fn bot_url(state: &AppState, url: Option<&str>) -> ApiResult<Option<String>> {
+    Ok(url
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| crate::outbound_url::checked_url(state, "outgoing_url", u))
+        .transpose()?)
+}
+
+/// What the audit log keeps of a bot (as the account API records it).
+fn audited_bot(bot: &throughline_core::model::AgentBot) -> serde_json::Value {
+    throughline_core::audit::record_fields(bot, throughline_core::audit::BOOKKEEPING)
+}
+
+/// The bots this app created.
+#[utoipa::path(get, path = "/platform/api/v1/agent_bots", tag = "Platform",
+    security(("platformAppApiKey" = [])),
+    responses((status = 200, body = Vec<super::agent_bots::BotView>), (status = 401, body = crate::error::ErrorBody)))]
+async fn list_agent_bots(
+    State(state): State<AppState>,
+    app: PlatformApp,
+) -> ApiResult<axum::Json<Vec<super::agent_bots::BotView>>> {
+    let bots = {
+        let mut conn = state.store.read().await?;
+        auth::permitted_agent_bots_unscoped(&mut conn, app.id).await?
+    };
+    let mut out = Vec::with_capacity(bots.len());
+    for b in &bots {
+        out.push(super::agent_bots::view_with(&state, b, true).await?);
+    }
+    Ok(axum::Json(out))
+}
+
+/// Creates an agent bot with its access token, for one of the app's accounts or for all.
+#[utoipa::path(post, path = "/platform/api/v1/agent_bots", tag = "Platform", request_body = PlatformBotBody,
+    security(("platformAppApiKey" = [])),
+    responses((status = 200, body = super::agent_bots::BotView), (status = 401, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+async fn create_agent_bot(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    audit: Audit,
+    Json(body): Json<PlatformBotBody>,
+) -> ApiResult<axum::Json<super::agent_bots::BotView>> {
+    let name = required_text("name", body.name.as_deref().unwrap_or_default(), 255)?;
+    let description = body
+        .description
+        .as_deref()
+        .map(|d| optional_text("description", d, 2000))
+        .transpose()?
+        .flatten();
+    let url = bot_url(&state, body.outgoing_url.as_deref())?;
+    let account_id = match body.account_id {
+        Some(a) => Some(bot_account(&state, app, a).await?),
+        None => None,
+    };
+    let mut tx = state.store.begin().await?;
+    let bot = auth::create_agent_bot_unscoped(
+        tx.conn(),
+        account_id,
+        &name,
+        description.as_deref(),
+        url.as_deref(),
+    )
+    .await?;
+    auth::issue_token(tx.conn(), state.store.key(), TokenOwner::AgentBot(bot.id)).await?;
+    auth::grant(tx.conn(), app.id, Permissible::AgentBot(bot.id)).await?;
+    if let Some(account_id) = account_id {
+        let change = throughline_core::audit::Change::created(
+            throughline_core::audit::kind::AGENT_BOT,
+            bot.id,
+            &audited_bot(&bot),
+        )
+        .with("access_token", throughline_core::audit::CHANGED)
+        .named("name", &*bot.name);
+        audit
+            .as_platform_app(app.id)
+            .record(
+                tx.conn(),
+                &throughline_store::AccountScope::system(account_id),
+                change,
+            )
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(axum::Json(
+        super::agent_bots::view_with(&state, &bot, true).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/platform/api/v1/agent_bots/{id}", tag = "Platform",
+    params(("id" = i64, Path)), security(("platformAppApiKey" = [])),
+    responses((status = 200, body = super::agent_bots::BotView), (status = 404, body = crate::error::ErrorBody)))]
+async fn show_agent_bot(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<super::agent_bots::BotView>> {
+    require(&state, app, Permissible::AgentBot(id)).await?;
+    let bot = {
+        let mut conn = state.store.read().await?;
+        auth::get_agent_bot_unscoped(&mut conn, id).await?
+    };
+    Ok(axum::Json(
+        super::agent_bots::view_with(&state, &bot, true).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct PlatformBotPatch {
+    name: Option<String>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    outgoing_url: Option<Option<String>>,
+    /// Another of the app's accounts, or `null` for a system bot.
+    #[serde(default, deserialize_with = "super::double_option")]
+    account_id: Option<Option<i64>>,
+}
+
+#[utoipa::path(patch, path = "/platform/api/v1/agent_bots/{id}", tag = "Platform",
+    params(("id" = i64, Path)), request_body = PlatformBotPatch, security(("platformAppApiKey" = [])),
+    responses((status = 200, body = super::agent_bots::BotView), (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+async fn update_agent_bot(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    audit: Audit,
+    Path(id): Path<i64>,
+    Json(body): Json<PlatformBotPatch>,
+) -> ApiResult<axum::Json<super::agent_bots::BotView>> {
+    require(&state, app, Permissible::AgentBot(id)).await?;
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| required_text("name", n, 255))
+        .transpose()?;
+    let description =
+        throughline_core::validate::text_patch("description", body.description, 2000)?;
+    let url = body
+        .outgoing_url
+        .map(|u| bot_url(&state, u.as_deref()))
+        .transpose()?;
+    let account_id = match body.account_id {
+        Some(Some(a)) => Some(Some(bot_account(&state, app, a).await?)),
+        other => other,
+    };
+    let mut tx = state.store.begin().await?;
+    let before = auth::get_agent_bot_unscoped(tx.conn(), id).await?;
+    let bot = auth::update_agent_bot_unscoped(
+        tx.conn(),
+        id,
+        account_id,
+        name.as_deref(),
+        description.as_ref().map(|d| d.as_deref()),
+        url.as_ref().map(|u| u.as_deref()),
+    )
+    .await?;
+    if let Some(account_id) = bot.account_id.or(before.account_id) {
+        let change = throughline_core::audit::Change::updated(
+            throughline_core::audit::kind::AGENT_BOT,
+            id,
+            &audited_bot(&before),
+            &audited_bot(&bot),
+        )
+        .named("name", &*bot.name);
+        audit
+            .as_platform_app(app.id)
+            .record(
+                tx.conn(),
+                &throughline_store::AccountScope::system(account_id),
+                change,
+            )
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(axum::Json(
+        super::agent_bots::view_with(&state, &bot, true).await?,
+    ))
+}
+
+/// Deletes a bot the app created; its token stops working and inboxes lose it.
+#[utoipa::path(delete, path = "/platform/api/v1/agent_bots/{id}", tag = "Platform",
+    params(("id" = i64, Path)), security(("platformAppApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
+async fn delete_agent_bot(
+    State(state): State<AppState>,
+    app: PlatformApp,
+    audit: Audit,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::Json<Empty>> {
+    require(&state, app, Permissible::AgentBot(id)).await?;
+    let mut tx = state.store.begin().await?;
+    let bot = auth::get_agent_bot_unscoped(tx.conn(), id).await?;
+    auth::delete_agent_bot_unscoped(tx.conn(), id).await?;
+    if let Some(account_id) = bot.account_id {
+        let change = throughline_core::audit::Change::destroyed(
+            throughline_core::audit::kind::AGENT_BOT,
+            id,
+            &audited_bot(&bot),
+        )
+        .named("name", &*bot.name);
+        audit
+            .as_platform_app(app.id)
+            .record(
+                tx.conn(),
+                &throughline_store::AccountScope::system(account_id),
+                change,
+            )
+            .await?;
+    }
     tx.commit().await?;
     Ok(ok())
 }

@@ -116,6 +116,10 @@ pub(crate) struct PublicContactBody {
     avatar_url: Option<String>,
     #[schema(value_type = Object)]
     custom_attributes: Option<Value>,
+    /// Create: the contact's id in this inbox (`contact_identifier` afterwards); made up when
+    /// absent or blank. An id already in the inbox returns its contact, as Chatwoot's
+    /// `ContactInboxWithContactBuilder` does.
+    source_id: Option<String>,
 }
 
 fn verified(inbox: &Inbox, body: &PublicContactBody) -> ApiResult<bool> {
@@ -185,6 +189,12 @@ async fn create_contact(
     if let Some(attrs) = &body.custom_attributes {
         json_object("custom_attributes", attrs)?;
     }
+    let source_id = body
+        .source_id
+        .as_deref()
+        .map(|s| optional_text("source_id", s, 255))
+        .transpose()?
+        .flatten();
     let scope = AccountScope::system(inbox.account_id);
     let mut tx = state.store.begin().await?;
     // Only a verified identifier proves who this is: the business's server signed it, and the
@@ -195,10 +205,11 @@ async fn create_contact(
         &scope,
         Arriving {
             inbox: &inbox,
-            source_id: None,
+            source_id,
             name,
             email,
             phone,
+            phone_as_given: None,
             external_id: external,
             evidence: if hmac_verified {
                 Evidence::Proven
@@ -439,7 +450,10 @@ async fn update_last_seen(
     let v = visitor(&state, &inbox_id, &contact_id).await?;
     let c = visitor_conversation(&state, &v, id).await?;
     let mut tx = state.store.begin().await?;
-    stored_conversations::mark_seen(&mut tx, &c, Seer::Contact).await?;
+    let seen = stored_conversations::mark_seen(&mut tx, &c, Seer::Contact).await?;
+    if let Some(at) = seen.contact_last_seen_at {
+        messages::mark_read_until(&mut tx, &v.scope, c.id, at).await?;
+    }
     tx.commit().await?;
     Ok(ok())
 }

@@ -476,7 +476,7 @@ async fn filter_endpoint_understands_chatwoot_payloads(b: Backend) {
         }
     };
     let ids = |v: serde_json::Value| -> Vec<i64> {
-        v["data"]["payload"]
+        v["payload"]
             .as_array()
             .unwrap()
             .iter()

@@ -14,13 +14,13 @@ on_both_databases!(every_route_refuses_another_accounts_data);
 
 /// The objects of one account, by path parameter name.
 #[derive(Debug, Clone)]
-struct Tenant {
-    account_id: i64,
-    token: String,
-    ids: BTreeMap<&'static str, Value>,
+pub(crate) struct Tenant {
+    pub(crate) account_id: i64,
+    pub(crate) token: String,
+    pub(crate) ids: BTreeMap<&'static str, Value>,
 }
 
-async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -> Tenant {
+pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -> Tenant {
     let call = |m: &'static str, p: String, body: Value| {
         let token = token.to_owned();
         async move { t.call(m, &p, Some(&token), Some(body)).await.expect(200) }
@@ -65,6 +65,18 @@ async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -> Tenant {
         "POST",
         acc("/agent_bots"),
         json!({"name": format!("{tag} bot")}),
+    )
+    .await;
+    call(
+        "POST",
+        acc(&format!("/inboxes/{}/set_agent_bot", inbox["id"])),
+        json!({"agent_bot": bot["id"]}),
+    )
+    .await;
+    let custom_filter = call(
+        "POST",
+        acc("/custom_filters"),
+        json!({"name": format!("{tag} filter"), "query": {"payload": []}}),
     )
     .await;
     let note = call(
@@ -120,6 +132,7 @@ async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -> Tenant {
     ids.insert("attribute_id", attr["id"].clone());
     ids.insert("webhook_id", hook["id"].clone());
     ids.insert("bot_id", bot["id"].clone());
+    ids.insert("custom_filter_id", custom_filter["id"].clone());
     ids.insert("note_id", note["id"].clone());
     Tenant {
         account_id,
@@ -139,6 +152,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
         "webhook_id" => id("webhook_id"),
         "inbox_id" => id("inbox_id"),
         "note_id" => id("note_id"),
+        "custom_filter_id" => id("custom_filter_id"),
         "inbox_identifier" => id("inbox_identifier"),
         "contact_identifier" => id("contact_identifier"),
         "delivery_id" => "00000000-0000-0000-0000-000000000000".into(),
@@ -162,7 +176,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
     }
 }
 
-fn fill(template: &str, owner: &Tenant, account_of: &Tenant) -> String {
+pub(crate) fn fill(template: &str, owner: &Tenant, account_of: &Tenant) -> String {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -182,7 +196,7 @@ fn fill(template: &str, owner: &Tenant, account_of: &Tenant) -> String {
 }
 
 /// A body that would be accepted on the target's own account, referring to the target's ids.
-fn body_for(method: &str, template: &str, target: &Tenant) -> Option<Value> {
+pub(crate) fn body_for(method: &str, template: &str, target: &Tenant) -> Option<Value> {
     let id = |k: &str| target.ids[k].clone();
     let tail = template.rsplit('/').next().unwrap_or_default();
     Some(match (method, tail) {
@@ -192,6 +206,7 @@ fn body_for(method: &str, template: &str, target: &Tenant) -> Option<Value> {
         }
         (_, "inbox_members") => json!({"inbox_id": id("inbox_id"), "user_ids": [id("agent_id")]}),
         (_, "team_members") => json!({"user_ids": [id("agent_id")]}),
+        (_, "set_agent_bot") => json!({"agent_bot": id("bot_id")}),
         (_, "assignments") => json!({"assignee_id": id("agent_id")}),
         (_, "labels") => json!({"labels": ["x"]}),
         (_, "toggle_status") => json!({"status": "resolved"}),
@@ -259,6 +274,8 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
         "attributes": get("/custom_attribute_definitions".into()).await,
         "webhooks": get("/webhooks".into()).await,
         "bots": get("/agent_bots".into()).await,
+        "inbox_bot": get(format!("/inboxes/{}/agent_bot", b.ids["inbox_id"])).await,
+        "custom_filters": get("/custom_filters".into()).await,
         // Refused attacks leave nothing in B's audit log either.
         "audit_logs": get("/audit_logs?per_page=100".into()).await,
     })
@@ -273,6 +290,18 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
     let before = snapshot(&t, &b).await;
 
     let other_app = platform_token(&t, "other-app").await;
+    // A bot another platform app made, for the Platform API's `agent_bots/{id}`.
+    let bot_app = platform_token(&t, "bot-app").await;
+    let platform_bot = t
+        .call(
+            "POST",
+            "/platform/api/v1/agent_bots",
+            Some(&bot_app),
+            Some(json!({"name": "platform bot", "account_id": null})),
+        )
+        .await
+        .expect(200)["id"]
+        .to_string();
     let spec = t
         .call("GET", "/api/openapi.json", None, None)
         .await
@@ -364,9 +393,14 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                     continue; // Creating is not crossing.
                 }
                 // Another app's token on objects this app did not create.
+                let object = if template.starts_with("/platform/api/v1/agent_bots/") {
+                    platform_bot.clone()
+                } else {
+                    beta.admin_id.to_string()
+                };
                 let path = template
                     .replace("{account_id}", &b_id.to_string())
-                    .replace("{id}", &beta.admin_id.to_string());
+                    .replace("{id}", &object);
                 let got = t
                     .call(&m, &path, Some(&other_app), body_for(&m, template, &b))
                     .await;
