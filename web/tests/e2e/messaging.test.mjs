@@ -129,7 +129,7 @@ test('WhatsApp Cloud: inbox from the settings, media in the timeline, a template
     img.addEventListener('error', () => done(0));
   })));
   assert.equal(width, 64, 'the picture from the fake is rendered');
-  assert.match(await picture.locator('xpath=..').getAttribute('href'), /\/attachments\//, 'a click opens the full file');
+  assert.match(await picture.locator('xpath=..').getAttribute('href'), /\/rails\/active_storage\/blobs\//, 'a click opens the full file (Active Storage path, as Chatwoot serves files)');
   const place = page.getByTestId('location');
   assert.match(await place.innerText(), /Acme pickup point, Av\. Paulista 1000/);
   const map = place.getByRole('link', { name: /Open on the map/ });
