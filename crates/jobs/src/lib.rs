@@ -7,6 +7,7 @@
 //!                                              ▼
 //!                                         deliveries ──► sender (claims due rows, POSTs,
 //!                                                         retries with back-off)
+//!             bus (events + presence) ──► routing: waiting conversations to available agents
 //!             timers: snooze ends ──► status change (written like any other change)
 //!                     contact exports to build, erased files to delete, retention policies
 //!                     a customer's file still at the provider ──► downloaded, attached
@@ -21,6 +22,7 @@ mod consumer;
 mod media;
 mod privacy;
 mod realtime;
+mod routing;
 mod sender;
 mod snooze;
 mod webhooks;
@@ -92,7 +94,10 @@ impl Jobs {
         )?;
         let (shutdown, rx) = watch::channel(false);
         let deliveries_ready = std::sync::Arc::new(Notify::new());
+        // Subscribed before anything can connect, so no agent's arrival is missed.
+        let routing_signals = bus.subscribe();
         let handles = vec![
+            tokio::spawn(routing::run(store.clone(), routing_signals, rx.clone())),
             tokio::spawn(realtime::run(
                 store.clone(),
                 bus,

@@ -17,6 +17,7 @@ pub mod media;
 pub mod outbound;
 pub mod privacy;
 pub mod providers;
+pub mod routing;
 pub mod threading;
 pub mod visitor;
 

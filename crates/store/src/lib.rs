@@ -70,6 +70,7 @@ mod records;
 pub mod render;
 pub mod reply_channels;
 pub mod resolve;
+pub mod routing;
 pub mod search;
 pub mod settings;
 pub mod sso;

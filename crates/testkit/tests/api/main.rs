@@ -31,6 +31,7 @@ mod rails_compat;
 mod realtime;
 mod reliability;
 mod resources;
+mod routing;
 mod story;
 mod two_factor;
 mod web_ui;

@@ -253,6 +253,14 @@ async fn each_socket_sees_only_what_its_owner_may(b: Backend) {
         json!({"inbox_id": support["id"], "user_ids": [agent_id]}),
     )
     .await;
+    // What each socket sees, without auto-assignment's own events in between.
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/inboxes/{}", support["id"])),
+        Some(json!({"enable_auto_assignment": false})),
+    )
+    .await
+    .expect(200);
     let (mut agent, _) = agent_socket(&t, &agent_token, None).await;
 
     let customer = thread(&t, &sales, "hello sales").await;

@@ -1,0 +1,110 @@
+//! Auto-assignment, driven by what happens rather than by a timer: a conversation created,
+//! reopened or unassigned, a conversation resolved or snoozed (capacity freed), an agent
+//! coming online. Each marks its account; marked accounts are decided one at a time
+//! (`service::routing::assign_waiting`, which holds the account's lock).
+//!
+//! Presence comes from the in-process bus: the realtime hub announces every agent who
+//! connects, chooses a status or goes offline. An agent connected to another instance is
+//! decided for by that instance.
+
+use std::collections::{BTreeSet, HashMap};
+
+use throughline_core::event::EventKind;
+use throughline_core::routing::Presence;
+use throughline_realtime::Signal;
+use throughline_realtime::frames::Status;
+use throughline_store::Store;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
+
+pub(crate) async fn run(
+    store: Store,
+    mut signals: broadcast::Receiver<Signal>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // (account, user) → presence, as the hub announced it.
+    let mut presence: HashMap<i64, HashMap<i64, Presence>> = HashMap::new();
+    loop {
+        let mut due = BTreeSet::new();
+        tokio::select! {
+            signal = signals.recv() => match signal {
+                Ok(s) => note(&s, &mut presence, &mut due),
+                Err(RecvError::Lagged(_)) => due.extend(presence.keys().copied()),
+                Err(RecvError::Closed) => return,
+            },
+            _ = shutdown.changed() => return,
+        }
+        // Take everything already waiting, so a burst is decided once per account.
+        loop {
+            match signals.try_recv() {
+                Ok(s) => note(&s, &mut presence, &mut due),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                    due.extend(presence.keys().copied());
+                }
+                Err(_) => break,
+            }
+        }
+        for account_id in due {
+            let Some(agents) = presence.get(&account_id) else {
+                continue;
+            };
+            let now = throughline_store::now_ms();
+            if let Err(e) =
+                throughline_service::routing::assign_waiting(&store, account_id, agents, now).await
+            {
+                tracing::warn!(account_id, error = %e, "auto-assignment failed; next event retries");
+            }
+        }
+    }
+}
+
+/// Updates presence and marks the account when the signal may let someone be assigned.
+fn note(
+    signal: &Signal,
+    presence: &mut HashMap<i64, HashMap<i64, Presence>>,
+    due: &mut BTreeSet<i64>,
+) {
+    match signal {
+        Signal::Presence(p) => {
+            let now = match p.status {
+                Status::Online => Presence::Online,
+                Status::Busy => Presence::Busy,
+                Status::Offline => Presence::Offline,
+            };
+            let agents = presence.entry(p.account_id).or_default();
+            if now == Presence::Offline {
+                agents.remove(&p.user_id);
+            } else {
+                agents.insert(p.user_id, now);
+            }
+            if now.takes_new_work() {
+                due.insert(p.account_id);
+            }
+        }
+        Signal::Event(e) => {
+            let matters = match e.kind {
+                EventKind::ConversationCreated | EventKind::ConversationStatusChanged => true,
+                // Unassigned or moved to another team; other updates (activity times,
+                // attributes) change nothing for routing.
+                EventKind::ConversationUpdated => changes_assignment(&e.payload),
+                _ => false,
+            };
+            if matters && presence.get(&e.account_id).is_some_and(|a| !a.is_empty()) {
+                due.insert(e.account_id);
+            }
+        }
+        Signal::Typing(_) => {}
+    }
+}
+
+/// Whether a `conversation_updated` changed the assignee or the team (Chatwoot's
+/// `changed_attributes`: `[{attr: {previous_value, current_value}}]`).
+fn changes_assignment(payload: &serde_json::Value) -> bool {
+    payload["changed_attributes"]
+        .as_array()
+        .is_some_and(|changes| {
+            changes
+                .iter()
+                .any(|c| c.get("assignee_id").is_some() || c.get("team_id").is_some())
+        })
+}
