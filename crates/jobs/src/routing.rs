@@ -1,6 +1,7 @@
 //! Auto-assignment, driven by what happens rather than by a timer: a conversation created,
 //! reopened or unassigned, a conversation resolved or snoozed (capacity freed), an agent
-//! coming online. Each marks its account; marked accounts are decided one at a time
+//! coming online. An agent going offline (after the hub's grace period) gives back the live
+//! chats where a customer waits for them. Each marks its account; marked accounts are decided one at a time
 //! (`service::routing::assign_waiting`, which holds the account's lock).
 //!
 //! Presence comes from the in-process bus: the realtime hub announces every agent who
@@ -26,9 +27,10 @@ pub(crate) async fn run(
     let mut presence: HashMap<i64, HashMap<i64, Presence>> = HashMap::new();
     loop {
         let mut due = BTreeSet::new();
+        let mut gone = Vec::new();
         tokio::select! {
             signal = signals.recv() => match signal {
-                Ok(s) => note(&s, &mut presence, &mut due),
+                Ok(s) => note(&s, &mut presence, &mut due, &mut gone),
                 Err(RecvError::Lagged(_)) => due.extend(presence.keys().copied()),
                 Err(RecvError::Closed) => return,
             },
@@ -37,11 +39,24 @@ pub(crate) async fn run(
         // Take everything already waiting, so a burst is decided once per account.
         loop {
             match signals.try_recv() {
-                Ok(s) => note(&s, &mut presence, &mut due),
+                Ok(s) => note(&s, &mut presence, &mut due, &mut gone),
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
                     due.extend(presence.keys().copied());
                 }
                 Err(_) => break,
+            }
+        }
+        for (account_id, agent_id) in gone {
+            match throughline_service::routing::requeue_unanswered(&store, account_id, agent_id)
+                .await
+            {
+                Ok(0) => {}
+                Ok(_) => {
+                    due.insert(account_id);
+                }
+                Err(e) => {
+                    tracing::warn!(account_id, agent_id, error = %e, "re-queueing an offline agent's chats failed");
+                }
             }
         }
         for account_id in due {
@@ -63,6 +78,7 @@ fn note(
     signal: &Signal,
     presence: &mut HashMap<i64, HashMap<i64, Presence>>,
     due: &mut BTreeSet<i64>,
+    gone: &mut Vec<(i64, i64)>,
 ) {
     match signal {
         Signal::Presence(p) => {
@@ -74,6 +90,7 @@ fn note(
             let agents = presence.entry(p.account_id).or_default();
             if now == Presence::Offline {
                 agents.remove(&p.user_id);
+                gone.push((p.account_id, p.user_id));
             } else {
                 agents.insert(p.user_id, now);
             }

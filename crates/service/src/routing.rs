@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use throughline_core::Millis;
 use throughline_core::routing::{
-    self, Action, Agent, ChannelKind, Decision, Policy, Presence, QueueId, Snapshot, StickyAgent,
-    WaitingItem, load_of,
+    self, Action, Agent, ChannelKind, Decision, Policy, Presence, QueueId, Reason, Snapshot,
+    StickyAgent, WaitingItem, load_of,
 };
 use throughline_store::routing::{self as stored, Candidate, Waiting};
 use throughline_store::{AccountScope, Store, conversations};
@@ -52,7 +52,16 @@ pub async fn assign_waiting(
             continue;
         }
         let conversation = conversations::by_internal_id(tx.conn(), &scope, d.conversation).await?;
-        conversations::assign(&mut tx, &scope, &conversation, Some(Some(d.agent)), None).await?;
+        let why = reason_words(&mut tx, &scope, &d.reason).await?;
+        conversations::assign_because(
+            &mut tx,
+            &scope,
+            &conversation,
+            Some(Some(d.agent)),
+            None,
+            Some(&why),
+        )
+        .await?;
         tracing::info!(
             account_id,
             conversation = conversation.display_id,
@@ -63,6 +72,44 @@ pub async fn assign_waiting(
     }
     tx.commit().await?;
     Ok(decisions)
+}
+
+/// The reason as the activity line says it, with names rather than ids.
+async fn reason_words(
+    tx: &mut throughline_store::Tx,
+    scope: &AccountScope,
+    reason: &Reason,
+) -> throughline_store::Result<String> {
+    Ok(match reason {
+        Reason::Sticky { .. } => "the contact's previous agent".to_owned(),
+        Reason::Skill { skill } => format!("skill {skill}"),
+        Reason::Overflow { from, .. } => {
+            format!("overflow from {}", queue_name(tx, scope, *from).await?)
+        }
+        Reason::LeastLoaded => "least loaded".to_owned(),
+        Reason::LongestIdle => "longest idle".to_owned(),
+        Reason::OnlyEligible => "the only available agent".to_owned(),
+    })
+}
+
+async fn queue_name(
+    tx: &mut throughline_store::Tx,
+    scope: &AccountScope,
+    queue: QueueId,
+) -> throughline_store::Result<String> {
+    Ok(match queue {
+        QueueId::Team(id) => {
+            throughline_store::teams::get(tx.conn(), scope, id)
+                .await?
+                .name
+        }
+        QueueId::Inbox(id) => {
+            let store = tx.store().clone();
+            throughline_store::inboxes::get(tx.conn(), store.key(), scope, id)
+                .await?
+                .name
+        }
+    })
 }
 
 /// The router's view: every waiting conversation in its queue (its team, else its inbox),
@@ -131,4 +178,32 @@ fn snapshot(
         agents,
         waiting: items,
     }
+}
+
+/// An agent went offline (the hub's grace period passed): the live conversations where the
+/// customer waits for them go back to the queue, each with its activity line and event, so
+/// the next decision gives them to someone present. Returns how many.
+pub async fn requeue_unanswered(
+    store: &Store,
+    account_id: i64,
+    agent_id: i64,
+) -> throughline_store::Result<usize> {
+    let mut tx = store.begin().await?;
+    stored::lock_account(&mut tx, account_id).await?;
+    let ids = stored::unanswered_live(&mut tx, account_id, agent_id).await?;
+    let scope = AccountScope::system(account_id);
+    for id in &ids {
+        let conversation = conversations::by_internal_id(tx.conn(), &scope, *id).await?;
+        conversations::assign(&mut tx, &scope, &conversation, Some(None), None).await?;
+    }
+    tx.commit().await?;
+    if !ids.is_empty() {
+        tracing::info!(
+            account_id,
+            agent_id,
+            count = ids.len(),
+            "re-queued an offline agent's chats"
+        );
+    }
+    Ok(ids.len())
 }

@@ -549,6 +549,19 @@ pub async fn assign(
     assignee: Option<Option<i64>>,
     team: Option<Option<i64>>,
 ) -> Result<Conversation> {
+    assign_because(tx, scope, conversation, assignee, team, None).await
+}
+
+/// [`assign`], saying why on the activity line and in its `routing_reason` (auto-assignment:
+/// "least loaded", "the contact's previous agent", …).
+pub async fn assign_because(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    assignee: Option<Option<i64>>,
+    team: Option<Option<i64>>,
+    reason: Option<&str>,
+) -> Result<Conversation> {
     let mut next = conversation.clone();
     if let Some(a) = assignee {
         next.assignee_id = a;
@@ -576,14 +589,17 @@ pub async fn assign(
                 format!("Assigned to {name} by {who}")
             }
         };
-        messages::create_activity(
-            tx,
-            scope,
-            &updated,
-            text,
-            json!({ "kind": "assignee_changed", "assignee_id": updated.assignee_id, "actor": who }),
-        )
-        .await?;
+        let (text, attributes) = match reason {
+            Some(why) => (
+                format!("{text}: {why}"),
+                json!({ "kind": "assignee_changed", "assignee_id": updated.assignee_id, "actor": who, "routing_reason": why }),
+            ),
+            None => (
+                text,
+                json!({ "kind": "assignee_changed", "assignee_id": updated.assignee_id, "actor": who }),
+            ),
+        };
+        messages::create_activity(tx, scope, &updated, text, attributes).await?;
         diff.push((
             "assignee_id",
             json!(conversation.assignee_id),

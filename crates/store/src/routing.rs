@@ -189,3 +189,21 @@ pub async fn last_helpers(
     }
     Ok(out)
 }
+
+/// The live conversations (website chat, calls) an agent holds where the customer is waiting
+/// for an answer: what goes back to the queue when the agent goes offline. Messaging and
+/// email stay with their agent, who answers when back.
+pub async fn unanswered_live(tx: &mut Tx, account_id: i64, agent_id: i64) -> Result<Vec<i64>> {
+    let ids = sqlx::query_scalar(
+        "SELECT c.id FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
+         WHERE c.account_id = $1 AND c.assignee_id = $2 AND c.status = 'open' \
+           AND c.waiting_since IS NOT NULL AND i.channel_type IN ($3, $4) ORDER BY c.id",
+    )
+    .bind(account_id)
+    .bind(agent_id)
+    .bind(ChannelType::WebWidget.as_str())
+    .bind(ChannelType::Voice.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(ids)
+}

@@ -59,11 +59,15 @@ fn split_name(name: &str) -> (&str, Vec<Step<'_>>) {
     let (head, mut rest) = name.split_at(open);
     let mut steps = Vec::new();
     while !rest.is_empty() {
+        // After a `]`, only another `[` may follow (`a[b]]` is a plain key, as is `a[b]c`).
+        if !rest.starts_with('[') {
+            return (name, Vec::new());
+        }
         let Some(close) = rest.find(']') else {
             return (name, Vec::new());
         };
         let inner = &rest[1..close];
-        if !rest.starts_with('[') || inner.contains('[') {
+        if inner.contains('[') {
             return (name, Vec::new());
         }
         steps.push(if inner.is_empty() {
@@ -290,6 +294,9 @@ mod tests {
         assert_eq!(parse("[a]=1"), json!({"[a]": "1"}));
         assert_eq!(parse("a]=1"), json!({"a]": "1"}));
         assert_eq!(parse("a[b]c=1"), json!({"a[b]c": "1"}));
+        // Found by the fuzzer: a `]` right after a closing `]` used to slice backwards.
+        assert_eq!(parse("a[b]]=1"), json!({"a[b]]": "1"}));
+        assert_eq!(parse("a[]][x]=1"), json!({"a[]][x]": "1"}));
         assert_eq!(parse("=1&&x=2"), json!({"x": "2"}));
     }
 

@@ -13,6 +13,7 @@ use crate::thread;
 on_both_databases!(
     a_waiting_conversation_goes_to_an_available_agent,
     capacity_holds_and_freed_capacity_is_used,
+    an_agent_going_offline_gives_back_unanswered_chats,
 );
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -100,10 +101,11 @@ async fn a_waiting_conversation_goes_to_an_available_agent(b: Backend) {
         .filter(|m| m["message_type"] == 2)
         .filter_map(|m| m["content"].as_str())
         .collect();
+    // Ana was the only agent online: the line says why it is hers.
     assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("Assigned to ana@acme.test")),
+        lines.iter().any(|l| {
+            *l == "Assigned to ana@acme.test by Throughline: the only available agent"
+        }),
         "{lines:?}"
     );
     // An inbox with auto-assignment off keeps its conversations for agents to pick.
@@ -152,6 +154,73 @@ async fn capacity_holds_and_freed_capacity_is_used(b: Backend) {
         eventually_assigned(&t, waiting[0], "the waiting one assigned after a resolve").await,
         ana
     );
+}
+
+async fn an_agent_going_offline_gives_back_unanswered_chats(b: Backend) {
+    let t = TestApp::start(b).await;
+    let (ana, ana_token) = t.agent("ana@acme.test", "agent").await;
+    let (bruno, bruno_token) = t.agent("bruno@acme.test", "agent").await;
+    let site = t
+        .post(
+            &t.acc("/inboxes"),
+            json!({"name": "Site", "channel": {"type": "web_widget", "website_url": "https://acme.test"}}),
+        )
+        .await;
+    let bridge = t.api_inbox("Bridge", None).await;
+    for inbox in [&site, &bridge] {
+        t.post(
+            &t.acc("/inbox_members"),
+            json!({"inbox_id": inbox["id"], "user_ids": [ana]}),
+        )
+        .await;
+    }
+    t.post(
+        &t.acc("/inbox_members"),
+        json!({"inbox_id": site["id"], "user_ids": [bruno]}),
+    )
+    .await;
+    let mut ana_socket = online(&t, &ana_token).await;
+    let waiting_chat = thread(&t, &site, "Oi, alguém aí?").await;
+    let answered_chat = thread(&t, &site, "Preciso de um boleto").await;
+    let message = thread(&t, &bridge, "Mensagem pelo WhatsApp").await;
+    for th in [&waiting_chat, &answered_chat, &message] {
+        assert_eq!(
+            eventually_assigned(&t, th.conversation_id, "assigned to Ana").await,
+            ana
+        );
+    }
+    // Ana answers one chat; then she goes offline.
+    t.admin(
+        "POST",
+        &t.acc(&format!(
+            "/conversations/{}/messages",
+            answered_chat.conversation_id
+        )),
+        Some(json!({"content": "Claro, já envio."})),
+    )
+    .await
+    .expect(200);
+    ana_socket
+        .send_json(&json!({"type": "presence", "status": "offline"}))
+        .await;
+    // Bruno comes online: the chat where the customer still waits for an answer is his; the
+    // answered chat and the WhatsApp message stay with Ana.
+    let _bruno_socket = online(&t, &bruno_token).await;
+    assert_eq!(
+        t.eventually(WAIT, "the unanswered chat re-queued and taken", || async {
+            assignee(&t, waiting_chat.conversation_id)
+                .await
+                .as_i64()
+                .filter(|a| *a == bruno)
+        })
+        .await,
+        bruno
+    );
+    assert_eq!(
+        assignee(&t, answered_chat.conversation_id).await,
+        json!(ana)
+    );
+    assert_eq!(assignee(&t, message.conversation_id).await, json!(ana));
 }
 
 /// How many of `ids` are assigned to `agent`, and which are not.
