@@ -16,11 +16,15 @@ pub fn words(input: &str) -> Vec<String> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {
+            // Lower-casing may add a combining mark ("İ" becomes "i" + U+0307): only letters
+            // and digits are kept of what it gives.
             w.chars()
                 .take(MAX_WORD_CHARS)
+                .flat_map(char::to_lowercase)
+                .filter(|c| c.is_alphanumeric())
                 .collect::<String>()
-                .to_lowercase()
         })
+        .filter(|w| !w.is_empty())
         .take(MAX_WORDS)
         .collect()
 }
@@ -55,6 +59,8 @@ mod tests {
             ["pedido", "4521", "não", "chegou"]
         );
         assert_eq!(words("  \"*'() & | ! :"), Vec::<String>::new());
+        // Found by the property test: a Turkish dotted capital I.
+        assert_eq!(words("İstanbul"), ["istanbul"]);
         assert_eq!(fts5_query(&words("Gdzie PACZKA")), "\"gdzie\"* \"paczka\"*");
         assert_eq!(tsquery(&words("Gdzie PACZKA")), "gdzie:* & paczka:*");
     }
