@@ -41,6 +41,7 @@ by_name = {
     "delivery_id": ids["delivery_id"],
     "note_id": ids["note_id"],
     "export_id": ids["export_id"],
+    "custom_filter_id": ids["custom_filter_id"],
 }
 # `{id}` names a different resource on each path.
 by_path = [

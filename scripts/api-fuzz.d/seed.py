@@ -110,6 +110,17 @@ platform(
     {"user_id": second_admin["id"], "role": "administrator"},
 )
 
+# A saved filter of the first administrator's, so the cross-tenant pass aims at a real one.
+custom_filter = admin(
+    "POST",
+    "/custom_filters",
+    {
+        "name": "Open ones",
+        "filter_type": "conversation",
+        "query": {"payload": [{"attribute_key": "status", "filter_operator": "equal_to", "values": ["open"]}]},
+    },
+)
+
 # The webhook's deliveries are written by a background consumer after the commit.
 delivery_id = None
 for _ in range(100):
@@ -142,6 +153,7 @@ ids = {
     "bot_id": bot["id"],
     "note_id": note["id"],
     "export_id": export["id"],
+    "custom_filter_id": custom_filter["id"],
     "agent_id": agent["id"],
     "platform_token": platform_token,
     "platform_account_id": platform_account["id"],
