@@ -33,6 +33,14 @@ pub async fn assign_waiting(
     if available.is_empty() {
         return Ok(Vec::new());
     }
+    // Most events leave nothing waiting (our own assignments among them): a read answers
+    // that without taking the write lock, which on SQLite every ingest needs too.
+    {
+        let mut conn = store.read().await?;
+        if !stored::anything_waiting(&mut conn, account_id).await? {
+            return Ok(Vec::new());
+        }
+    }
     let mut tx = store.begin().await?;
     stored::lock_account(&mut tx, account_id).await?;
     let waiting = stored::waiting(&mut tx, account_id).await?;
@@ -59,7 +67,10 @@ pub async fn assign_waiting(
             &conversation,
             Some(Some(d.agent)),
             None,
-            Some(&why),
+            Some(conversations::AssignReason {
+                code: d.reason.code(),
+                words: &why,
+            }),
         )
         .await?;
         tracing::info!(

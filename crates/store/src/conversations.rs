@@ -552,15 +552,22 @@ pub async fn assign(
     assign_because(tx, scope, conversation, assignee, team, None).await
 }
 
-/// [`assign`], saying why on the activity line and in its `routing_reason` (auto-assignment:
-/// "least loaded", "the contact's previous agent", …).
+/// Why auto-assignment chose the agent: a stable code for the app to translate
+/// (`routing_reason`) and the words the activity line shows.
+#[derive(Clone, Copy, Debug)]
+pub struct AssignReason<'a> {
+    pub code: &'a str,
+    pub words: &'a str,
+}
+
+/// [`assign`], saying why on the activity line and in its `routing_reason`.
 pub async fn assign_because(
     tx: &mut Tx,
     scope: &AccountScope,
     conversation: &Conversation,
     assignee: Option<Option<i64>>,
     team: Option<Option<i64>>,
-    reason: Option<&str>,
+    reason: Option<AssignReason<'_>>,
 ) -> Result<Conversation> {
     let mut next = conversation.clone();
     if let Some(a) = assignee {
@@ -591,8 +598,8 @@ pub async fn assign_because(
         };
         let (text, attributes) = match reason {
             Some(why) => (
-                format!("{text}: {why}"),
-                json!({ "kind": "assignee_changed", "assignee_id": updated.assignee_id, "actor": who, "routing_reason": why }),
+                format!("{text}: {}", why.words),
+                json!({ "kind": "assignee_changed", "assignee_id": updated.assignee_id, "actor": who, "routing_reason": why.code }),
             ),
             None => (
                 text,

@@ -58,6 +58,20 @@ pub async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<()> {
     Ok(())
 }
 
+/// Whether any conversation waits for auto-assignment (a read, before taking the lock).
+pub async fn anything_waiting(conn: &mut crate::Conn, account_id: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT c.id FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
+         WHERE c.account_id = $1 AND c.status = 'open' AND c.assignee_id IS NULL \
+           AND i.enable_auto_assignment = $2 LIMIT 1",
+    )
+    .bind(account_id)
+    .bind(true)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// Open, unassigned conversations of inboxes with auto-assignment on.
 pub async fn waiting(tx: &mut Tx, account_id: i64) -> Result<Vec<Waiting>> {
     let rows = sqlx::query(

@@ -101,6 +101,17 @@ async fn a_waiting_conversation_goes_to_an_available_agent(b: Backend) {
         .filter(|m| m["message_type"] == 2)
         .filter_map(|m| m["content"].as_str())
         .collect();
+    // The app translates from the reason's code.
+    let routed = messages["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["content_attributes"]["activity"]["routing_reason"].is_string())
+        .unwrap();
+    assert_eq!(
+        routed["content_attributes"]["activity"]["routing_reason"],
+        "only_eligible"
+    );
     // Ana was the only agent online: the line says why it is hers.
     assert!(
         lines.iter().any(|l| {
