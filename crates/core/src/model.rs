@@ -233,6 +233,9 @@ pub struct Inbox {
     pub greeting_enabled: bool,
     pub greeting_message: Option<String>,
     pub enable_auto_assignment: bool,
+    /// Chatwoot's `auto_assignment_config.max_assignment_limit`: auto-assignment gives an
+    /// agent no more than this many open conversations of the inbox.
+    pub auto_assignment_limit: Option<i64>,
     pub allow_messages_after_resolved: bool,
     pub lock_to_single_conversation: bool,
     pub hmac_mandatory: bool,

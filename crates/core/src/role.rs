@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Administrator,
+    /// Between the two: sees every inbox and the live view, moves conversations and changes
+    /// agents' presence, skills and capacity, but does not manage the account (Chatwoot's
+    /// custom roles are a paid feature; this one is built in).
+    Supervisor,
     Agent,
 }
 
@@ -13,6 +17,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Administrator => "administrator",
+            Self::Supervisor => "supervisor",
             Self::Agent => "agent",
         }
     }
@@ -20,6 +25,7 @@ impl Role {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "administrator" => Self::Administrator,
+            "supervisor" => Self::Supervisor,
             "agent" => Self::Agent,
             _ => return None,
         })
@@ -27,6 +33,11 @@ impl Role {
 
     pub fn is_admin(self) -> bool {
         self == Self::Administrator
+    }
+
+    /// Supervisors and administrators: every inbox, the live view, moving others' work.
+    pub fn supervises(self) -> bool {
+        matches!(self, Self::Administrator | Self::Supervisor)
     }
 }
 
@@ -52,14 +63,13 @@ impl Actor {
         )
     }
 
-    /// Agents (and bots) see only conversations in inboxes they are members of.
+    /// Agents (and bots) see only conversations in inboxes they are members of; supervisors
+    /// and administrators see every inbox.
     pub fn sees_all_inboxes(self) -> bool {
-        matches!(
-            self,
-            Self::User {
-                role: Role::Administrator,
-                ..
-            } | Self::System
-        )
+        match self {
+            Self::User { role, .. } => role.supervises(),
+            Self::System => true,
+            Self::AgentBot { .. } | Self::Contact { .. } => false,
+        }
     }
 }

@@ -85,6 +85,7 @@ fn note(
             let now = match p.status {
                 Status::Online => Presence::Online,
                 Status::Busy => Presence::Busy,
+                Status::Away => Presence::Away,
                 Status::Offline => Presence::Offline,
             };
             let agents = presence.entry(p.account_id).or_default();
@@ -104,10 +105,17 @@ fn note(
                 // Unassigned or moved to another team; other updates (activity times,
                 // attributes) change nothing for routing.
                 EventKind::ConversationUpdated => changes_assignment(&e.payload),
+                // The customer's words tell the language a waiting conversation may require.
+                EventKind::MessageCreated => e.payload["message_type"] == "incoming",
                 _ => false,
             };
             if matters && presence.get(&e.account_id).is_some_and(|a| !a.is_empty()) {
                 due.insert(e.account_id);
+            }
+        }
+        Signal::RoutingChanged { account_id } => {
+            if presence.get(account_id).is_some_and(|a| !a.is_empty()) {
+                due.insert(*account_id);
             }
         }
         Signal::Typing(_) => {}

@@ -39,6 +39,9 @@ impl Frame {
 pub enum Status {
     Online,
     Busy,
+    /// Chosen by the app after the agent has been idle (auto-away), or by hand: keeps open
+    /// work, gets nothing new. Ours; Chatwoot's availability has the other three.
+    Away,
     Offline,
 }
 
@@ -47,6 +50,7 @@ impl Status {
         match self {
             Self::Online => "online",
             Self::Busy => "busy",
+            Self::Away => "away",
             Self::Offline => "offline",
         }
     }

@@ -77,6 +77,9 @@ struct VisitorConn {
 struct AgentPresence {
     name: String,
     chosen: Status,
+    /// When `chosen` last changed (or the agent connected), in ms: the live view's "time in
+    /// status".
+    since: i64,
     sockets: usize,
     inboxes: InboxVisibility,
     /// Bumped on every connect, so a pending "offline" from an earlier disconnect is void.
@@ -111,6 +114,22 @@ impl std::fmt::Debug for Hub {
             .field("visitors", &visitors)
             .finish()
     }
+}
+
+/// An agent connected in an account, as [`Hub::presence_of`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresentAgent {
+    pub user_id: i64,
+    pub name: String,
+    pub status: Status,
+    /// When the status began (ms since the epoch).
+    pub since: i64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// What a connection's reader gets next.
@@ -255,6 +274,7 @@ impl Hub {
                 .or_insert_with(|| AgentPresence {
                     name: name.to_owned(),
                     chosen: grant.status,
+                    since: now_ms(),
                     sockets: 0,
                     inboxes: grant.inboxes.clone(),
                     generation: 0,
@@ -316,6 +336,7 @@ impl Hub {
                 && entry.chosen != status
             {
                 entry.chosen = status;
+                entry.since = now_ms();
                 announce.push(presence(*account_id, *user_id, entry));
             }
         }
@@ -323,6 +344,25 @@ impl Hub {
         for p in announce {
             self.inner.bus.publish(Signal::Presence(p));
         }
+    }
+
+    /// A status chosen outside the socket — the agent's profile, or a supervisor — for an
+    /// agent connected here; one who is not keeps the stored availability for their next
+    /// connection. Returns whether anything changed.
+    pub fn set_user_status(&self, account_id: i64, user_id: i64, status: Status) -> bool {
+        let mut reg = self.registry();
+        let Some(entry) = reg.presence.get_mut(&(account_id, user_id)) else {
+            return false;
+        };
+        if entry.chosen == status {
+            return false;
+        }
+        entry.chosen = status;
+        entry.since = now_ms();
+        let p = presence(account_id, user_id, entry);
+        drop(reg);
+        self.inner.bus.publish(Signal::Presence(p));
+        true
     }
 
     fn leave(&self, id: u64, member: &Member) {
@@ -391,14 +431,27 @@ impl Hub {
 
     /// Agents present in an account: (user id, name, status).
     pub fn present_agents(&self, account_id: i64) -> Vec<(i64, String, Status)> {
+        self.presence_of(account_id)
+            .into_iter()
+            .map(|a| (a.user_id, a.name, a.status))
+            .collect()
+    }
+
+    /// Agents present in an account with when their status began, by user id.
+    pub fn presence_of(&self, account_id: i64) -> Vec<PresentAgent> {
         let mut out: Vec<_> = self
             .registry()
             .presence
             .iter()
             .filter(|((account, _), _)| *account == account_id)
-            .map(|((_, user), e)| (*user, e.name.clone(), e.chosen))
+            .map(|((_, user), e)| PresentAgent {
+                user_id: *user,
+                name: e.name.clone(),
+                status: e.chosen,
+                since: e.since,
+            })
             .collect();
-        out.sort_by_key(|(user, _, _)| *user);
+        out.sort_by_key(|a| a.user_id);
         out
     }
 
@@ -484,6 +537,7 @@ impl Hub {
                     }
                 }
             }
+            Signal::RoutingChanged { .. } => {}
             Signal::Typing(t) => {
                 let frame = frames::typing(t);
                 let typist = (t.who.kind == WhoKind::User).then_some(t.who.id);

@@ -17,7 +17,7 @@ use throughline_core::scope::InboxVisibility;
 use tokio::sync::broadcast;
 
 pub use frames::{Frame, Status, Who};
-pub use hub::{AgentGrant, Hub, HubConfig, Received, Subscription};
+pub use hub::{AgentGrant, Hub, HubConfig, PresentAgent, Received, Subscription};
 pub use throughline_core::event::StoredEvent;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +28,9 @@ pub enum Signal {
     Typing(Typing),
     /// An agent's availability changed in an account.
     Presence(Presence),
+    /// An account's routing settings or an agent's skills or capacity changed: what waits
+    /// is decided again. Not sent to any client.
+    RoutingChanged { account_id: i64 },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -11,8 +11,9 @@ use std::collections::HashMap;
 
 use throughline_core::Millis;
 use throughline_core::routing::{
-    self, Action, Agent, ChannelKind, Decision, Policy, Presence, QueueId, Reason, Snapshot,
-    StickyAgent, WaitingItem, load_of,
+    self, Action, Agent, AgentProfile, ChannelKind, DayTally, Decision, LanguageMode, PerKind,
+    Policy, Presence, QueueId, Reason, RoutingSettings, Snapshot, StickyAgent, WaitingItem,
+    load_of,
 };
 use throughline_store::routing::{self as stored, Candidate, Waiting};
 use throughline_store::{AccountScope, Store, conversations};
@@ -47,17 +48,72 @@ pub async fn assign_waiting(
     if waiting.is_empty() {
         return Ok(Vec::new());
     }
-    let candidates = stored::candidates(&mut tx, account_id, &available).await?;
-    let contacts: Vec<i64> = waiting.iter().map(|w| w.contact_id).collect();
-    let helpers = stored::last_helpers(&mut tx, account_id, &contacts).await?;
-    let policy = Policy::default();
-    let snapshot = snapshot(&waiting, &candidates, &helpers, presence, &policy);
+    let candidates = stored::candidates(tx.conn(), account_id, Some(&available)).await?;
+    let settings = stored::settings(tx.conn(), account_id).await?;
+    let profiles = stored::agent_profiles(tx.conn(), account_id).await?;
+    let ids: Vec<i64> = waiting.iter().map(|w| w.id).collect();
+    let labels = if settings.labels.is_empty() {
+        HashMap::new()
+    } else {
+        stored::labels_of(tx.conn(), account_id, &ids).await?
+    };
+    let texts = if settings.language == LanguageMode::Off {
+        HashMap::new()
+    } else {
+        stored::customer_texts(tx.conn(), account_id, &ids).await?
+    };
+    let has_words = texts.keys().copied().collect();
+    let languages: HashMap<i64, &'static str> = texts
+        .iter()
+        .filter_map(|(id, text)| routing::detect_language(text).map(|code| (*id, code)))
+        .collect();
+    let helpers = if settings.sticky() {
+        let contacts: Vec<i64> = waiting.iter().map(|w| w.contact_id).collect();
+        stored::last_helpers(&mut tx, account_id, &contacts).await?
+    } else {
+        HashMap::new()
+    };
+    let policy = settings.policy();
+    let view = View {
+        settings: &settings,
+        policy: &policy,
+        presence,
+        profiles: &profiles,
+        helpers: &helpers,
+        labels: &labels,
+        languages: &languages,
+        has_words: &has_words,
+    };
+    let snapshot = view.snapshot(&waiting, &candidates);
     let decisions = routing::decide(&snapshot, &policy, now);
     let scope = AccountScope::system(account_id);
-    for d in &decisions {
+    // An inbox's assignment limit is checked against the load before the pass; two of its
+    // conversations decided in one pass for one agent could pass it together, so the
+    // second waits for the next event.
+    let mut open_here: HashMap<(i64, i64), i64> = candidates
+        .iter()
+        .flat_map(|c| {
+            c.open_by_inbox
+                .iter()
+                .map(|(inbox, n)| ((c.user_id, *inbox), *n))
+        })
+        .collect();
+    let limits: HashMap<i64, (i64, Option<i64>)> = waiting
+        .iter()
+        .map(|w| (w.id, (w.inbox_id, w.inbox_limit)))
+        .collect();
+    let mut carried = Vec::with_capacity(decisions.len());
+    for d in decisions {
         // Direct assignment only: offers need an answer the app does not ask for yet.
         if !matches!(d.action, Action::Assign) {
             continue;
+        }
+        if let Some((inbox, limit)) = limits.get(&d.conversation).copied() {
+            let n = open_here.entry((d.agent, inbox)).or_default();
+            if limit.is_some_and(|l| *n >= l) {
+                continue;
+            }
+            *n += 1;
         }
         let conversation = conversations::by_internal_id(tx.conn(), &scope, d.conversation).await?;
         let why = reason_words(&mut tx, &scope, &d.reason).await?;
@@ -80,9 +136,10 @@ pub async fn assign_waiting(
             reason = %d.reason,
             "routed"
         );
+        carried.push(d);
     }
     tx.commit().await?;
-    Ok(decisions)
+    Ok(carried)
 }
 
 /// The reason as the activity line says it, with names rather than ids.
@@ -123,71 +180,105 @@ async fn queue_name(
     })
 }
 
-/// The router's view: every waiting conversation in its queue (its team, else its inbox),
-/// every available member with the queues of their inboxes and teams.
-fn snapshot(
-    waiting: &[Waiting],
-    candidates: &[Candidate],
-    helpers: &HashMap<i64, (i64, i64)>,
-    presence: &HashMap<i64, Presence>,
-    policy: &Policy,
-) -> Snapshot {
-    let agents = candidates
-        .iter()
-        .map(|c| {
-            let mut agent = Agent::new(
-                c.user_id,
-                presence
-                    .get(&c.user_id)
-                    .copied()
-                    .unwrap_or(Presence::Offline),
-            );
-            agent.queues = c
-                .inboxes
+/// What the router's snapshot is made of, besides the waiting rows and the candidates.
+struct View<'a> {
+    settings: &'a RoutingSettings,
+    policy: &'a Policy,
+    presence: &'a HashMap<i64, Presence>,
+    profiles: &'a HashMap<i64, AgentProfile>,
+    /// Contact → (agent who last helped, when).
+    helpers: &'a HashMap<i64, (i64, i64)>,
+    labels: &'a HashMap<i64, Vec<String>>,
+    languages: &'a HashMap<i64, &'static str>,
+    /// Conversations whose customer has written something.
+    has_words: &'a std::collections::HashSet<i64>,
+}
+
+impl View<'_> {
+    /// Every waiting conversation in its queue (its team, else its inbox) with what it asks
+    /// for; every available member with the queues of their inboxes and teams, their own
+    /// capacity and skills.
+    fn snapshot(&self, waiting: &[Waiting], candidates: &[Candidate]) -> Snapshot {
+        let agents = candidates.iter().map(|c| self.agent(c)).collect();
+        let items = waiting
+            .iter()
+            .filter(|w| !self.awaits_words(w))
+            .map(|w| self.item(w, candidates))
+            .collect();
+        Snapshot {
+            agents,
+            waiting: items,
+        }
+    }
+
+    fn agent(&self, c: &Candidate) -> Agent {
+        let presence = self.presence.get(&c.user_id).copied();
+        let mut agent = Agent::new(c.user_id, presence.unwrap_or(Presence::Offline));
+        agent.queues = c
+            .inboxes
+            .iter()
+            .map(|i| QueueId::Inbox(*i))
+            .chain(c.teams.iter().map(|t| QueueId::Team(*t)))
+            .collect();
+        agent.load = load_of(
+            c.assigned
                 .iter()
-                .map(|i| QueueId::Inbox(*i))
-                .chain(c.teams.iter().map(|t| QueueId::Team(*t)))
-                .collect();
-            agent.load = load_of(
-                c.assigned
-                    .iter()
-                    .map(|(channel, status)| (ChannelKind::of(*channel), *status)),
-                [],
-            );
-            agent.idle_since = c.last_assigned_at;
-            agent
-        })
-        .collect();
-    let items = waiting
-        .iter()
-        .map(|w| {
-            let queue = w.team_id.map_or(QueueId::Inbox(w.inbox_id), QueueId::Team);
-            let mut item = WaitingItem::new(
-                w.id,
-                queue,
-                ChannelKind::of(w.channel_type),
-                w.waiting_since,
-            );
-            item.priority = w.priority;
-            // A team's conversation goes only to team members who work its inbox: nobody
-            // else may even see it.
-            if w.team_id.is_some() {
-                item.excluded = candidates
-                    .iter()
-                    .filter(|c| !c.inboxes.contains(&w.inbox_id))
-                    .map(|c| c.user_id)
-                    .collect();
-            }
-            item.sticky = helpers.get(&w.contact_id).map(|(agent, at)| StickyAgent {
+                .map(|(channel, status)| (ChannelKind::of(*channel), *status)),
+            [],
+        );
+        if let Some(profile) = self.profiles.get(&c.user_id) {
+            agent.capacity = profile.capacity;
+            agent.skills.clone_from(&profile.skills);
+        }
+        agent.idle_since = c.last_assigned_at;
+        agent
+    }
+
+    /// With the language required, a conversation whose customer has not written a word
+    /// yet cannot be placed: its first message (which wakes routing) tells the language. A
+    /// call has no words to wait for, and a text too short to tell is placed without one.
+    fn awaits_words(&self, w: &Waiting) -> bool {
+        self.settings.language == LanguageMode::Require
+            && ChannelKind::of(w.channel_type) != ChannelKind::Call
+            && !self.has_words.contains(&w.id)
+    }
+
+    fn item(&self, w: &Waiting, candidates: &[Candidate]) -> WaitingItem {
+        let queue = w.team_id.map_or(QueueId::Inbox(w.inbox_id), QueueId::Team);
+        let mut item = WaitingItem::new(
+            w.id,
+            queue,
+            ChannelKind::of(w.channel_type),
+            w.waiting_since,
+        );
+        item.priority = w.priority;
+        let labels = self.labels.get(&w.id).map_or(&[][..], Vec::as_slice);
+        let needs = self
+            .settings
+            .requirements(queue, labels, self.languages.get(&w.id).copied());
+        item.required = needs.required;
+        item.preferred = needs.preferred;
+        item.overflow = needs.overflow;
+        // Only agents who work the conversation's inbox take it, from a team or an overflow
+        // (nobody else may even see it, as in Chatwoot), and the inbox's assignment limit
+        // holds whoever takes it.
+        item.excluded = candidates
+            .iter()
+            .filter(|c| {
+                let open_here = c.open_by_inbox.get(&w.inbox_id).copied().unwrap_or(0);
+                !c.inboxes.contains(&w.inbox_id)
+                    || w.inbox_limit.is_some_and(|limit| open_here >= limit)
+            })
+            .map(|c| c.user_id)
+            .collect();
+        item.sticky = self
+            .helpers
+            .get(&w.contact_id)
+            .map(|(agent, at)| StickyAgent {
                 agent: *agent,
-                until: policy.sticky_until(*at),
+                until: self.policy.sticky_until(*at),
             });
-            item
-        })
-        .collect();
-    Snapshot {
-        agents,
-        waiting: items,
+        item
     }
 }
 
@@ -217,4 +308,167 @@ pub async fn requeue_unanswered(
         );
     }
     Ok(ids.len())
+}
+
+/// A queue in the live view: who waits there now and its day so far.
+#[derive(Clone, Debug)]
+pub struct QueueLive {
+    pub queue: QueueId,
+    pub name: String,
+    pub waiting: i64,
+    /// Since when the longest-waiting conversation has waited (ms).
+    pub oldest: Option<Millis>,
+    pub today: DayTally,
+}
+
+/// A member's open work against their capacity.
+#[derive(Clone, Debug)]
+pub struct AgentLoad {
+    pub user_id: i64,
+    pub load: PerKind<u16>,
+    pub capacity: PerKind<u16>,
+}
+
+/// What the supervisor's live view shows, presence aside (the realtime hub knows it).
+#[derive(Clone, Debug)]
+pub struct Live {
+    pub settings: RoutingSettings,
+    /// Every team, then every inbox (an inbox is the queue of its conversations without a
+    /// team).
+    pub queues: Vec<QueueLive>,
+    pub agents: Vec<AgentLoad>,
+    pub waiting: Vec<stored::Unassigned>,
+}
+
+/// Conversations the live view lists by name (the counts cover all of them).
+const LIVE_WAITING_LIMIT: i64 = 200;
+
+/// The live view of an account for the day that began at `day_start` (ms).
+pub async fn live(
+    store: &Store,
+    scope: &AccountScope,
+    day_start: Millis,
+) -> throughline_store::Result<Live> {
+    let account_id = scope.account_id();
+    let mut conn = store.read().await?;
+    let settings = stored::settings(&mut conn, account_id).await?;
+    let profiles = stored::agent_profiles(&mut conn, account_id).await?;
+    let policy = settings.policy();
+    let agents = stored::candidates(&mut conn, account_id, None)
+        .await?
+        .iter()
+        .map(|c| {
+            let mut agent = Agent::new(c.user_id, Presence::Offline);
+            if let Some(p) = profiles.get(&c.user_id) {
+                agent.capacity = p.capacity;
+            }
+            AgentLoad {
+                user_id: c.user_id,
+                load: load_of(
+                    c.assigned
+                        .iter()
+                        .map(|(channel, status)| (ChannelKind::of(*channel), *status)),
+                    [],
+                ),
+                capacity: PerKind::from_array(
+                    ChannelKind::ALL.map(|kind| policy.capacity_of(&agent, kind)),
+                ),
+            }
+        })
+        .collect();
+    let mut queues: Vec<QueueLive> = throughline_store::teams::list(&mut conn, scope)
+        .await?
+        .into_iter()
+        .map(|t| (QueueId::Team(t.id), t.name))
+        .chain(
+            throughline_store::inboxes::list(&mut conn, store.key(), scope)
+                .await?
+                .into_iter()
+                .map(|i| (QueueId::Inbox(i.id), i.name)),
+        )
+        .map(|(queue, name)| QueueLive {
+            queue,
+            name,
+            waiting: 0,
+            oldest: None,
+            today: DayTally::default(),
+        })
+        .collect();
+    let index: HashMap<QueueId, usize> = queues
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.queue, i))
+        .collect();
+    let slot = |inbox: i64, team: Option<i64>| {
+        index
+            .get(&team.map_or(QueueId::Inbox(inbox), QueueId::Team))
+            .copied()
+    };
+    for w in stored::waiting_counts(&mut conn, account_id).await? {
+        if let Some(i) = slot(w.inbox_id, w.team_id) {
+            let q = &mut queues[i];
+            q.waiting += w.waiting;
+            q.oldest = Some(q.oldest.map_or(w.oldest, |o| o.min(w.oldest)));
+        }
+    }
+    let target_ms = Millis::from(settings.service_level_seconds) * 1_000;
+    for o in stored::outcomes_since(&mut conn, account_id, day_start).await? {
+        if let Some(i) = slot(o.inbox_id, o.team_id) {
+            queues[i].today.add(
+                ChannelKind::of(o.channel_type),
+                o.created_at,
+                o.first_reply_at,
+                o.resolved,
+                day_start,
+                target_ms,
+            );
+        }
+    }
+    let waiting = stored::unassigned(&mut conn, account_id, LIVE_WAITING_LIMIT).await?;
+    Ok(Live {
+        settings,
+        queues,
+        agents,
+        waiting,
+    })
+}
+
+/// Why an agent cannot take one more conversation of an inbox's channel: the kind that is
+/// full (or blocked) and the agent's load and capacity of it. `None`: there is room.
+pub async fn no_room(
+    conn: &mut throughline_store::Conn,
+    account_id: i64,
+    agent_id: i64,
+    channel: throughline_core::model::ChannelType,
+) -> throughline_store::Result<Option<(ChannelKind, u16, u16)>> {
+    let Some(c) = stored::candidates(conn, account_id, Some(&[agent_id]))
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    let settings = stored::settings(conn, account_id).await?;
+    let profile = stored::agent_profiles(conn, account_id)
+        .await?
+        .remove(&agent_id)
+        .unwrap_or_default();
+    let policy = settings.policy();
+    let mut agent = Agent::new(agent_id, Presence::Online);
+    agent.capacity = profile.capacity;
+    agent.load = load_of(
+        c.assigned
+            .iter()
+            .map(|(channel, status)| (ChannelKind::of(*channel), *status)),
+        [],
+    );
+    let kind = ChannelKind::of(channel);
+    if policy.has_room(&agent, kind) {
+        return Ok(None);
+    }
+    Ok(Some((
+        kind,
+        agent.load[kind],
+        policy.capacity_of(&agent, kind),
+    )))
 }

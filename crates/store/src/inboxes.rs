@@ -15,7 +15,7 @@ use throughline_core::crypto::ServerKey;
 const COLUMNS: &str = "id, account_id, name, channel_type, identifier, avatar_url, \
      greeting_enabled, greeting_message, enable_auto_assignment, allow_messages_after_resolved, \
      lock_to_single_conversation, hmac_mandatory, hmac_token_sealed, webhook_url, \
-     default_country, settings, created_at, updated_at";
+     default_country, settings, auto_assignment_limit, created_at, updated_at";
 
 fn inbox(row: &sqlx::any::AnyRow, key: &ServerKey) -> Result<Inbox> {
     let sealed = row.text("hmac_token_sealed")?;
@@ -29,6 +29,7 @@ fn inbox(row: &sqlx::any::AnyRow, key: &ServerKey) -> Result<Inbox> {
         greeting_enabled: row.flag("greeting_enabled")?,
         greeting_message: row.opt_text("greeting_message")?,
         enable_auto_assignment: row.flag("enable_auto_assignment")?,
+        auto_assignment_limit: row.opt_int("auto_assignment_limit")?,
         allow_messages_after_resolved: row.flag("allow_messages_after_resolved")?,
         lock_to_single_conversation: row.flag("lock_to_single_conversation")?,
         hmac_mandatory: row.flag("hmac_mandatory")?,
@@ -161,6 +162,8 @@ pub struct InboxChanges {
     pub greeting_enabled: Option<bool>,
     pub greeting_message: Option<Option<String>>,
     pub enable_auto_assignment: Option<bool>,
+    /// `Some(None)` lifts the limit.
+    pub auto_assignment_limit: Option<Option<i64>>,
     pub allow_messages_after_resolved: Option<bool>,
     pub lock_to_single_conversation: Option<bool>,
     pub hmac_mandatory: Option<bool>,
@@ -185,7 +188,8 @@ pub async fn update(
         "UPDATE inboxes SET name = $3, avatar_url = $4, greeting_enabled = $5, \
            greeting_message = $6, enable_auto_assignment = $7, allow_messages_after_resolved = $8, \
            lock_to_single_conversation = $9, hmac_mandatory = $10, webhook_url = $11, \
-           default_country = $12, settings = $13, updated_at = $14 \
+           default_country = $12, settings = $13, updated_at = $14, \
+           auto_assignment_limit = $15 \
          WHERE account_id = $1 AND id = $2 RETURNING {COLUMNS}"
     )))
     .bind(scope.account_id())
@@ -211,6 +215,7 @@ pub async fn update(
     .bind(c.default_country.unwrap_or(cur.default_country))
     .bind(cur.settings.to_string())
     .bind(now_ms())
+    .bind(c.auto_assignment_limit.unwrap_or(cur.auto_assignment_limit))
     .fetch_one(conn)
     .await?;
     inbox(&row, key)

@@ -11,11 +11,13 @@ use std::collections::HashMap;
 
 use throughline_core::conversation::{Priority, Status};
 use throughline_core::model::ChannelType;
+use throughline_core::routing::{AgentProfile, RoutingSettings};
 
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
 use crate::filters::is_postgres;
 use crate::rows::RowExt;
+use crate::scope::AccountScope;
 
 /// Waiting conversations read per decision: the oldest, highest-priority first.
 const WAITING_LIMIT: i64 = 5_000;
@@ -32,6 +34,8 @@ pub struct Waiting {
     /// Since when the customer has waited (the conversation's creation when unknown).
     pub waiting_since: i64,
     pub contact_id: i64,
+    /// The inbox's `auto_assignment_config.max_assignment_limit`.
+    pub inbox_limit: Option<i64>,
 }
 
 /// A member of the account who may take conversations.
@@ -42,6 +46,8 @@ pub struct Candidate {
     pub teams: Vec<i64>,
     /// Open work: (channel of the inbox, status) of each conversation assigned to the agent.
     pub assigned: Vec<(ChannelType, Status)>,
+    /// Conversations counting as load, per inbox (for an inbox's assignment limit).
+    pub open_by_inbox: HashMap<i64, i64>,
     /// When the agent was last given a conversation (0: never).
     pub last_assigned_at: i64,
 }
@@ -76,7 +82,8 @@ pub async fn anything_waiting(conn: &mut crate::Conn, account_id: i64) -> Result
 pub async fn waiting(tx: &mut Tx, account_id: i64) -> Result<Vec<Waiting>> {
     let rows = sqlx::query(
         "SELECT c.id, c.inbox_id, c.team_id, c.priority, c.contact_id, \
-           COALESCE(c.waiting_since, c.created_at) AS since, i.channel_type \
+           COALESCE(c.waiting_since, c.created_at) AS since, i.channel_type, \
+           i.auto_assignment_limit \
          FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
          WHERE c.account_id = $1 AND c.status = 'open' AND c.assignee_id IS NULL \
            AND i.enable_auto_assignment = $2 \
@@ -94,27 +101,30 @@ pub async fn waiting(tx: &mut Tx, account_id: i64) -> Result<Vec<Waiting>> {
                 inbox_id: row.int("inbox_id")?,
                 team_id: row.opt_int("team_id")?,
                 channel_type: row.parsed("channel_type", ChannelType::parse)?,
-                priority: match row.opt_text("priority")? {
-                    Some(p) => Priority::parse_optional(&p)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    None => None,
-                },
+                priority: parse_priority(row.opt_text("priority")?)?,
                 waiting_since: row.int("since")?,
                 contact_id: row.int("contact_id")?,
+                inbox_limit: row.opt_int("auto_assignment_limit")?,
             })
         })
         .collect()
 }
 
-/// The account's members among `user_ids`, with their inboxes, teams and open work.
-pub async fn candidates(tx: &mut Tx, account_id: i64, user_ids: &[i64]) -> Result<Vec<Candidate>> {
+/// The account's members (among `user_ids` when given), with their inboxes, teams and open
+/// work.
+pub async fn candidates(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    user_ids: Option<&[i64]>,
+) -> Result<Vec<Candidate>> {
     let mut by_user: HashMap<i64, Candidate> = HashMap::new();
     let members: Vec<i64> =
         sqlx::query_scalar("SELECT user_id FROM account_users WHERE account_id = $1")
             .bind(account_id)
-            .fetch_all(tx.conn())
+            .fetch_all(&mut *conn)
             .await?;
-    for user_id in members.into_iter().filter(|u| user_ids.contains(u)) {
+    let wanted = |u: &i64| user_ids.is_none_or(|ids| ids.contains(u));
+    for user_id in members.into_iter().filter(wanted) {
         by_user.insert(
             user_id,
             Candidate {
@@ -131,7 +141,7 @@ pub async fn candidates(tx: &mut Tx, account_id: i64, user_ids: &[i64]) -> Resul
          WHERE i.account_id = $1",
     )
     .bind(account_id)
-    .fetch_all(tx.conn())
+    .fetch_all(&mut *conn)
     .await?;
     for row in &inbox_rows {
         if let Some(c) = by_user.get_mut(&row.int("user_id")?) {
@@ -143,7 +153,7 @@ pub async fn candidates(tx: &mut Tx, account_id: i64, user_ids: &[i64]) -> Resul
          WHERE t.account_id = $1",
     )
     .bind(account_id)
-    .fetch_all(tx.conn())
+    .fetch_all(&mut *conn)
     .await?;
     for row in &team_rows {
         if let Some(c) = by_user.get_mut(&row.int("user_id")?) {
@@ -151,20 +161,22 @@ pub async fn candidates(tx: &mut Tx, account_id: i64, user_ids: &[i64]) -> Resul
         }
     }
     let load_rows = sqlx::query(
-        "SELECT c.assignee_id, c.status, i.channel_type, c.updated_at \
+        "SELECT c.assignee_id, c.status, c.inbox_id, i.channel_type, c.updated_at \
          FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
          WHERE c.account_id = $1 AND c.assignee_id IS NOT NULL \
            AND c.status IN ('open', 'pending', 'snoozed')",
     )
     .bind(account_id)
-    .fetch_all(tx.conn())
+    .fetch_all(&mut *conn)
     .await?;
     for row in &load_rows {
         if let Some(c) = by_user.get_mut(&row.int("assignee_id")?) {
-            c.assigned.push((
-                row.parsed("channel_type", ChannelType::parse)?,
-                row.parsed("status", Status::parse)?,
-            ));
+            let status = row.parsed("status", Status::parse)?;
+            c.assigned
+                .push((row.parsed("channel_type", ChannelType::parse)?, status));
+            if throughline_core::routing::counts_as_load(status) {
+                *c.open_by_inbox.entry(row.int("inbox_id")?).or_default() += 1;
+            }
             c.last_assigned_at = c.last_assigned_at.max(row.int("updated_at")?);
         }
     }
@@ -220,4 +232,275 @@ pub async fn unanswered_live(tx: &mut Tx, account_id: i64, agent_id: i64) -> Res
     .fetch_all(tx.conn())
     .await?;
     Ok(ids)
+}
+
+/// The account's routing settings (the defaults when none were saved).
+pub async fn settings(conn: &mut crate::Conn, account_id: i64) -> Result<RoutingSettings> {
+    let saved: Option<String> =
+        sqlx::query_scalar("SELECT settings FROM routing_settings WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(conn)
+            .await?;
+    match saved {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("routing settings: {e}"))),
+        None => Ok(RoutingSettings::default()),
+    }
+}
+
+/// Saves the account's routing settings (administrators; checked by the caller).
+pub async fn save_settings(
+    conn: &mut crate::Conn,
+    scope: &AccountScope,
+    settings: &RoutingSettings,
+) -> Result<()> {
+    let json = serde_json::to_string(settings)
+        .map_err(|e| StoreError::Corrupt(format!("routing settings: {e}")))?;
+    sqlx::query(
+        "INSERT INTO routing_settings (account_id, settings, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (account_id) DO UPDATE SET settings = excluded.settings, \
+           updated_at = excluded.updated_at",
+    )
+    .bind(scope.account_id())
+    .bind(json)
+    .bind(crate::now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every saved agent profile of the account, by user id (members without one are absent).
+pub async fn agent_profiles(
+    conn: &mut crate::Conn,
+    account_id: i64,
+) -> Result<HashMap<i64, AgentProfile>> {
+    let rows = sqlx::query("SELECT user_id, profile FROM agent_routing WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let profile = serde_json::from_str(&row.text("profile")?)
+                .map_err(|e| StoreError::Corrupt(format!("agent routing profile: {e}")))?;
+            Ok((row.int("user_id")?, profile))
+        })
+        .collect()
+}
+
+/// Saves a member's routing profile; `NotFound` when the user is not a member of the account.
+pub async fn save_agent_profile(
+    conn: &mut crate::Conn,
+    scope: &AccountScope,
+    user_id: i64,
+    profile: &AgentProfile,
+) -> Result<()> {
+    let member: Option<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM account_users WHERE account_id = $1 AND user_id = $2",
+    )
+    .bind(scope.account_id())
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if member.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let json = serde_json::to_string(profile)
+        .map_err(|e| StoreError::Corrupt(format!("agent routing profile: {e}")))?;
+    sqlx::query(
+        "INSERT INTO agent_routing (account_id, user_id, profile, updated_at) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (account_id, user_id) DO UPDATE SET profile = excluded.profile, \
+           updated_at = excluded.updated_at",
+    )
+    .bind(scope.account_id())
+    .bind(user_id)
+    .bind(json)
+    .bind(crate::now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The labels of each of these conversations (internal ids).
+pub async fn labels_of(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    conversation_ids: &[i64],
+) -> Result<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    if conversation_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = crate::sql::SqlBuilder::new(
+        "SELECT conversation_id, label FROM conversation_labels WHERE account_id = ",
+    );
+    q.bind(account_id);
+    q.push(" AND conversation_id IN ");
+    q.bind_list(conversation_ids);
+    for row in &q.build().fetch_all(conn).await? {
+        out.entry(row.int("conversation_id")?)
+            .or_default()
+            .push(row.text("label")?);
+    }
+    Ok(out)
+}
+
+/// Characters of the customer's words read per conversation for language detection.
+const CUSTOMER_TEXT_CHARS: usize = 600;
+
+/// The customer's first words in each of these conversations (public incoming messages, up
+/// to a few hundred characters), for language detection.
+pub async fn customer_texts(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    conversation_ids: &[i64],
+) -> Result<HashMap<i64, String>> {
+    let mut out: HashMap<i64, String> = HashMap::new();
+    if conversation_ids.is_empty() {
+        return Ok(out);
+    }
+    let mut q = crate::sql::SqlBuilder::new(
+        "SELECT conversation_id, content FROM messages WHERE account_id = ",
+    );
+    q.bind(account_id);
+    q.push(" AND message_type = 0 AND private = ");
+    q.bind(false);
+    q.push(" AND content IS NOT NULL AND conversation_id IN ");
+    q.bind_list(conversation_ids);
+    q.push(" ORDER BY conversation_id, id");
+    for row in &q.build().fetch_all(conn).await? {
+        let text = out.entry(row.int("conversation_id")?).or_default();
+        if text.chars().count() < CUSTOMER_TEXT_CHARS {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.extend(row.text("content")?.chars().take(CUSTOMER_TEXT_CHARS));
+        }
+    }
+    Ok(out)
+}
+
+/// A conversation waiting for an agent, as the live view lists it.
+#[derive(Clone, Debug)]
+pub struct Unassigned {
+    pub display_id: i64,
+    pub inbox_id: i64,
+    pub team_id: Option<i64>,
+    pub channel_type: ChannelType,
+    pub priority: Option<Priority>,
+    pub waiting_since: i64,
+    pub contact_name: Option<String>,
+}
+
+/// Open, unassigned conversations of the account (every inbox, auto-assigned or not), the
+/// highest priority and longest waiting first, at most `limit`.
+pub async fn unassigned(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    limit: i64,
+) -> Result<Vec<Unassigned>> {
+    let rows = sqlx::query(
+        "SELECT c.display_id, c.inbox_id, c.team_id, c.priority, i.channel_type, \
+           COALESCE(c.waiting_since, c.created_at) AS since, p.name AS contact_name \
+         FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
+           JOIN contacts p ON p.id = c.contact_id \
+         WHERE c.account_id = $1 AND c.status = 'open' AND c.assignee_id IS NULL \
+         ORDER BY since, c.id LIMIT $2",
+    )
+    .bind(account_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Unassigned {
+                display_id: row.int("display_id")?,
+                inbox_id: row.int("inbox_id")?,
+                team_id: row.opt_int("team_id")?,
+                channel_type: row.parsed("channel_type", ChannelType::parse)?,
+                priority: parse_priority(row.opt_text("priority")?)?,
+                waiting_since: row.int("since")?,
+                contact_name: row.opt_text("contact_name")?,
+            })
+        })
+        .collect()
+}
+
+/// How many wait in each (inbox, team), and since when the longest has.
+#[derive(Clone, Copy, Debug)]
+pub struct WaitingCount {
+    pub inbox_id: i64,
+    pub team_id: Option<i64>,
+    pub waiting: i64,
+    pub oldest: i64,
+}
+
+pub async fn waiting_counts(conn: &mut crate::Conn, account_id: i64) -> Result<Vec<WaitingCount>> {
+    let rows = sqlx::query(
+        "SELECT inbox_id, team_id, COUNT(*) AS waiting, \
+           MIN(COALESCE(waiting_since, created_at)) AS oldest \
+         FROM conversations WHERE account_id = $1 AND status = 'open' AND assignee_id IS NULL \
+         GROUP BY inbox_id, team_id",
+    )
+    .bind(account_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(WaitingCount {
+                inbox_id: row.int("inbox_id")?,
+                team_id: row.opt_int("team_id")?,
+                waiting: row.int("waiting")?,
+                oldest: row.int("oldest")?,
+            })
+        })
+        .collect()
+}
+
+/// A conversation's outcome for the day's service level: when it began, when an agent first
+/// answered, and whether it ended unanswered.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome {
+    pub inbox_id: i64,
+    pub team_id: Option<i64>,
+    pub channel_type: ChannelType,
+    pub created_at: i64,
+    pub first_reply_at: Option<i64>,
+    pub resolved: bool,
+}
+
+/// Conversations begun or first answered since `since` (ms).
+pub async fn outcomes_since(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    since: i64,
+) -> Result<Vec<Outcome>> {
+    let rows = sqlx::query(
+        "SELECT c.inbox_id, c.team_id, i.channel_type, c.created_at, c.first_reply_created_at, \
+           c.status FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
+         WHERE c.account_id = $1 AND (c.created_at >= $2 OR c.first_reply_created_at >= $2)",
+    )
+    .bind(account_id)
+    .bind(since)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Outcome {
+                inbox_id: row.int("inbox_id")?,
+                team_id: row.opt_int("team_id")?,
+                channel_type: row.parsed("channel_type", ChannelType::parse)?,
+                created_at: row.int("created_at")?,
+                first_reply_at: row.opt_int("first_reply_created_at")?,
+                resolved: row.text("status")? == "resolved",
+            })
+        })
+        .collect()
+}
+
+fn parse_priority(raw: Option<String>) -> Result<Option<Priority>> {
+    match raw {
+        Some(p) => Priority::parse_optional(&p).map_err(|e| StoreError::Corrupt(e.to_string())),
+        None => Ok(None),
+    }
 }

@@ -98,7 +98,7 @@ pub async fn for_user(
         .await?;
     let Some(row) = row else { return Ok(None) };
     let role = row.parsed("role", Role::parse)?;
-    let inboxes = if role.is_admin() {
+    let inboxes = if role.supervises() {
         InboxVisibility::All
     } else {
         let ids: Vec<i64> = sqlx::query_scalar(

@@ -45,12 +45,16 @@ export type Frame =
   | { type: 'ready'; last_event_id?: number }
   | EventFrame
   | { type: 'typing'; account_id?: number; conversation_id: number; on: boolean; private?: boolean; who?: Who }
+  /** An agent's status changed (online, busy, away or offline). */
   | { type: 'presence'; account_id?: number; who?: Who; status?: string }
   | { type: 'resync' }
   | { type: 'disconnected' };
 
-/** What the client sends. */
-export type ClientFrame = { type: 'typing'; conversation_id: number; account_id: number; on: boolean; private: boolean };
+/** What the client sends: typing in a conversation, and my presence (for every account of the
+ * connection). */
+export type ClientFrame =
+  | { type: 'typing'; conversation_id: number; account_id: number; on: boolean; private: boolean }
+  | { type: 'presence'; status: 'online' | 'busy' | 'away' | 'offline' };
 
 type Listener = (frame: Frame) => void;
 

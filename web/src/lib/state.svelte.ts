@@ -3,7 +3,7 @@
 import { get, del, whenEnrollmentRequired } from './api';
 import { setLocale } from './i18n.svelte';
 import { Realtime } from './realtime';
-import { listOf, type Agent, type CannedResponse, type ErasureReceipt, type Inbox, type Label, type Listing, type Profile, type Team } from './types';
+import { listOf, type Agent, type CannedResponse, type ErasureReceipt, type Inbox, type Label, type Listing, type Profile, type Team, type UserAccount } from './types';
 
 export const session = $state({
   profile: null as Profile | null,
@@ -53,8 +53,19 @@ export function applyTheme() {
 }
 
 export function isAdmin(): boolean {
-  const a = session.profile?.accounts?.find((x) => x.id === session.accountId);
-  return a?.role === 'administrator';
+  return currentAccount()?.role === 'administrator';
+}
+
+/** May watch the live view and change agents' routing profiles and presence: supervisors and
+ * administrators. */
+export function canSupervise(): boolean {
+  const role = currentAccount()?.role;
+  return role === 'supervisor' || role === 'administrator';
+}
+
+/** My membership of the current account. */
+export function currentAccount(): UserAccount | undefined {
+  return session.profile?.accounts?.find((x) => x.id === session.accountId);
 }
 
 export async function loadProfile(): Promise<boolean> {

@@ -18,8 +18,11 @@ export type Payload<T> = { payload: T };
 export interface UserAccount {
   id: number;
   name: string;
-  /** agent or administrator. */
+  /** agent, supervisor or administrator. */
   role: string;
+  /** The status the agent chose (online, busy or offline): where presence starts on connecting. */
+  availability?: string;
+  availability_status?: string;
 }
 
 /** `GET /api/v1/profile`, and the `data` of a sign-in. */
@@ -83,6 +86,8 @@ export interface Agent {
   available_name: string;
   email: string;
   role: string;
+  /** The stored availability: online, busy or offline. */
+  availability_status?: string;
 }
 
 export interface Team {
@@ -544,4 +549,123 @@ export interface ResourceConfig {
   path: string;
   columns: string[];
   fields: ResourceField[];
+}
+
+// ------------------------------------------------------------------ routing
+
+/** What kind of work a conversation is for an agent (capacity is counted per kind). */
+export type ChannelKind = 'call' | 'chat' | 'messaging' | 'email' | 'other';
+
+/** Conversations of each kind an agent holds at once. */
+export type Capacity = Record<ChannelKind, number>;
+/** An agent's own capacities: null where the account's default applies. */
+export type CapacityOverride = Record<ChannelKind, number | null>;
+
+/** A skill a queue or label asks for, at a minimum level (1–5). */
+export interface SkillRequirement {
+  name: string;
+  min_level: number;
+}
+
+/** A skill of an agent, at a level (1–5). */
+export interface Skill {
+  name: string;
+  level: number;
+}
+
+/** A queue: a team's or an inbox's waiting conversations. */
+export interface QueueRef {
+  type: 'team' | 'inbox';
+  id: number;
+}
+
+export interface QueueRule {
+  queue: QueueRef;
+  required: SkillRequirement[];
+  preferred: SkillRequirement[];
+  overflow_to: QueueRef | null;
+}
+
+export interface LabelRule {
+  label: string;
+  required: SkillRequirement[];
+  preferred: SkillRequirement[];
+}
+
+export type OverflowMode = 'queue' | 'any_queue';
+export type LanguageMode = 'off' | 'prefer' | 'require';
+
+/** `GET|PUT …/routing/settings`. */
+export interface RoutingSettings {
+  capacity: Capacity;
+  /** Kinds a call in progress keeps away. */
+  call_blocks: ChannelKind[];
+  drop_optional_after_seconds: number;
+  /** null: never overflow. */
+  overflow_after_seconds: number | null;
+  overflow: OverflowMode;
+  /** 0: off. */
+  sticky_minutes: number;
+  service_level_seconds: number;
+  /** 0: no auto-away. */
+  auto_away_minutes: number;
+  language: LanguageMode;
+  queues: QueueRule[];
+  labels: LabelRule[];
+}
+
+/** `GET …/routing/agents`, `PATCH …/routing/agents/{id}`. */
+export interface RoutingAgent {
+  id: number;
+  name: string;
+  email: string;
+  role: string;
+  capacity: CapacityOverride;
+  skills: Skill[];
+}
+
+/** A queue of `GET …/routing/live`, with today's figures. */
+export interface LiveQueue {
+  queue: QueueRef;
+  name: string;
+  waiting: number;
+  /** null when nobody waits. */
+  longest_wait_seconds: number | null;
+  answered: number;
+  answered_within_target: number;
+  abandoned: number;
+  /** 0–1; null when nothing was answered today. */
+  service_level: number | null;
+}
+
+export interface LiveAgent {
+  id: number;
+  name: string;
+  role: string;
+  presence: string;
+  presence_since: number | null;
+  load: Capacity;
+  capacity: Capacity;
+}
+
+export interface LiveWaiting {
+  /** The conversation's display id. */
+  id: number;
+  inbox_id: number;
+  team_id: number | null;
+  queue_name: string | null;
+  priority: string | null;
+  channel_kind: ChannelKind;
+  waiting_since: number;
+  contact_name: string;
+}
+
+/** `GET …/routing/live`: times are Unix seconds of the server's clock. */
+export interface LiveView {
+  now: number;
+  today_since: number;
+  service_level_seconds: number;
+  queues: LiveQueue[];
+  agents: LiveAgent[];
+  waiting: LiveWaiting[];
 }

@@ -95,13 +95,28 @@ export function sendMail(port, from, to, raw) {
 }
 
 export async function signIn(page, locale = 'en') {
+  await signInAs(page, process.env.ADMIN_EMAIL, process.env.ADMIN_PASSWORD, locale);
+}
+
+/** Signs in as any user with a password (e.g. one made with `POST {acc}/agents`), in `locale`. */
+export async function signInAs(page, email, password, locale = 'en') {
   await page.goto(`${BASE}/login`);
   await page.evaluate((l) => localStorage.setItem('tl.locale', l), locale);
   await page.goto(`${BASE}/login`);
-  await page.fill('input[name=email]', process.env.ADMIN_EMAIL);
-  await page.fill('input[name=password]', process.env.ADMIN_PASSWORD);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
   await page.waitForURL(/\/app\/accounts\/\d+\/conversations/);
+}
+
+/** The Client API (what the widget calls) of an inbox: POST and the answer's JSON. */
+export async function publicPost(inboxIdentifier, path, body) {
+  const r = await fetch(`${BASE}/public/api/v1/inboxes/${inboxIdentifier}${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`POST ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
 }
 
 /** Fails on any catalogue key the page asked for and did not find, or a raw key left on screen. */
@@ -109,7 +124,7 @@ export async function untranslated(page) {
   return page.evaluate(() => {
     const missing = [...(window.__i18nMissing ?? [])];
     const text = document.body.innerText;
-    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|moves|suggestion|event|shortcuts|profile|admin|field|role|locale|provider|template|media|two_factor|privacy|invitations)\.[a-z_]+\b/g) ?? [];
+    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|moves|suggestion|event|shortcuts|profile|admin|field|role|locale|provider|template|media|two_factor|privacy|invitations|presence|live|routing)\.[a-z_]+\b/g) ?? [];
     return [...missing, ...raw];
   });
 }

@@ -349,7 +349,7 @@ test('an invited user declines one invitation and accepts another: the account j
   await page.reload();
 
   // One account only: no switcher yet.
-  const switcher = page.locator('nav.rail select');
+  const switcher = page.locator('nav.rail .switch select');
   await banner.getByRole('heading', { name: 'Invitations' }).waitFor();
   assert.equal(await switcher.count(), 0);
   const betaItem = banner.locator('li', { hasText: `Beta Shop ${stamp}` });

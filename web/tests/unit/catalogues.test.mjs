@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 const dir = new URL('../../src/i18n/', import.meta.url);
 const load = (name) => JSON.parse(readFileSync(new URL(name, dir), 'utf8'));
 const en = load('en.json');
-const SAME = new Set(['API', 'SMS', 'WhatsApp', 'Telegram', 'Throughline', 'STARTTLS', 'URL', 'Status', 'Webhooks', 'Agent', 'Administrator', 'Port', 'Cc',
+const SAME = new Set(['API', 'SMS', 'WhatsApp', 'Telegram', 'Throughline', 'STARTTLS', 'URL', 'Status', 'Webhooks', 'Agent', 'Administrator', 'Supervisor', 'Port', 'Cc',
   // Brand and product names.
   'Instagram', 'Facebook Messenger', 'Twilio', 'SMS (Twilio)', 'WhatsApp (Twilio)', 'WhatsApp Cloud API', 'Bot']);
 

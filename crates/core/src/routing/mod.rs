@@ -80,6 +80,8 @@ mod kind;
 mod language;
 mod policy;
 mod router;
+mod service_level;
+mod settings;
 mod snapshot;
 
 #[cfg(test)]
@@ -96,6 +98,11 @@ pub use kind::{BlockingRules, Capacity, ChannelKind, DEFAULT_CAPACITY, PerKind};
 pub use language::{MIN_CONFIDENCE, MIN_LETTERS, detect_language, detect_language_with};
 pub use policy::{Overflow, Policy};
 pub use router::Router;
+pub use service_level::DayTally;
+pub use settings::{
+    AgentProfile, LabelRules, LanguageMode, MAX_CAPACITY, MAX_SKILL_LEVEL, QueueRules,
+    Requirements, RoutingSettings, RoutingSettingsPatch, check_skill,
+};
 pub use snapshot::{
     Agent, AgentId, ConversationId, LANGUAGE_SKILL_PREFIX, Presence, QueueId, Skill,
     SkillRequirement, Snapshot, StickyAgent, WaitingItem, counts_as_load, load_of,

@@ -63,7 +63,7 @@ impl From<Availability> for Presence {
 }
 
 /// A skill an agent has, with a level (1 = basic, higher is better).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Skill {
     pub name: String,
     pub level: u8,
@@ -79,7 +79,7 @@ impl Skill {
 }
 
 /// A skill a conversation asks for: the agent must have it at `min_level` or above.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SkillRequirement {
     pub name: String,
     pub min_level: u8,

@@ -17,6 +17,9 @@ view! {
         #[serde(skip_serializing_if = "Option::is_none")]
         pub greeting_message: Option<String>,
         pub enable_auto_assignment: bool,
+        /// `{"max_assignment_limit": N}`, or `{}` without a limit (Chatwoot's shape).
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub auto_assignment_config: Value,
         pub allow_messages_after_resolved: bool,
         pub lock_to_single_conversation: bool,
         pub hmac_mandatory: bool,
@@ -210,6 +213,10 @@ impl InboxView {
             greeting_enabled: inbox.greeting_enabled,
             greeting_message: inbox.greeting_message.clone(),
             enable_auto_assignment: inbox.enable_auto_assignment,
+            auto_assignment_config: match inbox.auto_assignment_limit {
+                Some(limit) => serde_json::json!({"max_assignment_limit": limit}),
+                None => serde_json::json!({}),
+            },
             allow_messages_after_resolved: inbox.allow_messages_after_resolved,
             lock_to_single_conversation: inbox.lock_to_single_conversation,
             hmac_mandatory: inbox.hmac_mandatory,

@@ -243,7 +243,8 @@ struct AgentUpdate {
     password: Option<String>,
 }
 
-/// Changes an agent's role, availability or name (administrators).
+/// Changes an agent's role, availability or name (administrators); supervisors may change
+/// only the availability (their live view's presence control).
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/agents/{id}", tag = "Agents",
     params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = AgentUpdate,
     security(("userApiKey" = [])),
@@ -255,7 +256,13 @@ async fn update(
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<AgentUpdate>,
 ) -> ApiResult<axum::Json<AgentView>> {
-    ctx.require_admin()?;
+    let only_availability = body.name.is_none()
+        && body.role.is_none()
+        && body.auto_offline.is_none()
+        && body.password.is_none();
+    if !(only_availability && ctx.role.is_some_and(|r| r.supervises())) {
+        ctx.require_admin()?;
+    }
     let role = body.role.as_deref().map(parse_role).transpose()?;
     let availability = body
         .availability
@@ -307,7 +314,7 @@ async fn update(
     }
     let current = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
     if current.membership.role.is_admin()
-        && role == Some(Role::Agent)
+        && role.is_some_and(|r| !r.is_admin())
         && accounts::count_administrators(tx.conn(), ctx.account_id()).await? <= 1
     {
         return Err(ApiError::Unprocessable(
@@ -368,7 +375,23 @@ async fn update(
         )
         .await?;
     tx.commit().await?;
+    if let Some(availability) = availability {
+        // Connected here: the new status holds now, for teammates and for routing.
+        state
+            .hub
+            .set_user_status(ctx.account_id(), id, status_of(availability));
+    }
     Ok(axum::Json(AgentView::from(&agent)))
+}
+
+/// The realtime status an availability stands for.
+pub(crate) fn status_of(availability: Availability) -> throughline_realtime::Status {
+    use throughline_realtime::Status;
+    match availability {
+        Availability::Online => Status::Online,
+        Availability::Busy => Status::Busy,
+        Availability::Offline => Status::Offline,
+    }
 }
 
 /// Removes an agent from the account (administrators). Their conversations become unassigned.

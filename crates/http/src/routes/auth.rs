@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use throughline_core::crypto;
-use throughline_core::model::User;
+use throughline_core::model::{Availability, User};
 use throughline_core::views::{PendingInvitationView, ProfileView, UserAccountView};
 use throughline_store::accounts::{self, UserChanges};
 use throughline_store::auth::{self, NewSession, TokenOwner};
@@ -437,6 +437,10 @@ struct ProfileFields {
     message_signature: Option<String>,
     /// en, pt-BR or pl: the web app's language.
     locale: Option<String>,
+    /// online, busy or offline: in `account_id`, else in every account of the user
+    /// (Chatwoot's profile `availability`).
+    availability: Option<String>,
+    account_id: Option<i64>,
     #[schema(value_type = Object)]
     ui_settings: Option<serde_json::Value>,
     password: Option<String>,
@@ -522,7 +526,43 @@ async fn update_profile(
         auth::delete_sessions_of_user(tx.conn(), user.id).await?;
     }
     let updated = accounts::update_user_unscoped(tx.conn(), user.id, changes).await?;
+    let mut chosen = Vec::new();
+    if let Some(raw) = f.availability.as_deref() {
+        let availability = Availability::parse(raw).ok_or_else(|| {
+            ApiError::invalid(
+                "availability",
+                "inclusion",
+                "availability must be online, busy or offline",
+            )
+        })?;
+        for (account, _) in accounts::memberships_of_user(tx.conn(), user.id).await? {
+            if f.account_id.is_some_and(|a| a != account.id) {
+                continue;
+            }
+            let scope = throughline_store::AccountScope::system(account.id);
+            let change = accounts::MembershipChanges {
+                availability: Some(availability),
+                ..Default::default()
+            };
+            accounts::update_membership(tx.conn(), &scope, user.id, change).await?;
+            chosen.push(account.id);
+        }
+        if let Some(a) = f.account_id.filter(|a| !chosen.contains(a)) {
+            return Err(ApiError::invalid(
+                "account_id",
+                "invalid",
+                format!("you are not a member of account {a}"),
+            ));
+        }
+    }
     tx.commit().await?;
+    if let Some(availability) = f.availability.as_deref().and_then(Availability::parse) {
+        for account_id in chosen {
+            state
+                .hub
+                .set_user_status(account_id, user.id, super::agents::status_of(availability));
+        }
+    }
     let mut conn = state.store.read().await?;
     Ok(axum::Json(
         profile_view(&mut conn, &state.store, &updated).await?,

@@ -774,6 +774,9 @@ async fn assignments(
     check_assignment(&state, &ctx, assignee.flatten(), team.flatten()).await?;
     let mut tx = state.store.begin().await?;
     let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    if let Some(Some(agent)) = assignee {
+        check_capacity(&state, &ctx, tx.conn(), &c, agent).await?;
+    }
     let updated = conversations::assign(&mut tx, &ctx.scope, &c, assignee, team).await?;
     tx.commit().await?;
     let mut conn = state.store.read().await?;
@@ -785,6 +788,43 @@ async fn assignments(
             _ => Assigned::Nobody(Empty {}),
         },
     ))
+}
+
+/// An agent picking from the queue or transferring respects the receiver's capacity;
+/// supervisors and administrators may override it, and integrations (bots) are not held.
+async fn check_capacity(
+    state: &AppState,
+    ctx: &AccountCtx,
+    conn: &mut throughline_store::Conn,
+    c: &throughline_core::model::Conversation,
+    agent: i64,
+) -> ApiResult<()> {
+    let plain_agent = ctx.role.is_some_and(|r| !r.supervises());
+    let adds_load = throughline_core::routing::counts_as_load(c.status);
+    if !plain_agent || !adds_load || c.assignee_id == Some(agent) {
+        return Ok(());
+    }
+    let inbox =
+        throughline_store::inboxes::get(&mut *conn, state.store.key(), &ctx.scope, c.inbox_id)
+            .await?;
+    let full = throughline_service::routing::no_room(
+        &mut *conn,
+        ctx.account_id(),
+        agent,
+        inbox.channel_type,
+    )
+    .await?;
+    match full {
+        None => Ok(()),
+        Some((kind, load, capacity)) => Err(ApiError::invalid(
+            "assignee_id",
+            "at_capacity",
+            format!(
+                "this agent has no room for another {kind} conversation ({load} of {capacity}, \
+                 or another kind blocks it); a supervisor can assign it anyway"
+            ),
+        )),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/labels", tag = "Conversations",

@@ -261,6 +261,42 @@ struct InboxFields {
     rest: Map<String, Value>,
 }
 
+/// Chatwoot's `auto_assignment_config: {max_assignment_limit: N}`: `Some(None)` when the
+/// object is given without a limit (or with null), `None` when absent.
+fn assignment_limit(body: &InboxFields) -> ApiResult<Option<Option<i64>>> {
+    const FIELD: &str = "auto_assignment_config.max_assignment_limit";
+    let Some(config) = body.rest.get("auto_assignment_config") else {
+        return Ok(None);
+    };
+    let limit = match config {
+        Value::Null => None,
+        Value::Object(o) => o.get("max_assignment_limit").cloned(),
+        _ => {
+            return Err(ApiError::invalid(
+                "auto_assignment_config",
+                "invalid",
+                "auto_assignment_config must be an object",
+            ));
+        }
+    };
+    // Chatwoot's UI sends the number as typed: "5", or "" for none.
+    let parsed = match limit {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok().or(Some(-1)),
+        Some(Value::Number(n)) => n.as_i64().or(Some(-1)),
+        Some(_) => Some(-1),
+    };
+    match parsed {
+        Some(n) if !(1..=1000).contains(&n) => Err(ApiError::invalid(
+            FIELD,
+            "inclusion",
+            "max_assignment_limit must be a whole number from 1 to 1000, or empty",
+        )),
+        other => Ok(Some(other)),
+    }
+}
+
 /// Refuses settings of the wrong type that the server itself reads.
 fn check_settings(settings: &Map<String, Value>) -> ApiResult<()> {
     let key = throughline_store::continuity::KEEP_SEPARATE;
@@ -424,8 +460,16 @@ async fn create(
         // Validate before writing anything (ids are filled in below).
         super::email::apply(&email_fields, None, 0, ctx.scope.account_id())?;
     }
+    let limit = assignment_limit(&body)?.flatten();
     let mut tx = state.store.begin().await?;
-    let inbox = inboxes::create(tx.conn(), state.store.key(), &ctx.scope, new).await?;
+    let mut inbox = inboxes::create(tx.conn(), state.store.key(), &ctx.scope, new).await?;
+    if limit.is_some() {
+        let set = InboxChanges {
+            auto_assignment_limit: Some(limit),
+            ..InboxChanges::default()
+        };
+        inbox = inboxes::update(tx.conn(), state.store.key(), &ctx.scope, inbox.id, set).await?;
+    }
     let mut view = view_of(&state, &inbox, true);
     if channel_type == ChannelType::Email {
         let channel = super::email::apply(&email_fields, None, inbox.id, ctx.scope.account_id())?;
@@ -492,6 +536,7 @@ async fn update(
         greeting_enabled: body.greeting_enabled,
         greeting_message: body.greeting_message.clone(),
         enable_auto_assignment: body.enable_auto_assignment,
+        auto_assignment_limit: assignment_limit(&body)?,
         allow_messages_after_resolved: body.allow_messages_after_resolved,
         lock_to_single_conversation: body.lock_to_single_conversation,
         hmac_mandatory: body
@@ -546,6 +591,7 @@ async fn update(
     let change = Change::updated(kind::INBOX, id, &before, &after).named("name", &*inbox.name);
     audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
+    super::routing::routing_changed(&state, ctx.account_id());
     if let Some(settings) = reregister {
         super::provider_inboxes::after_create(&state, inbox.id, settings);
     }
@@ -651,6 +697,7 @@ async fn change_members(
         audit.record(tx.conn(), &ctx.scope, change).await?;
     }
     tx.commit().await?;
+    super::routing::routing_changed(state, ctx.account_id());
     member_views(state, ctx, inbox_id).await
 }
 

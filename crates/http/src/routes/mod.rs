@@ -26,6 +26,7 @@ mod privacy;
 mod provider_inboxes;
 pub(crate) mod public;
 mod realtime;
+mod routing;
 mod teams;
 mod two_factor;
 mod webhooks;
@@ -59,6 +60,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = webhooks::routes(router);
     let router = agent_bots::routes(router);
     let router = custom_filters::routes(router);
+    let router = routing::routes(router);
     let router = attachments::routes(router);
     let router = journey::routes(router);
     let router = privacy::routes(router);

@@ -16,8 +16,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use throughline_core::model::Availability;
-use throughline_realtime::frames::{self, ClientMessage, Frame, Status, WhoKind};
+use throughline_realtime::frames::{self, ClientMessage, Frame, WhoKind};
 use throughline_realtime::{AgentGrant, Received, Signal, Subscription, Typing, Who};
 use throughline_store::scope;
 use throughline_store::{AccountScope, StoreError, accounts, conversations, outbox};
@@ -101,11 +100,7 @@ async fn agent_socket(
         grants.push(AgentGrant {
             account_id: account.id,
             inboxes: scope.inboxes().clone(),
-            status: match membership.availability {
-                Availability::Online => Status::Online,
-                Availability::Busy => Status::Busy,
-                Availability::Offline => Status::Offline,
-            },
+            status: super::agents::status_of(membership.availability),
         });
     }
     drop(conn);

@@ -250,6 +250,7 @@ async fn add_members(
     teams::add_members(tx.conn(), &ctx.scope, id, &body.user_ids).await?;
     record_members(tx.conn(), &ctx, &audit, &team, &before).await?;
     tx.commit().await?;
+    super::routing::routing_changed(&state, ctx.account_id());
     Ok(axum::Json(member_views(&state, &ctx, id).await?))
 }
 
@@ -272,6 +273,7 @@ async fn set_members(
     teams::set_members(tx.conn(), &ctx.scope, id, &body.user_ids).await?;
     record_members(tx.conn(), &ctx, &audit, &team, &before).await?;
     tx.commit().await?;
+    super::routing::routing_changed(&state, ctx.account_id());
     Ok(axum::Json(member_views(&state, &ctx, id).await?))
 }
 
@@ -294,5 +296,6 @@ async fn remove_members(
     teams::remove_members(tx.conn(), &ctx.scope, id, &body.user_ids).await?;
     record_members(tx.conn(), &ctx, &audit, &team, &before).await?;
     tx.commit().await?;
+    super::routing::routing_changed(&state, ctx.account_id());
     Ok(ok())
 }

@@ -32,6 +32,7 @@ mod realtime;
 mod reliability;
 mod resources;
 mod routing;
+mod routing_settings;
 mod story;
 mod two_factor;
 mod web_ui;

@@ -16,9 +16,9 @@ on_both_databases!(
     an_agent_going_offline_gives_back_unanswered_chats,
 );
 
-const WAIT: Duration = Duration::from_secs(15);
+pub(crate) const WAIT: Duration = Duration::from_secs(15);
 
-async fn online(t: &TestApp, token: &str) -> WsClient {
+pub(crate) async fn online(t: &TestApp, token: &str) -> WsClient {
     let mut ws = WsClient::connect(
         &t.ws_url("/api/v1/realtime"),
         &[("api_access_token", token)],
@@ -29,7 +29,7 @@ async fn online(t: &TestApp, token: &str) -> WsClient {
     ws
 }
 
-async fn assignee(t: &TestApp, display_id: i64) -> Value {
+pub(crate) async fn assignee(t: &TestApp, display_id: i64) -> Value {
     t.get(&t.acc(&format!("/conversations/{display_id}")))
         .await
         .pointer("/meta/assignee/id")
@@ -37,7 +37,7 @@ async fn assignee(t: &TestApp, display_id: i64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn eventually_assigned(t: &TestApp, display_id: i64, what: &str) -> i64 {
+pub(crate) async fn eventually_assigned(t: &TestApp, display_id: i64, what: &str) -> i64 {
     t.eventually(WAIT, what, || async move {
         assignee(t, display_id).await.as_i64()
     })

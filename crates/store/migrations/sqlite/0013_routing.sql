@@ -1,0 +1,23 @@
+-- Routing's settings (issue #15). Keep in step with ../postgres/0013_routing.sql.
+
+-- An account's routing settings: the JSON document behind GET|PUT …/routing/settings
+-- (throughline_core::routing::RoutingSettings). No row: the defaults.
+CREATE TABLE routing_settings (
+    account_id INTEGER PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    settings TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+-- An agent's own capacity per channel kind and skills in one account
+-- (throughline_core::routing::AgentProfile as JSON). No row: the account's capacity, no skills.
+CREATE TABLE agent_routing (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    profile TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, user_id)
+);
+
+-- Chatwoot's auto_assignment_config.max_assignment_limit: at most this many open
+-- conversations of the inbox per agent from auto-assignment (NULL: no limit beyond capacity).
+ALTER TABLE inboxes ADD COLUMN auto_assignment_limit INTEGER;
