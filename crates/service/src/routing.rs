@@ -257,7 +257,22 @@ impl View<'_> {
             .settings
             .requirements(queue, labels, self.languages.get(&w.id).copied());
         item.required = needs.required;
-        item.preferred = needs.preferred;
+        // A preferred skill is worth waiting for (until it is dropped) only when someone
+        // available who works the inbox has it: otherwise nobody better can come of the wait.
+        item.preferred = needs
+            .preferred
+            .into_iter()
+            .filter(|wanted| {
+                candidates.iter().any(|c| {
+                    c.inboxes.contains(&w.inbox_id)
+                        && self.profiles.get(&c.user_id).is_some_and(|p| {
+                            p.skills
+                                .iter()
+                                .any(|s| s.name == wanted.name && s.level >= wanted.min_level)
+                        })
+                })
+            })
+            .collect();
         item.overflow = needs.overflow;
         // Only agents who work the conversation's inbox take it, from a team or an overflow
         // (nobody else may even see it, as in Chatwoot), and the inbox's assignment limit

@@ -12,6 +12,7 @@ use crate::routing::{WAIT, assignee, eventually_assigned, online};
 use crate::thread;
 
 on_both_databases!(
+    a_preference_nobody_available_has_holds_nothing_back,
     settings_are_read_by_members_and_changed_by_administrators,
     skills_and_language_decide_who_gets_a_conversation,
     an_inbox_limit_and_a_capacity_override_hold,
@@ -602,4 +603,93 @@ async fn a_manual_pick_respects_capacity_unless_a_supervisor_assigns(b: Backend)
     .await
     .expect(200);
     assert_eq!(assignee(&t, second.conversation_id).await, json!(ana));
+}
+
+/// The customer's language is preferred by default: it sends the chat to an agent who speaks
+/// it, and holds it back for nobody when no agent online does (the preference would otherwise
+/// be required for `drop_optional_after_seconds`, here an hour).
+async fn a_preference_nobody_available_has_holds_nothing_back(b: Backend) {
+    let t = TestApp::start(b).await;
+    let (ana, ana_token) = t.agent("ana@acme.test", "agent").await;
+    let (bruno, bruno_token) = t.agent("bruno@acme.test", "agent").await;
+    let site = t
+        .post(
+            &t.acc("/inboxes"),
+            json!({"name": "Site", "channel": {"type": "web_widget", "website_url": "https://acme.test"}}),
+        )
+        .await;
+    t.post(
+        &t.acc("/inbox_members"),
+        json!({"inbox_id": site["id"], "user_ids": [ana, bruno]}),
+    )
+    .await;
+    t.admin(
+        "PUT",
+        &t.acc("/routing/settings"),
+        Some(json!({"drop_optional_after_seconds": 3600})),
+    )
+    .await
+    .expect(200);
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/routing/agents/{bruno}")),
+        Some(json!({"skills": [{"name": "lang:en", "level": 2}]})),
+    )
+    .await
+    .expect(200);
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/agents/{ana}")),
+        Some(json!({"availability": "offline"})),
+    )
+    .await
+    .expect(200);
+    let english = "Hello, is anyone there? I need help with my order, it has not arrived yet.";
+    let first = thread(&t, &site, english).await;
+    // Ana alone is online (she connects offline, then chooses online): nobody available
+    // speaks English, so the preference holds nothing back.
+    let mut ana_socket = online(&t, &ana_token).await;
+    ana_socket
+        .send_json(&json!({"type": "presence", "status": "online"}))
+        .await;
+    assert_eq!(
+        eventually_assigned(&t, first.conversation_id, "the first chat").await,
+        ana
+    );
+    // Bruno, who speaks it, comes online and is given another chat by hand, so he and Ana
+    // hold one each and Ana has been idle longer. An English chat waits in the inbox while
+    // its auto-assignment is off; turned on, it goes to Bruno for the language (until the
+    // preference is dropped, it is required: Ana is not eligible).
+    let _bruno_socket = online(&t, &bruno_token).await;
+    let inbox_path = t.acc(&format!("/inboxes/{}", site["id"]));
+    t.admin(
+        "PATCH",
+        &inbox_path,
+        Some(json!({"enable_auto_assignment": false})),
+    )
+    .await
+    .expect(200);
+    let by_hand = thread(&t, &site, "Oi").await;
+    t.admin(
+        "POST",
+        &t.acc(&format!(
+            "/conversations/{}/assignments",
+            by_hand.conversation_id
+        )),
+        Some(json!({"assignee_id": bruno})),
+    )
+    .await
+    .expect(200);
+    let second = thread(&t, &site, english).await;
+    t.admin(
+        "PATCH",
+        &inbox_path,
+        Some(json!({"enable_auto_assignment": true})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        eventually_assigned(&t, second.conversation_id, "the second chat").await,
+        bruno
+    );
 }
