@@ -1,6 +1,8 @@
 //! Auto-assignment, driven by what happens rather than by a timer: a conversation created,
-//! reopened or unassigned, a conversation resolved or snoozed (capacity freed), an agent
-//! coming online. An agent going offline (after the hub's grace period) gives back the live
+//! reopened or unassigned, a customer's message (it tells the language), a conversation
+//! resolved or snoozed (capacity freed), an agent coming online, settings or skills changed,
+//! and the moment a waiting conversation widens (drops a preferred skill, may overflow), which
+//! each pass reports. An agent going offline (after the hub's grace period) gives back the live
 //! chats where a customer waits for them. Each marks its account; marked accounts are decided one at a time
 //! (`service::routing::assign_waiting`, which holds the account's lock).
 //!
@@ -9,6 +11,7 @@
 //! decided for by that instance.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 use throughline_core::event::EventKind;
 use throughline_core::routing::Presence;
@@ -25,15 +28,29 @@ pub(crate) async fn run(
 ) {
     // (account, user) → presence, as the hub announced it.
     let mut presence: HashMap<i64, HashMap<i64, Presence>> = HashMap::new();
+    // Account → when a conversation waiting there widens (its pass said so).
+    let mut wakes: HashMap<i64, i64> = HashMap::new();
     loop {
         let mut due = BTreeSet::new();
         let mut gone = Vec::new();
+        let next_wake = wakes.values().min().copied();
+        let sleep_ms = next_wake.map_or(0, |t| (t - throughline_store::now_ms()).max(0));
         tokio::select! {
             signal = signals.recv() => match signal {
                 Ok(s) => note(&s, &mut presence, &mut due, &mut gone),
                 Err(RecvError::Lagged(_)) => due.extend(presence.keys().copied()),
                 Err(RecvError::Closed) => return,
             },
+            _ = tokio::time::sleep(Duration::from_millis(sleep_ms.unsigned_abs())), if next_wake.is_some() => {
+                let now = throughline_store::now_ms();
+                wakes.retain(|account, at| {
+                    let woke = *at <= now;
+                    if woke {
+                        due.insert(*account);
+                    }
+                    !woke
+                });
+            }
             _ = shutdown.changed() => return,
         }
         // Take everything already waiting, so a burst is decided once per account.
@@ -64,10 +81,20 @@ pub(crate) async fn run(
                 continue;
             };
             let now = throughline_store::now_ms();
-            if let Err(e) =
-                throughline_service::routing::assign_waiting(&store, account_id, agents, now).await
+            match throughline_service::routing::assign_waiting(&store, account_id, agents, now)
+                .await
             {
-                tracing::warn!(account_id, error = %e, "auto-assignment failed; next event retries");
+                Ok(pass) => match pass.next_wake {
+                    Some(at) => {
+                        wakes.insert(account_id, at);
+                    }
+                    None => {
+                        wakes.remove(&account_id);
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(account_id, error = %e, "auto-assignment failed; next event retries");
+                }
             }
         }
     }

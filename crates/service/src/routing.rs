@@ -18,35 +18,44 @@ use throughline_core::routing::{
 use throughline_store::routing::{self as stored, Candidate, Waiting};
 use throughline_store::{AccountScope, Store, conversations};
 
+/// What one pass over an account did.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// The decisions carried out.
+    pub decisions: Vec<Decision>,
+    /// When a conversation left waiting widens (drops a preference, may overflow): the
+    /// account must be decided again then, even if nothing else happens.
+    pub next_wake: Option<Millis>,
+}
+
 /// Assigns what can be assigned now in `account_id`, given the agents' presence there.
-/// Returns the decisions it carried out.
 pub async fn assign_waiting(
     store: &Store,
     account_id: i64,
     presence: &HashMap<i64, Presence>,
     now: Millis,
-) -> throughline_store::Result<Vec<Decision>> {
+) -> throughline_store::Result<Pass> {
     let available: Vec<i64> = presence
         .iter()
         .filter(|(_, p)| p.takes_new_work())
         .map(|(id, _)| *id)
         .collect();
     if available.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Pass::default());
     }
     // Most events leave nothing waiting (our own assignments among them): a read answers
     // that without taking the write lock, which on SQLite every ingest needs too.
     {
         let mut conn = store.read().await?;
         if !stored::anything_waiting(&mut conn, account_id).await? {
-            return Ok(Vec::new());
+            return Ok(Pass::default());
         }
     }
     let mut tx = store.begin().await?;
     stored::lock_account(&mut tx, account_id).await?;
     let waiting = stored::waiting(&mut tx, account_id).await?;
     if waiting.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Pass::default());
     }
     let candidates = stored::candidates(tx.conn(), account_id, Some(&available)).await?;
     let settings = stored::settings(tx.conn(), account_id).await?;
@@ -86,6 +95,14 @@ pub async fn assign_waiting(
     };
     let snapshot = view.snapshot(&waiting, &candidates);
     let decisions = routing::decide(&snapshot, &policy, now);
+    let decided: std::collections::HashSet<i64> =
+        decisions.iter().map(|d| d.conversation).collect();
+    let next_wake = snapshot
+        .waiting
+        .iter()
+        .filter(|item| !decided.contains(&item.conversation))
+        .filter_map(|item| policy.next_widening(item, now))
+        .min();
     let scope = AccountScope::system(account_id);
     // An inbox's assignment limit is checked against the load before the pass; two of its
     // conversations decided in one pass for one agent could pass it together, so the
@@ -139,7 +156,10 @@ pub async fn assign_waiting(
         carried.push(d);
     }
     tx.commit().await?;
-    Ok(carried)
+    Ok(Pass {
+        decisions: carried,
+        next_wake,
+    })
 }
 
 /// The reason as the activity line says it, with names rather than ids.

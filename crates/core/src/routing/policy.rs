@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::kind::{BlockingRules, Capacity, ChannelKind, DEFAULT_CAPACITY};
-use super::snapshot::Agent;
+use super::snapshot::{Agent, WaitingItem};
 use crate::Millis;
 
 /// Where a conversation may go once its own queue has had nobody for
@@ -68,6 +68,26 @@ impl Policy {
                 .any(|open| agent.load[*open] > 0 && self.blocking.blocks(*open, kind))
     }
 
+    /// The next moment after `now` a waiting item widens — drops its preferred skills, or
+    /// may overflow — when routing must look at it again though nothing else happened.
+    pub fn next_widening(&self, item: &WaitingItem, now: Millis) -> Option<Millis> {
+        let drop_preferred = (!item.preferred.is_empty() && self.drop_optional_after_ms > 0)
+            .then(|| item.queued_at.saturating_add(self.drop_optional_after_ms));
+        let may_overflow = match self.overflow {
+            Overflow::Queue => item.overflow.is_some(),
+            Overflow::AnyQueue => true,
+        };
+        let overflow = self
+            .overflow_after_ms
+            .filter(|_| may_overflow)
+            .map(|after| item.queued_at.saturating_add(after));
+        [drop_preferred, overflow]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now)
+            .min()
+    }
+
     /// Whether a decision for this agent is an offer rather than an assignment.
     pub fn offers_to(&self, agent: &Agent) -> bool {
         agent.accepts_offers.unwrap_or(self.offers)
@@ -127,6 +147,27 @@ mod tests {
             p.sticky_until(1_000),
             1_000 + Policy::DEFAULT_STICKY_WINDOW_MS
         );
+    }
+
+    #[test]
+    fn widening_wakes_at_the_next_deadline_still_to_come() {
+        use crate::routing::{ChannelKind, QueueId, SkillRequirement};
+        let p = Policy::default();
+        let mut item = WaitingItem::new(1, QueueId::Inbox(1), ChannelKind::Chat, 1_000);
+        // Nothing preferred, no overflow queue: nothing to wait for.
+        assert_eq!(p.next_widening(&item, 1_000), None);
+        item.preferred = vec![SkillRequirement::language("pl")];
+        item.overflow = Some(QueueId::Team(2));
+        assert_eq!(p.next_widening(&item, 1_000), Some(31_000));
+        assert_eq!(p.next_widening(&item, 31_000), Some(121_000));
+        assert_eq!(p.next_widening(&item, 121_000), None);
+        let any = Policy {
+            overflow: Overflow::AnyQueue,
+            overflow_after_ms: None,
+            ..Policy::default()
+        };
+        item.preferred.clear();
+        assert_eq!(any.next_widening(&item, 0), None);
     }
 
     #[test]

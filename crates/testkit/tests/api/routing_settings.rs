@@ -13,6 +13,7 @@ use crate::thread;
 
 on_both_databases!(
     a_preference_nobody_available_has_holds_nothing_back,
+    a_preference_is_dropped_when_its_time_comes,
     settings_are_read_by_members_and_changed_by_administrators,
     skills_and_language_decide_who_gets_a_conversation,
     an_inbox_limit_and_a_capacity_override_hold,
@@ -691,5 +692,64 @@ async fn a_preference_nobody_available_has_holds_nothing_back(b: Backend) {
     assert_eq!(
         eventually_assigned(&t, second.conversation_id, "the second chat").await,
         bruno
+    );
+}
+
+/// A queue prefers `vip`; the only agent with it is online but has no room. The conversation
+/// waits for him until the preference is dropped (after one second), then goes to Ana with
+/// nothing else happening: the pass that left it waiting woke routing at that moment.
+async fn a_preference_is_dropped_when_its_time_comes(b: Backend) {
+    let t = TestApp::start(b).await;
+    let (ana, ana_token) = t.agent("ana@acme.test", "agent").await;
+    let (bruno, bruno_token) = t.agent("bruno@acme.test", "agent").await;
+    let inbox = t.api_inbox("VIP line", None).await;
+    t.post(
+        &t.acc("/inbox_members"),
+        json!({"inbox_id": inbox["id"], "user_ids": [ana, bruno]}),
+    )
+    .await;
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/routing/agents/{bruno}")),
+        Some(json!({"skills": [{"name": "vip", "level": 1}], "capacity": {"other": 0}})),
+    )
+    .await
+    .expect(200);
+    t.admin(
+        "PUT",
+        &t.acc("/routing/settings"),
+        Some(json!({"drop_optional_after_seconds": 1,
+                    "queues": [{"queue": {"type": "inbox", "id": inbox["id"]},
+                                "preferred": [{"name": "vip", "min_level": 1}]}]})),
+    )
+    .await
+    .expect(200);
+    let _ana = online(&t, &ana_token).await;
+    let _bruno = online(&t, &bruno_token).await;
+    let th = thread(&t, &inbox, "Hello").await;
+    let created_at = t
+        .get(&t.acc(&format!("/conversations/{}", th.conversation_id)))
+        .await["created_at"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        eventually_assigned(&t, th.conversation_id, "after the preference is dropped").await,
+        ana
+    );
+    let messages = t
+        .get(&t.acc(&format!("/conversations/{}/messages", th.conversation_id)))
+        .await;
+    let line = messages["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["content_attributes"]["activity"]["routing_reason"].is_string())
+        .cloned()
+        .unwrap();
+    // Placed a second or more after it arrived (whole seconds: 1 s later is at least the
+    // next second).
+    assert!(
+        line["created_at"].as_i64().unwrap() > created_at,
+        "assigned before the preference was dropped: {line}"
     );
 }
