@@ -51,13 +51,17 @@ impl Target {
     }
 }
 
-type Socket =
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn agent_socket(t: &Target) -> anyhow::Result<Socket> {
+    socket_with(t, &t.token).await
+}
+
+/// A realtime socket of the user whose access token this is, once it is `ready`.
+pub async fn socket_with(t: &Target, token: &str) -> anyhow::Result<Socket> {
     let mut req = t.ws_url("/api/v1/realtime").into_client_request()?;
-    req.headers_mut()
-        .insert("api_access_token", t.token.parse()?);
+    req.headers_mut().insert("api_access_token", token.parse()?);
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
     // Wait for `ready` so nothing sent afterwards can be missed.
     while let Some(frame) = ws.next().await {

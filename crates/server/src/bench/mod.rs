@@ -2,6 +2,7 @@
 //! drives it over real sockets, and prints each figure of `PERFORMANCE.md` beside its budget
 //! and the machine's own limits measured in the same run.
 
+mod assignment;
 mod child;
 mod email;
 mod load;
@@ -64,6 +65,12 @@ pub struct BenchArgs {
     /// Agents' sockets for the fan-out figure.
     #[arg(long, default_value_t = 500)]
     pub agents: usize,
+    /// Agents online in the auto-assigned inbox of the routing-under-load figure.
+    #[arg(long, default_value_t = 50)]
+    pub routing_agents: usize,
+    /// Conversations opened there (at 25 a second) while messages stream at half the peak.
+    #[arg(long, default_value_t = 500)]
+    pub routing_conversations: usize,
     /// Where data sets are built [default: a folder under the system's temporary directory].
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
@@ -73,6 +80,8 @@ pub struct BenchArgs {
 }
 
 const ADMIN_EMAIL: &str = "bench@throughline.local";
+/// New conversations a second in the routing-under-ingest phase.
+const ROUTING_ARRIVALS_PER_SEC: f64 = 25.0;
 const ADMIN_PASSWORD: &str = "bench-password-not-secret";
 
 fn parse_scale(s: &str) -> anyhow::Result<usize> {
@@ -363,6 +372,21 @@ async fn run_scale(
         provider_rows.push((channel, got));
     }
 
+    // New conversations auto-assigned while messages stream in.
+    let pb = bar(1, &format!("{label}: routing under ingest"));
+    let assigned = assignment::measure(
+        &target,
+        &data.writers,
+        args.routing_agents,
+        args.routing_conversations,
+        ROUTING_ARRIVALS_PER_SEC,
+        half,
+        args.concurrency,
+        first_tag,
+    )
+    .await?;
+    pb.finish_and_clear();
+
     // Idle widget sockets.
     let pb = bar(data.idle.len() as u64, &format!("{label}: idle sockets"));
     let before = server.memory().map(|m| m.0).unwrap_or_default();
@@ -525,6 +549,26 @@ async fn run_scale(
             "ms",
         )
         .note("what the server's auto-assignment runs today, after reading the snapshot"),
+        Row::new(
+            "new conversation to assignment p50 under ingest",
+            assigned.latency.percentile(50.0),
+            "ms",
+        ),
+        Row::new(
+            "new conversation to assignment p99 under ingest",
+            assigned.latency.percentile(99.0),
+            "ms",
+        )
+        .note(format!(
+            "{} opened at {ROUTING_ARRIVALS_PER_SEC:.0}/s, {} agents online, {} never assigned; \
+             meanwhile {:.0} msg/s streamed ({} acknowledged, {} failed)",
+            assigned.opened,
+            assigned.agents,
+            assigned.unassigned,
+            assigned.background.rate,
+            assigned.background.acknowledged,
+            assigned.background.failed,
+        )),
         Row::new("30-day report summary", None, "ms")
             .at_most(500.0)
             .note("reports not built yet"),
