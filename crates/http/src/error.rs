@@ -25,6 +25,8 @@ pub enum ApiError {
     NotFound,
     /// 409/422: the request collides with existing data.
     Conflict { field: String },
+    /// 409: what the request answers is over (an offer that ran out or went elsewhere).
+    Stale(String),
     /// 413
     TooLarge(String),
     /// 415
@@ -101,6 +103,7 @@ impl ApiError {
                 "taken",
                 format!("{} has already been taken", humanize(field)),
             ),
+            ApiError::Stale(m) => (StatusCode::CONFLICT, "conflict", m.clone()),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone()),
             ApiError::UnsupportedMedia(m) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

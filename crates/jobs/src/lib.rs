@@ -97,7 +97,12 @@ impl Jobs {
         // Subscribed before anything can connect, so no agent's arrival is missed.
         let routing_signals = bus.subscribe();
         let handles = vec![
-            tokio::spawn(routing::run(store.clone(), routing_signals, rx.clone())),
+            tokio::spawn(routing::run(
+                store.clone(),
+                bus.clone(),
+                routing_signals,
+                rx.clone(),
+            )),
             tokio::spawn(realtime::run(
                 store.clone(),
                 bus,

@@ -14,15 +14,17 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use throughline_core::event::EventKind;
+use throughline_core::routing::ChannelKind;
 use throughline_core::routing::Presence;
-use throughline_realtime::Signal;
 use throughline_realtime::frames::Status;
+use throughline_realtime::{Bus, OfferNotice, Signal};
 use throughline_store::Store;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 
 pub(crate) async fn run(
     store: Store,
+    bus: Bus,
     mut signals: broadcast::Receiver<Signal>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -84,19 +86,44 @@ pub(crate) async fn run(
             match throughline_service::routing::assign_waiting(&store, account_id, agents, now)
                 .await
             {
-                Ok(pass) => match pass.next_wake {
-                    Some(at) => {
-                        wakes.insert(account_id, at);
-                    }
-                    None => {
-                        wakes.remove(&account_id);
-                    }
-                },
+                Ok(pass) => {
+                    match pass.next_wake {
+                        Some(at) => wakes.insert(account_id, at),
+                        None => wakes.remove(&account_id),
+                    };
+                    announce_offers(&bus, account_id, &pass);
+                }
                 Err(e) => {
                     tracing::warn!(account_id, error = %e, "auto-assignment failed; next event retries");
                 }
             }
         }
+    }
+}
+
+/// Tells each agent's tabs of the offers made to them, and of those that ran out.
+fn announce_offers(bus: &Bus, account_id: i64, pass: &throughline_service::routing::Pass) {
+    let made = pass.offered.iter().map(|o| (o, false));
+    for (o, withdrawn) in made.chain(pass.expired.iter().map(|o| (o, true))) {
+        bus.publish(Signal::Offer(offer_notice(account_id, o, withdrawn)));
+    }
+}
+
+/// The realtime notice of a stored offer.
+fn offer_notice(
+    account_id: i64,
+    o: &throughline_store::routing::Offer,
+    withdrawn: bool,
+) -> OfferNotice {
+    OfferNotice {
+        account_id,
+        user_id: o.user_id,
+        conversation_id: o.display_id,
+        inbox_id: o.inbox_id,
+        contact_name: o.contact_name.clone(),
+        channel_kind: ChannelKind::of(o.channel_type).as_str(),
+        expires_at: o.expires_at,
+        withdrawn,
     }
 }
 
@@ -145,7 +172,7 @@ fn note(
                 due.insert(*account_id);
             }
         }
-        Signal::Typing(_) => {}
+        Signal::Typing(_) | Signal::Offer(_) => {}
     }
 }
 

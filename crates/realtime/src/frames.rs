@@ -249,6 +249,26 @@ pub fn presence(p: &crate::Presence) -> Frame {
     }))
 }
 
+/// An offer to its agent (`offer`), or its end (`offer_withdrawn`); times in epoch seconds.
+pub fn offer(o: &crate::OfferNotice) -> Frame {
+    if o.withdrawn {
+        return Frame::control(&json!({
+            "type": "offer_withdrawn",
+            "account_id": o.account_id,
+            "conversation_id": o.conversation_id,
+        }));
+    }
+    Frame::control(&json!({
+        "type": "offer",
+        "account_id": o.account_id,
+        "conversation_id": o.conversation_id,
+        "inbox_id": o.inbox_id,
+        "contact_name": o.contact_name,
+        "channel_kind": o.channel_kind,
+        "expires_at": o.expires_at.div_euclid(1_000),
+    }))
+}
+
 pub fn resync() -> Frame {
     Frame::control(&json!({ "type": "resync" }))
 }

@@ -538,6 +538,15 @@ impl Hub {
                 }
             }
             Signal::RoutingChanged { .. } => {}
+            Signal::Offer(o) => {
+                let frame = frames::offer(o);
+                let reg = self.registry();
+                if let Some(conns) = reg.agents.get(&o.account_id) {
+                    for c in conns.values().filter(|c| c.user_id == o.user_id) {
+                        c.outlet.send(&frame);
+                    }
+                }
+            }
             Signal::Typing(t) => {
                 let frame = frames::typing(t);
                 let typist = (t.who.kind == WhoKind::User).then_some(t.who.id);

@@ -31,6 +31,24 @@ pub enum Signal {
     /// An account's routing settings or an agent's skills or capacity changed: what waits
     /// is decided again. Not sent to any client.
     RoutingChanged { account_id: i64 },
+    /// A conversation offered to one agent, or the end of that offer: only that agent's tabs
+    /// hear it.
+    Offer(OfferNotice),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OfferNotice {
+    pub account_id: i64,
+    pub user_id: i64,
+    /// The conversation's display id, as clients name it.
+    pub conversation_id: i64,
+    pub inbox_id: i64,
+    pub contact_name: Option<String>,
+    pub channel_kind: &'static str,
+    /// Milliseconds since the epoch.
+    pub expires_at: i64,
+    /// The offer is over (run out, answered in another tab): the app drops it.
+    pub withdrawn: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

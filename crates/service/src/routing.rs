@@ -23,9 +23,13 @@ use throughline_store::{AccountScope, Store, conversations};
 pub struct Pass {
     /// The decisions carried out.
     pub decisions: Vec<Decision>,
-    /// When a conversation left waiting widens (drops a preference, may overflow): the
-    /// account must be decided again then, even if nothing else happens.
+    /// When a conversation left waiting widens (drops a preference, may overflow) or an
+    /// offer runs out: the account must be decided again then, even if nothing else happens.
     pub next_wake: Option<Millis>,
+    /// Offers made: each agent's app must show its own.
+    pub offered: Vec<stored::Offer>,
+    /// Offers that ran out unanswered: their agents' apps must drop them.
+    pub expired: Vec<stored::Offer>,
 }
 
 /// Assigns what can be assigned now in `account_id`, given the agents' presence there.
@@ -53,9 +57,16 @@ pub async fn assign_waiting(
     }
     let mut tx = store.begin().await?;
     stored::lock_account(&mut tx, account_id).await?;
+    let expired = stored::expire_offers(&mut tx, account_id, now).await?;
     let waiting = stored::waiting(&mut tx, account_id).await?;
     if waiting.is_empty() {
-        return Ok(Pass::default());
+        let next_wake = stored::next_offer_expiry(tx.conn(), account_id).await?;
+        tx.commit().await?;
+        return Ok(Pass {
+            next_wake,
+            expired,
+            ..Pass::default()
+        });
     }
     let candidates = stored::candidates(tx.conn(), account_id, Some(&available)).await?;
     let settings = stored::settings(tx.conn(), account_id).await?;
@@ -82,8 +93,11 @@ pub async fn assign_waiting(
     } else {
         HashMap::new()
     };
+    let refusals =
+        stored::refusals_since(tx.conn(), account_id, now - stored::REFUSAL_MEMORY_MS).await?;
     let policy = settings.policy();
     let view = View {
+        refusals: &refusals,
         settings: &settings,
         policy: &policy,
         presence,
@@ -120,17 +134,30 @@ pub async fn assign_waiting(
         .map(|w| (w.id, (w.inbox_id, w.inbox_limit)))
         .collect();
     let mut carried = Vec::with_capacity(decisions.len());
+    let mut offered = Vec::new();
     for d in decisions {
-        // Direct assignment only: offers need an answer the app does not ask for yet.
-        if !matches!(d.action, Action::Assign) {
-            continue;
-        }
         if let Some((inbox, limit)) = limits.get(&d.conversation).copied() {
             let n = open_here.entry((d.agent, inbox)).or_default();
             if limit.is_some_and(|l| *n >= l) {
                 continue;
             }
             *n += 1;
+        }
+        if let Action::Offer { expires_at } = d.action
+            && settings.offered(d.kind)
+        {
+            offered.push(
+                stored::create_offer(&mut tx, account_id, d.conversation, d.agent, expires_at)
+                    .await?,
+            );
+            tracing::info!(
+                account_id,
+                conversation = d.conversation,
+                agent = d.agent,
+                "offered"
+            );
+            carried.push(d);
+            continue;
         }
         let conversation = conversations::by_internal_id(tx.conn(), &scope, d.conversation).await?;
         let why = reason_words(&mut tx, &scope, &d.reason).await?;
@@ -155,10 +182,13 @@ pub async fn assign_waiting(
         );
         carried.push(d);
     }
+    let next_expiry = stored::next_offer_expiry(tx.conn(), account_id).await?;
     tx.commit().await?;
     Ok(Pass {
         decisions: carried,
-        next_wake,
+        next_wake: next_wake.into_iter().chain(next_expiry).min(),
+        offered,
+        expired,
     })
 }
 
@@ -212,6 +242,8 @@ struct View<'a> {
     languages: &'a HashMap<i64, &'static str>,
     /// Conversations whose customer has written something.
     has_words: &'a std::collections::HashSet<i64>,
+    /// Conversation → agents who declined it or let its offer expire lately.
+    refusals: &'a HashMap<i64, Vec<i64>>,
 }
 
 impl View<'_> {
@@ -244,11 +276,12 @@ impl View<'_> {
             c.assigned
                 .iter()
                 .map(|(channel, status)| (ChannelKind::of(*channel), *status)),
-            [],
+            c.offered.iter().map(|channel| ChannelKind::of(*channel)),
         );
         if let Some(profile) = self.profiles.get(&c.user_id) {
             agent.capacity = profile.capacity;
             agent.skills.clone_from(&profile.skills);
+            agent.accepts_offers = profile.accepts_offers;
         }
         agent.idle_since = c.last_assigned_at;
         agent
@@ -305,6 +338,7 @@ impl View<'_> {
                     || w.inbox_limit.is_some_and(|limit| open_here >= limit)
             })
             .map(|c| c.user_id)
+            .chain(self.refusals.get(&w.id).into_iter().flatten().copied())
             .collect();
         item.sticky = self
             .helpers

@@ -46,6 +46,8 @@ pub struct Candidate {
     pub teams: Vec<i64>,
     /// Open work: (channel of the inbox, status) of each conversation assigned to the agent.
     pub assigned: Vec<(ChannelType, Status)>,
+    /// The channel of each conversation offered to the agent and not answered yet (load too).
+    pub offered: Vec<ChannelType>,
     /// Conversations counting as load, per inbox (for an inbox's assignment limit).
     pub open_by_inbox: HashMap<i64, i64>,
     /// When the agent was last given a conversation (0: never).
@@ -64,15 +66,20 @@ pub async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Whether any conversation waits for auto-assignment (a read, before taking the lock).
+/// Whether any conversation waits for auto-assignment, or an offer has expired (a read,
+/// before taking the lock).
 pub async fn anything_waiting(conn: &mut crate::Conn, account_id: i64) -> Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
         "SELECT c.id FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
          WHERE c.account_id = $1 AND c.status = 'open' AND c.assignee_id IS NULL \
-           AND i.enable_auto_assignment = $2 LIMIT 1",
+           AND i.enable_auto_assignment = $2 AND NOT EXISTS (SELECT 1 FROM routing_offers o \
+             WHERE o.conversation_id = c.id AND o.state = 'pending') \
+         UNION ALL SELECT conversation_id FROM routing_offers \
+         WHERE account_id = $1 AND state = 'pending' AND expires_at <= $3 LIMIT 1",
     )
     .bind(account_id)
     .bind(true)
+    .bind(crate::now_ms())
     .fetch_optional(conn)
     .await?;
     Ok(found.is_some())
@@ -86,7 +93,8 @@ pub async fn waiting(tx: &mut Tx, account_id: i64) -> Result<Vec<Waiting>> {
            i.auto_assignment_limit \
          FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
          WHERE c.account_id = $1 AND c.status = 'open' AND c.assignee_id IS NULL \
-           AND i.enable_auto_assignment = $2 \
+           AND i.enable_auto_assignment = $2 AND NOT EXISTS (SELECT 1 FROM routing_offers o \
+             WHERE o.conversation_id = c.id AND o.state = 'pending') \
          ORDER BY since, c.id LIMIT $3",
     )
     .bind(account_id)
@@ -178,6 +186,21 @@ pub async fn candidates(
                 *c.open_by_inbox.entry(row.int("inbox_id")?).or_default() += 1;
             }
             c.last_assigned_at = c.last_assigned_at.max(row.int("updated_at")?);
+        }
+    }
+    let offer_rows = sqlx::query(
+        "SELECT o.user_id, i.channel_type FROM routing_offers o \
+           JOIN conversations c ON c.id = o.conversation_id JOIN inboxes i ON i.id = c.inbox_id \
+         WHERE o.account_id = $1 AND o.state = 'pending' AND c.assignee_id IS NULL \
+           AND c.status = 'open'",
+    )
+    .bind(account_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &offer_rows {
+        if let Some(c) = by_user.get_mut(&row.int("user_id")?) {
+            c.offered
+                .push(row.parsed("channel_type", ChannelType::parse)?);
         }
     }
     let mut out: Vec<Candidate> = by_user.into_values().collect();
@@ -503,4 +526,190 @@ fn parse_priority(raw: Option<String>) -> Result<Option<Priority>> {
         Some(p) => Priority::parse_optional(&p).map_err(|e| StoreError::Corrupt(e.to_string())),
         None => Ok(None),
     }
+}
+
+/// How long an agent who declined a conversation, or let its offer expire, is not offered it
+/// again.
+pub const REFUSAL_MEMORY_MS: i64 = 10 * 60_000;
+
+/// An offer as its agent's app shows it.
+#[derive(Clone, Debug)]
+pub struct Offer {
+    /// The conversation's internal id.
+    pub conversation: i64,
+    pub display_id: i64,
+    pub user_id: i64,
+    pub inbox_id: i64,
+    pub channel_type: ChannelType,
+    pub contact_name: Option<String>,
+    pub expires_at: i64,
+}
+
+const OFFER_COLUMNS: &str = "o.conversation_id, c.display_id, o.user_id, c.inbox_id, \
+     i.channel_type, p.name AS contact_name, o.expires_at";
+const OFFER_JOINS: &str = "routing_offers o JOIN conversations c ON c.id = o.conversation_id \
+     JOIN inboxes i ON i.id = c.inbox_id JOIN contacts p ON p.id = c.contact_id";
+
+fn offer(row: &sqlx::any::AnyRow) -> Result<Offer> {
+    Ok(Offer {
+        conversation: row.int("conversation_id")?,
+        display_id: row.int("display_id")?,
+        user_id: row.int("user_id")?,
+        inbox_id: row.int("inbox_id")?,
+        channel_type: row.parsed("channel_type", ChannelType::parse)?,
+        contact_name: row.opt_text("contact_name")?,
+        expires_at: row.int("expires_at")?,
+    })
+}
+
+/// Offers the conversation to the agent until `expires_at` (again, if the agent had it
+/// before and the refusal is forgotten).
+pub async fn create_offer(
+    tx: &mut Tx,
+    account_id: i64,
+    conversation: i64,
+    user_id: i64,
+    expires_at: i64,
+) -> Result<Offer> {
+    sqlx::query(
+        "INSERT INTO routing_offers (conversation_id, user_id, account_id, state, expires_at, \
+           created_at) VALUES ($1, $2, $3, 'pending', $4, $5) \
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET state = 'pending', \
+           expires_at = excluded.expires_at, created_at = excluded.created_at",
+    )
+    .bind(conversation)
+    .bind(user_id)
+    .bind(account_id)
+    .bind(expires_at)
+    .bind(crate::now_ms())
+    .execute(tx.conn())
+    .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {OFFER_COLUMNS} FROM {OFFER_JOINS} \
+         WHERE o.conversation_id = $1 AND o.user_id = $2"
+    )))
+    .bind(conversation)
+    .bind(user_id)
+    .fetch_one(tx.conn())
+    .await?;
+    offer(&row)
+}
+
+/// Marks the account's pending offers that ran out as expired; returns them.
+pub async fn expire_offers(tx: &mut Tx, account_id: i64, now: i64) -> Result<Vec<Offer>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {OFFER_COLUMNS} FROM {OFFER_JOINS} \
+         WHERE o.account_id = $1 AND o.state = 'pending' AND o.expires_at <= $2"
+    )))
+    .bind(account_id)
+    .bind(now)
+    .fetch_all(tx.conn())
+    .await?;
+    let expired: Vec<Offer> = rows.iter().map(offer).collect::<Result<_>>()?;
+    for o in &expired {
+        sqlx::query(
+            "UPDATE routing_offers SET state = 'expired', created_at = $3 \
+             WHERE conversation_id = $1 AND user_id = $2",
+        )
+        .bind(o.conversation)
+        .bind(o.user_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(expired)
+}
+
+/// Who declined or let an offer of each conversation expire since `since`.
+pub async fn refusals_since(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    since: i64,
+) -> Result<HashMap<i64, Vec<i64>>> {
+    let rows = sqlx::query(
+        "SELECT conversation_id, user_id FROM routing_offers \
+         WHERE account_id = $1 AND state <> 'pending' AND created_at >= $2",
+    )
+    .bind(account_id)
+    .bind(since)
+    .fetch_all(conn)
+    .await?;
+    let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+    for row in &rows {
+        out.entry(row.int("conversation_id")?)
+            .or_default()
+            .push(row.int("user_id")?);
+    }
+    Ok(out)
+}
+
+/// When the account's next pending offer runs out.
+pub async fn next_offer_expiry(conn: &mut crate::Conn, account_id: i64) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(expires_at) FROM routing_offers WHERE account_id = $1 AND state = 'pending'",
+    )
+    .bind(account_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The agent's offers still open at `now`, oldest first.
+pub async fn offers_of(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    user_id: i64,
+    now: i64,
+) -> Result<Vec<Offer>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {OFFER_COLUMNS} FROM {OFFER_JOINS} \
+         WHERE o.account_id = $1 AND o.user_id = $2 AND o.state = 'pending' \
+           AND o.expires_at > $3 AND c.assignee_id IS NULL AND c.status = 'open' \
+         ORDER BY o.created_at, o.conversation_id"
+    )))
+    .bind(account_id)
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(offer).collect()
+}
+
+/// Ends the agent's open offer of the conversation as `accepted` (every offer of the
+/// conversation goes) or `declined`. `false` when the agent had no open offer of it.
+pub async fn answer_offer(
+    tx: &mut Tx,
+    conversation: i64,
+    user_id: i64,
+    accepted: bool,
+    now: i64,
+) -> Result<bool> {
+    let open: Option<i64> = sqlx::query_scalar(
+        "SELECT expires_at FROM routing_offers WHERE conversation_id = $1 AND user_id = $2 \
+           AND state = 'pending' AND expires_at > $3",
+    )
+    .bind(conversation)
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(tx.conn())
+    .await?;
+    if open.is_none() {
+        return Ok(false);
+    }
+    if accepted {
+        sqlx::query("DELETE FROM routing_offers WHERE conversation_id = $1")
+            .bind(conversation)
+            .execute(tx.conn())
+            .await?;
+    } else {
+        sqlx::query(
+            "UPDATE routing_offers SET state = 'declined', created_at = $3 \
+             WHERE conversation_id = $1 AND user_id = $2",
+        )
+        .bind(conversation)
+        .bind(user_id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(true)
 }

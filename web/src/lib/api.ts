@@ -52,6 +52,16 @@ export function whenEnrollmentRequired(handler: () => void) {
   enrollmentRequired = handler;
 }
 
+/** Server milliseconds minus local ones, as the last answer's `Date` header told (whole
+ * seconds: taken at the middle of its second); 0 until an answer had one. */
+let skew = 0;
+
+/** How far the server's clock is ahead of this one, in milliseconds (for times it gives, such
+ * as an offer's expiry). */
+export function serverSkewMs(): number {
+  return skew;
+}
+
 /** The answer is the caller's to type (`T`): the views are in ./types. */
 export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
@@ -62,6 +72,8 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);
+  const date = Date.parse(response.headers.get('date') ?? '');
+  if (Number.isFinite(date)) skew = date + 500 - Date.now();
   const text = await response.text();
   let data: unknown = null;
   try {

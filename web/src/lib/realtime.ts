@@ -1,7 +1,7 @@
 // The agent's WebSocket: resumes with ?after=<last event id> after a drop, drops frames it
 // already has (ids ≤ the last seen), and asks listeners to refetch on `resync`.
 
-import type { Conversation, Message } from './types';
+import type { Conversation, Message, Offer } from './types';
 
 /** Who is typing or present. */
 export type Who = { type: 'user' | 'contact'; id: number; name: string };
@@ -40,6 +40,13 @@ export function isConversationFrame(frame: EventFrame): frame is ConversationFra
   return frame.event.startsWith('conversation_') && frame.event !== 'conversation_merged' && frame.event !== 'conversation_split';
 }
 
+/** A conversation offered to me (to the offered agent only): accept or decline it before
+ * `expires_at`. */
+export type OfferFrame = Offer & { type: 'offer'; account_id: number };
+/** An offer of mine is no longer mine: it expired, was answered in another window, or was
+ * taken away. */
+export type OfferWithdrawnFrame = { type: 'offer_withdrawn'; account_id: number; conversation_id: number };
+
 /** What the server sends (and `disconnected`, which the client emits itself when the socket drops). */
 export type Frame =
   | { type: 'ready'; last_event_id?: number }
@@ -47,6 +54,8 @@ export type Frame =
   | { type: 'typing'; account_id?: number; conversation_id: number; on: boolean; private?: boolean; who?: Who }
   /** An agent's status changed (online, busy, away or offline). */
   | { type: 'presence'; account_id?: number; who?: Who; status?: string }
+  | OfferFrame
+  | OfferWithdrawnFrame
   | { type: 'resync' }
   | { type: 'disconnected' };
 

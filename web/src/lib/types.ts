@@ -612,6 +612,11 @@ export interface RoutingSettings {
   language: LanguageMode;
   queues: QueueRule[];
   labels: LabelRule[];
+  /** Kinds whose conversations are offered to an agent, who accepts within
+   * `offer_timeout_seconds` (else the next agent gets the offer); empty: assigned directly. */
+  offer_kinds: ChannelKind[];
+  /** 5–600. */
+  offer_timeout_seconds: number;
 }
 
 /** `GET …/routing/agents`, `PATCH …/routing/agents/{id}`. */
@@ -622,6 +627,20 @@ export interface RoutingAgent {
   role: string;
   capacity: CapacityOverride;
   skills: Skill[];
+  /** Offers rather than direct assignment for this agent; null: the account's setting. */
+  accepts_offers?: boolean | null;
+}
+
+/** A conversation offered to me (`GET …/routing/offers`, the `offer` frame): accepted or
+ * declined with `POST …/conversations/{id}/offer`, before `expires_at` (Unix seconds of the
+ * server's clock). */
+export interface Offer {
+  /** The conversation's display id. */
+  conversation_id: number;
+  expires_at: number;
+  inbox_id: number;
+  contact_name: string | null;
+  channel_kind: ChannelKind;
 }
 
 /** A queue of `GET …/routing/live`, with today's figures. */

@@ -3,7 +3,9 @@
 // reload — the supervisor's waiting list loses it and the agent's row shows the chat load, the
 // agent's "Mine" tab gains it. axe on the live view, no untranslated key. Then the supervisor
 // gives the agent a language skill in Settings → Routing (supervisors may edit the agents'
-// part). The server side is covered by the routing tests of crates/testkit and crates/server.
+// part). Then offers: with chats offered, an agent accepts an offered chat from the tray and
+// lands on it; a chat declined by one agent is offered to the other. The server side is covered
+// by the routing tests of crates/testkit and crates/server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, api, axe, signInAs, publicPost, untranslated, shot } from './lib.mjs';
@@ -156,4 +158,114 @@ test('a supervisor gives an agent a language skill in Settings → Routing', asy
   assert.deepEqual(await untranslated(sup.page), []);
   assert.deepEqual(errors, []);
   await sup.context.close();
+});
+
+/** The offer card of a conversation in the tray. */
+const offerCard = (page, conversationId) => page.locator(`[data-testid=offers] [data-offer-id="${conversationId}"]`);
+
+/** Online from the status control (if not already), and seen online by the server. */
+async function goOnline(page, userId) {
+  const status = page.locator('[data-testid=presence-select]');
+  await status.waitFor(WAIT);
+  if ((await status.inputValue()) !== 'online') await status.selectOption('online');
+  await page.locator('.presence .presence-dot[data-presence=online]').waitFor(WAIT);
+  await eventually('the server to see the agent online', async () => {
+    const live = await api('GET', '{acc}/routing/live');
+    return live.agents?.find((a) => a.id === userId)?.presence === 'online';
+  });
+}
+
+/** A customer starts a chat in the inbox (the Client API the widget uses) and writes. */
+async function customerChat(inbox, name, content) {
+  const contact = await publicPost(inbox.inbox_identifier, '/contacts', { name });
+  const conversation = await publicPost(inbox.inbox_identifier, `/contacts/${contact.source_id}/conversations`, {});
+  await publicPost(inbox.inbox_identifier, `/contacts/${contact.source_id}/conversations/${conversation.id}/messages`, { content });
+  return conversation.id;
+}
+
+test('an offered chat is accepted by the agent and a declined one goes to the next agent', async () => {
+  const stamp = Date.now();
+  const { id: accountId } = await api('GET', '{acc}');
+  const errors = [];
+  const windows = [];
+  try {
+    await api('PUT', '{acc}/routing/settings', { offer_kinds: ['chat'], offer_timeout_seconds: 60 });
+    const inbox = await api('POST', '{acc}/inboxes', {
+      name: `Routing offers ${stamp}`,
+      enable_auto_assignment: true,
+      channel: { type: 'web_widget', website_url: 'http://localhost', widget_color: '#1d4ed8', allowed_domains: ['localhost'] },
+    });
+    const agentA = await member(`Alice Offers ${stamp}`, 'agent');
+    const agentB = await member(`Bruno Offers ${stamp}`, 'agent');
+    await api('POST', '{acc}/inbox_members', { inbox_id: inbox.id, user_ids: [agentA.id, agentB.id] });
+    for (const agent of [agentA, agentB]) await api('PATCH', `{acc}/agents/${agent.id}`, { availability: 'offline' });
+
+    // Agent A signs in and goes online; a customer starts a chat: it is offered to A.
+    const a = await openWindow(errors, 'agent A');
+    windows.push(a);
+    await signInAs(a.page, agentA.email, PASSWORD);
+    await goOnline(a.page, agentA.id);
+    const maria = `Maria Offered ${stamp}`;
+    const first = await customerChat(inbox, maria, `Hello, anyone? ${stamp}`);
+    const card = offerCard(a.page, first);
+    await card.waitFor(WAIT);
+    assert.match(await card.innerText(), new RegExp(maria));
+    assert.match(await card.innerText(), /\bChat\b/);
+    // Announced politely to screen readers.
+    await a.page.locator('[data-testid=offers] [role=status]', { hasText: maria }).waitFor({ state: 'attached', ...WAIT });
+    // The countdown ticks here, second by second.
+    const left = card.locator('[data-field=left]');
+    const before = (await left.innerText()).trim();
+    assert.match(before, /^\d+ s left$/);
+    await a.page.waitForFunction(
+      ([selector, was]) => document.querySelector(selector)?.textContent?.trim() !== was,
+      [`[data-testid=offers] [data-offer-id="${first}"] [data-field=left]`, before],
+      { timeout: 5_000 },
+    );
+    assert.deepEqual(await axe(a.page, '[data-testid=offers]'), [], 'axe on the offers tray');
+    await shot(a.page, 'routing-offer');
+
+    // A accepts: the conversation opens, assigned to A, and the card is gone.
+    await card.getByRole('button', { name: 'Accept' }).click();
+    await a.page.waitForURL(`${BASE}/app/accounts/${accountId}/conversations/${first}`, WAIT);
+    await card.waitFor({ state: 'detached', ...WAIT });
+    await eventually('A to be the assignee', async () => (await api('GET', `{acc}/conversations/${first}`)).meta?.assignee?.id === agentA.id);
+
+    // Agent B signs in and goes online; another customer's chat is offered to the agent with
+    // fewer chats (B, as A holds the first one).
+    const b = await openWindow(errors, 'agent B');
+    windows.push(b);
+    await signInAs(b.page, agentB.email, PASSWORD);
+    await goOnline(b.page, agentB.id);
+    const jonas = `Jonas Offered ${stamp}`;
+    const second = await customerChat(inbox, jonas, `Hi there ${stamp}`);
+    const agents = [
+      { agent: agentA, page: a.page },
+      { agent: agentB, page: b.page },
+    ];
+    const offered = await eventually('the second chat to be offered', async () => {
+      for (const x of agents) if (await offerCard(x.page, second).count()) return x;
+      return null;
+    });
+    const next = agents.find((x) => x !== offered);
+    const declined = offerCard(offered.page, second);
+    assert.match(await declined.innerText(), new RegExp(jonas));
+
+    // Declined: gone there, offered to the other agent.
+    await declined.getByRole('button', { name: 'Decline' }).click();
+    await declined.waitFor({ state: 'detached', ...WAIT });
+    await offerCard(next.page, second).waitFor(WAIT);
+    assert.match(await offerCard(next.page, second).innerText(), new RegExp(jonas));
+    assert.equal(await offerCard(offered.page, second).count(), 0, 'the agent who declined is not offered it again');
+    const waiting = await api('GET', `{acc}/conversations/${second}`);
+    assert.notEqual(waiting.meta?.assignee?.id, offered.agent.id, 'not assigned to the agent who declined');
+    assert.deepEqual(await axe(next.page, '[data-testid=offers]'), [], 'axe on the offers tray');
+
+    assert.deepEqual(await untranslated(a.page), [], 'agent A: untranslated');
+    assert.deepEqual(await untranslated(b.page), [], 'agent B: untranslated');
+    assert.deepEqual(errors, []);
+  } finally {
+    for (const w of windows) await w.context.close().catch(() => {});
+    await api('PUT', '{acc}/routing/settings', { offer_kinds: [] });
+  }
 });

@@ -74,7 +74,14 @@ pub struct RoutingSettings {
     pub language: LanguageMode,
     pub queues: Vec<QueueRules>,
     pub labels: Vec<LabelRules>,
+    /// Kinds whose conversations are offered to an agent, who accepts within
+    /// `offer_timeout_seconds` or the next agent gets the offer; empty: assigned directly.
+    pub offer_kinds: Vec<ChannelKind>,
+    pub offer_timeout_seconds: u32,
 }
+
+/// Kinds offered to an agent who chose offers while the account offers none.
+pub const LIVE_KINDS: [ChannelKind; 2] = [ChannelKind::Call, ChannelKind::Chat];
 
 impl Default for RoutingSettings {
     fn default() -> Self {
@@ -91,6 +98,8 @@ impl Default for RoutingSettings {
             language: LanguageMode::default(),
             queues: Vec::new(),
             labels: Vec::new(),
+            offer_kinds: Vec::new(),
+            offer_timeout_seconds: seconds(policy.offer_timeout_ms),
         }
     }
 }
@@ -115,6 +124,8 @@ pub struct RoutingSettingsPatch {
     pub language: Option<LanguageMode>,
     pub queues: Option<Vec<QueueRules>>,
     pub labels: Option<Vec<LabelRules>>,
+    pub offer_kinds: Option<Vec<ChannelKind>>,
+    pub offer_timeout_seconds: Option<u32>,
 }
 
 /// Tells an explicit `null` (`Some(None)`) from an absent field (`None`).
@@ -158,11 +169,15 @@ impl RoutingSettings {
             auto_away_minutes,
             language,
             queues,
-            labels
+            labels,
+            offer_kinds,
+            offer_timeout_seconds
         );
         next.validate()?;
         next.call_blocks.sort();
         next.call_blocks.dedup();
+        next.offer_kinds.sort();
+        next.offer_kinds.dedup();
         Ok(next)
     }
 
@@ -209,6 +224,13 @@ impl RoutingSettings {
             DAY_SECONDS,
         );
         within("auto_away_minutes", self.auto_away_minutes, 24 * 60);
+        if !(5..=600).contains(&self.offer_timeout_seconds) {
+            errors.push(FieldError::new(
+                "offer_timeout_seconds",
+                "inclusion",
+                "offer_timeout_seconds must be 5 to 600",
+            ));
+        }
         if self.service_level_seconds == 0 {
             errors.push(FieldError::new(
                 "service_level_seconds",
@@ -290,7 +312,19 @@ impl RoutingSettings {
             overflow_after_ms: self.overflow_after_seconds.map(millis),
             overflow: self.overflow,
             sticky_window_ms: millis(self.sticky_minutes) * 60,
-            ..Policy::default()
+            offers: !self.offer_kinds.is_empty(),
+            offer_timeout_ms: millis(self.offer_timeout_seconds),
+        }
+    }
+
+    /// Whether a conversation of this kind decided for an agent in offer mode is offered
+    /// (else it is assigned at once): the account's offer kinds, or calls and chats when the
+    /// agent chose offers and the account offers none.
+    pub fn offered(&self, kind: ChannelKind) -> bool {
+        if self.offer_kinds.is_empty() {
+            LIVE_KINDS.contains(&kind)
+        } else {
+            self.offer_kinds.contains(&kind)
         }
     }
 
@@ -392,6 +426,8 @@ pub fn check_skill(field: &str, name: &str, level: u8) -> Result<(), FieldError>
 pub struct AgentProfile {
     pub capacity: PerKind<Option<u16>>,
     pub skills: Vec<Skill>,
+    /// Offers rather than direct assignment for this agent; `None`: the account's setting.
+    pub accepts_offers: Option<bool>,
 }
 
 impl AgentProfile {

@@ -29,6 +29,8 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(list_agents))
         .routes(routes!(update_agent))
         .routes(routes!(live))
+        .routes(routes!(my_offers))
+        .routes(routes!(answer_offer))
 }
 
 fn require_supervisor(ctx: &AccountCtx) -> ApiResult<()> {
@@ -149,6 +151,8 @@ struct AgentRoutingView {
     capacity: PerKind<Option<u16>>,
     #[schema(value_type = Vec<Object>)]
     skills: Vec<Skill>,
+    /// Offers instead of direct assignment; null: the account's setting.
+    accepts_offers: Option<bool>,
 }
 
 fn agent_view(agent: &throughline_core::model::Agent, profile: AgentProfile) -> AgentRoutingView {
@@ -159,6 +163,7 @@ fn agent_view(agent: &throughline_core::model::Agent, profile: AgentProfile) -> 
         role: agent.membership.role.as_str(),
         capacity: profile.capacity,
         skills: profile.skills,
+        accepts_offers: profile.accepts_offers,
     }
 }
 
@@ -188,6 +193,9 @@ struct AgentRoutingUpdate {
     capacity: Option<PerKind<Option<u16>>>,
     #[schema(value_type = Option<Vec<Object>>)]
     skills: Option<Vec<Skill>>,
+    /// true, false, or null for the account's setting.
+    #[serde(default, deserialize_with = "super::double_option")]
+    accepts_offers: Option<Option<bool>>,
 }
 
 /// Changes a member's capacity overrides or skills (supervisors and administrators).
@@ -213,6 +221,7 @@ async fn update_agent(
     let next = AgentProfile {
         capacity: body.capacity.unwrap_or(before.capacity),
         skills: body.skills.unwrap_or_else(|| before.skills.clone()),
+        accepts_offers: body.accepts_offers.unwrap_or(before.accepts_offers),
     }
     .checked()
     .map_err(ApiError::Invalid)?;
@@ -322,4 +331,129 @@ async fn live(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum:
         "agents": agents,
         "waiting": waiting,
     })))
+}
+
+/// An offer as the agent's app shows it.
+#[derive(Serialize, utoipa::ToSchema)]
+struct OfferView {
+    /// The conversation's display id.
+    conversation_id: i64,
+    inbox_id: i64,
+    contact_name: Option<String>,
+    channel_kind: &'static str,
+    /// Epoch seconds.
+    expires_at: i64,
+}
+
+impl From<&stored::Offer> for OfferView {
+    fn from(o: &stored::Offer) -> Self {
+        Self {
+            conversation_id: o.display_id,
+            inbox_id: o.inbox_id,
+            contact_name: o.contact_name.clone(),
+            channel_kind: ChannelKind::of(o.channel_type).as_str(),
+            expires_at: secs(o.expires_at),
+        }
+    }
+}
+
+/// The caller's offers still open (the app shows them again after a reload).
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/routing/offers", tag = "Routing",
+    params(("account_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = Vec<OfferView>), (status = 403, body = crate::error::ErrorBody)))]
+async fn my_offers(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+) -> ApiResult<axum::Json<Vec<OfferView>>> {
+    let user = ctx.require_user()?;
+    let mut conn = state.store.read().await?;
+    let offers = stored::offers_of(
+        &mut conn,
+        ctx.account_id(),
+        user.id,
+        throughline_store::now_ms(),
+    )
+    .await?;
+    Ok(axum::Json(offers.iter().map(OfferView::from).collect()))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct OfferAnswer {
+    /// accept or decline.
+    answer: String,
+}
+
+/// Accepts (the conversation becomes the caller's) or declines (it is offered to the next
+/// agent) a conversation offered to the caller. 409 when the offer is no longer the caller's.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/offer", tag = "Routing",
+    params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = OfferAnswer,
+    security(("userApiKey" = [])),
+    responses((status = 200, body = Object), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn answer_offer(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<OfferAnswer>,
+) -> ApiResult<axum::Json<Value>> {
+    let user = ctx.require_user()?.clone();
+    let accepted = match body.answer.trim() {
+        "accept" => true,
+        "decline" => false,
+        _ => {
+            return Err(ApiError::invalid(
+                "answer",
+                "inclusion",
+                "answer must be accept or decline",
+            ));
+        }
+    };
+    let now = throughline_store::now_ms();
+    let mut tx = state.store.begin().await?;
+    stored::lock_account(&mut tx, ctx.account_id()).await?;
+    let c = throughline_store::conversations::get(tx.conn(), &ctx.scope, id).await?;
+    let still_waiting =
+        c.assignee_id.is_none() && c.status == throughline_core::conversation::Status::Open;
+    if !still_waiting || !stored::answer_offer(&mut tx, c.id, user.id, accepted, now).await? {
+        return Err(ApiError::Stale(
+            "this conversation is no longer offered to you".into(),
+        ));
+    }
+    let inbox =
+        throughline_store::inboxes::get(tx.conn(), state.store.key(), &ctx.scope, c.inbox_id)
+            .await?;
+    let answer = if accepted {
+        let updated = throughline_store::conversations::assign(
+            &mut tx,
+            &ctx.scope,
+            &c,
+            Some(Some(user.id)),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        let mut conn = state.store.read().await?;
+        serde_json::to_value(
+            throughline_store::render::conversation(&mut conn, &state.store, updated).await?,
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    } else {
+        tx.commit().await?;
+        routing_changed(&state, ctx.account_id());
+        json!({})
+    };
+    // The caller's other tabs drop the offer.
+    state.bus.publish(throughline_realtime::Signal::Offer(
+        throughline_realtime::OfferNotice {
+            account_id: ctx.account_id(),
+            user_id: user.id,
+            conversation_id: c.display_id,
+            inbox_id: c.inbox_id,
+            contact_name: None,
+            channel_kind: ChannelKind::of(inbox.channel_type).as_str(),
+            expires_at: now,
+            withdrawn: true,
+        },
+    ));
+    Ok(axum::Json(answer))
 }

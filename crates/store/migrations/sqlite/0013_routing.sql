@@ -21,3 +21,18 @@ CREATE TABLE agent_routing (
 -- Chatwoot's auto_assignment_config.max_assignment_limit: at most this many open
 -- conversations of the inbox per agent from auto-assignment (NULL: no limit beyond capacity).
 ALTER TABLE inboxes ADD COLUMN auto_assignment_limit INTEGER;
+
+-- Conversations offered to agents in offer/accept mode. A pending offer holds the
+-- conversation (it is not waiting) and counts as the agent's load until accepted, declined or
+-- expired; a declined or expired one keeps the conversation from being offered to that agent
+-- again for a while.
+CREATE TABLE routing_offers (
+    conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, user_id)
+);
+CREATE INDEX ix_routing_offers_account ON routing_offers (account_id, state, expires_at);

@@ -12,6 +12,7 @@ use crate::routing::{WAIT, assignee, eventually_assigned, online};
 use crate::thread;
 
 on_both_databases!(
+    offers_are_accepted_declined_and_run_out,
     a_preference_nobody_available_has_holds_nothing_back,
     a_preference_is_dropped_when_its_time_comes,
     settings_are_read_by_members_and_changed_by_administrators,
@@ -751,5 +752,150 @@ async fn a_preference_is_dropped_when_its_time_comes(b: Backend) {
     assert!(
         line["created_at"].as_i64().unwrap() > created_at,
         "assigned before the preference was dropped: {line}"
+    );
+}
+
+/// The next offer frame on a socket: (conversation display id, the frame).
+async fn next_offer(ws: &mut throughline_testkit::ws::WsClient, kind: &str) -> (i64, Value) {
+    let f = ws.until(kind, WAIT).await;
+    (f["conversation_id"].as_i64().unwrap(), f)
+}
+
+/// Offer/accept mode for API conversations: the agent's tabs hear the offer, which counts
+/// as theirs only once accepted; a decline passes it to the next agent; an offer left
+/// unanswered runs out and is withdrawn; an agent set to direct assignment gets no offers.
+async fn offers_are_accepted_declined_and_run_out(b: Backend) {
+    let t = TestApp::start(b).await;
+    let (ana, ana_token) = t.agent("ana@acme.test", "agent").await;
+    let (bruno, bruno_token) = t.agent("bruno@acme.test", "agent").await;
+    let inbox = t.api_inbox("Offers", None).await;
+    t.post(
+        &t.acc("/inbox_members"),
+        json!({"inbox_id": inbox["id"], "user_ids": [ana, bruno]}),
+    )
+    .await;
+    let bad = t
+        .admin(
+            "PUT",
+            &t.acc("/routing/settings"),
+            Some(json!({"offer_timeout_seconds": 1})),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    let saved = t
+        .admin(
+            "PUT",
+            &t.acc("/routing/settings"),
+            Some(json!({"offer_kinds": ["other"], "offer_timeout_seconds": 5})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(saved["offer_kinds"], json!(["other"]));
+    let answer = |id: i64| t.acc(&format!("/conversations/{id}/offer"));
+    let offers = t.acc("/routing/offers");
+
+    let mut ana_ws = online(&t, &ana_token).await;
+    let first = thread(&t, &inbox, "first").await;
+    let (offered, frame) = next_offer(&mut ana_ws, "offer").await;
+    assert_eq!(offered, first.conversation_id);
+    assert_eq!(frame["channel_kind"], "other");
+    assert_eq!(frame["contact_name"], "Ana Souza");
+    assert!(frame["expires_at"].as_i64().unwrap() > 0);
+    // Offered is not assigned; only Ana has it.
+    assert_eq!(assignee(&t, first.conversation_id).await, Value::Null);
+    let listed = t
+        .call("GET", &offers, Some(&ana_token), None)
+        .await
+        .expect(200);
+    assert_eq!(listed[0]["conversation_id"], first.conversation_id);
+    assert_eq!(
+        t.call("GET", &offers, Some(&bruno_token), None)
+            .await
+            .expect(200),
+        json!([])
+    );
+    t.call(
+        "POST",
+        &answer(first.conversation_id),
+        Some(&bruno_token),
+        Some(json!({"answer": "accept"})),
+    )
+    .await
+    .expect(409);
+    t.call(
+        "POST",
+        &answer(first.conversation_id),
+        Some(&ana_token),
+        Some(json!({"answer": "maybe"})),
+    )
+    .await
+    .expect(422);
+    let accepted = t
+        .call(
+            "POST",
+            &answer(first.conversation_id),
+            Some(&ana_token),
+            Some(json!({"answer": "accept"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(accepted["meta"]["assignee"]["id"], ana);
+    assert_eq!(assignee(&t, first.conversation_id).await, json!(ana));
+    t.call(
+        "POST",
+        &answer(first.conversation_id),
+        Some(&ana_token),
+        Some(json!({"answer": "accept"})),
+    )
+    .await
+    .expect(409);
+    assert_eq!(
+        t.call("GET", &offers, Some(&ana_token), None)
+            .await
+            .expect(200),
+        json!([])
+    );
+
+    // Bruno (less loaded) is offered the next one and declines: it goes to Ana.
+    let mut bruno_ws = online(&t, &bruno_token).await;
+    let second = thread(&t, &inbox, "second").await;
+    let (offered, _) = next_offer(&mut bruno_ws, "offer").await;
+    assert_eq!(offered, second.conversation_id);
+    t.call(
+        "POST",
+        &answer(second.conversation_id),
+        Some(&bruno_token),
+        Some(json!({"answer": "decline"})),
+    )
+    .await
+    .expect(200);
+    let (offered, _) = next_offer(&mut ana_ws, "offer").await;
+    assert_eq!(offered, second.conversation_id);
+    // Ana lets it run out: it is withdrawn from her tabs, and with both having passed on it,
+    // it waits unassigned.
+    let (withdrawn, _) = next_offer(&mut ana_ws, "offer_withdrawn").await;
+    assert_eq!(withdrawn, second.conversation_id);
+    assert_eq!(assignee(&t, second.conversation_id).await, Value::Null);
+    t.call(
+        "POST",
+        &answer(second.conversation_id),
+        Some(&ana_token),
+        Some(json!({"answer": "accept"})),
+    )
+    .await
+    .expect(409);
+
+    // Bruno switches to direct assignment: the next one is simply his.
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/routing/agents/{bruno}")),
+        Some(json!({"accepts_offers": false})),
+    )
+    .await
+    .expect(200);
+    let third = thread(&t, &inbox, "third").await;
+    assert_eq!(
+        eventually_assigned(&t, third.conversation_id, "the third").await,
+        bruno
     );
 }
