@@ -69,6 +69,10 @@ pub async fn assign_waiting(
         });
     }
     let candidates = stored::candidates(tx.conn(), account_id, Some(&available)).await?;
+    // Only agents who work a conversation's inbox may take it: conversations of inboxes with
+    // nobody available cannot be placed now, so nothing more is read for them.
+    let mut waiting = waiting;
+    waiting.retain(|w| candidates.iter().any(|c| c.inboxes.contains(&w.inbox_id)));
     let settings = stored::settings(tx.conn(), account_id).await?;
     let profiles = stored::agent_profiles(tx.conn(), account_id).await?;
     let ids: Vec<i64> = waiting.iter().map(|w| w.id).collect();

@@ -382,15 +382,18 @@ pub async fn customer_texts(
     if conversation_ids.is_empty() {
         return Ok(out);
     }
+    // The first few of each conversation: a long history is not read to tell its language.
     let mut q = crate::sql::SqlBuilder::new(
-        "SELECT conversation_id, content FROM messages WHERE account_id = ",
+        "SELECT conversation_id, content FROM (SELECT conversation_id, content, id, \
+           ROW_NUMBER() OVER (PARTITION BY conversation_id ORDER BY id) AS n \
+         FROM messages WHERE account_id = ",
     );
     q.bind(account_id);
     q.push(" AND message_type = 0 AND private = ");
     q.bind(false);
     q.push(" AND content IS NOT NULL AND conversation_id IN ");
     q.bind_list(conversation_ids);
-    q.push(" ORDER BY conversation_id, id");
+    q.push(") firsts WHERE n <= 3 ORDER BY conversation_id, id");
     for row in &q.build().fetch_all(conn).await? {
         let text = out.entry(row.int("conversation_id")?).or_default();
         if text.chars().count() < CUSTOMER_TEXT_CHARS {
