@@ -7,10 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
 use super::load::{self, Ingest, Samples, Target};
 use super::seed::Visitor;
@@ -223,29 +221,18 @@ pub async fn measure(
 
 /// Reports (conversation display id, arrival) for every `conversation_updated` frame that
 /// gives a conversation an assignee.
-fn watch_assignments(mut ws: load::Socket, out: mpsc::UnboundedSender<(i64, Instant)>) {
-    tokio::spawn(async move {
-        while let Some(Ok(frame)) = ws.next().await {
-            let Message::Text(text) = frame else { continue };
-            let now = Instant::now();
-            let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
-                continue;
-            };
-            if v["event"] != "conversation_updated" {
-                continue;
-            }
-            let assigned = v["data"]["changed_attributes"]
-                .as_array()
-                .is_some_and(|changes| {
-                    changes
-                        .iter()
-                        .any(|c| !c["assignee_id"]["current_value"].is_null())
-                });
-            if let (true, Some(id)) = (assigned, v["data"]["id"].as_i64())
-                && out.send((id, now)).is_err()
-            {
-                break;
-            }
+fn watch_assignments(ws: load::Socket, out: mpsc::UnboundedSender<(i64, Instant)>) {
+    load::watch_frames(ws, out, |v| {
+        if v["event"] != "conversation_updated" {
+            return None;
         }
+        let assigned = v["data"]["changed_attributes"]
+            .as_array()
+            .is_some_and(|changes| {
+                changes
+                    .iter()
+                    .any(|c| !c["assignee_id"]["current_value"].is_null())
+            });
+        v["data"]["id"].as_i64().filter(|_| assigned)
     });
 }

@@ -75,7 +75,26 @@ pub async fn socket_with(t: &Target, token: &str) -> anyhow::Result<Socket> {
 }
 
 /// Reads message_created frames and reports (tag, arrival) for contents starting with `prefix`.
-fn watch(mut ws: Socket, prefix: &'static str, out: mpsc::UnboundedSender<(usize, Instant)>) {
+fn watch(ws: Socket, prefix: &'static str, out: mpsc::UnboundedSender<(usize, Instant)>) {
+    watch_frames(ws, out, move |v| {
+        if v["event"] != "message_created" {
+            return None;
+        }
+        v["data"]["content"]
+            .as_str()
+            .and_then(|c| c.strip_prefix(prefix))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+    });
+}
+
+/// Reports (what `pick` finds in a frame, its arrival) for every JSON frame it finds
+/// something in, until the socket or the receiver closes.
+pub fn watch_frames<T: Send + 'static>(
+    mut ws: Socket,
+    out: mpsc::UnboundedSender<(T, Instant)>,
+    pick: impl Fn(&Value) -> Option<T> + Send + 'static,
+) {
     tokio::spawn(async move {
         while let Some(Ok(frame)) = ws.next().await {
             let Message::Text(text) = frame else { continue };
@@ -83,16 +102,8 @@ fn watch(mut ws: Socket, prefix: &'static str, out: mpsc::UnboundedSender<(usize
             let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
                 continue;
             };
-            if v["event"] != "message_created" {
-                continue;
-            }
-            let tag = v["data"]["content"]
-                .as_str()
-                .and_then(|c| c.strip_prefix(prefix))
-                .and_then(|rest| rest.split(' ').next())
-                .and_then(|n| n.parse::<usize>().ok());
-            if let Some(tag) = tag
-                && out.send((tag, now)).is_err()
+            if let Some(found) = pick(&v)
+                && out.send((found, now)).is_err()
             {
                 break;
             }
