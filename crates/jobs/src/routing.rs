@@ -19,6 +19,7 @@ use throughline_core::routing::Presence;
 use throughline_realtime::frames::Status;
 use throughline_realtime::{Bus, OfferNotice, Signal};
 use throughline_store::Store;
+use throughline_store::routing as stored;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 
@@ -32,14 +33,20 @@ pub(crate) async fn run(
     let mut presence: HashMap<i64, HashMap<i64, Presence>> = HashMap::new();
     // Account → when a conversation waiting there widens (its pass said so).
     let mut wakes: HashMap<i64, i64> = HashMap::new();
+    // This process's name in the shared presence table.
+    let instance = throughline_core::crypto::random_token(12);
+    let mut refresh = tokio::time::interval(Duration::from_millis(
+        stored::PRESENCE_REFRESH_MS.unsigned_abs(),
+    ));
     loop {
         let mut due = BTreeSet::new();
         let mut gone = Vec::new();
+        let mut changed = Vec::new();
         let next_wake = wakes.values().min().copied();
         let sleep_ms = next_wake.map_or(0, |t| (t - throughline_store::now_ms()).max(0));
         tokio::select! {
             signal = signals.recv() => match signal {
-                Ok(s) => note(&s, &mut presence, &mut due, &mut gone),
+                Ok(s) => note(&s, &mut presence, &mut due, &mut gone, &mut changed),
                 Err(RecvError::Lagged(_)) => due.extend(presence.keys().copied()),
                 Err(RecvError::Closed) => return,
             },
@@ -53,17 +60,30 @@ pub(crate) async fn run(
                     !woke
                 });
             }
-            _ = shutdown.changed() => return,
+            _ = refresh.tick() => {
+                if let Err(e) = share(&store, &instance, None).await {
+                    tracing::warn!(error = %e, "refreshing this instance's presence failed");
+                }
+            }
+            _ = shutdown.changed() => {
+                let _ = share(&store, &instance, Some(&[])).await;
+                return;
+            }
         }
         // Take everything already waiting, so a burst is decided once per account.
         loop {
             match signals.try_recv() {
-                Ok(s) => note(&s, &mut presence, &mut due, &mut gone),
+                Ok(s) => note(&s, &mut presence, &mut due, &mut gone, &mut changed),
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
                     due.extend(presence.keys().copied());
                 }
                 Err(_) => break,
             }
+        }
+        if !changed.is_empty()
+            && let Err(e) = share(&store, &instance, Some(&changed)).await
+        {
+            tracing::warn!(error = %e, "sharing presence failed; the next refresh retries");
         }
         for (account_id, agent_id) in gone {
             match throughline_service::routing::requeue_unanswered(&store, account_id, agent_id)
@@ -79,11 +99,18 @@ pub(crate) async fn run(
             }
         }
         for account_id in due {
-            let Some(agents) = presence.get(&account_id) else {
+            let Some(local) = presence.get(&account_id) else {
                 continue;
             };
             let now = throughline_store::now_ms();
-            match throughline_service::routing::assign_waiting(&store, account_id, agents, now)
+            let agents = match with_elsewhere(&store, account_id, &instance, local, now).await {
+                Ok(all) => all,
+                Err(e) => {
+                    tracing::warn!(account_id, error = %e, "reading other instances' presence failed");
+                    local.clone()
+                }
+            };
+            match throughline_service::routing::assign_waiting(&store, account_id, &agents, now)
                 .await
             {
                 Ok(pass) => {
@@ -99,6 +126,49 @@ pub(crate) async fn run(
             }
         }
     }
+}
+
+/// Writes this instance's presence changes to the shared table (`Some(changes)`), refreshes
+/// its rows (`None`), or removes them all (`Some(&[])`, on shutdown).
+async fn share(
+    store: &Store,
+    instance: &str,
+    changes: Option<&[(i64, i64, Presence)]>,
+) -> throughline_store::Result<()> {
+    let mut tx = store.begin().await?;
+    match changes {
+        None => stored::refresh_presence(tx.conn(), instance, false).await?,
+        Some([]) => stored::refresh_presence(tx.conn(), instance, true).await?,
+        Some(list) => {
+            let now = throughline_store::now_ms();
+            for (account_id, user_id, p) in list {
+                let status = (*p != Presence::Offline).then(|| (p.as_str(), now));
+                stored::record_presence(tx.conn(), *account_id, *user_id, instance, status).await?;
+            }
+        }
+    }
+    tx.commit().await
+}
+
+/// This instance's agents and those present on other instances (whose own status wins
+/// here only when they are not connected here).
+async fn with_elsewhere(
+    store: &Store,
+    account_id: i64,
+    instance: &str,
+    local: &HashMap<i64, Presence>,
+    now: i64,
+) -> throughline_store::Result<HashMap<i64, Presence>> {
+    let mut conn = store.read().await?;
+    let fresh_since = now - stored::PRESENCE_STALE_MS;
+    let mut all = local.clone();
+    for row in stored::present_elsewhere(&mut conn, account_id, Some(instance), fresh_since).await?
+    {
+        if let Some(p) = Presence::parse(&row.status) {
+            all.entry(row.user_id).or_insert(p);
+        }
+    }
+    Ok(all)
 }
 
 /// Tells each agent's tabs of the offers made to them, and of those that ran out.
@@ -133,6 +203,7 @@ fn note(
     presence: &mut HashMap<i64, HashMap<i64, Presence>>,
     due: &mut BTreeSet<i64>,
     gone: &mut Vec<(i64, i64)>,
+    changed: &mut Vec<(i64, i64, Presence)>,
 ) {
     match signal {
         Signal::Presence(p) => {
@@ -142,6 +213,7 @@ fn note(
                 Status::Away => Presence::Away,
                 Status::Offline => Presence::Offline,
             };
+            changed.push((p.account_id, p.user_id, now));
             let agents = presence.entry(p.account_id).or_default();
             if now == Presence::Offline {
                 agents.remove(&p.user_id);

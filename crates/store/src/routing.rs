@@ -716,3 +716,104 @@ pub async fn answer_offer(
     }
     Ok(true)
 }
+
+/// How often an instance refreshes its presence rows.
+pub const PRESENCE_REFRESH_MS: i64 = 10_000;
+/// Rows not refreshed for this long belong to an instance that stopped.
+pub const PRESENCE_STALE_MS: i64 = 3 * PRESENCE_REFRESH_MS;
+
+/// An agent present on some instance, as that instance last wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresenceRow {
+    pub user_id: i64,
+    /// online, busy or away (offline agents have no row).
+    pub status: String,
+    /// When the status began (ms).
+    pub since: i64,
+}
+
+/// This instance's word on an agent: present with `status` since `since`, or gone (`None`).
+pub async fn record_presence(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    user_id: i64,
+    instance: &str,
+    status: Option<(&str, i64)>,
+) -> Result<()> {
+    match status {
+        Some((status, since)) => {
+            sqlx::query(
+                "INSERT INTO agent_presence (account_id, user_id, instance, status, since, \
+                   seen_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (account_id, user_id, instance) DO UPDATE SET \
+                   status = excluded.status, since = excluded.since, seen_at = excluded.seen_at",
+            )
+            .bind(account_id)
+            .bind(user_id)
+            .bind(instance)
+            .bind(status)
+            .bind(since)
+            .bind(crate::now_ms())
+            .execute(conn)
+            .await?;
+        }
+        None => {
+            sqlx::query(
+                "DELETE FROM agent_presence WHERE account_id = $1 AND user_id = $2 \
+                   AND instance = $3",
+            )
+            .bind(account_id)
+            .bind(user_id)
+            .bind(instance)
+            .execute(conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps this instance's rows fresh; `gone` removes them all (the instance stops).
+pub async fn refresh_presence(conn: &mut crate::Conn, instance: &str, gone: bool) -> Result<()> {
+    let q = if gone {
+        sqlx::query("DELETE FROM agent_presence WHERE instance = $1").bind(instance)
+    } else {
+        sqlx::query("UPDATE agent_presence SET seen_at = $2 WHERE instance = $1")
+            .bind(instance)
+            .bind(crate::now_ms())
+    };
+    q.execute(conn).await?;
+    Ok(())
+}
+
+/// Agents present in the account on instances other than `instance` (every instance when
+/// `None`) whose rows were refreshed since `fresh_since`.
+pub async fn present_elsewhere(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    instance: Option<&str>,
+    fresh_since: i64,
+) -> Result<Vec<PresenceRow>> {
+    let rows = sqlx::query(
+        "SELECT user_id, status, since, instance FROM agent_presence \
+         WHERE account_id = $1 AND seen_at >= $2 ORDER BY user_id, since",
+    )
+    .bind(account_id)
+    .bind(fresh_since)
+    .fetch_all(conn)
+    .await?;
+    let mut out: Vec<PresenceRow> = Vec::new();
+    for row in &rows {
+        if instance.is_some_and(|me| row.text("instance").is_ok_and(|i| i == me)) {
+            continue;
+        }
+        let user_id = row.int("user_id")?;
+        // Connected on two instances: the status chosen last holds.
+        out.retain(|p| p.user_id != user_id);
+        out.push(PresenceRow {
+            user_id,
+            status: row.text("status")?,
+            since: row.int("since")?,
+        });
+    }
+    Ok(out)
+}

@@ -50,6 +50,21 @@ impl Presence {
     pub fn takes_new_work(self) -> bool {
         self == Self::Online
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Busy => "busy",
+            Self::Away => "away",
+            Self::Offline => "offline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Online, Self::Busy, Self::Away, Self::Offline]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
 }
 
 impl From<Availability> for Presence {

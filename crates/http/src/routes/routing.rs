@@ -258,13 +258,18 @@ async fn live(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum:
     // The day in UTC: accounts have no time zone of their own yet.
     let day_start = now - now.rem_euclid(86_400_000);
     let live = throughline_service::routing::live(&state.store, &ctx.scope, day_start).await?;
-    let present: HashMap<i64, throughline_realtime::PresentAgent> = state
-        .hub
-        .presence_of(ctx.account_id())
-        .into_iter()
-        .map(|a| (a.user_id, a))
-        .collect();
+    // Connected here: the hub knows best; connected to another instance: its shared row.
+    let mut present: HashMap<i64, (&'static str, i64)> = HashMap::new();
     let mut conn = state.store.read().await?;
+    let fresh_since = now - stored::PRESENCE_STALE_MS;
+    for row in stored::present_elsewhere(&mut conn, ctx.account_id(), None, fresh_since).await? {
+        if let Some(p) = throughline_core::routing::Presence::parse(&row.status) {
+            present.insert(row.user_id, (p.as_str(), row.since));
+        }
+    }
+    for a in state.hub.presence_of(ctx.account_id()) {
+        present.insert(a.user_id, (a.status.as_str(), a.since));
+    }
     let members = accounts::list_agents(&mut conn, &ctx.scope).await?;
     drop(conn);
     let loads: HashMap<i64, &throughline_service::routing::AgentLoad> =
@@ -278,8 +283,8 @@ async fn live(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum:
                 "id": m.user.id,
                 "name": m.user.available_name(),
                 "role": m.membership.role.as_str(),
-                "presence": here.map_or(Status::Offline, |p| p.status).as_str(),
-                "presence_since": here.map(|p| secs(p.since)),
+                "presence": here.map_or(Status::Offline.as_str(), |p| p.0),
+                "presence_since": here.map(|p| secs(p.1)),
                 "load": load.map(|l| l.load).unwrap_or_default(),
                 "capacity": load.map_or(live.settings.capacity, |l| l.capacity),
             })

@@ -36,3 +36,18 @@ CREATE TABLE routing_offers (
     PRIMARY KEY (conversation_id, user_id)
 );
 CREATE INDEX ix_routing_offers_account ON routing_offers (account_id, state, expires_at);
+
+-- Who is present on which running instance (`throughline serve` process), so that every
+-- instance routes to and shows the agents connected to the others. Each instance keeps its
+-- own rows fresh (seen_at) while its agents are connected; rows not refreshed for a while are
+-- an instance that stopped.
+CREATE TABLE agent_presence (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    instance TEXT NOT NULL,
+    status TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, user_id, instance)
+);
+CREATE INDEX ix_agent_presence_instance ON agent_presence (instance);
