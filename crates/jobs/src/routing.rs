@@ -33,21 +33,22 @@ pub(crate) async fn run(
     let mut presence: HashMap<i64, HashMap<i64, Presence>> = HashMap::new();
     // Account → when a conversation waiting there widens (its pass said so).
     let mut wakes: HashMap<i64, i64> = HashMap::new();
+    // Account → whether its routing requires the customer's language (cached until its
+    // settings change).
+    let mut requires_words: HashMap<i64, bool> = HashMap::new();
     // This process's name in the shared presence table.
     let instance = throughline_core::crypto::random_token(12);
     let mut refresh = tokio::time::interval(Duration::from_millis(
         stored::PRESENCE_REFRESH_MS.unsigned_abs(),
     ));
     loop {
-        let mut due = BTreeSet::new();
-        let mut gone = Vec::new();
-        let mut changed = Vec::new();
+        let mut m = Marks::default();
         let next_wake = wakes.values().min().copied();
         let sleep_ms = next_wake.map_or(0, |t| (t - throughline_store::now_ms()).max(0));
         tokio::select! {
             signal = signals.recv() => match signal {
-                Ok(s) => note(&s, &mut presence, &mut due, &mut gone, &mut changed),
-                Err(RecvError::Lagged(_)) => due.extend(presence.keys().copied()),
+                Ok(s) => note(&s, &mut presence, &mut m),
+                Err(RecvError::Lagged(_)) => m.due.extend(presence.keys().copied()),
                 Err(RecvError::Closed) => return,
             },
             _ = tokio::time::sleep(Duration::from_millis(sleep_ms.unsigned_abs())), if next_wake.is_some() => {
@@ -55,7 +56,7 @@ pub(crate) async fn run(
                 wakes.retain(|account, at| {
                     let woke = *at <= now;
                     if woke {
-                        due.insert(*account);
+                        m.due.insert(*account);
                     }
                     !woke
                 });
@@ -73,32 +74,53 @@ pub(crate) async fn run(
         // Take everything already waiting, so a burst is decided once per account.
         loop {
             match signals.try_recv() {
-                Ok(s) => note(&s, &mut presence, &mut due, &mut gone, &mut changed),
+                Ok(s) => note(&s, &mut presence, &mut m),
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                    due.extend(presence.keys().copied());
+                    m.due.extend(presence.keys().copied());
                 }
                 Err(_) => break,
             }
         }
-        if !changed.is_empty()
-            && let Err(e) = share(&store, &instance, Some(&changed)).await
+        for account_id in &m.settings_changed {
+            requires_words.remove(account_id);
+        }
+        for account_id in m.words {
+            if presence.get(&account_id).is_none_or(|a| a.is_empty()) {
+                continue;
+            }
+            let required = match requires_words.get(&account_id) {
+                Some(r) => *r,
+                None => match language_required(&store, account_id).await {
+                    Ok(r) => *requires_words.entry(account_id).or_insert(r),
+                    Err(e) => {
+                        tracing::warn!(account_id, error = %e, "reading routing settings failed");
+                        true
+                    }
+                },
+            };
+            if required {
+                m.due.insert(account_id);
+            }
+        }
+        if !m.changed.is_empty()
+            && let Err(e) = share(&store, &instance, Some(&m.changed)).await
         {
             tracing::warn!(error = %e, "sharing presence failed; the next refresh retries");
         }
-        for (account_id, agent_id) in gone {
+        for (account_id, agent_id) in m.gone {
             match throughline_service::routing::requeue_unanswered(&store, account_id, agent_id)
                 .await
             {
                 Ok(0) => {}
                 Ok(_) => {
-                    due.insert(account_id);
+                    m.due.insert(account_id);
                 }
                 Err(e) => {
                     tracing::warn!(account_id, agent_id, error = %e, "re-queueing an offline agent's chats failed");
                 }
             }
         }
-        for account_id in due {
+        for account_id in m.due {
             let Some(local) = presence.get(&account_id) else {
                 continue;
             };
@@ -150,6 +172,13 @@ async fn share(
     tx.commit().await
 }
 
+/// Whether the account's routing waits for a customer's words (the language required).
+async fn language_required(store: &Store, account_id: i64) -> throughline_store::Result<bool> {
+    let mut conn = store.read().await?;
+    let settings = stored::settings(&mut conn, account_id).await?;
+    Ok(settings.language == throughline_core::routing::LanguageMode::Require)
+}
+
 /// This instance's agents and those present on other instances (whose own status wins
 /// here only when they are not connected here).
 async fn with_elsewhere(
@@ -197,14 +226,24 @@ fn offer_notice(
     }
 }
 
+/// What the signals taken in one turn of the loop call for.
+#[derive(Default)]
+struct Marks {
+    /// Accounts to decide.
+    due: BTreeSet<i64>,
+    /// (account, agent) gone offline: their unanswered live chats go back.
+    gone: Vec<(i64, i64)>,
+    /// Presence changes to share with the other instances.
+    changed: Vec<(i64, i64, Presence)>,
+    /// Accounts where a waiting conversation's customer wrote: decided if their routing
+    /// requires the language.
+    words: Vec<i64>,
+    /// Accounts whose routing settings may have changed.
+    settings_changed: Vec<i64>,
+}
+
 /// Updates presence and marks the account when the signal may let someone be assigned.
-fn note(
-    signal: &Signal,
-    presence: &mut HashMap<i64, HashMap<i64, Presence>>,
-    due: &mut BTreeSet<i64>,
-    gone: &mut Vec<(i64, i64)>,
-    changed: &mut Vec<(i64, i64, Presence)>,
-) {
+fn note(signal: &Signal, presence: &mut HashMap<i64, HashMap<i64, Presence>>, m: &mut Marks) {
     match signal {
         Signal::Presence(p) => {
             let now = match p.status {
@@ -213,16 +252,16 @@ fn note(
                 Status::Away => Presence::Away,
                 Status::Offline => Presence::Offline,
             };
-            changed.push((p.account_id, p.user_id, now));
+            m.changed.push((p.account_id, p.user_id, now));
             let agents = presence.entry(p.account_id).or_default();
             if now == Presence::Offline {
                 agents.remove(&p.user_id);
-                gone.push((p.account_id, p.user_id));
+                m.gone.push((p.account_id, p.user_id));
             } else {
                 agents.insert(p.user_id, now);
             }
             if now.takes_new_work() {
-                due.insert(p.account_id);
+                m.due.insert(p.account_id);
             }
         }
         Signal::Event(e) => {
@@ -231,17 +270,25 @@ fn note(
                 // Unassigned or moved to another team; other updates (activity times,
                 // attributes) change nothing for routing.
                 EventKind::ConversationUpdated => changes_assignment(&e.payload),
-                // The customer's words tell the language a waiting conversation may require.
-                EventKind::MessageCreated => e.payload["message_type"] == "incoming",
+                // The customer's words tell the language a waiting conversation may require:
+                // that matters only where the account requires it (asked below).
+                EventKind::MessageCreated => {
+                    let waits = e.payload["conversation"]["assignee_id"].is_null();
+                    if e.payload["message_type"] == "incoming" && waits {
+                        m.words.push(e.account_id);
+                    }
+                    false
+                }
                 _ => false,
             };
             if matters && presence.get(&e.account_id).is_some_and(|a| !a.is_empty()) {
-                due.insert(e.account_id);
+                m.due.insert(e.account_id);
             }
         }
         Signal::RoutingChanged { account_id } => {
+            m.settings_changed.push(*account_id);
             if presence.get(account_id).is_some_and(|a| !a.is_empty()) {
-                due.insert(*account_id);
+                m.due.insert(*account_id);
             }
         }
         Signal::Typing(_) | Signal::Offer(_) => {}

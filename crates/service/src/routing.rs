@@ -51,14 +51,14 @@ pub async fn assign_waiting(
     // that without taking the write lock, which on SQLite every ingest needs too.
     {
         let mut conn = store.read().await?;
-        if !stored::anything_waiting(&mut conn, account_id).await? {
+        if !stored::anything_waiting(&mut conn, account_id, &available).await? {
             return Ok(Pass::default());
         }
     }
     let mut tx = store.begin().await?;
     stored::lock_account(&mut tx, account_id).await?;
     let expired = stored::expire_offers(&mut tx, account_id, now).await?;
-    let waiting = stored::waiting(&mut tx, account_id).await?;
+    let waiting = stored::waiting(&mut tx, account_id, &available).await?;
     if waiting.is_empty() {
         let next_wake = stored::next_offer_expiry(tx.conn(), account_id).await?;
         tx.commit().await?;

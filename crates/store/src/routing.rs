@@ -68,40 +68,54 @@ pub async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<()> {
 
 /// Whether any conversation waits for auto-assignment, or an offer has expired (a read,
 /// before taking the lock).
-pub async fn anything_waiting(conn: &mut crate::Conn, account_id: i64) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT c.id FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
-         WHERE c.account_id = $1 AND c.status = 'open' AND c.assignee_id IS NULL \
-           AND i.enable_auto_assignment = $2 AND NOT EXISTS (SELECT 1 FROM routing_offers o \
-             WHERE o.conversation_id = c.id AND o.state = 'pending') \
-         UNION ALL SELECT conversation_id FROM routing_offers \
-         WHERE account_id = $1 AND state = 'pending' AND expires_at <= $3 LIMIT 1",
-    )
-    .bind(account_id)
-    .bind(true)
-    .bind(crate::now_ms())
-    .fetch_optional(conn)
-    .await?;
-    Ok(found.is_some())
+pub async fn anything_waiting(
+    conn: &mut crate::Conn,
+    account_id: i64,
+    user_ids: &[i64],
+) -> Result<bool> {
+    if user_ids.is_empty() {
+        return Ok(false);
+    }
+    let mut q = crate::sql::SqlBuilder::new("SELECT c.id FROM conversations c ");
+    push_waiting_filter(&mut q, account_id, user_ids);
+    q.push(" UNION ALL SELECT conversation_id FROM routing_offers WHERE account_id = ");
+    q.bind(account_id);
+    q.push(" AND state = 'pending' AND expires_at <= ");
+    q.bind(crate::now_ms());
+    q.push(" LIMIT 1");
+    Ok(q.build().fetch_optional(conn).await?.is_some())
 }
 
-/// Open, unassigned conversations of inboxes with auto-assignment on.
-pub async fn waiting(tx: &mut Tx, account_id: i64) -> Result<Vec<Waiting>> {
-    let rows = sqlx::query(
+/// `JOIN … WHERE …` of a conversation that waits for auto-assignment in an inbox one of
+/// `user_ids` works (`c` is the conversation, `i` its inbox).
+fn push_waiting_filter(q: &mut crate::sql::SqlBuilder, account_id: i64, user_ids: &[i64]) {
+    q.push("JOIN inboxes i ON i.id = c.inbox_id WHERE c.account_id = ");
+    q.bind(account_id);
+    q.push(" AND c.status = 'open' AND c.assignee_id IS NULL AND i.enable_auto_assignment = ");
+    q.bind(true);
+    q.push(" AND c.inbox_id IN (SELECT inbox_id FROM inbox_members WHERE user_id IN ");
+    q.bind_list(user_ids);
+    q.push(
+        ") AND NOT EXISTS (SELECT 1 FROM routing_offers o WHERE o.conversation_id = c.id \
+             AND o.state = 'pending')",
+    );
+}
+
+/// Open, unassigned conversations of inboxes with auto-assignment on that one of
+/// `user_ids` works: the oldest first.
+pub async fn waiting(tx: &mut Tx, account_id: i64, user_ids: &[i64]) -> Result<Vec<Waiting>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = crate::sql::SqlBuilder::new(
         "SELECT c.id, c.inbox_id, c.team_id, c.priority, c.contact_id, \
            COALESCE(c.waiting_since, c.created_at) AS since, i.channel_type, \
-           i.auto_assignment_limit \
-         FROM conversations c JOIN inboxes i ON i.id = c.inbox_id \
-         WHERE c.account_id = $1 AND c.status = 'open' AND c.assignee_id IS NULL \
-           AND i.enable_auto_assignment = $2 AND NOT EXISTS (SELECT 1 FROM routing_offers o \
-             WHERE o.conversation_id = c.id AND o.state = 'pending') \
-         ORDER BY since, c.id LIMIT $3",
-    )
-    .bind(account_id)
-    .bind(true)
-    .bind(WAITING_LIMIT)
-    .fetch_all(tx.conn())
-    .await?;
+           i.auto_assignment_limit FROM conversations c ",
+    );
+    push_waiting_filter(&mut q, account_id, user_ids);
+    q.push(" ORDER BY since, c.id LIMIT ");
+    q.bind(WAITING_LIMIT);
+    let rows = q.build().fetch_all(tx.conn()).await?;
     rows.iter()
         .map(|row| {
             Ok(Waiting {
