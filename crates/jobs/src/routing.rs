@@ -132,10 +132,17 @@ pub(crate) async fn run(
                     local.clone()
                 }
             };
+            let started = std::time::Instant::now();
             match throughline_service::routing::assign_waiting(&store, account_id, &agents, now)
                 .await
             {
                 Ok(pass) => {
+                    tracing::debug!(
+                        account_id,
+                        decisions = pass.decisions.len(),
+                        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                        "routing pass"
+                    );
                     match pass.next_wake {
                         Some(at) => wakes.insert(account_id, at),
                         None => wakes.remove(&account_id),

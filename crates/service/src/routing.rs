@@ -55,8 +55,14 @@ pub async fn assign_waiting(
             return Ok(Pass::default());
         }
     }
+    let asked = std::time::Instant::now();
     let mut tx = store.begin().await?;
     stored::lock_account(&mut tx, account_id).await?;
+    tracing::debug!(
+        account_id,
+        waited_ms = asked.elapsed().as_secs_f64() * 1000.0,
+        "routing lock taken"
+    );
     let expired = stored::expire_offers(&mut tx, account_id, now).await?;
     let waiting = stored::waiting(&mut tx, account_id, &available).await?;
     if waiting.is_empty() {

@@ -55,7 +55,11 @@ impl ServerUnderTest {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--smtp-listen")
             .arg(format!("127.0.0.1:{smtp_port}"))
-            .env("THROUGHLINE_LOG", "warn")
+            // THROUGHLINE_BENCH_SERVER_LOG sets the server's filter to trace a figure down.
+            .env(
+                "THROUGHLINE_LOG",
+                std::env::var("THROUGHLINE_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             // The load comes from one address: limits far above it, so the limiter's cost is
             // measured without it refusing anything.
             .env("THROUGHLINE_PUBLIC_RATE_PER_IP", "10000000")

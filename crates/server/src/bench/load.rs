@@ -89,14 +89,20 @@ fn watch(ws: Socket, prefix: &'static str, out: mpsc::UnboundedSender<(usize, In
 }
 
 /// Reports (what `pick` finds in a frame, its arrival) for every JSON frame it finds
-/// something in, until the socket or the receiver closes.
+/// something in, until the socket or the receiver closes. The socket is closed with the
+/// receiver: a phase's agents do not stay online, and fed, through the phases after it.
 pub fn watch_frames<T: Send + 'static>(
     mut ws: Socket,
     out: mpsc::UnboundedSender<(T, Instant)>,
     pick: impl Fn(&Value) -> Option<T> + Send + 'static,
 ) {
     tokio::spawn(async move {
-        while let Some(Ok(frame)) = ws.next().await {
+        loop {
+            let frame = tokio::select! {
+                frame = ws.next() => frame,
+                () = out.closed() => break,
+            };
+            let Some(Ok(frame)) = frame else { break };
             let Message::Text(text) = frame else { continue };
             let now = Instant::now();
             let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
@@ -108,6 +114,7 @@ pub fn watch_frames<T: Send + 'static>(
                 break;
             }
         }
+        let _ = ws.close(None).await;
     });
 }
 
