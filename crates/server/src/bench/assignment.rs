@@ -109,7 +109,8 @@ pub async fn measure(
         json!({"capacity": {"other": per_agent}}),
     )
     .await?;
-    let mut sockets = Vec::with_capacity(agents);
+    // The agents' apps read what they are sent (and drop it): held until the phase ends.
+    let (drain, drained) = mpsc::unbounded_channel::<((), Instant)>();
     for i in 0..agents {
         let signed = json_call(
             t,
@@ -123,7 +124,7 @@ pub async fn measure(
             .as_str()
             .context("agent token")?
             .to_owned();
-        sockets.push(load::socket_with(t, &token).await?);
+        load::watch_frames(load::socket_with(t, &token).await?, drain.clone(), |_| None);
     }
 
     // The administrator's socket sees every assignment.
@@ -209,7 +210,7 @@ pub async fn measure(
         }
     }
     let background = background.await??;
-    load::close_all(sockets).await;
+    drop(drained);
     Ok(AssignmentFigures {
         unassigned: opened.saturating_sub(latency.0.len()),
         latency,
