@@ -48,6 +48,7 @@ by_path = [
     (r"^/api/v1/accounts/\{account_id\}/contacts/\{id\}", "id", ids["contact_id"]),
     (r"^/api/v1/accounts/\{account_id\}/agent_bots/\{id\}", "id", ids["bot_id"]),
     (r"^/api/v1/accounts/\{account_id\}/agents/\{id\}", "id", ids["agent_id"]),
+    (r"^/api/v1/accounts/\{account_id\}/routing/agents/\{id\}", "id", ids["agent_id"]),
     (r"^/api/v1/accounts/\{account_id\}/canned_responses/\{id\}", "id", ids["canned_id"]),
     (r"^/api/v1/accounts/\{account_id\}/custom_attribute_definitions/\{id\}", "id", ids["attribute_id"]),
     (r"^/api/v1/accounts/\{account_id\}/inboxes/\{id\}", "id", ids["inbox_id"]),
