@@ -64,7 +64,7 @@ pub async fn assign_waiting(
         "routing lock taken"
     );
     let expired = stored::expire_offers(&mut tx, account_id, now).await?;
-    let waiting = stored::waiting(&mut tx, account_id, &available).await?;
+    let mut waiting = stored::waiting(&mut tx, account_id, &available).await?;
     if waiting.is_empty() {
         let next_wake = stored::next_offer_expiry(tx.conn(), account_id).await?;
         tx.commit().await?;
@@ -77,7 +77,6 @@ pub async fn assign_waiting(
     let candidates = stored::candidates(tx.conn(), account_id, Some(&available)).await?;
     // Only agents who work a conversation's inbox may take it: conversations of inboxes with
     // nobody available cannot be placed now, so nothing more is read for them.
-    let mut waiting = waiting;
     waiting.retain(|w| candidates.iter().any(|c| c.inboxes.contains(&w.inbox_id)));
     let settings = stored::settings(tx.conn(), account_id).await?;
     let profiles = stored::agent_profiles(tx.conn(), account_id).await?;

@@ -623,13 +623,13 @@ pub async fn expire_offers(tx: &mut Tx, account_id: i64, now: i64) -> Result<Vec
     .fetch_all(tx.conn())
     .await?;
     let expired: Vec<Offer> = rows.iter().map(offer).collect::<Result<_>>()?;
-    for o in &expired {
+    if !expired.is_empty() {
+        // One statement for all; `created_at` becomes when the offer was refused.
         sqlx::query(
-            "UPDATE routing_offers SET state = 'expired', created_at = $3 \
-             WHERE conversation_id = $1 AND user_id = $2",
+            "UPDATE routing_offers SET state = 'expired', created_at = $2 \
+             WHERE account_id = $1 AND state = 'pending' AND expires_at <= $2",
         )
-        .bind(o.conversation)
-        .bind(o.user_id)
+        .bind(account_id)
         .bind(now)
         .execute(tx.conn())
         .await?;
