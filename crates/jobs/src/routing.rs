@@ -61,7 +61,9 @@ pub(crate) async fn run(
                     !woke
                 });
             }
-            _ = refresh.tick() => {
+            // With nobody connected here there is no row to keep fresh (and, on SQLite, no
+            // reason to take the writer).
+            _ = refresh.tick(), if presence.values().any(|a| !a.is_empty()) => {
                 if let Err(e) = share(&store, &instance, None).await {
                     tracing::warn!(error = %e, "refreshing this instance's presence failed");
                 }
