@@ -36,6 +36,8 @@ pub mod kind {
     pub const ATTRIBUTE: &str = "CustomAttributeDefinition";
     pub const CONTACT: &str = "Contact";
     pub const CONVERSATION: &str = "Conversation";
+    pub const AUTOMATION_RULE: &str = "AutomationRule";
+    pub const MACRO: &str = "Macro";
 }
 
 /// `action`s: Chatwoot's `create`, `update`, `destroy`, `sign_in`, `sign_out`, and

@@ -116,6 +116,8 @@ pub struct StoredEvent {
     pub inbox_id: Option<i64>,
     pub payload: serde_json::Value,
     pub created_at: crate::Millis,
+    /// The automation rules whose actions caused it, oldest first (empty: not automation).
+    pub automation_chain: Vec<i64>,
 }
 
 #[cfg(test)]

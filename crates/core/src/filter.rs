@@ -193,9 +193,25 @@ pub fn parse(body: &Value, catalog: &dyn AttributeCatalog) -> Result<Vec<Conditi
         .ok_or_else(|| {
             FieldError::new("payload", "invalid", "payload must be a list of conditions")
         })?;
-    if items.is_empty() || items.len() > 30 {
+    if items.is_empty() {
         return Err(FieldError::new(
             "payload",
+            "invalid",
+            "give between 1 and 30 conditions",
+        ));
+    }
+    parse_items(items, "payload", catalog)
+}
+
+/// Conditions given as a list under `field` (errors name `field[i].…`); at most 30.
+pub fn parse_items(
+    items: &[Value],
+    field: &str,
+    catalog: &dyn AttributeCatalog,
+) -> Result<Vec<Condition>, FieldError> {
+    if items.len() > 30 {
+        return Err(FieldError::new(
+            field,
             "invalid",
             "give between 1 and 30 conditions",
         ));
@@ -203,16 +219,17 @@ pub fn parse(body: &Value, catalog: &dyn AttributeCatalog) -> Result<Vec<Conditi
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| parse_one(i, item, catalog))
+        .map(|(i, item)| parse_one(field, i, item, catalog))
         .collect()
 }
 
 fn parse_one(
+    list: &str,
     i: usize,
     item: &Value,
     catalog: &dyn AttributeCatalog,
 ) -> Result<Condition, FieldError> {
-    let field = |name: &str| format!("payload[{i}].{name}");
+    let field = |name: &str| format!("{list}[{i}].{name}");
     let key = item
         .get("attribute_key")
         .and_then(Value::as_str)
@@ -270,10 +287,10 @@ fn parse_one(
         FieldError::new(
             &field("values"),
             if raw.is_empty() { "blank" } else { "invalid" },
-            format!("payload[{i}] ({key} {op_name}): {what}"),
+            format!("{list}[{i}] ({key} {op_name}): {what}"),
         )
     })?;
-    let join = parse_join(i, item)?;
+    let join = parse_join(&field("query_operator"), item)?;
     Ok(Condition {
         attribute_key: key.to_owned(),
         attr_type,
@@ -284,8 +301,7 @@ fn parse_one(
     })
 }
 
-fn parse_join(i: usize, item: &Value) -> Result<Join, FieldError> {
-    let field = |name: &str| format!("payload[{i}].{name}");
+fn parse_join(field: &str, item: &Value) -> Result<Join, FieldError> {
     Ok(
         match item
             .get("query_operator")
@@ -297,7 +313,7 @@ fn parse_join(i: usize, item: &Value) -> Result<Join, FieldError> {
             None => Join::And,
             Some(other) => {
                 return Err(FieldError::new(
-                    &field("query_operator"),
+                    field,
                     "invalid",
                     format!("query_operator must be and or or, not `{other}`"),
                 ));

@@ -7,6 +7,7 @@
 //! The store, the HTTP layer and the event consumers call into this crate; it calls nothing.
 
 pub mod audit;
+pub mod automation;
 pub mod continuity;
 pub mod conversation;
 pub mod crypto;

@@ -49,6 +49,8 @@ pub enum Actor {
     AgentBot { id: i64 },
     Contact { id: i64 },
     System,
+    /// An automation rule's actions (named in activity lines as the rule).
+    Automation { rule_id: i64 },
 }
 
 impl Actor {
@@ -68,7 +70,7 @@ impl Actor {
     pub fn sees_all_inboxes(self) -> bool {
         match self {
             Self::User { role, .. } => role.supervises(),
-            Self::System => true,
+            Self::System | Self::Automation { .. } => true,
             Self::AgentBot { .. } | Self::Contact { .. } => false,
         }
     }

@@ -12,12 +12,16 @@
 //!                     contact exports to build, erased files to delete, retention policies
 //!                     a customer's file still at the provider ──► downloaded, attached
 //!                     audit log entries past their account's retention ──► deleted
+//!             commit ──► outbox_events ──► automation (durable cursor "automation")
+//!                                              │ one tx: the rules' actions + log lines + cursor
+//!                     delayed rules due ──► acted on if their conditions still hold
 //! ```
 //! Every consumer resumes where it stopped after a crash: the realtime one because clients
 //! resynchronise from the outbox by event id, the webhook one through its durable cursor, the
 //! sender because a delivery is marked done only after the receiver answered 2xx.
 
 mod audit;
+mod automation;
 mod consumer;
 mod media;
 mod privacy;
@@ -36,6 +40,7 @@ use throughline_store::Store;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+pub use automation::AUTOMATION_CONSUMER;
 pub use webhooks::WEBHOOK_CONSUMER;
 
 #[derive(Clone, Debug)]
@@ -124,6 +129,12 @@ impl Jobs {
                 rx.clone(),
             )),
             tokio::spawn(audit::run(store.clone(), config.clone(), rx.clone())),
+            tokio::spawn(automation::run(store.clone(), config.clone(), rx.clone())),
+            tokio::spawn(automation::run_timer(
+                store.clone(),
+                config.clone(),
+                rx.clone(),
+            )),
             tokio::spawn(privacy::run(
                 store.clone(),
                 blobs.clone(),

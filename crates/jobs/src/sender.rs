@@ -171,10 +171,10 @@ async fn attempt(
     d: &Delivery,
 ) {
     let sent = send(store, blobs, clients, d).await;
-    let target = if d.webhook_id.is_some() {
-        "webhook"
-    } else {
-        "channel"
+    let target = match (d.webhook_id, d.inbox_id) {
+        (Some(_), _) => "webhook",
+        (None, None) => "automation",
+        (None, Some(_)) => "channel",
     };
     let result = if sent.outcome.outcome == Outcome::Delivered {
         "delivered"
@@ -199,6 +199,9 @@ async fn attempt(
 /// An account webhook is a signed POST; anything else is its inbox's channel's to send.
 async fn send(store: &Store, blobs: &dyn BlobStore, clients: &Clients, d: &Delivery) -> Dispatched {
     let Some(webhook_id) = d.webhook_id else {
+        if d.inbox_id.is_none() {
+            return automation_post(clients, d).await;
+        }
         return outbound::dispatch(store, blobs, clients, d).await;
     };
     let scope = AccountScope::system(d.account_id);
@@ -223,6 +226,28 @@ async fn send(store: &Store, blobs: &dyn BlobStore, clients: &Clients, d: &Deliv
             secret: Some(&hook.secret),
             // Chatwoot signs account webhooks with the webhook's own secret, as we do.
             chatwoot_secret: Some(&hook.secret),
+            event: &d.event_name,
+            delivery_id: &d.id,
+            event_id: Some(d.event_id),
+            timestamp_secs: now_ms() / 1000,
+        })
+        .await;
+    Dispatched {
+        outcome,
+        failure_note: None,
+    }
+}
+
+/// An automation rule's or macro's `send_webhook_event`: the URL the rule names, unsigned as
+/// in Chatwoot (a rule has no secret), with the delivery id receivers deduplicate on.
+async fn automation_post(clients: &Clients, d: &Delivery) -> Dispatched {
+    let outcome = clients
+        .http
+        .post(SignedPost {
+            url: &d.url,
+            body: d.payload.as_bytes(),
+            secret: None,
+            chatwoot_secret: None,
             event: &d.event_name,
             delivery_id: &d.id,
             event_id: Some(d.event_id),

@@ -320,6 +320,7 @@ mod tests {
                 }
             }),
             created_at: 0,
+            automation_chain: Vec::new(),
         }
     }
 

@@ -631,6 +631,7 @@ mod tests {
                          "conversation_id": 1}
             }),
             created_at: 0,
+            automation_chain: Vec::new(),
         }))
     }
 

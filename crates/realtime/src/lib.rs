@@ -140,6 +140,7 @@ mod tests {
             inbox_id: None,
             payload: serde_json::json!({}),
             created_at: 0,
+            automation_chain: Vec::new(),
         }))
     }
 

@@ -10,6 +10,7 @@
 //! - [`email`]: one raw email through the email adapter and [`inbound`].
 
 pub mod adapters;
+pub mod automation;
 pub mod conversations;
 pub mod email;
 pub mod inbound;

@@ -414,6 +414,14 @@ pub(crate) async fn actor_name(conn: &mut Conn, scope: &AccountScope) -> Result<
         Actor::AgentBot { id } => crate::auth::get_agent_bot_unscoped(conn, id).await?.name,
         Actor::Contact { .. } => "the customer".to_owned(),
         Actor::System => "Throughline".to_owned(),
+        Actor::Automation { rule_id } => {
+            let name: Option<String> =
+                sqlx::query_scalar("SELECT name FROM automation_rules WHERE id = $1")
+                    .bind(rule_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            format!("automation rule “{}”", name.unwrap_or_default())
+        }
     })
 }
 
@@ -855,4 +863,116 @@ pub async fn by_internal_id(
     .await?
     .ok_or(StoreError::NotFound)?;
     records::conversation(&row)
+}
+
+/// Mutes or unmutes the conversation (Chatwoot's `mute`: muting also resolves it). The
+/// activity line and `conversation_updated` say so.
+pub async fn set_muted(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    muted: bool,
+) -> Result<Conversation> {
+    let mut current = conversation.clone();
+    if muted && current.status != Status::Resolved {
+        current = set_status(
+            tx,
+            scope,
+            &current,
+            StatusRequest::Set {
+                status: Status::Resolved,
+                snoozed_until: None,
+            },
+        )
+        .await?
+        .0;
+    }
+    if current.muted == muted {
+        return Ok(current);
+    }
+    let mut next = current.clone();
+    next.muted = muted;
+    let updated = save(tx, &next).await?;
+    let who = actor_name(tx.conn(), scope).await?;
+    let text = if muted {
+        format!("{who} has muted the conversation")
+    } else {
+        format!("{who} has unmuted the conversation")
+    };
+    messages::create_activity(
+        tx,
+        scope,
+        &updated,
+        text,
+        json!({ "kind": if muted { "muted" } else { "unmuted" }, "actor": who }),
+    )
+    .await?;
+    let diff = changed(&[("muted", json!(current.muted), json!(muted))]);
+    events::conversation(tx, EventKind::ConversationUpdated, &updated, Some(diff)).await?;
+    Ok(updated)
+}
+
+/// The agent who last replied to the customer in the conversation (public replies only).
+pub async fn last_responding_agent(conn: &mut Conn, conversation: &Conversation) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT sender_id FROM messages WHERE conversation_id = $1 AND message_type = 1 \
+         AND sender_type = 'User' AND private = FALSE ORDER BY id DESC LIMIT 1",
+    )
+    .bind(conversation.id)
+    .fetch_optional(conn)
+    .await?
+    .flatten())
+}
+
+/// The contact's conversation with the latest activity, if any.
+pub async fn latest_of_contact(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    contact_id: i64,
+) -> Result<Option<Conversation>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = $1 \
+         AND contact_id = $2 ORDER BY last_activity_at DESC, id DESC LIMIT 1"
+    )))
+    .bind(scope.account_id())
+    .bind(contact_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| records::conversation(&r)).transpose()
+}
+
+/// The inbox of the customer's incoming message before `message_id` in the same
+/// conversation (to tell when they moved to another channel).
+pub async fn previous_incoming_inbox(
+    conn: &mut Conn,
+    conversation_id: i64,
+    message_id: i64,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT inbox_id FROM messages WHERE conversation_id = $1 AND message_type = 0 \
+         AND id < $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(conversation_id)
+    .bind(message_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The latest conversations of the account (for previewing a rule), newest first.
+pub async fn latest(conn: &mut Conn, scope: &AccountScope, limit: i64) -> Result<Vec<Conversation>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = $1 \
+         ORDER BY id DESC LIMIT $2"
+    )))
+    .bind(scope.account_id())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(records::conversation).collect()
+}
+
+/// The conversation as Chatwoot's webhooks carry it, as of now (an automation rule's
+/// `send_webhook_event`).
+pub async fn webhook_data(tx: &mut Tx, conversation: &Conversation) -> Result<Value> {
+    events::conversation_body(tx, conversation, None).await
 }

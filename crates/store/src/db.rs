@@ -217,6 +217,7 @@ impl Store {
             tx,
             store: self.clone(),
             emitted: false,
+            automation_chain: None,
         })
     }
 
@@ -284,6 +285,8 @@ pub struct Tx {
     tx: Transaction<'static, Any>,
     store: Store,
     emitted: bool,
+    /// Written on every event this transaction emits: the rules that caused it.
+    automation_chain: Option<String>,
 }
 
 impl Tx {
@@ -299,8 +302,52 @@ impl Tx {
         self.emitted = true;
     }
 
+    /// From now on, the events this transaction emits were caused by the automation rules in
+    /// `chain` (oldest first); an empty chain: by nobody's rule.
+    pub fn caused_by_rules(&mut self, chain: &[i64]) {
+        self.automation_chain = (!chain.is_empty()).then(|| {
+            chain
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+    }
+
+    /// Marks a point this transaction can return to (`name` is a fixed identifier), so one
+    /// failing step does not abort the rest (PostgreSQL refuses every statement after an error
+    /// until the transaction rolls back to a savepoint).
+    pub async fn savepoint(&mut self, name: &'static str) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SAVEPOINT {name}")))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps what was done since the savepoint.
+    pub async fn release(&mut self, name: &'static str) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("RELEASE SAVEPOINT {name}")))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes what was done since the savepoint, and forgets it.
+    pub async fn roll_back_to(&mut self, name: &'static str) -> Result<()> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("ROLLBACK TO SAVEPOINT {name}")))
+            .execute(self.conn())
+            .await?;
+        self.release(name).await
+    }
+
+    pub(crate) fn automation_chain(&self) -> Option<&str> {
+        self.automation_chain.as_deref()
+    }
+
     pub async fn commit(self) -> Result<()> {
-        let Tx { tx, store, emitted } = self;
+        let Tx {
+            tx, store, emitted, ..
+        } = self;
         tx.commit().await?;
         if emitted {
             store.tick_outbox();

@@ -32,17 +32,31 @@ pub(crate) async fn contact(
     Ok(())
 }
 
+/// A conversation as Chatwoot's webhooks carry it (`Conversation#webhook_data`).
+pub(crate) async fn conversation_body(
+    tx: &mut Tx,
+    c: &Conversation,
+    changed: Option<Value>,
+) -> Result<Value> {
+    let store = tx.store().clone();
+    let account = render::account_ref(tx.conn(), c.account_id).await?;
+    let view = render::conversation(tx.conn(), &store, c.clone()).await?;
+    let contact_inbox = contact_inbox(tx, c).await?;
+    Ok(webhook_body::conversation(
+        &account,
+        &view,
+        contact_inbox.as_ref(),
+        changed,
+    ))
+}
+
 pub(crate) async fn conversation(
     tx: &mut Tx,
     kind: EventKind,
     c: &Conversation,
     changed: Option<Value>,
 ) -> Result<()> {
-    let store = tx.store().clone();
-    let account = render::account_ref(tx.conn(), c.account_id).await?;
-    let view = render::conversation(tx.conn(), &store, c.clone()).await?;
-    let contact_inbox = contact_inbox(tx, c).await?;
-    let mut payload = webhook_body::conversation(&account, &view, contact_inbox.as_ref(), changed);
+    let mut payload = conversation_body(tx, c, changed).await?;
     if let Value::Object(map) = &mut payload {
         map.insert(AUDIENCE_KEY.into(), Owner::of(c).to_json());
     }

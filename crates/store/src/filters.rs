@@ -131,8 +131,21 @@ pub async fn catalog(conn: &mut Conn, scope: &AccountScope, target: Target) -> R
         Target::Conversations => AttributeModel::ConversationAttribute,
         Target::Contacts => AttributeModel::ContactAttribute,
     };
-    let defs = attributes::list(conn, scope, Some(model)).await?;
-    let custom = defs
+    let custom = custom_types(conn, scope, Some(model)).await?;
+    Ok(Catalog { target, custom })
+}
+
+/// The account's custom attributes (of one model, or of both — a key defined on both keeps
+/// the conversation's) with the type and values filters compare them by.
+pub async fn custom_types(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    model: Option<AttributeModel>,
+) -> Result<HashMap<String, (AttrType, Choices)>> {
+    let mut defs = attributes::list(conn, scope, model).await?;
+    // Contacts' first, so that conversations' overwrite them below.
+    defs.sort_by_key(|d| d.attribute_model == AttributeModel::ConversationAttribute);
+    Ok(defs
         .into_iter()
         .map(|d| {
             let t = match d.attribute_display_type.as_str() {
@@ -158,8 +171,7 @@ pub async fn catalog(conn: &mut Conn, scope: &AccountScope, target: Target) -> R
             };
             (d.attribute_key, (t, choices))
         })
-        .collect();
-    Ok(Catalog { target, custom })
+        .collect())
 }
 
 pub(crate) fn is_postgres(conn: &Conn) -> bool {

@@ -35,6 +35,7 @@ pub(crate) fn crypto_token() -> String {
 }
 pub mod attributes;
 pub mod audit;
+pub mod automation;
 pub mod canned;
 pub mod custom_filters;
 pub mod inboxes;

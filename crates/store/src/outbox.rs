@@ -22,10 +22,11 @@ impl Tx {
     /// Appends a domain event; it becomes visible to consumers when the transaction commits.
     pub async fn emit(&mut self, event: NewEvent) -> Result<i64> {
         let payload = event.payload.to_string();
+        let chain = self.automation_chain().map(str::to_owned);
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox_events \
-               (account_id, kind, conversation_id, contact_id, inbox_id, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO outbox_events (account_id, kind, conversation_id, contact_id, \
+               inbox_id, payload, created_at, automation_chain) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(event.account_id)
         .bind(event.kind.as_str())
@@ -34,6 +35,7 @@ impl Tx {
         .bind(event.inbox_id)
         .bind(payload)
         .bind(now_ms())
+        .bind(chain)
         .fetch_one(self.conn())
         .await?;
         self.mark_emitted();
@@ -41,8 +43,8 @@ impl Tx {
     }
 }
 
-const EVENT_COLUMNS: &str =
-    "id, tx_order, account_id, kind, conversation_id, contact_id, inbox_id, payload, created_at";
+const EVENT_COLUMNS: &str = "id, tx_order, account_id, kind, conversation_id, contact_id, \
+     inbox_id, payload, created_at, automation_chain";
 
 fn stored_event(row: &sqlx::any::AnyRow) -> Result<(Cursor, StoredEvent)> {
     let cursor = Cursor {
@@ -58,6 +60,15 @@ fn stored_event(row: &sqlx::any::AnyRow) -> Result<(Cursor, StoredEvent)> {
         inbox_id: row.opt_int("inbox_id")?,
         payload: row.json("payload")?,
         created_at: row.int("created_at")?,
+        automation_chain: row
+            .opt_text("automation_chain")?
+            .map(|chain| {
+                chain
+                    .split(',')
+                    .filter_map(|id| id.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     Ok((cursor, event))
 }

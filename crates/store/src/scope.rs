@@ -29,6 +29,15 @@ impl AccountScope {
         }
     }
 
+    /// An automation rule acting in its account: every inbox, named as the rule.
+    pub fn automation(account_id: i64, rule_id: i64) -> Self {
+        Self {
+            account_id,
+            actor: Actor::Automation { rule_id },
+            inboxes: InboxVisibility::All,
+        }
+    }
+
     /// An agent bot acting in its own account: bots work on every inbox of it.
     pub fn agent_bot(account_id: i64, bot_id: i64) -> Self {
         Self {

@@ -159,7 +159,7 @@ fn delivery(row: &sqlx::any::AnyRow) -> Result<Delivery> {
 }
 
 /// Where a delivery goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     Webhook(i64),
     /// An API inbox's callback URL; carries the message so a failure can be shown on it.
@@ -167,6 +167,9 @@ pub enum Target {
         inbox_id: i64,
         message_id: Option<i64>,
     },
+    /// A URL an automation rule or a macro posts to (`send_webhook_event`): unsigned, as
+    /// Chatwoot's; `key` tells the rule's (or macro's) actions apart on one event.
+    Automation { key: String },
 }
 
 pub struct NewDelivery<'a> {
@@ -184,6 +187,7 @@ pub struct NewDelivery<'a> {
 pub async fn enqueue(conn: &mut Conn, d: NewDelivery<'_>) -> Result<()> {
     let (target, webhook_id, inbox_id, message_id) = match d.target {
         Target::Webhook(id) => (format!("webhook:{id}"), Some(id), None, None),
+        Target::Automation { key } => (format!("automation:{key}"), None, None, None),
         Target::ApiInbox {
             inbox_id,
             message_id,

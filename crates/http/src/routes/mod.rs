@@ -12,6 +12,7 @@ mod channel_webhooks;
 mod contacts;
 mod conversation_moves;
 mod conversations;
+mod automation_rules;
 mod custom_filters;
 mod email;
 mod health;
@@ -60,6 +61,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = webhooks::routes(router);
     let router = agent_bots::routes(router);
     let router = custom_filters::routes(router);
+    let router = automation_rules::routes(router);
     let router = routing::routes(router);
     let router = attachments::routes(router);
     let router = journey::routes(router);

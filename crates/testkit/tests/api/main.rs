@@ -5,6 +5,7 @@
 mod account_security;
 mod audit_log;
 mod auth;
+mod automation;
 mod bad_input;
 mod chatwoot_operations;
 mod chatwoot_semantics;

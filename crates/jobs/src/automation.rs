@@ -1,0 +1,139 @@
+//! Automation rules, fed by the outbox, and the timer for delayed rules.
+//!
+//! Each batch of events is one transaction: the rules' actions, their log lines and the
+//! durable cursor commit together. A crash before the commit redoes the batch from the old
+//! cursor with nothing done; after it, the batch is never seen again. Either way each rule acts
+//! once per event. Two processes reading the same batch are kept apart by the log line's
+//! unique (rule, event) key: the second one's actions are rolled back (`service::automation`).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use throughline_core::event::StoredEvent;
+use throughline_service::automation::{self as engine, AccountRules};
+use throughline_store::automation as store_rules;
+use throughline_store::outbox::{self, Cursor};
+use throughline_store::{Store, StoreError, now_ms};
+use tokio::sync::watch;
+
+use crate::JobsConfig;
+use crate::consumer::next_batch;
+
+pub const AUTOMATION_CONSUMER: &str = "automation";
+
+/// How long the log keeps what rules did.
+const LOG_RETENTION_MS: i64 = 30 * 24 * 3_600_000;
+/// Delayed runs settled per pass.
+const DUE_BATCH: i64 = 50;
+
+pub(crate) async fn run(store: Store, config: JobsConfig, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = store.outbox_signal();
+    let mut cursor = loop {
+        match starting_cursor(&store).await {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::warn!(error = %e, "automation cannot load its cursor");
+                if crate::sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
+                    return;
+                }
+            }
+        }
+    };
+    while let Some(batch) = next_batch(
+        &store,
+        cursor,
+        config.poll_interval,
+        &mut ticks,
+        &mut shutdown,
+    )
+    .await
+    {
+        match apply(&store, &batch).await {
+            Ok(next) => cursor = next,
+            Err(e) => {
+                tracing::warn!(error = %e, "automation failed on a batch; it will be retried");
+                if crate::sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn starting_cursor(store: &Store) -> Result<Cursor, StoreError> {
+    let mut tx = store.begin().await?;
+    let c = outbox::cursor_or_head(&mut tx, AUTOMATION_CONSUMER).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+async fn apply(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Cursor, StoreError> {
+    let last = batch.last().map(|(c, _)| *c).unwrap_or_default();
+    let mut tx = store.begin().await?;
+    let mut accounts: HashMap<i64, AccountRules> = HashMap::new();
+    for (_, event) in batch {
+        if !accounts.contains_key(&event.account_id) {
+            let rules = AccountRules::load(tx.conn(), event.account_id).await?;
+            accounts.insert(event.account_id, rules);
+        }
+        if let Some(rules) = accounts.get(&event.account_id) {
+            engine::on_event(&mut tx, rules, event).await?;
+        }
+    }
+    outbox::save_cursor(tx.conn(), AUTOMATION_CONSUMER, last).await?;
+    tx.commit().await?;
+    Ok(last)
+}
+
+/// Settles delayed runs as they come due, and forgets old log lines.
+pub(crate) async fn run_timer(
+    store: Store,
+    config: JobsConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let idle = (config.poll_interval * 20).max(Duration::from_secs(1));
+    let mut last_prune: Option<tokio::time::Instant> = None;
+    loop {
+        if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(3_600)) {
+            last_prune = Some(tokio::time::Instant::now());
+            if let Err(e) = prune(&store).await {
+                tracing::warn!(error = %e, "could not prune the automation log");
+            }
+        }
+        let wait = match settle_due(&store).await {
+            Ok(Some(next)) => {
+                Duration::from_millis(u64::try_from((next - now_ms()).max(10)).unwrap_or(10))
+                    .min(idle)
+            }
+            Ok(None) => idle,
+            Err(e) => {
+                tracing::warn!(error = %e, "delayed automation failed; retrying");
+                idle
+            }
+        };
+        if crate::sleep_or_shutdown(wait, &mut shutdown).await {
+            return;
+        }
+    }
+}
+
+async fn prune(store: &Store) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    store_rules::prune_runs(tx.conn(), now_ms() - LOG_RETENTION_MS).await?;
+    tx.commit().await
+}
+
+/// Settles what is due; returns when the next delayed run is due.
+async fn settle_due(store: &Store) -> Result<Option<i64>, StoreError> {
+    let due = {
+        let mut conn = store.read().await?;
+        store_rules::due_runs(&mut conn, now_ms(), DUE_BATCH).await?
+    };
+    for run in due {
+        let mut tx = store.begin().await?;
+        engine::settle_due(&mut tx, &run).await?;
+        tx.commit().await?;
+    }
+    let mut conn = store.read().await?;
+    store_rules::next_due(&mut conn).await
+}
