@@ -42,6 +42,7 @@ by_name = {
     "note_id": ids["note_id"],
     "export_id": ids["export_id"],
     "custom_filter_id": ids["custom_filter_id"],
+    "automation_rule_id": ids["automation_rule_id"],
 }
 # `{id}` names a different resource on each path.
 by_path = [
@@ -53,6 +54,7 @@ by_path = [
     (r"^/api/v1/accounts/\{account_id\}/custom_attribute_definitions/\{id\}", "id", ids["attribute_id"]),
     (r"^/api/v1/accounts/\{account_id\}/inboxes/\{id\}", "id", ids["inbox_id"]),
     (r"^/api/v1/accounts/\{account_id\}/labels/\{id\}", "id", ids["label_id"]),
+    (r"^/api/v1/accounts/\{account_id\}/automation_rules/\{id\}", "id", ids["automation_rule_id"]),
     (r"^/platform/api/v1/users/\{id\}", "id", ids["platform_user_id"]),
     (r"^/platform/api/v1/accounts/\{account_id\}", "account_id", ids["platform_account_id"]),
 ]

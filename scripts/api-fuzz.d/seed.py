@@ -121,6 +121,18 @@ custom_filter = admin(
     },
 )
 
+# An automation rule of the first administrator's, for the cross-tenant pass.
+automation_rule = admin(
+    "POST",
+    "/automation_rules",
+    {
+        "name": "Tag refunds",
+        "event_name": "message_created",
+        "conditions": [{"attribute_key": "content", "filter_operator": "contains", "values": ["refund"]}],
+        "actions": [{"action_name": "add_label", "action_params": ["refund"]}],
+    },
+)
+
 # The webhook's deliveries are written by a background consumer after the commit.
 delivery_id = None
 for _ in range(100):
@@ -154,6 +166,7 @@ ids = {
     "note_id": note["id"],
     "export_id": export["id"],
     "custom_filter_id": custom_filter["id"],
+    "automation_rule_id": automation_rule["id"],
     "agent_id": agent["id"],
     "platform_token": platform_token,
     "platform_account_id": platform_account["id"],

@@ -45,12 +45,21 @@ impl Role {
 /// (timers, channel ingest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Actor {
-    User { id: i64, role: Role },
-    AgentBot { id: i64 },
-    Contact { id: i64 },
+    User {
+        id: i64,
+        role: Role,
+    },
+    AgentBot {
+        id: i64,
+    },
+    Contact {
+        id: i64,
+    },
     System,
     /// An automation rule's actions (named in activity lines as the rule).
-    Automation { rule_id: i64 },
+    Automation {
+        rule_id: i64,
+    },
 }
 
 impl Actor {

@@ -7,6 +7,7 @@
 //! unique (rule, event) key: the second one's actions are rolled back (`service::automation`).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 use throughline_core::event::StoredEvent;
@@ -72,13 +73,13 @@ async fn apply(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Cursor,
     let mut tx = store.begin().await?;
     let mut accounts: HashMap<i64, AccountRules> = HashMap::new();
     for (_, event) in batch {
-        if !accounts.contains_key(&event.account_id) {
-            let rules = AccountRules::load(tx.conn(), event.account_id).await?;
-            accounts.insert(event.account_id, rules);
-        }
-        if let Some(rules) = accounts.get(&event.account_id) {
-            engine::on_event(&mut tx, rules, event).await?;
-        }
+        let rules = match accounts.entry(event.account_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => {
+                slot.insert(AccountRules::load(tx.conn(), event.account_id).await?)
+            }
+        };
+        engine::on_event(&mut tx, rules, event).await?;
     }
     outbox::save_cursor(tx.conn(), AUTOMATION_CONSUMER, last).await?;
     tx.commit().await?;

@@ -1,6 +1,7 @@
 //! "No lost message" under the worst stop there is: `throughline serve` killed with SIGKILL at
 //! random moments while a provider keeps sending, restarted, and sent again everything it did
-//! not acknowledge — on SQLite and on PostgreSQL.
+//! not acknowledge — on SQLite and on PostgreSQL. An automation rule runs on every message
+//! meanwhile: killed between matching and acting, it still acts exactly once per message.
 //!
 //! `THROUGHLINE_CRASH_MESSAGES` and `THROUGHLINE_CRASH_KILLS` make a longer run locally.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -23,6 +24,8 @@ use throughline_testkit::remote::Remote;
 const BIN: &str = env!("CARGO_BIN_EXE_throughline");
 const ADMIN: &str = "crash@acme.test";
 const PASSWORD: &str = "a crash-test passphrase";
+/// What the automation rule writes on every customer message.
+const NOTE: &str = "automation saw it";
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -87,6 +90,16 @@ async fn acknowledged_messages_survive_sigkill(backend: Backend) {
             json!({"name": "Provider", "channel": {"type": "api"}}),
         )
         .await;
+    let rule = api
+        .post(
+            "/automation_rules",
+            json!({"name": "Note every message", "event_name": "message_created",
+                   "conditions": [{"attribute_key": "message_type", "filter_operator": "equal_to",
+                                   "values": ["incoming"]}],
+                   "actions": [{"action_name": "add_private_note", "action_params": [NOTE]}]}),
+        )
+        .await;
+    let rule_id = rule["id"].as_i64().unwrap();
     let mut conversations = Vec::new();
     for n in 0..4 {
         let inbox_id = inbox["id"].as_i64().unwrap();
@@ -176,6 +189,7 @@ async fn acknowledged_messages_survive_sigkill(backend: Backend) {
 
     // Every message stored exactly once.
     let mut stored: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut notes = 0;
     for conversation in conversations.iter() {
         let mut before: Option<i64> = None;
         loop {
@@ -190,6 +204,9 @@ async fn acknowledged_messages_survive_sigkill(backend: Backend) {
             let Some(oldest) = list.first() else { break };
             before = oldest["id"].as_i64();
             for m in &list {
+                if m["content"] == NOTE && m["private"] == true {
+                    notes += 1;
+                }
                 if let Some(ext) = m["source_id"].as_str() {
                     stored
                         .entry(ext.to_owned())
@@ -204,6 +221,55 @@ async fn acknowledged_messages_survive_sigkill(backend: Backend) {
         assert_eq!(ids.len(), 1, "message {i} stored {} times", ids.len());
     }
     assert_eq!(stored.len(), total, "nothing stored that was not sent");
+
+    // The rule acted once per message, whatever the kills interrupted: its notes, its log.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut runs = 0;
+    while tokio::time::Instant::now() < deadline {
+        runs = 0;
+        let mut before: Option<i64> = None;
+        loop {
+            let page = match before {
+                Some(b) => format!("/automation_rules/{rule_id}/runs?limit=100&before={b}"),
+                None => format!("/automation_rules/{rule_id}/runs?limit=100"),
+            };
+            let list = api.get(&page).await["payload"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let Some(last) = list.last() else { break };
+            before = last["id"].as_i64();
+            assert!(list.iter().all(|r| r["outcome"] == "acted"), "{list:?}");
+            runs += list.len();
+        }
+        if runs >= total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(runs, total, "one run of the rule per message");
+    let mut notes_now = 0;
+    for conversation in conversations.iter() {
+        let mut before: Option<i64> = None;
+        loop {
+            let page = match before {
+                Some(b) => format!("/conversations/{conversation}/messages?before={b}"),
+                None => format!("/conversations/{conversation}/messages"),
+            };
+            let list = api.get(&page).await["payload"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let Some(oldest) = list.first() else { break };
+            before = oldest["id"].as_i64();
+            notes_now += list
+                .iter()
+                .filter(|m| m["content"] == NOTE && m["private"] == true)
+                .count();
+        }
+    }
+    assert!(notes <= notes_now);
+    assert_eq!(notes_now, total, "one note per message, never two");
 
     // Every event delivered at least once, and one delivery id per event, so a receiver that
     // deduplicates by it processes each exactly once.

@@ -129,8 +129,16 @@ pub async fn on_event(tx: &mut Tx, account: &AccountRules, event: &StoredEvent) 
                 // The rule was valid when saved; something it names is gone (a custom
                 // attribute deleted). Say so in its log instead of guessing.
                 let detail = json!([{ "error": errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ") }]);
-                log_run(tx, rule, event, conversation.as_ref(), Outcome::Failed, &detail, None)
-                    .await?;
+                log_run(
+                    tx,
+                    rule,
+                    event,
+                    conversation.as_ref(),
+                    Outcome::Failed,
+                    &detail,
+                    None,
+                )
+                .await?;
                 continue;
             }
         };
@@ -143,18 +151,43 @@ pub async fn on_event(tx: &mut Tx, account: &AccountRules, event: &StoredEvent) 
             } else {
                 "the chain of rules that caused the event is already at its limit"
             };
-            log_run(tx, rule, event, conversation.as_ref(), Outcome::Stopped, &json!([{ "error": why }]), None)
-                .await?;
+            log_run(
+                tx,
+                rule,
+                event,
+                conversation.as_ref(),
+                Outcome::Stopped,
+                &json!([{ "error": why }]),
+                None,
+            )
+            .await?;
             continue;
         }
         if checked.delay_minutes > 0 {
             let due = event.created_at + checked.delay_minutes * 60_000;
-            log_run(tx, rule, event, conversation.as_ref(), Outcome::Scheduled, &json!([]), Some(due))
-                .await?;
+            log_run(
+                tx,
+                rule,
+                event,
+                conversation.as_ref(),
+                Outcome::Scheduled,
+                &json!([]),
+                Some(due),
+            )
+            .await?;
             continue;
         }
         let Some(conversation) = conversation.as_ref() else {
-            log_run(tx, rule, event, None, Outcome::Failed, &json!([{ "error": "the contact has no conversation to act on" }]), None).await?;
+            log_run(
+                tx,
+                rule,
+                event,
+                None,
+                Outcome::Failed,
+                &json!([{ "error": "the contact has no conversation to act on" }]),
+                None,
+            )
+            .await?;
             continue;
         };
         act_and_log(tx, rule, &checked, event, conversation).await?;
@@ -221,7 +254,16 @@ async fn act_and_log(
     } else {
         Outcome::Failed
     };
-    let logged = log_run(tx, rule, event, Some(conversation), outcome, &json!(results), None).await?;
+    let logged = log_run(
+        tx,
+        rule,
+        event,
+        Some(conversation),
+        outcome,
+        &json!(results),
+        None,
+    )
+    .await?;
     if logged.is_some() {
         tx.release("automation_rule").await
     } else {
@@ -241,14 +283,23 @@ pub async fn settle_due(tx: &mut Tx, run: &Run) -> Result<bool> {
     };
     let lapse = |why: &str| json!([{ "error": why }]);
     if !rule.active {
-        return store_rules::settle(tx, run.id, Outcome::Lapsed, &lapse("the rule was switched off"))
-            .await;
+        return store_rules::settle(
+            tx,
+            run.id,
+            Outcome::Lapsed,
+            &lapse("the rule was switched off"),
+        )
+        .await;
     }
     let custom = filters::custom_types(tx.conn(), &scope, None).await?;
     let checked = match draft_of(&rule).checked(&custom) {
         Ok(c) => c,
         Err(errors) => {
-            let why = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let why = errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
             return store_rules::settle(tx, run.id, Outcome::Failed, &lapse(&why)).await;
         }
     };
@@ -264,12 +315,24 @@ pub async fn settle_due(tx: &mut Tx, run: &Run) -> Result<bool> {
         Some(id) => match conversations::by_internal_id(tx.conn(), &scope, id).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => {
-                return store_rules::settle(tx, run.id, Outcome::Lapsed, &lapse("the conversation is gone")).await;
+                return store_rules::settle(
+                    tx,
+                    run.id,
+                    Outcome::Lapsed,
+                    &lapse("the conversation is gone"),
+                )
+                .await;
             }
             Err(e) => return Err(e),
         },
         None => {
-            return store_rules::settle(tx, run.id, Outcome::Failed, &lapse("the contact has no conversation to act on")).await;
+            return store_rules::settle(
+                tx,
+                run.id,
+                Outcome::Failed,
+                &lapse("the contact has no conversation to act on"),
+            )
+            .await;
         }
     };
     let key = tx.store().key().clone();
@@ -344,7 +407,8 @@ pub async fn perform(
     let mut results = Vec::with_capacity(actions.len());
     for (index, action) in actions.iter().enumerate() {
         tx.savepoint("automation_action").await?;
-        let current = conversations::by_internal_id(tx.conn(), &context.scope, conversation.id).await?;
+        let current =
+            conversations::by_internal_id(tx.conn(), &context.scope, conversation.id).await?;
         match perform_one(tx, context, &current, action, index).await {
             Ok(()) => {
                 tx.release("automation_action").await?;
@@ -352,7 +416,9 @@ pub async fn perform(
             }
             Err(e) if is_refusal(&e) => {
                 tx.roll_back_to("automation_action").await?;
-                results.push(json!({ "action": action.name(), "ok": false, "error": refusal_words(&e) }));
+                results.push(
+                    json!({ "action": action.name(), "ok": false, "error": refusal_words(&e) }),
+                );
             }
             Err(e) => {
                 tx.roll_back_to("automation_action").await?;
@@ -405,7 +471,9 @@ async fn perform_one(
                 .await?
                 .ok_or_else(|| refuse("no agent has replied in this conversation yet"))?;
             if accounts::get_agent(tx.conn(), scope, agent).await.is_err() {
-                return Err(refuse("the agent who last replied is no longer in the account"));
+                return Err(refuse(
+                    "the agent who last replied is no longer in the account",
+                ));
             }
             conversations::assign(tx, scope, conversation, Some(Some(agent)), None).await?;
         }
@@ -488,7 +556,12 @@ fn mark_origin(new: &mut NewMessage, context: &ActionContext) {
     }
 }
 
-async fn set_status(tx: &mut Tx, scope: &AccountScope, c: &Conversation, status: Status) -> Result<()> {
+async fn set_status(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    c: &Conversation,
+    status: Status,
+) -> Result<()> {
     conversations::set_status(
         tx,
         scope,
@@ -630,7 +703,12 @@ fn business_facts(facts: &mut Facts, payload: &Value) {
     facts.text("event_type", text_of(event, "event_type"));
     facts.text("event_title", text_of(event, "title"));
     if let Value::Object(properties) = &event["properties"] {
-        flatten_into(facts, core_rules::conditions::EVENT_FIELD_PREFIX, properties, 0);
+        flatten_into(
+            facts,
+            core_rules::conditions::EVENT_FIELD_PREFIX,
+            properties,
+            0,
+        );
     }
 }
 

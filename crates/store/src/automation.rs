@@ -342,11 +342,11 @@ pub async fn due_runs(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<Run>>
 
 /// When the next delayed run is due.
 pub async fn next_due(conn: &mut Conn) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT MIN(due_at) FROM automation_runs WHERE outcome = 'scheduled'",
+    Ok(
+        sqlx::query_scalar("SELECT MIN(due_at) FROM automation_runs WHERE outcome = 'scheduled'")
+            .fetch_one(conn)
+            .await?,
     )
-    .fetch_one(conn)
-    .await?)
 }
 
 /// Settles a delayed run in the transaction that acts on it; false when another process (or
@@ -367,24 +367,30 @@ pub async fn settle(tx: &mut Tx, run_id: i64, outcome: Outcome, detail: &Value) 
 
 /// Forgets settled runs older than `before` (the log keeps a window, not history forever).
 pub async fn prune_runs(conn: &mut Conn, before: i64) -> Result<u64> {
-    let done = sqlx::query(
-        "DELETE FROM automation_runs WHERE outcome <> 'scheduled' AND updated_at < $1",
-    )
-    .bind(before)
-    .execute(conn)
-    .await?;
+    let done =
+        sqlx::query("DELETE FROM automation_runs WHERE outcome <> 'scheduled' AND updated_at < $1")
+            .bind(before)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected())
 }
 
 /// Writes the outcome of a run acted on after it was claimed.
-pub async fn record_outcome(tx: &mut Tx, run_id: i64, outcome: Outcome, detail: &Value) -> Result<()> {
-    sqlx::query("UPDATE automation_runs SET outcome = $2, detail = $3, updated_at = $4 WHERE id = $1")
-        .bind(run_id)
-        .bind(outcome.as_str())
-        .bind(detail.to_string())
-        .bind(now_ms())
-        .execute(tx.conn())
-        .await?;
+pub async fn record_outcome(
+    tx: &mut Tx,
+    run_id: i64,
+    outcome: Outcome,
+    detail: &Value,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE automation_runs SET outcome = $2, detail = $3, updated_at = $4 WHERE id = $1",
+    )
+    .bind(run_id)
+    .bind(outcome.as_str())
+    .bind(detail.to_string())
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 

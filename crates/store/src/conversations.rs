@@ -913,7 +913,10 @@ pub async fn set_muted(
 }
 
 /// The agent who last replied to the customer in the conversation (public replies only).
-pub async fn last_responding_agent(conn: &mut Conn, conversation: &Conversation) -> Result<Option<i64>> {
+pub async fn last_responding_agent(
+    conn: &mut Conn,
+    conversation: &Conversation,
+) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT sender_id FROM messages WHERE conversation_id = $1 AND message_type = 1 \
          AND sender_type = 'User' AND private = FALSE ORDER BY id DESC LIMIT 1",
@@ -959,7 +962,11 @@ pub async fn previous_incoming_inbox(
 }
 
 /// The latest conversations of the account (for previewing a rule), newest first.
-pub async fn latest(conn: &mut Conn, scope: &AccountScope, limit: i64) -> Result<Vec<Conversation>> {
+pub async fn latest(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    limit: i64,
+) -> Result<Vec<Conversation>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE account_id = $1 \
          ORDER BY id DESC LIMIT $2"

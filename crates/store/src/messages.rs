@@ -601,7 +601,10 @@ pub async fn record_edit(
 }
 
 /// The customer's latest message in the conversation.
-pub async fn latest_incoming(conn: &mut Conn, conversation: &Conversation) -> Result<Option<Message>> {
+pub async fn latest_incoming(
+    conn: &mut Conn,
+    conversation: &Conversation,
+) -> Result<Option<Message>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND message_type = 0 \
          ORDER BY id DESC LIMIT 1"

@@ -62,12 +62,7 @@ fn stored_event(row: &sqlx::any::AnyRow) -> Result<(Cursor, StoredEvent)> {
         created_at: row.int("created_at")?,
         automation_chain: row
             .opt_text("automation_chain")?
-            .map(|chain| {
-                chain
-                    .split(',')
-                    .filter_map(|id| id.parse().ok())
-                    .collect()
-            })
+            .map(|chain| chain.split(',').filter_map(|id| id.parse().ok()).collect())
             .unwrap_or_default(),
     };
     Ok((cursor, event))

@@ -169,7 +169,9 @@ pub enum Target {
     },
     /// A URL an automation rule or a macro posts to (`send_webhook_event`): unsigned, as
     /// Chatwoot's; `key` tells the rule's (or macro's) actions apart on one event.
-    Automation { key: String },
+    Automation {
+        key: String,
+    },
 }
 
 pub struct NewDelivery<'a> {

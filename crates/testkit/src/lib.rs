@@ -213,13 +213,11 @@ impl TestApp {
     /// much sooner, as if the test had waited.
     pub async fn pass_automation_time(&self, seconds: i64) {
         let mut tx = self.app.store.begin().await.unwrap();
-        sqlx::query(
-            "UPDATE automation_runs SET due_at = due_at - $1 WHERE outcome = 'scheduled'",
-        )
-        .bind(seconds * 1000)
-        .execute(tx.conn())
-        .await
-        .unwrap();
+        sqlx::query("UPDATE automation_runs SET due_at = due_at - $1 WHERE outcome = 'scheduled'")
+            .bind(seconds * 1000)
+            .execute(tx.conn())
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
 

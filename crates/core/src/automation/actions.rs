@@ -250,7 +250,10 @@ fn parse_one(at: &str, item: &Value) -> Result<Action, FieldError> {
             return Err(FieldError::new(
                 &name_field,
                 "unknown",
-                format!("unknown action `{other}`: expected one of {}", NAMES.join(", ")),
+                format!(
+                    "unknown action `{other}`: expected one of {}",
+                    NAMES.join(", ")
+                ),
             ));
         }
     })
@@ -268,27 +271,90 @@ mod tests {
     #[test]
     fn chatwoot_actions() {
         let cases = [
-            (json!({"action_name": "assign_agent", "action_params": [5]}), Action::AssignAgent(Some(5))),
-            (json!({"action_name": "assign_agent", "action_params": ["nil"]}), Action::AssignAgent(None)),
-            (json!({"action_name": "assign_team", "action_params": ["2"]}), Action::AssignTeam(Some(2))),
-            (json!({"action_name": "assign_team", "action_params": [0]}), Action::AssignTeam(None)),
-            (json!({"action_name": "assign_team", "action_params": []}), Action::AssignTeam(None)),
-            (json!({"action_name": "assign_agent", "action_params": ["last_responding_agent"]}), Action::AssignLastRespondingAgent),
-            (json!({"action_name": "add_label", "action_params": ["vip", "billing"]}), Action::AddLabel(vec!["vip".into(), "billing".into()])),
-            (json!({"action_name": "remove_label", "action_params": ["vip"]}), Action::RemoveLabel(vec!["vip".into()])),
-            (json!({"action_name": "send_message", "action_params": ["Olá!"]}), Action::SendMessage("Olá!".into())),
-            (json!({"action_name": "add_private_note", "action_params": ["check the order"]}), Action::AddPrivateNote("check the order".into())),
-            (json!({"action_name": "send_webhook_event", "action_params": ["https://hooks.example.com/x"]}), Action::SendWebhookEvent("https://hooks.example.com/x".into())),
-            (json!({"action_name": "mute_conversation", "action_params": null}), Action::MuteConversation),
-            (json!({"action_name": "snooze_conversation"}), Action::SnoozeConversation),
-            (json!({"action_name": "resolve_conversation", "action_params": []}), Action::ChangeStatus(Status::Resolved)),
-            (json!({"action_name": "open_conversation"}), Action::ChangeStatus(Status::Open)),
-            (json!({"action_name": "pending_conversation"}), Action::ChangeStatus(Status::Pending)),
-            (json!({"action_name": "change_status", "action_params": ["pending"]}), Action::ChangeStatus(Status::Pending)),
-            (json!({"action_name": "change_priority", "action_params": ["urgent"]}), Action::ChangePriority(Some(Priority::Urgent))),
-            (json!({"action_name": "change_priority", "action_params": ["nil"]}), Action::ChangePriority(None)),
-            (json!({"action_name": "remove_assigned_agent"}), Action::RemoveAssignedAgent),
-            (json!({"action_name": "remove_assigned_team"}), Action::RemoveAssignedTeam),
+            (
+                json!({"action_name": "assign_agent", "action_params": [5]}),
+                Action::AssignAgent(Some(5)),
+            ),
+            (
+                json!({"action_name": "assign_agent", "action_params": ["nil"]}),
+                Action::AssignAgent(None),
+            ),
+            (
+                json!({"action_name": "assign_team", "action_params": ["2"]}),
+                Action::AssignTeam(Some(2)),
+            ),
+            (
+                json!({"action_name": "assign_team", "action_params": [0]}),
+                Action::AssignTeam(None),
+            ),
+            (
+                json!({"action_name": "assign_team", "action_params": []}),
+                Action::AssignTeam(None),
+            ),
+            (
+                json!({"action_name": "assign_agent", "action_params": ["last_responding_agent"]}),
+                Action::AssignLastRespondingAgent,
+            ),
+            (
+                json!({"action_name": "add_label", "action_params": ["vip", "billing"]}),
+                Action::AddLabel(vec!["vip".into(), "billing".into()]),
+            ),
+            (
+                json!({"action_name": "remove_label", "action_params": ["vip"]}),
+                Action::RemoveLabel(vec!["vip".into()]),
+            ),
+            (
+                json!({"action_name": "send_message", "action_params": ["Olá!"]}),
+                Action::SendMessage("Olá!".into()),
+            ),
+            (
+                json!({"action_name": "add_private_note", "action_params": ["check the order"]}),
+                Action::AddPrivateNote("check the order".into()),
+            ),
+            (
+                json!({"action_name": "send_webhook_event", "action_params": ["https://hooks.example.com/x"]}),
+                Action::SendWebhookEvent("https://hooks.example.com/x".into()),
+            ),
+            (
+                json!({"action_name": "mute_conversation", "action_params": null}),
+                Action::MuteConversation,
+            ),
+            (
+                json!({"action_name": "snooze_conversation"}),
+                Action::SnoozeConversation,
+            ),
+            (
+                json!({"action_name": "resolve_conversation", "action_params": []}),
+                Action::ChangeStatus(Status::Resolved),
+            ),
+            (
+                json!({"action_name": "open_conversation"}),
+                Action::ChangeStatus(Status::Open),
+            ),
+            (
+                json!({"action_name": "pending_conversation"}),
+                Action::ChangeStatus(Status::Pending),
+            ),
+            (
+                json!({"action_name": "change_status", "action_params": ["pending"]}),
+                Action::ChangeStatus(Status::Pending),
+            ),
+            (
+                json!({"action_name": "change_priority", "action_params": ["urgent"]}),
+                Action::ChangePriority(Some(Priority::Urgent)),
+            ),
+            (
+                json!({"action_name": "change_priority", "action_params": ["nil"]}),
+                Action::ChangePriority(None),
+            ),
+            (
+                json!({"action_name": "remove_assigned_agent"}),
+                Action::RemoveAssignedAgent,
+            ),
+            (
+                json!({"action_name": "remove_assigned_team"}),
+                Action::RemoveAssignedTeam,
+            ),
         ];
         for (item, expected) in cases {
             assert_eq!(one(item.clone()), Ok(expected), "{item}");
@@ -299,17 +365,61 @@ mod tests {
     fn refusals_name_the_field() {
         let cases = [
             (json!({}), "actions[0].action_name", "blank"),
-            (json!({"action_name": "explode"}), "actions[0].action_name", "unknown"),
-            (json!({"action_name": "send_email_to_team", "action_params": [{"message": "x", "team_ids": [1]}]}), "actions[0].action_name", "not_supported"),
-            (json!({"action_name": "assign_agent", "action_params": ["ana"]}), "actions[0].action_params", "invalid"),
-            (json!({"action_name": "assign_agent"}), "actions[0].action_params", "invalid"),
-            (json!({"action_name": "assign_team", "action_params": [-1]}), "actions[0].action_params", "invalid"),
-            (json!({"action_name": "add_label", "action_params": []}), "actions[0].action_params", "invalid"),
-            (json!({"action_name": "add_label", "action_params": [7]}), "actions[0].action_params", "invalid"),
-            (json!({"action_name": "send_message", "action_params": ["  "]}), "actions[0].action_params", "invalid"),
-            (json!({"action_name": "send_webhook_event", "action_params": ["ftp://x"]}), "actions[0].action_params", "invalid"),
-            (json!({"action_name": "change_status", "action_params": ["closed"]}), "actions[0].action_params", "invalid"),
-            (json!({"action_name": "change_priority", "action_params": ["meh"]}), "actions[0].action_params", "invalid"),
+            (
+                json!({"action_name": "explode"}),
+                "actions[0].action_name",
+                "unknown",
+            ),
+            (
+                json!({"action_name": "send_email_to_team", "action_params": [{"message": "x", "team_ids": [1]}]}),
+                "actions[0].action_name",
+                "not_supported",
+            ),
+            (
+                json!({"action_name": "assign_agent", "action_params": ["ana"]}),
+                "actions[0].action_params",
+                "invalid",
+            ),
+            (
+                json!({"action_name": "assign_agent"}),
+                "actions[0].action_params",
+                "invalid",
+            ),
+            (
+                json!({"action_name": "assign_team", "action_params": [-1]}),
+                "actions[0].action_params",
+                "invalid",
+            ),
+            (
+                json!({"action_name": "add_label", "action_params": []}),
+                "actions[0].action_params",
+                "invalid",
+            ),
+            (
+                json!({"action_name": "add_label", "action_params": [7]}),
+                "actions[0].action_params",
+                "invalid",
+            ),
+            (
+                json!({"action_name": "send_message", "action_params": ["  "]}),
+                "actions[0].action_params",
+                "invalid",
+            ),
+            (
+                json!({"action_name": "send_webhook_event", "action_params": ["ftp://x"]}),
+                "actions[0].action_params",
+                "invalid",
+            ),
+            (
+                json!({"action_name": "change_status", "action_params": ["closed"]}),
+                "actions[0].action_params",
+                "invalid",
+            ),
+            (
+                json!({"action_name": "change_priority", "action_params": ["meh"]}),
+                "actions[0].action_params",
+                "invalid",
+            ),
         ];
         for (item, field, code) in cases {
             let err = one(item.clone()).unwrap_err();

@@ -36,7 +36,11 @@ const STANDARD: &[(&str, AttrType, Source)] = &[
     ("channel_type", AttrType::Enum, Source::Conversation),
     ("labels", AttrType::Labels, Source::Conversation),
     ("browser_language", AttrType::Enum, Source::Conversation),
-    ("conversation_language", AttrType::Enum, Source::Conversation),
+    (
+        "conversation_language",
+        AttrType::Enum,
+        Source::Conversation,
+    ),
     ("referer", AttrType::Text, Source::Conversation),
     ("email", AttrType::Text, Source::Contact),
     ("phone_number", AttrType::Text, Source::Contact),
@@ -260,12 +264,12 @@ pub fn test(condition: &Condition, facts: &Facts) -> bool {
         Operator::IsGreaterThan | Operator::IsLessThan => {
             let greater = condition.operator == Operator::IsGreaterThan;
             match (&fact, &condition.values) {
-                (Fact::Number(n), Values::Numbers(v)) => v.first().is_some_and(|x| {
-                    if greater { n > x } else { n < x }
-                }),
-                (Fact::Integer(n), Values::Integers(v)) => v.first().is_some_and(|x| {
-                    if greater { n > x } else { n < x }
-                }),
+                (Fact::Number(n), Values::Numbers(v)) => v
+                    .first()
+                    .is_some_and(|x| if greater { n > x } else { n < x }),
+                (Fact::Integer(n), Values::Integers(v)) => v
+                    .first()
+                    .is_some_and(|x| if greater { n > x } else { n < x }),
                 (Fact::Integer(n), Values::Numbers(v)) => v.first().is_some_and(|x| {
                     let n = *n as f64;
                     if greater { n > *x } else { n < *x }
@@ -362,27 +366,90 @@ mod tests {
     #[test]
     fn every_operator() {
         let cases = [
-            (json!([{"attribute_key": "content", "filter_operator": "contains", "values": ["ajuda"]}]), true),
-            (json!([{"attribute_key": "content", "filter_operator": "contains", "values": ["refund", "pedido"]}]), true),
-            (json!([{"attribute_key": "content", "filter_operator": "does_not_contain", "values": ["ajuda"]}]), false),
-            (json!([{"attribute_key": "content", "filter_operator": "starts_with", "values": ["olá"]}]), true),
-            (json!([{"attribute_key": "content", "filter_operator": "starts_with", "values": ["preciso"]}]), false),
-            (json!([{"attribute_key": "message_type", "filter_operator": "equal_to", "values": ["incoming"]}]), true),
-            (json!([{"attribute_key": "message_type", "filter_operator": "not_equal_to", "values": ["incoming"]}]), false),
-            (json!([{"attribute_key": "email", "filter_operator": "equal_to", "values": ["ANA@example.com"]}]), true),
-            (json!([{"attribute_key": "assignee_id", "filter_operator": "is_not_present"}]), true),
-            (json!([{"attribute_key": "assignee_id", "filter_operator": "is_present"}]), false),
-            (json!([{"attribute_key": "assignee_id", "filter_operator": "not_equal_to", "values": [7]}]), true),
-            (json!([{"attribute_key": "inbox_id", "filter_operator": "equal_to", "values": [2, "3"]}]), true),
-            (json!([{"attribute_key": "labels", "filter_operator": "equal_to", "values": ["VIP"]}]), true),
-            (json!([{"attribute_key": "labels", "filter_operator": "not_equal_to", "values": ["vip"]}]), false),
-            (json!([{"attribute_key": "plan", "filter_operator": "equal_to", "values": ["pro"]}]), true),
-            (json!([{"attribute_key": "order_total", "filter_operator": "is_greater_than", "values": [100]}]), true),
-            (json!([{"attribute_key": "order_total", "filter_operator": "is_less_than", "values": [100]}]), false),
-            (json!([{"attribute_key": "signed_up", "filter_operator": "days_before", "values": [7]}]), true),
-            (json!([{"attribute_key": "signed_up", "filter_operator": "days_before", "values": [30]}]), false),
-            (json!([{"attribute_key": "signed_up", "filter_operator": "is_greater_than", "values": ["2023-01-01"]}]), true),
-            (json!([{"attribute_key": "mail_subject", "filter_operator": "is_not_present"}]), true),
+            (
+                json!([{"attribute_key": "content", "filter_operator": "contains", "values": ["ajuda"]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "content", "filter_operator": "contains", "values": ["refund", "pedido"]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "content", "filter_operator": "does_not_contain", "values": ["ajuda"]}]),
+                false,
+            ),
+            (
+                json!([{"attribute_key": "content", "filter_operator": "starts_with", "values": ["olá"]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "content", "filter_operator": "starts_with", "values": ["preciso"]}]),
+                false,
+            ),
+            (
+                json!([{"attribute_key": "message_type", "filter_operator": "equal_to", "values": ["incoming"]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "message_type", "filter_operator": "not_equal_to", "values": ["incoming"]}]),
+                false,
+            ),
+            (
+                json!([{"attribute_key": "email", "filter_operator": "equal_to", "values": ["ANA@example.com"]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "assignee_id", "filter_operator": "is_not_present"}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "assignee_id", "filter_operator": "is_present"}]),
+                false,
+            ),
+            (
+                json!([{"attribute_key": "assignee_id", "filter_operator": "not_equal_to", "values": [7]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "inbox_id", "filter_operator": "equal_to", "values": [2, "3"]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "labels", "filter_operator": "equal_to", "values": ["VIP"]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "labels", "filter_operator": "not_equal_to", "values": ["vip"]}]),
+                false,
+            ),
+            (
+                json!([{"attribute_key": "plan", "filter_operator": "equal_to", "values": ["pro"]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "order_total", "filter_operator": "is_greater_than", "values": [100]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "order_total", "filter_operator": "is_less_than", "values": [100]}]),
+                false,
+            ),
+            (
+                json!([{"attribute_key": "signed_up", "filter_operator": "days_before", "values": [7]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "signed_up", "filter_operator": "days_before", "values": [30]}]),
+                false,
+            ),
+            (
+                json!([{"attribute_key": "signed_up", "filter_operator": "is_greater_than", "values": ["2023-01-01"]}]),
+                true,
+            ),
+            (
+                json!([{"attribute_key": "mail_subject", "filter_operator": "is_not_present"}]),
+                true,
+            ),
         ];
         for (items, expected) in cases {
             assert_eq!(check(items.clone()), expected, "{items}");
@@ -413,7 +480,11 @@ mod tests {
             custom: &custom,
         };
         assert!(on(EventName::MessageCreated).standard("content").is_some());
-        assert!(on(EventName::ConversationCreated).standard("content").is_none());
+        assert!(
+            on(EventName::ConversationCreated)
+                .standard("content")
+                .is_none()
+        );
         assert!(
             on(EventName::BusinessEventReceived)
                 .standard("event.order_id")

@@ -193,15 +193,27 @@ mod tests {
 
     #[test]
     fn status_changes_raise_opened_and_resolved() {
-        let t = |status: &str| triggers(EventKind::ConversationStatusChanged, &json!({"status": status}));
+        let t = |status: &str| {
+            triggers(
+                EventKind::ConversationStatusChanged,
+                &json!({"status": status}),
+            )
+        };
         assert_eq!(t("open"), vec![EventName::ConversationOpened]);
         assert_eq!(t("resolved"), vec![EventName::ConversationResolved]);
         assert!(t("pending").is_empty());
         assert!(
-            triggers(EventKind::MessageCreated, &json!({"message_type": "activity"})).is_empty()
+            triggers(
+                EventKind::MessageCreated,
+                &json!({"message_type": "activity"})
+            )
+            .is_empty()
         );
         assert_eq!(
-            triggers(EventKind::MessageCreated, &json!({"message_type": "incoming"})),
+            triggers(
+                EventKind::MessageCreated,
+                &json!({"message_type": "incoming"})
+            ),
             vec![EventName::MessageCreated]
         );
         assert!(triggers(EventKind::ContactUpdated, &json!({})).is_empty());
@@ -240,7 +252,12 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            vec!["name", "event_name", "delay_minutes", "actions[0].action_name"]
+            vec![
+                "name",
+                "event_name",
+                "delay_minutes",
+                "actions[0].action_name"
+            ]
         );
         let good = RuleDraft {
             name: "Tag refunds".into(),

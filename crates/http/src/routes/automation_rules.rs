@@ -415,7 +415,11 @@ async fn runs(
     ctx.require_admin()?;
     let limit = q.limit.unwrap_or(25);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid("limit", "invalid", "limit must be from 1 to 100"));
+        return Err(ApiError::invalid(
+            "limit",
+            "invalid",
+            "limit must be from 1 to 100",
+        ));
     }
     let mut conn = state.store.read().await?;
     rules::get(&mut conn, &ctx.scope, id).await?;
@@ -526,8 +530,10 @@ async fn sample_event(
         created_at: c.last_activity_at,
         automation_chain: Vec::new(),
     };
-    if matches!(event, EventName::MessageCreated | EventName::ChannelSwitched)
-        && let Some(m) = throughline_store::messages::latest_incoming(conn, c).await?
+    if matches!(
+        event,
+        EventName::MessageCreated | EventName::ChannelSwitched
+    ) && let Some(m) = throughline_store::messages::latest_incoming(conn, c).await?
     {
         sample.kind = EventKind::MessageCreated;
         sample.payload = json!({

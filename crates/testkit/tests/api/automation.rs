@@ -31,7 +31,9 @@ fn rule(name: &str, event: &str, conditions: Value, actions: Value) -> Value {
 }
 
 async fn create_rule(t: &TestApp, body: Value) -> i64 {
-    let saved = t.admin("POST", &t.acc("/automation_rules"), Some(body)).await;
+    let saved = t
+        .admin("POST", &t.acc("/automation_rules"), Some(body))
+        .await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     saved.body["id"].as_i64().unwrap()
 }
@@ -174,11 +176,21 @@ async fn bad_rules_are_refused_naming_the_field(b: Backend) {
     let t = TestApp::start(b).await;
     let cases = [
         (
-            rule("x", "on_tuesday", json!([]), json!([{"action_name": "resolve_conversation"}])),
+            rule(
+                "x",
+                "on_tuesday",
+                json!([]),
+                json!([{"action_name": "resolve_conversation"}]),
+            ),
             "event_name",
         ),
         (
-            rule(" ", "message_created", json!([]), json!([{"action_name": "resolve_conversation"}])),
+            rule(
+                " ",
+                "message_created",
+                json!([]),
+                json!([{"action_name": "resolve_conversation"}]),
+            ),
             "name",
         ),
         (
@@ -186,46 +198,75 @@ async fn bad_rules_are_refused_naming_the_field(b: Backend) {
             "actions",
         ),
         (
-            rule("x", "conversation_created",
+            rule(
+                "x",
+                "conversation_created",
                 json!([{"attribute_key": "content", "filter_operator": "contains", "values": ["a"]}]),
-                json!([{"action_name": "resolve_conversation"}])),
+                json!([{"action_name": "resolve_conversation"}]),
+            ),
             "conditions[0].attribute_key",
         ),
         (
-            rule("x", "message_created",
+            rule(
+                "x",
+                "message_created",
                 json!([{"attribute_key": "status", "filter_operator": "contains", "values": ["o"]}]),
-                json!([{"action_name": "resolve_conversation"}])),
+                json!([{"action_name": "resolve_conversation"}]),
+            ),
             "conditions[0].filter_operator",
         ),
         (
-            rule("x", "message_created",
+            rule(
+                "x",
+                "message_created",
                 json!([{"attribute_key": "country_code", "filter_operator": "equal_to", "values": ["Brazil"]}]),
-                json!([{"action_name": "resolve_conversation"}])),
+                json!([{"action_name": "resolve_conversation"}]),
+            ),
             "conditions[0].values",
         ),
         (
-            rule("x", "message_created", json!([]),
-                json!([{"action_name": "resolve_conversation"}, {"action_name": "explode"}])),
+            rule(
+                "x",
+                "message_created",
+                json!([]),
+                json!([{"action_name": "resolve_conversation"}, {"action_name": "explode"}]),
+            ),
             "actions[1].action_name",
         ),
         (
-            rule("x", "message_created", json!([]),
-                json!([{"action_name": "assign_agent", "action_params": [987654]}])),
+            rule(
+                "x",
+                "message_created",
+                json!([]),
+                json!([{"action_name": "assign_agent", "action_params": [987654]}]),
+            ),
             "actions[0].action_params",
         ),
         (
-            rule("x", "message_created", json!([]),
-                json!([{"action_name": "assign_team", "action_params": [987654]}])),
+            rule(
+                "x",
+                "message_created",
+                json!([]),
+                json!([{"action_name": "assign_team", "action_params": [987654]}]),
+            ),
             "actions[0].action_params",
         ),
         (
-            rule("x", "message_created", json!([]),
-                json!([{"action_name": "send_webhook_event", "action_params": ["javascript:alert(1)"]}])),
+            rule(
+                "x",
+                "message_created",
+                json!([]),
+                json!([{"action_name": "send_webhook_event", "action_params": ["javascript:alert(1)"]}]),
+            ),
             "actions[0].action_params",
         ),
         (
-            rule("x", "message_created", json!([]),
-                json!([{"action_name": "send_email_to_team", "action_params": [{"message": "x", "team_ids": [1]}]}])),
+            rule(
+                "x",
+                "message_created",
+                json!([]),
+                json!([{"action_name": "send_email_to_team", "action_params": [{"message": "x", "team_ids": [1]}]}]),
+            ),
             "actions[0].action_name",
         ),
         (
@@ -239,7 +280,9 @@ async fn bad_rules_are_refused_naming_the_field(b: Backend) {
         ),
     ];
     for (body, field) in cases {
-        let answer = t.admin("POST", &t.acc("/automation_rules"), Some(body.clone())).await;
+        let answer = t
+            .admin("POST", &t.acc("/automation_rules"), Some(body.clone()))
+            .await;
         assert_eq!(answer.status, 422, "{body} → {}", answer.body);
         assert!(
             answer.body.to_string().contains(&format!("\"{field}\"")),
@@ -271,9 +314,7 @@ async fn each_action_does_what_it_says(b: Backend) {
     )
     .await
     .expect(200);
-    let team = t
-        .post(&t.acc("/teams"), json!({"name": "Billing"}))
-        .await;
+    let team = t.post(&t.acc("/teams"), json!({"name": "Billing"})).await;
     let team_id = team["id"].as_i64().unwrap();
     let id = create_rule(
         &t,
@@ -377,10 +418,29 @@ async fn status_actions_and_unassigning(b: Backend) {
             actions,
         )
     };
-    let snooze = create_rule(&t, word_rule("snooze", json!([{"action_name": "snooze_conversation"}]))).await;
-    let pending = create_rule(&t, word_rule("pending", json!([{"action_name": "change_status", "action_params": ["pending"]}]))).await;
-    let resolve = create_rule(&t, word_rule("bye", json!([{"action_name": "resolve_conversation"}]))).await;
-    let mute = create_rule(&t, word_rule("stop", json!([{"action_name": "mute_conversation"}]))).await;
+    let snooze = create_rule(
+        &t,
+        word_rule("snooze", json!([{"action_name": "snooze_conversation"}])),
+    )
+    .await;
+    let pending = create_rule(
+        &t,
+        word_rule(
+            "pending",
+            json!([{"action_name": "change_status", "action_params": ["pending"]}]),
+        ),
+    )
+    .await;
+    let resolve = create_rule(
+        &t,
+        word_rule("bye", json!([{"action_name": "resolve_conversation"}])),
+    )
+    .await;
+    let mute = create_rule(
+        &t,
+        word_rule("stop", json!([{"action_name": "mute_conversation"}])),
+    )
+    .await;
     let back = create_rule(
         &t,
         word_rule(
@@ -411,14 +471,23 @@ async fn status_actions_and_unassigning(b: Backend) {
     };
     customer_writes(&t, &th, "snooze").await;
     status("snoozed").await;
-    assert_eq!(eventually_runs(&t, snooze, 1, "snooze ran").await[0]["outcome"], "acted");
+    assert_eq!(
+        eventually_runs(&t, snooze, 1, "snooze ran").await[0]["outcome"],
+        "acted"
+    );
     customer_writes(&t, &th, "pending").await;
     // The customer's message reopened it first (a snoozed conversation wakes on a reply).
     status("pending").await;
-    assert_eq!(eventually_runs(&t, pending, 1, "pending ran").await[0]["outcome"], "acted");
+    assert_eq!(
+        eventually_runs(&t, pending, 1, "pending ran").await[0]["outcome"],
+        "acted"
+    );
     customer_writes(&t, &th, "bye").await;
     status("resolved").await;
-    assert_eq!(eventually_runs(&t, resolve, 1, "resolve ran").await[0]["outcome"], "acted");
+    assert_eq!(
+        eventually_runs(&t, resolve, 1, "resolve ran").await[0]["outcome"],
+        "acted"
+    );
 
     // Nobody has replied yet: "last responding agent" cannot be done, and says so; the
     // other actions of the rule are done all the same.
@@ -447,7 +516,10 @@ async fn status_actions_and_unassigning(b: Backend) {
     .expect(200);
     t.admin(
         "POST",
-        &t.acc(&format!("/conversations/{}/assignments", th.conversation_id)),
+        &t.acc(&format!(
+            "/conversations/{}/assignments",
+            th.conversation_id
+        )),
         Some(json!({"assignee_id": null})),
     )
     .await
@@ -455,12 +527,18 @@ async fn status_actions_and_unassigning(b: Backend) {
     customer_writes(&t, &th, "back").await;
     let log = eventually_runs(&t, back, 2, "back ran again").await;
     assert_eq!(log[0]["outcome"], "acted", "{}", log[0]);
-    assert_eq!(conversation(&t, th.conversation_id).await["meta"]["assignee"]["id"], agent_id);
+    assert_eq!(
+        conversation(&t, th.conversation_id).await["meta"]["assignee"]["id"],
+        agent_id
+    );
 
     customer_writes(&t, &th, "stop").await;
     let c = status("resolved").await;
     assert_eq!(c["muted"], true);
-    assert_eq!(eventually_runs(&t, mute, 1, "mute ran").await[0]["outcome"], "acted");
+    assert_eq!(
+        eventually_runs(&t, mute, 1, "mute ran").await[0]["outcome"],
+        "acted"
+    );
 }
 
 async fn each_operator_decides_as_written(b: Backend) {
@@ -468,16 +546,20 @@ async fn each_operator_decides_as_written(b: Backend) {
     t.admin(
         "POST",
         &t.acc("/custom_attribute_definitions"),
-        Some(json!({"attribute_display_name": "Plan", "attribute_key": "plan",
-                    "attribute_display_type": "text", "attribute_model": "contact_attribute"})),
+        Some(
+            json!({"attribute_display_name": "Plan", "attribute_key": "plan",
+                    "attribute_display_type": "text", "attribute_model": "contact_attribute"}),
+        ),
     )
     .await
     .expect(200);
     t.admin(
         "POST",
         &t.acc("/custom_attribute_definitions"),
-        Some(json!({"attribute_display_name": "Orders", "attribute_key": "orders",
-                    "attribute_display_type": "number", "attribute_model": "contact_attribute"})),
+        Some(
+            json!({"attribute_display_name": "Orders", "attribute_key": "orders",
+                    "attribute_display_type": "number", "attribute_model": "contact_attribute"}),
+        ),
     )
     .await
     .expect(200);
@@ -486,30 +568,84 @@ async fn each_operator_decides_as_written(b: Backend) {
     t.admin(
         "PUT",
         &t.acc(&format!("/contacts/{}", th.contact_id)),
-        Some(json!({"email": "Ana@Example.com", "phone_number": "+5511987654321",
-                    "custom_attributes": {"plan": "Pro", "orders": 12}})),
+        Some(
+            json!({"email": "Ana@Example.com", "phone_number": "+5511987654321",
+                    "custom_attributes": {"plan": "Pro", "orders": 12}}),
+        ),
     )
     .await
     .expect(200);
     // (operator case, conditions, should match "Olá, preciso de ajuda com o PEDIDO 123")
     let cases = [
-        ("equal_to", json!([{"attribute_key": "message_type", "filter_operator": "equal_to", "values": ["incoming"]}]), true),
-        ("not_equal_to", json!([{"attribute_key": "status", "filter_operator": "not_equal_to", "values": ["open"]}]), false),
-        ("contains", json!([{"attribute_key": "content", "filter_operator": "contains", "values": ["pedido"]}]), true),
-        ("does_not_contain", json!([{"attribute_key": "content", "filter_operator": "does_not_contain", "values": ["ajuda"]}]), false),
-        ("starts_with", json!([{"attribute_key": "phone_number", "filter_operator": "starts_with", "values": ["+5511"]}]), true),
-        ("is_present", json!([{"attribute_key": "email", "filter_operator": "is_present"}]), true),
-        ("is_not_present", json!([{"attribute_key": "assignee_id", "filter_operator": "is_not_present"}]), true),
-        ("is_greater_than", json!([{"attribute_key": "orders", "filter_operator": "is_greater_than", "values": [10]}]), true),
-        ("is_less_than", json!([{"attribute_key": "orders", "filter_operator": "is_less_than", "values": [10]}]), false),
-        ("custom equal_to", json!([{"attribute_key": "plan", "filter_operator": "equal_to", "values": ["pro"]}]), true),
-        ("email any case", json!([{"attribute_key": "email", "filter_operator": "equal_to", "values": ["ana@example.com"]}]), true),
-        ("or", json!([
+        (
+            "equal_to",
+            json!([{"attribute_key": "message_type", "filter_operator": "equal_to", "values": ["incoming"]}]),
+            true,
+        ),
+        (
+            "not_equal_to",
+            json!([{"attribute_key": "status", "filter_operator": "not_equal_to", "values": ["open"]}]),
+            false,
+        ),
+        (
+            "contains",
+            json!([{"attribute_key": "content", "filter_operator": "contains", "values": ["pedido"]}]),
+            true,
+        ),
+        (
+            "does_not_contain",
+            json!([{"attribute_key": "content", "filter_operator": "does_not_contain", "values": ["ajuda"]}]),
+            false,
+        ),
+        (
+            "starts_with",
+            json!([{"attribute_key": "phone_number", "filter_operator": "starts_with", "values": ["+5511"]}]),
+            true,
+        ),
+        (
+            "is_present",
+            json!([{"attribute_key": "email", "filter_operator": "is_present"}]),
+            true,
+        ),
+        (
+            "is_not_present",
+            json!([{"attribute_key": "assignee_id", "filter_operator": "is_not_present"}]),
+            true,
+        ),
+        (
+            "is_greater_than",
+            json!([{"attribute_key": "orders", "filter_operator": "is_greater_than", "values": [10]}]),
+            true,
+        ),
+        (
+            "is_less_than",
+            json!([{"attribute_key": "orders", "filter_operator": "is_less_than", "values": [10]}]),
+            false,
+        ),
+        (
+            "custom equal_to",
+            json!([{"attribute_key": "plan", "filter_operator": "equal_to", "values": ["pro"]}]),
+            true,
+        ),
+        (
+            "email any case",
+            json!([{"attribute_key": "email", "filter_operator": "equal_to", "values": ["ana@example.com"]}]),
+            true,
+        ),
+        (
+            "or",
+            json!([
             {"attribute_key": "content", "filter_operator": "contains", "values": ["refund"], "query_operator": "or"},
-            {"attribute_key": "content", "filter_operator": "contains", "values": ["ajuda"]}]), true),
-        ("and", json!([
+            {"attribute_key": "content", "filter_operator": "contains", "values": ["ajuda"]}]),
+            true,
+        ),
+        (
+            "and",
+            json!([
             {"attribute_key": "content", "filter_operator": "contains", "values": ["ajuda"], "query_operator": "and"},
-            {"attribute_key": "inbox_id", "filter_operator": "equal_to", "values": [987654]}]), false),
+            {"attribute_key": "inbox_id", "filter_operator": "equal_to", "values": [987654]}]),
+            false,
+        ),
     ];
     let mut ids = Vec::new();
     for (name, conditions, expected) in &cases {
@@ -528,7 +664,12 @@ async fn each_operator_decides_as_written(b: Backend) {
     // A sentinel rule that always matches, last: once it ran, every rule had its turn.
     let sentinel = create_rule(
         &t,
-        rule("sentinel", "message_created", json!([]), json!([{"action_name": "add_label", "action_params": ["seen"]}])),
+        rule(
+            "sentinel",
+            "message_created",
+            json!([]),
+            json!([{"action_name": "add_label", "action_params": ["seen"]}]),
+        ),
     )
     .await;
     customer_writes(&t, &th, "Olá, preciso de ajuda com o PEDIDO 123").await;
@@ -578,7 +719,10 @@ async fn a_loop_between_rules_is_cut(b: Backend) {
     // An agent's change starts it.
     t.admin(
         "POST",
-        &t.acc(&format!("/conversations/{}/toggle_priority", th.conversation_id)),
+        &t.acc(&format!(
+            "/conversations/{}/toggle_priority",
+            th.conversation_id
+        )),
         Some(json!({"priority": "low"})),
     )
     .await
@@ -593,7 +737,10 @@ async fn a_loop_between_rules_is_cut(b: Backend) {
     };
     let removed = runs(&t, remove).await;
     let outcomes = |r: &[Value]| {
-        let mut o: Vec<String> = r.iter().map(|x| x["outcome"].as_str().unwrap().to_owned()).collect();
+        let mut o: Vec<String> = r
+            .iter()
+            .map(|x| x["outcome"].as_str().unwrap().to_owned())
+            .collect();
         o.sort();
         o
     };
@@ -601,7 +748,12 @@ async fn a_loop_between_rules_is_cut(b: Backend) {
     assert_eq!(outcomes(&removed), ["acted"], "{removed:?}");
     let stopped = added.iter().find(|r| r["outcome"] == "stopped").unwrap();
     assert_eq!(stopped["chain"], json!([add, remove]));
-    assert!(stopped["detail"][0]["error"].as_str().unwrap().contains("own actions"));
+    assert!(
+        stopped["detail"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("own actions")
+    );
     assert!(labels(&t, th.conversation_id).await.is_empty());
 }
 
@@ -631,10 +783,16 @@ async fn a_delayed_rule_acts_only_if_still_true(b: Backend) {
     let helped = thread(&t, &inbox, "hi").await;
     let log = eventually_runs(&t, id, 2, "both scheduled").await;
     assert!(log.iter().all(|r| r["outcome"] == "scheduled"), "{log:?}");
-    assert!(labels(&t, waiting.conversation_id).await.is_empty(), "not yet");
+    assert!(
+        labels(&t, waiting.conversation_id).await.is_empty(),
+        "not yet"
+    );
     t.admin(
         "POST",
-        &t.acc(&format!("/conversations/{}/assignments", helped.conversation_id)),
+        &t.acc(&format!(
+            "/conversations/{}/assignments",
+            helped.conversation_id
+        )),
         Some(json!({"assignee_id": agent_id})),
     )
     .await
@@ -655,10 +813,19 @@ async fn a_delayed_rule_acts_only_if_still_true(b: Backend) {
             .find(|r| r["conversation_id"] == display)
             .map(|r| r["outcome"].as_str().unwrap().to_owned())
     };
-    assert_eq!(outcome_of(waiting.conversation_id).as_deref(), Some("acted"));
-    assert_eq!(outcome_of(helped.conversation_id).as_deref(), Some("lapsed"));
+    assert_eq!(
+        outcome_of(waiting.conversation_id).as_deref(),
+        Some("acted")
+    );
+    assert_eq!(
+        outcome_of(helped.conversation_id).as_deref(),
+        Some("lapsed")
+    );
     assert_eq!(labels(&t, waiting.conversation_id).await, ["unattended"]);
-    assert_eq!(conversation(&t, waiting.conversation_id).await["priority"], "urgent");
+    assert_eq!(
+        conversation(&t, waiting.conversation_id).await["priority"],
+        "urgent"
+    );
     assert!(labels(&t, helped.conversation_id).await.is_empty());
 }
 
@@ -769,5 +936,8 @@ async fn the_preview_tries_recent_conversations(b: Backend) {
     assert_eq!(row(other.conversation_id)["matched"], false);
     // Nothing was saved or done.
     assert!(labels(&t, refund.conversation_id).await.is_empty());
-    assert_eq!(t.get(&t.acc("/automation_rules")).await["payload"], json!([]));
+    assert_eq!(
+        t.get(&t.acc("/automation_rules")).await["payload"],
+        json!([])
+    );
 }

@@ -424,6 +424,35 @@ async fn scenario(t: &TestApp) {
     .await
     .expect(204);
 
+    // Automation rules: create answers the rule unwrapped, the rest in `payload`.
+    let rule = t
+        .post(
+            &acc("/automation_rules"),
+            json!({"name": "Label bugs", "description": "bugs", "event_name": "message_created",
+                   "active": true,
+                   "conditions": [{"attribute_key": "content", "filter_operator": "contains",
+                                   "values": ["bug"]}],
+                   "actions": [{"action_name": "add_label", "action_params": ["bugs"]}]}),
+        )
+        .await;
+    t.get(&acc("/automation_rules")).await;
+    t.get(&acc(&format!("/automation_rules/{}", rule["id"])))
+        .await;
+    t.admin(
+        "PATCH",
+        &acc(&format!("/automation_rules/{}", rule["id"])),
+        Some(json!({"active": false})),
+    )
+    .await
+    .expect(200);
+    t.admin(
+        "DELETE",
+        &acc(&format!("/automation_rules/{}", rule["id"])),
+        None,
+    )
+    .await
+    .expect(200);
+
     // Client API.
     let ident = inbox["inbox_identifier"].as_str().unwrap().to_owned();
     let pubp = format!("/public/api/v1/inboxes/{ident}");

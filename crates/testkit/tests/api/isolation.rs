@@ -79,6 +79,13 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
         json!({"name": format!("{tag} filter"), "query": {"payload": []}}),
     )
     .await;
+    let automation_rule = call(
+        "POST",
+        acc("/automation_rules"),
+        json!({"name": format!("{tag} rule"), "event_name": "message_created",
+               "conditions": [], "actions": [{"action_name": "add_label", "action_params": ["x"]}]}),
+    )
+    .await;
     let note = call(
         "POST",
         acc(&format!("/contacts/{contact_id}/notes")),
@@ -134,6 +141,7 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
     ids.insert("bot_id", bot["id"].clone());
     ids.insert("custom_filter_id", custom_filter["id"].clone());
     ids.insert("note_id", note["id"].clone());
+    ids.insert("automation_rule_id", automation_rule["id"].clone());
     Tenant {
         account_id,
         token: token.to_owned(),
@@ -153,6 +161,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
         "inbox_id" => id("inbox_id"),
         "note_id" => id("note_id"),
         "custom_filter_id" => id("custom_filter_id"),
+        "automation_rule_id" => id("automation_rule_id"),
         "inbox_identifier" => id("inbox_identifier"),
         "contact_identifier" => id("contact_identifier"),
         "delivery_id" => "00000000-0000-0000-0000-000000000000".into(),
@@ -169,6 +178,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
                 "custom_attribute_definitions" => id("attribute_id"),
                 "agent_bots" => id("bot_id"),
                 "merge_suggestions" => id("suggestion_id"),
+                "automation_rules" => id("automation_rule_id"),
                 other => panic!("no id for `{other}` in {template}: add it to this test"),
             }
         }
@@ -276,6 +286,7 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
         "bots": get("/agent_bots".into()).await,
         "inbox_bot": get(format!("/inboxes/{}/agent_bot", b.ids["inbox_id"])).await,
         "custom_filters": get("/custom_filters".into()).await,
+        "automation_rules": get("/automation_rules".into()).await,
         // Refused attacks leave nothing in B's audit log either.
         "audit_logs": get("/audit_logs?per_page=100".into()).await,
     })

@@ -143,6 +143,11 @@ pub const EXERCISED: &[&str] = &[
     "POST /api/v1/accounts/{account_id}/custom_filters",
     "POST /api/v1/accounts/{account_id}/inboxes/{id}/set_agent_bot",
     "POST /platform/api/v1/agent_bots",
+    "GET /api/v1/accounts/{account_id}/automation_rules",
+    "POST /api/v1/accounts/{account_id}/automation_rules",
+    "GET /api/v1/accounts/{account_id}/automation_rules/{id}",
+    "PATCH /api/v1/accounts/{account_id}/automation_rules/{id}",
+    "DELETE /api/v1/accounts/{account_id}/automation_rules/{id}",
 ];
 
 /// Why a contract operation is not served.
@@ -157,26 +162,6 @@ use Why::{Never, NotYet};
 
 /// Every contract operation Throughline does not serve, and why: the one table of reasons.
 const NOT_SERVED: &[(&str, Why)] = &[
-    (
-        "GET /api/v1/accounts/{account_id}/automation_rules",
-        NotYet(Some("20"), "automation rules"),
-    ),
-    (
-        "POST /api/v1/accounts/{account_id}/automation_rules",
-        NotYet(Some("20"), "automation rules"),
-    ),
-    (
-        "GET /api/v1/accounts/{account_id}/automation_rules/{id}",
-        NotYet(Some("20"), "automation rules"),
-    ),
-    (
-        "PATCH /api/v1/accounts/{account_id}/automation_rules/{id}",
-        NotYet(Some("20"), "automation rules"),
-    ),
-    (
-        "DELETE /api/v1/accounts/{account_id}/automation_rules/{id}",
-        NotYet(Some("20"), "automation rules"),
-    ),
     (
         "POST /api/v1/accounts/{account_id}/portals",
         NotYet(
