@@ -133,6 +133,13 @@ automation_rule = admin(
     },
 )
 
+# A global macro of the first administrator's, for the cross-tenant pass.
+global_macro = admin(
+    "POST",
+    "/macros",
+    {"name": "Close", "visibility": "global", "actions": [{"action_name": "resolve_conversation"}]},
+)
+
 # The webhook's deliveries are written by a background consumer after the commit.
 delivery_id = None
 for _ in range(100):
@@ -167,6 +174,7 @@ ids = {
     "export_id": export["id"],
     "custom_filter_id": custom_filter["id"],
     "automation_rule_id": automation_rule["id"],
+    "macro_id": global_macro["payload"]["id"],
     "agent_id": agent["id"],
     "platform_token": platform_token,
     "platform_account_id": platform_account["id"],

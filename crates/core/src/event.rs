@@ -28,10 +28,12 @@ pub enum EventKind {
     ConversationMerged,
     /// An agent split messages out of a conversation into a new one.
     ConversationSplit,
+    /// An agent ran a macro on a conversation (its webhook actions' deliveries hang on it).
+    MacroExecuted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         Self::ConversationCreated,
         Self::ConversationUpdated,
         Self::ConversationStatusChanged,
@@ -48,6 +50,7 @@ impl EventKind {
         Self::BusinessEventCreated,
         Self::ConversationMerged,
         Self::ConversationSplit,
+        Self::MacroExecuted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +71,7 @@ impl EventKind {
             Self::BusinessEventCreated => "business_event_created",
             Self::ConversationMerged => "conversation_merged",
             Self::ConversationSplit => "conversation_split",
+            Self::MacroExecuted => "macro_executed",
         }
     }
 

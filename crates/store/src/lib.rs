@@ -62,6 +62,7 @@ mod events;
 pub mod filters;
 pub mod invitations;
 pub mod links;
+pub mod macros;
 pub mod media;
 pub mod messages;
 pub mod moves;

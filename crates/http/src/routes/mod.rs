@@ -20,6 +20,7 @@ mod inboxes;
 mod invitations;
 mod journey;
 mod labels;
+mod macros;
 pub(crate) mod messages;
 mod metrics;
 mod platform;
@@ -62,6 +63,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = agent_bots::routes(router);
     let router = custom_filters::routes(router);
     let router = automation_rules::routes(router);
+    let router = macros::routes(router);
     let router = routing::routes(router);
     let router = attachments::routes(router);
     let router = journey::routes(router);

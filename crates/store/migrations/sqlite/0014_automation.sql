@@ -1,4 +1,4 @@
--- Automation rules and their execution log (issue #20). Keep in step with
+-- Automation rules, their execution log, and macros (issue #20). Keep in step with
 -- ../postgres/0014_automation.sql.
 
 -- Chatwoot's automation_rules: on `event_name`, when `conditions` (JSON list in Chatwoot's
@@ -46,3 +46,18 @@ CREATE INDEX ix_automation_runs_due ON automation_runs (outcome, due_at);
 -- The rules whose actions caused an event (comma-separated ids, oldest first; NULL: not
 -- caused by automation). Rules never run on an event they caused, and chains are cut short.
 ALTER TABLE outbox_events ADD COLUMN automation_chain TEXT;
+
+-- Chatwoot's macros: a named list of actions (as automation rules hold them) an agent runs on
+-- a conversation. `visibility`: global (the account's) or personal (its author's only).
+CREATE TABLE macros (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    visibility TEXT NOT NULL,
+    actions TEXT NOT NULL DEFAULT '[]',
+    created_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    updated_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX ix_macros_account ON macros (account_id, visibility);

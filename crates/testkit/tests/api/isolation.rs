@@ -86,6 +86,13 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
                "conditions": [], "actions": [{"action_name": "add_label", "action_params": ["x"]}]}),
     )
     .await;
+    let global_macro = call(
+        "POST",
+        acc("/macros"),
+        json!({"name": format!("{tag} macro"), "visibility": "global",
+               "actions": [{"action_name": "add_label", "action_params": ["x"]}]}),
+    )
+    .await;
     let note = call(
         "POST",
         acc(&format!("/contacts/{contact_id}/notes")),
@@ -142,6 +149,7 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
     ids.insert("custom_filter_id", custom_filter["id"].clone());
     ids.insert("note_id", note["id"].clone());
     ids.insert("automation_rule_id", automation_rule["id"].clone());
+    ids.insert("macro_id", global_macro["payload"]["id"].clone());
     Tenant {
         account_id,
         token: token.to_owned(),
@@ -179,6 +187,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
                 "agent_bots" => id("bot_id"),
                 "merge_suggestions" => id("suggestion_id"),
                 "automation_rules" => id("automation_rule_id"),
+                "macros" => id("macro_id"),
                 other => panic!("no id for `{other}` in {template}: add it to this test"),
             }
         }
@@ -235,6 +244,7 @@ pub(crate) fn body_for(method: &str, template: &str, target: &Tenant) -> Option<
         }
         (_, "notes") | (_, "{note_id}") => json!({"content": "attack"}),
         (_, "events") => json!({"event_id": "attack-1", "type": "order_placed"}),
+        (_, "execute") => json!({"conversation_ids": [id("conversation_id")]}),
         (_, "filter") => {
             json!({"payload": [{"attribute_key": "name", "filter_operator": "is_present", "values": []}]})
         }
@@ -287,6 +297,7 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
         "inbox_bot": get(format!("/inboxes/{}/agent_bot", b.ids["inbox_id"])).await,
         "custom_filters": get("/custom_filters".into()).await,
         "automation_rules": get("/automation_rules".into()).await,
+        "macros": get("/macros".into()).await,
         // Refused attacks leave nothing in B's audit log either.
         "audit_logs": get("/audit_logs?per_page=100".into()).await,
     })
