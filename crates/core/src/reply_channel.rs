@@ -78,6 +78,22 @@ impl ReplyRules {
             ChannelType::Api | ChannelType::Telegram => base,
         }
     }
+
+    /// Whether a free-form reply may go now, given when the customer last wrote through the
+    /// channel: always on channels without a window.
+    pub fn window_open(&self, last_incoming_at: Option<Millis>, now: Millis) -> bool {
+        self.window_ms
+            .is_none_or(|window| last_incoming_at.is_some_and(|t| now.saturating_sub(t) <= window))
+    }
+
+    /// Why a reply outside the window is refused, in the channel's terms.
+    pub fn window_closed(channel: ChannelType) -> Unavailable {
+        if channel == ChannelType::Whatsapp {
+            Unavailable::WhatsappWindowClosed
+        } else {
+            Unavailable::MessagingWindowClosed
+        }
+    }
 }
 
 /// What the contact offers a channel to reach them with.
@@ -170,16 +186,8 @@ pub fn check(inbox: &InboxReach, reach: &Reach, now: Millis) -> Result<(), Unava
     if rules.needs_presence && inbox.visitor_online == Some(false) {
         return Err(Unavailable::VisitorOffline);
     }
-    if let Some(window) = rules.window_ms
-        && inbox
-            .last_incoming_at
-            .is_none_or(|t| now.saturating_sub(t) > window)
-    {
-        return Err(if inbox.channel_type == ChannelType::Whatsapp {
-            Unavailable::WhatsappWindowClosed
-        } else {
-            Unavailable::MessagingWindowClosed
-        });
+    if !rules.window_open(inbox.last_incoming_at, now) {
+        return Err(ReplyRules::window_closed(inbox.channel_type));
     }
     Ok(())
 }

@@ -62,6 +62,35 @@ async fn deliver(api: &Remote, conversations: &[i64], i: usize) -> bool {
     matches!(sent, Ok(r) if r.status().is_success())
 }
 
+/// Every item of a list answered newest or oldest first in pages of `{"payload": [...]}`,
+/// following `before=` with the id of each page's oldest item.
+async fn all_pages(api: &Remote, first: &str) -> Vec<serde_json::Value> {
+    let separator = if first.contains('?') { '&' } else { '?' };
+    let mut all = Vec::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let page = match before {
+            Some(b) => format!("{first}{separator}before={b}"),
+            None => first.to_owned(),
+        };
+        let list = api.get(&page).await["payload"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        // Messages come oldest first, runs newest first: the smallest id pages on.
+        let Some(oldest) = list.iter().filter_map(|i| i["id"].as_i64()).min() else {
+            break;
+        };
+        before = Some(oldest);
+        all.extend(list);
+    }
+    all
+}
+
+async fn all_messages(api: &Remote, conversation: i64) -> Vec<serde_json::Value> {
+    all_pages(api, &format!("/conversations/{conversation}/messages")).await
+}
+
 async fn acknowledged_messages_survive_sigkill(backend: Backend) {
     let total = setting("THROUGHLINE_CRASH_MESSAGES", 400);
     let kills = setting("THROUGHLINE_CRASH_KILLS", 5);
@@ -189,30 +218,13 @@ async fn acknowledged_messages_survive_sigkill(backend: Backend) {
 
     // Every message stored exactly once.
     let mut stored: HashMap<String, Vec<i64>> = HashMap::new();
-    let mut notes = 0;
     for conversation in conversations.iter() {
-        let mut before: Option<i64> = None;
-        loop {
-            let page = match before {
-                Some(b) => format!("/conversations/{conversation}/messages?before={b}"),
-                None => format!("/conversations/{conversation}/messages"),
-            };
-            let list = api.get(&page).await["payload"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let Some(oldest) = list.first() else { break };
-            before = oldest["id"].as_i64();
-            for m in &list {
-                if m["content"] == NOTE && m["private"] == true {
-                    notes += 1;
-                }
-                if let Some(ext) = m["source_id"].as_str() {
-                    stored
-                        .entry(ext.to_owned())
-                        .or_default()
-                        .push(m["id"].as_i64().unwrap());
-                }
+        for m in all_messages(&api, *conversation).await {
+            if let Some(ext) = m["source_id"].as_str() {
+                stored
+                    .entry(ext.to_owned())
+                    .or_default()
+                    .push(m["id"].as_i64().unwrap());
             }
         }
     }
@@ -222,54 +234,24 @@ async fn acknowledged_messages_survive_sigkill(backend: Backend) {
     }
     assert_eq!(stored.len(), total, "nothing stored that was not sent");
 
-    // The rule acted once per message, whatever the kills interrupted: its notes, its log.
+    // The rule acted once per message, whatever the kills interrupted: its log, its notes.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut runs = 0;
-    while tokio::time::Instant::now() < deadline {
-        runs = 0;
-        let mut before: Option<i64> = None;
-        loop {
-            let page = match before {
-                Some(b) => format!("/automation_rules/{rule_id}/runs?limit=100&before={b}"),
-                None => format!("/automation_rules/{rule_id}/runs?limit=100"),
-            };
-            let list = api.get(&page).await["payload"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let Some(last) = list.last() else { break };
-            before = last["id"].as_i64();
-            assert!(list.iter().all(|r| r["outcome"] == "acted"), "{list:?}");
-            runs += list.len();
-        }
-        if runs >= total {
-            break;
-        }
+    let mut runs = all_pages(&api, &format!("/automation_rules/{rule_id}/runs?limit=100")).await;
+    while runs.len() < total && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
+        runs = all_pages(&api, &format!("/automation_rules/{rule_id}/runs?limit=100")).await;
     }
-    assert_eq!(runs, total, "one run of the rule per message");
-    let mut notes_now = 0;
+    assert_eq!(runs.len(), total, "one run of the rule per message");
+    assert!(runs.iter().all(|r| r["outcome"] == "acted"), "{runs:?}");
+    let mut notes = 0;
     for conversation in conversations.iter() {
-        let mut before: Option<i64> = None;
-        loop {
-            let page = match before {
-                Some(b) => format!("/conversations/{conversation}/messages?before={b}"),
-                None => format!("/conversations/{conversation}/messages"),
-            };
-            let list = api.get(&page).await["payload"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let Some(oldest) = list.first() else { break };
-            before = oldest["id"].as_i64();
-            notes_now += list
-                .iter()
-                .filter(|m| m["content"] == NOTE && m["private"] == true)
-                .count();
-        }
+        notes += all_messages(&api, *conversation)
+            .await
+            .iter()
+            .filter(|m| m["content"] == NOTE && m["private"] == true)
+            .count();
     }
-    assert!(notes <= notes_now);
-    assert_eq!(notes_now, total, "one note per message, never two");
+    assert_eq!(notes, total, "one note per message, never two");
 
     // Every event delivered at least once, and one delivery id per event, so a receiver that
     // deduplicates by it processes each exactly once.

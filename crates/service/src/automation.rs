@@ -10,7 +10,6 @@ use throughline_core::automation::{
     self as core_rules, Action, CheckedRule, EventName, Fact, Facts, RuleDraft,
 };
 use throughline_core::conversation::{Status, StatusRequest};
-use throughline_core::crypto::ServerKey;
 use throughline_core::event::{EventKind, StoredEvent};
 use throughline_core::filter::{AttrType, Choices};
 use throughline_core::message::MessageType;
@@ -20,7 +19,7 @@ use throughline_store::automation::{self as store_rules, NewRun, Outcome, Rule, 
 use throughline_store::messages::NewMessage;
 use throughline_store::webhooks::{self as hooks, NewDelivery, Target};
 use throughline_store::{
-    AccountScope, Conn, StoreError, Tx, accounts, contacts, conversations, filters, inboxes,
+    AccountScope, Conn, Found, StoreError, Tx, accounts, contacts, conversations, filters, inboxes,
     messages, reply_channels, teams,
 };
 
@@ -62,14 +61,6 @@ pub fn draft_of(rule: &Rule) -> RuleDraft {
     }
 }
 
-/// The account's custom attribute types, for checking a rule being saved.
-pub async fn custom_types(
-    conn: &mut Conn,
-    scope: &AccountScope,
-) -> Result<HashMap<String, (AttrType, Choices)>> {
-    filters::custom_types(conn, scope, None).await
-}
-
 fn is_auto_reply(payload: &Value) -> bool {
     payload["content_attributes"]["email"]["auto_reply"] == json!(true)
 }
@@ -88,12 +79,20 @@ pub async fn on_event(tx: &mut Tx, account: &AccountRules, event: &StoredEvent) 
     if message.is_some_and(is_auto_reply) {
         return Ok(());
     }
+    // Nothing is read for an event no rule of the account listens to.
+    let may_switch = message.is_some() && account.listening(EventName::ChannelSwitched);
+    if !may_switch && !names.iter().any(|n| account.listening(*n)) {
+        return Ok(());
+    }
     let scope = AccountScope::system(event.account_id);
     let conversation = match event.conversation_id {
-        Some(id) => match conversations::by_internal_id(tx.conn(), &scope, id).await {
-            Ok(c) => Some(c),
-            Err(StoreError::NotFound) => return Ok(()),
-            Err(e) => return Err(e),
+        Some(id) => match conversations::by_internal_id(tx.conn(), &scope, id)
+            .await
+            .found()?
+        {
+            Some(c) => Some(c),
+            // Deleted since: nothing to act on.
+            None => return Ok(()),
         },
         None => match event.contact_id {
             Some(contact_id) => {
@@ -103,7 +102,7 @@ pub async fn on_event(tx: &mut Tx, account: &AccountRules, event: &StoredEvent) 
         },
     };
     if let (Some(m), Some(c)) = (message, conversation.as_ref())
-        && account.listening(EventName::ChannelSwitched)
+        && may_switch
         && m["message_type"] == "incoming"
         && let Some(message_id) = m["id"].as_i64()
         && let Some(previous) =
@@ -120,15 +119,14 @@ pub async fn on_event(tx: &mut Tx, account: &AccountRules, event: &StoredEvent) 
     if listening.is_empty() {
         return Ok(());
     }
-    let key = tx.store().key().clone();
-    let facts = gather(tx.conn(), &key, &scope, conversation.as_ref(), event).await?;
+    let facts = gather(tx.conn(), &scope, conversation.as_ref(), event).await?;
     for rule in listening {
         let checked = match draft_of(rule).checked(&account.custom) {
             Ok(c) => c,
             Err(errors) => {
                 // The rule was valid when saved; something it names is gone (a custom
                 // attribute deleted). Say so in its log instead of guessing.
-                let detail = json!([{ "error": errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ") }]);
+                let detail = json!([{ "error": joined(&errors) }]);
                 log_run(
                     tx,
                     rule,
@@ -231,29 +229,15 @@ async fn act_and_log(
     conversation: &Conversation,
 ) -> Result<()> {
     tx.savepoint("automation_rule").await?;
-    let context = ActionContext {
-        scope: AccountScope::automation(rule.account_id, rule.id),
-        chain: core_rules::extend_chain(&event.automation_chain, rule.id),
-        webhook_event: format!("automation_event.{}", rule.event_name),
-        webhook_key: format!("rule:{}", rule.id),
-        event_id: event.id,
-        sender: None,
-        rule_id: Some(rule.id),
-    };
-    let results = perform(tx, &context, conversation, &checked.actions).await;
-    tx.caused_by_rules(&[]);
-    let results = match results {
+    let context = ActionContext::of_rule(rule, event);
+    let results = match perform(tx, &context, conversation, &checked.actions).await {
         Ok(r) => r,
         Err(e) => {
             tx.roll_back_to("automation_rule").await?;
             return Err(e);
         }
     };
-    let outcome = if results.iter().all(|r| r["ok"] == true) {
-        Outcome::Acted
-    } else {
-        Outcome::Failed
-    };
+    let outcome = outcome_of(&results);
     let logged = log_run(
         tx,
         rule,
@@ -272,110 +256,88 @@ async fn act_and_log(
 }
 
 /// Settles a delayed run whose time has come: acts if its rule is still active and its
-/// conditions still hold, else records that it lapsed. One transaction; false when another
-/// process settled it first.
+/// conditions still hold, else records why not. One transaction; false when another process
+/// settled it first.
 pub async fn settle_due(tx: &mut Tx, run: &Run) -> Result<bool> {
-    let scope = AccountScope::system(account_of_run(tx.conn(), run).await?);
-    let rule = match store_rules::get(tx.conn(), &scope, run.rule_id).await {
-        Ok(r) => r,
-        Err(StoreError::NotFound) => return Ok(false),
-        Err(e) => return Err(e),
+    let scope = AccountScope::system(run.account_id);
+    let Some(rule) = store_rules::get(tx.conn(), &scope, run.rule_id)
+        .await
+        .found()?
+    else {
+        return Ok(false);
     };
-    let lapse = |why: &str| json!([{ "error": why }]);
-    if !rule.active {
-        return store_rules::settle(
-            tx,
-            run.id,
-            Outcome::Lapsed,
-            &lapse("the rule was switched off"),
-        )
-        .await;
-    }
-    let custom = filters::custom_types(tx.conn(), &scope, None).await?;
-    let checked = match draft_of(&rule).checked(&custom) {
-        Ok(c) => c,
-        Err(errors) => {
-            let why = errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            return store_rules::settle(tx, run.id, Outcome::Failed, &lapse(&why)).await;
+    let (checked, event, conversation) = match still_due(tx, &scope, &rule, run).await? {
+        Ok(ready) => ready,
+        Err((outcome, why)) => {
+            return store_rules::settle(tx, run.id, outcome, &json!([{ "error": why }])).await;
         }
     };
-    let event = match throughline_store::outbox::event(tx.conn(), run.event_id).await {
-        Ok(e) => e,
-        Err(StoreError::NotFound) => {
-            return store_rules::settle(tx, run.id, Outcome::Lapsed, &lapse("the event is gone"))
-                .await;
-        }
-        Err(e) => return Err(e),
-    };
-    let conversation = match run.conversation_id {
-        Some(id) => match conversations::by_internal_id(tx.conn(), &scope, id).await {
-            Ok(c) => c,
-            Err(StoreError::NotFound) => {
-                return store_rules::settle(
-                    tx,
-                    run.id,
-                    Outcome::Lapsed,
-                    &lapse("the conversation is gone"),
-                )
-                .await;
-            }
-            Err(e) => return Err(e),
-        },
-        None => {
-            return store_rules::settle(
-                tx,
-                run.id,
-                Outcome::Failed,
-                &lapse("the contact has no conversation to act on"),
-            )
-            .await;
-        }
-    };
-    let key = tx.store().key().clone();
-    let facts = gather(tx.conn(), &key, &scope, Some(&conversation), &event).await?;
-    if !core_rules::conditions::holds(&checked.conditions, &facts) {
-        return store_rules::settle(
-            tx,
-            run.id,
-            Outcome::Lapsed,
-            &lapse("the conditions no longer held when the delay ran out"),
-        )
-        .await;
-    }
     tx.savepoint("automation_due").await?;
     // Claim first: a second process settling the same run stops here.
     if !store_rules::settle(tx, run.id, Outcome::Acted, &json!([])).await? {
         tx.roll_back_to("automation_due").await?;
         return Ok(false);
     }
-    let context = ActionContext {
-        scope: AccountScope::automation(rule.account_id, rule.id),
-        chain: core_rules::extend_chain(&event.automation_chain, rule.id),
-        webhook_event: format!("automation_event.{}", rule.event_name),
-        webhook_key: format!("rule:{}", rule.id),
-        event_id: event.id,
-        sender: None,
-        rule_id: Some(rule.id),
-    };
-    let results = perform(tx, &context, &conversation, &checked.actions).await;
-    tx.caused_by_rules(&[]);
-    let results = results?;
-    let outcome = if results.iter().all(|r| r["ok"] == true) {
-        Outcome::Acted
-    } else {
-        Outcome::Failed
-    };
-    store_rules::record_outcome(tx, run.id, outcome, &json!(results)).await?;
+    let context = ActionContext::of_rule(&rule, &event);
+    let results = perform(tx, &context, &conversation, &checked.actions).await?;
+    store_rules::record_outcome(tx, run.id, outcome_of(&results), &json!(results)).await?;
     tx.release("automation_due").await?;
     Ok(true)
 }
 
-async fn account_of_run(conn: &mut Conn, run: &Run) -> Result<i64> {
-    store_rules::account_of_rule(conn, run.rule_id).await
+/// What a delayed run acts with, or why it does not act any more.
+type Due = std::result::Result<(CheckedRule, StoredEvent, Conversation), (Outcome, String)>;
+
+async fn still_due(tx: &mut Tx, scope: &AccountScope, rule: &Rule, run: &Run) -> Result<Due> {
+    let not = |outcome: Outcome, why: &str| Ok(Err((outcome, why.to_owned())));
+    if !rule.active {
+        return not(Outcome::Lapsed, "the rule was switched off");
+    }
+    let custom = filters::custom_types(tx.conn(), scope, None).await?;
+    let checked = match draft_of(rule).checked(&custom) {
+        Ok(c) => c,
+        Err(errors) => return not(Outcome::Failed, &joined(&errors)),
+    };
+    let Some(event) = throughline_store::outbox::event(tx.conn(), run.event_id)
+        .await
+        .found()?
+    else {
+        return not(Outcome::Lapsed, "the event is gone");
+    };
+    let Some(id) = run.conversation_id else {
+        return not(Outcome::Failed, "the contact has no conversation to act on");
+    };
+    let Some(conversation) = conversations::by_internal_id(tx.conn(), scope, id)
+        .await
+        .found()?
+    else {
+        return not(Outcome::Lapsed, "the conversation is gone");
+    };
+    let facts = gather(tx.conn(), scope, Some(&conversation), &event).await?;
+    if !core_rules::conditions::holds(&checked.conditions, &facts) {
+        return not(
+            Outcome::Lapsed,
+            "the conditions no longer held when the delay ran out",
+        );
+    }
+    Ok(Ok((checked, event, conversation)))
+}
+
+fn joined(errors: &[throughline_core::validate::FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Acted when every action was done, else failed (the detail says which and why).
+fn outcome_of(results: &[Value]) -> Outcome {
+    if results.iter().all(|r| r["ok"] == true) {
+        Outcome::Acted
+    } else {
+        Outcome::Failed
+    }
 }
 
 /// Who is acting and what their actions cause.
@@ -394,9 +356,25 @@ pub struct ActionContext {
     pub rule_id: Option<i64>,
 }
 
+impl ActionContext {
+    /// A rule acting on an event: as the rule, adding itself to the event's chain.
+    fn of_rule(rule: &Rule, event: &StoredEvent) -> Self {
+        Self {
+            scope: AccountScope::automation(rule.account_id, rule.id),
+            chain: core_rules::extend_chain(&event.automation_chain, rule.id),
+            webhook_event: format!("automation_event.{}", rule.event_name),
+            webhook_key: format!("rule:{}", rule.id),
+            event_id: event.id,
+            sender: None,
+            rule_id: Some(rule.id),
+        }
+    }
+}
+
 /// Does the actions in order on the conversation (read again before each, as earlier ones
 /// change it). Each runs in its own savepoint: one that cannot be done is undone alone,
-/// recorded with its reason, and the rest go on. `Err` only when the database failed.
+/// recorded with its reason, and the rest go on. `Err` only when the database failed. The
+/// events the actions cause carry the context's chain; later ones in `tx` carry none.
 pub async fn perform(
     tx: &mut Tx,
     context: &ActionContext,
@@ -404,6 +382,17 @@ pub async fn perform(
     actions: &[Action],
 ) -> Result<Vec<Value>> {
     tx.caused_by_rules(&context.chain);
+    let done = perform_each(tx, context, conversation, actions).await;
+    tx.caused_by_rules(&[]);
+    done
+}
+
+async fn perform_each(
+    tx: &mut Tx,
+    context: &ActionContext,
+    conversation: &Conversation,
+    actions: &[Action],
+) -> Result<Vec<Value>> {
     let mut results = Vec::with_capacity(actions.len());
     for (index, action) in actions.iter().enumerate() {
         tx.savepoint("automation_action").await?;
@@ -460,7 +449,8 @@ async fn perform_one(
         Action::AssignAgent(Some(id)) => {
             accounts::get_agent(tx.conn(), scope, *id)
                 .await
-                .map_err(|_| refuse(format!("user {id} is not an agent of this account")))?;
+                .found()?
+                .ok_or_else(|| refuse(format!("user {id} is not an agent of this account")))?;
             conversations::assign(tx, scope, conversation, Some(Some(*id)), None).await?;
         }
         Action::AssignAgent(None) | Action::RemoveAssignedAgent => {
@@ -470,7 +460,11 @@ async fn perform_one(
             let agent = conversations::last_responding_agent(tx.conn(), conversation)
                 .await?
                 .ok_or_else(|| refuse("no agent has replied in this conversation yet"))?;
-            if accounts::get_agent(tx.conn(), scope, agent).await.is_err() {
+            if accounts::get_agent(tx.conn(), scope, agent)
+                .await
+                .found()?
+                .is_none()
+            {
                 return Err(refuse(
                     "the agent who last replied is no longer in the account",
                 ));
@@ -480,7 +474,8 @@ async fn perform_one(
         Action::AssignTeam(Some(id)) => {
             teams::get(tx.conn(), scope, *id)
                 .await
-                .map_err(|_| refuse(format!("team {id} does not exist in this account")))?;
+                .found()?
+                .ok_or_else(|| refuse(format!("team {id} does not exist in this account")))?;
             conversations::assign(tx, scope, conversation, None, Some(Some(*id))).await?;
         }
         Action::AssignTeam(None) | Action::RemoveAssignedTeam => {
@@ -579,20 +574,16 @@ async fn set_status(
 /// would be refused by the provider: the action says so instead of sending.
 async fn check_reply_window(tx: &mut Tx, scope: &AccountScope, c: &Conversation) -> Result<()> {
     let (inbox_id, _) = messages::reply_route(tx.conn(), c).await?;
-    let key = tx.store().key().clone();
-    let inbox = inboxes::get(tx.conn(), &key, scope, inbox_id).await?;
-    let Some(window) = ReplyRules::for_channel(inbox.channel_type).window_ms else {
+    let channel = inboxes::channel_type(tx.conn(), scope, inbox_id).await?;
+    let rules = ReplyRules::for_channel(channel);
+    if rules.window_ms.is_none() {
         return Ok(());
-    };
+    }
     let last = reply_channels::last_incoming_at(tx.conn(), scope, c.contact_id, inbox_id).await?;
-    let open = last.is_some_and(|t| throughline_store::now_ms().saturating_sub(t) <= window);
-    if open {
+    if rules.window_open(last, throughline_store::now_ms()) {
         Ok(())
     } else {
-        Err(refuse(format!(
-            "the customer's {} messaging window is closed: only a template may go",
-            inbox.channel_type.short_name()
-        )))
+        Err(refuse(ReplyRules::window_closed(channel).explain()))
     }
 }
 
@@ -600,7 +591,6 @@ async fn check_reply_window(tx: &mut Tx, scope: &AccountScope, c: &Conversation)
 /// now, the message or business event as the event recorded it.
 pub async fn gather(
     conn: &mut Conn,
-    key: &ServerKey,
     scope: &AccountScope,
     conversation: Option<&Conversation>,
     event: &StoredEvent,
@@ -611,11 +601,7 @@ pub async fn gather(
     };
     let contact_id = conversation.map(|c| c.contact_id).or(event.contact_id);
     let contact = match contact_id {
-        Some(id) => match contacts::get(conn, scope, id).await {
-            Ok(c) => Some(c),
-            Err(StoreError::NotFound) => None,
-            Err(e) => return Err(e),
-        },
+        Some(id) => contacts::get(conn, scope, id).await.found()?,
         None => None,
     };
     if let Some(c) = &contact {
@@ -627,10 +613,10 @@ pub async fn gather(
             .then(|| event.payload["inbox"]["id"].as_i64())
             .flatten();
         let inbox_id = message_inbox.unwrap_or(c.inbox_id);
-        let channel = inboxes::get(conn, key, scope, inbox_id)
+        let channel = inboxes::channel_type(conn, scope, inbox_id)
             .await
-            .ok()
-            .map(|i| i.channel_type.short_name());
+            .found()?
+            .map(|t| t.short_name());
         conversation_facts(&mut facts, c, labels, inbox_id, channel);
     }
     match event.kind {

@@ -216,6 +216,7 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Run {
     pub id: i64,
+    pub account_id: i64,
     pub rule_id: i64,
     pub event_id: i64,
     pub event_name: String,
@@ -230,12 +231,13 @@ pub struct Run {
     pub updated_at: i64,
 }
 
-const RUN_COLUMNS: &str = "id, rule_id, event_id, event_name, conversation_id, chain, outcome, \
+const RUN_COLUMNS: &str = "id, account_id, rule_id, event_id, event_name, conversation_id, chain, outcome, \
      detail, due_at, created_at, updated_at";
 
 fn run(row: &sqlx::any::AnyRow) -> Result<Run> {
     Ok(Run {
         id: row.int("id")?,
+        account_id: row.int("account_id")?,
         rule_id: row.int("rule_id")?,
         event_id: row.int("event_id")?,
         event_name: row.text("event_name")?,
@@ -392,13 +394,4 @@ pub async fn record_outcome(
     .execute(tx.conn())
     .await?;
     Ok(())
-}
-
-/// The account a rule belongs to (for timers that hold only the run).
-pub async fn account_of_rule(conn: &mut Conn, rule_id: i64) -> Result<i64> {
-    sqlx::query_scalar("SELECT account_id FROM automation_rules WHERE id = $1")
-        .bind(rule_id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StoreError::NotFound)
 }

@@ -126,6 +126,17 @@ pub async fn get(conn: &mut Conn, key: &ServerKey, scope: &AccountScope, id: i64
     inbox(&row, key)
 }
 
+/// An inbox's channel alone (no credentials unsealed): what automation conditions test.
+pub async fn channel_type(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<ChannelType> {
+    let row = sqlx::query("SELECT channel_type FROM inboxes WHERE account_id = $1 AND id = $2")
+        .bind(scope.account_id())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    row.parsed("channel_type", ChannelType::parse)
+}
+
 /// Reads an inbox by id for rendering records that already belong to its account.
 pub async fn get_unscoped(conn: &mut Conn, key: &ServerKey, id: i64) -> Result<Inbox> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(

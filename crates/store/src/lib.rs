@@ -20,7 +20,7 @@ mod sql;
 
 pub use clock::now_ms;
 pub use db::{Backend, PoolStats, ReadConn, Store, StoreOptions, Tx, redact_url};
-pub use error::{Result, StoreError};
+pub use error::{Found, Result, StoreError};
 pub use sqlx::AnyConnection as Conn;
 
 pub mod accounts;

@@ -12,10 +12,11 @@ use throughline_core::validate::FieldError;
 use throughline_service::automation as engine;
 use throughline_store::audit::Change;
 use throughline_store::automation::{self as rules, Rule, RuleFields, Run};
-use throughline_store::{Conn, accounts, conversations, teams};
+use throughline_store::{Conn, Found, accounts, conversations, teams};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::{Payload, payload};
 use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path, Query};
@@ -69,15 +70,6 @@ impl From<&Rule> for RuleView {
     }
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-struct Wrapped<T> {
-    payload: T,
-}
-
-fn wrapped<T>(payload: T) -> axum::Json<Wrapped<T>> {
-    axum::Json(Wrapped { payload })
-}
-
 /// The account's rules, oldest first.
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/automation_rules", tag = "Automation Rule",
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
@@ -85,11 +77,11 @@ fn wrapped<T>(payload: T) -> axum::Json<Wrapped<T>> {
 async fn list(
     State(state): State<AppState>,
     ctx: AccountCtx,
-) -> ApiResult<axum::Json<Wrapped<Vec<RuleView>>>> {
+) -> ApiResult<axum::Json<Payload<Vec<RuleView>>>> {
     ctx.require_admin()?;
     let mut conn = state.store.read().await?;
     let list = rules::list(&mut conn, &ctx.scope).await?;
-    Ok(wrapped(list.iter().map(RuleView::from).collect()))
+    Ok(payload(list.iter().map(RuleView::from).collect()))
 }
 
 #[derive(Deserialize, Default, Clone, utoipa::ToSchema)]
@@ -158,7 +150,7 @@ pub(crate) async fn checked(
     conn: &mut Conn,
     draft: &RuleDraft,
 ) -> ApiResult<CheckedRule> {
-    let custom = engine::custom_types(conn, &ctx.scope).await?;
+    let custom = throughline_store::filters::custom_types(conn, &ctx.scope, None).await?;
     let rule = draft.checked(&custom).map_err(ApiError::Invalid)?;
     check_references(state, ctx, conn, &rule.actions, "actions").await?;
     Ok(rule)
@@ -176,7 +168,10 @@ pub(crate) async fn check_references(
     for (i, action) in actions.iter().enumerate() {
         let at = format!("{field}[{i}].action_params");
         if let Some(agent) = action.agent()
-            && accounts::get_agent(conn, &ctx.scope, agent).await.is_err()
+            && accounts::get_agent(conn, &ctx.scope, agent)
+                .await
+                .found()?
+                .is_none()
         {
             errors.push(FieldError::new(
                 &at,
@@ -185,7 +180,7 @@ pub(crate) async fn check_references(
             ));
         }
         if let Some(team) = action.team()
-            && teams::get(conn, &ctx.scope, team).await.is_err()
+            && teams::get(conn, &ctx.scope, team).await.found()?.is_none()
         {
             errors.push(FieldError::new(
                 &at,
@@ -259,11 +254,11 @@ async fn show(
     State(state): State<AppState>,
     ctx: AccountCtx,
     Path((_account_id, id)): Path<(i64, i64)>,
-) -> ApiResult<axum::Json<Wrapped<RuleView>>> {
+) -> ApiResult<axum::Json<Payload<RuleView>>> {
     ctx.require_admin()?;
     let mut conn = state.store.read().await?;
     let rule = rules::get(&mut conn, &ctx.scope, id).await?;
-    Ok(wrapped(RuleView::from(&rule)))
+    Ok(payload(RuleView::from(&rule)))
 }
 
 async fn save_update(
@@ -272,7 +267,7 @@ async fn save_update(
     audit: &Audit,
     id: i64,
     body: RuleBody,
-) -> ApiResult<axum::Json<Wrapped<RuleView>>> {
+) -> ApiResult<axum::Json<Payload<RuleView>>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     let before = rules::get(tx.conn(), &ctx.scope, id).await?;
@@ -287,7 +282,7 @@ async fn save_update(
     );
     audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
-    Ok(wrapped(RuleView::from(&saved)))
+    Ok(payload(RuleView::from(&saved)))
 }
 
 /// Changes a rule; fields not given keep their value.
@@ -302,7 +297,7 @@ async fn update(
     audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<RuleBody>,
-) -> ApiResult<axum::Json<Wrapped<RuleView>>> {
+) -> ApiResult<axum::Json<Payload<RuleView>>> {
     save_update(&state, &ctx, &audit, id, body).await
 }
 
@@ -318,7 +313,7 @@ async fn replace(
     audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<RuleBody>,
-) -> ApiResult<axum::Json<Wrapped<RuleView>>> {
+) -> ApiResult<axum::Json<Payload<RuleView>>> {
     save_update(&state, &ctx, &audit, id, body).await
 }
 
@@ -354,7 +349,7 @@ async fn clone_rule(
     ctx: AccountCtx,
     audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
-) -> ApiResult<axum::Json<Wrapped<RuleView>>> {
+) -> ApiResult<axum::Json<Payload<RuleView>>> {
     ctx.require_admin()?;
     let mut tx = state.store.begin().await?;
     let original = rules::get(tx.conn(), &ctx.scope, id).await?;
@@ -371,7 +366,7 @@ async fn clone_rule(
     let change = Change::created(kind::AUTOMATION_RULE, saved.id, &audit_record(&saved));
     audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
-    Ok(wrapped(RuleView::from(&saved)))
+    Ok(payload(RuleView::from(&saved)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -411,7 +406,7 @@ async fn runs(
     ctx: AccountCtx,
     Path((_account_id, id)): Path<(i64, i64)>,
     Query(q): Query<RunsQuery>,
-) -> ApiResult<axum::Json<Wrapped<Vec<RunView>>>> {
+) -> ApiResult<axum::Json<Payload<Vec<RunView>>>> {
     ctx.require_admin()?;
     let limit = q.limit.unwrap_or(25);
     if !(1..=100).contains(&limit) {
@@ -428,14 +423,14 @@ async fn runs(
     for run in list {
         views.push(run_view(&mut conn, &ctx, run).await?);
     }
-    Ok(wrapped(views))
+    Ok(payload(views))
 }
 
 async fn run_view(conn: &mut Conn, ctx: &AccountCtx, run: Run) -> ApiResult<RunView> {
     let conversation_id = match run.conversation_id {
         Some(id) => conversations::by_internal_id(conn, &ctx.scope, id)
             .await
-            .ok()
+            .found()?
             .map(|c| c.display_id),
         None => None,
     };
@@ -496,8 +491,7 @@ async fn preview(
     let mut rows = Vec::with_capacity(latest.len());
     for c in &latest {
         let event = sample_event(&mut conn, c, rule.event).await?;
-        let facts =
-            engine::gather(&mut conn, state.store.key(), &ctx.scope, Some(c), &event).await?;
+        let facts = engine::gather(&mut conn, &ctx.scope, Some(c), &event).await?;
         let matched = throughline_core::automation::conditions::holds(&rule.conditions, &facts);
         rows.push(PreviewRow {
             conversation_id: c.display_id,

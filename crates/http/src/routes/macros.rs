@@ -19,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::automation_rules::check_references;
+use super::{Payload, payload};
 use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{AccountCtx, Json, Path};
@@ -48,34 +49,43 @@ struct MacroView {
     updated_at: i64,
 }
 
-async fn view(conn: &mut Conn, ctx: &AccountCtx, m: &Macro) -> ApiResult<MacroView> {
-    let mut agent = async |id: Option<i64>| -> ApiResult<Option<AgentView>> {
-        Ok(match id {
-            Some(id) => accounts::get_agent(conn, &ctx.scope, id)
-                .await
-                .ok()
-                .map(|a| AgentView::from(&a)),
-            None => None,
-        })
+/// The macros as shown, their authors and editors read in one query.
+async fn views(conn: &mut Conn, ctx: &AccountCtx, list: &[Macro]) -> ApiResult<Vec<MacroView>> {
+    let mut ids: Vec<i64> = list
+        .iter()
+        .flat_map(|m| [m.created_by, m.updated_by])
+        .flatten()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let agents = if ids.is_empty() {
+        Vec::new()
+    } else {
+        accounts::agents_by_ids(conn, &ctx.scope, &ids).await?
     };
-    let created_by = agent(m.created_by).await?;
-    let updated_by = agent(m.updated_by).await?;
-    Ok(MacroView {
-        id: m.id,
-        account_id: m.account_id,
-        name: m.name.clone(),
-        visibility: m.visibility.as_str(),
-        actions: m.actions.clone(),
-        created_by,
-        updated_by,
-        created_at: m.created_at / 1000,
-        updated_at: m.updated_at / 1000,
-    })
+    let agent = |id: Option<i64>| {
+        id.and_then(|id| agents.iter().find(|a| a.user.id == id))
+            .map(AgentView::from)
+    };
+    Ok(list
+        .iter()
+        .map(|m| MacroView {
+            id: m.id,
+            account_id: m.account_id,
+            name: m.name.clone(),
+            visibility: m.visibility.as_str(),
+            actions: m.actions.clone(),
+            created_by: agent(m.created_by),
+            updated_by: agent(m.updated_by),
+            created_at: m.created_at / 1000,
+            updated_at: m.updated_at / 1000,
+        })
+        .collect())
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-struct Wrapped<T> {
-    payload: T,
+async fn view(conn: &mut Conn, ctx: &AccountCtx, m: &Macro) -> ApiResult<MacroView> {
+    let mut one = views(conn, ctx, std::slice::from_ref(m)).await?;
+    one.pop().ok_or(ApiError::NotFound)
 }
 
 /// The global macros and the caller's personal ones.
@@ -85,15 +95,11 @@ struct Wrapped<T> {
 async fn list(
     State(state): State<AppState>,
     ctx: AccountCtx,
-) -> ApiResult<axum::Json<Wrapped<Vec<MacroView>>>> {
+) -> ApiResult<axum::Json<Payload<Vec<MacroView>>>> {
     ctx.require_user()?;
     let mut conn = state.store.read().await?;
     let all = macros::visible(&mut conn, &ctx.scope).await?;
-    let mut views = Vec::with_capacity(all.len());
-    for m in &all {
-        views.push(view(&mut conn, &ctx, m).await?);
-    }
-    Ok(axum::Json(Wrapped { payload: views }))
+    Ok(payload(views(&mut conn, &ctx, &all).await?))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -114,13 +120,7 @@ struct MacroBody {
     fields: MacroFieldsBody,
 }
 
-/// `assign_agent: ["self"]` is whoever runs the macro; the rest as for automation rules.
-fn checked_actions(items: &[Value]) -> ApiResult<()> {
-    let concrete: Vec<Value> = items.iter().map(|a| with_self(a, 1)).collect();
-    actions::parse(&concrete, "actions")?;
-    Ok(())
-}
-
+/// `assign_agent: ["self"]` is whoever runs the macro; stored as written, read as them.
 fn with_self(action: &Value, user_id: i64) -> Value {
     let mut a = action.clone();
     if a["action_name"] == "assign_agent" && a["action_params"] == json!(["self"]) {
@@ -171,7 +171,6 @@ async fn fields_of(
         (None, Some(m)) => m.actions.as_array().cloned().unwrap_or_default(),
         (None, None) => Vec::new(),
     };
-    checked_actions(&actions)?;
     let user = ctx.scope.user_id().unwrap_or_default();
     let parsed = actions::parse(
         &actions
@@ -202,7 +201,7 @@ async fn create(
     ctx: AccountCtx,
     audit: Audit,
     Json(body): Json<MacroBody>,
-) -> ApiResult<axum::Json<Wrapped<MacroView>>> {
+) -> ApiResult<axum::Json<Payload<MacroView>>> {
     ctx.require_user()?;
     let mut tx = state.store.begin().await?;
     let fields = fields_of(&state, &ctx, tx.conn(), None, body).await?;
@@ -211,7 +210,7 @@ async fn create(
     audit.record(tx.conn(), &ctx.scope, change).await?;
     let shown = view(tx.conn(), &ctx, &saved).await?;
     tx.commit().await?;
-    Ok(axum::Json(Wrapped { payload: shown }))
+    Ok(payload(shown))
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/macros/{id}", tag = "Macros",
@@ -221,13 +220,11 @@ async fn show(
     State(state): State<AppState>,
     ctx: AccountCtx,
     Path((_account_id, id)): Path<(i64, i64)>,
-) -> ApiResult<axum::Json<Wrapped<MacroView>>> {
+) -> ApiResult<axum::Json<Payload<MacroView>>> {
     ctx.require_user()?;
     let mut conn = state.store.read().await?;
     let m = macros::get(&mut conn, &ctx.scope, id).await?;
-    Ok(axum::Json(Wrapped {
-        payload: view(&mut conn, &ctx, &m).await?,
-    }))
+    Ok(payload(view(&mut conn, &ctx, &m).await?))
 }
 
 /// A global macro is the administrators'; a personal one its author's.
@@ -251,7 +248,7 @@ async fn save_update(
     audit: &Audit,
     id: i64,
     body: MacroBody,
-) -> ApiResult<axum::Json<Wrapped<MacroView>>> {
+) -> ApiResult<axum::Json<Payload<MacroView>>> {
     ctx.require_user()?;
     let mut tx = state.store.begin().await?;
     let before = macros::get(tx.conn(), &ctx.scope, id).await?;
@@ -267,7 +264,7 @@ async fn save_update(
     audit.record(tx.conn(), &ctx.scope, change).await?;
     let shown = view(tx.conn(), ctx, &saved).await?;
     tx.commit().await?;
-    Ok(axum::Json(Wrapped { payload: shown }))
+    Ok(payload(shown))
 }
 
 #[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/macros/{id}", tag = "Macros",
@@ -281,7 +278,7 @@ async fn update(
     audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<MacroBody>,
-) -> ApiResult<axum::Json<Wrapped<MacroView>>> {
+) -> ApiResult<axum::Json<Payload<MacroView>>> {
     save_update(&state, &ctx, &audit, id, body).await
 }
 
@@ -296,7 +293,7 @@ async fn replace(
     audit: Audit,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<MacroBody>,
-) -> ApiResult<axum::Json<Wrapped<MacroView>>> {
+) -> ApiResult<axum::Json<Payload<MacroView>>> {
     save_update(&state, &ctx, &audit, id, body).await
 }
 
@@ -348,7 +345,7 @@ async fn execute(
     ctx: AccountCtx,
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<ExecuteBody>,
-) -> ApiResult<axum::Json<Wrapped<Vec<Executed>>>> {
+) -> ApiResult<axum::Json<Payload<Vec<Executed>>>> {
     ctx.require_user()?;
     let user = ctx.scope.user_id().unwrap_or_default();
     if body.conversation_ids.is_empty() || body.conversation_ids.len() > 100 {
@@ -393,5 +390,5 @@ async fn execute(
             results,
         });
     }
-    Ok(axum::Json(Wrapped { payload: done }))
+    Ok(payload(done))
 }

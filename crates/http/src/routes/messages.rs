@@ -491,21 +491,16 @@ pub(crate) fn check_window(
     last_incoming_at: Option<i64>,
     is_template: bool,
 ) -> ApiResult<()> {
-    let rules = throughline_core::reply_channel::ReplyRules::for_channel(inbox.channel_type);
-    let Some(window) = rules.window_ms else {
-        return Ok(());
-    };
-    let open =
-        last_incoming_at.is_some_and(|t| throughline_store::now_ms().saturating_sub(t) <= window);
+    use throughline_core::reply_channel::ReplyRules;
+    let open = ReplyRules::for_channel(inbox.channel_type)
+        .window_open(last_incoming_at, throughline_store::now_ms());
     let whatsapp = inbox.channel_type == throughline_core::model::ChannelType::Whatsapp;
     if open || (whatsapp && is_template) {
         return Ok(());
     }
-    Err(super::journey::refuse_unavailable(Some(if whatsapp {
-        Unavailable::WhatsappWindowClosed
-    } else {
-        Unavailable::MessagingWindowClosed
-    })))
+    Err(super::journey::refuse_unavailable(Some(
+        ReplyRules::window_closed(inbox.channel_type),
+    )))
 }
 
 /// A WhatsApp template must name one of the inbox's approved templates (when they were
