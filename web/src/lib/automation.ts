@@ -1,7 +1,9 @@
 // Automation rules as the admin screen edits them: the attributes a rule may test on each event,
 // the operators each kind of attribute takes, the actions and their parameters, a rule as a
-// form draft and back, the checks the server makes, and the rule in words. Pure functions (no
-// Svelte, no DOM), unit-tested in tests/unit/automation.test.mjs.
+// form draft and back, the checks the server makes, and the rule in words. Macros take the same
+// actions: their form's functions are here too (their API shapes in ./macros). Pure functions
+// (no Svelte, no DOM), unit-tested in tests/unit/automation.test.mjs and macros.test.mjs.
+import type { Macro, Visibility } from './macros';
 
 export const EVENTS = ['conversation_created', 'conversation_updated', 'conversation_opened', 'conversation_resolved',
   'message_created', 'business_event_received', 'channel_switched'] as const;
@@ -76,6 +78,15 @@ export const ACTIONS: Record<string, Param> = {
   send_webhook_event: 'url', mute_conversation: '', snooze_conversation: '', resolve_conversation: '',
   open_conversation: '', pending_conversation: '', change_status: 'status', change_priority: 'priority',
 };
+
+/** `assign_agent`'s parameter in a macro: whoever runs it. */
+export const SELF = 'self';
+
+/** A new action row's parameters: a choice's first option, or none yet. */
+export function defaultParams(name: string): string[] {
+  const kind = ACTIONS[name];
+  return kind === 'team' ? ['0'] : kind === 'status' ? ['open'] : kind === 'priority' ? ['none'] : [];
+}
 
 /** Longest delay the server takes (30 days). */
 export const MAX_DELAY = 43_200;
@@ -223,8 +234,13 @@ export function toDraft(rule: Rule): Draft {
         values: (c.values ?? []).map(str), join: c.query_operator?.toLowerCase() === 'or' ? 'or' : 'and',
       };
     }),
-    actions: (rule.actions ?? []).map((a) => ({ name: a.action_name, params: (a.action_params ?? []).map(str) })),
+    actions: actionsDraft(rule.actions),
   };
+}
+
+/** Actions (a rule's or a macro's) as their rows edit them. */
+export function actionsDraft(actions: readonly RuleAction[] | null | undefined): ActDraft[] {
+  return (actions ?? []).map((a) => ({ name: a.action_name, params: (a.action_params ?? []).map(str) }));
 }
 
 const NUMERIC = /^-?\d+(\.\d+)?$/;
@@ -244,12 +260,17 @@ export function toBody(d: Draft, attrs: readonly Attr[]): Body {
         kind === 'id' || kind === 'number' ? num(v) : kind === 'flag' ? (v === 'true' ? true : v === 'false' ? false : v) : v.trim());
       return { attribute_key: c.key === EVENT_FIELD ? EVENT_FIELD + c.field.trim() : c.key, filter_operator: c.op, values, query_operator: c.join };
     }),
-    actions: d.actions.map((a) => {
-      const kind = ACTIONS[a.name];
-      const params = a.params.filter((p) => p.trim()).map((p): unknown => (kind === 'agent' || kind === 'team' ? num(p) : p.trim()));
-      return { action_name: a.name, action_params: params };
-    }),
+    actions: actionsBody(d.actions),
   };
+}
+
+/** Action rows as the API takes them: agent and team ids as numbers, text trimmed. */
+export function actionsBody(actions: readonly ActDraft[]): RuleAction[] {
+  return actions.map((a) => {
+    const kind = ACTIONS[a.name];
+    const params = a.params.filter((p) => p.trim()).map((p): unknown => (kind === 'agent' || kind === 'team' ? num(p) : p.trim()));
+    return { action_name: a.name, action_params: params };
+  });
 }
 
 /** The server's checks that need no database, by the field the server would name: the reason
@@ -265,19 +286,80 @@ export function check(d: Draft): Record<string, string> {
     if (c.key === EVENT_FIELD && !/^[A-Za-z0-9_.]{1,64}$/.test(c.field.trim())) errors[`conditions[${i}].attribute_key`] = 'field';
     if (!isUnary(c.op) && !c.values.some((v) => v.trim())) errors[`conditions[${i}].values`] = 'values';
   });
-  if (!d.actions.length) errors.actions = 'actions';
-  d.actions.forEach((a, i) => {
+  return { ...errors, ...checkActions(d.actions) };
+}
+
+/** The server's checks of action rows: at least one, each with the value it needs. */
+export function checkActions(actions: readonly ActDraft[]): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (!actions.length) errors.actions = 'actions';
+  actions.forEach((a, i) => {
     const kind = ACTIONS[a.name];
     if (kind && kind !== 'team' && kind !== 'priority' && !a.params.some((p) => p.trim())) errors[`actions[${i}].action_params`] = 'params';
   });
   return errors;
 }
 
+/** The messages of `field` and of the fields under it (`actions[0]` → `actions[0].action_params`). */
+export function messagesUnder(errors: Record<string, string>, field: string): string {
+  return Object.entries(errors).filter(([f]) => f === field || f.startsWith(`${field}.`)).map(([, m]) => m).join('; ');
+}
+
+/** A 422's field errors split into those a form shows by its fields (the ones under `fields`,
+ * messages of one field joined) and the rest. */
+export function byField(errors: readonly { field: string; message: string }[], fields: readonly string[]): { shown: Record<string, string>; rest: string[] } {
+  const shown: Record<string, string> = {};
+  const rest: string[] = [];
+  for (const f of errors) {
+    if (fields.some((top) => f.field === top || f.field.startsWith(`${top}.`) || f.field.startsWith(`${top}[`))) shown[f.field] = shown[f.field] ? `${shown[f.field]}; ${f.message}` : f.message;
+    else rest.push(f.message);
+  }
+  return { shown, rest };
+}
+
+// ------------------------------------------------------------------ a macro's form
+
+export interface MacroDraft {
+  name: string;
+  visibility: Visibility;
+  actions: ActDraft[];
+}
+
+export interface MacroBody {
+  name: string;
+  visibility?: Visibility;
+  actions: RuleAction[];
+}
+
+export function emptyMacro(): MacroDraft {
+  return { name: '', visibility: 'personal', actions: [{ name: 'add_label', params: [] }] };
+}
+
+export function toMacroDraft(m: Macro): MacroDraft {
+  return { name: m.name, visibility: m.visibility === 'global' ? 'global' : 'personal', actions: actionsDraft(m.actions) };
+}
+
+/** What the API takes. Only administrators choose the visibility (the server keeps agents'
+ * macros personal), so theirs alone is sent. */
+export function macroBody(d: MacroDraft, admin: boolean): MacroBody {
+  const body: MacroBody = { name: d.name.trim(), actions: actionsBody(d.actions) };
+  if (admin) body.visibility = d.visibility;
+  return body;
+}
+
+/** The server's checks that need no database, by field: `required` (the name), `actions`,
+ * `params`. */
+export function checkMacro(d: MacroDraft): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (!d.name.trim()) errors.name = 'required';
+  return { ...errors, ...checkActions(d.actions) };
+}
+
 // ------------------------------------------------------------------ in words
 
-type T = (key: string, vars?: Record<string, string | number>) => string;
+export type T = (key: string, vars?: Record<string, string | number>) => string;
 /** A record's name: `agents`, `teams` or `inboxes` by id. */
-type Namer = (ids: 'agents' | 'teams' | 'inboxes', id: string) => string;
+export type Namer = (ids: 'agents' | 'teams' | 'inboxes', id: string) => string;
 
 const lower = (s: string) => s.charAt(0).toLocaleLowerCase() + s.slice(1);
 
@@ -314,6 +396,7 @@ export function attrLabel(attr: Attr | undefined, key: string, t: T): string {
 export function paramLabel(kind: Param, p: string, t: T, name: Namer): string {
   switch (kind) {
     case 'agent':
+      if (p === SELF) return t('macros.self_words');
       return p === 'nil' ? t('automation.nobody') : p === 'last_responding_agent' ? t('automation.last_responding_agent') : name('agents', p);
     case 'team':
       return p === '0' || p === '' ? t('automation.nobody') : name('teams', p);
@@ -343,14 +426,19 @@ export function summary(d: Draft, attrs: readonly Attr[], t: T, name: Namer): st
     const join = i < d.conditions.length - 1 ? ` ${t(`automation.${c.join}`)}` : '';
     return words.join(' ') + join;
   });
-  const actions = d.actions.map((a) => {
-    const kind = ACTIONS[a.name] ?? '';
-    const asWord = kind === 'status' || kind === 'priority';
-    const params = a.params.filter((p) => p.trim()).map((p) => (asWord ? lower : String)(paramLabel(kind, p, t, name))).join(', ');
-    return [lower(t(`automation.action.${a.name}`)), params].filter(Boolean).join(' ');
-  });
-  const vars = { event: t(`automation.when.${d.event_name}`), conditions: conditions.join(' '), actions: actions.join(', ') || '…' };
+  const vars = { event: t(`automation.when.${d.event_name}`), conditions: conditions.join(' '), actions: actionsInWords(d.actions, t, name) || '…' };
   const sentence = t(conditions.length ? 'automation.summary' : 'automation.summary_always', vars);
   const delay = Number(d.delay_minutes);
   return delay > 0 ? `${sentence} ${t('automation.summary_delay', { minutes: delay })}` : sentence;
+}
+
+/** Actions in words, lower case, comma-separated: "add label late, change status to pending"
+ * ('' for none). */
+export function actionsInWords(actions: readonly ActDraft[], t: T, name: Namer): string {
+  return actions.map((a) => {
+    const kind = ACTIONS[a.name] ?? '';
+    const asWord = kind === 'status' || kind === 'priority';
+    const params = a.params.filter((p) => p.trim()).map((p) => (asWord ? lower : String)(paramLabel(kind, p, t, name))).join(', ');
+    return [lower(a.name in ACTIONS ? t(`automation.action.${a.name}`) : a.name), params].filter(Boolean).join(' ');
+  }).join(', ');
 }

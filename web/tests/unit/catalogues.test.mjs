@@ -9,7 +9,9 @@ const load = (name) => JSON.parse(readFileSync(new URL(name, dir), 'utf8'));
 const en = load('en.json');
 const SAME = new Set(['API', 'SMS', 'WhatsApp', 'Telegram', 'Throughline', 'STARTTLS', 'URL', 'Status', 'Webhooks', 'Agent', 'Administrator', 'Supervisor', 'Port', 'Cc',
   // Brand and product names.
-  'Instagram', 'Facebook Messenger', 'Twilio', 'SMS (Twilio)', 'WhatsApp (Twilio)', 'WhatsApp Cloud API', 'Bot']);
+  'Instagram', 'Facebook Messenger', 'Twilio', 'SMS (Twilio)', 'WhatsApp (Twilio)', 'WhatsApp Cloud API', 'Bot',
+  // The same word in Portuguese.
+  'Macros']);
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'en.json')) {
   test(`catalogue ${file} is complete and translated`, () => {
