@@ -43,6 +43,7 @@ by_name = {
     "export_id": ids["export_id"],
     "custom_filter_id": ids["custom_filter_id"],
     "automation_rule_id": ids["automation_rule_id"],
+    "conversation_uuid": ids["conversation_uuid"],
 }
 # `{id}` names a different resource on each path.
 by_path = [
@@ -56,6 +57,7 @@ by_path = [
     (r"^/api/v1/accounts/\{account_id\}/labels/\{id\}", "id", ids["label_id"]),
     (r"^/api/v1/accounts/\{account_id\}/automation_rules/\{id\}", "id", ids["automation_rule_id"]),
     (r"^/api/v1/accounts/\{account_id\}/macros/\{id\}", "id", ids["macro_id"]),
+    (r"^/api/v1/accounts/\{account_id\}/sla_policies/\{id\}", "id", ids["sla_policy_id"]),
     (r"^/platform/api/v1/users/\{id\}", "id", ids["platform_user_id"]),
     (r"^/platform/api/v1/accounts/\{account_id\}", "account_id", ids["platform_account_id"]),
 ]

@@ -140,6 +140,15 @@ global_macro = admin(
     {"name": "Close", "visibility": "global", "actions": [{"action_name": "resolve_conversation"}]},
 )
 
+# An SLA policy of the first administrator's, for the cross-tenant pass.
+sla_policy = admin(
+    "POST",
+    "/sla_policies",
+    {"name": "Standard", "first_response_time_threshold": 3600, "resolution_time_threshold": 86400},
+)
+# The conversation's uuid names its survey page.
+conversation_uuid = admin("GET", f"/conversations/{conversation_id}")["uuid"]
+
 # The webhook's deliveries are written by a background consumer after the commit.
 delivery_id = None
 for _ in range(100):
@@ -175,6 +184,8 @@ ids = {
     "custom_filter_id": custom_filter["id"],
     "automation_rule_id": automation_rule["id"],
     "macro_id": global_macro["payload"]["id"],
+    "sla_policy_id": sla_policy["payload"]["id"],
+    "conversation_uuid": conversation_uuid,
     "agent_id": agent["id"],
     "platform_token": platform_token,
     "platform_account_id": platform_account["id"],

@@ -82,6 +82,9 @@ pub struct OutgoingMessage {
     /// The thread's subject, where the channel has one.
     pub subject: Option<String>,
     pub attachments: Vec<OutgoingFile>,
+    /// Sent without a person (greeting, out-of-office, survey): email marks it
+    /// `Auto-Submitted`, so the customer's own auto-responder does not answer it.
+    pub automatic: bool,
 }
 
 #[derive(Clone, Debug)]

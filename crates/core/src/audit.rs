@@ -38,6 +38,7 @@ pub mod kind {
     pub const CONVERSATION: &str = "Conversation";
     pub const AUTOMATION_RULE: &str = "AutomationRule";
     pub const MACRO: &str = "Macro";
+    pub const SLA_POLICY: &str = "SlaPolicy";
 }
 
 /// `action`s: Chatwoot's `create`, `update`, `destroy`, `sign_in`, `sign_out`, and

@@ -30,10 +30,14 @@ pub enum EventKind {
     ConversationSplit,
     /// An agent ran a macro on a conversation (its webhook actions' deliveries hang on it).
     MacroExecuted,
+    /// A conversation's SLA metric has used up its warning share (Throughline's).
+    SlaWarning,
+    /// A conversation's SLA metric passed its threshold (Throughline's).
+    SlaBreached,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 19] = [
         Self::ConversationCreated,
         Self::ConversationUpdated,
         Self::ConversationStatusChanged,
@@ -51,6 +55,8 @@ impl EventKind {
         Self::ConversationMerged,
         Self::ConversationSplit,
         Self::MacroExecuted,
+        Self::SlaWarning,
+        Self::SlaBreached,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +78,8 @@ impl EventKind {
             Self::ConversationMerged => "conversation_merged",
             Self::ConversationSplit => "conversation_split",
             Self::MacroExecuted => "macro_executed",
+            Self::SlaWarning => "sla_warning",
+            Self::SlaBreached => "sla_breached",
         }
     }
 
@@ -79,7 +87,7 @@ impl EventKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Events an account webhook may subscribe to (Chatwoot's list).
+    /// Events an account webhook may subscribe to (Chatwoot's list, and the SLA alerts).
     pub fn is_webhook_event(self) -> bool {
         matches!(
             self,
@@ -93,6 +101,8 @@ impl EventKind {
                 | Self::ConversationTypingOn
                 | Self::ConversationTypingOff
                 | Self::WebwidgetTriggered
+                | Self::SlaWarning
+                | Self::SlaBreached
         )
     }
 }

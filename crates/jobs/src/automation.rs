@@ -1,4 +1,5 @@
-//! Automation rules, fed by the outbox, and the timer for delayed rules.
+//! Automation rules and the built-in touchpoints (automatic replies, surveys, SLA clocks),
+//! fed by the outbox; the timer for delayed rules and for SLA warnings and breaches.
 //!
 //! Each batch of events is one transaction: the rules' actions, their log lines and the
 //! durable cursor commit together. A crash before the commit redoes the batch from the old
@@ -12,8 +13,10 @@ use std::time::Duration;
 
 use throughline_core::event::StoredEvent;
 use throughline_service::automation::{self as engine, AccountRules};
+use throughline_service::touchpoints;
 use throughline_store::automation as store_rules;
 use throughline_store::outbox::{self, Cursor};
+use throughline_store::sla as store_sla;
 use throughline_store::{Store, StoreError, now_ms};
 use tokio::sync::watch;
 
@@ -72,7 +75,9 @@ async fn apply(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Cursor,
     let last = batch.last().map(|(c, _)| *c).unwrap_or_default();
     let mut tx = store.begin().await?;
     let mut accounts: HashMap<i64, AccountRules> = HashMap::new();
+    let mut cache = touchpoints::BatchCache::default();
     for (_, event) in batch {
+        touchpoints::on_event(&mut tx, &mut cache, event).await?;
         let rules = match accounts.entry(event.account_id) {
             Entry::Occupied(known) => known.into_mut(),
             Entry::Vacant(slot) => {
@@ -93,6 +98,7 @@ pub(crate) async fn run_timer(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let idle = (config.poll_interval * 20).max(Duration::from_secs(1));
+    let mut ticks = store.outbox_signal();
     let mut last_prune: Option<tokio::time::Instant> = None;
     loop {
         if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(3_600)) {
@@ -101,18 +107,28 @@ pub(crate) async fn run_timer(
                 tracing::warn!(error = %e, "could not prune the automation log");
             }
         }
-        let wait = match settle_due(&store).await {
-            Ok(Some(next)) => {
+        let rules_next = settle_due(&store).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "delayed automation failed; retrying");
+            None
+        });
+        let sla_next = raise_sla_due(&store).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "SLA alerts failed; retrying");
+            None
+        });
+        let wait = match rules_next.into_iter().chain(sla_next).min() {
+            Some(next) => {
                 Duration::from_millis(u64::try_from((next - now_ms()).max(10)).unwrap_or(10))
                     .min(idle)
             }
-            Ok(None) => idle,
-            Err(e) => {
-                tracing::warn!(error = %e, "delayed automation failed; retrying");
-                idle
-            }
+            None => idle,
         };
-        if crate::sleep_or_shutdown(wait, &mut shutdown).await {
+        // A commit may have started a clock due sooner (a new SLA): look again then.
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = ticks.changed() => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
             return;
         }
     }
@@ -137,4 +153,29 @@ async fn settle_due(store: &Store) -> Result<Option<i64>, StoreError> {
     }
     let mut conn = store.read().await?;
     store_rules::next_due(&mut conn).await
+}
+
+/// Raises the SLA warnings and breaches that are due, one conversation per transaction;
+/// returns when the next one is due.
+async fn raise_sla_due(store: &Store) -> Result<Option<i64>, StoreError> {
+    let now = now_ms();
+    let due = {
+        let mut conn = store.read().await?;
+        store_sla::due(&mut conn, now, DUE_BATCH).await?
+    };
+    for applied in due {
+        let Some(at) = applied.next_check_at else {
+            continue;
+        };
+        let mut tx = store.begin().await?;
+        // Another process may have raised it already: the claim finds out.
+        if store_sla::claim_due(tx.conn(), applied.id, at).await?
+            && let Some(current) = store_sla::applied_to(tx.conn(), applied.conversation_id).await?
+        {
+            throughline_service::sla::raise_due(&mut tx, &current, now).await?;
+            tx.commit().await?;
+        }
+    }
+    let mut conn = store.read().await?;
+    store_sla::next_due(&mut conn).await
 }

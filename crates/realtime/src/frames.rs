@@ -88,6 +88,8 @@ fn agent_sees(kind: EventKind) -> bool {
             | BusinessEventCreated
             | ConversationMerged
             | ConversationSplit
+            | SlaWarning
+            | SlaBreached
     )
 }
 
@@ -103,6 +105,8 @@ fn is_conversation(kind: EventKind) -> bool {
             | EventKind::ConversationStatusChanged
             | EventKind::ConversationMerged
             | EventKind::ConversationSplit
+            | EventKind::SlaWarning
+            | EventKind::SlaBreached
     )
 }
 

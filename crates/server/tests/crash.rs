@@ -24,6 +24,9 @@ use throughline_testkit::remote::Remote;
 const BIN: &str = env!("CARGO_BIN_EXE_throughline");
 const ADMIN: &str = "crash@acme.test";
 const PASSWORD: &str = "a crash-test passphrase";
+/// The inbox's greeting.
+const GREETING: &str = "Olá! We got your message.";
+
 /// What the automation rule writes on every customer message.
 const NOTE: &str = "automation saw it";
 
@@ -116,7 +119,10 @@ async fn acknowledged_messages_survive_sigkill(backend: Backend) {
     let inbox = api
         .post(
             "/inboxes",
-            json!({"name": "Provider", "channel": {"type": "api"}}),
+            // The greeting is claimed in the consumer's transaction: once per conversation,
+            // whatever the kills interrupt.
+            json!({"name": "Provider", "channel": {"type": "api"},
+                   "greeting_enabled": true, "greeting_message": GREETING}),
         )
         .await;
     let rule = api
@@ -252,6 +258,17 @@ async fn acknowledged_messages_survive_sigkill(backend: Backend) {
             .count();
     }
     assert_eq!(notes, total, "one note per message, never two");
+    for conversation in conversations.iter() {
+        let greetings = all_messages(&api, *conversation)
+            .await
+            .iter()
+            .filter(|m| m["content"] == GREETING && m["message_type"] == 3)
+            .count();
+        assert_eq!(
+            greetings, 1,
+            "conversation {conversation}: one greeting, never two"
+        );
+    }
 
     // Every event delivered at least once, and one delivery id per event, so a receiver that
     // deduplicates by it processes each exactly once.

@@ -538,6 +538,21 @@ async fn perform_one(
         Action::ChangePriority(priority) => {
             conversations::set_priority(tx, scope, conversation, *priority).await?;
         }
+        Action::AddSla(policy_id) => {
+            let Some(policy) = throughline_store::sla::get(tx.conn(), scope, *policy_id)
+                .await
+                .found()?
+            else {
+                return Err(refuse(format!("SLA policy {policy_id} no longer exists")));
+            };
+            // As in Chatwoot, a conversation keeps the policy it was given first.
+            if throughline_store::sla::applied_to(tx.conn(), conversation.id)
+                .await?
+                .is_none()
+            {
+                crate::sla::apply(tx, conversation, &policy, throughline_store::now_ms()).await?;
+            }
+        }
     }
     Ok(())
 }

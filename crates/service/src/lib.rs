@@ -8,8 +8,12 @@
 //! - [`outbound`]: hand a delivery to its inbox's adapter.
 //! - [`visitor`]: what a customer on the Client API may see.
 //! - [`email`]: one raw email through the email adapter and [`inbound`].
+//! - [`automation`]: automation rules and macros; [`auto_replies`] (greeting, out of office),
+//!   [`sla`] (policies and their clocks) and [`surveys`] (CSAT/NPS) — all run by the
+//!   automation consumer inside its transaction, so each happens once per event.
 
 pub mod adapters;
+pub mod auto_replies;
 pub mod automation;
 pub mod conversations;
 pub mod email;
@@ -19,7 +23,10 @@ pub mod outbound;
 pub mod privacy;
 pub mod providers;
 pub mod routing;
+pub mod sla;
+pub mod surveys;
 pub mod threading;
+pub mod touchpoints;
 pub mod visitor;
 
 pub use inbound::{Ingested, Received};

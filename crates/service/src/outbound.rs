@@ -205,6 +205,7 @@ async fn outgoing(
         template,
         reply_to_external_id,
         last_incoming_at: out.last_incoming_at,
+        automatic: out.message.message_type == throughline_core::message::MessageType::Template,
     })
 }
 

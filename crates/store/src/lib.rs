@@ -53,10 +53,12 @@ pub(crate) fn like_escape(s: &str) -> String {
     }
     out
 }
+pub mod auto_replies;
 pub mod business_events;
 pub mod contacts;
 pub mod continuity;
 pub mod conversations;
+pub mod csat;
 pub mod email;
 mod events;
 pub mod filters;
@@ -75,6 +77,7 @@ pub mod resolve;
 pub mod routing;
 pub mod search;
 pub mod settings;
+pub mod sla;
 pub mod sso;
 pub mod suggestions;
 #[cfg(feature = "testing")]

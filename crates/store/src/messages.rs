@@ -614,3 +614,46 @@ pub async fn latest_incoming(
     .await?;
     row.map(|r| records::message(&r)).transpose()
 }
+
+/// When someone last answered the customer in the conversation (a public outgoing or
+/// template message), if anyone has.
+pub async fn last_public_reply_at(conn: &mut Conn, conversation_id: i64) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MAX(created_at) FROM messages WHERE conversation_id = $1 \
+         AND message_type IN (1, 3) AND private = FALSE",
+    )
+    .bind(conversation_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Whether someone answered the customer publicly after message `after_id`.
+pub async fn replied_after(conn: &mut Conn, conversation_id: i64, after_id: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND id > $2 \
+         AND message_type = 1 AND private = FALSE",
+    )
+    .bind(conversation_id)
+    .bind(after_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// The customer's messages strictly between two messages of the conversation.
+pub async fn incoming_between(
+    conn: &mut Conn,
+    conversation_id: i64,
+    after_id: i64,
+    before_id: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND id > $2 AND id < $3 \
+         AND message_type = 0",
+    )
+    .bind(conversation_id)
+    .bind(after_id)
+    .bind(before_id)
+    .fetch_one(conn)
+    .await?)
+}

@@ -447,15 +447,26 @@ pub async fn conversations(
             }
         }
     }
+    let mut inbox_settings: HashMap<i64, serde_json::Value> = HashMap::new();
     let channels: HashMap<i64, ChannelType> = {
         let mut out = HashMap::new();
-        let mut q = SqlBuilder::new("SELECT id, channel_type FROM inboxes WHERE id IN ");
+        let mut q = SqlBuilder::new("SELECT id, channel_type, settings FROM inboxes WHERE id IN ");
         q.bind_list(&unique(list.iter().map(|c| c.inbox_id)));
         for r in q.build().fetch_all(&mut *conn).await? {
-            out.insert(r.int("id")?, r.parsed("channel_type", ChannelType::parse)?);
+            let id = r.int("id")?;
+            out.insert(id, r.parsed("channel_type", ChannelType::parse)?);
+            inbox_settings.insert(id, r.json("settings")?);
         }
         out
     };
+    let mut slas = crate::sla::views_for(
+        conn,
+        account_id,
+        &ids,
+        &list.iter().map(|c| (c.id, c.inbox_id)).collect(),
+        &inbox_settings,
+    )
+    .await?;
     let previous: HashMap<i64, i64> = {
         let mut out = HashMap::new();
         let wanted = unique(list.iter().filter_map(|c| c.previous_conversation_id));
@@ -489,6 +500,7 @@ pub async fn conversations(
 
     let mut out = Vec::with_capacity(list.len());
     for c in list {
+        let conversation_id = c.id;
         let unread_count = unread.get(&c.id).copied().unwrap_or(0);
         let (hmac_verified, source_id) = c
             .identity_id
@@ -525,6 +537,12 @@ pub async fn conversations(
                 .and_then(|id| previous.get(&id).copied()),
             conversation: c,
         }));
+        if let Some(last) = out.last_mut()
+            && let Some(sla) = slas.remove(&conversation_id)
+        {
+            last.sla_policy_id = Some(sla.sla_id);
+            last.applied_sla = Some(sla);
+        }
     }
     Ok(out)
 }

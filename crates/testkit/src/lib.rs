@@ -221,6 +221,19 @@ impl TestApp {
         tx.commit().await.unwrap();
     }
 
+    /// Moves a message `days` into the past, as if it had been sent then (a survey answered
+    /// late).
+    pub async fn age_message(&self, message_id: i64, days: i64) {
+        let mut tx = self.app.store.begin().await.unwrap();
+        sqlx::query("UPDATE messages SET created_at = created_at - $2 WHERE id = $1")
+            .bind(message_id)
+            .bind(days * 86_400_000)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

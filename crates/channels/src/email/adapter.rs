@@ -191,7 +191,7 @@ impl EmailAdapter {
                 .signature
                 .clone()
                 .map(|text| Signature { text, html: None }),
-            automatic: false,
+            automatic: m.automatic,
             date: None,
         };
         let raw = match compose(&email) {

@@ -209,6 +209,7 @@ mod tests {
             thread_keys: vec![],
             subject: None,
             attachments: vec![],
+            automatic: false,
         }
     }
 

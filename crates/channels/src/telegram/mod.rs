@@ -416,6 +416,7 @@ mod tests {
                 thread_keys: vec![],
                 subject: None,
                 attachments,
+                automatic: false,
             }),
         }
     }

@@ -180,6 +180,7 @@ mod tests {
             thread_keys: vec![],
             subject: None,
             attachments,
+            automatic: false,
         }
     }
 

@@ -33,6 +33,8 @@ pub enum Action {
     SnoozeConversation,
     ChangeStatus(Status),
     ChangePriority(Option<Priority>),
+    /// Chatwoot's `add_sla`: the SLA policy (by id) that measures the conversation from now.
+    AddSla(i64),
 }
 
 /// Chatwoot's action names that Throughline does not perform yet, and why: refused when a rule
@@ -50,7 +52,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "send_attachment",
         "attachments in rules are not supported yet",
     ),
-    ("add_sla", "SLA policies are not available yet"),
 ];
 
 /// The action names accepted, for error messages and the UI.
@@ -71,6 +72,7 @@ pub const NAMES: &[&str] = &[
     "pending_conversation",
     "change_status",
     "change_priority",
+    "add_sla",
 ];
 
 impl Action {
@@ -85,6 +87,13 @@ impl Action {
     pub fn team(&self) -> Option<i64> {
         match self {
             Action::AssignTeam(id) => *id,
+            _ => None,
+        }
+    }
+
+    pub fn sla_policy(&self) -> Option<i64> {
+        match self {
+            Action::AddSla(id) => Some(*id),
             _ => None,
         }
     }
@@ -112,6 +121,7 @@ impl Action {
             Action::SnoozeConversation => "snooze_conversation",
             Action::ChangeStatus(_) => "change_status",
             Action::ChangePriority(_) => "change_priority",
+            Action::AddSla(_) => "add_sla",
         }
     }
 }
@@ -246,6 +256,12 @@ fn parse_one(at: &str, item: &Value) -> Result<Action, FieldError> {
                     .map_err(|_| bad("needs urgent, high, medium, low or none"))?,
             )
         }
+        "add_sla" => Action::AddSla(
+            first
+                .and_then(integer_value)
+                .filter(|id| *id > 0)
+                .ok_or_else(|| bad("needs an SLA policy id"))?,
+        ),
         other => {
             return Err(FieldError::new(
                 &name_field,

@@ -35,10 +35,14 @@ pub enum EventName {
     BusinessEventReceived,
     /// The customer wrote through another inbox than their previous message.
     ChannelSwitched,
+    /// An SLA metric of the conversation is close to its threshold.
+    SlaWarning,
+    /// An SLA metric of the conversation passed its threshold.
+    SlaBreached,
 }
 
 impl EventName {
-    pub const ALL: [EventName; 7] = [
+    pub const ALL: [EventName; 9] = [
         Self::ConversationCreated,
         Self::ConversationUpdated,
         Self::ConversationOpened,
@@ -46,6 +50,8 @@ impl EventName {
         Self::MessageCreated,
         Self::BusinessEventReceived,
         Self::ChannelSwitched,
+        Self::SlaWarning,
+        Self::SlaBreached,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +63,8 @@ impl EventName {
             Self::MessageCreated => "message_created",
             Self::BusinessEventReceived => "business_event_received",
             Self::ChannelSwitched => "channel_switched",
+            Self::SlaWarning => "sla_warning",
+            Self::SlaBreached => "sla_breached",
         }
     }
 
@@ -82,6 +90,8 @@ pub fn triggers(kind: EventKind, payload: &Value) -> Vec<EventName> {
             Some(_) => vec![EventName::MessageCreated],
         },
         EventKind::BusinessEventCreated => vec![EventName::BusinessEventReceived],
+        EventKind::SlaWarning => vec![EventName::SlaWarning],
+        EventKind::SlaBreached => vec![EventName::SlaBreached],
         _ => Vec::new(),
     }
 }

@@ -48,6 +48,11 @@ view! {
         /// again after the re-open window, or an agent split this one out of it.
         #[serde(skip_serializing_if = "Option::is_none")]
         pub previous_conversation_id: Option<i64>,
+        /// Chatwoot's: the SLA policy measuring the conversation, and how it stands.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub sla_policy_id: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub applied_sla: Option<super::AppliedSlaView>,
         pub meta: ConversationMeta,
     }
 
@@ -110,6 +115,8 @@ impl From<ConversationParts> for ConversationView {
             messages: p.last_message.into_iter().collect(),
             last_non_activity_message: p.last_non_activity_message.map(Box::new),
             previous_conversation_id: p.previous_display_id,
+            sla_policy_id: None,
+            applied_sla: None,
             meta: ConversationMeta {
                 sender: p.contact,
                 channel: p.channel,

@@ -149,6 +149,11 @@ view! {
         /// Throughline: an agent who works this inbox is online now (the widget offers to
         /// collect an email otherwise).
         pub agents_online: bool,
+        /// Throughline: within the inbox's business hours now (always, without hours).
+        pub open_now: bool,
+        /// Throughline: when it next opens (Unix seconds), while closed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub opens_at: Option<i64>,
         /// Website inboxes: what the widget needs to draw itself.
         #[serde(flatten, skip_serializing_if = "Option::is_none")]
         pub widget: Option<PublicWidgetView>,
@@ -270,6 +275,8 @@ impl From<&Inbox> for PublicInboxView {
             greeting_enabled: inbox.greeting_enabled,
             identity_validation_enabled: inbox.hmac_mandatory,
             agents_online: false,
+            open_now: true,
+            opens_at: None,
             widget: None,
         }
     }

@@ -22,6 +22,7 @@ mod conversation;
 mod inbox;
 mod message;
 mod public;
+mod sla;
 mod user;
 pub mod webhook_body;
 
@@ -32,6 +33,7 @@ pub use conversation::*;
 pub use inbox::*;
 pub use message::*;
 pub use public::*;
+pub use sla::*;
 pub use user::*;
 
 pub(crate) fn secs(ms: crate::Millis) -> i64 {

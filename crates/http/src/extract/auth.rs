@@ -194,6 +194,17 @@ impl AccountCtx {
         }
     }
 
+    /// Supervisors and administrators (live view, reports, survey answers).
+    pub fn require_supervisor(&self) -> Result<(), ApiError> {
+        if self.role.is_some_and(|r| r.supervises()) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "only supervisors and administrators may do this".into(),
+            ))
+        }
+    }
+
     /// Users only (bots may not): profile-like actions.
     pub fn require_user(&self) -> Result<&User, ApiError> {
         self.caller

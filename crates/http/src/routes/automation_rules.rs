@@ -188,6 +188,18 @@ pub(crate) async fn check_references(
                 format!("team {team} does not exist in this account"),
             ));
         }
+        if let Some(policy) = action.sla_policy()
+            && throughline_store::sla::get(conn, &ctx.scope, policy)
+                .await
+                .found()?
+                .is_none()
+        {
+            errors.push(FieldError::new(
+                &at,
+                "invalid",
+                format!("SLA policy {policy} does not exist in this account"),
+            ));
+        }
         if let Some(url) = action.webhook_url()
             && let Err(e) = checked_url(state, &at, url)
         {

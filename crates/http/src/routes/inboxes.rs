@@ -28,7 +28,7 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 }
 
 /// Settings kept in the inbox's settings object, as Chatwoot names them.
-const SETTING_KEYS: [&str; 10] = [
+const SETTING_KEYS: [&str; 12] = [
     // Throughline: keep this inbox's conversations out of cross-channel continuity.
     throughline_store::continuity::KEEP_SEPARATE,
     "working_hours_enabled",
@@ -40,6 +40,10 @@ const SETTING_KEYS: [&str; 10] = [
     "reply_time",
     "sender_name_type",
     "business_name",
+    // Throughline: days the inbox is closed, in its time zone.
+    "holidays",
+    // Throughline: the survey sent after resolution, csat (the default) or nps.
+    "csat_survey_type",
 ];
 
 async fn save_email(
@@ -300,14 +304,58 @@ fn assignment_limit(body: &InboxFields) -> ApiResult<Option<Option<i64>>> {
 /// Refuses settings of the wrong type that the server itself reads.
 fn check_settings(settings: &Map<String, Value>) -> ApiResult<()> {
     let key = throughline_store::continuity::KEEP_SEPARATE;
-    match settings.get(key) {
-        Some(v) if !v.is_boolean() => Err(ApiError::invalid(
+    if let Some(v) = settings.get(key)
+        && !v.is_boolean()
+    {
+        return Err(ApiError::invalid(
             key,
             "invalid",
             format!("{key} must be true or false"),
-        )),
-        _ => Ok(()),
+        ));
     }
+    for flag in ["working_hours_enabled", "csat_survey_enabled"] {
+        if settings.get(flag).is_some_and(|v| !v.is_boolean()) {
+            return Err(ApiError::invalid(
+                flag,
+                "invalid",
+                format!("{flag} must be true or false"),
+            ));
+        }
+    }
+    if let Some(v) = settings.get("csat_survey_type")
+        && v.as_str()
+            .and_then(throughline_core::survey::SurveyType::parse)
+            .is_none()
+    {
+        return Err(ApiError::invalid(
+            "csat_survey_type",
+            "inclusion",
+            "csat_survey_type must be csat or nps",
+        ));
+    }
+    // Business hours are checked as given: a time zone alone, hours alone, holidays alone.
+    let hours = ["timezone", "working_hours", "holidays"];
+    if hours.iter().any(|k| settings.contains_key(*k)) {
+        let timezone = match settings.get("timezone") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "timezone",
+                    "invalid",
+                    "timezone must be a time zone name such as America/Sao_Paulo",
+                ));
+            }
+        };
+        let empty = Value::Array(Vec::new());
+        throughline_core::hours::Schedule::parse_working_hours(
+            timezone,
+            settings.get("working_hours").unwrap_or(&empty),
+            settings.get("holidays"),
+        )
+        .map_err(|e| ApiError::invalid(&e.field(), "invalid", e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// The settings a body sets: Chatwoot's inbox settings, and the website channel's (from

@@ -29,6 +29,8 @@ mod provider_inboxes;
 pub(crate) mod public;
 mod realtime;
 mod routing;
+mod sla_policies;
+mod surveys;
 mod teams;
 mod two_factor;
 mod webhooks;
@@ -64,6 +66,8 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = custom_filters::routes(router);
     let router = automation_rules::routes(router);
     let router = macros::routes(router);
+    let router = sla_policies::routes(router);
+    let router = surveys::routes(router);
     let router = routing::routes(router);
     let router = attachments::routes(router);
     let router = journey::routes(router);

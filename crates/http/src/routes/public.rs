@@ -98,6 +98,14 @@ async fn inbox(
     let inbox = find_inbox(&state, &identifier).await?;
     let mut view = PublicInboxView::from(&inbox);
     view.agents_online = state.hub.agents_online(inbox.account_id, inbox.id);
+    // Unreadable hours (saved before they were checked) read as always open.
+    let hours = throughline_core::hours::Schedule::from_settings(&inbox.settings)
+        .unwrap_or_else(|_| throughline_core::hours::Schedule::always());
+    let now = throughline_store::now_ms();
+    view.open_now = hours.is_open(now);
+    if !view.open_now {
+        view.opens_at = hours.next_open(now).map(throughline_core::to_unix_seconds);
+    }
     if inbox.channel_type == ChannelType::WebWidget {
         view.widget = Some(super::widget::config(&state, &inbox).await?);
     }
@@ -598,9 +606,44 @@ async fn update_message(
     if existing.private || existing.message_type == MessageType::Activity {
         return Err(ApiError::NotFound);
     }
-    let updated =
+    let updated = if existing.content_type == throughline_core::message::ContentType::InputCsat {
+        // A survey's answer: recorded as such (one per survey), and shown on the message.
+        let answer = &body.submitted_values["csat_survey_response"];
+        let rating = match &answer["rating"] {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "submitted_values.csat_survey_response.rating",
+                "blank",
+                "give the rating as a number",
+            )
+        })?;
+        throughline_service::surveys::answer(
+            &mut tx,
+            &c,
+            &existing,
+            rating,
+            answer["feedback_message"].as_str(),
+            throughline_service::surveys::Via::Widget,
+            throughline_store::now_ms(),
+        )
+        .await
+        .map_err(|e| match e {
+            throughline_service::surveys::AnswerError::Store(s) => ApiError::from(s),
+            other => ApiError::invalid(
+                "submitted_values.csat_survey_response.rating",
+                "invalid",
+                other.to_string(),
+            ),
+        })?;
+        messages::get(tx.conn(), &v.scope, &c, message_id).await?
+    } else {
         messages::set_submitted_values(&mut tx, &v.scope, &c, message_id, body.submitted_values)
-            .await?;
+            .await?
+    };
     tx.commit().await?;
     let mut conn = state.store.read().await?;
     let mut views =

@@ -33,16 +33,6 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(answer_offer))
 }
 
-fn require_supervisor(ctx: &AccountCtx) -> ApiResult<()> {
-    if ctx.role.is_some_and(|r| r.supervises()) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "only supervisors and administrators may do this".into(),
-        ))
-    }
-}
-
 /// The account's routing settings (every member may read them: the app's auto-away uses
 /// them).
 #[utoipa::path(get, path = "/api/v1/accounts/{account_id}/routing/settings", tag = "Routing",
@@ -175,7 +165,7 @@ async fn list_agents(
     State(state): State<AppState>,
     ctx: AccountCtx,
 ) -> ApiResult<axum::Json<Vec<AgentRoutingView>>> {
-    require_supervisor(&ctx)?;
+    ctx.require_supervisor()?;
     let mut conn = state.store.read().await?;
     let mut profiles = stored::agent_profiles(&mut conn, ctx.account_id()).await?;
     let agents = accounts::list_agents(&mut conn, &ctx.scope).await?;
@@ -211,7 +201,7 @@ async fn update_agent(
     Path((_account_id, id)): Path<(i64, i64)>,
     Json(body): Json<AgentRoutingUpdate>,
 ) -> ApiResult<axum::Json<AgentRoutingView>> {
-    require_supervisor(&ctx)?;
+    ctx.require_supervisor()?;
     let mut tx = state.store.begin().await?;
     let agent = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
     let before = stored::agent_profiles(tx.conn(), ctx.account_id())
@@ -253,7 +243,7 @@ fn secs(ms: i64) -> i64 {
     params(("account_id" = i64, Path)), security(("userApiKey" = [])),
     responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody)))]
 async fn live(State(state): State<AppState>, ctx: AccountCtx) -> ApiResult<axum::Json<Value>> {
-    require_supervisor(&ctx)?;
+    ctx.require_supervisor()?;
     let now = throughline_store::now_ms();
     // The day in UTC: accounts have no time zone of their own yet.
     let day_start = now - now.rem_euclid(86_400_000);

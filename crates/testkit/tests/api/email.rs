@@ -1201,11 +1201,19 @@ async fn auto_replies_get_no_answer(backend: Backend) {
     let sink = SmtpSink::start().await;
     let inbox = t.email_inbox("Support", SUPPORT, Some(sink.port)).await;
     let inbox_id = inbox["id"].as_i64().unwrap();
-    // Greetings on: the one automatic answer an inbox could send.
+    // The greeting and the out-of-office message on (closed every day: always out of office).
+    let closed: Vec<Value> = (0..7)
+        .map(|d| json!({"day_of_week": d, "closed_all_day": true}))
+        .collect();
     t.admin(
         "PATCH",
         &t.acc(&format!("/inboxes/{inbox_id}")),
-        Some(json!({"greeting_enabled": true, "greeting_message": "We got your email"})),
+        Some(
+            json!({"greeting_enabled": true, "greeting_message": "We got your email",
+                    "working_hours_enabled": true, "working_hours": closed,
+                    "timezone": "America/Sao_Paulo",
+                    "out_of_office_message": "We are closed; we answer on Monday."}),
+        ),
     )
     .await
     .expect(200);
@@ -1225,15 +1233,97 @@ async fn auto_replies_get_no_answer(backend: Backend) {
     let msgs = messages(&t, display_id).await;
     let m = msgs.iter().find(|m| m["message_type"] == 0).unwrap();
     assert_eq!(m["content_attributes"]["email"]["auto_reply"], true);
-    tokio::time::sleep(Duration::from_millis(800)).await;
+
+    // A person's email, after it: answered with the greeting and the out-of-office message,
+    // each once, marked as automatic mail.
+    let person = mail(
+        "bruno@customer.test",
+        SUPPORT,
+        "Where is my order?",
+        "q1@customer.test",
+        None,
+        &[],
+        "",
+        "Order 1234 has not arrived.",
+    );
+    let Ingested::Message {
+        display_id: answered,
+        ..
+    } = ingest(&t, inbox_id, &person).await
+    else {
+        panic!("not stored")
+    };
+    let sent = sink.wait_for(2, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 2, "greeting and out-of-office expected");
+    for r in &sent {
+        let data = String::from_utf8_lossy(&r.data);
+        assert_eq!(r.rcpt_to, vec!["<bruno@customer.test>".to_owned()]);
+        assert!(data.contains("Auto-Submitted: auto-replied"), "{data}");
+    }
+    let replies: Vec<Value> = messages(&t, answered)
+        .await
+        .into_iter()
+        .filter(|m| m["message_type"] == 3)
+        .collect();
+    let kinds: Vec<&str> = replies
+        .iter()
+        .map(|m| m["content_attributes"]["auto_reply"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2, "{replies:?}");
+    assert!(kinds.contains(&"greeting") && kinds.contains(&"out_of_office"));
+
+    // The person's events came after the auto-reply's, so the auto-reply was seen: nothing
+    // answered it, and nothing was mailed to it.
     assert!(
         messages(&t, display_id)
             .await
             .iter()
-            .all(|m| m["message_type"] != 1),
-        "an automatic answer was written"
+            .all(|m| m["message_type"] == 0),
+        "an automatic answer was written to an auto-reply"
     );
-    assert_eq!(sink.attempts(), 0, "something was emailed to an auto-reply");
+    assert_eq!(sink.attempts(), 2, "something was emailed to an auto-reply");
+
+    // A second email in the same thread: neither is sent again.
+    let again = mail(
+        "bruno@customer.test",
+        SUPPORT,
+        "Re: Where is my order?",
+        "q2@customer.test",
+        Some("q1@customer.test"),
+        &["q1@customer.test"],
+        "",
+        "Any news?",
+    );
+    let Ingested::Message {
+        display_id: same, ..
+    } = ingest(&t, inbox_id, &again).await
+    else {
+        panic!("not stored")
+    };
+    assert_eq!(same, answered);
+    let third = mail(
+        "carla@customer.test",
+        SUPPORT,
+        "Invoice",
+        "c1@customer.test",
+        None,
+        &[],
+        "",
+        "Please send my invoice.",
+    );
+    ingest(&t, inbox_id, &third).await;
+    // Carla's answers (two more) arrive only after Bruno's second email was handled.
+    sink.wait_for(4, Duration::from_secs(15)).await;
+    assert_eq!(
+        messages(&t, answered)
+            .await
+            .iter()
+            .filter(|m| m["message_type"] == 3)
+            .count(),
+        2,
+        "an automatic reply was sent twice in one conversation"
+    );
+    assert_eq!(sink.attempts(), 4);
 
     // Mail from our own address is a loop: not imported.
     let own = mail(

@@ -95,6 +95,12 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
                "actions": [{"action_name": "add_label", "action_params": ["x"]}]}),
     )
     .await;
+    let sla_policy = call(
+        "POST",
+        acc("/sla_policies"),
+        json!({"name": format!("{tag} SLA"), "first_response_time_threshold": 3600}),
+    )
+    .await;
     let note = call(
         "POST",
         acc(&format!("/contacts/{contact_id}/notes")),
@@ -152,6 +158,17 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
     ids.insert("note_id", note["id"].clone());
     ids.insert("automation_rule_id", automation_rule["id"].clone());
     ids.insert("macro_id", global_macro["payload"]["id"].clone());
+    ids.insert("sla_policy_id", sla_policy["payload"]["id"].clone());
+    let conversation = t
+        .call(
+            "GET",
+            &acc(&format!("/conversations/{}", th.conversation_id)),
+            Some(token),
+            None,
+        )
+        .await
+        .expect(200);
+    ids.insert("conversation_uuid", conversation["uuid"].clone());
     Tenant {
         account_id,
         token: token.to_owned(),
@@ -173,6 +190,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
         "custom_filter_id" => id("custom_filter_id"),
         "automation_rule_id" => id("automation_rule_id"),
         "inbox_identifier" => id("inbox_identifier"),
+        "conversation_uuid" => id("conversation_uuid"),
         "contact_identifier" => id("contact_identifier"),
         "delivery_id" => "00000000-0000-0000-0000-000000000000".into(),
         // Any export id: the contact in the same path is what crosses accounts.
@@ -190,6 +208,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
                 "merge_suggestions" => id("suggestion_id"),
                 "automation_rules" => id("automation_rule_id"),
                 "macros" => id("macro_id"),
+                "sla_policies" => id("sla_policy_id"),
                 other => panic!("no id for `{other}` in {template}: add it to this test"),
             }
         }
@@ -300,6 +319,8 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
         "custom_filters": get("/custom_filters".into()).await,
         "automation_rules": get("/automation_rules".into()).await,
         "macros": get("/macros".into()).await,
+        "sla_policies": get("/sla_policies".into()).await,
+        "csat": get("/csat_survey_responses".into()).await,
         // Refused attacks leave nothing in B's audit log either.
         "audit_logs": get("/audit_logs?per_page=100".into()).await,
     })
@@ -488,6 +509,22 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                 let path = template.replace("{id}", &beta.admin_id.to_string());
                 let got = t.call(&m, &path, Some(&a.token), None).await;
                 assert_eq!(got.status, 404, "{m} {path}: {}", got.body);
+            } else if template.contains("{conversation_uuid}") {
+                // A survey is reached by its conversation's unguessable uuid and nothing else:
+                // a made-up one, with an account token, finds nothing.
+                let path = template.replace(
+                    "{conversation_uuid}",
+                    "00000000-0000-4000-8000-000000000000",
+                );
+                let got = t
+                    .call(&m, &path, Some(&a.token), Some(json!({"message": {"submitted_values": {"csat_survey_response": {"rating": 1}}}})))
+                    .await;
+                assert!(
+                    [404, 415].contains(&got.status),
+                    "{m} {path}: {} {}",
+                    got.status,
+                    got.body
+                );
             } else if template.starts_with("/attachments/") {
                 let got = t
                     .call(

@@ -408,6 +408,11 @@ async fn rails_style_lists_in_queries(backend: Backend) {
         });
         for list in lists {
             let name = list["name"].as_str().unwrap().trim_end_matches("[]");
+            if name == "user_ids" && template.contains("/csat_survey_responses") {
+                // Agents' ids, not labels: surveys::answered_on_the_link_page checks each
+                // spelling against a real answer.
+                continue;
+            }
             let path = template.replace("{account_id}", &t.account_id.to_string());
             assert!(!path.contains('{'), "{template}: give this test its ids");
             // A search needs its words.

@@ -1,0 +1,93 @@
+//! What Throughline does on its own for each outbox event, besides the account's rules:
+//! the inbox's automatic replies, the satisfaction survey after resolution (and a reply that
+//! answers it), and the SLA clocks. Run by the automation consumer in its batch transaction.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use throughline_core::event::{EventKind, StoredEvent};
+use throughline_core::model::Inbox;
+use throughline_store::{AccountScope, Found, StoreError, Tx, conversations, inboxes};
+
+use crate::sla::AccountPolicies;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// What one batch has read already.
+#[derive(Default)]
+pub struct BatchCache {
+    policies: HashMap<i64, AccountPolicies>,
+    inboxes: HashMap<i64, Option<Inbox>>,
+}
+
+fn concerns(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::MessageCreated
+            | EventKind::ConversationCreated
+            | EventKind::ConversationUpdated
+            | EventKind::ConversationStatusChanged
+    )
+}
+
+pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) -> Result<()> {
+    if !concerns(event.kind) {
+        return Ok(());
+    }
+    let Some(conversation_id) = event.conversation_id else {
+        return Ok(());
+    };
+    // Decide from what is cached whether anything here needs the conversation: most events
+    // of most accounts need nothing, and this runs inside the consumer's write transaction.
+    let scope = AccountScope::system(event.account_id);
+    let customer_inbox = match event.inbox_id {
+        Some(id) if crate::auto_replies::is_customer_message(event) => {
+            inbox(tx, cache, &scope, id).await?
+        }
+        _ => None,
+    };
+    let replies = customer_inbox.as_ref().is_some_and(|i| {
+        crate::auto_replies::may_reply(i) || crate::surveys::survey_of(i).is_some()
+    });
+    let resolved = crate::surveys::is_resolution(event);
+    let policies = match cache.policies.entry(event.account_id) {
+        Entry::Occupied(known) => known.into_mut(),
+        Entry::Vacant(slot) => slot.insert(AccountPolicies::load(tx, event.account_id).await?),
+    };
+    let measured = !policies.policies.is_empty();
+    if !replies && !resolved && !measured {
+        return Ok(());
+    }
+    let Some(conversation) = conversations::by_internal_id(tx.conn(), &scope, conversation_id)
+        .await
+        .found()?
+    else {
+        return Ok(());
+    };
+    if let Some(inbox) = customer_inbox.as_ref().filter(|_| replies) {
+        crate::auto_replies::on_customer_message(tx, inbox, &conversation, event).await?;
+        if crate::surveys::survey_of(inbox).is_some() {
+            crate::surveys::on_customer_message(tx, &conversation, event).await?;
+        }
+    }
+    if resolved {
+        crate::surveys::on_resolved(tx, &conversation, event).await?;
+    }
+    if measured {
+        crate::sla::on_event(tx, policies, &conversation, event).await?;
+    }
+    Ok(())
+}
+
+async fn inbox(
+    tx: &mut Tx,
+    cache: &mut BatchCache,
+    scope: &AccountScope,
+    id: i64,
+) -> Result<Option<Inbox>> {
+    if let Entry::Vacant(slot) = cache.inboxes.entry(id) {
+        let key = tx.store().key().clone();
+        slot.insert(inboxes::get(tx.conn(), &key, scope, id).await.found()?);
+    }
+    Ok(cache.inboxes.get(&id).cloned().flatten())
+}
