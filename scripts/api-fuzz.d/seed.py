@@ -146,6 +146,12 @@ sla_policy = admin(
     "/sla_policies",
     {"name": "Standard", "first_response_time_threshold": 3600, "resolution_time_threshold": 86400},
 )
+# A journey campaign of the first administrator's, for the cross-tenant pass.
+campaign = admin(
+    "POST",
+    "/journey_campaigns",
+    {"name": "Delivery survey", "trigger_event_type": "order_delivered", "delay_minutes": 4320, "kind": "survey"},
+)
 # The conversation's uuid names its survey page.
 conversation_uuid = admin("GET", f"/conversations/{conversation_id}")["uuid"]
 
@@ -185,6 +191,7 @@ ids = {
     "automation_rule_id": automation_rule["id"],
     "macro_id": global_macro["payload"]["id"],
     "sla_policy_id": sla_policy["payload"]["id"],
+    "journey_campaign_id": campaign["payload"]["id"],
     "conversation_uuid": conversation_uuid,
     "agent_id": agent["id"],
     "platform_token": platform_token,

@@ -39,6 +39,7 @@ pub mod kind {
     pub const AUTOMATION_RULE: &str = "AutomationRule";
     pub const MACRO: &str = "Macro";
     pub const SLA_POLICY: &str = "SlaPolicy";
+    pub const JOURNEY_CAMPAIGN: &str = "JourneyCampaign";
 }
 
 /// `action`s: Chatwoot's `create`, `update`, `destroy`, `sign_in`, `sign_out`, and

@@ -16,6 +16,7 @@ pub mod event;
 pub mod filter;
 pub mod hours;
 pub mod identity;
+pub mod journey;
 pub mod linking;
 pub mod message;
 pub mod messaging;

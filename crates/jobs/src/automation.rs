@@ -15,6 +15,7 @@ use throughline_core::event::StoredEvent;
 use throughline_service::automation::{self as engine, AccountRules};
 use throughline_service::touchpoints;
 use throughline_store::automation as store_rules;
+use throughline_store::journeys as store_journeys;
 use throughline_store::outbox::{self, Cursor};
 use throughline_store::sla as store_sla;
 use throughline_store::{Store, StoreError, now_ms};
@@ -115,7 +116,16 @@ pub(crate) async fn run_timer(
             tracing::warn!(error = %e, "SLA alerts failed; retrying");
             None
         });
-        let wait = match rules_next.into_iter().chain(sla_next).min() {
+        let journeys_next = send_journeys_due(&store).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "journey campaigns failed; retrying");
+            None
+        });
+        let wait = match rules_next
+            .into_iter()
+            .chain(sla_next)
+            .chain(journeys_next)
+            .min()
+        {
             Some(next) => {
                 Duration::from_millis(u64::try_from((next - now_ms()).max(10)).unwrap_or(10))
                     .min(idle)
@@ -178,4 +188,24 @@ async fn raise_sla_due(store: &Store) -> Result<Option<i64>, StoreError> {
     }
     let mut conn = store.read().await?;
     store_sla::next_due(&mut conn).await
+}
+
+/// Sends (or skips, cancels, postpones) the journey campaign sends that are due, one per
+/// transaction; returns when the next one is due.
+async fn send_journeys_due(store: &Store) -> Result<Option<i64>, StoreError> {
+    let now = now_ms();
+    let due = {
+        let mut conn = store.read().await?;
+        store_journeys::due(&mut conn, now, DUE_BATCH).await?
+    };
+    for send in due {
+        let mut tx = store.begin().await?;
+        // Another process may have taken it: the claim finds out.
+        if store_journeys::claim(tx.conn(), &send).await? {
+            throughline_service::journeys::settle(&mut tx, &send, now).await?;
+            tx.commit().await?;
+        }
+    }
+    let mut conn = store.read().await?;
+    store_journeys::next_due(&mut conn).await
 }

@@ -18,6 +18,7 @@ pub mod automation;
 pub mod conversations;
 pub mod email;
 pub mod inbound;
+pub mod journeys;
 pub mod media;
 pub mod outbound;
 pub mod privacy;

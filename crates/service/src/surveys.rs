@@ -116,21 +116,41 @@ pub async fn on_resolved(
     if !auto_replies::claim(tx.conn(), conversation.id, &format!("survey:{}", event.id)).await? {
         return Ok(());
     }
+    send(tx, conversation, inbox.id, kind, json!({})).await?;
+    Ok(())
+}
+
+/// Sends a survey through `inbox_id` in the conversation; `extra` joins its
+/// `content_attributes` (a journey campaign's ids). Returns the message's id.
+pub async fn send(
+    tx: &mut Tx,
+    conversation: &Conversation,
+    inbox_id: i64,
+    kind: SurveyType,
+    extra: serde_json::Value,
+) -> Result<i64> {
+    let scope = AccountScope::system(conversation.account_id);
     let account = accounts::get_account(tx.conn(), conversation.account_id).await?;
     let url = link(tx.store().links().public_url(), conversation);
     let mut new = NewMessage::text(
         MessageType::Template,
         survey::question(kind, &account.locale, &url),
     );
-    new.inbox_id = Some(inbox.id);
+    new.inbox_id = Some(inbox_id);
     new.content_type = ContentType::InputCsat;
-    new.content_attributes = json!({
+    let mut attributes = json!({
         "auto_reply": "survey",
         "survey_type": kind.as_str(),
         "survey_url": url,
     });
-    messages::create(tx, &scope, conversation, new).await?;
-    Ok(())
+    if let (Some(map), serde_json::Value::Object(more)) = (attributes.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    new.content_attributes = attributes;
+    Ok(messages::create(tx, &scope, conversation, new)
+        .await?
+        .message
+        .id)
 }
 
 /// A customer's reply right after a survey, read as its answer when it starts with a rating

@@ -18,12 +18,15 @@ type Result<T> = std::result::Result<T, StoreError>;
 pub struct BatchCache {
     policies: HashMap<i64, AccountPolicies>,
     inboxes: HashMap<i64, Option<Inbox>>,
+    /// Accounts with an active journey campaign that sends surveys (their replies are read).
+    survey_campaigns: HashMap<i64, bool>,
 }
 
 fn concerns(kind: EventKind) -> bool {
     matches!(
         kind,
         EventKind::MessageCreated
+            | EventKind::BusinessEventCreated
             | EventKind::ConversationCreated
             | EventKind::ConversationUpdated
             | EventKind::ConversationStatusChanged
@@ -33,6 +36,9 @@ fn concerns(kind: EventKind) -> bool {
 pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) -> Result<()> {
     if !concerns(event.kind) {
         return Ok(());
+    }
+    if event.kind == EventKind::BusinessEventCreated {
+        return crate::journeys::on_business_event(tx, event).await;
     }
     let Some(conversation_id) = event.conversation_id else {
         return Ok(());
@@ -46,9 +52,19 @@ pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) 
         }
         _ => None,
     };
-    let replies = customer_inbox.as_ref().is_some_and(|i| {
-        crate::auto_replies::may_reply(i) || crate::surveys::survey_of(i).is_some()
-    });
+    let surveys_by_campaign = match cache.survey_campaigns.entry(event.account_id) {
+        Entry::Occupied(known) => *known.get(),
+        Entry::Vacant(slot) => *slot.insert(
+            throughline_store::journeys::list(tx.conn(), &scope)
+                .await?
+                .iter()
+                .any(|c| c.active && c.rules["kind"] == "survey"),
+        ),
+    };
+    let answers_surveys = |i: &Inbox| surveys_by_campaign || crate::surveys::survey_of(i).is_some();
+    let replies = customer_inbox
+        .as_ref()
+        .is_some_and(|i| crate::auto_replies::may_reply(i) || answers_surveys(i));
     let resolved = crate::surveys::is_resolution(event);
     let policies = match cache.policies.entry(event.account_id) {
         Entry::Occupied(known) => known.into_mut(),
@@ -66,7 +82,7 @@ pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) 
     };
     if let Some(inbox) = customer_inbox.as_ref().filter(|_| replies) {
         crate::auto_replies::on_customer_message(tx, inbox, &conversation, event).await?;
-        if crate::surveys::survey_of(inbox).is_some() {
+        if answers_surveys(inbox) {
             crate::surveys::on_customer_message(tx, &conversation, event).await?;
         }
     }

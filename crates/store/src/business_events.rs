@@ -135,3 +135,14 @@ pub async fn of_contact(
     .await?;
     rows.iter().map(record).collect()
 }
+
+/// One event by its id (a journey campaign's trigger), if it still exists.
+pub async fn by_id(conn: &mut Conn, id: i64) -> Result<Option<BusinessEvent>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM business_events WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(record).transpose()
+}

@@ -63,6 +63,7 @@ pub mod email;
 mod events;
 pub mod filters;
 pub mod invitations;
+pub mod journeys;
 pub mod links;
 pub mod macros;
 pub mod media;

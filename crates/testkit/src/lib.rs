@@ -221,6 +221,18 @@ impl TestApp {
         tx.commit().await.unwrap();
     }
 
+    /// Lets `seconds` pass for journey campaigns: their scheduled sends come due that much
+    /// sooner, as if the test had waited (the story's "three days later").
+    pub async fn pass_journey_time(&self, seconds: i64) {
+        let mut tx = self.app.store.begin().await.unwrap();
+        sqlx::query("UPDATE journey_sends SET due_at = due_at - $1 WHERE status = 'scheduled'")
+            .bind(seconds * 1000)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
     /// Moves a message `days` into the past, as if it had been sent then (a survey answered
     /// late).
     pub async fn age_message(&self, message_id: i64, days: i64) {

@@ -30,6 +30,11 @@ use crate::Millis;
 
 pub use parse::ScheduleError;
 
+/// A time zone by its IANA or Rails name ("America/Sao_Paulo", "Brasilia").
+pub fn zone(name: &str) -> Option<Tz> {
+    zones::lookup(name)
+}
+
 /// How far ahead searches look for open time: a schedule with no open time in this many
 /// consecutive days is treated as never opening again.
 pub const SEARCH_DAYS: u32 = 400;

@@ -19,6 +19,7 @@ mod health;
 mod inboxes;
 mod invitations;
 mod journey;
+mod journey_campaigns;
 mod labels;
 mod macros;
 pub(crate) mod messages;
@@ -71,6 +72,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = routing::routes(router);
     let router = attachments::routes(router);
     let router = journey::routes(router);
+    let router = journey_campaigns::routes(router);
     let router = privacy::routes(router);
     let router = audit_logs::routes(router);
     let router = public::routes(router);

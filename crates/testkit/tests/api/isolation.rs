@@ -101,6 +101,14 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
         json!({"name": format!("{tag} SLA"), "first_response_time_threshold": 3600}),
     )
     .await;
+    let campaign = call(
+        "POST",
+        acc("/journey_campaigns"),
+        // Inactive, like the rule: the walk must not schedule anything in the tenant.
+        json!({"name": format!("{tag} campaign"), "active": false,
+               "trigger_event_type": "order_delivered", "kind": "survey"}),
+    )
+    .await;
     let note = call(
         "POST",
         acc(&format!("/contacts/{contact_id}/notes")),
@@ -159,6 +167,7 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
     ids.insert("automation_rule_id", automation_rule["id"].clone());
     ids.insert("macro_id", global_macro["payload"]["id"].clone());
     ids.insert("sla_policy_id", sla_policy["payload"]["id"].clone());
+    ids.insert("journey_campaign_id", campaign["payload"]["id"].clone());
     let conversation = t
         .call(
             "GET",
@@ -209,6 +218,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
                 "automation_rules" => id("automation_rule_id"),
                 "macros" => id("macro_id"),
                 "sla_policies" => id("sla_policy_id"),
+                "journey_campaigns" => id("journey_campaign_id"),
                 other => panic!("no id for `{other}` in {template}: add it to this test"),
             }
         }
@@ -270,6 +280,7 @@ pub(crate) fn body_for(method: &str, template: &str, target: &Tenant) -> Option<
             json!({"payload": [{"attribute_key": "name", "filter_operator": "is_present", "values": []}]})
         }
         (_, "account_users") => json!({"user_id": id("agent_id"), "role": "agent"}),
+        (_, "opt_outs") => json!({"channels": ["sms"]}),
         _ => {
             json!({"name": "attack", "title": "attack", "content": "attack", "short_code": "attack"})
         }
@@ -320,6 +331,8 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
         "automation_rules": get("/automation_rules".into()).await,
         "macros": get("/macros".into()).await,
         "sla_policies": get("/sla_policies".into()).await,
+        "journey_campaigns": get("/journey_campaigns".into()).await,
+        "opt_outs": get(format!("/contacts/{contact}/opt_outs")).await,
         "csat": get("/csat_survey_responses".into()).await,
         // Refused attacks leave nothing in B's audit log either.
         "audit_logs": get("/audit_logs?per_page=100".into()).await,

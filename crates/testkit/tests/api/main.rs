@@ -19,6 +19,7 @@ mod contract;
 mod conversations;
 mod email;
 mod isolation;
+mod journeys;
 mod macros;
 mod messages;
 mod messaging;
