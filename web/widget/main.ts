@@ -24,19 +24,32 @@ type Config = {
   pre_chat_form_options?: { pre_chat_fields?: PreChatField[]; pre_chat_message?: string };
   attachments?: { max_size_bytes?: number; allowed_types?: string[] };
   allow_messages_after_resolved?: boolean;
+  /** Within the inbox's business hours now (always, without hours). */
+  open_now?: boolean;
+  /** When it next opens (Unix seconds), while closed; absent when it never does. */
+  opens_at?: number;
+  /** in_a_few_minutes, in_a_few_hours or in_a_day. */
+  reply_time?: string;
 };
 type Attachment = { file_type: string; data_url: string; thumb_url?: string; file_name?: string };
 type Echo = { echo_id?: string };
+/** A satisfaction survey's answer, as the server keeps it on the survey message. */
+type SurveyAnswer = { rating?: number | string | null; feedback_message?: string | null };
+/** `content_attributes`: the echo of what the visitor sent; on a survey (`input_csat`), its kind and answer. */
+type ContentAttributes = Echo & { survey_type?: string; submitted_values?: { csat_survey_response?: SurveyAnswer } };
 /** A message as the Client API and the visitor's socket show it. */
 type ChatMessage = {
   id?: number;
   content?: string | null;
-  /** 0 the visitor's, 1 an agent's. */
+  /** 0 the visitor's, 1 an agent's, 3 the inbox's own (a survey). */
   message_type?: number;
+  /** `input_csat`: a satisfaction survey, drawn as a rating control. */
+  content_type?: string;
   created_at?: number;
+  /** The conversation's display id. */
   conversation_id?: number;
   echo_id?: string;
-  content_attributes?: Echo;
+  content_attributes?: ContentAttributes;
   additional_attributes?: Echo;
   attachments?: Attachment[];
   sender?: { name?: string; available_name?: string; avatar_url?: string };
@@ -94,6 +107,10 @@ let typingSent = false;
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
 let status = 'open';
 let emailSaved = false;
+/** Surveys being answered, by message id: the rating picked, a PATCH under way, a refusal. */
+const surveys = new Map<number, { rating?: number; busy?: boolean; failed?: boolean }>();
+/** Loads the configuration again when a closed inbox should have opened. */
+let hoursTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** The answer is the caller's to type (`T`); a failure throws an Error carrying the HTTP status. */
 async function call<T>(method: string, path: string, body?: Fields | FormData): Promise<T> {
@@ -146,6 +163,7 @@ const ICONS = {
   chat: 'M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.5 4v-4A2.5 2.5 0 0 1 4 13.5z',
   close: 'M6 6l12 12M18 6 6 18',
   clip: 'M19 11.5l-7.5 7.5a4.8 4.8 0 0 1-6.8-6.8l8-8a3.2 3.2 0 0 1 4.5 4.5l-8 8a1.6 1.6 0 0 1-2.3-2.3l7.3-7.3',
+  star: 'M12 3l2.8 5.7 6.2.9-4.5 4.4 1.1 6.2L12 17.3l-5.6 2.9 1.1-6.2L3 9.6l6.2-.9z',
 };
 function icon(name: keyof typeof ICONS, size = 24): SVGSVGElement {
   const ns = 'http://www.w3.org/2000/svg';
@@ -163,6 +181,27 @@ const launcher = el('button', { class: 'launcher', type: 'button', 'aria-expande
 const panel = el('section', { class: 'panel', role: 'dialog', 'aria-modal': 'false', hidden: true });
 root.append(style, panel, launcher);
 
+/** Someone answers now: an agent of the inbox is online and it is within its business hours. */
+const isOnline = () => agentsOnline && config.open_now !== false;
+
+/** The header's presence line: its state (online, closed, away) and its sentence. */
+function presence(): [string, string] {
+  if (isOnline()) return ['online', t('online')];
+  const closed = config.open_now === false;
+  if (closed && config.opens_at) {
+    const at = new Date(config.opens_at * 1000);
+    if (at.toDateString() === new Date().toDateString())
+      return ['closed', t('back_at', { time: new Intl.DateTimeFormat(locale, { timeStyle: 'short' }).format(at) })];
+    // Within the week the weekday says it; further away, the date too.
+    const far = at.getTime() - Date.now() > 6 * 86_400_000;
+    const when = new Intl.DateTimeFormat(locale, { weekday: 'long', hour: 'numeric', minute: '2-digit', ...(far ? { day: 'numeric', month: 'long' } : {}) });
+    return ['closed', t('back_on', { when: when.format(at) })];
+  }
+  const r = config.reply_time;
+  const key: Key = r === 'in_a_few_minutes' ? 'reply_minutes' : r === 'in_a_few_hours' ? 'reply_hours' : r === 'in_a_day' ? 'reply_day' : 'reply_asap';
+  return [closed ? 'closed' : 'away', t(key)];
+}
+
 function render() {
   launcher.setAttribute('aria-label', open ? t('close') : t('open'));
   launcher.setAttribute('aria-expanded', String(open));
@@ -175,18 +214,33 @@ function render() {
   panel.hidden = !open;
   if (!open) return;
   panel.setAttribute('aria-label', config.welcome_title || t('title'));
+  // The panel is drawn anew: what was typed and where the focus was carry over (`data-keep`).
+  const active = root.activeElement as HTMLElement | null;
+  const focused = active?.dataset.keep;
+  const selection = active instanceof HTMLTextAreaElement ? [active.selectionStart, active.selectionEnd] as const : null;
+  const fields = () => panel.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>('input[data-keep], textarea[data-keep]');
+  const typed = new Map([...fields()].map((f) => [f.dataset.keep, f.value]));
+  const [state, line] = presence();
   const agents = config.agents ?? [];
   const header = el('header', {},
     el('div', { class: 'avatars' }, ...agents.slice(0, 3).map((a) =>
       a.avatar_url ? el('img', { src: a.avatar_url, alt: a.name }) : el('span', { class: 'avatar', title: a.name, text: (a.name ?? '?').slice(0, 1) }))),
     el('div', {},
       el('h2', { text: config.welcome_title || config.name || t('title') }),
-      el('p', { class: 'presence', text: agentsOnline ? t('online') : t('offline') }),
+      el('p', { class: 'presence', 'data-state': state, text: line }),
       config.welcome_tagline ? el('p', { class: 'tagline', text: config.welcome_tagline }) : ''),
-    el('button', { type: 'button', class: 'close', 'aria-label': t('close'), onclick: () => toggle(false), text: '×' }));
+    // An icon, not a '×' character: the button's name is its label alone (axe: label-content-name-mismatch).
+    el('button', { type: 'button', class: 'close', 'aria-label': t('close'), onclick: () => toggle(false) }, icon('close', 20)));
   panel.replaceChildren(header, stored.conversation_id || stored.source_id ? conversationView() : preChatView());
+  for (const f of fields()) {
+    const value = typed.get(f.dataset.keep);
+    if (value) f.value = value;
+  }
   const list = panel.querySelector('.messages');
   if (list) list.scrollTop = list.scrollHeight;
+  const again = focused ? panel.querySelector<HTMLElement>(`[data-keep="${focused}"]`) : null;
+  again?.focus({ preventScroll: true });
+  if (again instanceof HTMLTextAreaElement && selection) again.setSelectionRange(selection[0], selection[1]);
 }
 
 function preChatFields(): PreChatField[] {
@@ -196,13 +250,13 @@ function preChatFields(): PreChatField[] {
     : [{ name: 'name', required: false }, { name: 'email', required: false }];
   return fields
     .filter((f) => !pendingUser[f.name])
-    .map((f) => (f.name === 'email' && !agentsOnline && config.enable_email_collect !== false ? { ...f, required: true } : f));
+    .map((f) => (f.name === 'email' && !isOnline() && config.enable_email_collect !== false ? { ...f, required: true } : f));
 }
 
 function preChatView(): HTMLElement {
   const fields = preChatFields();
   const form = el('form', { class: 'prechat', onsubmit: (e: Event) => { e.preventDefault(); start(new FormData(form)); } });
-  if (!agentsOnline) form.append(el('p', { class: 'notice', text: t('offline_help') }));
+  if (!isOnline()) form.append(el('p', { class: 'notice', text: t('offline_help') }));
   if (config.pre_chat_form_options?.pre_chat_message) form.append(el('p', { text: config.pre_chat_form_options.pre_chat_message }));
   for (const f of fields) {
     const key = f.name as Key;
@@ -221,10 +275,13 @@ function conversationView(): HTMLElement {
   for (const m of messages) {
     const mine = m.message_type === 0;
     const who = mine ? t('you') : (m.sender?.available_name || m.sender?.name || t('agent'));
-    const item = el('li', { class: mine ? 'mine' : 'theirs', 'data-message': m.id ?? '' });
+    const survey = m.content_type === 'input_csat' && m.id !== undefined;
+    const item = el('li', { class: `${mine ? 'mine' : 'theirs'}${survey ? ' survey-item' : ''}`, 'data-message': m.id ?? '' });
     if (!mine && m.sender?.avatar_url) item.append(el('img', { class: 'face', src: m.sender.avatar_url, alt: '' }));
     const bubble = el('div', { class: 'bubble' }, el('span', { class: 'who', text: who }));
-    if (m.content) bubble.append(el('p', { text: m.content }));
+    // A survey's text ends with the link of its page, for channels without buttons: here, the buttons.
+    if (survey) bubble.append(surveyView(m));
+    else if (m.content) bubble.append(el('p', { text: m.content }));
     for (const a of m.attachments ?? []) {
       bubble.append(a.file_type === 'image'
         ? el('a', { href: a.data_url, target: '_blank', rel: 'noopener noreferrer' }, el('img', { src: a.thumb_url || a.data_url, alt: a.file_name ?? '' }))
@@ -237,13 +294,13 @@ function conversationView(): HTMLElement {
   wrap.append(list);
   if (typingName) wrap.append(el('p', { class: 'typing', role: 'status', text: t('typing', { name: typingName }) }));
   if (status === 'resolved') wrap.append(el('p', { class: 'notice', text: t('resolved') }));
-  if (!agentsOnline && !emailSaved && !pendingUser.email) {
+  if (!isOnline() && !emailSaved && !pendingUser.email) {
     const form = el('form', { class: 'collect', onsubmit: (e: Event) => { e.preventDefault(); collectEmail(String(new FormData(form).get('email') ?? '')); } },
-      el('label', {}, t('offline_help'), el('input', { name: 'email', type: 'email', required: true, autocomplete: 'email' })),
+      el('label', {}, t('offline_help'), el('input', { name: 'email', type: 'email', required: true, autocomplete: 'email', 'data-keep': 'email' })),
       el('button', { type: 'submit', text: t('save_email') }));
     wrap.append(form);
   } else if (emailSaved) wrap.append(el('p', { class: 'notice', text: t('email_saved') }));
-  const input = el('textarea', { name: 'content', rows: 2, placeholder: t('placeholder'), 'aria-label': t('message'),
+  const input = el('textarea', { name: 'content', rows: 2, placeholder: t('placeholder'), 'aria-label': t('message'), 'data-keep': 'composer',
     oninput: () => typing(true),
     onkeydown: (e: KeyboardEvent) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); composer.requestSubmit(); } } });
   const file = el('input', { type: 'file', class: 'file', 'aria-label': t('attach') }) as HTMLInputElement;
@@ -251,8 +308,77 @@ function conversationView(): HTMLElement {
     input, el('label', { class: 'attach', title: t('attach') }, el('span', { 'aria-hidden': 'true', text: '📎' }), file),
     el('button', { type: 'submit', class: 'primary', text: t('send') }));
   wrap.append(composer);
-  queueMicrotask(() => (open ? (input as HTMLTextAreaElement).focus({ preventScroll: true }) : null));
+  // The composer takes the focus unless the visitor is busy elsewhere in the panel (a survey).
+  queueMicrotask(() => (open && !panel.contains(root.activeElement) ? (input as HTMLTextAreaElement).focus({ preventScroll: true }) : null));
   return wrap;
+}
+
+/** The rating a survey was answered with, if it was. */
+function surveyRating(m: ChatMessage): number | undefined {
+  const rating = m.content_attributes?.submitted_values?.csat_survey_response?.rating;
+  return rating === undefined || rating === null || rating === '' || !Number.isFinite(Number(rating)) ? undefined : Number(rating);
+}
+
+/** A satisfaction survey: CSAT 1–5 stars or NPS 0–10, an optional comment and Send; once answered, thanks. */
+function surveyView(m: ChatMessage): HTMLElement {
+  const id = m.id ?? 0;
+  const nps = m.content_attributes?.survey_type === 'nps';
+  const max = nps ? 10 : 5;
+  const box = el('div', { class: 'survey', 'data-survey': nps ? 'nps' : 'csat' });
+  const answered = surveyRating(m);
+  if (answered !== undefined) {
+    box.append(el('p', { class: 'thanks', text: t('survey_thanks', { rating: answered, max }) }));
+    return box;
+  }
+  const draft = surveys.get(id) ?? {};
+  const question = t(nps ? 'survey_nps' : 'survey_csat');
+  const scale = el('div', { class: `scale ${nps ? 'nps' : 'stars'}`, role: 'group', 'aria-label': question });
+  for (let n = nps ? 0 : 1; n <= max; n++) {
+    const picked = draft.rating !== undefined && (nps ? n === draft.rating : n <= draft.rating);
+    scale.append(el('button', {
+      type: 'button', class: picked ? 'on' : undefined, 'aria-label': t('rating_of', { n, max }), 'aria-pressed': String(n === draft.rating),
+      'data-keep': `s${id}-${n}`, disabled: draft.busy,
+      onclick: () => {
+        surveys.set(id, { rating: n });
+        render();
+      },
+    }, nps ? String(n) : icon('star', 26)));
+  }
+  const comment = el('textarea', { name: 'feedback', rows: 2, maxlength: 5000, 'data-keep': `s${id}-c` }) as HTMLTextAreaElement;
+  const form = el('form', { onsubmit: (e: Event) => { e.preventDefault(); answerSurvey(m, comment.value); } },
+    el('label', {}, t('survey_comment'), comment),
+    el('button', { type: 'submit', class: 'primary', disabled: draft.rating === undefined || draft.busy, text: draft.busy ? t('sending') : t('send') }));
+  box.append(el('p', { class: 'question', text: question }), scale);
+  if (nps) box.append(el('p', { class: 'ends' }, el('span', { text: t('nps_low') }), el('span', { text: t('nps_high') })));
+  box.append(form);
+  if (draft.failed) box.append(el('p', { class: 'error', role: 'alert', text: t('survey_error') }));
+  return box;
+}
+
+/** Sends a survey's answer as Chatwoot's widget does (`submitted_values.csat_survey_response`). */
+async function answerSurvey(m: ChatMessage, feedback: string) {
+  const id = m.id;
+  const rating = id === undefined ? undefined : surveys.get(id)?.rating;
+  if (id === undefined || rating === undefined || surveys.get(id)?.busy) return;
+  const answer: SurveyAnswer = { rating };
+  if (feedback.trim()) answer.feedback_message = feedback.trim();
+  surveys.set(id, { rating, busy: true });
+  render();
+  try {
+    const updated = await call<ChatMessage>('PATCH', `${contactPath()}/conversations/${m.conversation_id ?? stored.conversation_id}/messages/${id}`,
+      { submitted_values: { csat_survey_response: answer } });
+    surveys.delete(id);
+    // The answer shows at once, even if the server's copy of the message left it out; in place,
+    // as the survey may belong to a conversation before the current one.
+    const shown: ChatMessage = surveyRating(updated) === undefined
+      ? { ...updated, content_attributes: { ...m.content_attributes, ...updated.content_attributes, submitted_values: { csat_survey_response: answer } } }
+      : updated;
+    const index = messages.findIndex((x) => x.id === id);
+    if (index >= 0) messages[index] = { ...messages[index], ...shown, id };
+  } catch {
+    surveys.set(id, { rating, failed: true });
+  }
+  render();
 }
 
 function showError(message = t('error')) {
@@ -413,7 +539,7 @@ function connect() {
       if (/^message_/.test(frame.event) && data) {
         const fresh = !messages.some((m) => m.id === data.id);
         upsert(data);
-        if (fresh && data.message_type === 1) {
+        if (fresh && (data.message_type === 1 || data.message_type === 3)) {
           typingName = '';
           if (!open) stored.unread = (stored.unread ?? 0) + 1;
         }
@@ -478,15 +604,32 @@ window.$throughline = {
   },
 };
 
-async function boot() {
-  document.body.append(host);
+/** The inbox's configuration; a failed reload keeps the one there was. */
+async function loadConfig() {
   try {
     config = await call<Config>('GET', '');
     agentsOnline = Boolean(config.agents_online);
   } catch {
-    config = {};
+    // Nothing to do: at boot the widget draws itself with its defaults.
   }
+  watchHours();
   render();
+}
+
+/** While the inbox is closed, one reload of the configuration once it should have opened (not
+ * before a minute, should the visitor's clock run ahead of the server's). A timer holds a day at
+ * most: a later opening is waited for a day at a time. */
+function watchHours() {
+  clearTimeout(hoursTimer);
+  if (config.open_now !== false || !config.opens_at) return;
+  const wait = config.opens_at * 1000 - Date.now();
+  const day = 86_400_000;
+  hoursTimer = setTimeout(wait > day ? watchHours : loadConfig, Math.min(Math.max(wait + 1000, 60_000), day));
+}
+
+async function boot() {
+  document.body.append(host);
+  await loadConfig();
   connect();
   await loadHistory();
   dispatchEvent(new CustomEvent('throughline:ready'));

@@ -13,7 +13,7 @@ header p { margin: 0; font-size: 12px; }
 header > div:nth-child(2) { flex: 1; }
 .avatars { display: flex; }
 .avatars img, .avatar { width: 28px; height: 28px; border-radius: 50%; border: 2px solid #fff; margin-right: -6px; background: #fff; color: #16181d; display: inline-grid; place-items: center; font-weight: 600; }
-.close { background: transparent; color: #fff; border: 0; font-size: 22px; cursor: pointer; }
+.close { background: transparent; color: #fff; border: 0; padding: 4px; cursor: pointer; line-height: 0; border-radius: 6px; }
 form.prechat { padding: 14px; overflow-y: auto; display: flex; flex-direction: column; gap: 10px; }
 label { display: flex; flex-direction: column; gap: 4px; font-size: 13px; color: #30343b; }
 input, textarea { border: 1px solid #8a919c; border-radius: 6px; padding: 7px 9px; width: 100%; color: #16181d; background: #fff; }
@@ -41,4 +41,20 @@ time { font-size: 11px; opacity: .8; }
 .attach { cursor: pointer; font-size: 18px; padding: 6px; position: relative; }
 .attach input { position: absolute; inset: 0; opacity: 0; width: 100%; cursor: pointer; }
 .req { color: #8a1c12; }
+.survey-item .bubble { flex: 1; max-width: 100%; }
+.survey { display: flex; flex-direction: column; gap: 6px; }
+.survey p.question, .survey p.thanks { font-weight: 600; }
+.survey form { display: flex; flex-direction: column; gap: 6px; }
+.survey form .primary { align-self: flex-end; }
+.survey button:disabled { opacity: .55; cursor: default; }
+.scale { display: flex; flex-wrap: wrap; gap: 2px; }
+.stars button { background: none; border: 0; border-radius: 6px; padding: 3px; color: #b45309; cursor: pointer; line-height: 0; }
+.stars .on svg { fill: currentColor; }
+@media (hover: hover) { .stars:hover button:enabled svg { fill: currentColor; } .stars button:hover ~ button svg { fill: none; } }
+.nps { display: grid; grid-template-columns: repeat(11, minmax(0, 1fr)); }
+.nps button { border: 1px solid #8a919c; border-radius: 4px; background: #fff; color: #16181d; padding: 5px 0; cursor: pointer; }
+.nps button.on { background: var(--tl-color); border-color: var(--tl-color); color: #fff; }
+.survey .ends { display: flex; justify-content: space-between; gap: 8px; margin: 0; font-size: 11px; color: #4b5260; }
+.ends span:last-child { text-align: end; }
+.survey .error { margin: 0; }
 `;

@@ -177,17 +177,40 @@ async fn raise_sla_due(store: &Store) -> Result<Option<i64>, StoreError> {
         let Some(at) = applied.next_check_at else {
             continue;
         };
-        let mut tx = store.begin().await?;
-        // Another process may have raised it already: the claim finds out.
-        if store_sla::claim_due(tx.conn(), applied.id, at).await?
-            && let Some(current) = store_sla::applied_to(tx.conn(), applied.conversation_id).await?
-        {
-            throughline_service::sla::raise_due(&mut tx, &current, now).await?;
+        let done = async {
+            let mut tx = store.begin().await?;
+            // Another process may have raised it already: the claim finds out.
+            if store_sla::claim_due(tx.conn(), applied.id, at).await?
+                && let Some(current) =
+                    store_sla::applied_to(tx.conn(), applied.conversation_id).await?
+            {
+                throughline_service::sla::raise_due(&mut tx, &current, now).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        if let Err(e) = done {
+            if unreachable(&e) {
+                return Err(e);
+            }
+            // Something about this one conversation: look again later, not at once forever.
+            tracing::warn!(applied_sla = applied.id, error = %e, "SLA alert failed; retried in 5 minutes");
+            let mut tx = store.begin().await?;
+            store_sla::postpone(tx.conn(), applied.id, now + RETRY_LATER_MS).await?;
             tx.commit().await?;
         }
     }
     let mut conn = store.read().await?;
     store_sla::next_due(&mut conn).await
+}
+
+/// A row that failed for its own reasons is looked at again this much later.
+const RETRY_LATER_MS: i64 = 5 * 60_000;
+
+/// The database itself failed (not one row's data): stop, and try everything again later.
+fn unreachable(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(_) | StoreError::Other(_))
 }
 
 /// Sends (or skips, cancels, postpones) the journey campaign sends that are due, one per
@@ -199,10 +222,29 @@ async fn send_journeys_due(store: &Store) -> Result<Option<i64>, StoreError> {
         store_journeys::due(&mut conn, now, DUE_BATCH).await?
     };
     for send in due {
-        let mut tx = store.begin().await?;
-        // Another process may have taken it: the claim finds out.
-        if store_journeys::claim(tx.conn(), &send).await? {
-            throughline_service::journeys::settle(&mut tx, &send, now).await?;
+        let done = async {
+            let mut tx = store.begin().await?;
+            // Another process may have taken it: the claim finds out.
+            if store_journeys::claim(tx.conn(), &send).await? {
+                throughline_service::journeys::settle(&mut tx, &send, now).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        if let Err(e) = done {
+            if unreachable(&e) {
+                return Err(e);
+            }
+            tracing::warn!(send = send.id, error = %e, "journey send failed; retried in 5 minutes");
+            let mut tx = store.begin().await?;
+            let why = format!("retrying after an error: {e}");
+            store_journeys::settle(
+                tx.conn(),
+                send.id,
+                store_journeys::Settled::Postponed(now + RETRY_LATER_MS, &why),
+            )
+            .await?;
             tx.commit().await?;
         }
     }

@@ -38,7 +38,9 @@ pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) 
         return Ok(());
     }
     if event.kind == EventKind::BusinessEventCreated {
-        return crate::journeys::on_business_event(tx, event).await;
+        tx.savepoint(SAVEPOINT).await?;
+        let outcome = crate::journeys::on_business_event(tx, event).await;
+        return close(tx, event, outcome).await;
     }
     let Some(conversation_id) = event.conversation_id else {
         return Ok(());
@@ -74,25 +76,72 @@ pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) 
     if !replies && !resolved && !measured {
         return Ok(());
     }
-    let Some(conversation) = conversations::by_internal_id(tx.conn(), &scope, conversation_id)
-        .await
-        .found()?
-    else {
-        return Ok(());
+    let reading_replies = customer_inbox
+        .as_ref()
+        .filter(|_| replies)
+        .map(|i| (i, answers_surveys(i)));
+    let work = Work {
+        scope: &scope,
+        conversation_id,
+        reading_replies,
+        resolved,
+        policies: measured.then_some(&*policies),
     };
-    if let Some(inbox) = customer_inbox.as_ref().filter(|_| replies) {
-        crate::auto_replies::on_customer_message(tx, inbox, &conversation, event).await?;
-        if answers_surveys(inbox) {
-            crate::surveys::on_customer_message(tx, &conversation, event).await?;
+    tx.savepoint(SAVEPOINT).await?;
+    let outcome = work.run(tx, event).await;
+    close(tx, event, outcome).await
+}
+
+const SAVEPOINT: &str = "touchpoints";
+
+/// What one event needs done, decided from the batch's cache.
+struct Work<'a> {
+    scope: &'a AccountScope,
+    conversation_id: i64,
+    /// The inbox the customer wrote through, and whether a reply may answer a survey.
+    reading_replies: Option<(&'a Inbox, bool)>,
+    resolved: bool,
+    policies: Option<&'a AccountPolicies>,
+}
+
+impl Work<'_> {
+    async fn run(&self, tx: &mut Tx, event: &StoredEvent) -> Result<()> {
+        let Some(conversation) =
+            conversations::by_internal_id(tx.conn(), self.scope, self.conversation_id)
+                .await
+                .found()?
+        else {
+            return Ok(());
+        };
+        if let Some((inbox, surveys)) = self.reading_replies {
+            crate::auto_replies::on_customer_message(tx, inbox, &conversation, event).await?;
+            if surveys {
+                crate::surveys::on_customer_message(tx, &conversation, event).await?;
+            }
+        }
+        if self.resolved {
+            crate::surveys::on_resolved(tx, &conversation, event).await?;
+        }
+        if let Some(policies) = self.policies {
+            crate::sla::on_event(tx, policies, &conversation, event).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Ends the event's savepoint. A store that cannot be reached fails the batch (it is redone
+/// from its cursor); any other failure (a record gone, data refused) is logged and undone for
+/// this event only, so one bad event never holds back the automation behind it.
+async fn close(tx: &mut Tx, event: &StoredEvent, outcome: Result<()>) -> Result<()> {
+    match outcome {
+        Ok(()) => tx.release(SAVEPOINT).await,
+        Err(e @ (StoreError::Unavailable(_) | StoreError::Other(_))) => Err(e),
+        Err(e) => {
+            tracing::warn!(event = event.id, error = %e, "automatic replies, surveys or SLA skipped for this event");
+            tx.roll_back_to(SAVEPOINT).await?;
+            tx.release(SAVEPOINT).await
         }
     }
-    if resolved {
-        crate::surveys::on_resolved(tx, &conversation, event).await?;
-    }
-    if measured {
-        crate::sla::on_event(tx, policies, &conversation, event).await?;
-    }
-    Ok(())
 }
 
 async fn inbox(

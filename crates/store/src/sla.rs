@@ -629,3 +629,14 @@ pub async fn views_for(
     }
     Ok(out)
 }
+
+/// Looks at an applied policy again at `at` (after a failure particular to it).
+pub async fn postpone(conn: &mut Conn, applied_id: i64, at: i64) -> Result<()> {
+    sqlx::query("UPDATE applied_slas SET next_check_at = $2, updated_at = $3 WHERE id = $1")
+        .bind(applied_id)
+        .bind(at)
+        .bind(now_ms())
+        .execute(conn)
+        .await?;
+    Ok(())
+}

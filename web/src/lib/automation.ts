@@ -6,7 +6,7 @@
 import type { Macro, Visibility } from './macros';
 
 export const EVENTS = ['conversation_created', 'conversation_updated', 'conversation_opened', 'conversation_resolved',
-  'message_created', 'business_event_received', 'channel_switched'] as const;
+  'message_created', 'business_event_received', 'channel_switched', 'sla_warning', 'sla_breached'] as const;
 
 /** What an attribute holds, which decides its operators and value input. `code`: a country or
  * language code, compared exactly but typed in. */
@@ -70,13 +70,14 @@ export const OPERATORS: Record<Kind, readonly string[]> = {
 
 export const isUnary = (op: string) => op === 'is_present' || op === 'is_not_present';
 
-/** What an action's parameters are ('' none). */
-export type Param = '' | 'agent' | 'team' | 'labels' | 'text' | 'url' | 'status' | 'priority';
+/** What an action's parameters are ('' none; `sla`: an SLA policy's id). */
+export type Param = '' | 'agent' | 'team' | 'labels' | 'text' | 'url' | 'status' | 'priority' | 'sla';
 export const ACTIONS: Record<string, Param> = {
   assign_agent: 'agent', assign_team: 'team', remove_assigned_agent: '', remove_assigned_team: '',
   add_label: 'labels', remove_label: 'labels', send_message: 'text', add_private_note: 'text',
   send_webhook_event: 'url', mute_conversation: '', snooze_conversation: '', resolve_conversation: '',
   open_conversation: '', pending_conversation: '', change_status: 'status', change_priority: 'priority',
+  add_sla: 'sla',
 };
 
 /** `assign_agent`'s parameter in a macro: whoever runs it. */
@@ -264,11 +265,11 @@ export function toBody(d: Draft, attrs: readonly Attr[]): Body {
   };
 }
 
-/** Action rows as the API takes them: agent and team ids as numbers, text trimmed. */
+/** Action rows as the API takes them: agent, team and SLA policy ids as numbers, text trimmed. */
 export function actionsBody(actions: readonly ActDraft[]): RuleAction[] {
   return actions.map((a) => {
     const kind = ACTIONS[a.name];
-    const params = a.params.filter((p) => p.trim()).map((p): unknown => (kind === 'agent' || kind === 'team' ? num(p) : p.trim()));
+    const params = a.params.filter((p) => p.trim()).map((p): unknown => (kind === 'agent' || kind === 'team' || kind === 'sla' ? num(p) : p.trim()));
     return { action_name: a.name, action_params: params };
   });
 }
@@ -358,8 +359,10 @@ export function checkMacro(d: MacroDraft): Record<string, string> {
 // ------------------------------------------------------------------ in words
 
 export type T = (key: string, vars?: Record<string, string | number>) => string;
-/** A record's name: `agents`, `teams` or `inboxes` by id. */
-export type Namer = (ids: 'agents' | 'teams' | 'inboxes', id: string) => string;
+/** Where records named by id come from. */
+export type Records = 'agents' | 'teams' | 'inboxes' | 'slaPolicies';
+/** A record's name: an agent's, team's, inbox's or SLA policy's, by id. */
+export type Namer = (ids: Records, id: string) => string;
 
 const lower = (s: string) => s.charAt(0).toLocaleLowerCase() + s.slice(1);
 
@@ -406,6 +409,8 @@ export function paramLabel(kind: Param, p: string, t: T, name: Namer): string {
       return t(`status.${p}`);
     case 'priority':
       return t(`priority.${p || 'none'}`);
+    case 'sla':
+      return name('slaPolicies', p);
     default:
       return p;
   }

@@ -1,6 +1,7 @@
 // The agent's WebSocket: resumes with ?after=<last event id> after a drop, drops frames it
 // already has (ids ≤ the last seen), and asks listeners to refetch on `resync`.
 
+import type { SlaEvent } from './sla';
 import type { Conversation, Message, Offer } from './types';
 
 /** Who is typing or present. */
@@ -28,16 +29,27 @@ export type ConversationFrame = EventBase & {
   event: 'conversation_created' | 'conversation_updated' | 'conversation_status_changed';
   data: Conversation & { changed_attributes?: Record<string, unknown> };
 };
+/** An SLA metric of a conversation nears its threshold (`sla_warning`) or passed it
+ * (`sla_breached`): `data` is the conversation, as `conversation_updated` gives it, with the
+ * event. */
+export type SlaFrame = EventBase & {
+  event: 'sla_warning' | 'sla_breached';
+  data: Conversation & { sla_event?: SlaEvent };
+};
 /** Contact and journey events: the screens refetch on them and read no `data`. */
 export type ContactFrame = EventBase & {
   event: 'contact_created' | 'contact_updated' | 'contact_deleted' | 'contact_merged' | 'business_event_created';
   data: unknown;
 };
-export type EventFrame = MessageFrame | MoveFrame | ConversationFrame | ContactFrame;
+export type EventFrame = MessageFrame | MoveFrame | ConversationFrame | SlaFrame | ContactFrame;
 
 /** `conversation_*` events other than merges and splits. */
 export function isConversationFrame(frame: EventFrame): frame is ConversationFrame {
   return frame.event.startsWith('conversation_') && frame.event !== 'conversation_merged' && frame.event !== 'conversation_split';
+}
+
+export function isSlaFrame(frame: EventFrame): frame is SlaFrame {
+  return frame.event === 'sla_warning' || frame.event === 'sla_breached';
 }
 
 /** A conversation offered to me (to the offered agent only): accept or decline it before

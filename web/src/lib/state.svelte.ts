@@ -3,6 +3,7 @@
 import { get, del, whenEnrollmentRequired } from './api';
 import { setLocale } from './i18n.svelte';
 import { Realtime } from './realtime';
+import type { SlaPolicy } from './sla';
 import { listOf, type Agent, type CannedResponse, type ErasureReceipt, type Inbox, type Label, type Listing, type Profile, type Team, type UserAccount } from './types';
 
 export const session = $state({
@@ -17,7 +18,14 @@ export const refs = $state({
   teams: [] as Team[],
   labels: [] as Label[],
   canned: [] as CannedResponse[],
+  /** Every member reads them (automation's add_sla picks one). */
+  slaPolicies: [] as SlaPolicy[],
 });
+
+/** A clock for countdowns that need no second hand (the SLA badges): milliseconds, moved on
+ * every 30 seconds. */
+export const clock = $state({ now: Date.now() });
+setInterval(() => (clock.now = Date.now()), 30_000);
 
 export const route = $state({ path: location.pathname });
 
@@ -110,18 +118,25 @@ whenEnrollmentRequired(() => {
 });
 
 export async function loadRefs() {
-  const [inboxes, agents, teams, labels, canned] = await Promise.all([
+  const [inboxes, agents, teams, labels, canned, slaPolicies] = await Promise.all([
     get<Listing<Inbox>>(acc('/inboxes')).catch(() => ({ payload: [] })),
     get<Listing<Agent>>(acc('/agents')).catch(() => []),
     get<Listing<Team>>(acc('/teams')).catch(() => []),
     get<Listing<Label>>(acc('/labels')).catch(() => ({ payload: [] })),
     get<Listing<CannedResponse>>(acc('/canned_responses')).catch(() => []),
+    get<Listing<SlaPolicy>>(acc('/sla_policies')).catch(() => []),
   ]);
   refs.inboxes = listOf(inboxes);
   refs.agents = listOf(agents);
   refs.teams = listOf(teams);
   refs.labels = listOf(labels);
   refs.canned = listOf(canned);
+  refs.slaPolicies = listOf(slaPolicies);
+}
+
+/** The teams I belong to in the current account (ids). */
+export function myTeamIds(): number[] {
+  return refs.teams.filter((tm) => tm.is_member).map((tm) => tm.id);
 }
 
 export function inboxById(id: number | undefined): Inbox | undefined {

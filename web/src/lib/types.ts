@@ -1,6 +1,7 @@
 // The API's views as the agent app reads them: the fields the screens use, typed as the server
 // (crates/core/src/views, crates/http/src/routes) sends them. Optional where the server may
 // leave a field out (or where the app also accepts Chatwoot's shape); times are Unix seconds.
+import type { AppliedSla } from './sla';
 
 /** List endpoints answer a bare array or Chatwoot's `{ payload: [...] }`; the screens take either. */
 export type Listing<T> = T[] | { payload: T[] };
@@ -94,6 +95,8 @@ export interface Team {
   id: number;
   name: string;
   description?: string;
+  /** The signed-in user belongs to it. */
+  is_member?: boolean;
 }
 
 export interface Label {
@@ -232,6 +235,32 @@ export interface Inbox extends EmailChannel, ProviderChannel {
   web_widget_script?: string;
   /** Chatwoot nests the channel's settings here. */
   channel?: EmailChannel;
+  /** The automatic replies, business hours and survey (see ./hours; some are repeated in
+   * `settings`, which holds them all). */
+  greeting_enabled?: boolean;
+  greeting_message?: string | null;
+  working_hours_enabled?: boolean;
+  timezone?: string | null;
+  out_of_office_message?: string | null;
+  csat_survey_enabled?: boolean;
+  settings?: InboxSettings;
+}
+
+/** An inbox's settings object, the fields the app reads. */
+export interface InboxSettings {
+  working_hours_enabled?: boolean;
+  timezone?: string | null;
+  /** Chatwoot's entries (./hours `WorkingHoursEntry`). */
+  working_hours?: unknown;
+  /** `{date, name?}` or `{from, to, name?}`. */
+  holidays?: unknown;
+  out_of_office_message?: string | null;
+  /** in_a_few_minutes, in_a_few_hours or in_a_day. */
+  reply_time?: string | null;
+  csat_survey_enabled?: boolean;
+  /** csat (1–5) or nps (0–10). */
+  csat_survey_type?: string | null;
+  [key: string]: unknown;
 }
 
 /** `POST /inboxes/{id}/test_credentials`: what the provider said, or its own error. */
@@ -273,6 +302,8 @@ export interface ConversationMeta {
 export interface Conversation {
   /** The display id, unique per account. */
   id: number;
+  /** The public id (the survey's link names it). */
+  uuid?: string;
   inbox_id: number;
   /** open, resolved, pending or snoozed. */
   status: string;
@@ -286,6 +317,9 @@ export interface Conversation {
   /** The latest message, as the list shows it. */
   messages?: Message[];
   last_non_activity_message?: Message;
+  /** The SLA policy measuring it, and how it stands (the badges). */
+  sla_policy_id?: number;
+  applied_sla?: AppliedSla;
   meta: ConversationMeta;
 }
 
@@ -441,6 +475,8 @@ export interface Message {
   conversation_id?: number;
   /** 0 incoming, 1 outgoing, 2 activity, 3 template. */
   message_type: number;
+  /** text, or input_csat for the satisfaction survey. */
+  content_type?: string;
   content_attributes?: MessageAttributes;
   private?: boolean;
   /** queued, sent, delivered, read or failed. */

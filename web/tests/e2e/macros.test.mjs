@@ -51,7 +51,7 @@ test('an agent builds a personal macro, runs it on a conversation from the menu 
     // --- Settings → Macros, reachable by agents: the global macro, not the admin's personal one.
     await page.locator('nav.rail a', { hasText: 'Settings' }).click();
     await page.waitForURL(`${BASE}/app/accounts/${accountId}/settings/macros`);
-    assert.deepEqual(await page.locator('.admin nav a').allInnerTexts(), ['Macros'], 'agents get macros only');
+    assert.deepEqual(await page.locator('.admin nav a').allInnerTexts(), ['SLA', 'Macros'], 'agents get macros, and SLA policies to read');
     const table = page.locator('[data-testid=macros]');
     const sharedRow = table.locator(`tr[data-macro-id="${shared.id}"]`);
     await sharedRow.waitFor(WAIT);

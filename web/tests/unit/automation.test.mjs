@@ -15,7 +15,7 @@ const t = (key, vars = {}) => {
   assert.ok(key in en, `missing ${key}`);
   return Object.entries(vars).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, String(v)), en[key]);
 };
-const names = { agents: { 5: 'Ana' }, teams: { 2: 'Billing' }, inboxes: { 1: 'Site' } };
+const names = { agents: { 5: 'Ana' }, teams: { 2: 'Billing' }, inboxes: { 1: 'Site' }, slaPolicies: { 3: 'Gold' } };
 const name = (ids, id) => names[ids][id] ?? `#${id}`;
 
 test('attributes follow the event, custom ones come last', () => {
@@ -116,4 +116,16 @@ test('the rule in words', () => {
   );
   const channel = { ...d, delay_minutes: 0, conditions: [{ key: 'channel_type', field: '', op: 'equal_to', values: ['whatsapp', 'facebook'], join: 'and' }], actions: [] };
   assert.equal(m.summary(channel, attrs, t, name), 'When a conversation is created, if channel is WhatsApp or Facebook Messenger, then …');
+});
+
+test('SLA: the warning and breach events, and add_sla with a policy', () => {
+  assert.ok(m.EVENTS.includes('sla_warning') && m.EVENTS.includes('sla_breached'));
+  assert.equal(m.ACTIONS.add_sla, 'sla');
+  assert.deepEqual(m.defaultParams('add_sla'), [], 'a policy to pick');
+  assert.deepEqual(m.checkActions([{ name: 'add_sla', params: [] }]), { 'actions[0].action_params': 'params' });
+  assert.deepEqual(m.actionsBody([{ name: 'add_sla', params: ['3'] }]), [{ action_name: 'add_sla', action_params: [3] }], 'the id as a number');
+  const d = { ...m.emptyDraft(), event_name: 'sla_breached', actions: [{ name: 'add_label', params: ['late'] }, { name: 'add_sla', params: ['3'] }] };
+  assert.equal(m.summary(d, m.attrsFor('sla_breached', []), t, name), 'When an SLA is breached, add label late, apply SLA policy Gold');
+  assert.equal(m.summary({ ...d, event_name: 'sla_warning', actions: [] }, [], t, name), 'When an SLA warning is raised, …');
+  assert.equal(m.actionsInWords([{ name: 'add_sla', params: ['9'] }], t, name), 'apply SLA policy #9');
 });

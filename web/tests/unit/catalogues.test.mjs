@@ -11,7 +11,9 @@ const SAME = new Set(['API', 'SMS', 'WhatsApp', 'Telegram', 'Throughline', 'STAR
   // Brand and product names.
   'Instagram', 'Facebook Messenger', 'Twilio', 'SMS (Twilio)', 'WhatsApp (Twilio)', 'WhatsApp Cloud API', 'Bot',
   // The same word in Portuguese.
-  'Macros']);
+  'Macros',
+  // Service-level and survey acronyms, used as they are in every language.
+  'SLA', 'NPS']);
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'en.json')) {
   test(`catalogue ${file} is complete and translated`, () => {
