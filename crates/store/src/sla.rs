@@ -461,22 +461,31 @@ pub struct PolicyTally {
     pub active: i64,
 }
 
-/// What the reports need: met / missed per policy, for conversations the policy was applied
-/// to in `[since, until)`.
+/// What the reports need: met / missed per policy, for conversations a policy was applied to
+/// in `[since, until)`, optionally of one policy or one inbox.
 pub async fn tally(
     conn: &mut Conn,
     scope: &AccountScope,
     since: i64,
     until: i64,
+    policy_id: Option<i64>,
+    inbox_id: Option<i64>,
 ) -> Result<Vec<PolicyTally>> {
-    let rows = sqlx::query(
-        "SELECT sla_policy_id, sla_status, COUNT(*) AS n FROM applied_slas \
-         WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 \
-         GROUP BY sla_policy_id, sla_status ORDER BY sla_policy_id",
-    )
+    // The filters are integers, formatted in; only the account is bound.
+    let mut filter =
+        format!("a.account_id = $1 AND a.created_at >= {since} AND a.created_at < {until}");
+    if let Some(p) = policy_id {
+        filter.push_str(&format!(" AND a.sla_policy_id = {p}"));
+    }
+    if let Some(i) = inbox_id {
+        filter.push_str(&format!(" AND c.inbox_id = {i}"));
+    }
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT a.sla_policy_id AS sla_policy_id, a.sla_status AS sla_status, COUNT(*) AS n \
+         FROM applied_slas a JOIN conversations c ON c.id = a.conversation_id WHERE {filter} \
+         GROUP BY a.sla_policy_id, a.sla_status ORDER BY a.sla_policy_id"
+    )))
     .bind(scope.account_id())
-    .bind(since)
-    .bind(until)
     .fetch_all(conn)
     .await?;
     let mut out: Vec<PolicyTally> = Vec::new();

@@ -25,6 +25,7 @@ use crate::state::AppState;
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
         .routes(routes!(show, update, replace, remove))
+        .routes(routes!(metrics))
 }
 
 /// The longest threshold: a year.
@@ -340,4 +341,89 @@ async fn remove(
     audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Chatwoot's filters: `since` / `until` (Unix seconds, on when the policy was applied),
+/// `sla_policy_id`, `inbox_id`.
+#[derive(Deserialize, utoipa::IntoParams)]
+struct MetricsFilter {
+    since: Option<i64>,
+    until: Option<i64>,
+    sla_policy_id: Option<i64>,
+    inbox_id: Option<i64>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct PolicyMetrics {
+    sla_policy_id: i64,
+    name: String,
+    /// Conversations the policy was applied to.
+    applied: i64,
+    /// Finished with every metric in time.
+    hit: i64,
+    /// Missed at least one metric (finished or still open).
+    missed: i64,
+    /// Still running, nothing missed yet.
+    active: i64,
+}
+
+/// Chatwoot's `applied_slas/metrics`, and Throughline's breakdown per policy.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct MetricsView {
+    total_applied_slas: i64,
+    number_of_sla_misses: i64,
+    /// Applied policies without a miss, as a percentage ("92.5%").
+    hit_rate: String,
+    policies: Vec<PolicyMetrics>,
+}
+
+/// How the account's SLA policies fared: met and missed, in all and per policy.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/applied_slas/metrics", tag = "SLA",
+    params(("account_id" = i64, Path), MetricsFilter), security(("userApiKey" = [])),
+    responses((status = 200, body = MetricsView), (status = 403, body = crate::error::ErrorBody)))]
+async fn metrics(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    crate::extract::Query(f): crate::extract::Query<MetricsFilter>,
+) -> ApiResult<axum::Json<MetricsView>> {
+    ctx.require_supervisor()?;
+    let ms = |s: i64| s.saturating_mul(1000);
+    let mut conn = state.store.read().await?;
+    let tallies = sla::tally(
+        &mut conn,
+        &ctx.scope,
+        f.since.map_or(0, ms),
+        f.until.map_or(i64::MAX, ms),
+        f.sla_policy_id,
+        f.inbox_id,
+    )
+    .await?;
+    let names: std::collections::HashMap<i64, String> = sla::list(&mut conn, &ctx.scope)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let total: i64 = tallies.iter().map(|t| t.applied).sum();
+    let missed: i64 = tallies.iter().map(|t| t.missed).sum();
+    let rate = if total == 0 {
+        0.0
+    } else {
+        (total - missed) as f64 * 100.0 / total as f64
+    };
+    Ok(axum::Json(MetricsView {
+        total_applied_slas: total,
+        number_of_sla_misses: missed,
+        hit_rate: format!("{:.1}%", rate),
+        policies: tallies
+            .into_iter()
+            .map(|t| PolicyMetrics {
+                name: names.get(&t.sla_policy_id).cloned().unwrap_or_default(),
+                sla_policy_id: t.sla_policy_id,
+                applied: t.applied,
+                hit: t.hit,
+                missed: t.missed,
+                active: t.active,
+            })
+            .collect(),
+    }))
 }

@@ -470,6 +470,13 @@ async fn an_sla_breach_reaches_webhooks_the_socket_and_rules(b: Backend) {
     .await;
     // Exactly one warning and one breach, however long we look.
     assert_eq!(hook.received().len(), 2);
+    // What the reports read: one policy applied, missed.
+    let m = t.get(&t.acc("/applied_slas/metrics")).await;
+    assert_eq!(m["total_applied_slas"], 1);
+    assert_eq!(m["number_of_sla_misses"], 1);
+    assert_eq!(m["hit_rate"], "0.0%");
+    assert_eq!(m["policies"][0]["name"], "Fast");
+    assert_eq!(m["policies"][0]["missed"], 1);
 }
 
 async fn a_rule_applies_an_sla_and_a_met_policy_is_a_hit(b: Backend) {
@@ -529,6 +536,21 @@ async fn a_rule_applies_an_sla_and_a_met_policy_is_a_hit(b: Backend) {
         (c["applied_sla"]["sla_status"] == "hit").then_some(())
     })
     .await;
+    let m = t
+        .get(&t.acc(&format!("/applied_slas/metrics?sla_policy_id={policy_id}")))
+        .await;
+    assert_eq!(m["total_applied_slas"], 1);
+    assert_eq!(m["number_of_sla_misses"], 0);
+    assert_eq!(m["hit_rate"], "100.0%");
+    assert_eq!(m["policies"][0]["hit"], 1);
+    let (_, agent) = t.agent("zeca@acme.test", "agent").await;
+    t.call("GET", &t.acc("/applied_slas/metrics"), Some(&agent), None)
+        .await
+        .expect(403);
+    let nothing = t
+        .get(&t.acc("/applied_slas/metrics?since=4102444800"))
+        .await;
+    assert_eq!(nothing["total_applied_slas"], 0);
 }
 
 async fn business_hours_hold_the_sla_clock(b: Backend) {
