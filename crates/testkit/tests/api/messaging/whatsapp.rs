@@ -15,6 +15,7 @@ on_both_databases!(
     whatsapp_cloud_in_and_out,
     whatsapp_handshake_and_signatures,
     whatsapp_templates_and_the_window,
+    a_survey_is_answered_by_a_whatsapp_reply,
 );
 
 pub const PHONE_NUMBER_ID: &str = "1001";
@@ -550,4 +551,70 @@ async fn whatsapp_templates_and_the_window(b: Backend) {
         .wait_for(&format!("/{PHONE_NUMBER_ID}/messages"), 2)
         .await;
     assert_eq!(calls[1].json()["text"]["body"], "Proszę bardzo!");
+}
+
+/// After resolution the survey goes out through WhatsApp (the channel the customer used);
+/// the customer answers it by replying with the number and a word, as people do there.
+async fn a_survey_is_answered_by_a_whatsapp_reply(b: Backend) {
+    let (t, fake) = TestApp::with_providers(b).await;
+    let inbox = whatsapp_inbox(&t).await;
+    let inbox_id = inbox["id"].as_i64().unwrap();
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/inboxes/{inbox_id}")),
+        Some(json!({"csat_survey_enabled": true})),
+    )
+    .await
+    .expect(200);
+    whatsapp_post(
+        &t,
+        text_from(
+            "551187654321",
+            "wamid.S1",
+            "Meu pedido atrasou",
+            "Ana Souza",
+        ),
+    )
+    .await
+    .expect(200);
+    let display_id = conversations_in(&t, inbox_id).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    reply(
+        &t,
+        display_id,
+        json!({"content": "Já foi enviado, chega amanhã!"}),
+    )
+    .await;
+    fake.wait_for(&format!("/{PHONE_NUMBER_ID}/messages"), 1)
+        .await;
+    t.post(
+        &t.acc(&format!("/conversations/{display_id}/toggle_status")),
+        json!({"status": "resolved"}),
+    )
+    .await;
+    // The survey, as WhatsApp text carrying the link.
+    let sent = fake
+        .wait_for(&format!("/{PHONE_NUMBER_ID}/messages"), 2)
+        .await;
+    let survey: Value = serde_json::from_slice(&sent[1].body).unwrap();
+    assert_eq!(survey["to"], "551187654321", "{survey}");
+    let text = survey["text"]["body"].as_str().unwrap();
+    assert!(text.contains("/survey/responses/"), "{text}");
+    whatsapp_post(
+        &t,
+        text_from("551187654321", "wamid.S2", "5 - ótimo", "Ana Souza"),
+    )
+    .await
+    .expect(200);
+    let answers = t
+        .eventually(std::time::Duration::from_secs(20), "the answer", || async {
+            let r = t.get(&t.acc("/csat_survey_responses")).await;
+            r.as_array().filter(|a| !a.is_empty()).cloned()
+        })
+        .await;
+    assert_eq!(answers[0]["rating"], 5);
+    assert_eq!(answers[0]["feedback_message"], "ótimo");
+    assert_eq!(answers[0]["answered_via"], "reply");
+    assert_eq!(answers[0]["conversation_id"], display_id);
 }
