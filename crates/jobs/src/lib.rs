@@ -15,6 +15,8 @@
 //!             commit ──► outbox_events ──► automation (durable cursor "automation")
 //!                                              │ one tx: the rules' actions + log lines + cursor
 //!                     delayed rules due ──► acted on if their conditions still hold
+//!             housekeeping: outbox events every consumer passed, older than the resume
+//!                     window, and finished deliveries past their retention ──► deleted
 //! ```
 //! Every consumer resumes where it stopped after a crash: the realtime one because clients
 //! resynchronise from the outbox by event id, the webhook one through its durable cursor, the
@@ -23,6 +25,7 @@
 mod audit;
 mod automation;
 mod consumer;
+mod housekeeping;
 mod media;
 mod privacy;
 mod realtime;
@@ -61,6 +64,11 @@ pub struct JobsConfig {
     pub media_limit: usize,
     /// Which addresses outbound HTTP may reach (webhooks, callbacks, provider files).
     pub outbound: throughline_channels::OutboundPolicy,
+    /// How long events stay in the outbox after every consumer passed them: the realtime
+    /// resume window (a client away longer refetches its lists).
+    pub outbox_retention: Duration,
+    /// How long finished deliveries stay in the webhooks' delivery log.
+    pub delivery_retention: Duration,
 }
 
 impl Default for JobsConfig {
@@ -74,6 +82,8 @@ impl Default for JobsConfig {
             providers: Default::default(),
             media_limit: 25 << 20,
             outbound: Default::default(),
+            outbox_retention: Duration::from_secs(7 * 24 * 3_600),
+            delivery_retention: Duration::from_secs(30 * 24 * 3_600),
         }
     }
 }
@@ -149,6 +159,7 @@ impl Jobs {
                 deliveries_ready,
                 rx.clone(),
             )),
+            tokio::spawn(housekeeping::run(store.clone(), config.clone(), rx.clone())),
             tokio::spawn(snooze::run(store, config, rx)),
         ];
         Ok(Self { shutdown, handles })

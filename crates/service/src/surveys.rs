@@ -199,7 +199,10 @@ pub async fn on_customer_message(
         // A comment too long to keep: the reply stays a message like any other.
         Err(_) => return Ok(()),
     }
-    if reply.comment.is_none() && conversation.resolved_at.is_some() {
+    // Only the survey after a resolution puts the conversation back: a journey campaign's
+    // survey may arrive in a conversation the customer is still having.
+    let after_resolution = survey.content_attributes["journey_campaign_id"].is_null();
+    if reply.comment.is_none() && after_resolution && conversation.resolved_at.is_some() {
         let scope = AccountScope::system(conversation.account_id);
         let current =
             throughline_store::conversations::by_internal_id(tx.conn(), &scope, conversation.id)

@@ -229,3 +229,39 @@ pub async fn last_id(conn: &mut AnyConnection) -> Result<i64> {
         .await?;
     Ok(id.unwrap_or(0))
 }
+
+/// Deletes at most `limit` events older than `older_than` that every durable consumer has
+/// passed (by its cursor) and no delayed automation run still hangs on; returns how many.
+/// Nothing is deleted before the consumers have saved a cursor.
+pub async fn prune(conn: &mut AnyConnection, older_than: i64, limit: i64) -> Result<u64> {
+    let slowest = sqlx::query(
+        "SELECT tx_order, event_id FROM consumer_cursors ORDER BY tx_order, event_id LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(slowest) = slowest else {
+        return Ok(0);
+    };
+    let (tx_order, event_id) = (slowest.int("tx_order")?, slowest.int("event_id")?);
+    let done = sqlx::query(
+        "DELETE FROM outbox_events WHERE id IN (SELECT id FROM outbox_events \
+           WHERE created_at < $1 AND (tx_order < $2 OR (tx_order = $2 AND id <= $3)) \
+           AND id NOT IN (SELECT event_id FROM automation_runs WHERE outcome = 'scheduled') \
+           ORDER BY id LIMIT $4)",
+    )
+    .bind(older_than)
+    .bind(tx_order)
+    .bind(event_id)
+    .bind(limit)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The oldest event still kept (a realtime client resuming from before it missed events
+/// that are gone, and must refetch instead).
+pub async fn oldest_id(conn: &mut AnyConnection) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT MIN(id) FROM outbox_events")
+        .fetch_one(conn)
+        .await?)
+}

@@ -396,3 +396,17 @@ pub async fn retry_delivery(conn: &mut Conn, scope: &AccountScope, id: &str) -> 
     .ok_or(StoreError::NotFound)?;
     delivery(&row)
 }
+
+/// Deletes at most `limit` finished deliveries (delivered, or failed and not retried) last
+/// touched before `older_than`; pending ones are never removed. Returns how many.
+pub async fn prune_deliveries(conn: &mut Conn, older_than: i64, limit: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
+           WHERE state IN ('delivered', 'failed') AND updated_at < $1 LIMIT $2)",
+    )
+    .bind(older_than)
+    .bind(limit)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -42,6 +42,7 @@ on_both!(
     tenants_never_see_each_other,
     merge_moves_everything_and_is_audited,
     cursors_survive_a_reopen,
+    pruning_keeps_what_a_consumer_still_needs,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
@@ -650,4 +651,146 @@ async fn grouped_writes_commit_together_and_fail_alone(backend: Backend) {
         .filter(|e| e.kind == EventKind::MessageCreated)
         .count();
     assert_eq!(created_events, stored.len(), "one event per stored message");
+}
+
+/// The outbox and the delivery log are pruned, never of what a consumer still needs: events
+/// past the slowest durable cursor, events a delayed rule hangs on, recent events, pending
+/// deliveries all stay.
+async fn pruning_keeps_what_a_consumer_still_needs(backend: Backend) {
+    use throughline_store::webhooks::{self, NewDelivery, Target};
+    let (_db, store) = open(backend).await;
+    let f = fixture(&store, "Acme").await;
+    for n in 0..4 {
+        let c = new_conversation(&store, &f).await;
+        let mut tx = store.begin().await.unwrap();
+        messages::create(
+            &mut tx,
+            &f.scope,
+            &c,
+            incoming(&format!("m{n}"), f.contact.id, None),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let events = all_events(&store).await;
+    assert!(events.len() >= 8, "{}", events.len());
+    let mut conn = store.read().await.unwrap();
+    let ordered = outbox::read_after(&mut conn, backend, Cursor::default(), 10_000)
+        .await
+        .unwrap();
+    // Nothing before the consumers have cursors.
+    let future = throughline_store::now_ms() + 1_000;
+    assert_eq!(outbox::prune(&mut conn, future, 1_000).await.unwrap(), 0);
+    // Two consumers; the slower one is at the third event.
+    let fast = ordered[ordered.len() - 2].0;
+    let slow = ordered[2].0;
+    outbox::save_cursor(&mut conn, "fast", fast).await.unwrap();
+    outbox::save_cursor(&mut conn, "slow", slow).await.unwrap();
+    // A delayed rule still hangs on the first event.
+    let hanging = ordered[0].1.id;
+    sqlx::query(
+        "INSERT INTO automation_rules (account_id, name, event_name, created_at, updated_at) \
+         VALUES ($1, 'later', 'message_created', 0, 0)",
+    )
+    .bind(f.scope.account_id())
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let rule: i64 = sqlx::query_scalar("SELECT MAX(id) FROM automation_rules")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO automation_runs (account_id, rule_id, event_id, event_name, outcome, \
+           due_at, created_at, updated_at) VALUES ($1, $2, $3, 'message_created', 'scheduled', 0, 0, 0)",
+    )
+    .bind(f.scope.account_id())
+    .bind(rule)
+    .bind(hanging)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    // Too recent for the retention: nothing goes.
+    assert_eq!(outbox::prune(&mut conn, 0, 1_000).await.unwrap(), 0);
+    // Old enough: the second and third events go (the first is needed), in batches.
+    assert_eq!(outbox::prune(&mut conn, future, 1).await.unwrap(), 1);
+    assert_eq!(outbox::prune(&mut conn, future, 1_000).await.unwrap(), 1);
+    assert_eq!(outbox::prune(&mut conn, future, 1_000).await.unwrap(), 0);
+    let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM outbox_events ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let mut expected: Vec<i64> = ordered
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || *i > 2)
+        .map(|(_, (_, e))| e.id)
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(left, expected);
+    // The slow consumer still reads everything after its cursor.
+    assert_eq!(
+        outbox::read_after(&mut conn, backend, slow, 10_000)
+            .await
+            .unwrap()
+            .len(),
+        ordered.len() - 3
+    );
+    assert_eq!(outbox::oldest_id(&mut conn).await.unwrap(), Some(hanging));
+
+    // Deliveries: finished and old go; pending, or recent, stay.
+    let last = ordered.last().unwrap().1.id;
+    for n in 0..3 {
+        webhooks::enqueue(
+            &mut conn,
+            NewDelivery {
+                account_id: f.scope.account_id(),
+                target: Target::Automation {
+                    key: format!("k{n}"),
+                },
+                event_id: last,
+                event_name: "message_created",
+                url: "http://127.0.0.1:9/hook",
+                payload: "{}",
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM deliveries ORDER BY target")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE deliveries SET state = 'delivered', updated_at = 5 WHERE id = $1")
+        .bind(&ids[0])
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE deliveries SET state = 'failed', updated_at = $2 WHERE id = $1")
+        .bind(&ids[1])
+        .bind(future)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE deliveries SET updated_at = 5 WHERE id = $1")
+        .bind(&ids[2])
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        webhooks::prune_deliveries(&mut conn, 1_000, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    let kept: Vec<String> = sqlx::query_scalar("SELECT id FROM deliveries ORDER BY target")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        vec![ids[1].clone(), ids[2].clone()],
+        "recent failed and pending stay"
+    );
 }

@@ -265,6 +265,14 @@ impl Session {
         let mut replay = Vec::new();
         let mut resync = false;
         if let Some(after) = after.filter(|a| *a < last) {
+            // Events after `after` were pruned (away longer than the resume window): what
+            // is left would be a gap, not a catch-up.
+            if outbox::oldest_id(&mut conn)
+                .await?
+                .is_some_and(|oldest| after + 1 < oldest)
+            {
+                resync = true;
+            }
             match &self.side {
                 Side::Agent { grants } => {
                     for g in grants {

@@ -16,6 +16,7 @@ on_both_databases!(
     each_socket_sees_only_what_its_owner_may,
     sockets_refuse_strangers_and_survive_bad_frames,
     a_thousand_visitors_each_get_their_own_reply_and_nothing_else,
+    a_client_away_past_the_pruned_outbox_refetches,
 );
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -525,4 +526,47 @@ async fn a_thousand_visitors_each_get_their_own_reply_and_nothing_else(b: Backen
     while let Some(r) = sockets.join_next().await {
         r.unwrap();
     }
+}
+
+/// Events every consumer passed are pruned after the resume window; a client resuming from
+/// before them is told to refetch rather than handed a history with a hole in it. One
+/// resuming from what is still kept replays as before.
+async fn a_client_away_past_the_pruned_outbox_refetches(b: Backend) {
+    let t = TestApp::start(b).await;
+    let inbox = t.api_inbox("App", None).await;
+    thread(&t, &inbox, "before the gap").await;
+    // Both durable consumers pass these events.
+    let consumers_done = || async {
+        let mut conn = t.app.store.read().await.unwrap();
+        let newest = throughline_store::outbox::last_id(&mut conn).await.unwrap();
+        let slowest: Option<i64> = sqlx::query_scalar("SELECT MIN(event_id) FROM consumer_cursors")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        (slowest == Some(newest)).then_some(newest)
+    };
+    let seen = t
+        .eventually(WAIT, "the consumers to catch up", consumers_done)
+        .await;
+    let pruned = {
+        let mut conn = t.app.store.read().await.unwrap();
+        throughline_store::outbox::prune(&mut conn, throughline_store::now_ms() + 1, 10_000)
+            .await
+            .unwrap()
+    };
+    assert!(pruned > 0);
+    thread(&t, &inbox, "after the gap").await;
+    let url = t.ws_url("/api/v1/realtime?after=1");
+    let mut again = WsClient::connect(&url, &[("api_access_token", &t.token)])
+        .await
+        .unwrap();
+    let frame = again.next_json(WAIT).await.unwrap();
+    assert_eq!(frame["type"], "resync", "{frame}");
+    // From the last pruned event on, nothing is missing: a normal replay.
+    let url = t.ws_url(&format!("/api/v1/realtime?after={seen}"));
+    let mut resumed = WsClient::connect(&url, &[("api_access_token", &t.token)])
+        .await
+        .unwrap();
+    let frame = resumed.next_json(WAIT).await.unwrap();
+    assert_ne!(frame["type"], "resync", "{frame}");
 }
