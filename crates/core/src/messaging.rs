@@ -266,6 +266,68 @@ pub fn phone_source_id(provider: Option<Provider>, e164: &str) -> String {
 pub const META_STANDARD_WINDOW_MS: Millis = 24 * 3_600_000;
 pub const META_HUMAN_AGENT_WINDOW_MS: Millis = 7 * 24 * 3_600_000;
 
+/// Why a WhatsApp template cannot be sent: (field, code, sentence).
+pub type TemplateProblem = (&'static str, &'static str, String);
+
+/// A WhatsApp template (Chatwoot's `template_params`) must name one of the inbox's approved
+/// templates, when they were synced, and give each of its body parameters.
+pub fn check_template(
+    templates: &[MessageTemplate],
+    params: &serde_json::Value,
+) -> Result<(), TemplateProblem> {
+    let name = params
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    if name.trim().is_empty() {
+        return Err((
+            "template_params.name",
+            "blank",
+            "a template needs its name".into(),
+        ));
+    }
+    if templates.is_empty() {
+        return Ok(());
+    }
+    let language = params.get("language").and_then(serde_json::Value::as_str);
+    let Some(t) = templates
+        .iter()
+        .find(|t| t.name == name && language.is_none_or(|l| l == t.language))
+    else {
+        return Err((
+            "template_params.name",
+            "unknown_template",
+            format!("the inbox has no template `{name}` in that language (sync the templates?)"),
+        ));
+    };
+    if !t.status.eq_ignore_ascii_case("approved") {
+        return Err((
+            "template_params.name",
+            "not_approved",
+            format!(
+                "the template `{name}` is {}, not approved",
+                t.status.to_lowercase()
+            ),
+        ));
+    }
+    let given = match params.get("processed_params") {
+        Some(serde_json::Value::Object(m)) => m.len(),
+        Some(serde_json::Value::Array(a)) => a.len(),
+        _ => 0,
+    };
+    if given < t.body_parameters() {
+        return Err((
+            "template_params.processed_params",
+            "missing",
+            format!(
+                "the template `{name}` needs {} parameters",
+                t.body_parameters()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

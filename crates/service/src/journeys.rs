@@ -158,6 +158,22 @@ async fn decide(
     let Some((inbox, _)) = options.iter().find(|(i, _)| i.id == inbox_id) else {
         return Ok(Outcome::Skipped("the inbox is gone".into()));
     };
+    if as_template && let Some(template) = &rules.template {
+        let key = tx.store().key().clone();
+        let templates = match throughline_store::providers::get(tx.conn(), &key, scope, inbox_id)
+            .await?
+            .map(|c| c.settings)
+        {
+            Some(throughline_core::messaging::ProviderSettings::WhatsappCloud(w)) => w.templates,
+            _ => Vec::new(),
+        };
+        if let Err((_, _, why)) = throughline_core::messaging::check_template(&templates, template)
+        {
+            return Ok(Outcome::Skipped(format!(
+                "WhatsApp's window is closed and the template cannot be sent: {why}"
+            )));
+        }
+    }
     if let Some(quiet) = rules.quiet_hours
         && let Some(until) = journey::quiet_until(
             now,

@@ -512,64 +512,15 @@ pub(crate) async fn check_template(
     inbox: &throughline_core::model::Inbox,
     params: &Value,
 ) -> ApiResult<()> {
-    let name = params
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid(
-            "template_params.name",
-            "blank",
-            "a template needs its name",
-        ));
-    }
     let settings = throughline_store::providers::get(conn, state.store.key(), &ctx.scope, inbox.id)
         .await?
         .map(|c| c.settings);
-    let Some(throughline_core::messaging::ProviderSettings::WhatsappCloud(w)) = settings else {
-        return Ok(());
+    let templates = match settings {
+        Some(throughline_core::messaging::ProviderSettings::WhatsappCloud(w)) => w.templates,
+        _ => Vec::new(),
     };
-    if w.templates.is_empty() {
-        return Ok(());
-    }
-    let language = params.get("language").and_then(Value::as_str);
-    let Some(t) = w
-        .templates
-        .iter()
-        .find(|t| t.name == name && language.is_none_or(|l| l == t.language))
-    else {
-        return Err(ApiError::invalid(
-            "template_params.name",
-            "unknown_template",
-            format!("the inbox has no template `{name}` in that language (sync the templates?)"),
-        ));
-    };
-    if !t.status.eq_ignore_ascii_case("approved") {
-        return Err(ApiError::invalid(
-            "template_params.name",
-            "not_approved",
-            format!(
-                "the template `{name}` is {}, not approved",
-                t.status.to_lowercase()
-            ),
-        ));
-    }
-    let given = match params.get("processed_params") {
-        Some(Value::Object(m)) => m.len(),
-        Some(Value::Array(a)) => a.len(),
-        _ => 0,
-    };
-    if given < t.body_parameters() {
-        return Err(ApiError::invalid(
-            "template_params.processed_params",
-            "missing",
-            format!(
-                "the template `{name}` needs {} parameters",
-                t.body_parameters()
-            ),
-        ));
-    }
-    Ok(())
+    throughline_core::messaging::check_template(&templates, params)
+        .map_err(|(field, code, why)| ApiError::invalid(field, code, why))
 }
 
 async fn render_created(

@@ -16,6 +16,7 @@ on_both_databases!(
     whatsapp_handshake_and_signatures,
     whatsapp_templates_and_the_window,
     a_survey_is_answered_by_a_whatsapp_reply,
+    a_journey_message_uses_the_template_when_the_window_is_closed,
 );
 
 pub const PHONE_NUMBER_ID: &str = "1001";
@@ -617,4 +618,100 @@ async fn a_survey_is_answered_by_a_whatsapp_reply(b: Backend) {
     assert_eq!(answers[0]["feedback_message"], "ótimo");
     assert_eq!(answers[0]["answered_via"], "reply");
     assert_eq!(answers[0]["conversation_id"], display_id);
+}
+
+/// A journey campaign for a customer who last wrote on WhatsApp two days ago: the window is
+/// closed, so the campaign's approved template goes out; a campaign whose template is not
+/// approved is skipped with the reason instead of failing at Meta.
+async fn a_journey_message_uses_the_template_when_the_window_is_closed(b: Backend) {
+    let (t, fake) = TestApp::with_providers(b).await;
+    let inbox = whatsapp_inbox(&t).await;
+    let inbox_id = inbox["id"].as_i64().unwrap();
+    fake.set_templates(vec![
+        json!({"name": "order_update", "language": "pt_BR", "status": "APPROVED", "category": "UTILITY",
+            "id": "t1", "components": [{"type": "BODY", "text": "Olá {{1}}, seu pedido {{2}} saiu para entrega."}]}),
+        json!({"name": "promo", "language": "pt_BR", "status": "REJECTED", "category": "MARKETING",
+            "id": "t2", "components": [{"type": "BODY", "text": "Promo!"}]}),
+    ]);
+    t.post(
+        &t.acc(&format!("/inboxes/{inbox_id}/sync_templates")),
+        json!({}),
+    )
+    .await;
+    whatsapp_post(
+        &t,
+        text_from("551187654321", "wamid.J1", "Quero comprar", "Ana Souza"),
+    )
+    .await
+    .expect(200);
+    let display_id = conversations_in(&t, inbox_id).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let customer = incoming(&t, display_id).await;
+    t.age_message(customer[0]["id"].as_i64().unwrap(), 2).await;
+    let contact_id = conversations_in(&t, inbox_id).await[0]["meta"]["sender"]["id"]
+        .as_i64()
+        .unwrap();
+    let mut campaigns = Vec::new();
+    for (name, template) in [
+        (
+            "Shipped",
+            json!({"name": "order_update", "language": "pt_BR",
+                           "processed_params": {"1": "Ana", "2": "#77"}}),
+        ),
+        ("Promo", json!({"name": "promo", "language": "pt_BR"})),
+    ] {
+        let made = t
+            .post(
+                &t.acc("/journey_campaigns"),
+                json!({"name": name, "trigger_event_type": "order_shipped", "kind": "message",
+                       "message": "Olá {{contact.name}}, seu pedido {{event.order_id}} saiu para entrega.",
+                       "whatsapp_template": template}),
+            )
+            .await;
+        campaigns.push(made["payload"]["id"].as_i64().unwrap());
+    }
+    t.admin(
+        "POST",
+        &t.acc(&format!("/contacts/{contact_id}/events")),
+        Some(
+            json!({"event_id": "S-77", "type": "order_shipped", "properties": {"order_id": "#77"}}),
+        ),
+    )
+    .await
+    .expect(201);
+    let calls = fake
+        .wait_for(&format!("/{PHONE_NUMBER_ID}/messages"), 1)
+        .await;
+    let sent = calls[0].json();
+    assert_eq!(sent["type"], "template", "{sent}");
+    assert_eq!(sent["template"]["name"], "order_update");
+    let outcome = |campaign: i64| {
+        let t = &t;
+        async move {
+            t.eventually(
+                std::time::Duration::from_secs(20),
+                "the send settled",
+                || async {
+                    let s = t
+                        .get(&t.acc(&format!("/journey_campaigns/{campaign}/sends")))
+                        .await;
+                    let first = s["payload"][0].clone();
+                    (first["status"] != "scheduled" && !first.is_null()).then_some(first)
+                },
+            )
+            .await
+        }
+    };
+    assert_eq!(outcome(campaigns[0]).await["status"], "sent");
+    let skipped = outcome(campaigns[1]).await;
+    assert_eq!(skipped["status"], "skipped");
+    assert!(
+        skipped["detail"].as_str().unwrap().contains("not approved"),
+        "{skipped}"
+    );
+    assert_eq!(
+        fake.calls_to(&format!("/{PHONE_NUMBER_ID}/messages")).len(),
+        1
+    );
 }
