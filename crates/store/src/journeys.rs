@@ -283,23 +283,48 @@ pub async fn settle(conn: &mut Conn, send_id: i64, outcome: Settled<'_>) -> Resu
     Ok(())
 }
 
+/// A send as the log shows it: with its contact's name and the conversation (display id) its
+/// message went to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedSend {
+    pub send: Send,
+    pub contact_name: Option<String>,
+    pub conversation_display_id: Option<i64>,
+}
+
 /// A campaign's sends, newest first.
 pub async fn sends_of(
     conn: &mut Conn,
     scope: &AccountScope,
     campaign_id: i64,
     limit: i64,
-) -> Result<Vec<Send>> {
+) -> Result<Vec<LoggedSend>> {
+    let columns = SEND_COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {SEND_COLUMNS} FROM journey_sends WHERE account_id = $1 AND campaign_id = $2 \
-         ORDER BY id DESC LIMIT $3"
+        "SELECT {columns}, ct.name AS contact_name, c.display_id AS conversation_display_id \
+         FROM journey_sends s JOIN contacts ct ON ct.id = s.contact_id \
+         LEFT JOIN messages m ON m.id = s.message_id \
+         LEFT JOIN conversations c ON c.id = m.conversation_id \
+         WHERE s.account_id = $1 AND s.campaign_id = $2 ORDER BY s.id DESC LIMIT $3"
     )))
     .bind(scope.account_id())
     .bind(campaign_id)
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    rows.iter().map(send_record).collect()
+    rows.iter()
+        .map(|r| {
+            Ok(LoggedSend {
+                send: send_record(r)?,
+                contact_name: r.opt_text("contact_name")?,
+                conversation_display_id: r.opt_int("conversation_display_id")?,
+            })
+        })
+        .collect()
 }
 
 /// How many campaign messages the contact was sent since `since` (the frequency cap).

@@ -42,6 +42,12 @@ declare global {
 
 const missing = (window.__i18nMissing ??= []);
 
+/** Whether the catalogues name `key` (a name that may be missing by design, such as a business
+ * event type another system made up, is looked up here first, not recorded as missing). */
+export function hasKey(key: string): boolean {
+  return key in catalogues[i18n.locale] || key in en;
+}
+
 export function t(key: string, vars?: Record<string, string | number>): string {
   let text = catalogues[i18n.locale][key];
   if (text === undefined) {

@@ -244,6 +244,11 @@ async fn remove(
 struct SendView {
     id: i64,
     contact_id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contact_name: Option<String>,
+    /// The conversation (display id) the message went to, once sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversation_id: Option<i64>,
     business_event_id: i64,
     /// scheduled, sent, skipped or cancelled.
     status: String,
@@ -274,17 +279,22 @@ async fn sends(
     let list = journeys::sends_of(&mut conn, &ctx.scope, id, 200).await?;
     Ok(payload(
         list.into_iter()
-            .map(|s| SendView {
-                id: s.id,
-                contact_id: s.contact_id,
-                business_event_id: s.business_event_id,
-                status: s.status,
-                due_at: s.due_at / 1000,
-                detail: s.detail,
-                inbox_id: s.inbox_id,
-                message_id: s.message_id,
-                created_at: s.created_at / 1000,
-                updated_at: s.updated_at / 1000,
+            .map(|logged| {
+                let s = logged.send;
+                SendView {
+                    id: s.id,
+                    contact_id: s.contact_id,
+                    contact_name: logged.contact_name,
+                    conversation_id: logged.conversation_display_id,
+                    business_event_id: s.business_event_id,
+                    status: s.status,
+                    due_at: s.due_at / 1000,
+                    detail: s.detail,
+                    inbox_id: s.inbox_id,
+                    message_id: s.message_id,
+                    created_at: s.created_at / 1000,
+                    updated_at: s.updated_at / 1000,
+                }
             })
             .collect(),
     ))

@@ -122,6 +122,8 @@ async fn a_delivered_order_gets_a_survey_three_days_later(b: Backend) {
     let done = settled(&t, survey_id, 1).await;
     assert_eq!(done[0]["status"], "sent", "{done:?}");
     assert_eq!(done[0]["inbox_id"], app["id"]);
+    assert_eq!(done[0]["conversation_id"], th.conversation_id);
+    assert_eq!(done[0]["contact_name"], "Ana Souza");
     let list = messages(&t, th.conversation_id).await;
     let sent = list
         .iter()
