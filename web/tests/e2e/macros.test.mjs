@@ -51,6 +51,9 @@ test('an agent builds a personal macro, runs it on a conversation from the menu 
     // --- Settings → Macros, reachable by agents: the global macro, not the admin's personal one.
     await page.locator('nav.rail a', { hasText: 'Settings' }).click();
     await page.waitForURL(`${BASE}/app/accounts/${accountId}/settings/macros`);
+    // The navigation draws once the account's settings are known: wait for it.
+    await page.locator('.admin nav a', { hasText: 'Macros' }).waitFor(WAIT);
+    await page.locator('.admin nav a', { hasText: 'SLA' }).waitFor(WAIT);
     assert.deepEqual(await page.locator('.admin nav a').allInnerTexts(), ['SLA', 'Macros'], 'agents get macros, and SLA policies to read');
     const table = page.locator('[data-testid=macros]');
     const sharedRow = table.locator(`tr[data-macro-id="${shared.id}"]`);
