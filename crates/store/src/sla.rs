@@ -234,8 +234,11 @@ impl SlaStatus {
     pub fn of(timers: &Timers) -> Self {
         let states = || [&timers.frt, &timers.nrt, &timers.rt].into_iter().flatten();
         let missed = states().any(|m| m.breached || m.met == Some(false));
-        // Paused clocks (waiting on the customer) are still active.
-        let running = states().any(|m| m.met.is_none());
+        // Still measuring: a clock running, or the resolution clock paused while waiting on
+        // the customer. A first or next response left without a verdict by the resolution
+        // stops there (as in Chatwoot, a resolved conversation's policy is hit or missed).
+        let running = states().any(|m| m.met.is_none() && m.clock.running_since.is_some())
+            || timers.rt.as_ref().is_some_and(|m| m.met.is_none());
         match (running, missed) {
             (true, false) => Self::Active,
             (true, true) => Self::ActiveWithMisses,
@@ -648,4 +651,53 @@ pub async fn postpone(conn: &mut Conn, applied_id: i64, at: i64) -> Result<()> {
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use throughline_core::hours::Schedule;
+    use throughline_core::sla::{ConversationChange, Thresholds, Timers};
+
+    use super::SlaStatus;
+
+    const MIN: i64 = 60_000;
+
+    fn thresholds(frt: bool, rt: bool) -> Thresholds {
+        Thresholds {
+            frt_ms: frt.then_some(10 * MIN),
+            nrt_ms: Some(10 * MIN),
+            rt_ms: rt.then_some(60 * MIN),
+            warning_percent: 80,
+        }
+    }
+
+    #[test]
+    fn a_policy_is_active_until_the_conversation_is_done() {
+        let always = Schedule::always();
+        let t = thresholds(true, true);
+        let mut timers = Timers::start(0, &t);
+        assert_eq!(SlaStatus::of(&timers), SlaStatus::Active);
+        timers.apply(ConversationChange::AgentReply, 5 * MIN, &t, &always);
+        // Waiting on the customer pauses the resolution clock: still active.
+        timers.apply(ConversationChange::WaitingOnCustomer, 6 * MIN, &t, &always);
+        assert_eq!(SlaStatus::of(&timers), SlaStatus::Active);
+        timers.apply(ConversationChange::Resolved, 7 * MIN, &t, &always);
+        assert_eq!(SlaStatus::of(&timers), SlaStatus::Hit);
+    }
+
+    #[test]
+    fn resolved_without_a_reply_is_finished_not_active() {
+        let always = Schedule::always();
+        // First response only: resolved unanswered within the threshold.
+        let t = thresholds(true, false);
+        let mut timers = Timers::start(0, &t);
+        timers.apply(ConversationChange::Resolved, 5 * MIN, &t, &always);
+        assert_eq!(SlaStatus::of(&timers), SlaStatus::Hit);
+        // Reopened, the first response is owed again.
+        timers.apply(ConversationChange::Reopened, 6 * MIN, &t, &always);
+        assert_eq!(SlaStatus::of(&timers), SlaStatus::Active);
+        // Past the threshold, then resolved: missed.
+        timers.apply(ConversationChange::Resolved, 30 * MIN, &t, &always);
+        assert_eq!(SlaStatus::of(&timers), SlaStatus::Missed);
+    }
 }
