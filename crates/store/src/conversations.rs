@@ -983,12 +983,3 @@ pub async fn latest(
 pub async fn webhook_data(tx: &mut Tx, conversation: &Conversation) -> Result<Value> {
     events::conversation_body(tx, conversation, None).await
 }
-
-/// The number agents and the API know a conversation by.
-pub async fn display_id_of(conn: &mut Conn, id: i64) -> Result<i64> {
-    sqlx::query_scalar("SELECT display_id FROM conversations WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(StoreError::NotFound)
-}

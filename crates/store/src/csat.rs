@@ -170,6 +170,13 @@ fn where_clause(f: &ListFilter) -> String {
     w
 }
 
+/// A response as the list shows it, with its conversation's display id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listed {
+    pub response: Response,
+    pub conversation_display_id: i64,
+}
+
 /// Responses, newest first, with a page of `per_page` after `offset`.
 pub async fn list(
     conn: &mut Conn,
@@ -177,9 +184,10 @@ pub async fn list(
     f: &ListFilter,
     offset: i64,
     per_page: i64,
-) -> Result<Vec<Response>> {
+) -> Result<Vec<Listed>> {
     let sql = format!(
-        "SELECT {} FROM csat_survey_responses r JOIN conversations c ON c.id = r.conversation_id \
+        "SELECT {}, c.display_id AS display_id FROM csat_survey_responses r \
+         JOIN conversations c ON c.id = r.conversation_id \
          WHERE {} ORDER BY r.id DESC LIMIT {per_page} OFFSET {offset}",
         COLUMNS
             .split(", ")
@@ -192,7 +200,14 @@ pub async fn list(
         .bind(scope.account_id())
         .fetch_all(conn)
         .await?;
-    rows.iter().map(record).collect()
+    rows.iter()
+        .map(|r| {
+            Ok(Listed {
+                response: record(r)?,
+                conversation_display_id: r.int("display_id")?,
+            })
+        })
+        .collect()
 }
 
 /// Chatwoot's metrics: how many answered, and the count per rating.

@@ -14,7 +14,7 @@ use throughline_core::model::Conversation;
 use throughline_core::survey::SurveyType;
 use throughline_core::views::{AgentView, ContactView};
 use throughline_service::surveys::{self, AnswerError, Via};
-use throughline_store::csat::{self, ListFilter, Response as Answer};
+use throughline_store::csat::{self, ListFilter, Listed, Response as Answer};
 use throughline_store::{AccountScope, Conn, Found, accounts, contacts, inboxes, now_ms};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -97,9 +97,12 @@ struct ResponseView {
 async fn views(
     conn: &mut Conn,
     scope: &AccountScope,
-    list: Vec<Answer>,
+    list: Vec<Listed>,
 ) -> ApiResult<Vec<ResponseView>> {
-    let mut agent_ids: Vec<i64> = list.iter().filter_map(|r| r.assigned_agent_id).collect();
+    let mut agent_ids: Vec<i64> = list
+        .iter()
+        .filter_map(|l| l.response.assigned_agent_id)
+        .collect();
     agent_ids.sort_unstable();
     agent_ids.dedup();
     let agents: HashMap<i64, AgentView> = if agent_ids.is_empty() {
@@ -113,15 +116,17 @@ async fn views(
     };
     let mut out = Vec::with_capacity(list.len());
     let mut contacts_seen: HashMap<i64, Option<ContactView>> = HashMap::new();
-    for r in list {
+    for Listed {
+        response: r,
+        conversation_display_id: display_id,
+    } in list
+    {
         if let std::collections::hash_map::Entry::Vacant(slot) = contacts_seen.entry(r.contact_id) {
             let c = contacts::get(&mut *conn, scope, r.contact_id)
                 .await
                 .found()?;
             slot.insert(c.as_ref().map(ContactView::new));
         }
-        let display_id =
-            throughline_store::conversations::display_id_of(conn, r.conversation_id).await?;
         out.push(ResponseView {
             id: r.id,
             account_id: r.account_id,
