@@ -56,6 +56,14 @@ pub const DESCRIPTIONS: &[(&str, &str)] = &[
         "throughline_deliveries_failed_total",
         "Deliveries given up after their last attempt, by target.",
     ),
+    (
+        "throughline_stage_cpu_microseconds_total",
+        "CPU time charged to each stage of the message path (only with THROUGHLINE_PROFILE=1).",
+    ),
+    (
+        "throughline_stage_statements_total",
+        "SQL statements run by each stage of the message path (only with THROUGHLINE_PROFILE=1).",
+    ),
 ];
 
 /// A histogram with fixed buckets ([`LATENCY_BUCKETS`]).
@@ -269,7 +277,9 @@ pub(crate) async fn track(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "fallback".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
+    // The profile's outermost stage (`THROUGHLINE_PROFILE=1`); free otherwise.
+    let stage = tracing::trace_span!(target: "throughline::stage", "http");
+    let response = tracing::Instrument::instrument(next.run(request), stage).await;
     let status = status_class(response.status());
     metrics::counter!("throughline_http_requests_total",
         "method" => method, "route" => route.clone(), "status" => status)

@@ -111,56 +111,75 @@ impl Jobs {
         let deliveries_ready = std::sync::Arc::new(Notify::new());
         // Subscribed before anything can connect, so no agent's arrival is missed.
         let routing_signals = bus.subscribe();
+        /// A consumer runs as one stage of the server's profile (`THROUGHLINE_PROFILE=1`).
+        macro_rules! stage {
+            ($name:literal, $work:expr) => {
+                tracing::Instrument::instrument(
+                    $work,
+                    tracing::trace_span!(target: "throughline::stage", $name),
+                )
+            };
+        }
         let handles = vec![
-            tokio::spawn(routing::run(
-                store.clone(),
-                bus.clone(),
-                routing_signals,
-                rx.clone(),
+            tokio::spawn(stage!(
+                "routing",
+                routing::run(store.clone(), bus.clone(), routing_signals, rx.clone(),)
             )),
-            tokio::spawn(realtime::run(
-                store.clone(),
-                bus,
-                progress,
-                config.clone(),
-                rx.clone(),
+            tokio::spawn(stage!(
+                "relay",
+                realtime::run(store.clone(), bus, progress, config.clone(), rx.clone(),)
             )),
-            tokio::spawn(webhooks::run(
-                store.clone(),
-                config.clone(),
-                deliveries_ready.clone(),
-                rx.clone(),
+            tokio::spawn(stage!(
+                "webhooks",
+                webhooks::run(
+                    store.clone(),
+                    config.clone(),
+                    deliveries_ready.clone(),
+                    rx.clone(),
+                )
             )),
-            tokio::spawn(media::run(
-                store.clone(),
-                blobs.clone(),
-                clients.clone(),
-                config.clone(),
-                rx.clone(),
+            tokio::spawn(stage!(
+                "media",
+                media::run(
+                    store.clone(),
+                    blobs.clone(),
+                    clients.clone(),
+                    config.clone(),
+                    rx.clone(),
+                )
             )),
-            tokio::spawn(audit::run(store.clone(), config.clone(), rx.clone())),
-            tokio::spawn(automation::run(store.clone(), config.clone(), rx.clone())),
-            tokio::spawn(automation::run_timer(
-                store.clone(),
-                config.clone(),
-                rx.clone(),
+            tokio::spawn(stage!(
+                "audit",
+                audit::run(store.clone(), config.clone(), rx.clone())
             )),
-            tokio::spawn(privacy::run(
-                store.clone(),
-                blobs.clone(),
-                config.clone(),
-                rx.clone(),
+            tokio::spawn(stage!(
+                "automation",
+                automation::run(store.clone(), config.clone(), rx.clone())
             )),
-            tokio::spawn(sender::run(
-                store.clone(),
-                blobs,
-                clients,
-                config.clone(),
-                deliveries_ready,
-                rx.clone(),
+            tokio::spawn(stage!(
+                "timers",
+                automation::run_timer(store.clone(), config.clone(), rx.clone(),)
             )),
-            tokio::spawn(housekeeping::run(store.clone(), config.clone(), rx.clone())),
-            tokio::spawn(snooze::run(store, config, rx)),
+            tokio::spawn(stage!(
+                "privacy",
+                privacy::run(store.clone(), blobs.clone(), config.clone(), rx.clone(),)
+            )),
+            tokio::spawn(stage!(
+                "sender",
+                sender::run(
+                    store.clone(),
+                    blobs,
+                    clients,
+                    config.clone(),
+                    deliveries_ready,
+                    rx.clone(),
+                )
+            )),
+            tokio::spawn(stage!(
+                "housekeeping",
+                housekeeping::run(store.clone(), config.clone(), rx.clone())
+            )),
+            tokio::spawn(stage!("snooze", snooze::run(store, config, rx))),
         ];
         Ok(Self { shutdown, handles })
     }

@@ -42,16 +42,34 @@ pub(crate) async fn run(
             }
         }
     };
-    while let Some(batch) = next_batch(
-        &store,
-        cursor,
-        config.poll_interval,
-        &mut ticks,
-        &mut shutdown,
-    )
-    .await
-    {
-        match fan_out(&store, &batch).await {
+    let mut saves = CursorSaves::new(cursor);
+    loop {
+        // A cursor not yet written is written once the stream pauses (or at shutdown).
+        let waiting = next_batch(
+            &store,
+            cursor,
+            config.poll_interval,
+            &mut ticks,
+            &mut shutdown,
+        );
+        let batch = if saves.saved == cursor {
+            waiting.await
+        } else {
+            match tokio::time::timeout(CURSOR_SAVE_INTERVAL, waiting).await {
+                Ok(batch) => batch,
+                Err(_) => {
+                    if let Err(e) = saves.save(&store, cursor).await {
+                        tracing::warn!(error = %e, "the webhook consumer could not save its cursor");
+                    }
+                    continue;
+                }
+            }
+        };
+        let Some(batch) = batch else {
+            let _ = saves.save(&store, cursor).await;
+            return;
+        };
+        match fan_out(&store, &batch, &mut saves).await {
             Ok(next) => {
                 cursor = next;
                 deliveries_ready.notify_one();
@@ -94,19 +112,113 @@ fn sendable(event: &StoredEvent) -> bool {
         ) && event.payload["message_type"] == "activity")
 }
 
-async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Cursor, StoreError> {
+/// A delivery a batch asks for, decided on a reader before the write transaction.
+struct Planned {
+    account_id: i64,
+    target: Target,
+    event_id: i64,
+    event_name: &'static str,
+    url: String,
+    /// Shared by every delivery of one event (rendered once, only when one is wanted).
+    payload: std::sync::Arc<String>,
+}
+
+/// When the cursor was last written. A batch that asks for no delivery does not write it at
+/// once: replaying such events after a crash asks for nothing new (and `enqueue` ignores a
+/// delivery already queued), so the write transaction — SQLite's one writer and an fsync —
+/// is spent only on batches that queue something, or once a second to keep the cursor near.
+pub(crate) struct CursorSaves {
+    saved: Cursor,
+    at: std::time::Instant,
+}
+
+impl CursorSaves {
+    pub(crate) fn new(saved: Cursor) -> Self {
+        CursorSaves {
+            saved,
+            at: std::time::Instant::now(),
+        }
+    }
+
+    fn due(&self, next: Cursor) -> bool {
+        next != self.saved && self.at.elapsed() >= CURSOR_SAVE_INTERVAL
+    }
+
+    fn saved_now(&mut self, cursor: Cursor) {
+        self.saved = cursor;
+        self.at = std::time::Instant::now();
+    }
+
+    async fn save(&mut self, store: &Store, cursor: Cursor) -> Result<(), StoreError> {
+        if cursor == self.saved {
+            return Ok(());
+        }
+        let mut tx = store.begin().await?;
+        outbox::save_cursor(tx.conn(), WEBHOOK_CONSUMER, cursor).await?;
+        tx.commit().await?;
+        self.saved_now(cursor);
+        Ok(())
+    }
+}
+
+const CURSOR_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn fan_out(
+    store: &Store,
+    batch: &[(Cursor, StoredEvent)],
+    saves: &mut CursorSaves,
+) -> Result<Cursor, StoreError> {
+    let Some(last) = batch.last().map(|(c, _)| *c) else {
+        return Ok(saves.saved);
+    };
+    let planned = {
+        let mut conn = store.read().await?;
+        plan(&mut conn, store, batch).await?
+    };
+    if planned.is_empty() && !saves.due(last) {
+        return Ok(last);
+    }
     let mut tx = store.begin().await?;
+    for p in &planned {
+        hooks::enqueue(
+            tx.conn(),
+            NewDelivery {
+                account_id: p.account_id,
+                target: p.target.clone(),
+                event_id: p.event_id,
+                event_name: p.event_name,
+                url: &p.url,
+                payload: &p.payload,
+            },
+        )
+        .await?;
+    }
+    outbox::save_cursor(tx.conn(), WEBHOOK_CONSUMER, last).await?;
+    tx.commit().await?;
+    saves.saved_now(last);
+    Ok(last)
+}
+
+/// The account webhooks and channel deliveries each event of the batch asks for.
+async fn plan(
+    conn: &mut throughline_store::Conn,
+    store: &Store,
+    batch: &[(Cursor, StoredEvent)],
+) -> Result<Vec<Planned>, StoreError> {
     let mut hooks_by_account: HashMap<i64, Vec<Webhook>> = HashMap::new();
     let mut inbox_cache: HashMap<i64, Option<Inbox>> = HashMap::new();
-    let mut last = Cursor::default();
-    for (cursor, event) in batch {
-        last = *cursor;
+    let mut planned = Vec::new();
+    for (_, event) in batch {
         if !sendable(event) {
             continue;
         }
-        let body = webhook_body(event);
+        let mut body: Option<std::sync::Arc<String>> = None;
+        let mut body_of = |event: &StoredEvent| {
+            body.get_or_insert_with(|| std::sync::Arc::new(webhook_body(event)))
+                .clone()
+        };
         if let Entry::Vacant(slot) = hooks_by_account.entry(event.account_id) {
-            slot.insert(hooks::for_account(tx.conn(), store.key(), event.account_id).await?);
+            slot.insert(hooks::for_account(&mut *conn, store.key(), event.account_id).await?);
         }
         let event_name = event.kind.as_str();
         for hook in hooks_by_account
@@ -117,18 +229,14 @@ async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Curso
             let subscribed = hook.subscriptions.iter().any(|s| s == event_name);
             let inbox_matches = hook.inbox_id.is_none() || hook.inbox_id == event.inbox_id;
             if subscribed && inbox_matches {
-                hooks::enqueue(
-                    tx.conn(),
-                    NewDelivery {
-                        account_id: event.account_id,
-                        target: Target::Webhook(hook.id),
-                        event_id: event.id,
-                        event_name,
-                        url: &hook.url,
-                        payload: &body,
-                    },
-                )
-                .await?;
+                planned.push(Planned {
+                    account_id: event.account_id,
+                    target: Target::Webhook(hook.id),
+                    event_id: event.id,
+                    event_name,
+                    url: hook.url.clone(),
+                    payload: body_of(event),
+                });
             }
         }
         let Some(inbox_id) = event.inbox_id else {
@@ -137,7 +245,7 @@ async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Curso
         if let Entry::Vacant(slot) = inbox_cache.entry(inbox_id) {
             let scope = AccountScope::system(event.account_id);
             slot.insert(
-                match inboxes::get(tx.conn(), store.key(), &scope, inbox_id).await {
+                match inboxes::get(&mut *conn, store.key(), &scope, inbox_id).await {
                     Ok(i) => Some(i),
                     Err(StoreError::NotFound) => None,
                     Err(e) => return Err(e),
@@ -148,24 +256,18 @@ async fn fan_out(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Curso
         if let Some(Some(inbox)) = inbox_cache.get(&inbox_id)
             && let Some(delivery) = registry::delivery_for(inbox, event)
         {
-            hooks::enqueue(
-                tx.conn(),
-                NewDelivery {
-                    account_id: event.account_id,
-                    target: Target::ApiInbox {
-                        inbox_id,
-                        message_id: delivery.message_id,
-                    },
-                    event_id: event.id,
-                    event_name,
-                    url: &delivery.target,
-                    payload: &body,
+            planned.push(Planned {
+                account_id: event.account_id,
+                target: Target::ApiInbox {
+                    inbox_id,
+                    message_id: delivery.message_id,
                 },
-            )
-            .await?;
+                event_id: event.id,
+                event_name,
+                url: delivery.target.clone(),
+                payload: body_of(event),
+            });
         }
     }
-    outbox::save_cursor(tx.conn(), WEBHOOK_CONSUMER, last).await?;
-    tx.commit().await?;
-    Ok(last)
+    Ok(planned)
 }

@@ -200,7 +200,12 @@ impl Hub {
             }),
         };
         let rx = hub.inner.bus.subscribe();
-        tokio::spawn(hub.clone().dispatch_loop(rx));
+        // The profile's `realtime` stage (`THROUGHLINE_PROFILE=1`); free otherwise.
+        let stage = tracing::trace_span!(target: "throughline::stage", "realtime");
+        tokio::spawn(tracing::Instrument::instrument(
+            hub.clone().dispatch_loop(rx),
+            stage,
+        ));
         hub
     }
 

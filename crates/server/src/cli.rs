@@ -117,15 +117,21 @@ pub enum AdminTask {
 }
 
 pub fn init_logging(config: &Config) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = match config.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
+    let fmt = tracing_subscriber::fmt::layer().with_target(false);
+    let fmt = match config.log_format {
+        LogFormat::Json => fmt.json().with_filter(filter).boxed(),
+        LogFormat::Text => fmt.with_filter(filter).boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(fmt)
+        .with(crate::profile::requested().then(crate::profile::layer))
+        .try_init();
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod email;
+pub mod profile;
 pub mod serve;
 
 pub use app::App;

@@ -112,6 +112,30 @@ async fn scrape_until(url: &str, what: &str, done: impl Fn(&Scrape) -> bool) -> 
     }
 }
 
+/// A Client API visitor of the inbox at `public` with a conversation: (source id, its id).
+async fn visitor_with_conversation(client: &reqwest::Client, public: &str) -> (String, i64) {
+    let contact: Value = client
+        .post(format!("{public}/contacts"))
+        .json(&json!({"name": "Visitor"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let source = contact["source_id"].as_str().unwrap().to_owned();
+    let conversation: Value = client
+        .post(format!("{public}/contacts/{source}/conversations"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (source, conversation["id"].as_i64().unwrap())
+}
+
 async fn metrics_count_traffic_by_route_template(backend: Backend) {
     let db = TestDatabase::new(backend).await;
     let ok = Receiver::start(Behaviour::Accept).await;
@@ -160,26 +184,7 @@ async fn metrics_count_traffic_by_route_template(backend: Backend) {
         .await;
     }
     let public = format!("{}/public/api/v1/inboxes/{ident}", server.url);
-    let contact: Value = client
-        .post(format!("{public}/contacts"))
-        .json(&json!({"name": "Visitor"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let source = contact["source_id"].as_str().unwrap().to_owned();
-    let visitor_conversation: Value = client
-        .post(format!("{public}/contacts/{source}/conversations"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let visitor_conversation = visitor_conversation["id"].as_i64().unwrap();
+    let (source, visitor_conversation) = visitor_with_conversation(&client, &public).await;
     for i in 0..2 {
         let sent = client
             .post(format!(
@@ -362,6 +367,13 @@ async fn metrics_count_traffic_by_route_template(backend: Backend) {
     let started = s.value("throughline_start_time_seconds", &[]);
     assert!(started <= now && started > now - 3600.0, "{started} {now}");
 
+    // The stage profile is off unless asked for.
+    assert!(
+        !s.text.contains("throughline_stage_statements_total{"),
+        "{}",
+        s.text
+    );
+
     // Sockets closed: the gauges follow.
     agent.close().await;
     visitor.close().await;
@@ -374,6 +386,68 @@ async fn metrics_count_traffic_by_route_template(backend: Backend) {
 }
 
 throughline_testkit::on_both_databases!(metrics_count_traffic_by_route_template);
+
+/// `THROUGHLINE_PROFILE=1`: a customer's messages charge CPU time and SQL statements to the
+/// stages of the message path, each statement to the stage that ran it (the grouped write's
+/// statements to `write`, its event snapshot's to `render`, the visitor's lookups to `lookup`).
+async fn the_profile_charges_each_stage(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let env = [
+        ("THROUGHLINE_ADMIN_EMAIL", ADMIN),
+        ("THROUGHLINE_ADMIN_PASSWORD", PASSWORD),
+        ("THROUGHLINE_METRICS_TOKEN", TOKEN),
+        ("THROUGHLINE_PROFILE", "1"),
+    ];
+    let server = ServerProcess::start(Path::new(BIN), &db, "127.0.0.1:0", &env);
+    let client = throughline_testkit::http_client();
+    let api = Remote::sign_in(&server.url, ADMIN, PASSWORD).await;
+    let inbox = api
+        .post(
+            "/inboxes",
+            json!({"name": "Site", "channel": {"type": "api"}}),
+        )
+        .await;
+    let ident = inbox["inbox_identifier"].as_str().unwrap().to_owned();
+    let public = format!("{}/public/api/v1/inboxes/{ident}", server.url);
+    let (source, conversation) = visitor_with_conversation(&client, &public).await;
+    let statements = |s: &Scrape, stage: &str| {
+        s.get("throughline_stage_statements_total", &[("stage", stage)])
+            .unwrap_or(0.0)
+    };
+    let (_, text) = scrape(&client, &server.url, Some(TOKEN)).await;
+    let before = Scrape::parse(text);
+    for i in 0..3 {
+        let sent = client
+            .post(format!(
+                "{public}/contacts/{source}/conversations/{conversation}/messages"
+            ))
+            .json(&json!({"content": format!("profiled {i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), 200);
+    }
+    let after = scrape_until(&server.url, "the relay to read the messages", |s| {
+        statements(s, "relay") > statements(&before, "relay")
+    })
+    .await;
+    for stage in ["lookup", "write", "render"] {
+        let ran = statements(&after, stage) - statements(&before, stage);
+        // At least one statement per message in each (lookups: inbox, identity, contact,
+        // conversation; write: the insert; render: the event's snapshot).
+        assert!(ran >= 3.0, "{stage}: {ran} statements\n{}", after.text);
+    }
+    let http_cpu = after
+        .get(
+            "throughline_stage_cpu_microseconds_total",
+            &[("stage", "http")],
+        )
+        .unwrap_or(0.0);
+    assert!(http_cpu > 0.0, "{}", after.text);
+    assert!(server.terminate().success());
+}
+
+throughline_testkit::on_both_databases!(the_profile_charges_each_stage);
 
 /// Without a token, only a direct loopback caller gets the metrics; one that came through a
 /// proxy (which says so in a forwarding header) gets a 404, as if nothing were there.

@@ -125,22 +125,26 @@ async fn write(tx: &mut Tx, r: Receive) -> Result<Received> {
             identity_id,
         } => (contact_id, identity_id),
         Sender::Arriving { sender, evidence } => {
-            let resolved = resolve::sender(
-                tx,
-                &scope,
-                Arriving {
-                    inbox: &inbox,
-                    source_id: sender.source_id,
-                    name: sender.name,
-                    email: sender.email,
-                    phone: sender.phone,
-                    phone_as_given: None,
-                    external_id: None,
-                    evidence,
-                    hmac_verified: false,
-                    custom_attributes: None,
-                    avatar_url: None,
-                },
+            let stage = tracing::trace_span!(target: "throughline::stage", "resolve");
+            let resolved = tracing::Instrument::instrument(
+                resolve::sender(
+                    tx,
+                    &scope,
+                    Arriving {
+                        inbox: &inbox,
+                        source_id: sender.source_id,
+                        name: sender.name,
+                        email: sender.email,
+                        phone: sender.phone,
+                        phone_as_given: None,
+                        external_id: None,
+                        evidence,
+                        hmac_verified: false,
+                        custom_attributes: None,
+                        avatar_url: None,
+                    },
+                ),
+                stage,
             )
             .await?;
             (resolved.contact.id, Some(resolved.identity.id))
@@ -154,14 +158,17 @@ async fn write(tx: &mut Tx, r: Receive) -> Result<Received> {
                 contact_id,
                 identity_id,
             };
-            threading::place(tx, &scope, customer, &hints).await?
+            let stage = tracing::trace_span!(target: "throughline::stage", "resolve");
+            tracing::Instrument::instrument(threading::place(tx, &scope, customer, &hints), stage)
+                .await?
         }
     };
     message.message_type = MessageType::Incoming;
     message.inbox_id = Some(inbox.id);
     message.identity_id = identity_id;
     message.sender = Some((SenderType::Contact, contact_id));
-    let created = messages::create(tx, &scope, &conversation, message).await?;
+    let created =
+        messages::create_through(tx, &scope, &conversation, message, Some(&inbox)).await?;
     if !created.duplicate && !pending_media.is_empty() {
         // Due at once: the media timer's next turn tries again.
         media::hold(

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use throughline_core::event::{EventKind, NewEvent};
-use throughline_core::model::{Contact, Conversation, Message};
+use throughline_core::model::{Contact, Conversation, Inbox, Message};
 use throughline_core::views::webhook_body;
 use throughline_core::visibility::{AUDIENCE_KEY, Owner};
 
@@ -78,9 +78,42 @@ pub(crate) async fn message(
     c: &Conversation,
     m: &Message,
 ) -> Result<()> {
+    let stage = tracing::trace_span!(target: "throughline::stage", "render");
+    tracing::Instrument::instrument(message_event(tx, kind, c, m, None, None), stage).await
+}
+
+/// The event of a message just stored (with all its attachments) through `inbox`, when the
+/// caller holds it: its snapshot is rendered without reading any of them back.
+pub(crate) async fn message_written(
+    tx: &mut Tx,
+    c: &Conversation,
+    written: render::Written<'_>,
+    inbox: Option<&Inbox>,
+) -> Result<()> {
+    let stage = tracing::trace_span!(target: "throughline::stage", "render");
+    let inbox = inbox.filter(|i| i.id == written.message.inbox_id);
+    let work = message_event(
+        tx,
+        EventKind::MessageCreated,
+        c,
+        written.message,
+        Some(written),
+        inbox,
+    );
+    tracing::Instrument::instrument(work, stage).await
+}
+
+async fn message_event(
+    tx: &mut Tx,
+    kind: EventKind,
+    c: &Conversation,
+    m: &Message,
+    written: Option<render::Written<'_>>,
+    inbox: Option<&Inbox>,
+) -> Result<()> {
     let store = tx.store().clone();
     let account = render::account_ref(tx.conn(), c.account_id).await?;
-    let conversation = render::conversation(tx.conn(), &store, c.clone()).await?;
+    let conversation = render::conversation_knowing(tx.conn(), &store, c.clone(), written).await?;
     // A new message is its conversation's last one, already rendered in the same way (same
     // context, sender and attachments): rendering it again would repeat five queries inside
     // the writer's transaction.
@@ -88,12 +121,19 @@ pub(crate) async fn message(
         Some(last) if last.id == m.id => last.clone(),
         _ => render::message(tx.conn(), &store, c, m).await?,
     };
-    let inbox = crate::inboxes::get_unscoped(tx.conn(), store.key(), m.inbox_id).await?;
+    let read;
+    let inbox = match inbox {
+        Some(known) => known,
+        None => {
+            read = crate::inboxes::get_unscoped(tx.conn(), store.key(), m.inbox_id).await?;
+            &read
+        }
+    };
     let sender = webhook_sender(tx, m, &account, &conversation).await?;
     let contact_inbox = contact_inbox(tx, c).await?;
     let mut payload = webhook_body::message(
         &account,
-        &inbox,
+        inbox,
         m,
         &conversation,
         contact_inbox.as_ref(),

@@ -58,7 +58,10 @@ impl Grouper {
                         }
                     }
                     let Some(store) = store.upgrade() else { break };
-                    commit_batch(&store, batch).await;
+                    // The profile's `write` stage (`THROUGHLINE_PROFILE=1`); free otherwise.
+                    let stage =
+                        tracing::trace_span!(target: "throughline::stage", parent: None, "write");
+                    tracing::Instrument::instrument(commit_batch(&store, batch), stage).await;
                 }
             });
         }

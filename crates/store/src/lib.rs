@@ -54,6 +54,7 @@ pub(crate) fn like_escape(s: &str) -> String {
     out
 }
 pub mod auto_replies;
+pub mod bulk;
 pub mod business_events;
 pub mod contacts;
 pub mod continuity;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use throughline_core::conversation::{ConversationClock, MessageFacts, apply_message};
 use throughline_core::event::EventKind;
 use throughline_core::message::{ContentType, DeliveryStatus, MessageType, SenderType};
-use throughline_core::model::{Attachment, Conversation, Message};
+use throughline_core::model::{Attachment, Conversation, Inbox, Message};
 
 use crate::clock::now_ms;
 use crate::db::Tx;
@@ -70,6 +70,20 @@ pub struct Created {
     pub message: Message,
     pub conversation: Conversation,
     pub duplicate: bool,
+    /// The attachments stored with a new message (`None` for a duplicate: not read back).
+    pub attachments: Option<Vec<Attachment>>,
+}
+
+impl Created {
+    /// The new message as written, for rendering without reading it back.
+    pub fn written(&self) -> Option<crate::render::Written<'_>> {
+        self.attachments
+            .as_deref()
+            .map(|attachments| crate::render::Written {
+                message: &self.message,
+                attachments,
+            })
+    }
 }
 
 /// The inbox and identity a reply goes through by default: those of the customer's latest
@@ -100,16 +114,35 @@ pub async fn create(
     conversation: &Conversation,
     new: NewMessage,
 ) -> Result<Created> {
+    create_through(tx, scope, conversation, new, None).await
+}
+
+/// As [`create`]; `inbox` is the inbox the message came or goes through when the caller holds
+/// it (its event names it without reading it again).
+pub async fn create_through(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    new: NewMessage,
+    inbox: Option<&Inbox>,
+) -> Result<Created> {
     if conversation.account_id != scope.account_id() {
         return Err(StoreError::NotFound);
     }
-    let (default_inbox, default_identity) = reply_route(tx.conn(), conversation).await?;
-    let inbox_id = new.inbox_id.unwrap_or(default_inbox);
-    let identity_id = new.identity_id.or(if inbox_id == default_inbox {
-        default_identity
-    } else {
-        None
-    });
+    // The default route is read only when the message does not name both.
+    let (inbox_id, identity_id) = match (new.inbox_id, new.identity_id) {
+        (Some(inbox_id), Some(identity_id)) => (inbox_id, Some(identity_id)),
+        _ => {
+            let (default_inbox, default_identity) = reply_route(tx.conn(), conversation).await?;
+            let inbox_id = new.inbox_id.unwrap_or(default_inbox);
+            let identity_id = new.identity_id.or(if inbox_id == default_inbox {
+                default_identity
+            } else {
+                None
+            });
+            (inbox_id, identity_id)
+        }
+    };
     if !scope.sees_inbox(inbox_id) && scope.user_id().is_some() {
         return Err(StoreError::NotFound);
     }
@@ -148,11 +181,13 @@ pub async fn create(
             message: existing,
             conversation,
             duplicate: true,
+            attachments: None,
         });
     };
     let message = records::message(&row)?;
+    let mut attachments = Vec::with_capacity(new.attachments.len());
     for a in &new.attachments {
-        insert_attachment(tx, &message, a).await?;
+        attachments.push(insert_attachment(tx, &message, a).await?);
     }
     let conversation = apply_to_conversation(tx, scope, conversation, &message).await?;
     if message.message_type == MessageType::Incoming
@@ -168,11 +203,16 @@ pub async fn create(
             crate::suggestions::from_message(tx, scope, contact_id, text).await?;
         }
     }
-    events::message(tx, EventKind::MessageCreated, &conversation, &message).await?;
+    let written = crate::render::Written {
+        message: &message,
+        attachments: &attachments,
+    };
+    events::message_written(tx, &conversation, written, inbox).await?;
     Ok(Created {
         message,
         conversation,
         duplicate: false,
+        attachments: Some(attachments),
     })
 }
 

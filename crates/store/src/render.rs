@@ -188,12 +188,14 @@ struct MessageDeps {
     attachments: HashMap<i64, Vec<Attachment>>,
 }
 
-/// `known` holds contacts the caller has already read (a conversation's own contact).
+/// `known` holds contacts the caller has already read (a conversation's own contact);
+/// `written` messages the caller has just stored, with all their attachments.
 async fn message_deps(
     conn: &mut Conn,
     account_id: i64,
     messages: &[&Message],
     known: &HashMap<i64, Contact>,
+    written: Option<Written<'_>>,
 ) -> Result<MessageDeps> {
     let ids_of = |kind: SenderType| {
         unique(
@@ -222,8 +224,28 @@ async fn message_deps(
             .collect(),
         users: users(conn, account_id, &ids_of(SenderType::User)).await?,
         bots: bot_summaries(conn, &ids_of(SenderType::AgentBot)).await?,
-        attachments: attachments_of(conn, &unique(messages.iter().map(|m| m.id))).await?,
+        attachments: {
+            let unread = unique(
+                messages
+                    .iter()
+                    .map(|m| m.id)
+                    .filter(|id| written.is_none_or(|w| w.message.id != *id)),
+            );
+            let mut found = attachments_of(conn, &unread).await?;
+            if let Some(w) = written.filter(|w| !w.attachments.is_empty()) {
+                found.insert(w.message.id, w.attachments.to_vec());
+            }
+            found
+        },
     })
+}
+
+/// A message the caller has just stored, with every attachment it stored with it: rendering
+/// it needs nothing read back (inside the writer's transaction, each read is a round trip).
+#[derive(Clone, Copy)]
+pub struct Written<'a> {
+    pub message: &'a Message,
+    pub attachments: &'a [Attachment],
 }
 
 impl MessageDeps {
@@ -291,7 +313,7 @@ pub async fn messages(
     list: &[Message],
 ) -> Result<Vec<MessageView>> {
     let refs: Vec<&Message> = list.iter().collect();
-    let deps = message_deps(conn, conversation.account_id, &refs, &HashMap::new()).await?;
+    let deps = message_deps(conn, conversation.account_id, &refs, &HashMap::new(), None).await?;
     let unread = unread_counts(conn, &[conversation.id]).await?;
     let ctx = MessageContext {
         display_id: conversation.display_id,
@@ -323,8 +345,41 @@ pub async fn public_messages(
     conversation: &Conversation,
     list: &[Message],
 ) -> Result<Vec<PublicMessageView>> {
+    public_messages_knowing(conn, store, conversation, list, &[], None).await
+}
+
+/// The customer's own message just written, as they see it: with its sender (`author`, the
+/// visitor already in hand) and its attachments known, nothing is read.
+pub async fn public_message_written(
+    conn: &mut Conn,
+    store: &Store,
+    conversation: &Conversation,
+    written: Written<'_>,
+    author: &Contact,
+) -> Result<Option<PublicMessageView>> {
+    let mut views = public_messages_knowing(
+        conn,
+        store,
+        conversation,
+        std::slice::from_ref(written.message),
+        std::slice::from_ref(author),
+        Some(written),
+    )
+    .await?;
+    Ok(views.pop())
+}
+
+async fn public_messages_knowing(
+    conn: &mut Conn,
+    store: &Store,
+    conversation: &Conversation,
+    list: &[Message],
+    contacts: &[Contact],
+    written: Option<Written<'_>>,
+) -> Result<Vec<PublicMessageView>> {
     let visible: Vec<&Message> = list.iter().filter(|m| !m.private).collect();
-    let deps = message_deps(conn, conversation.account_id, &visible, &HashMap::new()).await?;
+    let known: HashMap<i64, Contact> = contacts.iter().map(|c| (c.id, c.clone())).collect();
+    let deps = message_deps(conn, conversation.account_id, &visible, &known, written).await?;
     Ok(visible
         .into_iter()
         .map(|m| {
@@ -391,6 +446,16 @@ pub async fn conversations(
     conn: &mut Conn,
     store: &Store,
     list: Vec<Conversation>,
+) -> Result<Vec<ConversationView>> {
+    conversations_knowing(conn, store, list, None).await
+}
+
+/// As [`conversations`]; `written` is the newest message of its conversation, just stored.
+async fn conversations_knowing(
+    conn: &mut Conn,
+    store: &Store,
+    list: Vec<Conversation>,
+    written: Option<Written<'_>>,
 ) -> Result<Vec<ConversationView>> {
     let Some(account_id) = list.first().map(|c| c.account_id) else {
         return Ok(Vec::new());
@@ -479,7 +544,19 @@ pub async fn conversations(
         }
         out
     };
-    let last = last_messages(conn, &ids, false).await?;
+    let newest = written.filter(|w| ids.contains(&w.message.conversation_id));
+    let mut last = last_messages(
+        conn,
+        &ids.iter()
+            .copied()
+            .filter(|id| newest.is_none_or(|w| w.message.conversation_id != *id))
+            .collect::<Vec<_>>(),
+        false,
+    )
+    .await?;
+    if let Some(w) = newest {
+        last.insert(w.message.conversation_id, w.message.clone());
+    }
     // Where the last message is not an activity line it is also the last chat message; ask
     // only for the others.
     let is_chat = |m: &Message| m.message_type != throughline_core::message::MessageType::Activity;
@@ -496,7 +573,7 @@ pub async fn conversations(
     }
     let unread = unread_counts(conn, &ids).await?;
     let all_last: Vec<&Message> = last.values().chain(last_chat.values()).collect();
-    let deps = message_deps(conn, account_id, &all_last, &contact_records).await?;
+    let deps = message_deps(conn, account_id, &all_last, &contact_records, newest).await?;
 
     let mut out = Vec::with_capacity(list.len());
     for c in list {
@@ -552,6 +629,16 @@ pub async fn conversation(
     store: &Store,
     c: Conversation,
 ) -> Result<ConversationView> {
-    let mut v = conversations(conn, store, vec![c]).await?;
+    conversation_knowing(conn, store, c, None).await
+}
+
+/// One conversation whose newest message (`written`) was just stored.
+pub(crate) async fn conversation_knowing(
+    conn: &mut Conn,
+    store: &Store,
+    c: Conversation,
+    written: Option<Written<'_>>,
+) -> Result<ConversationView> {
+    let mut v = conversations_knowing(conn, store, vec![c], written).await?;
     v.pop().ok_or(crate::StoreError::NotFound)
 }

@@ -43,6 +43,7 @@ on_both!(
     merge_moves_everything_and_is_audited,
     cursors_survive_a_reopen,
     pruning_keeps_what_a_consumer_still_needs,
+    bulk_history_has_the_shape_of_messages_written_one_by_one,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
@@ -793,4 +794,108 @@ async fn pruning_keeps_what_a_consumer_still_needs(backend: Backend) {
         vec![ids[1].clone(), ids[2].clone()],
         "recent failed and pending stay"
     );
+}
+
+/// The bench's bulk seeding writes what `messages::create` would, without events: the same
+/// conversation clocks (from the core's rules), messages listed in order and found by search.
+async fn bulk_history_has_the_shape_of_messages_written_one_by_one(backend: Backend) {
+    use throughline_store::bulk::{self, PastMessage};
+    let (_db, store) = open(backend).await;
+    let f = fixture(&store, "Acme").await;
+    let one_by_one = new_conversation(&store, &f).await;
+    let in_bulk = new_conversation(&store, &f).await;
+    // After both conversations began, so their clocks come from the messages alone.
+    let start = throughline_store::now_ms() + 86_400_000;
+    let history: Vec<PastMessage> = (0..7)
+        .map(|i| PastMessage {
+            message_type: if i % 2 == 0 {
+                MessageType::Incoming
+            } else {
+                MessageType::Outgoing
+            },
+            content: format!("zamówienie {i} nie dotarło"),
+            sender: if i % 2 == 0 {
+                Some((SenderType::Contact, f.contact.id))
+            } else {
+                None
+            },
+            inbox_id: f.inbox.id,
+            identity_id: None,
+            created_at: start + i * 60_000,
+        })
+        .collect();
+    let mut tx = store.begin().await.unwrap();
+    let mut expected = one_by_one.clone();
+    for m in &history {
+        let mut new = NewMessage::text(m.message_type, m.content.clone());
+        new.sender = m.sender;
+        new.created_at = Some(m.created_at);
+        expected = messages::create(&mut tx, &f.scope, &expected, new)
+            .await
+            .unwrap()
+            .conversation;
+    }
+    let events_before = all_events_in(&mut tx).await;
+    let stored = bulk::insert_history(&mut tx, &f.scope, &in_bulk, &history, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        all_events_in(&mut tx).await,
+        events_before,
+        "history makes no events"
+    );
+    tx.commit().await.unwrap();
+
+    let mut conn = store.read().await.unwrap();
+    let reread = conversations::by_internal_id(&mut conn, &f.scope, in_bulk.id)
+        .await
+        .unwrap();
+    for c in [&stored, &reread] {
+        assert_eq!(c.status, expected.status);
+        assert_eq!(c.waiting_since, expected.waiting_since);
+        assert_eq!(c.first_reply_created_at, expected.first_reply_created_at);
+        assert_eq!(c.last_activity_at, expected.last_activity_at);
+    }
+    let listed = messages::list(&mut conn, &f.scope, &reread, None, None, 50, true)
+        .await
+        .unwrap();
+    let texts: Vec<&str> = listed.iter().filter_map(|m| m.content.as_deref()).collect();
+    let wanted: Vec<&str> = history.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(texts, wanted);
+    assert_eq!(listed[0].sender_id, Some(f.contact.id));
+    assert_eq!(listed[1].message_type, MessageType::Outgoing);
+
+    // Search finds both conversations' messages.
+    let (found, _) = conversations::list(
+        &mut conn,
+        &f.scope,
+        &ConversationQuery {
+            status: None,
+            search: Some("zamówienie dotarło".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut ids: Vec<i64> = found.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![one_by_one.id, in_bulk.id]);
+
+    // Resolved history ends resolved, with nobody waiting.
+    drop(conn);
+    let closed = new_conversation(&store, &f).await;
+    let mut tx = store.begin().await.unwrap();
+    let closed = bulk::insert_history(&mut tx, &f.scope, &closed, &history, true)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(closed.status, Status::Resolved);
+    assert_eq!(closed.waiting_since, None);
+}
+
+async fn all_events_in(tx: &mut throughline_store::Tx) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox_events")
+        .fetch_one(tx.conn())
+        .await
+        .unwrap()
 }

@@ -67,9 +67,16 @@ pub(super) async fn visitor(
     inbox_identifier: &str,
     contact_identifier: &str,
 ) -> ApiResult<Visitor> {
-    let inbox = find_inbox(state, inbox_identifier).await?;
-    let mut conn = state.store.read().await?;
-    let v = Visitor::find(&mut conn, inbox, contact_identifier).await?;
+    let stage = tracing::trace_span!(target: "throughline::stage", "lookup");
+    let v = tracing::Instrument::instrument(
+        async {
+            let inbox = find_inbox(state, inbox_identifier).await?;
+            let mut conn = state.store.read().await?;
+            ApiResult::Ok(Visitor::find(&mut conn, inbox, contact_identifier).await?)
+        },
+        stage,
+    )
+    .await?;
     if v.inbox.hmac_mandatory && !v.identity.hmac_verified {
         return Err(ApiError::Unauthorized(
             "this inbox requires identity verification (identifier_hash)".into(),
@@ -521,10 +528,15 @@ async fn create_message(
     };
     super::widget::check_uploads(&state, &v.inbox, &uploads)?;
     // What the visitor writes reaches the conversation an agent merged this one into.
-    let c = {
-        let mut conn = state.store.read().await?;
-        v.conversation_to_write(&mut conn, id).await?
-    };
+    let lookup = tracing::trace_span!(target: "throughline::stage", "lookup");
+    let c = tracing::Instrument::instrument(
+        async {
+            let mut conn = state.store.read().await?;
+            ApiResult::Ok(v.conversation_to_write(&mut conn, id).await?)
+        },
+        lookup,
+    )
+    .await?;
     if c.status == throughline_core::conversation::Status::Resolved
         && !v.inbox.allow_messages_after_resolved
     {
@@ -565,15 +577,36 @@ async fn create_message(
     )
     .await?;
     let created = received.created;
-    let mut conn = state.store.read().await?;
-    let mut views = render::public_messages(
-        &mut conn,
-        &state.store,
-        &created.conversation,
-        std::slice::from_ref(&created.message),
+    let stage = tracing::trace_span!(target: "throughline::stage", "render");
+    let view = tracing::Instrument::instrument(
+        async {
+            let mut conn = state.store.read().await?;
+            ApiResult::Ok(match created.written() {
+                // Just written: its sender is this visitor and its files are in hand.
+                Some(written) => {
+                    render::public_message_written(
+                        &mut conn,
+                        &state.store,
+                        &created.conversation,
+                        written,
+                        &v.contact,
+                    )
+                    .await?
+                }
+                None => render::public_messages(
+                    &mut conn,
+                    &state.store,
+                    &created.conversation,
+                    std::slice::from_ref(&created.message),
+                )
+                .await?
+                .pop(),
+            })
+        },
+        stage,
     )
     .await?;
-    views.pop().map(axum::Json).ok_or(ApiError::NotFound)
+    view.map(axum::Json).ok_or(ApiError::NotFound)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -117,7 +117,9 @@ async fn agent_socket(
             },
             side: Side::Agent { grants },
         };
-        session.run(socket, sub, resume.after).await;
+        // A socket's life is the profile's `realtime` stage, not the upgrade request's `http`.
+        let stage = tracing::trace_span!(target: "throughline::stage", parent: None, "realtime");
+        tracing::Instrument::instrument(session.run(socket, sub, resume.after), stage).await;
     }))
 }
 
@@ -148,7 +150,9 @@ async fn visitor_socket(
             },
             side: Side::Visitor(Box::new(visitor)),
         };
-        session.run(socket, sub, resume.after).await;
+        // A socket's life is the profile's `realtime` stage, not the upgrade request's `http`.
+        let stage = tracing::trace_span!(target: "throughline::stage", parent: None, "realtime");
+        tracing::Instrument::instrument(session.run(socket, sub, resume.after), stage).await;
     }))
 }
 

@@ -100,6 +100,10 @@ impl ServerUnderTest {
         })
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
     pub fn memory(&self) -> Option<(f64, f64)> {
         self.child.id().and_then(memory_mib)
     }

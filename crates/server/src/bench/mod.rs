@@ -4,6 +4,7 @@
 
 mod assignment;
 mod child;
+mod cost;
 mod email;
 mod load;
 mod machine;
@@ -25,7 +26,7 @@ use sqlx::Connection;
 
 use crate::config::{Config, Settings};
 use child::ServerUnderTest;
-use load::Target;
+use load::{Samples, Target};
 use report::{Report, Row, ScaleReport};
 
 #[derive(Args, Debug, Clone)]
@@ -77,6 +78,35 @@ pub struct BenchArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// The phases to run after the peak ingest (which always runs: the others are paced from
+    /// its rate), e.g. `--phases latency,list`.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    pub phases: Vec<Phase>,
+    /// Run the server with `THROUGHLINE_PROFILE=1` and report, per ingested message, the CPU
+    /// time and SQL statements of each stage of the message path (the profile itself costs
+    /// CPU: compare rates without it).
+    #[arg(long)]
+    pub profile: bool,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    All,
+    /// Half the peak rate, with lists and searches meanwhile.
+    Latency,
+    /// Lists and searches alone.
+    List,
+    Fanout,
+    Email,
+    Providers,
+    Routing,
+    Sockets,
+}
+
+impl BenchArgs {
+    fn runs(&self, phase: Phase) -> bool {
+        self.phases.contains(&Phase::All) || self.phases.contains(&phase)
+    }
 }
 
 const ADMIN_EMAIL: &str = "bench@throughline.local";
@@ -263,7 +293,11 @@ async fn run_scale(
 
     let pb = bar(1, &format!("{label}: starting the server"));
     let provider_apis = providers::ProviderApis::start().await?;
-    let server = ServerUnderTest::start(&db.dir, &db.url, &provider_apis.env()).await?;
+    let mut env = provider_apis.env();
+    if args.profile {
+        env.push(("THROUGHLINE_PROFILE".into(), "1".into()));
+    }
+    let server = ServerUnderTest::start(&db.dir, &db.url, &env).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (rest_rss, _) = server.memory().unwrap_or_default();
     pb.finish_and_clear();
@@ -290,8 +324,10 @@ async fn run_scale(
         client,
     });
 
-    // Peak ingest.
+    // Peak ingest, its cost per message sampled around it.
     let pb = bar(args.messages as u64, &format!("{label}: peak ingest"));
+    let sample = || cost::sample(&target.client, &target.base, server.pid());
+    let before = sample().await;
     let peak = load::ingest(
         &target,
         &data.writers,
@@ -302,107 +338,149 @@ async fn run_scale(
         &pb,
     )
     .await?;
+    // Let the consumers (relay, webhooks, automation) finish the last batch before sampling.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ingest_cost = cost::between(&before, &sample().await, peak.acknowledged);
     pb.finish_and_clear();
 
     // Half the peak rate, with agents listing and searching meanwhile.
     let half = (peak.rate / 2.0).max(1.0);
-    let paced_count = (half * args.latency_seconds as f64) as usize;
-    let pb = bar(
-        paced_count as u64,
-        &format!("{label}: latency at half peak"),
-    );
-    let stop = Arc::new(AtomicBool::new(false));
-    let prober = {
-        let (target, stop) = (target.clone(), stop.clone());
-        tokio::spawn(async move { load::list_and_search(&target, usize::MAX, Some(&stop)).await })
-    };
-    let paced = load::ingest(
-        &target,
-        &data.writers,
-        paced_count,
-        args.concurrency,
-        Some(half),
-        args.messages,
-        &pb,
-    )
-    .await?;
-    stop.store(true, Ordering::Relaxed);
-    let (busy_list, busy_search, _) = prober.await?;
-    pb.finish_and_clear();
-
-    // Lists and search alone.
-    let pb = bar(1, &format!("{label}: list and search"));
-    let (list, search, list_failures) = load::list_and_search(&target, 300, None).await;
-    pb.finish_and_clear();
-
-    // Fan-out to many agents.
-    let pb = bar(30, &format!("{label}: fan-out to {} agents", args.agents));
-    let (fan, agents_connected) =
-        load::fan_out(&target, &data.writers[0], args.agents, 30, &pb).await?;
-    pb.finish_and_clear();
-
-    // Email through the SMTP receiver.
-    let pb = bar(args.emails as u64, &format!("{label}: email ingest"));
-    email::create_inbox(&target).await?;
-    let mail = email::ingest(server.smtp_port, args.emails, args.smtp_sessions, &pb).await?;
-    pb.finish_and_clear();
-
-    // Signed provider webhooks, one provider at a time.
-    let inboxes = providers::create_inboxes(&target, &provider_apis).await?;
-    let mut provider_rows = Vec::new();
-    let mut first_tag = 10_000_000;
-    for channel in providers::Channel::ALL {
+    let (paced, busy_list, busy_search) = if args.runs(Phase::Latency) {
+        let paced_count = (half * args.latency_seconds as f64) as usize;
         let pb = bar(
-            args.provider_messages as u64,
-            &format!("{label}: {} webhooks", channel.label()),
+            paced_count as u64,
+            &format!("{label}: latency at half peak"),
         );
-        let got = providers::ingest(
+        let stop = Arc::new(AtomicBool::new(false));
+        let prober = {
+            let (target, stop) = (target.clone(), stop.clone());
+            tokio::spawn(
+                async move { load::list_and_search(&target, usize::MAX, Some(&stop)).await },
+            )
+        };
+        let paced = load::ingest(
             &target,
-            &inboxes,
-            channel,
-            args.provider_messages,
-            args.provider_senders,
+            &data.writers,
+            paced_count,
             args.concurrency,
-            first_tag,
+            Some(half),
+            args.messages,
             &pb,
         )
         .await?;
-        first_tag += args.provider_messages + args.provider_senders;
+        stop.store(true, Ordering::Relaxed);
+        let (busy_list, busy_search, _) = prober.await?;
         pb.finish_and_clear();
-        provider_rows.push((channel, got));
+        (Some(paced), busy_list, busy_search)
+    } else {
+        (None, Samples::default(), Samples::default())
+    };
+
+    // Lists and search alone.
+    let (list, search, list_failures) = if args.runs(Phase::List) {
+        let pb = bar(1, &format!("{label}: list and search"));
+        let got = load::list_and_search(&target, 300, None).await;
+        pb.finish_and_clear();
+        got
+    } else {
+        (Samples::default(), Samples::default(), 0)
+    };
+
+    // Fan-out to many agents.
+    let (fan, agents_connected) = if args.runs(Phase::Fanout) {
+        let pb = bar(30, &format!("{label}: fan-out to {} agents", args.agents));
+        let got = load::fan_out(&target, &data.writers[0], args.agents, 30, &pb).await?;
+        pb.finish_and_clear();
+        got
+    } else {
+        (Samples::default(), 0)
+    };
+
+    // Email through the SMTP receiver.
+    let mail = if args.runs(Phase::Email) {
+        let pb = bar(args.emails as u64, &format!("{label}: email ingest"));
+        email::create_inbox(&target).await?;
+        let before = sample().await;
+        let mail = email::ingest(server.smtp_port, args.emails, args.smtp_sessions, &pb).await?;
+        let spent = cost::between(&before, &sample().await, mail.accepted);
+        pb.finish_and_clear();
+        Some((mail, spent))
+    } else {
+        None
+    };
+
+    // Signed provider webhooks, one provider at a time.
+    let mut provider_rows = Vec::new();
+    let mut first_tag = 10_000_000;
+    if args.runs(Phase::Providers) {
+        let inboxes = providers::create_inboxes(&target, &provider_apis).await?;
+        for channel in providers::Channel::ALL {
+            let pb = bar(
+                args.provider_messages as u64,
+                &format!("{label}: {} webhooks", channel.label()),
+            );
+            let got = providers::ingest(
+                &target,
+                &inboxes,
+                channel,
+                args.provider_messages,
+                args.provider_senders,
+                args.concurrency,
+                first_tag,
+                &pb,
+            )
+            .await?;
+            first_tag += args.provider_messages + args.provider_senders;
+            pb.finish_and_clear();
+            provider_rows.push((channel, got));
+        }
     }
 
     // New conversations auto-assigned while messages stream in.
-    let pb = bar(1, &format!("{label}: routing under ingest"));
-    let assigned = assignment::measure(
-        &target,
-        &data.writers,
-        args.routing_agents,
-        args.routing_conversations,
-        ROUTING_ARRIVALS_PER_SEC,
-        half,
-        args.concurrency,
-        first_tag,
-    )
-    .await?;
-    pb.finish_and_clear();
+    let assigned = if args.runs(Phase::Routing) {
+        let pb = bar(1, &format!("{label}: routing under ingest"));
+        let got = assignment::measure(
+            &target,
+            &data.writers,
+            args.routing_agents,
+            args.routing_conversations,
+            ROUTING_ARRIVALS_PER_SEC,
+            half,
+            args.concurrency,
+            first_tag,
+        )
+        .await?;
+        pb.finish_and_clear();
+        Some(got)
+    } else {
+        None
+    };
 
     // Idle widget sockets.
-    let pb = bar(data.idle.len() as u64, &format!("{label}: idle sockets"));
-    let before = server.memory().map(|m| m.0).unwrap_or_default();
-    let (sockets, socket_failures) = load::idle_sockets(&target, &data.idle, &pb).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let with_sockets = server.memory().map(|m| m.0).unwrap_or_default();
-    let open_sockets = sockets.len();
-    load::close_all(sockets).await;
-    pb.finish_and_clear();
+    let idle = if args.runs(Phase::Sockets) {
+        let pb = bar(data.idle.len() as u64, &format!("{label}: idle sockets"));
+        let before = server.memory().map(|m| m.0).unwrap_or_default();
+        let (sockets, socket_failures) = load::idle_sockets(&target, &data.idle, &pb).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let with_sockets = server.memory().map(|m| m.0).unwrap_or_default();
+        let open_sockets = sockets.len();
+        load::close_all(sockets).await;
+        pb.finish_and_clear();
+        Some((before, with_sockets, open_sockets, socket_failures))
+    } else {
+        None
+    };
 
     let (_, peak_rss) = server.memory().unwrap_or_default();
     let started_ms = server.started_in.as_secs_f64() * 1000.0;
     server.stop().await;
 
     // After the server has stopped: the routing decision is CPU work in one process.
-    let routed = routing::measure().await?;
+    let routed = if args.runs(Phase::Routing) {
+        Some(routing::measure().await?)
+    } else {
+        None
+    };
     let ingest_budget = if postgres { 3_000.0 } else { 5_000.0 };
     let mut rows = vec![
         Row::new("start to /readyz", Some(started_ms), "ms").at_most(300.0),
@@ -413,6 +491,7 @@ async fn run_scale(
             "msg/s",
         )
         .at_least(ingest_budget)
+        .versus("of trivial HTTP", machine.trivial_http_per_sec)
         .versus(
             "of durable single-row inserts",
             machine.single_row_inserts_per_sec,
@@ -428,19 +507,31 @@ async fn run_scale(
                 .map(|e| format!(" (first failure: {e})"))
                 .unwrap_or_default()
         )),
-        Row::new("latency p99 at peak", peak.latency.percentile(99.0), "ms"),
         Row::new(
-            "latency p50 at half peak",
-            paced.latency.percentile(50.0),
-            "ms",
-        ),
-        Row::new(
-            "latency p99 at half peak",
-            paced.latency.percentile(99.0),
-            "ms",
+            "server CPU per ingested message",
+            Some(ingest_cost.process_cpu_us),
+            "µs",
         )
-        .at_most(20.0)
-        .note(format!("{:.0} msg/s paced", half)),
+        .note("the whole process, from /proc, over the peak ingest"),
+        Row::new("latency p99 at peak", peak.latency.percentile(99.0), "ms"),
+    ];
+    if let Some(paced) = &paced {
+        rows.extend([
+            Row::new(
+                "latency p50 at half peak",
+                paced.latency.percentile(50.0),
+                "ms",
+            ),
+            Row::new(
+                "latency p99 at half peak",
+                paced.latency.percentile(99.0),
+                "ms",
+            )
+            .at_most(20.0)
+            .note(format!("{:.0} msg/s paced", half)),
+        ]);
+    }
+    rows.extend([
         Row::new(
             "conversation list p99 (25 rows)",
             list.percentile(99.0),
@@ -473,34 +564,44 @@ async fn run_scale(
             "ms",
         )
         .at_most(50.0),
-        Row::new("RSS with idle widget sockets", Some(with_sockets), "MiB")
-            .at_most(300.0)
+    ]);
+    if let Some((before, with_sockets, open_sockets, socket_failures)) = idle {
+        rows.push(
+            Row::new("RSS with idle widget sockets", Some(with_sockets), "MiB")
+                .at_most(300.0)
+                .note(format!(
+                    "{open_sockets} open, {socket_failures} refused; {:.1} KiB each",
+                    (with_sockets - before).max(0.0) * 1024.0 / open_sockets.max(1) as f64
+                )),
+        );
+    }
+    rows.push(Row::new("peak RSS", Some(peak_rss), "MiB"));
+    if let Some((mail, spent)) = &mail {
+        rows.push(
+            Row::new(
+                "email: MIME messages parsed, threaded and stored",
+                Some(mail.rate),
+                "msg/s",
+            )
+            .at_least(1_000.0)
+            .versus("of trivial HTTP", machine.trivial_http_per_sec)
+            .versus(
+                "of durable single-row inserts",
+                machine.single_row_inserts_per_sec,
+            )
             .note(format!(
-                "{open_sockets} open, {socket_failures} refused; {:.1} KiB each",
-                (with_sockets - before).max(0.0) * 1024.0 / open_sockets.max(1) as f64
+                "{} SMTP sessions; {} accepted, {} refused; server CPU {:.0} µs each{}",
+                args.smtp_sessions,
+                mail.accepted,
+                mail.failed,
+                spent.process_cpu_us,
+                mail.first_error
+                    .as_deref()
+                    .map(|e| format!(" (first: {e})"))
+                    .unwrap_or_default()
             )),
-        Row::new("peak RSS", Some(peak_rss), "MiB"),
-        Row::new(
-            "email: MIME messages parsed, threaded and stored",
-            Some(mail.rate),
-            "msg/s",
-        )
-        .at_least(1_000.0)
-        .versus(
-            "of durable single-row inserts",
-            machine.single_row_inserts_per_sec,
-        )
-        .note(format!(
-            "{} SMTP sessions; {} accepted, {} refused{}",
-            args.smtp_sessions,
-            mail.accepted,
-            mail.failed,
-            mail.first_error
-                .as_deref()
-                .map(|e| format!(" (first: {e})"))
-                .unwrap_or_default()
-        )),
-    ];
+        );
+    }
     for (channel, got) in provider_rows {
         rows.push(
             Row::new(
@@ -509,6 +610,7 @@ async fn run_scale(
                 "msg/s",
             )
             .at_least(ingest_budget)
+            .versus("of trivial HTTP", machine.trivial_http_per_sec)
             .versus(
                 "of durable single-row inserts",
                 machine.single_row_inserts_per_sec,
@@ -529,50 +631,54 @@ async fn run_scale(
             )),
         );
     }
-    rows.extend([
-        Row::new(
-            "routing decision p99 (1,000 agents, 10,000 waiting; an arrival)",
-            routed.arrival.percentile(99.0),
-            "ms",
-        )
-        .at_most(1.0)
-        .note("the core's incremental router, in memory"),
-        Row::new(
-            "routing after freed capacity p99 (release + pass)",
-            routed.release.percentile(99.0),
-            "ms",
-        )
-        .at_most(1.0),
-        Row::new(
-            "routing whole pass over the same snapshot",
-            Some(routed.whole_pass_ms),
-            "ms",
-        )
-        .note("what the server's auto-assignment runs today, after reading the snapshot"),
-        Row::new(
-            "new conversation to assignment p50 under ingest",
-            assigned.latency.percentile(50.0),
-            "ms",
-        ),
-        Row::new(
-            "new conversation to assignment p99 under ingest",
-            assigned.latency.percentile(99.0),
-            "ms",
-        )
-        .note(format!(
-            "{} opened at {ROUTING_ARRIVALS_PER_SEC:.0}/s, {} agents online, {} never assigned; \
-             meanwhile {:.0} msg/s streamed ({} acknowledged, {} failed)",
-            assigned.opened,
-            assigned.agents,
-            assigned.unassigned,
-            assigned.background.rate,
-            assigned.background.acknowledged,
-            assigned.background.failed,
-        )),
+    if let (Some(routed), Some(assigned)) = (&routed, &assigned) {
+        rows.extend([
+            Row::new(
+                "routing decision p99 (1,000 agents, 10,000 waiting; an arrival)",
+                routed.arrival.percentile(99.0),
+                "ms",
+            )
+            .at_most(1.0)
+            .note("the core's incremental router, in memory"),
+            Row::new(
+                "routing after freed capacity p99 (release + pass)",
+                routed.release.percentile(99.0),
+                "ms",
+            )
+            .at_most(1.0),
+            Row::new(
+                "routing whole pass over the same snapshot",
+                Some(routed.whole_pass_ms),
+                "ms",
+            )
+            .note("what the server's auto-assignment runs today, after reading the snapshot"),
+            Row::new(
+                "new conversation to assignment p50 under ingest",
+                assigned.latency.percentile(50.0),
+                "ms",
+            ),
+            Row::new(
+                "new conversation to assignment p99 under ingest",
+                assigned.latency.percentile(99.0),
+                "ms",
+            )
+            .note(format!(
+                "{} opened at {ROUTING_ARRIVALS_PER_SEC:.0}/s, {} agents online, {} never assigned; \
+                 meanwhile {:.0} msg/s streamed ({} acknowledged, {} failed)",
+                assigned.opened,
+                assigned.agents,
+                assigned.unassigned,
+                assigned.background.rate,
+                assigned.background.acknowledged,
+                assigned.background.failed,
+            )),
+        ]);
+    }
+    rows.push(
         Row::new("30-day report summary", None, "ms")
             .at_most(500.0)
             .note("reports not built yet"),
-    ]);
+    );
     rows.retain(|r| r.value.is_some() || r.note.is_some());
     Ok(ScaleReport {
         scale: label.to_owned(),
@@ -581,5 +687,6 @@ async fn run_scale(
         messages: data.messages,
         seed_seconds,
         rows,
+        ingest_cost,
     })
 }

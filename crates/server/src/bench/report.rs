@@ -23,8 +23,8 @@ pub struct Row {
     pub value: Option<f64>,
     pub unit: &'static str,
     pub budget: Option<Budget>,
-    /// The machine limit this figure is compared with, and its value.
-    pub machine_limit: Option<(&'static str, f64)>,
+    /// The machine limits this figure is compared with, and their values.
+    pub machine_limits: Vec<(&'static str, f64)>,
     pub note: Option<String>,
 }
 
@@ -35,7 +35,7 @@ impl Row {
             value,
             unit,
             budget: None,
-            machine_limit: None,
+            machine_limits: Vec::new(),
             note: None,
         }
     }
@@ -57,7 +57,7 @@ impl Row {
     }
 
     pub fn versus(mut self, limit: &'static str, value: f64) -> Row {
-        self.machine_limit = Some((limit, value));
+        self.machine_limits.push((limit, value));
         self
     }
 
@@ -84,6 +84,8 @@ pub struct ScaleReport {
     pub messages: usize,
     pub seed_seconds: f64,
     pub rows: Vec<Row>,
+    /// What one message of the peak ingest cost the server.
+    pub ingest_cost: super::cost::Cost,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -154,12 +156,13 @@ pub fn render(report: &Report) -> String {
                 Some(x) => format!("{x:.2}× ✗"),
                 None => String::new(),
             };
-            let machine = match (r.value, r.machine_limit) {
-                (Some(v), Some((name, limit))) if limit > 0.0 => {
-                    format!("{:.2}× {name}", v / limit)
-                }
-                _ => String::new(),
-            };
+            let machine = r
+                .machine_limits
+                .iter()
+                .filter(|(_, limit)| *limit > 0.0)
+                .filter_map(|(name, limit)| Some(format!("{:.3}× {name}", r.value? / limit)))
+                .collect::<Vec<_>>()
+                .join("; ");
             let figure = match &r.note {
                 Some(n) => format!("{} ({n})", r.figure),
                 None => r.figure.clone(),
@@ -168,6 +171,7 @@ pub fn render(report: &Report) -> String {
                 "| {figure} | {value} | {budget} | {ratio} | {machine} |\n"
             ));
         }
+        out.push_str(&super::cost::render(&s.ingest_cost));
     }
     if report.scales.len() > 1 {
         out.push_str(

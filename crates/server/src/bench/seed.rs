@@ -4,13 +4,12 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use throughline_core::conversation::{Status, StatusRequest};
 use throughline_core::message::{MessageType, SenderType};
 use throughline_core::model::{ChannelType, Inbox};
+use throughline_store::bulk::{self, PastMessage};
 use throughline_store::contacts::{self, NewContact, NewIdentity};
 use throughline_store::conversations::{self, NewConversation};
 use throughline_store::inboxes::{self, NewInbox};
-use throughline_store::messages::{self, NewMessage};
 use throughline_store::{AccountScope, Store, Tx, now_ms};
 
 use crate::demo::{Lang, person, script};
@@ -134,42 +133,32 @@ pub async fn seed(
             let started = now - (total - n) as i64 * 90 * 86_400_000 / total as i64;
             let mut new = NewConversation::open(contact.id, inbox.id, Some(identity.id));
             new.created_at = Some(started);
-            let mut conv = conversations::create(&mut tx, &scope, new).await?;
+            let conv = conversations::create(&mut tx, &scope, new).await?;
             let lines = script(lang, n % 4, rng.random_range(10_000..99_999));
-            for i in 0..MESSAGES_PER_CONVERSATION {
-                let customer = i % 2 == 0;
-                let mut m = NewMessage::text(
-                    if customer {
-                        MessageType::Incoming
-                    } else {
-                        MessageType::Outgoing
-                    },
-                    lines[i % 4].clone(),
-                );
-                if customer {
-                    m.sender = Some((SenderType::Contact, contact.id));
-                    m.inbox_id = Some(inbox.id);
-                    m.identity_id = Some(identity.id);
-                }
-                m.created_at = Some(started + i as i64 * 60_000);
-                conv = messages::create(&mut tx, &scope, &conv, m)
-                    .await?
-                    .conversation;
-                set.messages += 1;
-            }
+            // The history in bulk (multi-row inserts, no events): 100x is two million
+            // messages, which one `messages::create` each (with its event) takes most of an
+            // hour to write here.
+            let history: Vec<PastMessage> = (0..MESSAGES_PER_CONVERSATION)
+                .map(|i| {
+                    let customer = i % 2 == 0;
+                    PastMessage {
+                        message_type: if customer {
+                            MessageType::Incoming
+                        } else {
+                            MessageType::Outgoing
+                        },
+                        content: lines[i % 4].clone(),
+                        sender: customer.then_some((SenderType::Contact, contact.id)),
+                        inbox_id: inbox.id,
+                        identity_id: customer.then_some(identity.id),
+                        created_at: started + i as i64 * 60_000,
+                    }
+                })
+                .collect();
             let keep_open = total - n <= writers;
-            if !keep_open && rng.random_bool(0.7) {
-                conversations::set_status(
-                    &mut tx,
-                    &scope,
-                    &conv,
-                    StatusRequest::Set {
-                        status: Status::Resolved,
-                        snoozed_until: None,
-                    },
-                )
-                .await?;
-            }
+            let resolved = !keep_open && rng.random_bool(0.7);
+            let conv = bulk::insert_history(&mut tx, &scope, &conv, &history, resolved).await?;
+            set.messages += history.len();
             if keep_open {
                 set.writers.push(Visitor {
                     source_id,
