@@ -22,7 +22,7 @@ use throughline_store::{Store, StoreError, now_ms};
 use tokio::sync::watch;
 
 use crate::JobsConfig;
-use crate::consumer::next_batch;
+use crate::consumer::{CursorSaves, next_batch_saving};
 
 pub const AUTOMATION_CONSUMER: &str = "automation";
 
@@ -44,16 +44,18 @@ pub(crate) async fn run(store: Store, config: JobsConfig, mut shutdown: watch::R
             }
         }
     };
-    while let Some(batch) = next_batch(
+    let mut saves = CursorSaves::new(AUTOMATION_CONSUMER, cursor);
+    while let Some(batch) = next_batch_saving(
         &store,
         cursor,
+        &mut saves,
         config.poll_interval,
         &mut ticks,
         &mut shutdown,
     )
     .await
     {
-        match apply(&store, &batch).await {
+        match apply(&store, &batch, &mut saves).await {
             Ok(next) => cursor = next,
             Err(e) => {
                 tracing::warn!(error = %e, "automation failed on a batch; it will be retried");
@@ -72,9 +74,16 @@ async fn starting_cursor(store: &Store) -> Result<Cursor, StoreError> {
     Ok(c)
 }
 
-async fn apply(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Cursor, StoreError> {
-    let last = batch.last().map(|(c, _)| *c).unwrap_or_default();
+async fn apply(
+    store: &Store,
+    batch: &[(Cursor, StoredEvent)],
+    saves: &mut CursorSaves,
+) -> Result<Cursor, StoreError> {
+    let Some(last) = batch.last().map(|(c, _)| *c) else {
+        return Ok(saves.saved());
+    };
     let mut tx = store.begin().await?;
+    let mark = tx.write_mark().await?;
     let mut accounts: HashMap<i64, AccountRules> = HashMap::new();
     let mut cache = touchpoints::BatchCache::default();
     for (_, event) in batch {
@@ -87,8 +96,15 @@ async fn apply(store: &Store, batch: &[(Cursor, StoredEvent)]) -> Result<Cursor,
         };
         engine::on_event(&mut tx, rules, event).await?;
     }
-    outbox::save_cursor(tx.conn(), AUTOMATION_CONSUMER, last).await?;
-    tx.commit().await?;
+    // A batch that changed nothing leaves its cursor for later (see `CursorSaves`): its COMMIT
+    // then writes nothing, and SQLite's writer is not held for an fsync.
+    if tx.written_since(mark).await? || saves.due(last) {
+        outbox::save_cursor(tx.conn(), AUTOMATION_CONSUMER, last).await?;
+        tx.commit().await?;
+        saves.saved_now(last);
+    } else {
+        tx.commit().await?;
+    }
     Ok(last)
 }
 

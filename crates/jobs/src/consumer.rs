@@ -47,3 +47,87 @@ async fn read(store: &Store, cursor: Cursor) -> Result<Vec<(Cursor, StoredEvent)
     let mut conn = store.read().await?;
     outbox::read_after(&mut conn, store.backend(), cursor, BATCH).await
 }
+
+/// How long a consumer's cursor may trail what it has done, when doing it wrote nothing.
+const CURSOR_SAVE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A durable consumer's cursor, written lazily. A batch that changed nothing does not write it
+/// at once: replaying such events after a crash changes nothing either (and what a batch does
+/// write goes with the cursor, in its transaction), so a write transaction — on SQLite the one
+/// writer and an fsync — is spent only on batches that do something, or once a second (and
+/// when the stream pauses) to keep the cursor near.
+pub(crate) struct CursorSaves {
+    consumer: &'static str,
+    saved: Cursor,
+    at: std::time::Instant,
+}
+
+impl CursorSaves {
+    pub(crate) fn new(consumer: &'static str, saved: Cursor) -> Self {
+        CursorSaves {
+            consumer,
+            saved,
+            at: std::time::Instant::now(),
+        }
+    }
+
+    pub(crate) fn saved(&self) -> Cursor {
+        self.saved
+    }
+
+    /// Whether a batch ending at `next` must write the cursor even if it did nothing.
+    pub(crate) fn due(&self, next: Cursor) -> bool {
+        next != self.saved && self.at.elapsed() >= CURSOR_SAVE_INTERVAL
+    }
+
+    /// The cursor was written (with a batch's work).
+    pub(crate) fn saved_now(&mut self, cursor: Cursor) {
+        self.saved = cursor;
+        self.at = std::time::Instant::now();
+    }
+
+    async fn save(&mut self, store: &Store, cursor: Cursor) -> Result<(), StoreError> {
+        if cursor == self.saved {
+            return Ok(());
+        }
+        let mut tx = store.begin().await?;
+        outbox::save_cursor(tx.conn(), self.consumer, cursor).await?;
+        tx.commit().await?;
+        self.saved_now(cursor);
+        Ok(())
+    }
+}
+
+/// [`next_batch`] for a consumer with lazy cursor writes: while its cursor trails, it is written
+/// once the stream pauses, and at shutdown.
+pub(crate) async fn next_batch_saving(
+    store: &Store,
+    cursor: Cursor,
+    saves: &mut CursorSaves,
+    poll: Duration,
+    ticks: &mut watch::Receiver<u64>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Vec<(Cursor, StoredEvent)>> {
+    loop {
+        let waiting = next_batch(store, cursor, poll, ticks, shutdown);
+        let batch = if saves.saved == cursor {
+            waiting.await
+        } else {
+            match tokio::time::timeout(CURSOR_SAVE_INTERVAL, waiting).await {
+                Ok(batch) => batch,
+                Err(_) => {
+                    if let Err(e) = saves.save(store, cursor).await {
+                        tracing::warn!(consumer = saves.consumer, error = %e, "could not save the consumer's cursor");
+                    }
+                    continue;
+                }
+            }
+        };
+        if batch.is_none()
+            && let Err(e) = saves.save(store, cursor).await
+        {
+            tracing::warn!(consumer = saves.consumer, error = %e, "could not save the consumer's cursor at shutdown");
+        }
+        return batch;
+    }
+}

@@ -19,7 +19,7 @@ use throughline_store::{AccountScope, Store, StoreError, inboxes};
 use tokio::sync::{Notify, watch};
 
 use crate::JobsConfig;
-use crate::consumer::next_batch;
+use crate::consumer::{CursorSaves, next_batch_saving};
 
 pub const WEBHOOK_CONSUMER: &str = "webhooks";
 
@@ -42,33 +42,17 @@ pub(crate) async fn run(
             }
         }
     };
-    let mut saves = CursorSaves::new(cursor);
-    loop {
-        // A cursor not yet written is written once the stream pauses (or at shutdown).
-        let waiting = next_batch(
-            &store,
-            cursor,
-            config.poll_interval,
-            &mut ticks,
-            &mut shutdown,
-        );
-        let batch = if saves.saved == cursor {
-            waiting.await
-        } else {
-            match tokio::time::timeout(CURSOR_SAVE_INTERVAL, waiting).await {
-                Ok(batch) => batch,
-                Err(_) => {
-                    if let Err(e) = saves.save(&store, cursor).await {
-                        tracing::warn!(error = %e, "the webhook consumer could not save its cursor");
-                    }
-                    continue;
-                }
-            }
-        };
-        let Some(batch) = batch else {
-            let _ = saves.save(&store, cursor).await;
-            return;
-        };
+    let mut saves = CursorSaves::new(WEBHOOK_CONSUMER, cursor);
+    while let Some(batch) = next_batch_saving(
+        &store,
+        cursor,
+        &mut saves,
+        config.poll_interval,
+        &mut ticks,
+        &mut shutdown,
+    )
+    .await
+    {
         match fan_out(&store, &batch, &mut saves).await {
             Ok(next) => {
                 cursor = next;
@@ -123,53 +107,13 @@ struct Planned {
     payload: std::sync::Arc<String>,
 }
 
-/// When the cursor was last written. A batch that asks for no delivery does not write it at
-/// once: replaying such events after a crash asks for nothing new (and `enqueue` ignores a
-/// delivery already queued), so the write transaction — SQLite's one writer and an fsync —
-/// is spent only on batches that queue something, or once a second to keep the cursor near.
-pub(crate) struct CursorSaves {
-    saved: Cursor,
-    at: std::time::Instant,
-}
-
-impl CursorSaves {
-    pub(crate) fn new(saved: Cursor) -> Self {
-        CursorSaves {
-            saved,
-            at: std::time::Instant::now(),
-        }
-    }
-
-    fn due(&self, next: Cursor) -> bool {
-        next != self.saved && self.at.elapsed() >= CURSOR_SAVE_INTERVAL
-    }
-
-    fn saved_now(&mut self, cursor: Cursor) {
-        self.saved = cursor;
-        self.at = std::time::Instant::now();
-    }
-
-    async fn save(&mut self, store: &Store, cursor: Cursor) -> Result<(), StoreError> {
-        if cursor == self.saved {
-            return Ok(());
-        }
-        let mut tx = store.begin().await?;
-        outbox::save_cursor(tx.conn(), WEBHOOK_CONSUMER, cursor).await?;
-        tx.commit().await?;
-        self.saved_now(cursor);
-        Ok(())
-    }
-}
-
-const CURSOR_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
-
 async fn fan_out(
     store: &Store,
     batch: &[(Cursor, StoredEvent)],
     saves: &mut CursorSaves,
 ) -> Result<Cursor, StoreError> {
     let Some(last) = batch.last().map(|(c, _)| *c) else {
-        return Ok(saves.saved);
+        return Ok(saves.saved());
     };
     let planned = {
         let mut conn = store.read().await?;

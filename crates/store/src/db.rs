@@ -281,6 +281,10 @@ impl Store {
 }
 
 /// A write transaction. Dropping it without `commit` rolls everything back, events included.
+/// See [`Tx::write_mark`].
+#[derive(Clone, Copy, Debug)]
+pub struct WriteMark(i64);
+
 pub struct Tx {
     tx: Transaction<'static, Any>,
     store: Store,
@@ -342,6 +346,41 @@ impl Tx {
 
     pub(crate) fn automation_chain(&self) -> Option<&str> {
         self.automation_chain.as_deref()
+    }
+
+    /// Where this transaction's changes stand now, for [`Tx::written_since`]. A consumer that
+    /// may find nothing to do uses it to skip writing its cursor, so its COMMIT writes nothing
+    /// (no fsync, SQLite's writer freed at once).
+    pub async fn write_mark(&mut self) -> Result<WriteMark> {
+        Ok(match self.store.backend() {
+            Backend::Sqlite => WriteMark(
+                sqlx::query_scalar::<_, i64>("SELECT total_changes()")
+                    .fetch_one(self.conn())
+                    .await?,
+            ),
+            // A PostgreSQL transaction gets an id at its first write: nothing to remember.
+            Backend::Postgres => WriteMark(0),
+        })
+    }
+
+    /// Whether anything was inserted, updated or deleted since `mark` (counting what a
+    /// savepoint undid: a false "yes" only costs a write). On PostgreSQL: since the
+    /// transaction began — take the mark first.
+    pub async fn written_since(&mut self, mark: WriteMark) -> Result<bool> {
+        Ok(match self.store.backend() {
+            Backend::Sqlite => {
+                sqlx::query_scalar::<_, i64>("SELECT total_changes()")
+                    .fetch_one(self.conn())
+                    .await?
+                    != mark.0
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar::<_, Option<String>>("SELECT txid_current_if_assigned()::text")
+                    .fetch_one(self.conn())
+                    .await?
+                    .is_some()
+            }
+        })
     }
 
     pub async fn commit(self) -> Result<()> {

@@ -19,7 +19,7 @@ mod rows;
 mod sql;
 
 pub use clock::now_ms;
-pub use db::{Backend, PoolStats, ReadConn, Store, StoreOptions, Tx, redact_url};
+pub use db::{Backend, PoolStats, ReadConn, Store, StoreOptions, Tx, WriteMark, redact_url};
 pub use error::{Found, Result, StoreError};
 pub use sqlx::AnyConnection as Conn;
 

@@ -44,6 +44,7 @@ on_both!(
     cursors_survive_a_reopen,
     pruning_keeps_what_a_consumer_still_needs,
     bulk_history_has_the_shape_of_messages_written_one_by_one,
+    a_transaction_knows_whether_it_wrote,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
@@ -898,4 +899,48 @@ async fn all_events_in(tx: &mut throughline_store::Tx) -> i64 {
         .fetch_one(tx.conn())
         .await
         .unwrap()
+}
+
+/// A consumer skips writing its cursor when its batch changed nothing: the transaction must
+/// tell reads from writes, including a write a savepoint undid (a harmless "yes").
+async fn a_transaction_knows_whether_it_wrote(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let f = fixture(&store, "Acme").await;
+
+    let mut tx = store.begin().await.unwrap();
+    let mark = tx.write_mark().await.unwrap();
+    conversations::list(tx.conn(), &f.scope, &ConversationQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        !tx.written_since(mark).await.unwrap(),
+        "reads are not writes"
+    );
+    tx.savepoint("probe").await.unwrap();
+    conversations::create(
+        &mut tx,
+        &f.scope,
+        NewConversation::open(f.contact.id, f.inbox.id, None),
+    )
+    .await
+    .unwrap();
+    tx.roll_back_to("probe").await.unwrap();
+    assert!(
+        tx.written_since(mark).await.unwrap(),
+        "an undone write still counts"
+    );
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let mark = tx.write_mark().await.unwrap();
+    assert!(!tx.written_since(mark).await.unwrap());
+    conversations::create(
+        &mut tx,
+        &f.scope,
+        NewConversation::open(f.contact.id, f.inbox.id, None),
+    )
+    .await
+    .unwrap();
+    assert!(tx.written_since(mark).await.unwrap());
+    tx.commit().await.unwrap();
 }
