@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::Duration;
 
-use throughline_core::event::StoredEvent;
 use throughline_service::automation::{self as engine, AccountRules};
 use throughline_service::touchpoints;
 use throughline_store::automation as store_rules;
@@ -22,7 +21,7 @@ use throughline_store::{Store, StoreError, now_ms};
 use tokio::sync::watch;
 
 use crate::JobsConfig;
-use crate::consumer::{CursorSaves, next_batch_saving};
+use crate::consumer::{Batch, CursorSaves, next_batch_saving};
 
 pub const AUTOMATION_CONSUMER: &str = "automation";
 
@@ -33,18 +32,11 @@ const DUE_BATCH: i64 = 50;
 
 pub(crate) async fn run(store: Store, config: JobsConfig, mut shutdown: watch::Receiver<bool>) {
     let mut ticks = store.outbox_signal();
-    let mut cursor = loop {
-        match starting_cursor(&store).await {
-            Ok(c) => break c,
-            Err(e) => {
-                tracing::warn!(error = %e, "automation cannot load its cursor");
-                if crate::sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
-                    return;
-                }
-            }
-        }
+    let Some(mut saves) = CursorSaves::start(&store, AUTOMATION_CONSUMER, &mut shutdown).await
+    else {
+        return;
     };
-    let mut saves = CursorSaves::new(AUTOMATION_CONSUMER, cursor);
+    let mut cursor = saves.saved();
     while let Some(batch) = next_batch_saving(
         &store,
         cursor,
@@ -67,26 +59,17 @@ pub(crate) async fn run(store: Store, config: JobsConfig, mut shutdown: watch::R
     }
 }
 
-async fn starting_cursor(store: &Store) -> Result<Cursor, StoreError> {
-    let mut tx = store.begin().await?;
-    let c = outbox::cursor_or_head(&mut tx, AUTOMATION_CONSUMER).await?;
-    tx.commit().await?;
-    Ok(c)
-}
-
 async fn apply(
     store: &Store,
-    batch: &[(Cursor, StoredEvent)],
+    batch: &Batch,
     saves: &mut CursorSaves,
 ) -> Result<Cursor, StoreError> {
-    let Some(last) = batch.last().map(|(c, _)| *c) else {
-        return Ok(saves.saved());
-    };
+    let last = batch.last;
     let mut tx = store.begin().await?;
     let mark = tx.write_mark().await?;
     let mut accounts: HashMap<i64, AccountRules> = HashMap::new();
     let mut cache = touchpoints::BatchCache::default();
-    for (_, event) in batch {
+    for (_, event) in &batch.events {
         touchpoints::on_event(&mut tx, &mut cache, event).await?;
         let rules = match accounts.entry(event.account_id) {
             Entry::Occupied(known) => known.into_mut(),

@@ -63,12 +63,37 @@ pub(crate) struct CursorSaves {
 }
 
 impl CursorSaves {
-    pub(crate) fn new(consumer: &'static str, saved: Cursor) -> Self {
-        CursorSaves {
-            consumer,
-            saved,
-            at: std::time::Instant::now(),
+    /// Loads `consumer`'s durable cursor (a new consumer starts at the head of the outbox),
+    /// retrying while the database is unavailable. `None` on shutdown.
+    pub(crate) async fn start(
+        store: &Store,
+        consumer: &'static str,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Option<Self> {
+        loop {
+            match Self::load(store, consumer).await {
+                Ok(saved) => {
+                    return Some(CursorSaves {
+                        consumer,
+                        saved,
+                        at: std::time::Instant::now(),
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(consumer, error = %e, "cannot load the consumer's cursor");
+                    if crate::sleep_or_shutdown(Duration::from_secs(1), shutdown).await {
+                        return None;
+                    }
+                }
+            }
         }
+    }
+
+    async fn load(store: &Store, consumer: &str) -> Result<Cursor, StoreError> {
+        let mut tx = store.begin().await?;
+        let cursor = outbox::cursor_or_head(&mut tx, consumer).await?;
+        tx.commit().await?;
+        Ok(cursor)
     }
 
     pub(crate) fn saved(&self) -> Cursor {
@@ -98,6 +123,13 @@ impl CursorSaves {
     }
 }
 
+/// Events read after a cursor, never empty: `last` is where the consumer stands once it has
+/// handled them.
+pub(crate) struct Batch {
+    pub(crate) events: Vec<(Cursor, StoredEvent)>,
+    pub(crate) last: Cursor,
+}
+
 /// [`next_batch`] for a consumer with lazy cursor writes: while its cursor trails, it is written
 /// once the stream pauses, and at shutdown.
 pub(crate) async fn next_batch_saving(
@@ -107,7 +139,7 @@ pub(crate) async fn next_batch_saving(
     poll: Duration,
     ticks: &mut watch::Receiver<u64>,
     shutdown: &mut watch::Receiver<bool>,
-) -> Option<Vec<(Cursor, StoredEvent)>> {
+) -> Option<Batch> {
     loop {
         let waiting = next_batch(store, cursor, poll, ticks, shutdown);
         let batch = if saves.saved == cursor {
@@ -123,11 +155,14 @@ pub(crate) async fn next_batch_saving(
                 }
             }
         };
-        if batch.is_none()
-            && let Err(e) = saves.save(store, cursor).await
-        {
-            tracing::warn!(consumer = saves.consumer, error = %e, "could not save the consumer's cursor at shutdown");
-        }
-        return batch;
+        let Some(events) = batch else {
+            if let Err(e) = saves.save(store, cursor).await {
+                tracing::warn!(consumer = saves.consumer, error = %e, "could not save the consumer's cursor at shutdown");
+            }
+            return None;
+        };
+        // `next_batch` returns only batches with events.
+        let last = events.last().map_or(cursor, |(c, _)| *c);
+        return Some(Batch { events, last });
     }
 }

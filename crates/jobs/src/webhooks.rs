@@ -19,7 +19,7 @@ use throughline_store::{AccountScope, Store, StoreError, inboxes};
 use tokio::sync::{Notify, watch};
 
 use crate::JobsConfig;
-use crate::consumer::{CursorSaves, next_batch_saving};
+use crate::consumer::{Batch, CursorSaves, next_batch_saving};
 
 pub const WEBHOOK_CONSUMER: &str = "webhooks";
 
@@ -30,19 +30,10 @@ pub(crate) async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut ticks = store.outbox_signal();
-    let mut cursor = loop {
-        match starting_cursor(&store).await {
-            Ok(c) => break c,
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook consumer cannot load its cursor");
-                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await
-                {
-                    return;
-                }
-            }
-        }
+    let Some(mut saves) = CursorSaves::start(&store, WEBHOOK_CONSUMER, &mut shutdown).await else {
+        return;
     };
-    let mut saves = CursorSaves::new(WEBHOOK_CONSUMER, cursor);
+    let mut cursor = saves.saved();
     while let Some(batch) = next_batch_saving(
         &store,
         cursor,
@@ -67,13 +58,6 @@ pub(crate) async fn run(
             }
         }
     }
-}
-
-async fn starting_cursor(store: &Store) -> Result<Cursor, StoreError> {
-    let mut tx = store.begin().await?;
-    let c = outbox::cursor_or_head(&mut tx, WEBHOOK_CONSUMER).await?;
-    tx.commit().await?;
-    Ok(c)
 }
 
 /// The body receivers get: the event's snapshot plus `event`, without internal keys.
@@ -109,15 +93,13 @@ struct Planned {
 
 async fn fan_out(
     store: &Store,
-    batch: &[(Cursor, StoredEvent)],
+    batch: &Batch,
     saves: &mut CursorSaves,
 ) -> Result<Cursor, StoreError> {
-    let Some(last) = batch.last().map(|(c, _)| *c) else {
-        return Ok(saves.saved());
-    };
+    let last = batch.last;
     let planned = {
         let mut conn = store.read().await?;
-        plan(&mut conn, store, batch).await?
+        plan(&mut conn, store, &batch.events).await?
     };
     if planned.is_empty() && !saves.due(last) {
         return Ok(last);

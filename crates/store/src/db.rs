@@ -161,6 +161,19 @@ impl Store {
                 let pool = AnyPoolOptions::new()
                     .max_connections(options.max_connections.max(2))
                     .acquire_timeout(options.acquire_timeout)
+                    // sqlx pings every connection it hands out: a round trip to the server per
+                    // checkout, as dear as a statement. A connection in steady use is known to
+                    // be alive; one that sat idle (the server may have restarted or a firewall
+                    // dropped it) is still checked.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= STALE_AFTER {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute("SET synchronous_commit = on").await?;
@@ -424,6 +437,9 @@ fn with_create_mode(url: &str) -> String {
     }
 }
 
+/// How long a pooled PostgreSQL connection may sit idle before it is pinged on checkout.
+const STALE_AFTER: Duration = Duration::from_secs(30);
+
 async fn sqlite_pool(url: &str, max: u32, acquire_timeout: Duration) -> Result<AnyPool> {
     // Validate the URL with the SQLite driver's own parser for a precise error message.
     sqlx::sqlite::SqliteConnectOptions::from_str(url)
@@ -431,6 +447,9 @@ async fn sqlite_pool(url: &str, max: u32, acquire_timeout: Duration) -> Result<A
     AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(acquire_timeout)
+        // A connection to a local file does not go stale; sqlx's check before each checkout
+        // would be one more trip to the connection's worker thread.
+        .test_before_acquire(false)
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute(

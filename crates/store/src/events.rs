@@ -113,7 +113,13 @@ async fn message_event(
 ) -> Result<()> {
     let store = tx.store().clone();
     let account = render::account_ref(tx.conn(), c.account_id).await?;
-    let conversation = render::conversation_knowing(tx.conn(), &store, c.clone(), written).await?;
+    let contact_inbox = contact_inbox(tx, c).await?;
+    let known = render::Known {
+        written,
+        inbox,
+        identity: contact_inbox.as_ref(),
+    };
+    let conversation = render::conversation_knowing(tx.conn(), &store, c.clone(), known).await?;
     // A new message is its conversation's last one, already rendered in the same way (same
     // context, sender and attachments): rendering it again would repeat five queries inside
     // the writer's transaction.
@@ -130,7 +136,6 @@ async fn message_event(
         }
     };
     let sender = webhook_sender(tx, m, &account, &conversation).await?;
-    let contact_inbox = contact_inbox(tx, c).await?;
     let mut payload = webhook_body::message(
         &account,
         inbox,

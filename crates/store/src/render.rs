@@ -248,6 +248,17 @@ pub struct Written<'a> {
     pub attachments: &'a [Attachment],
 }
 
+/// What the caller of a conversation's render already holds, so it is not read again.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Known<'a> {
+    /// The conversation's newest message, just stored.
+    pub written: Option<Written<'a>>,
+    /// The inbox of the conversation.
+    pub inbox: Option<&'a Inbox>,
+    /// The identity the conversation started with.
+    pub identity: Option<&'a Identity>,
+}
+
 impl MessageDeps {
     fn sender(&self, m: &Message) -> Option<SenderView> {
         let id = m.sender_id?;
@@ -345,43 +356,44 @@ pub async fn public_messages(
     conversation: &Conversation,
     list: &[Message],
 ) -> Result<Vec<PublicMessageView>> {
-    public_messages_knowing(conn, store, conversation, list, &[], None).await
+    let visible: Vec<&Message> = list.iter().filter(|m| !m.private).collect();
+    let deps = message_deps(
+        conn,
+        conversation.account_id,
+        &visible,
+        &HashMap::new(),
+        None,
+    )
+    .await?;
+    Ok(public_views(store, conversation, &visible, &deps))
 }
 
 /// The customer's own message just written, as they see it: with its sender (`author`, the
 /// visitor already in hand) and its attachments known, nothing is read.
-pub async fn public_message_written(
-    conn: &mut Conn,
+pub fn public_message_written(
     store: &Store,
     conversation: &Conversation,
     written: Written<'_>,
     author: &Contact,
-) -> Result<Option<PublicMessageView>> {
-    let mut views = public_messages_knowing(
-        conn,
-        store,
-        conversation,
-        std::slice::from_ref(written.message),
-        std::slice::from_ref(author),
-        Some(written),
-    )
-    .await?;
-    Ok(views.pop())
+) -> Option<PublicMessageView> {
+    let deps = MessageDeps {
+        contacts: HashMap::from([(author.id, ContactView::new(author))]),
+        users: HashMap::new(),
+        bots: HashMap::new(),
+        attachments: HashMap::from([(written.message.id, written.attachments.to_vec())]),
+    };
+    public_views(store, conversation, &[written.message], &deps).pop()
 }
 
-async fn public_messages_knowing(
-    conn: &mut Conn,
+fn public_views(
     store: &Store,
     conversation: &Conversation,
-    list: &[Message],
-    contacts: &[Contact],
-    written: Option<Written<'_>>,
-) -> Result<Vec<PublicMessageView>> {
-    let visible: Vec<&Message> = list.iter().filter(|m| !m.private).collect();
-    let known: HashMap<i64, Contact> = contacts.iter().map(|c| (c.id, c.clone())).collect();
-    let deps = message_deps(conn, conversation.account_id, &visible, &known, written).await?;
-    Ok(visible
-        .into_iter()
+    visible: &[&Message],
+    deps: &MessageDeps,
+) -> Vec<PublicMessageView> {
+    visible
+        .iter()
+        .filter(|m| !m.private)
         .map(|m| {
             let sender = deps.sender(m).map(|s| match s {
                 SenderView::Contact(c) => PublicSender {
@@ -413,7 +425,7 @@ async fn public_messages_knowing(
                 deps.attachments(store, m),
             )
         })
-        .collect())
+        .collect()
 }
 
 async fn last_messages(
@@ -447,15 +459,15 @@ pub async fn conversations(
     store: &Store,
     list: Vec<Conversation>,
 ) -> Result<Vec<ConversationView>> {
-    conversations_knowing(conn, store, list, None).await
+    conversations_knowing(conn, store, list, Known::default()).await
 }
 
-/// As [`conversations`]; `written` is the newest message of its conversation, just stored.
+/// As [`conversations`], reading nothing the caller already holds (`known`).
 async fn conversations_knowing(
     conn: &mut Conn,
     store: &Store,
     list: Vec<Conversation>,
-    written: Option<Written<'_>>,
+    known: Known<'_>,
 ) -> Result<Vec<ConversationView>> {
     let Some(account_id) = list.first().map(|c| c.account_id) else {
         return Ok(Vec::new());
@@ -497,8 +509,14 @@ async fn conversations_knowing(
         }
     }
     let mut verified: HashMap<i64, (bool, String)> = HashMap::new();
+    if let Some(i) = known.identity {
+        verified.insert(i.id, (i.hmac_verified, i.source_id.clone()));
+    }
     {
-        let identity_ids = unique(list.iter().filter_map(|c| c.identity_id));
+        let identity_ids: Vec<i64> = unique(list.iter().filter_map(|c| c.identity_id))
+            .into_iter()
+            .filter(|id| !verified.contains_key(id))
+            .collect();
         if !identity_ids.is_empty() {
             let mut q = SqlBuilder::new(
                 "SELECT id, hmac_verified, source_id FROM contact_inboxes WHERE id IN ",
@@ -515,12 +533,23 @@ async fn conversations_knowing(
     let mut inbox_settings: HashMap<i64, serde_json::Value> = HashMap::new();
     let channels: HashMap<i64, ChannelType> = {
         let mut out = HashMap::new();
-        let mut q = SqlBuilder::new("SELECT id, channel_type, settings FROM inboxes WHERE id IN ");
-        q.bind_list(&unique(list.iter().map(|c| c.inbox_id)));
-        for r in q.build().fetch_all(&mut *conn).await? {
-            let id = r.int("id")?;
-            out.insert(id, r.parsed("channel_type", ChannelType::parse)?);
-            inbox_settings.insert(id, r.json("settings")?);
+        if let Some(inbox) = known.inbox {
+            out.insert(inbox.id, inbox.channel_type);
+            inbox_settings.insert(inbox.id, inbox.settings.clone());
+        }
+        let wanted: Vec<i64> = unique(list.iter().map(|c| c.inbox_id))
+            .into_iter()
+            .filter(|id| !out.contains_key(id))
+            .collect();
+        if !wanted.is_empty() {
+            let mut q =
+                SqlBuilder::new("SELECT id, channel_type, settings FROM inboxes WHERE id IN ");
+            q.bind_list(&wanted);
+            for r in q.build().fetch_all(&mut *conn).await? {
+                let id = r.int("id")?;
+                out.insert(id, r.parsed("channel_type", ChannelType::parse)?);
+                inbox_settings.insert(id, r.json("settings")?);
+            }
         }
         out
     };
@@ -544,7 +573,9 @@ async fn conversations_knowing(
         }
         out
     };
-    let newest = written.filter(|w| ids.contains(&w.message.conversation_id));
+    let newest = known
+        .written
+        .filter(|w| ids.contains(&w.message.conversation_id));
     let mut last = last_messages(
         conn,
         &ids.iter()
@@ -629,16 +660,16 @@ pub async fn conversation(
     store: &Store,
     c: Conversation,
 ) -> Result<ConversationView> {
-    conversation_knowing(conn, store, c, None).await
+    conversation_knowing(conn, store, c, Known::default()).await
 }
 
-/// One conversation whose newest message (`written`) was just stored.
+/// One conversation, reading nothing the caller already holds (`known`).
 pub(crate) async fn conversation_knowing(
     conn: &mut Conn,
     store: &Store,
     c: Conversation,
-    written: Option<Written<'_>>,
+    known: Known<'_>,
 ) -> Result<ConversationView> {
-    let mut v = conversations_knowing(conn, store, vec![c], written).await?;
+    let mut v = conversations_knowing(conn, store, vec![c], known).await?;
     v.pop().ok_or(crate::StoreError::NotFound)
 }

@@ -45,6 +45,7 @@ on_both!(
     pruning_keeps_what_a_consumer_still_needs,
     bulk_history_has_the_shape_of_messages_written_one_by_one,
     a_transaction_knows_whether_it_wrote,
+    a_message_event_shows_its_conversation_as_a_fresh_read_does,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
@@ -907,6 +908,8 @@ async fn a_transaction_knows_whether_it_wrote(backend: Backend) {
     let (_db, store) = open(backend).await;
     let f = fixture(&store, "Acme").await;
 
+    let a_conversation = || NewConversation::open(f.contact.id, f.inbox.id, None);
+
     let mut tx = store.begin().await.unwrap();
     let mark = tx.write_mark().await.unwrap();
     conversations::list(tx.conn(), &f.scope, &ConversationQuery::default())
@@ -917,13 +920,9 @@ async fn a_transaction_knows_whether_it_wrote(backend: Backend) {
         "reads are not writes"
     );
     tx.savepoint("probe").await.unwrap();
-    conversations::create(
-        &mut tx,
-        &f.scope,
-        NewConversation::open(f.contact.id, f.inbox.id, None),
-    )
-    .await
-    .unwrap();
+    conversations::create(&mut tx, &f.scope, a_conversation())
+        .await
+        .unwrap();
     tx.roll_back_to("probe").await.unwrap();
     assert!(
         tx.written_since(mark).await.unwrap(),
@@ -934,13 +933,106 @@ async fn a_transaction_knows_whether_it_wrote(backend: Backend) {
     let mut tx = store.begin().await.unwrap();
     let mark = tx.write_mark().await.unwrap();
     assert!(!tx.written_since(mark).await.unwrap());
-    conversations::create(
-        &mut tx,
+    conversations::create(&mut tx, &f.scope, a_conversation())
+        .await
+        .unwrap();
+    assert!(tx.written_since(mark).await.unwrap());
+    tx.commit().await.unwrap();
+}
+
+/// A message's event is rendered from what its writer holds (the message, its inbox, the
+/// conversation's identity) instead of reading them back; it must still show the conversation
+/// exactly as reading it afresh does, also when the message came through another channel than
+/// the one the conversation began on.
+async fn a_message_event_shows_its_conversation_as_a_fresh_read_does(backend: Backend) {
+    use throughline_core::views::webhook_body;
+    use throughline_store::contacts::NewIdentity;
+    use throughline_store::render;
+    let (_db, store) = open(backend).await;
+    let f = fixture(&store, "Acme").await;
+    let mut tx = store.begin().await.unwrap();
+    let widget = inboxes::create(
+        tx.conn(),
+        store.key(),
         &f.scope,
-        NewConversation::open(f.contact.id, f.inbox.id, None),
+        NewInbox {
+            name: "Website".into(),
+            channel_type: ChannelType::WebWidget,
+            avatar_url: None,
+            greeting_enabled: false,
+            greeting_message: None,
+            enable_auto_assignment: false,
+            allow_messages_after_resolved: true,
+            lock_to_single_conversation: false,
+            hmac_mandatory: false,
+            webhook_url: None,
+            default_country: None,
+            settings: json!({"website_url": "https://acme.example"}),
+        },
     )
     .await
     .unwrap();
-    assert!(tx.written_since(mark).await.unwrap());
+    let identity_of = |inbox| NewIdentity {
+        contact_id: f.contact.id,
+        inbox,
+        source_id: None,
+        address: None,
+        hmac_verified: false,
+        address_proven: false,
+    };
+    let began_on = contacts::create_identity(&mut tx, &f.scope, identity_of(&f.inbox))
+        .await
+        .unwrap();
+    let mut on_widget = identity_of(&widget);
+    on_widget.hmac_verified = true;
+    let on_widget = contacts::create_identity(&mut tx, &f.scope, on_widget)
+        .await
+        .unwrap();
+    let conversation = conversations::create(
+        &mut tx,
+        &f.scope,
+        NewConversation::open(f.contact.id, f.inbox.id, Some(began_on.id)),
+    )
+    .await
+    .unwrap();
+    conversations::set_labels(&mut tx, &f.scope, &conversation, &["vip".into()])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
+
+    for (through, identity) in [(&widget, &on_widget), (&f.inbox, &began_on)] {
+        let mut tx = store.begin().await.unwrap();
+        let current = conversations::by_internal_id(tx.conn(), &f.scope, conversation.id)
+            .await
+            .unwrap();
+        let mut new = incoming("is my order on its way?", f.contact.id, None);
+        new.inbox_id = Some(through.id);
+        new.identity_id = Some(identity.id);
+        let created = messages::create_through(&mut tx, &f.scope, &current, new, Some(through))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let event = all_events(&store)
+            .await
+            .into_iter()
+            .rfind(|e| e.kind == EventKind::MessageCreated)
+            .unwrap();
+        assert_eq!(event.payload["id"], json!(created.message.id));
+        let mut conn = store.read().await.unwrap();
+        let fresh = render::conversation(&mut conn, &store, created.conversation.clone())
+            .await
+            .unwrap();
+        let account = render::account_ref(&mut conn, f.scope.account_id())
+            .await
+            .unwrap();
+        let mut expected = webhook_body::conversation(&account, &fresh, Some(&began_on), None);
+        expected.as_object_mut().unwrap().remove("account");
+        assert_eq!(
+            event.payload["conversation"], expected,
+            "through {:?}",
+            through.channel_type
+        );
+        assert_eq!(event.payload["inbox"]["id"], json!(through.id));
+    }
 }

@@ -26,7 +26,7 @@ use throughline_store::contacts::{self, ContactChanges, ContactKey};
 use throughline_store::conversations::{self as stored_conversations, Seer};
 use throughline_store::messages;
 use throughline_store::resolve::{self, Arriving};
-use throughline_store::{AccountScope, StoreError, inboxes, render};
+use throughline_store::{AccountScope, Conn, StoreError, inboxes, render};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -50,7 +50,11 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 
 pub(super) async fn find_inbox(state: &AppState, identifier: &str) -> ApiResult<Inbox> {
     let mut conn = state.store.read().await?;
-    inboxes::by_identifier_unscoped(&mut conn, state.store.key(), identifier)
+    inbox_on(&mut conn, state, identifier).await
+}
+
+async fn inbox_on(conn: &mut Conn, state: &AppState, identifier: &str) -> ApiResult<Inbox> {
+    inboxes::by_identifier_unscoped(conn, state.store.key(), identifier)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => ApiError::NotFound,
@@ -67,12 +71,23 @@ pub(super) async fn visitor(
     inbox_identifier: &str,
     contact_identifier: &str,
 ) -> ApiResult<Visitor> {
+    let mut conn = state.store.read().await?;
+    visitor_on(&mut conn, state, inbox_identifier, contact_identifier).await
+}
+
+/// [`visitor`] on a connection the caller goes on reading with (each checkout from the pool
+/// costs about what a statement does).
+async fn visitor_on(
+    conn: &mut Conn,
+    state: &AppState,
+    inbox_identifier: &str,
+    contact_identifier: &str,
+) -> ApiResult<Visitor> {
     let stage = tracing::trace_span!(target: "throughline::stage", "lookup");
     let v = tracing::Instrument::instrument(
         async {
-            let inbox = find_inbox(state, inbox_identifier).await?;
-            let mut conn = state.store.read().await?;
-            ApiResult::Ok(Visitor::find(&mut conn, inbox, contact_identifier).await?)
+            let inbox = inbox_on(conn, state, inbox_identifier).await?;
+            ApiResult::Ok(Visitor::find(conn, inbox, contact_identifier).await?)
         },
         stage,
     )
@@ -508,10 +523,19 @@ async fn create_message(
     Path((inbox_id, contact_id, id)): Path<(String, String, i64)>,
     req: Request,
 ) -> ApiResult<axum::Json<PublicMessageView>> {
-    let v = visitor(&state, &inbox_id, &contact_id).await?;
-    if v.contact.blocked {
-        return Err(ApiError::Forbidden("this contact is blocked".into()));
-    }
+    // Who writes, and where it goes, on one connection given back before the body is read.
+    let (v, c) = {
+        let mut conn = state.store.read().await?;
+        let v = visitor_on(&mut conn, &state, &inbox_id, &contact_id).await?;
+        if v.contact.blocked {
+            return Err(ApiError::Forbidden("this contact is blocked".into()));
+        }
+        // What the visitor writes reaches the conversation an agent merged this one into.
+        let lookup = tracing::trace_span!(target: "throughline::stage", "lookup");
+        let c =
+            tracing::Instrument::instrument(v.conversation_to_write(&mut conn, id), lookup).await?;
+        (v, c)
+    };
     // JSON, or a multipart form with files (`attachments[]`) as the widget sends them. Only
     // the text, the echo id and the source id are the visitor's to choose.
     let (body, uploads) = if super::messages::is_multipart(&req) {
@@ -527,16 +551,6 @@ async fn create_message(
         (body, Vec::new())
     };
     super::widget::check_uploads(&state, &v.inbox, &uploads)?;
-    // What the visitor writes reaches the conversation an agent merged this one into.
-    let lookup = tracing::trace_span!(target: "throughline::stage", "lookup");
-    let c = tracing::Instrument::instrument(
-        async {
-            let mut conn = state.store.read().await?;
-            ApiResult::Ok(v.conversation_to_write(&mut conn, id).await?)
-        },
-        lookup,
-    )
-    .await?;
     if c.status == throughline_core::conversation::Status::Resolved
         && !v.inbox.allow_messages_after_resolved
     {
@@ -578,34 +592,31 @@ async fn create_message(
     .await?;
     let created = received.created;
     let stage = tracing::trace_span!(target: "throughline::stage", "render");
-    let view = tracing::Instrument::instrument(
-        async {
-            let mut conn = state.store.read().await?;
-            ApiResult::Ok(match created.written() {
-                // Just written: its sender is this visitor and its files are in hand.
-                Some(written) => {
-                    render::public_message_written(
-                        &mut conn,
-                        &state.store,
-                        &created.conversation,
-                        written,
-                        &v.contact,
+    let view = match created.written() {
+        // Just written: its sender is this visitor and its files are in hand, nothing to read.
+        Some(written) => stage.in_scope(|| {
+            render::public_message_written(&state.store, &created.conversation, written, &v.contact)
+        }),
+        None => {
+            tracing::Instrument::instrument(
+                async {
+                    let mut conn = state.store.read().await?;
+                    ApiResult::Ok(
+                        render::public_messages(
+                            &mut conn,
+                            &state.store,
+                            &created.conversation,
+                            std::slice::from_ref(&created.message),
+                        )
+                        .await?
+                        .pop(),
                     )
-                    .await?
-                }
-                None => render::public_messages(
-                    &mut conn,
-                    &state.store,
-                    &created.conversation,
-                    std::slice::from_ref(&created.message),
-                )
-                .await?
-                .pop(),
-            })
-        },
-        stage,
-    )
-    .await?;
+                },
+                stage,
+            )
+            .await?
+        }
+    };
     view.map(axum::Json).ok_or(ApiError::NotFound)
 }
 
