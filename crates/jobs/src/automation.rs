@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::Duration;
 
+use throughline_core::event::StoredEvent;
 use throughline_service::automation::{self as engine, AccountRules};
 use throughline_service::touchpoints;
 use throughline_store::automation as store_rules;
@@ -65,6 +66,14 @@ async fn apply(
     saves: &mut CursorSaves,
 ) -> Result<Cursor, StoreError> {
     let last = batch.last;
+    // Most batches ask nothing of rules or touchpoints: decided on a reader, they leave
+    // SQLite's one writer to the ingest path (and only move the cursor now and then).
+    if !may_act(store, &batch.events).await? {
+        if saves.due(last) {
+            saves.save(store, last).await?;
+        }
+        return Ok(last);
+    }
     let mut tx = store.begin().await?;
     let mark = tx.write_mark().await?;
     let mut accounts: HashMap<i64, AccountRules> = HashMap::new();
@@ -89,6 +98,29 @@ async fn apply(
         tx.commit().await?;
     }
     Ok(last)
+}
+
+/// Whether any event of the batch may set off a rule or a touchpoint (on a reader; the write
+/// transaction decides again with what it reads there).
+async fn may_act(store: &Store, events: &[(Cursor, StoredEvent)]) -> Result<bool, StoreError> {
+    let mut conn = store.read().await?;
+    let mut accounts: HashMap<i64, AccountRules> = HashMap::new();
+    let mut cache = touchpoints::BatchCache::default();
+    for (_, event) in events {
+        if touchpoints::may_act(&mut conn, store.key(), &mut cache, event).await? {
+            return Ok(true);
+        }
+        let rules = match accounts.entry(event.account_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => {
+                slot.insert(AccountRules::load(&mut conn, event.account_id).await?)
+            }
+        };
+        if engine::may_act(rules, event) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Settles delayed runs as they come due, and forgets old log lines.

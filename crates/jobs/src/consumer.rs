@@ -111,7 +111,8 @@ impl CursorSaves {
         self.at = std::time::Instant::now();
     }
 
-    async fn save(&mut self, store: &Store, cursor: Cursor) -> Result<(), StoreError> {
+    /// Writes the cursor on its own.
+    pub(crate) async fn save(&mut self, store: &Store, cursor: Cursor) -> Result<(), StoreError> {
         if cursor == self.saved {
             return Ok(());
         }

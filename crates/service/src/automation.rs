@@ -65,25 +65,39 @@ fn is_auto_reply(payload: &Value) -> bool {
     payload["content_attributes"]["email"]["auto_reply"] == json!(true)
 }
 
-/// Runs the account's rules on one outbox event inside `tx`.
-pub async fn on_event(tx: &mut Tx, account: &AccountRules, event: &StoredEvent) -> Result<()> {
+/// Whether any of the account's rules may act on `event`: decided from the rules alone, so
+/// the consumer can skip a batch nobody listens to without taking the writer.
+pub fn may_act(account: &AccountRules, event: &StoredEvent) -> bool {
+    listened_to(account, event).is_some()
+}
+
+/// The event's trigger names, when a rule of the account listens to one of them (or to a
+/// channel switch a message may be).
+fn listened_to(account: &AccountRules, event: &StoredEvent) -> Option<Vec<EventName>> {
     if account.rules.is_empty() {
-        return Ok(());
+        return None;
     }
-    let mut names = core_rules::triggers(event.kind, &event.payload);
+    let names = core_rules::triggers(event.kind, &event.payload);
     if names.is_empty() {
-        return Ok(());
+        return None;
     }
     let message = (event.kind == EventKind::MessageCreated).then_some(&event.payload);
     // Automatic mail (out-of-office, bounces, lists) never sets rules off, as in Chatwoot.
     if message.is_some_and(is_auto_reply) {
-        return Ok(());
+        return None;
     }
-    // Nothing is read for an event no rule of the account listens to.
     let may_switch = message.is_some() && account.listening(EventName::ChannelSwitched);
-    if !may_switch && !names.iter().any(|n| account.listening(*n)) {
+    (may_switch || names.iter().any(|n| account.listening(*n))).then_some(names)
+}
+
+/// Runs the account's rules on one outbox event inside `tx`.
+pub async fn on_event(tx: &mut Tx, account: &AccountRules, event: &StoredEvent) -> Result<()> {
+    // Nothing is read for an event no rule of the account listens to.
+    let Some(mut names) = listened_to(account, event) else {
         return Ok(());
-    }
+    };
+    let message = (event.kind == EventKind::MessageCreated).then_some(&event.payload);
+    let may_switch = message.is_some() && account.listening(EventName::ChannelSwitched);
     let scope = AccountScope::system(event.account_id);
     let conversation = match event.conversation_id {
         Some(id) => match conversations::by_internal_id(tx.conn(), &scope, id)

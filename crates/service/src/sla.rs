@@ -58,8 +58,8 @@ pub struct AccountPolicies {
 }
 
 impl AccountPolicies {
-    pub async fn load(tx: &mut Tx, account_id: i64) -> Result<Self> {
-        let policies = store_sla::list(tx.conn(), &AccountScope::system(account_id)).await?;
+    pub async fn load(conn: &mut throughline_store::Conn, account_id: i64) -> Result<Self> {
+        let policies = store_sla::list(conn, &AccountScope::system(account_id)).await?;
         Ok(Self { policies })
     }
 

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
+use throughline_core::crypto::ServerKey;
 use throughline_core::event::{EventKind, StoredEvent};
 use throughline_core::model::Inbox;
-use throughline_store::{AccountScope, Found, StoreError, Tx, conversations, inboxes};
+use throughline_store::{AccountScope, Conn, Found, StoreError, Tx, conversations, inboxes};
 
 use crate::sla::AccountPolicies;
 
@@ -34,30 +35,86 @@ fn concerns(kind: EventKind) -> bool {
 }
 
 pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) -> Result<()> {
-    if !concerns(event.kind) {
-        return Ok(());
-    }
-    if event.kind == EventKind::BusinessEventCreated {
-        tx.savepoint(SAVEPOINT).await?;
-        let outcome = crate::journeys::on_business_event(tx, event).await;
-        return close(tx, event, outcome).await;
-    }
-    let Some(conversation_id) = event.conversation_id else {
+    let key = tx.store().key().clone();
+    let Some(decision) = decide(tx.conn(), &key, cache, event).await? else {
         return Ok(());
     };
-    // Decide from what is cached whether anything here needs the conversation: most events
-    // of most accounts need nothing, and this runs inside the consumer's write transaction.
+    tx.savepoint(SAVEPOINT).await?;
+    let outcome = match decision {
+        Decision::Journey => crate::journeys::on_business_event(tx, event).await,
+        Decision::Conversation {
+            conversation_id,
+            reading_replies,
+            resolved,
+            measured,
+        } => {
+            let scope = AccountScope::system(event.account_id);
+            let work = Work {
+                scope: &scope,
+                conversation_id,
+                reading_replies: reading_replies.as_ref().map(|(i, surveys)| (i, *surveys)),
+                resolved,
+                policies: cache.policies.get(&event.account_id).filter(|_| measured),
+            };
+            work.run(tx, event).await
+        }
+    };
+    close(tx, event, outcome).await
+}
+
+/// Whether anything here may be done for `event`, decided on any connection (a reader, before
+/// the consumer takes the writer for a batch that needs nothing).
+pub async fn may_act(
+    conn: &mut Conn,
+    key: &ServerKey,
+    cache: &mut BatchCache,
+    event: &StoredEvent,
+) -> Result<bool> {
+    Ok(decide(conn, key, cache, event).await?.is_some())
+}
+
+/// What an event asks for.
+enum Decision {
+    /// A business event, for the journey campaigns.
+    Journey,
+    Conversation {
+        conversation_id: i64,
+        /// The inbox the customer wrote through, and whether a reply may answer a survey.
+        reading_replies: Option<(Inbox, bool)>,
+        resolved: bool,
+        /// The account has SLA policies (in the cache).
+        measured: bool,
+    },
+}
+
+/// Decides from what is cached (reading into the cache what it lacks) whether anything here
+/// needs the conversation: most events of most accounts need nothing.
+async fn decide(
+    conn: &mut Conn,
+    key: &ServerKey,
+    cache: &mut BatchCache,
+    event: &StoredEvent,
+) -> Result<Option<Decision>> {
+    if !concerns(event.kind) {
+        return Ok(None);
+    }
+    if event.kind == EventKind::BusinessEventCreated {
+        return Ok(Some(Decision::Journey));
+    }
+    let Some(conversation_id) = event.conversation_id else {
+        return Ok(None);
+    };
     let scope = AccountScope::system(event.account_id);
     let customer_inbox = match event.inbox_id {
         Some(id) if crate::auto_replies::is_customer_message(event) => {
-            inbox(tx, cache, &scope, id).await?
+            inbox(conn, key, cache, &scope, id).await?
         }
         _ => None,
     };
     let surveys_by_campaign = match cache.survey_campaigns.entry(event.account_id) {
         Entry::Occupied(known) => *known.get(),
         Entry::Vacant(slot) => *slot.insert(
-            throughline_store::journeys::list(tx.conn(), &scope)
+            throughline_store::journeys::list(&mut *conn, &scope)
                 .await?
                 .iter()
                 .any(|c| c.active && c.rules["kind"] == "survey"),
@@ -70,26 +127,22 @@ pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) 
     let resolved = crate::surveys::is_resolution(event);
     let policies = match cache.policies.entry(event.account_id) {
         Entry::Occupied(known) => known.into_mut(),
-        Entry::Vacant(slot) => slot.insert(AccountPolicies::load(tx, event.account_id).await?),
+        Entry::Vacant(slot) => slot.insert(AccountPolicies::load(conn, event.account_id).await?),
     };
     let measured = !policies.policies.is_empty();
     if !replies && !resolved && !measured {
-        return Ok(());
+        return Ok(None);
     }
-    let reading_replies = customer_inbox
-        .as_ref()
-        .filter(|_| replies)
-        .map(|i| (i, answers_surveys(i)));
-    let work = Work {
-        scope: &scope,
+    let reading_replies = customer_inbox.filter(|_| replies).map(|i| {
+        let surveys = answers_surveys(&i);
+        (i, surveys)
+    });
+    Ok(Some(Decision::Conversation {
         conversation_id,
         reading_replies,
         resolved,
-        policies: measured.then_some(&*policies),
-    };
-    tx.savepoint(SAVEPOINT).await?;
-    let outcome = work.run(tx, event).await;
-    close(tx, event, outcome).await
+        measured,
+    }))
 }
 
 const SAVEPOINT: &str = "touchpoints";
@@ -145,14 +198,14 @@ async fn close(tx: &mut Tx, event: &StoredEvent, outcome: Result<()>) -> Result<
 }
 
 async fn inbox(
-    tx: &mut Tx,
+    conn: &mut Conn,
+    key: &ServerKey,
     cache: &mut BatchCache,
     scope: &AccountScope,
     id: i64,
 ) -> Result<Option<Inbox>> {
     if let Entry::Vacant(slot) = cache.inboxes.entry(id) {
-        let key = tx.store().key().clone();
-        slot.insert(inboxes::get(tx.conn(), &key, scope, id).await.found()?);
+        slot.insert(inboxes::get(conn, key, scope, id).await.found()?);
     }
     Ok(cache.inboxes.get(&id).cloned().flatten())
 }
