@@ -79,16 +79,19 @@ pub(crate) async fn message(
     m: &Message,
 ) -> Result<()> {
     let stage = tracing::trace_span!(target: "throughline::stage", "render");
-    tracing::Instrument::instrument(message_event(tx, kind, c, m, None, None), stage).await
+    let work = message_event(tx, kind, c, m, render::Known::default());
+    tracing::Instrument::instrument(work, stage).await
 }
 
-/// The event of a message just stored (with all its attachments) through `inbox`, when the
-/// caller holds it: its snapshot is rendered without reading any of them back.
+/// The event of a message just stored (with all its attachments) through `inbox` by
+/// `writer` (a contact, as the write left them), when the caller holds them: its snapshot is
+/// rendered without reading any of them back.
 pub(crate) async fn message_written(
     tx: &mut Tx,
     c: &Conversation,
     written: render::Written<'_>,
     inbox: Option<&Inbox>,
+    writer: Option<&Contact>,
 ) -> Result<()> {
     let stage = tracing::trace_span!(target: "throughline::stage", "render");
     let inbox = inbox.filter(|i| i.id == written.message.inbox_id);
@@ -97,28 +100,33 @@ pub(crate) async fn message_written(
         EventKind::MessageCreated,
         c,
         written.message,
-        Some(written),
-        inbox,
+        render::Known {
+            written: Some(written),
+            inbox,
+            contact: writer,
+            identity: None,
+        },
     );
     tracing::Instrument::instrument(work, stage).await
 }
 
+/// `known`: what the caller holds of the message's surroundings (its inbox, which may not be
+/// the conversation's; the contact who wrote it).
 async fn message_event(
     tx: &mut Tx,
     kind: EventKind,
     c: &Conversation,
     m: &Message,
-    written: Option<render::Written<'_>>,
-    inbox: Option<&Inbox>,
+    known: render::Known<'_>,
 ) -> Result<()> {
     let store = tx.store().clone();
     let account = render::account_ref(tx.conn(), c.account_id).await?;
     let contact_inbox = contact_inbox(tx, c).await?;
     let known = render::Known {
-        written,
-        inbox,
         identity: contact_inbox.as_ref(),
+        ..known
     };
+    let inbox = known.inbox;
     let conversation = render::conversation_knowing(tx.conn(), &store, c.clone(), known).await?;
     // A new message is its conversation's last one, already rendered in the same way (same
     // context, sender and attachments): rendering it again would repeat five queries inside

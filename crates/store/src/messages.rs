@@ -10,7 +10,9 @@ use throughline_core::model::{Attachment, Conversation, Inbox, Message};
 use crate::clock::now_ms;
 use crate::db::Tx;
 use crate::error::{Result, StoreError};
-use crate::records::{self, ATTACHMENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::records::{
+    self, ATTACHMENT_COLUMNS, CONTACT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS,
+};
 use crate::scope::AccountScope;
 use crate::{Conn, events};
 
@@ -190,15 +192,23 @@ pub async fn create_through(
         attachments.push(insert_attachment(tx, &message, a).await?);
     }
     let conversation = apply_to_conversation(tx, scope, conversation, &message).await?;
+    // The customer who wrote, as updated here: the event's snapshot shows them without
+    // reading them again.
+    let mut writer = None;
     if message.message_type == MessageType::Incoming
         && let Some((SenderType::Contact, contact_id)) = new.sender
     {
-        sqlx::query("UPDATE contacts SET last_activity_at = $3 WHERE account_id = $1 AND id = $2")
-            .bind(scope.account_id())
-            .bind(contact_id)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
+        writer = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE contacts SET last_activity_at = $3 WHERE account_id = $1 AND id = $2 \
+             RETURNING {CONTACT_COLUMNS}"
+        )))
+        .bind(scope.account_id())
+        .bind(contact_id)
+        .bind(now)
+        .fetch_optional(tx.conn())
+        .await?
+        .map(|row| records::contact(&row))
+        .transpose()?;
         if let Some(text) = message.content.as_deref().filter(|_| !message.private) {
             crate::suggestions::from_message(tx, scope, contact_id, text).await?;
         }
@@ -207,7 +217,7 @@ pub async fn create_through(
         message: &message,
         attachments: &attachments,
     };
-    events::message_written(tx, &conversation, written, inbox).await?;
+    events::message_written(tx, &conversation, written, inbox, writer.as_ref()).await?;
     Ok(Created {
         message,
         conversation,

@@ -257,6 +257,8 @@ pub(crate) struct Known<'a> {
     pub inbox: Option<&'a Inbox>,
     /// The identity the conversation started with.
     pub identity: Option<&'a Identity>,
+    /// A contact as just written (the one who wrote `written`).
+    pub contact: Option<&'a Contact>,
 }
 
 impl MessageDeps {
@@ -473,7 +475,16 @@ async fn conversations_knowing(
         return Ok(Vec::new());
     };
     let ids: Vec<i64> = list.iter().map(|c| c.id).collect();
-    let contact_records = contacts_by_id(conn, &unique(list.iter().map(|c| c.contact_id))).await?;
+    let mut contact_records: HashMap<i64, Contact> = known
+        .contact
+        .map(|c| (c.id, c.clone()))
+        .into_iter()
+        .collect();
+    let unknown: Vec<i64> = unique(list.iter().map(|c| c.contact_id))
+        .into_iter()
+        .filter(|id| !contact_records.contains_key(id))
+        .collect();
+    contact_records.extend(contacts_by_id(conn, &unknown).await?);
     let assignees: HashMap<i64, AgentView> = crate::accounts::agents_by_ids(
         &mut *conn,
         &crate::AccountScope::system(account_id),
