@@ -491,6 +491,9 @@ pub async fn agents_by_ids(
     scope: &AccountScope,
     user_ids: &[i64],
 ) -> Result<Vec<Agent>> {
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut q = crate::sql::SqlBuilder::new(&format!(
         "SELECT {USER_COLUMNS}, {MEMBERSHIP_COLUMNS} FROM account_users m \
          JOIN users u ON u.id = m.user_id WHERE m.account_id = "
