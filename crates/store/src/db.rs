@@ -162,9 +162,11 @@ impl Store {
                     .max_connections(options.max_connections.max(2))
                     .acquire_timeout(options.acquire_timeout)
                     // sqlx pings every connection it hands out: a round trip to the server per
-                    // checkout, as dear as a statement. A connection in steady use is known to
-                    // be alive; one that sat idle (the server may have restarted or a firewall
-                    // dropped it) is still checked.
+                    // checkout, as dear as a statement. Under load a connection comes back within
+                    // milliseconds (and sqlx pings it as it is returned); one that sat idle (the
+                    // server may have restarted, a firewall may have dropped it) is still checked.
+                    // A connection the server lost in the last second fails its one request with
+                    // a 503 (`StoreError::Unavailable`) and is dropped.
                     .test_before_acquire(false)
                     .before_acquire(|conn, meta| {
                         Box::pin(async move {
@@ -438,7 +440,7 @@ fn with_create_mode(url: &str) -> String {
 }
 
 /// How long a pooled PostgreSQL connection may sit idle before it is pinged on checkout.
-const STALE_AFTER: Duration = Duration::from_secs(30);
+const STALE_AFTER: Duration = Duration::from_secs(1);
 
 async fn sqlite_pool(url: &str, max: u32, acquire_timeout: Duration) -> Result<AnyPool> {
     // Validate the URL with the SQLite driver's own parser for a precise error message.
