@@ -52,7 +52,9 @@ pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) 
             let work = Work {
                 scope: &scope,
                 conversation_id,
-                reading_replies: reading_replies.as_ref().map(|(i, surveys)| (i, *surveys)),
+                reading_replies: reading_replies
+                    .as_ref()
+                    .map(|(i, surveys)| (&**i, *surveys)),
                 resolved,
                 policies: cache.policies.get(&event.account_id).filter(|_| measured),
             };
@@ -80,7 +82,7 @@ enum Decision {
     Conversation {
         conversation_id: i64,
         /// The inbox the customer wrote through, and whether a reply may answer a survey.
-        reading_replies: Option<(Inbox, bool)>,
+        reading_replies: Option<(Box<Inbox>, bool)>,
         resolved: bool,
         /// The account has SLA policies (in the cache).
         measured: bool,
@@ -135,7 +137,7 @@ async fn decide(
     }
     let reading_replies = customer_inbox.filter(|_| replies).map(|i| {
         let surveys = answers_surveys(&i);
-        (i, surveys)
+        (Box::new(i), surveys)
     });
     Ok(Some(Decision::Conversation {
         conversation_id,
