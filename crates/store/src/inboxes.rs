@@ -60,6 +60,27 @@ pub struct NewInbox {
     pub settings: Value,
 }
 
+impl NewInbox {
+    /// An inbox with the API's defaults: no greeting, automatic assignment on, messages after
+    /// resolution reopen the conversation, no identity verification required.
+    pub fn new(name: &str, channel_type: ChannelType) -> Self {
+        NewInbox {
+            name: name.to_owned(),
+            channel_type,
+            avatar_url: None,
+            greeting_enabled: false,
+            greeting_message: None,
+            enable_auto_assignment: true,
+            allow_messages_after_resolved: true,
+            lock_to_single_conversation: false,
+            hmac_mandatory: false,
+            webhook_url: None,
+            default_country: None,
+            settings: Value::Object(serde_json::Map::new()),
+        }
+    }
+}
+
 pub async fn create(
     conn: &mut Conn,
     key: &ServerKey,

@@ -72,20 +72,7 @@ async fn fixture(store: &Store, name: &str) -> Fixture {
         tx.conn(),
         store.key(),
         &scope,
-        NewInbox {
-            name: "API".into(),
-            channel_type: ChannelType::Api,
-            avatar_url: None,
-            greeting_enabled: false,
-            greeting_message: None,
-            enable_auto_assignment: true,
-            allow_messages_after_resolved: true,
-            lock_to_single_conversation: false,
-            hmac_mandatory: false,
-            webhook_url: None,
-            default_country: None,
-            settings: json!({}),
-        },
+        NewInbox::new("API", ChannelType::Api),
     )
     .await
     .unwrap();
@@ -956,18 +943,8 @@ async fn a_message_event_shows_its_conversation_as_a_fresh_read_does(backend: Ba
         store.key(),
         &f.scope,
         NewInbox {
-            name: "Website".into(),
-            channel_type: ChannelType::WebWidget,
-            avatar_url: None,
-            greeting_enabled: false,
-            greeting_message: None,
-            enable_auto_assignment: false,
-            allow_messages_after_resolved: true,
-            lock_to_single_conversation: false,
-            hmac_mandatory: false,
-            webhook_url: None,
-            default_country: None,
             settings: json!({"website_url": "https://acme.example"}),
+            ..NewInbox::new("Website", ChannelType::WebWidget)
         },
     )
     .await

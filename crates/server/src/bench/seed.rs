@@ -3,7 +3,6 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
 use throughline_core::message::{MessageType, SenderType};
 use throughline_core::model::{ChannelType, Inbox};
 use throughline_store::bulk::{self, PastMessage};
@@ -55,18 +54,8 @@ async fn new_inbox(
         store.key(),
         scope,
         NewInbox {
-            name: name.into(),
-            channel_type: ChannelType::Api,
-            avatar_url: None,
-            greeting_enabled: false,
-            greeting_message: None,
             enable_auto_assignment: false,
-            allow_messages_after_resolved: true,
-            lock_to_single_conversation: false,
-            hmac_mandatory: false,
-            webhook_url: None,
-            default_country: None,
-            settings: json!({}),
+            ..NewInbox::new(name, ChannelType::Api)
         },
     )
     .await?)
