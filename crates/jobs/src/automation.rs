@@ -22,7 +22,7 @@ use throughline_store::{Store, StoreError, now_ms};
 use tokio::sync::watch;
 
 use crate::JobsConfig;
-use crate::consumer::{Batch, CursorSaves, next_batch_saving};
+use crate::consumer::{Batch, CursorSaves, run_lazily};
 
 pub const AUTOMATION_CONSUMER: &str = "automation";
 
@@ -32,39 +32,22 @@ const LOG_RETENTION_MS: i64 = 30 * 24 * 3_600_000;
 const DUE_BATCH: i64 = 50;
 
 pub(crate) async fn run(store: Store, config: JobsConfig, mut shutdown: watch::Receiver<bool>) {
-    let mut ticks = store.outbox_signal();
-    let Some(mut saves) = CursorSaves::start(&store, AUTOMATION_CONSUMER, &mut shutdown).await
-    else {
-        return;
-    };
-    let mut cursor = saves.saved();
-    while let Some(batch) = next_batch_saving(
+    let poll = config.poll_interval;
+    let handle = store.clone();
+    run_lazily(
         &store,
-        cursor,
-        &mut saves,
-        config.poll_interval,
-        &mut ticks,
+        AUTOMATION_CONSUMER,
+        poll,
         &mut shutdown,
+        |batch, saves| {
+            let store = handle.clone();
+            Box::pin(async move { apply(&store, batch, saves).await })
+        },
     )
-    .await
-    {
-        match apply(&store, &batch, &mut saves).await {
-            Ok(next) => cursor = next,
-            Err(e) => {
-                tracing::warn!(error = %e, "automation failed on a batch; it will be retried");
-                if crate::sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await {
-                    return;
-                }
-            }
-        }
-    }
+    .await;
 }
 
-async fn apply(
-    store: &Store,
-    batch: &Batch,
-    saves: &mut CursorSaves,
-) -> Result<Cursor, StoreError> {
+async fn apply(store: &Store, batch: &Batch, saves: &mut CursorSaves) -> Result<(), StoreError> {
     let last = batch.last;
     // Most batches ask nothing of rules or touchpoints: decided on a reader, they leave
     // SQLite's one writer to the ingest path (and only move the cursor now and then).
@@ -72,7 +55,7 @@ async fn apply(
         if saves.due(last) {
             saves.save(store, last).await?;
         }
-        return Ok(last);
+        return Ok(());
     }
     let mut tx = store.begin().await?;
     let mark = tx.write_mark().await?;
@@ -97,7 +80,7 @@ async fn apply(
     } else {
         tx.commit().await?;
     }
-    Ok(last)
+    Ok(())
 }
 
 /// Whether any event of the batch may set off a rule or a touchpoint (on a reader; the write

@@ -133,7 +133,7 @@ pub(crate) struct Batch {
 
 /// [`next_batch`] for a consumer with lazy cursor writes: while its cursor trails, it is written
 /// once the stream pauses, and at shutdown.
-pub(crate) async fn next_batch_saving(
+async fn next_batch_saving(
     store: &Store,
     cursor: Cursor,
     saves: &mut CursorSaves,
@@ -165,5 +165,39 @@ pub(crate) async fn next_batch_saving(
         // `next_batch` returns only batches with events.
         let last = events.last().map_or(cursor, |(c, _)| *c);
         return Some(Batch { events, last });
+    }
+}
+
+/// A batch's work, borrowing the batch and the cursor saves.
+pub(crate) type BatchWork<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>>;
+
+/// Runs a consumer with lazy cursor writes until shutdown: `handle` does a batch's work (and
+/// writes the cursor with it, or leaves it to `saves`); a batch that fails is retried from the
+/// same cursor a second later.
+pub(crate) async fn run_lazily(
+    store: &Store,
+    consumer: &'static str,
+    poll: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+    mut handle: impl for<'a> FnMut(&'a Batch, &'a mut CursorSaves) -> BatchWork<'a>,
+) {
+    let mut ticks = store.outbox_signal();
+    let Some(mut saves) = CursorSaves::start(store, consumer, shutdown).await else {
+        return;
+    };
+    let mut cursor = saves.saved();
+    while let Some(batch) =
+        next_batch_saving(store, cursor, &mut saves, poll, &mut ticks, shutdown).await
+    {
+        match handle(&batch, &mut saves).await {
+            Ok(()) => cursor = batch.last,
+            Err(e) => {
+                tracing::warn!(consumer, error = %e, "a batch failed; it will be retried");
+                if crate::sleep_or_shutdown(Duration::from_secs(1), shutdown).await {
+                    return;
+                }
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ use throughline_store::{AccountScope, Store, StoreError, inboxes};
 use tokio::sync::{Notify, watch};
 
 use crate::JobsConfig;
-use crate::consumer::{Batch, CursorSaves, next_batch_saving};
+use crate::consumer::{Batch, CursorSaves, run_lazily};
 
 pub const WEBHOOK_CONSUMER: &str = "webhooks";
 
@@ -29,35 +29,23 @@ pub(crate) async fn run(
     deliveries_ready: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut ticks = store.outbox_signal();
-    let Some(mut saves) = CursorSaves::start(&store, WEBHOOK_CONSUMER, &mut shutdown).await else {
-        return;
-    };
-    let mut cursor = saves.saved();
-    while let Some(batch) = next_batch_saving(
+    let poll = config.poll_interval;
+    let handle = store.clone();
+    run_lazily(
         &store,
-        cursor,
-        &mut saves,
-        config.poll_interval,
-        &mut ticks,
+        WEBHOOK_CONSUMER,
+        poll,
         &mut shutdown,
-    )
-    .await
-    {
-        match fan_out(&store, &batch, &mut saves).await {
-            Ok(next) => {
-                cursor = next;
+        |batch, saves| {
+            let (store, deliveries_ready) = (handle.clone(), deliveries_ready.clone());
+            Box::pin(async move {
+                fan_out(&store, batch, saves).await?;
                 deliveries_ready.notify_one();
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook fan-out failed; the batch will be retried");
-                if crate::sleep_or_shutdown(std::time::Duration::from_secs(1), &mut shutdown).await
-                {
-                    return;
-                }
-            }
-        }
-    }
+                Ok(())
+            })
+        },
+    )
+    .await;
 }
 
 /// The body receivers get: the event's snapshot plus `event`, without internal keys.
@@ -91,18 +79,14 @@ struct Planned {
     payload: std::sync::Arc<String>,
 }
 
-async fn fan_out(
-    store: &Store,
-    batch: &Batch,
-    saves: &mut CursorSaves,
-) -> Result<Cursor, StoreError> {
+async fn fan_out(store: &Store, batch: &Batch, saves: &mut CursorSaves) -> Result<(), StoreError> {
     let last = batch.last;
     let planned = {
         let mut conn = store.read().await?;
         plan(&mut conn, store, &batch.events).await?
     };
     if planned.is_empty() && !saves.due(last) {
-        return Ok(last);
+        return Ok(());
     }
     let mut tx = store.begin().await?;
     for p in &planned {
@@ -122,7 +106,7 @@ async fn fan_out(
     outbox::save_cursor(tx.conn(), WEBHOOK_CONSUMER, last).await?;
     tx.commit().await?;
     saves.saved_now(last);
-    Ok(last)
+    Ok(())
 }
 
 /// The account webhooks and channel deliveries each event of the batch asks for.

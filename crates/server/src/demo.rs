@@ -283,18 +283,9 @@ pub async fn load(store: &Store, contacts_wanted: usize, seed: u64) -> anyhow::R
             store.key(),
             &scope,
             NewInbox {
-                name: name.into(),
-                channel_type: ChannelType::Api,
-                avatar_url: None,
-                greeting_enabled: false,
-                greeting_message: None,
-                enable_auto_assignment: true,
-                allow_messages_after_resolved: true,
-                lock_to_single_conversation: false,
-                hmac_mandatory: false,
-                webhook_url: None,
                 default_country: country.map(str::to_owned),
                 settings: json!({ "timezone": match lang { Lang::En => "Europe/London", Lang::Pt => "America/Sao_Paulo", Lang::Pl => "Europe/Warsaw" } }),
+                ..NewInbox::new(name, ChannelType::Api)
             },
         )
         .await?;

@@ -378,6 +378,9 @@ pub fn public_message_written(
     written: Written<'_>,
     author: &Contact,
 ) -> Option<PublicMessageView> {
+    if written.message.private {
+        return None;
+    }
     let deps = MessageDeps {
         contacts: HashMap::from([(author.id, ContactView::new(author))]),
         users: HashMap::new(),
@@ -387,6 +390,7 @@ pub fn public_message_written(
     public_views(store, conversation, &[written.message], &deps).pop()
 }
 
+/// `visible`: messages the customer may see (no private notes).
 fn public_views(
     store: &Store,
     conversation: &Conversation,
@@ -395,7 +399,6 @@ fn public_views(
 ) -> Vec<PublicMessageView> {
     visible
         .iter()
-        .filter(|m| !m.private)
         .map(|m| {
             let sender = deps.sender(m).map(|s| match s {
                 SenderView::Contact(c) => PublicSender {

@@ -500,20 +500,7 @@ async fn create_twilio(
         tx.conn(),
         state.store.key(),
         &ctx.scope,
-        NewInbox {
-            name,
-            channel_type: settings.channel_type(),
-            avatar_url: None,
-            greeting_enabled: false,
-            greeting_message: None,
-            enable_auto_assignment: true,
-            allow_messages_after_resolved: true,
-            lock_to_single_conversation: false,
-            hmac_mandatory: false,
-            webhook_url: None,
-            default_country: None,
-            settings: json!({}),
-        },
+        NewInbox::new(&name, settings.channel_type()),
     )
     .await?;
     save(tx.conn(), &state, &ctx, inbox.id, &settings).await?;
