@@ -34,10 +34,13 @@ pub enum EventKind {
     SlaWarning,
     /// A conversation's SLA metric passed its threshold (Throughline's).
     SlaBreached,
+    /// An agent has a new notification (Chatwoot's `notification.created`): only that
+    /// agent's tabs hear it.
+    NotificationCreated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 20] = [
         Self::ConversationCreated,
         Self::ConversationUpdated,
         Self::ConversationStatusChanged,
@@ -57,6 +60,7 @@ impl EventKind {
         Self::MacroExecuted,
         Self::SlaWarning,
         Self::SlaBreached,
+        Self::NotificationCreated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +84,7 @@ impl EventKind {
             Self::MacroExecuted => "macro_executed",
             Self::SlaWarning => "sla_warning",
             Self::SlaBreached => "sla_breached",
+            Self::NotificationCreated => "notification_created",
         }
     }
 
@@ -105,6 +110,23 @@ impl EventKind {
                 | Self::SlaBreached
         )
     }
+}
+
+/// Who changed a conversation (`{"user_id": n}`), in a `conversation_updated` payload, for the
+/// consumers that must not tell people what they did themselves. Internal: stripped with
+/// [`crate::visibility::AUDIENCE_KEY`] before a payload leaves.
+pub const CHANGED_BY_KEY: &str = "changed_by";
+
+/// Removes the keys only Throughline's own consumers read from a payload about to leave
+/// (webhooks, sockets).
+pub fn strip_internal_keys(map: &mut serde_json::Map<String, serde_json::Value>) {
+    map.remove(crate::visibility::AUDIENCE_KEY);
+    map.remove(CHANGED_BY_KEY);
+}
+
+/// The user who made a change, when a person did.
+pub fn changed_by(payload: &serde_json::Value) -> Option<i64> {
+    payload.get(CHANGED_BY_KEY)?.get("user_id")?.as_i64()
 }
 
 /// An event about to be written to the outbox, in the same transaction as its change.

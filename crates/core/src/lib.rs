@@ -22,6 +22,7 @@ pub mod message;
 pub mod messaging;
 pub mod model;
 pub mod moves;
+pub mod notification;
 pub mod privacy;
 pub mod reply_channel;
 pub mod role;

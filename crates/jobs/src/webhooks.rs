@@ -53,7 +53,7 @@ pub(crate) fn webhook_body(event: &StoredEvent) -> String {
     let mut body = event.payload.clone();
     if let Value::Object(map) = &mut body {
         map.remove("view");
-        map.remove(throughline_core::visibility::AUDIENCE_KEY);
+        throughline_core::event::strip_internal_keys(map);
         map.insert("event".into(), Value::String(event.kind.as_str().into()));
     }
     body.to_string()

@@ -90,7 +90,32 @@ fn agent_sees(kind: EventKind) -> bool {
             | ConversationSplit
             | SlaWarning
             | SlaBreached
+            | NotificationCreated
     )
+}
+
+/// The one agent an event is for, when it is not for everyone who sees its inbox (a
+/// notification reaches only its agent's tabs).
+pub fn addressee(e: &StoredEvent) -> Option<i64> {
+    match e.kind {
+        EventKind::NotificationCreated => e.payload.get("user_id")?.as_i64(),
+        _ => None,
+    }
+}
+
+/// Whether an agent connection (user, inboxes) receives the event.
+pub fn agent_receives(
+    e: &StoredEvent,
+    user_id: i64,
+    inboxes: &throughline_core::scope::InboxVisibility,
+) -> bool {
+    let inbox = conversation_inbox(e).or(e.inbox_id);
+    let addressed = match e.kind {
+        // A notification without its agent is for nobody.
+        EventKind::NotificationCreated => addressee(e) == Some(user_id),
+        _ => true,
+    };
+    addressed && inbox.is_none_or(|i| inboxes.includes(i))
 }
 
 fn is_message(kind: EventKind) -> bool {
@@ -140,11 +165,13 @@ pub fn agent_event(e: &StoredEvent) -> Option<Frame> {
     }
     let data = if is_message(e.kind) {
         e.payload.get("view").cloned().unwrap_or(Value::Null)
+    } else if e.kind == EventKind::NotificationCreated {
+        e.payload.get("notification").cloned().unwrap_or(Value::Null)
     } else {
         let mut body = e.payload.clone();
         if let Value::Object(map) = &mut body {
             map.remove("account");
-            map.remove(throughline_core::visibility::AUDIENCE_KEY);
+            throughline_core::event::strip_internal_keys(map);
         }
         body
     };

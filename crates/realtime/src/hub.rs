@@ -519,13 +519,12 @@ impl Hub {
     fn dispatch(&self, signal: &Signal) {
         match signal {
             Signal::Event(e) => {
-                let inbox = frames::conversation_inbox(e).or(e.inbox_id);
                 let reg = self.registry();
                 if let Some(conns) = reg.agents.get(&e.account_id)
                     && let Some(frame) = frames::agent_event(e)
                 {
                     for c in conns.values() {
-                        if inbox.is_none_or(|i| c.inboxes.includes(i)) {
+                        if frames::agent_receives(e, c.user_id, &c.inboxes) {
                             c.outlet.send(&frame);
                         }
                     }

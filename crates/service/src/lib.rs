@@ -20,6 +20,7 @@ pub mod email;
 pub mod inbound;
 pub mod journeys;
 pub mod media;
+pub mod notifications;
 pub mod outbound;
 pub mod privacy;
 pub mod providers;

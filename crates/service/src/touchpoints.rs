@@ -1,6 +1,7 @@
 //! What Throughline does on its own for each outbox event, besides the account's rules:
 //! the inbox's automatic replies, the satisfaction survey after resolution (and a reply that
-//! answers it), and the SLA clocks. Run by the automation consumer in its batch transaction.
+//! answers it), the SLA clocks, and the agents' notifications. Run by the automation consumer
+//! in its batch transaction.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -21,6 +22,7 @@ pub struct BatchCache {
     inboxes: HashMap<i64, Option<Inbox>>,
     /// Accounts with an active journey campaign that sends surveys (their replies are read).
     survey_campaigns: HashMap<i64, bool>,
+    notifications: crate::notifications::Cache,
 }
 
 fn concerns(kind: EventKind) -> bool {
@@ -35,6 +37,11 @@ fn concerns(kind: EventKind) -> bool {
 }
 
 pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) -> Result<()> {
+    if crate::notifications::may_notify(tx.conn(), &mut cache.notifications, event).await? {
+        tx.savepoint(NOTIFICATIONS).await?;
+        let outcome = crate::notifications::on_event(tx, &mut cache.notifications, event).await;
+        close(tx, NOTIFICATIONS, event, outcome).await?;
+    }
     let key = tx.store().key().clone();
     let Some(decision) = decide(tx.conn(), &key, cache, event).await? else {
         return Ok(());
@@ -61,7 +68,7 @@ pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) 
             work.run(tx, event).await
         }
     };
-    close(tx, event, outcome).await
+    close(tx, SAVEPOINT, event, outcome).await
 }
 
 /// Whether anything here may be done for `event`, decided on any connection (a reader, before
@@ -72,7 +79,10 @@ pub async fn may_act(
     cache: &mut BatchCache,
     event: &StoredEvent,
 ) -> Result<bool> {
-    Ok(decide(conn, key, cache, event).await?.is_some())
+    Ok(
+        crate::notifications::may_notify(conn, &mut cache.notifications, event).await?
+            || decide(conn, key, cache, event).await?.is_some(),
+    )
 }
 
 /// What an event asks for.
@@ -148,6 +158,7 @@ async fn decide(
 }
 
 const SAVEPOINT: &str = "touchpoints";
+const NOTIFICATIONS: &str = "notifications";
 
 /// What one event needs done, decided from the batch's cache.
 struct Work<'a> {
@@ -187,14 +198,19 @@ impl Work<'_> {
 /// Ends the event's savepoint. A store that cannot be reached fails the batch (it is redone
 /// from its cursor); any other failure (a record gone, data refused) is logged and undone for
 /// this event only, so one bad event never holds back the automation behind it.
-async fn close(tx: &mut Tx, event: &StoredEvent, outcome: Result<()>) -> Result<()> {
+async fn close(
+    tx: &mut Tx,
+    savepoint: &'static str,
+    event: &StoredEvent,
+    outcome: Result<()>,
+) -> Result<()> {
     match outcome {
-        Ok(()) => tx.release(SAVEPOINT).await,
+        Ok(()) => tx.release(savepoint).await,
         Err(e @ (StoreError::Unavailable(_) | StoreError::Other(_))) => Err(e),
         Err(e) => {
-            tracing::warn!(event = event.id, error = %e, "automatic replies, surveys or SLA skipped for this event");
-            tx.roll_back_to(SAVEPOINT).await?;
-            tx.release(SAVEPOINT).await
+            tracing::warn!(event = event.id, step = savepoint, error = %e, "a built-in step skipped this event");
+            tx.roll_back_to(savepoint).await?;
+            tx.release(savepoint).await
         }
     }
 }

@@ -449,9 +449,9 @@ pub async fn remove_member(conn: &mut Conn, account_id: i64, user_id: i64) -> Re
     )
     .bind(account_id)
     .bind(user_id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    crate::notifications::forget_member(conn, account_id, user_id).await
 }
 
 fn agent_row(row: &sqlx::any::AnyRow) -> Result<Agent> {

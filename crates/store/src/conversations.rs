@@ -650,11 +650,12 @@ pub async fn assign_because(
             json!(updated.team_id),
         ));
     }
-    events::conversation(
+    events::conversation_changed_by(
         tx,
         EventKind::ConversationUpdated,
         &updated,
         Some(changed(&diff)),
+        scope.user_id(),
     )
     .await?;
     Ok(updated)

@@ -1,7 +1,7 @@
 //! Writing domain events, with their snapshot payloads, inside the change's transaction.
 
 use serde_json::Value;
-use throughline_core::event::{EventKind, NewEvent};
+use throughline_core::event::{CHANGED_BY_KEY, EventKind, NewEvent};
 use throughline_core::model::{Contact, Conversation, Inbox, Message};
 use throughline_core::views::webhook_body;
 use throughline_core::visibility::{AUDIENCE_KEY, Owner};
@@ -56,9 +56,23 @@ pub(crate) async fn conversation(
     c: &Conversation,
     changed: Option<Value>,
 ) -> Result<()> {
+    conversation_changed_by(tx, kind, c, changed, None).await
+}
+
+/// [`conversation`], naming the user who made the change (`CHANGED_BY_KEY`).
+pub(crate) async fn conversation_changed_by(
+    tx: &mut Tx,
+    kind: EventKind,
+    c: &Conversation,
+    changed: Option<Value>,
+    by: Option<i64>,
+) -> Result<()> {
     let mut payload = conversation_body(tx, c, changed).await?;
     if let Value::Object(map) = &mut payload {
         map.insert(AUDIENCE_KEY.into(), Owner::of(c).to_json());
+        if let Some(user_id) = by {
+            map.insert(CHANGED_BY_KEY.into(), serde_json::json!({ "user_id": user_id }));
+        }
     }
     tx.emit(NewEvent {
         kind,

@@ -70,6 +70,7 @@ pub mod macros;
 pub mod media;
 pub mod messages;
 pub mod moves;
+pub mod notifications;
 pub mod privacy;
 pub mod providers;
 mod records;

@@ -873,6 +873,8 @@ async fn update_last_seen(
     let mut tx = state.store.begin().await?;
     let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
     conversations::mark_seen(&mut tx, &c, Seer::Agent { user_id }).await?;
+    // What the agent has now read needs no more telling.
+    throughline_store::notifications::read_all(tx.conn(), &ctx.scope, Some(c.id)).await?;
     tx.commit().await?;
     Ok(ok())
 }

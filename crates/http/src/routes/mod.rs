@@ -22,6 +22,8 @@ mod journey;
 mod journey_campaigns;
 mod labels;
 mod macros;
+mod notifications;
+mod participants;
 pub(crate) mod messages;
 mod metrics;
 mod platform;
@@ -65,6 +67,8 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = webhooks::routes(router);
     let router = agent_bots::routes(router);
     let router = custom_filters::routes(router);
+    let router = notifications::routes(router);
+    let router = participants::routes(router);
     let router = automation_rules::routes(router);
     let router = macros::routes(router);
     let router = sla_policies::routes(router);

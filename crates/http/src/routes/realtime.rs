@@ -288,10 +288,12 @@ impl Session {
                         )
                         .await?;
                         resync |= events.len() as i64 > REPLAY_LIMIT;
+                        // The same rule as the hub's live fan-out.
+                        let user_id = self.who.id;
                         replay.extend(events.iter().filter_map(|e| {
-                            let inbox = frames::conversation_inbox(e).or(e.inbox_id);
-                            let visible = inbox.is_none_or(|i| g.inboxes.includes(i));
-                            visible.then(|| frames::agent_event(e)).flatten()
+                            frames::agent_receives(e, user_id, &g.inboxes)
+                                .then(|| frames::agent_event(e))
+                                .flatten()
                         }));
                     }
                     replay.sort_by_key(|f| f.event_id);

@@ -24,6 +24,7 @@ mod macros;
 mod messages;
 mod messaging;
 mod moves;
+mod notifications;
 mod omnichannel;
 mod operations_list;
 mod outbound_guard;
