@@ -59,6 +59,7 @@ by_path = [
     (r"^/api/v1/accounts/\{account_id\}/macros/\{id\}", "id", ids["macro_id"]),
     (r"^/api/v1/accounts/\{account_id\}/sla_policies/\{id\}", "id", ids["sla_policy_id"]),
     (r"^/api/v1/accounts/\{account_id\}/journey_campaigns/\{id\}", "id", ids["journey_campaign_id"]),
+    (r"^/api/v1/accounts/\{account_id\}/notifications/\{id\}", "id", ids["notification_id"]),
     (r"^/platform/api/v1/users/\{id\}", "id", ids["platform_user_id"]),
     (r"^/platform/api/v1/accounts/\{account_id\}", "account_id", ids["platform_account_id"]),
 ]

@@ -155,6 +155,25 @@ campaign = admin(
 # The conversation's uuid names its survey page.
 conversation_uuid = admin("GET", f"/conversations/{conversation_id}")["uuid"]
 
+# A notification of the first administrator's (a participant told of the customer's message),
+# for the cross-tenant pass; the automation consumer writes it after the commit.
+me = call("GET", "/api/v1/profile", None, token)
+admin("POST", f"/conversations/{conversation_id}/participants", {"user_ids": [me["id"]]})
+call(
+    "POST",
+    f"{public}/contacts/{source_id}/conversations/{conversation_id}/messages",
+    {"content": "Anyone there?"},
+)
+notification_id = None
+for _ in range(100):
+    page = admin("GET", "/notifications")["data"]["payload"]
+    if page:
+        notification_id = page[0]["id"]
+        break
+    time.sleep(0.1)
+if notification_id is None:
+    sys.exit("seed: the participant got no notification")
+
 # The webhook's deliveries are written by a background consumer after the commit.
 delivery_id = None
 for _ in range(100):
@@ -192,6 +211,7 @@ ids = {
     "macro_id": global_macro["payload"]["id"],
     "sla_policy_id": sla_policy["payload"]["id"],
     "journey_campaign_id": campaign["payload"]["id"],
+    "notification_id": notification_id,
     "conversation_uuid": conversation_uuid,
     "agent_id": agent["id"],
     "platform_token": platform_token,

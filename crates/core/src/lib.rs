@@ -30,6 +30,7 @@ pub mod routing;
 pub mod scope;
 pub mod sla;
 pub mod survey;
+pub mod system_mail;
 pub mod two_factor;
 pub mod validate;
 pub mod views;

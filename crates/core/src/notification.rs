@@ -245,7 +245,7 @@ mod tests {
         );
         assert_eq!(plain_excerpt("one two three", 2), "one two ...");
         assert_eq!(plain_excerpt("[unclosed link", 5), "[unclosed link");
-        assert_eq!(plain_excerpt("a ] b ( c [d](", 5), "a ] b ( ...");
+        assert_eq!(plain_excerpt("a ] b ( c [d](", 5), "a ] b ( c ...");
     }
 
     fn message<'a>(participants: &'a [i64], mentioned: &'a [i64]) -> NewMessage<'a> {
@@ -312,6 +312,38 @@ mod tests {
         assert_eq!(for_assignment(Some(3), Some(1)), Some(3));
         assert_eq!(for_assignment(Some(3), None), Some(3));
         assert_eq!(for_assignment(None, Some(1)), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever the people: the author is never told, nobody twice, and everyone told is
+        /// the assignee, a participant or (in a note) mentioned.
+        #[test]
+        fn nobody_twice_never_the_author(
+            author in proptest::option::of(1i64..6),
+            assignee in proptest::option::of(1i64..6),
+            participants in proptest::collection::vec(1i64..6, 0..6),
+            mentioned in proptest::collection::vec(1i64..6, 0..6),
+            private in proptest::bool::ANY,
+        ) {
+            let m = NewMessage { author, notifiable: true, private, content: "", assignee,
+                participants: &participants, mentioned: &mentioned };
+            let told = for_message(&m);
+            let mut users: Vec<i64> = told.iter().map(|(u, _)| *u).collect();
+            users.sort_unstable();
+            let before = users.len();
+            users.dedup();
+            proptest::prop_assert_eq!(before, users.len());
+            for (user, kind) in told {
+                proptest::prop_assert!(Some(user) != author);
+                let why = match kind {
+                    NotificationType::ConversationMention => private && mentioned.contains(&user),
+                    NotificationType::AssignedConversationNewMessage => assignee == Some(user),
+                    NotificationType::ParticipatingConversationNewMessage => participants.contains(&user),
+                    _ => false,
+                };
+                proptest::prop_assert!(why);
+            }
+        }
     }
 
     #[test]

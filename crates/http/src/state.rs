@@ -31,6 +31,9 @@ pub struct HttpConfig {
     pub ws_idle_timeout: Duration,
     /// The bearer token `/metrics` asks for; without one it answers loopback callers only.
     pub metrics_token: Option<String>,
+    /// The relay for invitations and password resets; without one, administrators are shown
+    /// the invitation links to pass on themselves.
+    pub system_mail: Option<throughline_service::system_mail::SystemMail>,
 }
 
 impl Default for HttpConfig {
@@ -46,6 +49,7 @@ impl Default for HttpConfig {
             ws_ping_interval: Duration::from_secs(30),
             ws_idle_timeout: Duration::from_secs(90),
             metrics_token: None,
+            system_mail: None,
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct Inner {
     /// Wrong second-factor codes (sign-in's second step, disabling), counted apart from
     /// passwords: a correct password must not reset the count of wrong codes.
     pub two_factor_throttle: LoginThrottle,
+    /// Password reset requests (per address and email) and spent links tried (per address).
+    pub reset_throttle: LoginThrottle,
     pub public_limits: PublicLimits,
     pub origin_policies: crate::public_guard::OriginPolicies,
     /// What channel adapters send with.
@@ -90,6 +96,7 @@ impl AppState {
             config,
             throttle: LoginThrottle::default(),
             two_factor_throttle: LoginThrottle::default(),
+            reset_throttle: LoginThrottle::default(),
             clients,
         }))
     }

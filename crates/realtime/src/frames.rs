@@ -166,7 +166,10 @@ pub fn agent_event(e: &StoredEvent) -> Option<Frame> {
     let data = if is_message(e.kind) {
         e.payload.get("view").cloned().unwrap_or(Value::Null)
     } else if e.kind == EventKind::NotificationCreated {
-        e.payload.get("notification").cloned().unwrap_or(Value::Null)
+        e.payload
+            .get("notification")
+            .cloned()
+            .unwrap_or(Value::Null)
     } else {
         let mut body = e.payload.clone();
         if let Value::Object(map) = &mut body {

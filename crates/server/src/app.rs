@@ -222,6 +222,7 @@ impl App {
             metrics_token: config.metrics_token.clone(),
             ws_ping_interval: config.connections.ws_ping_interval,
             ws_idle_timeout: config.connections.ws_idle_timeout,
+            system_mail: config.system_mail.clone(),
             ..HttpConfig::default()
         };
         let hub = Hub::start(bus.clone(), HubConfig::default());

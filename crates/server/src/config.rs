@@ -96,6 +96,26 @@ pub struct Settings {
     /// Largest email the SMTP receiver accepts, in MiB [default: 25]
     #[arg(long, global = true, env = "THROUGHLINE_SMTP_MAX_MESSAGE_MB")]
     pub smtp_max_message_mb: Option<usize>,
+    /// System mail (invitations, password resets): the SMTP relay's host [default: none, and
+    /// the links are shown to administrators instead]
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_ADDRESS")]
+    pub smtp_address: Option<String>,
+    /// System mail: the relay's port [default: 587]
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// System mail: the relay's user name [default: no authentication]
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// System mail: the relay's password
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_PASSWORD")]
+    pub smtp_password: Option<String>,
+    /// System mail: starttls, tls or none [default: starttls]
+    #[arg(long, global = true, env = "THROUGHLINE_SMTP_SECURITY")]
+    pub smtp_security: Option<String>,
+    /// System mail: the From address, e.g. "Acme Support <support@acme.test>"
+    /// [default: throughline@ the public URL's host]
+    #[arg(long, global = true, env = "THROUGHLINE_MAILER_SENDER")]
+    pub mailer_sender: Option<String>,
     /// Seconds between IMAP polls of a mailbox without IDLE [default: 60]
     #[arg(long, global = true, env = "THROUGHLINE_IMAP_POLL_SECS")]
     pub imap_poll_secs: Option<u64>,
@@ -216,6 +236,12 @@ impl Settings {
             smtp_tls_cert: self.smtp_tls_cert.or(lower.smtp_tls_cert),
             smtp_tls_key: self.smtp_tls_key.or(lower.smtp_tls_key),
             smtp_max_message_mb: self.smtp_max_message_mb.or(lower.smtp_max_message_mb),
+            smtp_address: self.smtp_address.or(lower.smtp_address),
+            smtp_port: self.smtp_port.or(lower.smtp_port),
+            smtp_username: self.smtp_username.or(lower.smtp_username),
+            smtp_password: self.smtp_password.or(lower.smtp_password),
+            smtp_security: self.smtp_security.or(lower.smtp_security),
+            mailer_sender: self.mailer_sender.or(lower.mailer_sender),
             imap_poll_secs: self.imap_poll_secs.or(lower.imap_poll_secs),
             public_rate_per_ip: self.public_rate_per_ip.or(lower.public_rate_per_ip),
             public_rate_per_visitor: self
@@ -285,6 +311,8 @@ pub struct Config {
     pub smtp_tls: Option<(PathBuf, PathBuf)>,
     pub smtp_max_message_bytes: usize,
     pub imap_poll_secs: u64,
+    /// The relay for system mail (invitations, password resets), when one is configured.
+    pub system_mail: Option<throughline_service::system_mail::SystemMail>,
     /// Client API rate limits (requests per second; 0 = off).
     pub public_rates: throughline_http::PublicRates,
     /// Where the messaging providers' APIs are, and the Meta app's shared secrets.
@@ -330,7 +358,15 @@ impl Config {
         Config::resolve(cli.or(from_file))
     }
 
-    pub fn resolve(s: Settings) -> anyhow::Result<Config> {
+    pub fn resolve(mut s: Settings) -> anyhow::Result<Config> {
+        let mail = SystemMailSettings {
+            address: s.smtp_address.take(),
+            port: s.smtp_port,
+            username: s.smtp_username.take(),
+            password: s.smtp_password.take(),
+            security: s.smtp_security.take(),
+            sender: s.mailer_sender.take(),
+        };
         let connections = crate::serve::ConnectionLimits::resolve(&s)?;
         let listen = s
             .listen
@@ -350,6 +386,7 @@ impl Config {
             "json" => LogFormat::Json,
             other => anyhow::bail!("log format must be text or json, not `{other}`"),
         };
+        let system_mail = system_mail(mail, &public_url)?;
         let smtp_tls = match (s.smtp_tls_cert, s.smtp_tls_key) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
@@ -411,6 +448,7 @@ impl Config {
                 * 1024
                 * 1024,
             imap_poll_secs: s.imap_poll_secs.unwrap_or(60).clamp(1, 3600),
+            system_mail,
             public_rates: {
                 let d = throughline_http::PublicRates::default();
                 throughline_http::PublicRates {
@@ -616,4 +654,75 @@ mod tests {
             "{shown}"
         );
     }
+}
+
+/// The `smtp_*` settings of system mail, as given.
+struct SystemMailSettings {
+    address: Option<String>,
+    port: Option<u16>,
+    username: Option<String>,
+    password: Option<String>,
+    security: Option<String>,
+    sender: Option<String>,
+}
+
+/// The system mail relay from the `smtp_*` settings: none without `smtp_address`.
+fn system_mail(
+    s: SystemMailSettings,
+    public_url: &str,
+) -> anyhow::Result<Option<throughline_service::system_mail::SystemMail>> {
+    use throughline_channels::email::Mailbox;
+    use throughline_channels::email::send::{SmtpSettings, TlsMode};
+    let Some(host) = s
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    else {
+        return Ok(None);
+    };
+    let tls = match s.security.as_deref().map(str::trim).unwrap_or("starttls") {
+        "starttls" => TlsMode::StartTls,
+        "tls" => TlsMode::Tls,
+        "none" => TlsMode::None,
+        other => anyhow::bail!("smtp_security must be starttls, tls or none, not `{other}`"),
+    };
+    let mut smtp = SmtpSettings::new(host, s.port.unwrap_or(587));
+    smtp.tls = tls;
+    smtp.username = s.username.filter(|u| !u.is_empty());
+    smtp.password = s.password.filter(|p| !p.is_empty());
+    let from = match s.sender.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(given) => sender(given)?,
+        None => {
+            let host = public_url
+                .split("://")
+                .nth(1)
+                .unwrap_or(public_url)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("localhost");
+            Mailbox {
+                address: format!("throughline@{host}"),
+                name: Some("Throughline".into()),
+            }
+        }
+    };
+    Ok(Some(throughline_service::system_mail::SystemMail {
+        smtp,
+        from,
+    }))
+}
+
+/// `Name <address>` or a bare address.
+fn sender(given: &str) -> anyhow::Result<throughline_channels::email::Mailbox> {
+    let (name, address) = match given.rsplit_once('<') {
+        Some((name, rest)) => (
+            Some(name.trim().trim_matches('"').to_owned()).filter(|n| !n.is_empty()),
+            rest.trim_end().trim_end_matches('>').trim().to_owned(),
+        ),
+        None => (None, given.to_owned()),
+    };
+    let address = throughline_core::identity::normalize_email(&address)
+        .map_err(|e| anyhow::anyhow!("mailer_sender `{given}`: {e}"))?;
+    Ok(throughline_channels::email::Mailbox { address, name })
 }

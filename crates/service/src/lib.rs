@@ -27,6 +27,7 @@ pub mod providers;
 pub mod routing;
 pub mod sla;
 pub mod surveys;
+pub mod system_mail;
 pub mod threading;
 pub mod touchpoints;
 pub mod visitor;

@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use throughline_core::event::{EventKind, StoredEvent, changed_by};
 use throughline_core::conversation::Status;
+use throughline_core::event::{EventKind, StoredEvent, changed_by};
 use throughline_core::model::Conversation;
 use throughline_core::notification::{self as rules, NewMessage, NotificationType};
 use throughline_store::notifications::{self as store, NewNotification};
@@ -127,8 +127,7 @@ pub async fn on_event(tx: &mut Tx, cache: &mut Cache, event: &StoredEvent) -> Re
     let told = match due {
         Due::Assignment { assignee } => {
             // A conversation a bot holds is not yet anyone's work (Chatwoot's rule).
-            if conversation.status == Status::Pending
-                || conversation.assignee_id != Some(assignee)
+            if conversation.status == Status::Pending || conversation.assignee_id != Some(assignee)
             {
                 return Ok(());
             }
@@ -148,8 +147,10 @@ pub async fn on_event(tx: &mut Tx, cache: &mut Cache, event: &StoredEvent) -> Re
             }
             let mentioned = store::who_may_see(tx.conn(), &conversation, &mentioned).await?;
             store::add_participants(tx.conn(), &conversation, &mentioned).await?;
-            cache.followed.insert(conversation.id, !mentioned.is_empty());
             let participants = store::participants(tx.conn(), &conversation).await?;
+            cache
+                .followed
+                .insert(conversation.id, !participants.is_empty());
             let message = NewMessage {
                 author,
                 notifiable: true,

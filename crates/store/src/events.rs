@@ -71,7 +71,10 @@ pub(crate) async fn conversation_changed_by(
     if let Value::Object(map) = &mut payload {
         map.insert(AUDIENCE_KEY.into(), Owner::of(c).to_json());
         if let Some(user_id) = by {
-            map.insert(CHANGED_BY_KEY.into(), serde_json::json!({ "user_id": user_id }));
+            map.insert(
+                CHANGED_BY_KEY.into(),
+                serde_json::json!({ "user_id": user_id }),
+            );
         }
     }
     tx.emit(NewEvent {

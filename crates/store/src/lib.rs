@@ -71,6 +71,7 @@ pub mod media;
 pub mod messages;
 pub mod moves;
 pub mod notifications;
+pub mod password_links;
 pub mod privacy;
 pub mod providers;
 mod records;

@@ -1,6 +1,7 @@
 // The agent's WebSocket: resumes with ?after=<last event id> after a drop, drops frames it
 // already has (ids ≤ the last seen), and asks listeners to refetch on `resync`.
 
+import type { AppNotification } from './notifications';
 import type { SlaEvent } from './sla';
 import type { Conversation, Message, Offer } from './types';
 
@@ -41,7 +42,9 @@ export type ContactFrame = EventBase & {
   event: 'contact_created' | 'contact_updated' | 'contact_deleted' | 'contact_merged' | 'business_event_created';
   data: unknown;
 };
-export type EventFrame = MessageFrame | MoveFrame | ConversationFrame | SlaFrame | ContactFrame;
+/** A new notification of mine (only my tabs hear it): `data` is the notification. */
+export type NotificationFrame = EventBase & { event: 'notification_created'; data: AppNotification };
+export type EventFrame = MessageFrame | MoveFrame | ConversationFrame | SlaFrame | ContactFrame | NotificationFrame;
 
 /** `conversation_*` events other than merges and splits. */
 export function isConversationFrame(frame: EventFrame): frame is ConversationFrame {

@@ -24,6 +24,18 @@ use crate::state::AppState;
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
         .routes(routes!(update, remove))
+        .routes(routes!(resend_invitation))
+}
+
+/// An agent just added, with what became of a new user's invitation to choose a password.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct AddedAgent {
+    #[serde(flatten)]
+    agent: AgentView,
+    /// Throughline: a new user without a password gets a link to choose one, mailed through
+    /// the system mail or, without one, shown here for the administrator to pass on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invitation: Option<super::passwords::InvitationLink>,
 }
 
 /// All agents of the account.
@@ -107,9 +119,9 @@ struct NewAgent {
     role: String,
     availability_status: Option<String>,
     auto_offline: Option<bool>,
-    /// Throughline: an initial password for a new user, so the agent can sign in before email
-    /// invitations exist. Without one, an administrator sets it later. A user who exists
-    /// already keeps their own password: this one is not applied.
+    /// Throughline: an initial password for a new user. Without one, the new user is invited
+    /// to choose theirs through a link (mailed, or shown in the answer's `invitation`). A user
+    /// who exists already keeps their own password: this one is not applied.
     password: Option<String>,
 }
 
@@ -117,17 +129,18 @@ struct NewAgent {
 /// of a user who exists already (in another account) gets an invitation instead: nothing is
 /// granted until that user accepts it from their profile, and the answer (and the agents
 /// list) shows only what was typed here, exactly as for a new email, so adding an email never
-/// tells whether someone uses it.
+/// tells whether someone uses it. A new user without a password is invited to choose one
+/// (`invitation` in the answer).
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/agents", tag = "Agents",
     params(("account_id" = i64, Path)), request_body = NewAgent, security(("userApiKey" = [])),
-    responses((status = 200, body = AgentView), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = AddedAgent), (status = 403, body = crate::error::ErrorBody),
         (status = 422, body = crate::error::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     ctx: AccountCtx,
     audit: Audit,
     Json(body): Json<NewAgent>,
-) -> ApiResult<axum::Json<AgentView>> {
+) -> ApiResult<axum::Json<AddedAgent>> {
     ctx.require_admin()?;
     let name = required_text("name", &body.name, 255)?;
     let email = normalize_email(&body.email)
@@ -137,6 +150,7 @@ async fn create(
         Some(p) => Some(super::auth::hash_new_password(p).await?),
         None => None,
     };
+    let has_password = password_hash.is_some();
     let availability = body
         .availability_status
         .as_deref()
@@ -183,7 +197,10 @@ async fn create(
                 )
                 .await?;
             tx.commit().await?;
-            return Ok(axum::Json(AgentView::from(&invitation)));
+            return Ok(axum::Json(AddedAgent {
+                agent: AgentView::from(&invitation),
+                invitation: None,
+            }));
         }
         None => {
             let u = accounts::create_user(
@@ -229,7 +246,64 @@ async fn create(
         )
         .await?;
     tx.commit().await?;
-    Ok(axum::Json(AgentView::from(&agent)))
+    let invitation = if has_password {
+        None
+    } else {
+        Some(send_invitation(&state, &ctx, &agent.user).await?)
+    };
+    Ok(axum::Json(AddedAgent {
+        agent: AgentView::from(&agent),
+        invitation,
+    }))
+}
+
+/// Opens (again) the new user's link to choose a password, and mails it.
+async fn send_invitation(
+    state: &AppState,
+    ctx: &AccountCtx,
+    user: &throughline_core::model::User,
+) -> ApiResult<super::passwords::InvitationLink> {
+    let account = {
+        let mut conn = state.store.read().await?;
+        accounts::get_account(&mut conn, ctx.account_id()).await?
+    };
+    let inviter = ctx
+        .caller
+        .user()
+        .map_or_else(|| account.name.clone(), |u| u.available_name().to_owned());
+    super::passwords::invite(state, user, &account.name, &account.locale, &inviter).await
+}
+
+/// Sends a new link to an agent who has not chosen a password yet (administrators); the
+/// earlier link stops working. 422 for an agent who has a password already.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/agents/{id}/resend_invitation", tag = "Agents",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = super::passwords::InvitationLink), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn resend_invitation(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<super::passwords::InvitationLink>> {
+    ctx.require_admin()?;
+    let agent = {
+        let mut conn = state.store.read().await?;
+        let agent = accounts::get_agent(&mut conn, &ctx.scope, id).await?;
+        if accounts::password_hash_unscoped(&mut conn, id)
+            .await?
+            .is_some()
+        {
+            return Err(ApiError::invalid(
+                "id",
+                "has_password",
+                "this agent has chosen a password already; they can reset it from the sign-in page",
+            ));
+        }
+        agent
+    };
+    Ok(axum::Json(
+        send_invitation(&state, &ctx, &agent.user).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -214,7 +214,9 @@ async fn unread_count(
 ) -> ApiResult<axum::Json<i64>> {
     ctx.require_user()?;
     let mut conn = state.store.read().await?;
-    Ok(axum::Json(store::unread_count(&mut conn, &ctx.scope).await?))
+    Ok(axum::Json(
+        store::unread_count(&mut conn, &ctx.scope).await?,
+    ))
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]

@@ -132,7 +132,7 @@ async fn update(
     views(&mut conn, &ctx, &ids).await
 }
 
-/// Removes participants (ids that are not participants are ignored).
+/// Removes participants (agents who are not participants are ignored).
 #[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/conversations/{conversation_id}/participants", tag = "Conversations",
     params(("account_id" = i64, Path), ("conversation_id" = i64, Path)), request_body = Participants, security(("userApiKey" = [])),
     responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody)))]
@@ -144,6 +144,19 @@ async fn remove(
 ) -> ApiResult<axum::Json<Empty>> {
     let mut tx = state.store.begin().await?;
     let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
+    // Ids that are no agent of the account are a mistake worth telling (as for inbox members).
+    let agents = accounts::agents_by_ids(tx.conn(), &ctx.scope, &body.user_ids).await?;
+    if body
+        .user_ids
+        .iter()
+        .any(|u| !agents.iter().any(|a| a.user.id == *u))
+    {
+        return Err(ApiError::invalid(
+            "user_ids",
+            "invalid",
+            "every user must be an agent of this account",
+        ));
+    }
     store::remove_participants(tx.conn(), &c, &body.user_ids).await?;
     tx.commit().await?;
     Ok(axum::Json(Empty {}))

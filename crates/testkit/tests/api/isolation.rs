@@ -129,6 +129,45 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
     )
     .await;
     let ident = inbox["inbox_identifier"].as_str().unwrap_or_default();
+    // The administrator follows the conversation; the customer writes again: a notification.
+    let me = t
+        .call("GET", "/api/v1/profile", Some(token), None)
+        .await
+        .expect(200);
+    call(
+        "POST",
+        acc(&format!(
+            "/conversations/{}/participants",
+            th.conversation_id
+        )),
+        json!({"user_ids": [me["id"]]}),
+    )
+    .await;
+    t.call(
+        "POST",
+        &format!(
+            "/public/api/v1/inboxes/{ident}/contacts/{}/conversations/{}/messages",
+            th.source_id, th.conversation_id
+        ),
+        None,
+        Some(json!({"content": format!("{tag} anyone there?")})),
+    )
+    .await
+    .expect(200);
+    let notification = t
+        .eventually(
+            std::time::Duration::from_secs(10),
+            "the administrator's notification",
+            || async {
+                let list = t
+                    .call("GET", &acc("/notifications"), Some(token), None)
+                    .await
+                    .expect(200);
+                let id = list["data"]["payload"][0]["id"].clone();
+                (!id.is_null()).then_some(id)
+            },
+        )
+        .await;
     t.call(
         "POST",
         &format!("/public/api/v1/inboxes/{ident}/contacts"),
@@ -168,6 +207,7 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
     ids.insert("macro_id", global_macro["payload"]["id"].clone());
     ids.insert("sla_policy_id", sla_policy["payload"]["id"].clone());
     ids.insert("journey_campaign_id", campaign["payload"]["id"].clone());
+    ids.insert("notification_id", notification);
     let conversation = t
         .call(
             "GET",
@@ -219,6 +259,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
                 "macros" => id("macro_id"),
                 "sla_policies" => id("sla_policy_id"),
                 "journey_campaigns" => id("journey_campaign_id"),
+                "notifications" => id("notification_id"),
                 other => panic!("no id for `{other}` in {template}: add it to this test"),
             }
         }
@@ -251,8 +292,23 @@ pub(crate) fn body_for(method: &str, template: &str, target: &Tenant) -> Option<
     let tail = template.rsplit('/').next().unwrap_or_default();
     Some(match (method, tail) {
         ("GET", _) => return None,
-        ("DELETE", _) if !template.ends_with("members") && !template.ends_with("account_users") => {
+        ("DELETE", _)
+            if !template.ends_with("members")
+                && !template.ends_with("account_users")
+                && !template.ends_with("participants") =>
+        {
             return None;
+        }
+        (_, "participants") => json!({"user_ids": [id("agent_id")]}),
+        (_, "snooze") => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default();
+            json!({"snoozed_until": now + 86_400})
+        }
+        (_, "read_all") => {
+            json!({"primary_actor_type": "Conversation", "primary_actor_id": id("conversation_id")})
         }
         (_, "inbox_members") => json!({"inbox_id": id("inbox_id"), "user_ids": [id("agent_id")]}),
         (_, "team_members") => json!({"user_ids": [id("agent_id")]}),
@@ -334,6 +390,8 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
         "journey_campaigns": get("/journey_campaigns".into()).await,
         "opt_outs": get(format!("/contacts/{contact}/opt_outs")).await,
         "csat": get("/csat_survey_responses".into()).await,
+        "notifications": get("/notifications".into()).await,
+        "participants": get(format!("/conversations/{conv}/participants")).await,
         // Refused attacks leave nothing in B's audit log either.
         "audit_logs": get("/audit_logs?per_page=100".into()).await,
     })

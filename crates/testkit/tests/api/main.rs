@@ -26,6 +26,7 @@ mod messaging;
 mod moves;
 mod notifications;
 mod omnichannel;
+mod onboarding;
 mod operations_list;
 mod outbound_guard;
 mod pipeline;

@@ -20,9 +20,12 @@ on_both_databases!(
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn socket(t: &TestApp, token: &str) -> WsClient {
-    let mut ws = WsClient::connect(&t.ws_url("/api/v1/realtime"), &[("api_access_token", token)])
-        .await
-        .unwrap_or_else(|e| panic!("agent socket refused: {e:?}"));
+    let mut ws = WsClient::connect(
+        &t.ws_url("/api/v1/realtime"),
+        &[("api_access_token", token)],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("agent socket refused: {e:?}"));
     ws.until("ready", WAIT).await;
     ws
 }
@@ -158,7 +161,11 @@ async fn a_mention_in_a_note_tells_only_the_mentioned_agent_live(b: Backend) {
     // socket with no notification before it.
     customer_says(&t, &th, "ainda esperando").await;
     let bia_frames = frames_until(&mut bia_ws, "message_created").await;
-    let bia_frames = [bia_frames, frames_until(&mut bia_ws, "message_created").await].concat();
+    let bia_frames = [
+        bia_frames,
+        frames_until(&mut bia_ws, "message_created").await,
+    ]
+    .concat();
     assert!(
         bia_frames
             .iter()
@@ -195,7 +202,10 @@ async fn a_mention_in_a_note_tells_only_the_mentioned_agent_live(b: Backend) {
     assert_eq!(ids, [ana]);
     assert_eq!(participants[0]["email"], "ana@acme.test");
     // The author is never told of their own note.
-    assert_eq!(t.get(&t.acc("/notifications")).await["data"]["meta"]["count"], 0);
+    assert_eq!(
+        t.get(&t.acc("/notifications")).await["data"]["meta"]["count"],
+        0
+    );
     // A public reply's `@` reaches the customer, not a colleague.
     t.post(
         &t.acc(&format!("/conversations/{}/messages", th.conversation_id)),
@@ -228,7 +238,7 @@ async fn notifications_are_read_snoozed_and_deleted_by_their_agent_only(b: Backe
         l["data"]["meta"]["count"] == 2
     })
     .await;
-    assert_eq!(list["data"]["meta"]["unread_count"], 2);
+    assert_eq!(list["data"]["meta"]["unread_count"], 2, "{list}");
     // Newest first.
     assert_eq!(
         list["data"]["payload"][0]["primary_actor_id"],
@@ -335,7 +345,10 @@ async fn notifications_are_read_snoozed_and_deleted_by_their_agent_only(b: Backe
         .await
         .expect(200);
     assert_eq!(snoozed["snoozed_until"], later);
-    assert_eq!(notifications(&t, &ana_token).await["data"]["meta"]["count"], 1);
+    assert_eq!(
+        notifications(&t, &ana_token).await["data"]["meta"]["count"],
+        1
+    );
 
     // Deleting: the read ones, then one, then all.
     t.call(
@@ -346,7 +359,10 @@ async fn notifications_are_read_snoozed_and_deleted_by_their_agent_only(b: Backe
     )
     .await
     .expect(200);
-    assert_eq!(notifications(&t, &ana_token).await["data"]["meta"]["count"], 0);
+    assert_eq!(
+        notifications(&t, &ana_token).await["data"]["meta"]["count"],
+        0
+    );
     t.call("DELETE", &one(""), Some(&ana_token), None)
         .await
         .expect(200);
@@ -426,7 +442,10 @@ async fn assignment_and_new_messages_tell_the_assignee_and_participants(b: Backe
         kinds(l) == ["assigned_conversation_new_message"]
     })
     .await;
-    assert_eq!(list["data"]["payload"][0]["secondary_actor"]["content"], "any news?");
+    assert_eq!(
+        list["data"]["payload"][0]["secondary_actor"]["content"],
+        "any news?"
+    );
     notifications_when(&t, &bia_token, "bia's participating notification", |l| {
         kinds(l) == ["participating_conversation_new_message"]
     })
@@ -434,7 +453,10 @@ async fn assignment_and_new_messages_tell_the_assignee_and_participants(b: Backe
     // Ana's own reply tells Bia, not Ana.
     t.call(
         "POST",
-        &t.acc(&format!("/conversations/{}/messages", given.conversation_id)),
+        &t.acc(&format!(
+            "/conversations/{}/messages",
+            given.conversation_id
+        )),
         Some(&ana_token),
         Some(json!({"content": "on its way"})),
     )
@@ -470,7 +492,10 @@ async fn participants_must_see_the_conversation(b: Backend) {
     let (sara, _) = t.agent("sara@acme.test", "supervisor").await;
     members(&t, &inbox, &[ana, bia]).await;
     let th = thread(&t, &inbox, "hello").await;
-    let path = t.acc(&format!("/conversations/{}/participants", th.conversation_id));
+    let path = t.acc(&format!(
+        "/conversations/{}/participants",
+        th.conversation_id
+    ));
 
     let added = t
         .call(
@@ -484,14 +509,29 @@ async fn participants_must_see_the_conversation(b: Backend) {
     assert_eq!(added.as_array().unwrap().len(), 2);
     // Adding again adds nobody.
     let again = t
-        .call("POST", &path, Some(&ana_token), Some(json!({"user_ids": [bia]})))
+        .call(
+            "POST",
+            &path,
+            Some(&ana_token),
+            Some(json!({"user_ids": [bia]})),
+        )
         .await
         .expect(200);
     assert_eq!(again, json!([]));
     // Someone who cannot see the inbox, or no agent at all, is refused whole.
-    for bad in [json!([caio]), json!([bia, 999_999]), json!("x"), json!([true])] {
+    for bad in [
+        json!([caio]),
+        json!([bia, 999_999]),
+        json!("x"),
+        json!([true]),
+    ] {
         let answer = t
-            .call("POST", &path, Some(&ana_token), Some(json!({"user_ids": bad})))
+            .call(
+                "POST",
+                &path,
+                Some(&ana_token),
+                Some(json!({"user_ids": bad})),
+            )
             .await;
         assert!(
             answer.status == 422 || answer.status == 400,
