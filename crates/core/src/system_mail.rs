@@ -57,6 +57,45 @@ pub fn invitation(
     }
 }
 
+/// Someone who has an account already was invited to another one: they accept it after
+/// signing in (nothing is granted before).
+pub fn membership_invitation(
+    locale: Option<&str>,
+    inviter: &str,
+    account: &str,
+    sign_in: &str,
+) -> Letter {
+    match lang(locale) {
+        "pt-BR" => Letter {
+            subject: format!("Convite para {account} no Throughline"),
+            text: format!(
+                "Olá!\n\n{inviter} convidou você para atender clientes em {account} no \
+                 Throughline. Entre com sua conta de sempre e aceite o convite no seu perfil:\n\
+                 {sign_in}\n\nSe você não esperava este convite, recuse-o ou ignore este \
+                 e-mail.\n"
+            ),
+        },
+        "pl" => Letter {
+            subject: format!("Zaproszenie do {account} w Throughline"),
+            text: format!(
+                "Dzień dobry!\n\n{inviter} zaprasza Cię do obsługi klientów w {account} w \
+                 Throughline. Zaloguj się swoim kontem i przyjmij zaproszenie w profilu:\n\
+                 {sign_in}\n\nJeśli nie spodziewasz się tego zaproszenia, odrzuć je lub \
+                 zignoruj tę wiadomość.\n"
+            ),
+        },
+        _ => Letter {
+            subject: format!("You are invited to {account} on Throughline"),
+            text: format!(
+                "Hello,\n\n{inviter} invited you to help customers in {account} on \
+                 Throughline. Sign in with your usual account and accept the invitation in \
+                 your profile:\n{sign_in}\n\nIf you did not expect this invitation, decline \
+                 it or ignore this email.\n"
+            ),
+        },
+    }
+}
+
 /// The user asked to reset their password: a link that works for `minutes` minutes.
 pub fn password_reset(locale: Option<&str>, name: &str, link: &str, minutes: i64) -> Letter {
     match lang(locale) {
@@ -106,6 +145,10 @@ mod tests {
             assert!(invited.text.contains(word), "{locale:?}");
             assert!(invited.subject.contains("Acme"));
             assert!(invited.text.contains("Łucja"));
+            let joined =
+                membership_invitation(locale, "Ana", "Acme", "https://help.acme.test/login");
+            assert!(joined.text.contains("https://help.acme.test/login"));
+            assert!(joined.subject.contains("Acme"));
             let reset = password_reset(locale, "Łucja", link, 60);
             assert!(reset.text.contains(link));
             assert!(reset.text.contains("60"));

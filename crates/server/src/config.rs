@@ -517,6 +517,16 @@ db_max_connections = 8
 # smtp_tls_cert = "/etc/throughline/smtp.crt"
 # smtp_tls_key = "/etc/throughline/smtp.key"
 smtp_max_message_mb = 25
+# System mail — agents' invitations and password resets — through your SMTP relay (none by
+# default: invitation links are then shown to the administrator, and resets are off).
+# smtp_address = "smtp.example.com"
+smtp_port = 587
+# smtp_username = "throughline@example.com"
+# smtp_password = "…"
+# starttls, tls or none
+smtp_security = "starttls"
+# Default: Throughline <throughline@<public_url's host>>
+# mailer_sender = "Acme Support <support@example.com>"
 # Seconds between IMAP polls of mailboxes whose server has no IDLE.
 imap_poll_secs = 60
 # Rate limits of the Client API (the website widget's endpoints), per second with bursts of
@@ -593,6 +603,53 @@ mod tests {
         assert_eq!(from_example.outbound, c.outbound);
         assert!(!c.outbound.allow_private_networks);
         assert_eq!(from_example.connections, c.connections);
+    }
+
+    #[test]
+    fn system_mail_is_read_and_bad_values_refused() {
+        assert!(
+            Config::resolve(Settings::default())
+                .unwrap()
+                .system_mail
+                .is_none()
+        );
+        let file: Settings = toml::from_str(
+            "public_url = \"https://help.acme.test\"\nsmtp_address = \"smtp.acme.test\"\n\
+             smtp_security = \"tls\"\nsmtp_port = 465\nsmtp_username = \"bot\"\n\
+             smtp_password = \"secret\"",
+        )
+        .unwrap();
+        let mail = Config::resolve(file).unwrap().system_mail.unwrap();
+        assert_eq!(mail.smtp.host, "smtp.acme.test");
+        assert_eq!(mail.smtp.port, 465);
+        assert_eq!(
+            mail.smtp.tls,
+            throughline_channels::email::send::TlsMode::Tls
+        );
+        assert_eq!(mail.from.address, "throughline@help.acme.test");
+        assert!(
+            !format!("{mail:?}").contains("secret"),
+            "the password stays out of logs"
+        );
+        let named = Config::resolve(Settings {
+            smtp_address: Some("smtp.acme.test".into()),
+            mailer_sender: Some("\"Acme Help\" <Help@Acme.test>".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .system_mail
+        .unwrap();
+        assert_eq!(named.from.address, "help@acme.test");
+        assert_eq!(named.from.name.as_deref(), Some("Acme Help"));
+        for (security, sender) in [("ssl", "a@b.test"), ("tls", "not an address")] {
+            let bad = Settings {
+                smtp_address: Some("smtp.acme.test".into()),
+                smtp_security: Some(security.into()),
+                mailer_sender: Some(sender.into()),
+                ..Default::default()
+            };
+            assert!(Config::resolve(bad).is_err(), "{security} {sender}");
+        }
     }
 
     #[test]

@@ -197,9 +197,19 @@ async fn create(
                 )
                 .await?;
             tx.commit().await?;
+            let (account_name, locale, inviter) = inviting(&state, &ctx).await?;
+            let notice = super::passwords::notify_membership(
+                &state,
+                &invitation.email,
+                &locale,
+                &account_name,
+                &inviter,
+            )
+            .await;
+            // Answered as a new user's would be: with a password given, no invitation.
             return Ok(axum::Json(AddedAgent {
                 agent: AgentView::from(&invitation),
-                invitation: None,
+                invitation: (!has_password).then_some(notice),
             }));
         }
         None => {
@@ -257,12 +267,8 @@ async fn create(
     }))
 }
 
-/// Opens (again) the new user's link to choose a password, and mails it.
-async fn send_invitation(
-    state: &AppState,
-    ctx: &AccountCtx,
-    user: &throughline_core::model::User,
-) -> ApiResult<super::passwords::InvitationLink> {
+/// The inviting account's name and language, and who invites (the administrator's name).
+async fn inviting(state: &AppState, ctx: &AccountCtx) -> ApiResult<(String, String, String)> {
     let account = {
         let mut conn = state.store.read().await?;
         accounts::get_account(&mut conn, ctx.account_id()).await?
@@ -271,7 +277,17 @@ async fn send_invitation(
         .caller
         .user()
         .map_or_else(|| account.name.clone(), |u| u.available_name().to_owned());
-    super::passwords::invite(state, user, &account.name, &account.locale, &inviter).await
+    Ok((account.name, account.locale, inviter))
+}
+
+/// Opens (again) the new user's link to choose a password, and mails it.
+async fn send_invitation(
+    state: &AppState,
+    ctx: &AccountCtx,
+    user: &throughline_core::model::User,
+) -> ApiResult<super::passwords::InvitationLink> {
+    let (account_name, locale, inviter) = inviting(state, ctx).await?;
+    super::passwords::invite(state, user, &account_name, &locale, &inviter).await
 }
 
 /// Sends a new link to an agent who has not chosen a password yet (administrators); the

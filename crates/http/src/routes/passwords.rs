@@ -44,7 +44,8 @@ fn page_url(state: &AppState, token: &str) -> String {
     )
 }
 
-/// What became of an invitation's link: mailed, or to be passed on by the administrator.
+/// What became of an invitation: mailed, or (a new user's link) to be passed on by the
+/// administrator.
 #[derive(Serialize, Clone, Debug, utoipa::ToSchema)]
 pub(crate) struct InvitationLink {
     /// The email went out through the system mail.
@@ -52,11 +53,58 @@ pub(crate) struct InvitationLink {
     /// Why it did not (no system mail configured, the relay refused).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_error: Option<String>,
-    /// The link, for the administrator to pass on — only when no email went out.
+    /// A new user's link, for the administrator to pass on — only when no email went out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Unix seconds.
-    pub expires_at: i64,
+    /// When `url` stops working (Unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+const NO_SYSTEM_MAIL: &str = "no system mail is configured (smtp_address)";
+
+/// Tells someone who has an account already that they were invited to another (they accept
+/// it in their profile). The answer is a new user's when mail goes out, so adding an email
+/// does not tell whether someone uses it; without system mail only a new user has a link to
+/// show, and the answers differ.
+pub(crate) async fn notify_membership(
+    state: &AppState,
+    email: &str,
+    locale: &str,
+    account_name: &str,
+    inviter: &str,
+) -> InvitationLink {
+    let Some(mail) = &state.config.system_mail else {
+        return InvitationLink {
+            email_sent: false,
+            email_error: Some(NO_SYSTEM_MAIL.into()),
+            url: None,
+            expires_at: None,
+        };
+    };
+    let letter = system_mail::membership_invitation(
+        Some(locale),
+        inviter,
+        account_name,
+        &format!("{}/login", state.config.public_url),
+    );
+    match mail.send(Mailbox::new(email), &letter).await {
+        Ok(()) => InvitationLink {
+            email_sent: true,
+            email_error: None,
+            url: None,
+            expires_at: None,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "the invitation email could not be sent");
+            InvitationLink {
+                email_sent: false,
+                email_error: Some(e.to_string()),
+                url: None,
+                expires_at: None,
+            }
+        }
+    }
 }
 
 /// Opens an invitation link for a new user (replacing an earlier one) and mails it.
@@ -85,9 +133,9 @@ pub(crate) async fn invite(
     let Some(mail) = &state.config.system_mail else {
         return Ok(InvitationLink {
             email_sent: false,
-            email_error: Some("no system mail is configured (smtp_address)".into()),
+            email_error: Some(NO_SYSTEM_MAIL.into()),
             url: Some(url),
-            expires_at,
+            expires_at: Some(expires_at),
         });
     };
     let locale = user.locale.as_deref().unwrap_or(account_locale);
@@ -108,7 +156,7 @@ pub(crate) async fn invite(
             email_sent: true,
             email_error: None,
             url: None,
-            expires_at,
+            expires_at: None,
         }),
         Err(e) => {
             tracing::warn!(user = user.id, error = %e, "the invitation email could not be sent");
@@ -116,7 +164,7 @@ pub(crate) async fn invite(
                 email_sent: false,
                 email_error: Some(e.to_string()),
                 url: Some(url),
-                expires_at,
+                expires_at: Some(expires_at),
             })
         }
     }

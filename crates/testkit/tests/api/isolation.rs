@@ -616,6 +616,10 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                     "/metrics",
                     "/auth/sign_in",
                     "/auth/sign_out",
+                    // A link's token is the credential, for one user: onboarding.rs proves
+                    // links work once, for their user, and forged ones open nothing.
+                    "/auth/password",
+                    "/auth/password/edit",
                     "/api/v1/profile",
                     "/api/v1/profile/reset_access_token",
                     // The caller's own second factor: no id in the path, nothing of anyone
