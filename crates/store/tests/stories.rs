@@ -46,6 +46,8 @@ on_both!(
     bulk_history_has_the_shape_of_messages_written_one_by_one,
     a_transaction_knows_whether_it_wrote,
     a_message_event_shows_its_conversation_as_a_fresh_read_does,
+    password_links_work_once_for_their_user_until_they_expire,
+    a_notification_is_written_once_per_event_and_one_per_conversation,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
@@ -1012,4 +1014,220 @@ async fn a_message_event_shows_its_conversation_as_a_fresh_read_does(backend: Ba
         );
         assert_eq!(event.payload["inbox"]["id"], json!(through.id));
     }
+}
+
+async fn user(store: &Store, email: &str) -> throughline_core::model::User {
+    let mut tx = store.begin().await.unwrap();
+    let u = accounts::create_user(
+        tx.conn(),
+        accounts::NewUser {
+            email: email.into(),
+            name: email.into(),
+            display_name: None,
+            password_hash: None,
+            custom_attributes: json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    u
+}
+
+async fn password_links_work_once_for_their_user_until_they_expire(backend: Backend) {
+    use throughline_store::password_links::{self, Purpose};
+    let (_db, store) = open(backend).await;
+    let ana = user(&store, "ana@acme.test").await;
+    let bia = user(&store, "bia@acme.test").await;
+    let key = store.key();
+    let mut tx = store.begin().await.unwrap();
+    let (first, _) =
+        password_links::issue_unscoped(tx.conn(), key, ana.id, Purpose::Invitation, 60_000)
+            .await
+            .unwrap();
+    // A second invitation replaces the first; a reset link lives beside it.
+    let (second, expires) =
+        password_links::issue_unscoped(tx.conn(), key, ana.id, Purpose::Invitation, 60_000)
+            .await
+            .unwrap();
+    let (reset, _) = password_links::issue_unscoped(tx.conn(), key, ana.id, Purpose::Reset, 60_000)
+        .await
+        .unwrap();
+    let (expired, _) = password_links::issue_unscoped(tx.conn(), key, bia.id, Purpose::Reset, -1)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut conn = store.read().await.unwrap();
+    assert_eq!(
+        password_links::peek_unscoped(&mut conn, key, &first)
+            .await
+            .unwrap(),
+        None
+    );
+    let seen = password_links::peek_unscoped(&mut conn, key, &second)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (seen.user_id, seen.purpose, seen.expires_at),
+        (ana.id, Purpose::Invitation, expires)
+    );
+    assert!(
+        password_links::invited_unscoped(&mut conn, ana.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        password_links::peek_unscoped(&mut conn, key, &expired)
+            .await
+            .unwrap(),
+        None
+    );
+    // Another server's key does not recognise the token, whatever the database holds.
+    let stranger = ServerKey::generate();
+    assert_eq!(
+        password_links::peek_unscoped(&mut conn, &stranger, &second)
+            .await
+            .unwrap(),
+        None
+    );
+    drop(conn);
+
+    let mut tx = store.begin().await.unwrap();
+    let spent = password_links::consume_unscoped(tx.conn(), key, &reset)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((spent.user_id, spent.purpose), (ana.id, Purpose::Reset));
+    // Spending one spends every link of the user; twice is nothing.
+    assert_eq!(
+        password_links::consume_unscoped(tx.conn(), key, &second)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        password_links::consume_unscoped(tx.conn(), key, &reset)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        password_links::consume_unscoped(tx.conn(), key, &expired)
+            .await
+            .unwrap(),
+        None
+    );
+    for forged in ["", "nonce", "a.b", &format!("{reset}0")] {
+        assert_eq!(
+            password_links::consume_unscoped(tx.conn(), key, forged)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn a_notification_is_written_once_per_event_and_one_per_conversation(backend: Backend) {
+    use throughline_core::notification::NotificationType;
+    use throughline_store::notifications::{self, NewNotification};
+    let (_db, store) = open(backend).await;
+    let f = fixture(&store, "Acme").await;
+    let other = fixture(&store, "Beta").await;
+    let ana = user(&store, "ana@acme.test").await;
+    let mut tx = store.begin().await.unwrap();
+    accounts::add_member(tx.conn(), f.scope.account_id(), ana.id, Role::Agent, None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let first = new_conversation(&store, &f).await;
+    let second = new_conversation(&store, &f).await;
+    let notify = |conversation, event_id, kind| NewNotification {
+        user_id: ana.id,
+        kind,
+        conversation,
+        message_id: None,
+        event_id,
+    };
+    let mut tx = store.begin().await.unwrap();
+    let made = notifications::create(
+        &mut tx,
+        notify(&first, 101, NotificationType::ConversationMention),
+    )
+    .await
+    .unwrap();
+    assert!(made.is_some());
+    // The same event again (a replay, another process): nothing.
+    let again = notifications::create(
+        &mut tx,
+        notify(&first, 101, NotificationType::ConversationMention),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, None);
+    // A newer one of the same conversation replaces it; another conversation's stays.
+    notifications::create(
+        &mut tx,
+        notify(&second, 102, NotificationType::ConversationAssignment),
+    )
+    .await
+    .unwrap();
+    let newer = notifications::create(
+        &mut tx,
+        notify(
+            &first,
+            103,
+            NotificationType::ParticipatingConversationNewMessage,
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let ana_scope = {
+        let mut conn = store.read().await.unwrap();
+        throughline_store::scope::for_user(&mut conn, ana.id, f.scope.account_id())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let mut conn = store.read().await.unwrap();
+    let page = notifications::list(&mut conn, &ana_scope, 1).await.unwrap();
+    assert_eq!((page.count, page.unread_count), (2, 2));
+    assert_eq!(page.notifications[0].id, newer.id, "newest first");
+    assert_eq!(
+        page.notifications[0].conversation.display_id,
+        first.display_id
+    );
+    // Every notification announced itself to its agent only.
+    let events = outbox::account_events_after(&mut conn, f.scope.account_id(), 0, 100)
+        .await
+        .unwrap();
+    let announced: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::NotificationCreated)
+        .map(|e| e.payload["user_id"].as_i64())
+        .collect();
+    assert_eq!(announced, vec![Some(ana.id); 3]);
+    // Nobody else reaches them: not the system, not another account's scope.
+    assert!(notifications::list(&mut conn, &f.scope, 1).await.is_err());
+    let foreign = AccountScope::system(other.scope.account_id());
+    assert!(
+        notifications::get(&mut conn, &foreign, newer.id)
+            .await
+            .is_err()
+    );
+    drop(conn);
+    // Leaving the account leaves its notifications.
+    let mut tx = store.begin().await.unwrap();
+    accounts::remove_member(tx.conn(), f.scope.account_id(), ana.id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let left = notifications::list(&mut conn, &ana_scope, 1).await.unwrap();
+    assert_eq!(left.count, 0);
 }
