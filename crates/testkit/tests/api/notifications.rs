@@ -241,8 +241,8 @@ async fn notifications_are_read_snoozed_and_deleted_by_their_agent_only(b: Backe
     assert_eq!(list["data"]["meta"]["unread_count"], 2, "{list}");
     // Newest first.
     assert_eq!(
-        list["data"]["payload"][0]["primary_actor_id"],
-        second.conversation_id
+        list["data"]["payload"][0]["primary_actor_id"], second.conversation_id,
+        "{list}"
     );
     let id = list["data"]["payload"][0]["id"].as_i64().unwrap();
     let one = |rest: &str| t.acc(&format!("/notifications/{id}{rest}"));
