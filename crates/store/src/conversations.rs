@@ -311,7 +311,9 @@ fn push_filters(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &C
         } else if crate::filters::is_postgres(conn) {
             q.push("id IN (SELECT conversation_id FROM messages WHERE account_id = ")
                 .bind(account)
-                .push(" AND to_tsvector('simple', COALESCE(content, '')) @@ to_tsquery('simple', ")
+                .push(" AND ")
+                .push(crate::search::PG_MESSAGE_VECTOR)
+                .push(" @@ to_tsquery('simple', ")
                 .bind(crate::search::tsquery(&words))
                 .push("))");
         } else {

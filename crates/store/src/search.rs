@@ -1,9 +1,40 @@
-//! Message search: the user's words turned into each database's full-text query.
+//! Message search: the user's words turned into each database's full-text query, and the
+//! messages it finds.
 //!
 //! Both indexes (SQLite FTS5, PostgreSQL GIN over `to_tsvector('simple', …)`, see migration
 //! 0006) split text into words; a search matches messages containing every word given, each
 //! as a word prefix ("pedi" finds "pedido"). Only letters and digits reach the query
 //! languages, so nothing a user types can change the query's structure.
+
+/// Letters written with a diacritic, lower and upper case, and the plain letters they are
+/// searched as: the Portuguese and Polish ones and their neighbours. PostgreSQL indexes message
+/// text through `translate(…, FOLD_FROM, FOLD_TO)` (migration 0019); SQLite's FTS5 folds every
+/// letter that decomposes itself, and the index is given `ł` as `l` (it does not decompose).
+pub(crate) const FOLD_FROM: &str = "áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżž\
+ÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ";
+pub(crate) const FOLD_TO: &str = "aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz\
+aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz";
+
+/// The PostgreSQL expression the message index is built on (and searches must repeat exactly,
+/// so the planner uses the index).
+pub(crate) const PG_MESSAGE_VECTOR: &str = "to_tsvector('simple', translate(COALESCE(content, ''), \
+'áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżžÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ', \
+'aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzzaaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz'))";
+
+/// `c` without its diacritic, when it is one of [`FOLD_FROM`].
+pub fn fold_char(c: char) -> char {
+    FOLD_FROM
+        .chars()
+        .position(|f| f == c)
+        .and_then(|i| FOLD_TO.chars().nth(i))
+        .unwrap_or(c)
+}
+
+/// A word as the indexes hold it: diacritics of [`FOLD_FROM`] off ("zamówienie" → "zamowienie",
+/// "łódź" → "lodz").
+pub fn fold(word: &str) -> String {
+    word.chars().map(fold_char).collect()
+}
 
 /// At most this many words take part in one search.
 const MAX_WORDS: usize = 8;
@@ -22,6 +53,7 @@ pub fn words(input: &str) -> Vec<String> {
                 .take(MAX_WORD_CHARS)
                 .flat_map(char::to_lowercase)
                 .filter(|c| c.is_alphanumeric())
+                .map(fold_char)
                 .collect::<String>()
         })
         .filter(|w| !w.is_empty())
@@ -47,16 +79,110 @@ pub fn tsquery(words: &[String]) -> String {
         .join(" & ")
 }
 
+/// A message found by its words, with where it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoundMessage {
+    pub id: i64,
+    pub content: Option<String>,
+    pub message_type: i64,
+    pub content_type: String,
+    pub source_id: Option<String>,
+    pub private: bool,
+    pub sender_type: Option<String>,
+    pub sender_id: Option<i64>,
+    pub created_at: i64,
+    pub conversation_display_id: i64,
+    pub inbox_id: i64,
+    pub inbox_name: String,
+    pub channel_type: String,
+}
+
+/// The newest messages (customers' and agents', notes included; not activity lines) whose text
+/// has every word of `text` as a word prefix, in the conversations the scope may see.
+pub async fn messages(
+    conn: &mut crate::Conn,
+    scope: &crate::AccountScope,
+    text: &str,
+    limit: i64,
+) -> crate::Result<Vec<FoundMessage>> {
+    use crate::rows::RowExt;
+    let words = words(text);
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = crate::sql::SqlBuilder::new(
+        "SELECT m.id, m.content, m.message_type, m.content_type, m.source_id, m.private, \
+           m.sender_type, m.sender_id, m.created_at, c.display_id, m.inbox_id, \
+           i.name AS inbox_name, i.channel_type \
+         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         JOIN inboxes i ON i.id = m.inbox_id WHERE m.account_id = ",
+    );
+    q.bind(scope.account_id())
+        .push(" AND m.message_type IN (0, 1)");
+    if let crate::scope::InboxVisibility::Only(ids) = scope.inboxes() {
+        q.push(" AND c.inbox_id IN ").bind_list(ids);
+    }
+    if crate::filters::is_postgres(conn) {
+        q.push(" AND ")
+            .push(PG_MESSAGE_VECTOR)
+            .push(" @@ to_tsquery('simple', ")
+            .bind(tsquery(&words))
+            .push(")");
+    } else {
+        q.push(" AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ")
+            .bind(fts5_query(&words))
+            .push(")");
+    }
+    q.push(" ORDER BY m.id DESC LIMIT ")
+        .bind(limit.clamp(1, 100));
+    let rows = q.build().fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FoundMessage {
+                id: r.int("id")?,
+                content: r.opt_text("content")?,
+                message_type: r.int("message_type")?,
+                content_type: r.text("content_type")?,
+                source_id: r.opt_text("source_id")?,
+                private: r.flag("private")?,
+                sender_type: r.opt_text("sender_type")?,
+                sender_id: r.opt_int("sender_id")?,
+                created_at: r.int("created_at")?,
+                conversation_display_id: r.int("display_id")?,
+                inbox_id: r.int("inbox_id")?,
+                inbox_name: r.text("inbox_name")?,
+                channel_type: r.text("channel_type")?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
     #[test]
+    fn folding_tables_pair_each_letter_and_match_the_index_expression() {
+        assert_eq!(FOLD_FROM.chars().count(), FOLD_TO.chars().count());
+        for (from, to) in FOLD_FROM.chars().zip(FOLD_TO.chars()) {
+            assert!(to.is_ascii_lowercase(), "{from} → {to}");
+            assert_eq!(
+                from.to_lowercase().next().map(fold_char),
+                Some(to),
+                "{from} folds like its lower case"
+            );
+        }
+        assert!(PG_MESSAGE_VECTOR.contains(FOLD_FROM));
+        assert!(PG_MESSAGE_VECTOR.contains(FOLD_TO));
+        assert_eq!(fold("Żółć łódź zamówienie NÃO"), "Zolc lodz zamowienie NAO");
+    }
+
+    #[test]
     fn words_are_letters_and_digits_lower_cased() {
         assert_eq!(
             words("Pedido #4521, não chegou!"),
-            ["pedido", "4521", "não", "chegou"]
+            ["pedido", "4521", "nao", "chegou"]
         );
         assert_eq!(words("  \"*'() & | ! :"), Vec::<String>::new());
         // Found by the property test: a Turkish dotted capital I.

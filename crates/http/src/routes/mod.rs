@@ -33,6 +33,7 @@ mod provider_inboxes;
 pub(crate) mod public;
 mod realtime;
 mod routing;
+mod search;
 mod sla_policies;
 mod surveys;
 mod teams;
@@ -71,6 +72,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = custom_filters::routes(router);
     let router = notifications::routes(router);
     let router = participants::routes(router);
+    let router = search::routes(router);
     let router = automation_rules::routes(router);
     let router = macros::routes(router);
     let router = sla_policies::routes(router);

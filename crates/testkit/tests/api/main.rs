@@ -38,6 +38,7 @@ mod reliability;
 mod resources;
 mod routing;
 mod routing_settings;
+mod search;
 mod service_levels;
 mod story;
 mod surveys;
