@@ -581,6 +581,77 @@ ws_idle_timeout_secs = 90
 "#
 }
 
+/// The `smtp_*` settings of system mail, as given.
+struct SystemMailSettings {
+    address: Option<String>,
+    port: Option<u16>,
+    username: Option<String>,
+    password: Option<String>,
+    security: Option<String>,
+    sender: Option<String>,
+}
+
+/// The system mail relay from the `smtp_*` settings: none without `smtp_address`.
+fn system_mail(
+    s: SystemMailSettings,
+    public_url: &str,
+) -> anyhow::Result<Option<throughline_service::system_mail::SystemMail>> {
+    use throughline_channels::email::Mailbox;
+    use throughline_channels::email::send::{SmtpSettings, TlsMode};
+    let Some(host) = s
+        .address
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    else {
+        return Ok(None);
+    };
+    let tls = match s.security.as_deref().map(str::trim).unwrap_or("starttls") {
+        "starttls" => TlsMode::StartTls,
+        "tls" => TlsMode::Tls,
+        "none" => TlsMode::None,
+        other => anyhow::bail!("smtp_security must be starttls, tls or none, not `{other}`"),
+    };
+    let mut smtp = SmtpSettings::new(host, s.port.unwrap_or(587));
+    smtp.tls = tls;
+    smtp.username = s.username.filter(|u| !u.is_empty());
+    smtp.password = s.password.filter(|p| !p.is_empty());
+    let from = match s.sender.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(given) => sender(given)?,
+        None => {
+            let host = public_url
+                .split("://")
+                .nth(1)
+                .unwrap_or(public_url)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("localhost");
+            Mailbox {
+                address: format!("throughline@{host}"),
+                name: Some("Throughline".into()),
+            }
+        }
+    };
+    Ok(Some(throughline_service::system_mail::SystemMail {
+        smtp,
+        from,
+    }))
+}
+
+/// `Name <address>` or a bare address.
+fn sender(given: &str) -> anyhow::Result<throughline_channels::email::Mailbox> {
+    let (name, address) = match given.rsplit_once('<') {
+        Some((name, rest)) => (
+            Some(name.trim().trim_matches('"').to_owned()).filter(|n| !n.is_empty()),
+            rest.trim_end().trim_end_matches('>').trim().to_owned(),
+        ),
+        None => (None, given.to_owned()),
+    };
+    let address = throughline_core::identity::normalize_email(&address)
+        .map_err(|e| anyhow::anyhow!("mailer_sender `{given}`: {e}"))?;
+    Ok(throughline_channels::email::Mailbox { address, name })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -711,75 +782,4 @@ mod tests {
             "{shown}"
         );
     }
-}
-
-/// The `smtp_*` settings of system mail, as given.
-struct SystemMailSettings {
-    address: Option<String>,
-    port: Option<u16>,
-    username: Option<String>,
-    password: Option<String>,
-    security: Option<String>,
-    sender: Option<String>,
-}
-
-/// The system mail relay from the `smtp_*` settings: none without `smtp_address`.
-fn system_mail(
-    s: SystemMailSettings,
-    public_url: &str,
-) -> anyhow::Result<Option<throughline_service::system_mail::SystemMail>> {
-    use throughline_channels::email::Mailbox;
-    use throughline_channels::email::send::{SmtpSettings, TlsMode};
-    let Some(host) = s
-        .address
-        .as_deref()
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-    else {
-        return Ok(None);
-    };
-    let tls = match s.security.as_deref().map(str::trim).unwrap_or("starttls") {
-        "starttls" => TlsMode::StartTls,
-        "tls" => TlsMode::Tls,
-        "none" => TlsMode::None,
-        other => anyhow::bail!("smtp_security must be starttls, tls or none, not `{other}`"),
-    };
-    let mut smtp = SmtpSettings::new(host, s.port.unwrap_or(587));
-    smtp.tls = tls;
-    smtp.username = s.username.filter(|u| !u.is_empty());
-    smtp.password = s.password.filter(|p| !p.is_empty());
-    let from = match s.sender.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        Some(given) => sender(given)?,
-        None => {
-            let host = public_url
-                .split("://")
-                .nth(1)
-                .unwrap_or(public_url)
-                .split(['/', ':'])
-                .next()
-                .unwrap_or("localhost");
-            Mailbox {
-                address: format!("throughline@{host}"),
-                name: Some("Throughline".into()),
-            }
-        }
-    };
-    Ok(Some(throughline_service::system_mail::SystemMail {
-        smtp,
-        from,
-    }))
-}
-
-/// `Name <address>` or a bare address.
-fn sender(given: &str) -> anyhow::Result<throughline_channels::email::Mailbox> {
-    let (name, address) = match given.rsplit_once('<') {
-        Some((name, rest)) => (
-            Some(name.trim().trim_matches('"').to_owned()).filter(|n| !n.is_empty()),
-            rest.trim_end().trim_end_matches('>').trim().to_owned(),
-        ),
-        None => (None, given.to_owned()),
-    };
-    let address = throughline_core::identity::normalize_email(&address)
-        .map_err(|e| anyhow::anyhow!("mailer_sender `{given}`: {e}"))?;
-    Ok(throughline_channels::email::Mailbox { address, name })
 }

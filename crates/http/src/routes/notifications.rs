@@ -93,9 +93,19 @@ async fn update(
     ctx: AccountCtx,
     Path((_account_id, id)): Path<(i64, i64)>,
 ) -> ApiResult<axum::Json<Value>> {
+    mark(&state, &ctx, id, true).await
+}
+
+/// Marks one of the caller's notifications read or unread.
+async fn mark(
+    state: &AppState,
+    ctx: &AccountCtx,
+    id: i64,
+    read: bool,
+) -> ApiResult<axum::Json<Value>> {
     ctx.require_user()?;
     let mut tx = state.store.begin().await?;
-    let n = store::set_read(tx.conn(), &ctx.scope, id, true).await?;
+    let n = store::set_read(tx.conn(), &ctx.scope, id, read).await?;
     tx.commit().await?;
     Ok(view(&n))
 }
@@ -109,11 +119,7 @@ async fn unread(
     ctx: AccountCtx,
     Path((_account_id, id)): Path<(i64, i64)>,
 ) -> ApiResult<axum::Json<Value>> {
-    ctx.require_user()?;
-    let mut tx = state.store.begin().await?;
-    let n = store::set_read(tx.conn(), &ctx.scope, id, false).await?;
-    tx.commit().await?;
-    Ok(view(&n))
+    mark(&state, &ctx, id, false).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -55,21 +55,6 @@ async fn eventually_runs(t: &TestApp, rule: i64, count: usize, what: &str) -> Ve
     .await
 }
 
-async fn customer_writes(t: &TestApp, th: &crate::Thread, text: &str) {
-    let ident = th.inbox["inbox_identifier"].as_str().unwrap();
-    t.call(
-        "POST",
-        &format!(
-            "/public/api/v1/inboxes/{ident}/contacts/{}/conversations/{}/messages",
-            th.source_id, th.conversation_id
-        ),
-        None,
-        Some(json!({"content": text})),
-    )
-    .await
-    .expect(200);
-}
-
 async fn conversation(t: &TestApp, display_id: i64) -> Value {
     t.get(&t.acc(&format!("/conversations/{display_id}"))).await
 }
@@ -339,7 +324,7 @@ async fn each_action_does_what_it_says(b: Backend) {
     )
     .await;
     let th = thread(&t, &inbox, "Hello").await;
-    customer_writes(&t, &th, "I want a REFUND please").await;
+    crate::customer_writes(&t, &th, "I want a REFUND please").await;
     let log = eventually_runs(&t, id, 1, "the rule ran").await;
     assert_eq!(log.len(), 1, "one message matched: {log:?}");
     assert_eq!(log[0]["outcome"], "acted", "{}", log[0]);
@@ -393,7 +378,7 @@ async fn each_action_does_what_it_says(b: Backend) {
     assert!(got[0].header("x-chatwoot-delivery").is_some());
 
     // A message without the word, and the rule's own reply, set nothing off.
-    customer_writes(&t, &th, "thanks").await;
+    crate::customer_writes(&t, &th, "thanks").await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(runs(&t, id).await.len(), 1);
 }
@@ -469,20 +454,20 @@ async fn status_actions_and_unassigning(b: Backend) {
             .await
         }
     };
-    customer_writes(&t, &th, "snooze").await;
+    crate::customer_writes(&t, &th, "snooze").await;
     status("snoozed").await;
     assert_eq!(
         eventually_runs(&t, snooze, 1, "snooze ran").await[0]["outcome"],
         "acted"
     );
-    customer_writes(&t, &th, "pending").await;
+    crate::customer_writes(&t, &th, "pending").await;
     // The customer's message reopened it first (a snoozed conversation wakes on a reply).
     status("pending").await;
     assert_eq!(
         eventually_runs(&t, pending, 1, "pending ran").await[0]["outcome"],
         "acted"
     );
-    customer_writes(&t, &th, "bye").await;
+    crate::customer_writes(&t, &th, "bye").await;
     status("resolved").await;
     assert_eq!(
         eventually_runs(&t, resolve, 1, "resolve ran").await[0]["outcome"],
@@ -491,7 +476,7 @@ async fn status_actions_and_unassigning(b: Backend) {
 
     // Nobody has replied yet: "last responding agent" cannot be done, and says so; the
     // other actions of the rule are done all the same.
-    customer_writes(&t, &th, "back").await;
+    crate::customer_writes(&t, &th, "back").await;
     let log = eventually_runs(&t, back, 1, "back ran").await;
     assert_eq!(log[0]["outcome"], "failed", "{}", log[0]);
     assert_eq!(log[0]["detail"][0]["ok"], true);
@@ -524,7 +509,7 @@ async fn status_actions_and_unassigning(b: Backend) {
     )
     .await
     .expect(200);
-    customer_writes(&t, &th, "back").await;
+    crate::customer_writes(&t, &th, "back").await;
     let log = eventually_runs(&t, back, 2, "back ran again").await;
     assert_eq!(log[0]["outcome"], "acted", "{}", log[0]);
     assert_eq!(
@@ -532,7 +517,7 @@ async fn status_actions_and_unassigning(b: Backend) {
         agent_id
     );
 
-    customer_writes(&t, &th, "stop").await;
+    crate::customer_writes(&t, &th, "stop").await;
     let c = status("resolved").await;
     assert_eq!(c["muted"], true);
     assert_eq!(
@@ -672,7 +657,7 @@ async fn each_operator_decides_as_written(b: Backend) {
         ),
     )
     .await;
-    customer_writes(&t, &th, "Olá, preciso de ajuda com o PEDIDO 123").await;
+    crate::customer_writes(&t, &th, "Olá, preciso de ajuda com o PEDIDO 123").await;
     eventually_runs(&t, sentinel, 1, "every rule had its turn").await;
     for (id, name, expected) in ids {
         let ran = runs(&t, id).await;
@@ -884,7 +869,7 @@ async fn business_events_and_a_channel_switch_set_rules_off(b: Backend) {
     );
     // The same customer writes again on the site (no switch), then through the app inbox,
     // relayed into the same conversation.
-    customer_writes(&t, &th, "still waiting").await;
+    crate::customer_writes(&t, &th, "still waiting").await;
     assert!(runs(&t, switched).await.is_empty());
     t.admin(
         "POST",

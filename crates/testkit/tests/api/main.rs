@@ -95,3 +95,19 @@ pub async fn thread(t: &TestApp, inbox: &Value, text: &str) -> Thread {
         conversation_id,
     }
 }
+
+/// The thread's customer writes again through the Client API.
+pub async fn customer_writes(t: &TestApp, th: &Thread, text: &str) {
+    let ident = th.inbox["inbox_identifier"].as_str().unwrap();
+    t.call(
+        "POST",
+        &format!(
+            "/public/api/v1/inboxes/{ident}/contacts/{}/conversations/{}/messages",
+            th.source_id, th.conversation_id
+        ),
+        None,
+        Some(json!({"content": text})),
+    )
+    .await
+    .expect(200);
+}

@@ -56,21 +56,6 @@ async fn note(t: &TestApp, conversation: i64, text: &str) -> Value {
     .await
 }
 
-async fn customer_says(t: &TestApp, th: &crate::Thread, text: &str) {
-    let ident = th.inbox["inbox_identifier"].as_str().unwrap();
-    t.call(
-        "POST",
-        &format!(
-            "/public/api/v1/inboxes/{ident}/contacts/{}/conversations/{}/messages",
-            th.source_id, th.conversation_id
-        ),
-        None,
-        Some(json!({"content": text})),
-    )
-    .await
-    .expect(200);
-}
-
 /// An API inbox that assigns nothing on its own: who is told of what follows the test's
 /// assignments alone.
 async fn inbox(t: &TestApp) -> Value {
@@ -159,7 +144,7 @@ async fn a_mention_in_a_note_tells_only_the_mentioned_agent_live(b: Backend) {
 
     // Bia, in the same inbox, sees the note but is told nothing: a later message reaches her
     // socket with no notification before it.
-    customer_says(&t, &th, "ainda esperando").await;
+    crate::customer_writes(&t, &th, "ainda esperando").await;
     let bia_frames = frames_until(&mut bia_ws, "message_created").await;
     let bia_frames = [
         bia_frames,
@@ -212,7 +197,7 @@ async fn a_mention_in_a_note_tells_only_the_mentioned_agent_live(b: Backend) {
         json!({"content": format!("{} will help you", mention(bia, "Bia"))}),
     )
     .await;
-    customer_says(&t, &th, "ok").await;
+    crate::customer_writes(&t, &th, "ok").await;
     notifications_when(&t, &ana_token, "ana's next notification", |l| {
         l["data"]["payload"][0]["secondary_actor"]["content"] == "ok"
     })
@@ -437,7 +422,7 @@ async fn assignment_and_new_messages_tell_the_assignee_and_participants(b: Backe
     )
     .await
     .expect(200);
-    customer_says(&t, &given, "any news?").await;
+    crate::customer_writes(&t, &given, "any news?").await;
     let list = notifications_when(&t, &ana_token, "ana's new message", |l| {
         kinds(l) == ["assigned_conversation_new_message"]
     })
