@@ -10,14 +10,14 @@
 /// searched as: the Portuguese and Polish ones and their neighbours. PostgreSQL indexes message
 /// text through `translate(…, FOLD_FROM, FOLD_TO)` (migration 0019); SQLite's FTS5 folds every
 /// letter that decomposes itself, and the index is given `ł` as `l` (it does not decompose).
-pub(crate) const FOLD_FROM: &str = "áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżž\
+pub const FOLD_FROM: &str = "áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżž\
 ÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ";
-pub(crate) const FOLD_TO: &str = "aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz\
+pub const FOLD_TO: &str = "aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz\
 aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz";
 
 /// The PostgreSQL expression the message index is built on (and searches must repeat exactly,
 /// so the planner uses the index).
-pub(crate) const PG_MESSAGE_VECTOR: &str = "to_tsvector('simple', translate(COALESCE(content, ''), \
+pub const PG_MESSAGE_VECTOR: &str = "to_tsvector('simple', translate(COALESCE(content, ''), \
 'áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżžÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ', \
 'aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzzaaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz'))";
 
