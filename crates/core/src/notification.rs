@@ -82,6 +82,10 @@ impl Mentions {
 
 const MENTION_SCHEME: &str = "mention://";
 
+/// The most people and teams one message may mention; the rest is text (a note is not a
+/// mailing list, and the lookup of who may see the conversation stays small).
+pub const MAX_MENTIONS: usize = 50;
+
 /// The mentions in a message's text. Anything that is not `mention://user/<id>/…` or
 /// `mention://team/<id>/…` with a positive id is ordinary text.
 pub fn mentions(content: &str) -> Mentions {
@@ -109,6 +113,9 @@ pub fn mentions(content: &str) -> Mentions {
         };
         if !list.contains(&id) {
             list.push(id);
+        }
+        if found.users.len() + found.teams.len() >= MAX_MENTIONS {
+            break;
         }
     }
     found
@@ -215,6 +222,16 @@ mod tests {
         let m = mentions(text);
         assert_eq!(m.users, vec![12, 7]);
         assert_eq!(m.teams, vec![3]);
+    }
+
+    #[test]
+    fn a_message_mentions_at_most_fifty() {
+        let text: String = (1..=500)
+            .map(|i| format!("[@U{i}](mention://user/{i}/U{i}) "))
+            .collect();
+        let m = mentions(&text);
+        assert_eq!(m.users.len(), MAX_MENTIONS);
+        assert_eq!(m.users.last(), Some(&50));
     }
 
     #[test]

@@ -258,10 +258,16 @@ pub async fn list(conn: &mut Conn, scope: &AccountScope, page: i64) -> Result<Pa
     let user_id = owner(scope)?;
     let now = now_ms();
     let offset = (page.max(1) - 1).saturating_mul(PAGE_SIZE);
+    // The counts come with the rows, from one statement: counted apart, a notification written
+    // between the two reads would be in the counts and not in the page.
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE n.account_id = $1 AND n.user_id = $2 \
-           AND (n.snoozed_until IS NULL OR n.snoozed_until <= $3) \
-         ORDER BY n.last_activity_at DESC, n.id DESC LIMIT $4 OFFSET $5"
+        "SELECT * FROM ({SELECT} WHERE n.account_id = $1 AND n.user_id = $2 \
+           AND (n.snoozed_until IS NULL OR n.snoozed_until <= $3)) found \
+         CROSS JOIN (SELECT COUNT(*) AS total, \
+             COALESCE(SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END), 0) AS unread \
+           FROM notifications WHERE account_id = $1 AND user_id = $2 \
+             AND (snoozed_until IS NULL OR snoozed_until <= $3)) tally \
+         ORDER BY found.last_activity_at DESC, found.id DESC LIMIT $4 OFFSET $5"
     )))
     .bind(scope.account_id())
     .bind(user_id)
@@ -271,7 +277,11 @@ pub async fn list(conn: &mut Conn, scope: &AccountScope, page: i64) -> Result<Pa
     .fetch_all(&mut *conn)
     .await?;
     let notifications = rows.iter().map(notification).collect::<Result<_>>()?;
-    let (count, unread_count) = counts(conn, scope.account_id(), user_id, now).await?;
+    let (count, unread_count) = match rows.first() {
+        Some(row) => (row.int("total")?, row.int("unread")?),
+        // A page past the end: the counts alone.
+        None => counts(conn, scope.account_id(), user_id, now).await?,
+    };
     Ok(Page {
         notifications,
         unread_count,

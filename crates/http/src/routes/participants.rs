@@ -41,24 +41,32 @@ async fn views(
     Ok(axum::Json(out))
 }
 
+/// At most this many users in one request.
+const MAX_USERS: usize = 100;
+
+fn bounded(user_ids: &[i64]) -> ApiResult<()> {
+    if user_ids.len() > MAX_USERS {
+        return Err(ApiError::invalid(
+            "user_ids",
+            "too_long",
+            format!("at most {MAX_USERS} users at a time"),
+        ));
+    }
+    Ok(())
+}
+
 /// The given users, each once, refused unless every one is an agent who sees the conversation.
 async fn checked(
     conn: &mut throughline_store::Conn,
     c: &Conversation,
     user_ids: &[i64],
 ) -> ApiResult<Vec<i64>> {
+    bounded(user_ids)?;
     let mut unique = Vec::with_capacity(user_ids.len());
     for id in user_ids {
         if !unique.contains(id) {
             unique.push(*id);
         }
-    }
-    if unique.len() > 100 {
-        return Err(ApiError::invalid(
-            "user_ids",
-            "too_long",
-            "at most 100 participants at a time",
-        ));
     }
     let seeing = store::who_may_see(conn, c, &unique).await?;
     if seeing.len() != unique.len() {
@@ -145,6 +153,7 @@ async fn remove(
     let mut tx = state.store.begin().await?;
     let c = conversations::get(tx.conn(), &ctx.scope, id).await?;
     // Ids that are no agent of the account are a mistake worth telling (as for inbox members).
+    bounded(&body.user_ids)?;
     let agents = accounts::agents_by_ids(tx.conn(), &ctx.scope, &body.user_ids).await?;
     if body
         .user_ids
