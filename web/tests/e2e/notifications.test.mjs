@@ -82,6 +82,12 @@ test('a mention in a note notifies the mentioned agent live, in his language', {
     await anaPage.locator('[data-testid=notifications-bell]').click();
     await anaPage.locator('#notifications-panel').getByText('Nothing new.').waitFor(WAIT);
     assert.deepEqual(await axe(anaPage, '#notifications-panel'), [], 'the panel in English');
+    // Jan's list (read now) in Brazilian Portuguese.
+    await janPage.evaluate(() => localStorage.setItem('tl.locale', 'pt-BR'));
+    await janPage.reload();
+    await janBell.click();
+    await janPage.locator(`#notifications-panel li[data-conversation="${id}"]`, { hasText: 'mencionou você' }).waitFor(WAIT);
+    assert.deepEqual(await axe(janPage, '#notifications-panel'), [], 'the panel in Brazilian Portuguese');
     assert.deepEqual(errors, []);
   } finally {
     await anaContext.close();

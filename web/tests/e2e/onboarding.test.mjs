@@ -70,6 +70,24 @@ test('an administrator invites an agent, who chooses a password through the link
     await agent.waitForURL(/\/app\/accounts\/\d+\/conversations/);
     assert.deepEqual(await untranslated(agent), []);
 
+    // The agents screen and the password page (a fresh link) pass axe in every language.
+    const resent = await api('POST', `{acc}/agents/${(await api('POST', '{acc}/agents', { name: `Axe ${stamp}`, email: `axe.${stamp}@browser.test`, role: 'agent' })).id}/resend_invitation`);
+    for (const locale of ['en', 'pt-BR', 'pl']) {
+      await admin.evaluate((l) => localStorage.setItem('tl.locale', l), locale);
+      await admin.goto(`${BASE}/app/accounts/${accountId}/settings/agents`);
+      await table.waitFor(WAIT);
+      assert.deepEqual(await axe(admin), [], `the agents screen in ${locale}`);
+      const reader = await browser.newContext();
+      const page = await reader.newPage();
+      await page.goto(`${BASE}/login`);
+      await page.evaluate((l) => localStorage.setItem('tl.locale', l), locale);
+      await page.goto(resent.url);
+      await page.locator('input[name=password]').waitFor(WAIT);
+      assert.deepEqual(await axe(page), [], `the password page in ${locale}`);
+      assert.deepEqual(await untranslated(page), []);
+      await reader.close();
+    }
+
     // The link is spent.
     const again = await browser.newContext();
     const late = await again.newPage();
