@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
-use crate::{Thread, thread};
+use crate::{customer_writes, thread};
 
 on_both_databases!(
     answered_in_the_widget,
@@ -67,21 +67,6 @@ fn surveys_in(list: &[Value]) -> Vec<Value> {
         .filter(|m| m["content_type"] == "input_csat")
         .cloned()
         .collect()
-}
-
-async fn customer_writes(t: &TestApp, th: &Thread, text: &str) {
-    let ident = th.inbox["inbox_identifier"].as_str().unwrap();
-    t.call(
-        "POST",
-        &format!(
-            "/public/api/v1/inboxes/{ident}/contacts/{}/conversations/{}/messages",
-            th.source_id, th.conversation_id
-        ),
-        None,
-        Some(json!({"content": text})),
-    )
-    .await
-    .expect(200);
 }
 
 async fn responses(t: &TestApp) -> Vec<Value> {
