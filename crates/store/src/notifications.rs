@@ -263,10 +263,7 @@ pub async fn list(conn: &mut Conn, scope: &AccountScope, page: i64) -> Result<Pa
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT * FROM ({SELECT} WHERE n.account_id = $1 AND n.user_id = $2 \
            AND (n.snoozed_until IS NULL OR n.snoozed_until <= $3)) found \
-         CROSS JOIN (SELECT COUNT(*) AS total, \
-             COALESCE(SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END), 0) AS unread \
-           FROM notifications WHERE account_id = $1 AND user_id = $2 \
-             AND (snoozed_until IS NULL OR snoozed_until <= $3)) tally \
+         CROSS JOIN ({TALLY}) tally \
          ORDER BY found.last_activity_at DESC, found.id DESC LIMIT $4 OFFSET $5"
     )))
     .bind(scope.account_id())
@@ -289,18 +286,19 @@ pub async fn list(conn: &mut Conn, scope: &AccountScope, page: i64) -> Result<Pa
     })
 }
 
+/// A user's visible notifications in an account (`$1`, `$2`, as of `$3`), and the unread ones.
+const TALLY: &str = "SELECT COUNT(*) AS total, \
+       COALESCE(SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END), 0) AS unread \
+     FROM notifications WHERE account_id = $1 AND user_id = $2 \
+       AND (snoozed_until IS NULL OR snoozed_until <= $3)";
+
 async fn counts(conn: &mut Conn, account_id: i64, user_id: i64, now: i64) -> Result<(i64, i64)> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS total, \
-           COALESCE(SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END), 0) AS unread \
-         FROM notifications WHERE account_id = $1 AND user_id = $2 \
-           AND (snoozed_until IS NULL OR snoozed_until <= $3)",
-    )
-    .bind(account_id)
-    .bind(user_id)
-    .bind(now)
-    .fetch_one(conn)
-    .await?;
+    let row = sqlx::query(TALLY)
+        .bind(account_id)
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(conn)
+        .await?;
     Ok((row.int("total")?, row.int("unread")?))
 }
 
@@ -317,11 +315,23 @@ pub async fn set_read(
     id: i64,
     read: bool,
 ) -> Result<Notification> {
+    change_one(conn, scope, id, "read_at = $1", read.then(now_ms)).await
+}
+
+/// Changes one of the scope's user's notifications (`set` binds `value` as `$1`) and reads it
+/// back; another's, or none, is `NotFound`.
+async fn change_one(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    set: &'static str,
+    value: Option<i64>,
+) -> Result<Notification> {
     let user_id = owner(scope)?;
-    let done = sqlx::query(
-        "UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND user_id = $3 AND id = $4",
-    )
-    .bind(read.then(now_ms))
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE notifications SET {set} WHERE account_id = $2 AND user_id = $3 AND id = $4"
+    )))
+    .bind(value)
     .bind(scope.account_id())
     .bind(user_id)
     .bind(id)
@@ -361,21 +371,8 @@ pub async fn snooze(
     id: i64,
     until: i64,
 ) -> Result<Notification> {
-    let user_id = owner(scope)?;
-    let done = sqlx::query(
-        "UPDATE notifications SET snoozed_until = $1, read_at = NULL, last_activity_at = $1 \
-         WHERE account_id = $2 AND user_id = $3 AND id = $4",
-    )
-    .bind(until)
-    .bind(scope.account_id())
-    .bind(user_id)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    by_id(conn, scope.account_id(), user_id, id).await
+    let set = "snoozed_until = $1, read_at = NULL, last_activity_at = $1";
+    change_one(conn, scope, id, set, Some(until)).await
 }
 
 pub async fn delete(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<()> {

@@ -40,6 +40,7 @@ test('an administrator invites an agent, who chooses a password through the link
     const invitation = admin.locator('[data-testid=invitation]');
     await invitation.waitFor(WAIT);
     assert.match(await invitation.innerText(), new RegExp(`Passe este link para ${email.replace(/\./g, '\\.')}`));
+    assert.match(await invitation.innerText(), /não há servidor de e-mail configurado no Throughline/, 'the reason in her language');
     const url = (await admin.locator('[data-testid=invitation-url]').innerText()).trim();
     assert.ok(url.startsWith(`${BASE}/app/auth/password/edit?reset_password_token=`), url);
     const row = table.locator('tr', { hasText: email });

@@ -50,7 +50,10 @@ fn page_url(state: &AppState, token: &str) -> String {
 pub(crate) struct InvitationLink {
     /// The email went out through the system mail.
     pub email_sent: bool,
-    /// Why it did not (no system mail configured, the relay refused).
+    /// Why it did not, as a code for the app to word: `no_system_mail` or `relay_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_error_code: Option<&'static str>,
+    /// Why it did not, in the mail server's or our words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_error: Option<String>,
     /// A new user's link, for the administrator to pass on — only when no email went out.
@@ -61,7 +64,46 @@ pub(crate) struct InvitationLink {
     pub expires_at: Option<i64>,
 }
 
-const NO_SYSTEM_MAIL: &str = "no system mail is configured (smtp_address)";
+impl InvitationLink {
+    /// The answer after trying to mail `letter` to `to` (not tried without system mail); the
+    /// link (with its expiry) is shown only when no email went out.
+    async fn after_mailing(
+        state: &AppState,
+        to: Mailbox,
+        letter: &system_mail::Letter,
+        link: Option<(String, i64)>,
+    ) -> Self {
+        let (code, error) = match &state.config.system_mail {
+            None => (
+                "no_system_mail",
+                "no system mail is configured (smtp_address)".to_owned(),
+            ),
+            Some(mail) => match mail.send(to, letter).await {
+                Ok(()) => {
+                    return Self {
+                        email_sent: true,
+                        email_error_code: None,
+                        email_error: None,
+                        url: None,
+                        expires_at: None,
+                    };
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the invitation email could not be sent");
+                    ("relay_failed", e.to_string())
+                }
+            },
+        };
+        let (url, expires_at) = link.unzip();
+        Self {
+            email_sent: false,
+            email_error_code: Some(code),
+            email_error: Some(error),
+            url,
+            expires_at,
+        }
+    }
+}
 
 /// Tells someone who has an account already that they were invited to another (they accept
 /// it in their profile). The answer is a new user's when mail goes out, so adding an email
@@ -74,37 +116,13 @@ pub(crate) async fn notify_membership(
     account_name: &str,
     inviter: &str,
 ) -> InvitationLink {
-    let Some(mail) = &state.config.system_mail else {
-        return InvitationLink {
-            email_sent: false,
-            email_error: Some(NO_SYSTEM_MAIL.into()),
-            url: None,
-            expires_at: None,
-        };
-    };
     let letter = system_mail::membership_invitation(
         Some(locale),
         inviter,
         account_name,
         &format!("{}/login", state.config.public_url),
     );
-    match mail.send(Mailbox::new(email), &letter).await {
-        Ok(()) => InvitationLink {
-            email_sent: true,
-            email_error: None,
-            url: None,
-            expires_at: None,
-        },
-        Err(e) => {
-            tracing::warn!(error = %e, "the invitation email could not be sent");
-            InvitationLink {
-                email_sent: false,
-                email_error: Some(e.to_string()),
-                url: None,
-                expires_at: None,
-            }
-        }
-    }
+    InvitationLink::after_mailing(state, Mailbox::new(email), &letter, None).await
 }
 
 /// Opens an invitation link for a new user (replacing an earlier one) and mails it.
@@ -129,15 +147,6 @@ pub(crate) async fn invite(
         issued
     };
     let url = page_url(state, &token);
-    let expires_at = throughline_core::to_unix_seconds(expires_at);
-    let Some(mail) = &state.config.system_mail else {
-        return Ok(InvitationLink {
-            email_sent: false,
-            email_error: Some(NO_SYSTEM_MAIL.into()),
-            url: Some(url),
-            expires_at: Some(expires_at),
-        });
-    };
     let locale = user.locale.as_deref().unwrap_or(account_locale);
     let letter = system_mail::invitation(
         Some(locale),
@@ -151,23 +160,8 @@ pub(crate) async fn invite(
         address: user.email.clone(),
         name: Some(user.available_name().to_owned()),
     };
-    match mail.send(to, &letter).await {
-        Ok(()) => Ok(InvitationLink {
-            email_sent: true,
-            email_error: None,
-            url: None,
-            expires_at: None,
-        }),
-        Err(e) => {
-            tracing::warn!(user = user.id, error = %e, "the invitation email could not be sent");
-            Ok(InvitationLink {
-                email_sent: false,
-                email_error: Some(e.to_string()),
-                url: Some(url),
-                expires_at: Some(expires_at),
-            })
-        }
-    }
+    let link = (url, throughline_core::to_unix_seconds(expires_at));
+    Ok(InvitationLink::after_mailing(state, to, &letter, Some(link)).await)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

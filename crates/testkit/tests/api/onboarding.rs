@@ -191,6 +191,7 @@ async fn without_system_mail_the_administrator_gets_the_link(b: Backend) {
         )
         .await;
     assert_eq!(added["invitation"]["email_sent"], false);
+    assert_eq!(added["invitation"]["email_error_code"], "no_system_mail");
     let url = added["invitation"]["url"].as_str().unwrap().to_owned();
     assert!(
         url.starts_with(&t.url("/app/auth/password/edit?reset_password_token=")),
