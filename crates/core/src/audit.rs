@@ -62,6 +62,9 @@ pub mod action {
     pub const DOWNLOAD_EXPORT: &str = "download_export";
     /// A contact was erased completely.
     pub const ERASE: &str = "erase";
+    /// Contacts were imported from a CSV file, or every contact exported to one (`Account`).
+    pub const IMPORT_CONTACTS: &str = "import_contacts";
+    pub const EXPORT_CONTACTS: &str = "export_contacts";
 }
 
 /// True for a field whose value is a secret (passwords, tokens, keys, signing secrets). A

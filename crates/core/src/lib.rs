@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod automation;
+pub mod contact_csv;
 pub mod continuity;
 pub mod conversation;
 pub mod crypto;

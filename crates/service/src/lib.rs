@@ -15,6 +15,7 @@
 pub mod adapters;
 pub mod auto_replies;
 pub mod automation;
+pub mod contact_import;
 pub mod conversations;
 pub mod email;
 pub mod inbound;

@@ -188,7 +188,17 @@ fn push_contact_conditions(
             .push(" ESCAPE '\\'");
         q.push(" OR LOWER(identifier) LIKE ")
             .bind(pattern)
-            .push(" ESCAPE '\\')");
+            .push(" ESCAPE '\\'");
+        // A number typed as people write it, "(11) 91234-5678" or "601 234 567", finds the
+        // stored E.164 "+5511912345678" / "+48601234567".
+        let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+        let looks_like_a_number = search
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+        if digits.len() >= 4 && looks_like_a_number {
+            q.push(" OR phone_number LIKE ").bind(format!("%{digits}%"));
+        }
+        q.push(")");
     }
     if !query.labels.is_empty() {
         q.push(" AND id IN (SELECT contact_id FROM contact_labels WHERE label IN ")
@@ -767,4 +777,62 @@ pub async fn delete_note(
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Export
+
+/// Contacts after `after_id` in id order, at most `limit`, each with its labels: one page of an
+/// export, read by key rather than by offset so a large account costs the same per page.
+pub async fn export_page(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    labels: &[String],
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<(Contact, Vec<String>)>> {
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = "
+    ));
+    q.bind(scope.account_id()).push(" AND id > ").bind(after_id);
+    if !labels.is_empty() {
+        q.push(" AND id IN (SELECT contact_id FROM contact_labels WHERE label IN ")
+            .bind_list(labels)
+            .push(")");
+    }
+    q.push(" ORDER BY id LIMIT ").bind(limit);
+    let contacts: Vec<Contact> = q
+        .build()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(records::contact)
+        .collect::<Result<_>>()?;
+    let Some(last) = contacts.last().map(|c| c.id) else {
+        return Ok(Vec::new());
+    };
+    let first = contacts[0].id;
+    let rows = sqlx::query(
+        "SELECT contact_id, label FROM contact_labels WHERE contact_id >= $1 AND contact_id <= $2 \
+         AND contact_id IN (SELECT id FROM contacts WHERE account_id = $3) ORDER BY label",
+    )
+    .bind(first)
+    .bind(last)
+    .bind(scope.account_id())
+    .fetch_all(conn)
+    .await?;
+    let mut by_contact: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for r in &rows {
+        by_contact
+            .entry(r.int("contact_id")?)
+            .or_default()
+            .push(r.text("label")?);
+    }
+    Ok(contacts
+        .into_iter()
+        .map(|c| {
+            let labels = by_contact.remove(&c.id).unwrap_or_default();
+            (c, labels)
+        })
+        .collect())
 }

@@ -86,5 +86,6 @@ pub mod sso;
 pub mod suggestions;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod timeline;
 pub mod two_factor;
 pub mod webhooks;

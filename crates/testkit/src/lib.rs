@@ -376,7 +376,16 @@ pub async fn read(resp: reqwest::Response) -> Answer {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.unwrap_or_default();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let is_csv = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv"));
+    // A CSV download is kept as its text, so answers can be compared like JSON ones.
+    let body = if is_csv {
+        Value::String(String::from_utf8_lossy(&bytes).into_owned())
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
     Answer {
         status,
         body,

@@ -201,7 +201,7 @@ pub(crate) async fn read_body(
 /// Lets a multipart body grow to the upload limit: the app-wide default body limit is sized for
 /// JSON and would otherwise cap every upload at it. (`DefaultBodyLimit`'s marker is private;
 /// its layer is the way to set it on one request.)
-async fn upload_sized(req: Request, limit: usize) -> Request {
+pub(crate) async fn upload_sized(req: Request, limit: usize) -> Request {
     use tower::{Layer, ServiceExt};
     let pass = tower::service_fn(|r: Request| async move { Ok::<_, std::convert::Infallible>(r) });
     match axum::extract::DefaultBodyLimit::max(limit)
@@ -222,7 +222,7 @@ pub(crate) fn is_multipart(req: &Request) -> bool {
         .is_some_and(|ct| ct.starts_with("multipart/form-data"))
 }
 
-fn multipart_error(status: axum::http::StatusCode, text: String) -> ApiError {
+pub(crate) fn multipart_error(status: axum::http::StatusCode, text: String) -> ApiError {
     if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge("the upload is larger than the server accepts".into())
     } else {

@@ -14,6 +14,7 @@ mod client_api;
 mod clients;
 mod clients_more;
 mod connections;
+mod contact_files;
 mod contacts;
 mod contract;
 mod conversations;
