@@ -124,31 +124,25 @@ async fn search(
     contact_list(&state, &ctx, query).await
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-struct PageParam {
-    page: Option<i64>,
-}
 
-/// Contacts matching Chatwoot filter conditions.
+/// Contacts matching Chatwoot filter conditions; like the list, `sort` orders them and `q`
+/// narrows them to a name, email, phone or identifier (Throughline's additions).
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/contacts/filter", tag = "Contacts",
-    params(("account_id" = i64, Path), PageParam), request_body = Object, security(("userApiKey" = [])),
+    params(("account_id" = i64, Path), ListParams), request_body = Object, security(("userApiKey" = [])),
     responses((status = 200, body = ContactList), (status = 422, body = crate::error::ErrorBody)))]
 async fn filter(
     State(state): State<AppState>,
     ctx: AccountCtx,
-    Query(p): Query<PageParam>,
+    Query(p): Query<ListParams>,
     Json(body): Json<Value>,
 ) -> ApiResult<axum::Json<ContactList>> {
     let catalog = {
         let mut conn = state.store.read().await?;
         filters::catalog(&mut conn, &ctx.scope, Target::Contacts).await?
     };
-    let conditions = throughline_core::filter::parse(&body, &catalog)?;
-    let query = ContactQuery {
-        conditions,
-        page: p.page.unwrap_or(1).clamp(1, 100_000),
-        ..Default::default()
-    };
+    let mut query = query_from(&p)?;
+    query.conditions = throughline_core::filter::parse(&body, &catalog)?;
+    query.search = p.q.clone().filter(|q| !q.trim().is_empty());
     contact_list(&state, &ctx, query).await
 }
 
