@@ -253,6 +253,29 @@ pub async fn update(
     inbox(&row, key)
 }
 
+/// A new identity-verification secret (Chatwoot's `hmac_token`) for the inbox: pages signed
+/// with the old one stop verifying at once.
+pub async fn rotate_hmac_token(
+    conn: &mut Conn,
+    key: &ServerKey,
+    scope: &AccountScope,
+    id: i64,
+) -> Result<Inbox> {
+    let token = throughline_core::crypto::random_token(24);
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE inboxes SET hmac_token_sealed = $3, updated_at = $4 \
+         WHERE account_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    )))
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(key.seal(&token))
+    .bind(now_ms())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    inbox(&row, key)
+}
+
 pub async fn member_ids(
     conn: &mut Conn,
     key: &ServerKey,

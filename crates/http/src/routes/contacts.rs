@@ -124,7 +124,6 @@ async fn search(
     contact_list(&state, &ctx, query).await
 }
 
-
 /// Contacts matching Chatwoot filter conditions; like the list, `sort` orders them and `q`
 /// narrows them to a name, email, phone or identifier (Throughline's additions).
 #[utoipa::path(post, path = "/api/v1/accounts/{account_id}/contacts/filter", tag = "Contacts",

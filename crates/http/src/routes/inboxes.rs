@@ -3,7 +3,7 @@
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use throughline_core::audit::{BOOKKEEPING, Change, kind, record_fields};
+use throughline_core::audit::{BOOKKEEPING, Change, action, kind, record_fields};
 use throughline_core::model::ChannelType;
 use throughline_core::validate::{optional_text, required_text};
 use throughline_core::views::{AgentView, InboxView, WidgetChannelView};
@@ -23,6 +23,7 @@ use crate::state::AppState;
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
         .routes(routes!(show, update, remove))
+        .routes(routes!(rotate_hmac_token))
         .routes(routes!(members))
         .routes(routes!(add_members, set_members, remove_members))
 }
@@ -646,6 +647,29 @@ async fn update(
     // Its allowed domains may have changed.
     state.origin_policies.forget(&inbox.identifier);
     Ok(axum::Json(view))
+}
+
+/// A new identity-verification secret (`hmac_token`) for the inbox (administrators): the old one
+/// stops verifying visitors at once, so the site must sign with the new one.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/inboxes/{id}/rotate_hmac_token", tag = "Inboxes",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = InboxView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn rotate_hmac_token(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    audit: Audit,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<InboxView>> {
+    ctx.require_admin()?;
+    let mut tx = state.store.begin().await?;
+    let inbox = inboxes::rotate_hmac_token(tx.conn(), state.store.key(), &ctx.scope, id).await?;
+    let change = Change::new(kind::INBOX, id, action::UPDATE)
+        .with("hmac_token", throughline_core::audit::CHANGED)
+        .named("name", &*inbox.name);
+    audit.record(tx.conn(), &ctx.scope, change).await?;
+    tx.commit().await?;
+    Ok(axum::Json(view_of(&state, &inbox, true)))
 }
 
 /// Deletes an inbox with the conversations that started in it (administrators).

@@ -7,6 +7,7 @@ use throughline_testkit::{Backend, TestApp, on_both_databases};
 on_both_databases!(
     client_api_round_trip,
     identity_verification_is_enforced,
+    a_rotated_identity_secret_replaces_the_old_one_at_once,
     visitors_see_only_their_own_threads,
 );
 
@@ -287,5 +288,59 @@ async fn visitors_see_only_their_own_threads(b: Backend) {
     assert_eq!(
         record["payload"]["additional_attributes"]["claimed_email"],
         "owner@example.com"
+    );
+}
+
+async fn a_rotated_identity_secret_replaces_the_old_one_at_once(b: Backend) {
+    let t = TestApp::start(b).await;
+    let inbox = t.api_inbox("Verified", None).await;
+    let id = inbox["id"].as_i64().unwrap();
+    let old = t
+        .admin(
+            "PATCH",
+            &t.acc(&format!("/inboxes/{id}")),
+            Some(json!({"hmac_mandatory": true})),
+        )
+        .await
+        .expect(200)["hmac_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, agent) = t.agent("agent@example.com", "agent").await;
+    let rotate = t.acc(&format!("/inboxes/{id}/rotate_hmac_token"));
+    t.call("POST", &rotate, Some(&agent), None)
+        .await
+        .expect(403);
+    t.admin("POST", &t.acc("/inboxes/999999/rotate_hmac_token"), None)
+        .await
+        .expect(404);
+    let rotated = t.admin("POST", &rotate, None).await.expect(200);
+    let new = rotated["hmac_token"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert_eq!(
+        t.get(&t.acc(&format!("/inboxes/{id}"))).await["hmac_token"],
+        new.as_str()
+    );
+
+    let path = format!(
+        "/public/api/v1/inboxes/{}/contacts",
+        inbox["inbox_identifier"].as_str().unwrap()
+    );
+    let signed = |secret: &str| json!({"identifier": "user-7", "identifier_hash": hmac_sha256_hex(secret.as_bytes(), b"user-7")});
+    t.call("POST", &path, None, Some(signed(&old)))
+        .await
+        .expect(401);
+    t.call("POST", &path, None, Some(signed(&new)))
+        .await
+        .expect(200);
+    let log = t.get(&t.acc("/audit_logs")).await;
+    assert!(
+        log["audit_logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["auditable_type"] == "Inbox"
+                && e["audited_changes"]["hmac_token"] == "[changed]"),
+        "{log}"
     );
 }
