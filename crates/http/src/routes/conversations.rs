@@ -262,7 +262,7 @@ struct NewConversationBody {
 }
 
 /// Checks an assignee is an agent of the account and a team exists in it.
-async fn check_assignment(
+pub(super) async fn check_assignment(
     state: &AppState,
     ctx: &AccountCtx,
     assignee: Option<i64>,
@@ -792,7 +792,7 @@ async fn assignments(
 
 /// An agent picking from the queue or transferring respects the receiver's capacity;
 /// supervisors and administrators may override it, and integrations (bots) are not held.
-async fn check_capacity(
+pub(super) async fn check_capacity(
     state: &AppState,
     ctx: &AccountCtx,
     conn: &mut throughline_store::Conn,

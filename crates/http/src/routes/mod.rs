@@ -8,6 +8,7 @@ mod attributes;
 mod audit_logs;
 mod auth;
 mod automation_rules;
+mod bulk_actions;
 mod canned;
 mod channel_webhooks;
 mod contact_files;
@@ -66,6 +67,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = timeline::routes(router);
     let router = conversations::routes(router);
     let router = conversation_moves::routes(router);
+    let router = bulk_actions::routes(router);
     let router = messages::routes(router);
     let router = teams::routes(router);
     let router = labels::routes(router);

@@ -7,6 +7,7 @@ mod audit_log;
 mod auth;
 mod automation;
 mod bad_input;
+mod bulk_actions;
 mod chatwoot_operations;
 mod chatwoot_semantics;
 mod chatwoot_webhooks;
