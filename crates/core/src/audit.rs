@@ -64,6 +64,9 @@ pub mod action {
     pub const ERASE: &str = "erase";
     /// Contacts were imported from a CSV file, or every contact exported to one (`Account`).
     pub const IMPORT_CONTACTS: &str = "import_contacts";
+    /// An agent deactivated in the account, or reactivated (`AccountUser`).
+    pub const DEACTIVATE: &str = "deactivate";
+    pub const REACTIVATE: &str = "reactivate";
     pub const EXPORT_CONTACTS: &str = "export_contacts";
 }
 

@@ -99,6 +99,9 @@ pub struct Membership {
     pub availability: Availability,
     pub auto_offline: bool,
     pub created_at: Millis,
+    /// When an administrator deactivated the agent here; the account refuses them until
+    /// reactivated.
+    pub deactivated_at: Option<Millis>,
 }
 
 /// A user together with their membership in the account being looked at.

@@ -21,6 +21,8 @@ pub enum ApiError {
     /// 403 `mfa_enrollment_required` (Chatwoot's code): an account requires two-factor
     /// authentication of this user, who must enrol before doing anything else.
     MfaEnrollmentRequired,
+    /// 401 `user_deactivated`: the user is deactivated in every account they belong to.
+    Deactivated,
     /// 404
     NotFound,
     /// 409/422: the request collides with existing data.
@@ -92,6 +94,11 @@ impl ApiError {
                 "mfa_enrollment_required",
                 "your account requires two-factor authentication: set it up in your profile first"
                     .into(),
+            ),
+            ApiError::Deactivated => (
+                StatusCode::UNAUTHORIZED,
+                "user_deactivated",
+                "This user has been deactivated. Ask an administrator of your account.".into(),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -370,6 +370,28 @@ impl Hub {
         true
     }
 
+    /// The agent no longer works in the account (deactivated or removed): their sockets stop
+    /// hearing it at once and teammates see them go offline. A socket open in no other account
+    /// of theirs then closes, its queue having no sender left.
+    pub fn revoke_agent(&self, account_id: i64, user_id: i64) {
+        let mut reg = self.registry();
+        if let Some(conns) = reg.agents.get_mut(&account_id) {
+            conns.retain(|_, c| c.user_id != user_id);
+            if conns.is_empty() {
+                reg.agents.remove(&account_id);
+            }
+        }
+        let gone = reg.presence.remove(&(account_id, user_id));
+        drop(reg);
+        if let Some(mut entry) = gone {
+            entry.chosen = Status::Offline;
+            entry.since = now_ms();
+            self.inner
+                .bus
+                .publish(Signal::Presence(presence(account_id, user_id, &entry)));
+        }
+    }
+
     fn leave(&self, id: u64, member: &Member) {
         let mut reg = self.registry();
         match member {
@@ -719,6 +741,53 @@ mod tests {
         assert_eq!(next(&mut visitor).await["id"], 5);
         hub.bus().publish(message(6, 2, 1, 1, false));
         assert_eq!(next(&mut other_account).await["id"], 6);
+    }
+
+    #[tokio::test]
+    async fn a_revoked_agent_hears_nothing_more_of_that_account_and_teammates_see_them_leave() {
+        let hub = hub();
+        let grant = |account_id| AgentGrant {
+            account_id,
+            inboxes: InboxVisibility::All,
+            status: Status::Online,
+        };
+        let mut teammate = hub.connect_agent(10, "Ana", vec![grant(1)]);
+        let mut leaving = hub.connect_agent(11, "Bruno", vec![grant(1)]);
+        let mut elsewhere_too = hub.connect_agent(12, "Carla", vec![grant(1), grant(2)]);
+        for _ in 0..3 {
+            assert_eq!(next(&mut teammate).await["type"], "presence");
+        }
+        while matches!(
+            tokio::time::timeout(Duration::from_millis(50), leaving.recv()).await,
+            Ok(Received::Frame(_))
+        ) {}
+        while matches!(
+            tokio::time::timeout(Duration::from_millis(50), elsewhere_too.recv()).await,
+            Ok(Received::Frame(_))
+        ) {}
+
+        hub.revoke_agent(1, 11);
+        hub.revoke_agent(1, 12);
+        let gone = next(&mut teammate).await;
+        assert_eq!(
+            (gone["who"]["id"].clone(), gone["status"].clone()),
+            (json!(11), json!("offline")),
+            "{gone}"
+        );
+        assert_eq!(next(&mut teammate).await["who"]["id"], 12);
+        // Bruno worked only here: his socket closes. Carla still hears her other account.
+        assert_eq!(leaving.recv().await, Received::Closing);
+        hub.bus().publish(message(1, 1, 7, 3, false));
+        hub.bus().publish(message(2, 2, 7, 3, false));
+        assert_eq!(next(&mut teammate).await["id"], 1);
+        assert_eq!(next(&mut elsewhere_too).await["id"], 2);
+        assert_eq!(
+            hub.present_agents(1)
+                .iter()
+                .map(|a| a.0)
+                .collect::<Vec<_>>(),
+            vec![10]
+        );
     }
 
     #[tokio::test]

@@ -62,12 +62,13 @@ fn membership(row: &sqlx::any::AnyRow) -> Result<Membership> {
         availability: row.parsed("m_availability", Availability::parse)?,
         auto_offline: row.flag("m_auto_offline")?,
         created_at: row.int("m_created_at")?,
+        deactivated_at: row.opt_int("m_deactivated_at")?,
     })
 }
 
 const MEMBERSHIP_COLUMNS: &str = "m.account_id AS m_account_id, m.user_id AS m_user_id, \
      m.role AS m_role, m.availability AS m_availability, m.auto_offline AS m_auto_offline, \
-     m.created_at AS m_created_at";
+     m.created_at AS m_created_at, m.deactivated_at AS m_deactivated_at";
 
 // ---------------------------------------------------------------------------------------------
 // Accounts
@@ -364,7 +365,7 @@ pub async fn delete_user_unscoped(conn: &mut Conn, user_id: i64) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Memberships and agents
 
-/// The accounts a user belongs to, with their role in each.
+/// The accounts a user works in (deactivated memberships left out), with their role in each.
 pub async fn memberships_of_user(
     conn: &mut Conn,
     user_id: i64,
@@ -373,7 +374,7 @@ pub async fn memberships_of_user(
         "SELECT a.id, a.name, a.locale, a.domain, a.support_email, a.status, a.settings, \
            a.custom_attributes, a.created_at, a.updated_at, {MEMBERSHIP_COLUMNS} \
          FROM account_users m JOIN accounts a ON a.id = m.account_id \
-         WHERE m.user_id = $1 ORDER BY a.id"
+         WHERE m.user_id = $1 AND m.deactivated_at IS NULL ORDER BY a.id"
     )))
     .bind(user_id)
     .fetch_all(conn)
@@ -541,9 +542,60 @@ pub async fn update_membership(
 
 pub async fn count_administrators(conn: &mut Conn, account_id: i64) -> Result<i64> {
     Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM account_users WHERE account_id = $1 AND role = 'administrator'",
+        "SELECT COUNT(*) FROM account_users WHERE account_id = $1 AND role = 'administrator' \
+         AND deactivated_at IS NULL",
     )
     .bind(account_id)
     .fetch_one(conn)
     .await?)
+}
+
+/// Deactivates an agent in an account (`Some(when)`) or reactivates them (`None`). Deactivating
+/// also unassigns their conversations there, so routing hands them to someone else; their
+/// inboxes and teams are kept for when they come back.
+pub async fn set_deactivated(
+    conn: &mut Conn,
+    account_id: i64,
+    user_id: i64,
+    at: Option<i64>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE account_users SET deactivated_at = $3 WHERE account_id = $1 AND user_id = $2",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if at.is_some() {
+        sqlx::query(
+            "UPDATE conversations SET assignee_id = NULL \
+             WHERE account_id = $1 AND assignee_id = $2 AND status <> 'resolved'",
+        )
+        .bind(account_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Whether the user belongs to some account and is deactivated in every one: such a user may
+/// not sign in.
+pub async fn deactivated_everywhere(conn: &mut Conn, user_id: i64) -> Result<bool> {
+    let (all, active): (i64, i64) = {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS all_n, \
+               COALESCE(SUM(CASE WHEN deactivated_at IS NULL THEN 1 ELSE 0 END), 0) AS active_n \
+             FROM account_users WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_one(conn)
+        .await?;
+        (row.int("all_n")?, row.int("active_n")?)
+    };
+    Ok(all > 0 && active == 0)
 }

@@ -482,7 +482,9 @@ pub async fn who_may_see(
     if user_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = SqlBuilder::new("SELECT au.user_id FROM account_users au WHERE au.account_id = ");
+    let mut q = SqlBuilder::new(
+        "SELECT au.user_id FROM account_users au WHERE au.deactivated_at IS NULL AND au.account_id = ",
+    );
     q.bind(conversation.account_id)
         .push(" AND au.user_id IN ")
         .bind_list(user_ids)

@@ -140,11 +140,12 @@ pub async fn candidates(
     user_ids: Option<&[i64]>,
 ) -> Result<Vec<Candidate>> {
     let mut by_user: HashMap<i64, Candidate> = HashMap::new();
-    let members: Vec<i64> =
-        sqlx::query_scalar("SELECT user_id FROM account_users WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let members: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM account_users WHERE account_id = $1 AND deactivated_at IS NULL",
+    )
+    .bind(account_id)
+    .fetch_all(&mut *conn)
+    .await?;
     let wanted = |u: &i64| user_ids.is_none_or(|ids| ids.contains(u));
     for user_id in members.into_iter().filter(wanted) {
         by_user.insert(
@@ -332,7 +333,8 @@ pub async fn save_agent_profile(
     profile: &AgentProfile,
 ) -> Result<()> {
     let member: Option<i64> = sqlx::query_scalar(
-        "SELECT user_id FROM account_users WHERE account_id = $1 AND user_id = $2",
+        "SELECT user_id FROM account_users WHERE account_id = $1 AND user_id = $2 \
+         AND deactivated_at IS NULL",
     )
     .bind(scope.account_id())
     .bind(user_id)

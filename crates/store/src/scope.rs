@@ -100,11 +100,14 @@ pub async fn for_user(
     user_id: i64,
     account_id: i64,
 ) -> Result<Option<AccountScope>> {
-    let row = sqlx::query("SELECT role FROM account_users WHERE account_id = $1 AND user_id = $2")
-        .bind(account_id)
-        .bind(user_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT role FROM account_users WHERE account_id = $1 AND user_id = $2 \
+         AND deactivated_at IS NULL",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let role = row.parsed("role", Role::parse)?;
     let inboxes = if role.supervises() {

@@ -109,6 +109,27 @@ pub async fn update(
     webhook(&row, key)
 }
 
+/// A new signing secret: deliveries from now on are signed with it (retries of older ones too).
+pub async fn rotate_secret(
+    conn: &mut Conn,
+    key: &ServerKey,
+    scope: &AccountScope,
+    id: i64,
+) -> Result<Webhook> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE webhooks SET secret_sealed = $3, updated_at = $4 \
+         WHERE account_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    )))
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(key.seal(&random_token(24)))
+    .bind(now_ms())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    webhook(&row, key)
+}
+
 pub async fn delete(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<()> {
     let done = sqlx::query("DELETE FROM webhooks WHERE account_id = $1 AND id = $2")
         .bind(scope.account_id())

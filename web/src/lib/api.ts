@@ -40,6 +40,11 @@ export function fieldErrorsOf(e: unknown): FieldError[] {
 }
 
 /** The HTTP status of a failed call, when it reached the server. */
+/** The stable error code the server gave (`user_deactivated`…), when it gave one. */
+export function codeOf(e: unknown): string | undefined {
+  return e instanceof ApiError ? e.code : undefined;
+}
+
 export function statusOf(e: unknown): number | undefined {
   return e instanceof ApiError ? e.status : undefined;
 }

@@ -576,8 +576,11 @@ export interface ResourceField {
   /** The input's type (text when absent). */
   type?: string;
   textarea?: boolean;
-  /** A select of these values (shown through `role.<value>`). */
+  /** A select of these values, shown through `<optionKey>.<value>` (`role` when absent). */
   options?: string[];
+  optionKey?: string;
+  /** Set when created, never changed afterwards (an attribute's key and model). */
+  fixed?: boolean;
 }
 
 export interface ResourceConfig {
@@ -585,6 +588,10 @@ export interface ResourceConfig {
   path: string;
   columns: string[];
   fields: ResourceField[];
+  /** `{path}/{id}/<members>` lists and sets the agents of each item (`team_members`). */
+  members?: string;
+  /** The items' id field when it is not `id`. */
+  idKey?: string;
 }
 
 // ------------------------------------------------------------------ routing

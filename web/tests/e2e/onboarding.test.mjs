@@ -71,6 +71,22 @@ test('an administrator invites an agent, who chooses a password through the link
     await agent.waitForURL(/\/app\/accounts\/\d+\/conversations/);
     assert.deepEqual(await untranslated(agent), []);
 
+    // She leaves the team: deactivated, she is shut out at once and told why at sign-in;
+    // reactivated, she is back.
+    admin.once('dialog', (d) => d.accept());
+    await row.getByRole('button', { name: 'Desativar' }).click();
+    await row.getByText(/Desativado em/).waitFor(WAIT);
+    await agent.reload();
+    await agent.waitForURL(/\/login/, WAIT);
+    await agent.fill('input[name=email]', email);
+    await agent.fill('input[name=password]', 'lucja-password-1');
+    await agent.click('button[type=submit]');
+    await agent.getByText('Your user has been deactivated. Ask an administrator of your account to reactivate it.').waitFor(WAIT);
+    await row.getByRole('button', { name: 'Reativar' }).click();
+    await row.getByRole('button', { name: 'Desativar' }).waitFor(WAIT);
+    await agent.click('button[type=submit]');
+    await agent.waitForURL(/\/app\/accounts\/\d+\/conversations/);
+
     // The agents screen and the password page (a fresh link) pass axe in every language.
     const resent = await api('POST', `{acc}/agents/${(await api('POST', '{acc}/agents', { name: `Axe ${stamp}`, email: `axe.${stamp}@browser.test`, role: 'agent' })).id}/resend_invitation`);
     for (const locale of ['en', 'pt-BR', 'pl']) {

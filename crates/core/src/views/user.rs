@@ -21,6 +21,10 @@ view! {
         pub name: String,
         pub role: String,
         pub thumbnail: String,
+        /// Throughline: when the agent was deactivated in this account (Unix seconds); absent
+        /// while active.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub deactivated_at: Option<i64>,
     }
 
     /// A user as embedded in conversations and messages (`push_event_data`).
@@ -121,6 +125,7 @@ impl From<&Agent> for AgentView {
             name: a.user.name.clone(),
             role: a.membership.role.as_str().into(),
             thumbnail: avatar(&a.user.avatar_url),
+            deactivated_at: a.membership.deactivated_at.map(crate::to_unix_seconds),
         }
     }
 }
@@ -140,6 +145,7 @@ impl From<&Invitation> for AgentView {
             name: i.name.clone(),
             role: i.role.as_str().into(),
             thumbnail: String::new(),
+            deactivated_at: None,
         }
     }
 }

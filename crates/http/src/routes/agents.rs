@@ -3,7 +3,7 @@
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use throughline_core::audit::{CHANGED, Change, kind};
+use throughline_core::audit::{CHANGED, Change, action, kind};
 use throughline_core::identity::normalize_email;
 use throughline_core::model::{Agent, Availability, Invitation};
 use throughline_core::role::Role;
@@ -25,6 +25,8 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
         .routes(routes!(update, remove))
         .routes(routes!(resend_invitation))
+        .routes(routes!(deactivate))
+        .routes(routes!(reactivate))
 }
 
 /// An agent just added, with what became of a new user's invitation to choose a password.
@@ -532,5 +534,122 @@ async fn remove(
         )
         .await?;
     tx.commit().await?;
+    // Their open tabs stop hearing the account now, not at their next reconnect.
+    state.hub.revoke_agent(ctx.account_id(), id);
+    super::routing::routing_changed(&state, ctx.account_id());
     Ok(super::ok())
+}
+
+/// Deactivates an agent (administrators): the account refuses them from now on, their open
+/// tabs stop hearing it, routing skips them and their unresolved conversations are unassigned
+/// so someone else gets them. Their name stays on past conversations; their inboxes and teams
+/// are kept for when they are reactivated. A user deactivated in every account they belong to
+/// also loses their sessions and API token and may not sign in. Throughline's; Chatwoot only
+/// deletes agents.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/agents/{id}/deactivate", tag = "Agents",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = AgentView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn deactivate(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    audit: Audit,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<AgentView>> {
+    ctx.require_admin()?;
+    if ctx.scope.user_id() == Some(id) {
+        return Err(ApiError::Unprocessable(
+            "you cannot deactivate yourself; ask another administrator".into(),
+        ));
+    }
+    let mut tx = state.store.begin().await?;
+    let agent = member_not_invitation(tx.conn(), &ctx, id).await?;
+    if agent.membership.deactivated_at.is_some() {
+        return Ok(axum::Json(AgentView::from(&agent)));
+    }
+    if agent.membership.role.is_admin()
+        && accounts::count_administrators(tx.conn(), ctx.account_id()).await? <= 1
+    {
+        return Err(ApiError::Unprocessable(
+            "the account must keep at least one administrator".into(),
+        ));
+    }
+    accounts::set_deactivated(
+        tx.conn(),
+        ctx.account_id(),
+        id,
+        Some(throughline_store::now_ms()),
+    )
+    .await?;
+    let signed_out = accounts::deactivated_everywhere(tx.conn(), id).await?;
+    if signed_out {
+        auth::delete_sessions_of_user(tx.conn(), id).await?;
+        auth::issue_token(tx.conn(), state.store.key(), auth::TokenOwner::User(id)).await?;
+    }
+    let change =
+        Change::new(kind::ACCOUNT_USER, id, action::DEACTIVATE).with("signed_out", signed_out);
+    audit
+        .record(
+            tx.conn(),
+            &ctx.scope,
+            agent_change(change, id, &agent.user.name, &agent.user.email),
+        )
+        .await?;
+    let agent = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
+    tx.commit().await?;
+    state.hub.revoke_agent(ctx.account_id(), id);
+    super::routing::routing_changed(&state, ctx.account_id());
+    Ok(axum::Json(AgentView::from(&agent)))
+}
+
+/// Reactivates a deactivated agent (administrators): they may sign in and work again, in the
+/// inboxes and teams they had.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/agents/{id}/reactivate", tag = "Agents",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = AgentView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn reactivate(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    audit: Audit,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<AgentView>> {
+    ctx.require_admin()?;
+    let mut tx = state.store.begin().await?;
+    let agent = member_not_invitation(tx.conn(), &ctx, id).await?;
+    if agent.membership.deactivated_at.is_none() {
+        return Ok(axum::Json(AgentView::from(&agent)));
+    }
+    accounts::set_deactivated(tx.conn(), ctx.account_id(), id, None).await?;
+    let change = Change::new(kind::ACCOUNT_USER, id, action::REACTIVATE);
+    audit
+        .record(
+            tx.conn(),
+            &ctx.scope,
+            agent_change(change, id, &agent.user.name, &agent.user.email),
+        )
+        .await?;
+    let agent = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
+    tx.commit().await?;
+    super::routing::routing_changed(&state, ctx.account_id());
+    Ok(axum::Json(AgentView::from(&agent)))
+}
+
+/// A member of the account; a pending invitation is answered with what to do instead.
+async fn member_not_invitation(
+    conn: &mut throughline_store::Conn,
+    ctx: &AccountCtx,
+    id: i64,
+) -> ApiResult<Agent> {
+    match accounts::get_agent(&mut *conn, &ctx.scope, id).await {
+        Ok(agent) => Ok(agent),
+        Err(StoreError::NotFound) => match invitations::get(conn, &ctx.scope, id).await {
+            Ok(_) => Err(ApiError::Unprocessable(
+                "this is a pending invitation; withdraw it instead".into(),
+            )),
+            Err(StoreError::NotFound) => Err(ApiError::NotFound),
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
 }

@@ -275,6 +275,10 @@ async fn start_session(
     user: &User,
     mut tx: throughline_store::Tx,
 ) -> ApiResult<Response> {
+    // Every way in ends here: a user deactivated in every account they belong to is refused.
+    if accounts::deactivated_everywhere(tx.conn(), user.id).await? {
+        return Err(ApiError::Deactivated);
+    }
     let secret = auth::create_session(
         tx.conn(),
         NewSession {

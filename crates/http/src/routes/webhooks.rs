@@ -34,6 +34,7 @@ fn change(
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, create))
         .routes(routes!(show, update, remove))
+        .routes(routes!(rotate_secret))
         .routes(routes!(deliveries))
         .routes(routes!(retry))
 }
@@ -232,6 +233,34 @@ async fn remove(
         .await?;
     tx.commit().await?;
     Ok(ok())
+}
+
+/// A new signing secret for the webhook (administrators); the receiver must verify with it from
+/// now on. Throughline's (Chatwoot's webhooks keep theirs).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/webhooks/{webhook_id}/rotate_secret", tag = "Webhooks",
+    params(("account_id" = i64, Path), ("webhook_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = WebhookView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn rotate_secret(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    audit: Audit,
+    Path((_account_id, id)): Path<(i64, i64)>,
+) -> ApiResult<axum::Json<WebhookView>> {
+    ctx.require_admin()?;
+    let mut tx = state.store.begin().await?;
+    let hook = webhooks::rotate_secret(tx.conn(), state.store.key(), &ctx.scope, id).await?;
+    let rotated = throughline_core::audit::Change::new(
+        throughline_core::audit::kind::WEBHOOK,
+        id,
+        throughline_core::audit::action::UPDATE,
+    )
+    .with("secret", throughline_core::audit::CHANGED);
+    audit
+        .record(tx.conn(), &ctx.scope, change(rotated, &hook))
+        .await?;
+    tx.commit().await?;
+    Ok(axum::Json(WebhookView::from(&hook)))
 }
 
 /// One delivery of one event to the webhook.

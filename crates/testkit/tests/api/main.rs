@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail by panicking.
 
 mod account_security;
+mod agent_deactivation;
 mod audit_log;
 mod auth;
 mod automation;

@@ -17,6 +17,7 @@ on_both_databases!(
     api_inbox_callbacks_carry_replies_and_failures_show_on_the_message,
     every_event_is_delivered_once_per_delivery_id_across_consumer_crashes,
     webhook_input_is_validated,
+    a_rotated_secret_signs_the_next_deliveries,
 );
 
 async fn deliveries_are_signed_and_shaped_like_chatwoot(b: Backend) {
@@ -319,5 +320,44 @@ async fn webhook_input_is_validated(b: Backend) {
             .await
             .status,
         404
+    );
+}
+
+async fn a_rotated_secret_signs_the_next_deliveries(b: Backend) {
+    let t = TestApp::start(b).await;
+    let rx = Receiver::start(Behaviour::Accept).await;
+    let hook = t
+        .post(
+            &t.acc("/webhooks"),
+            json!({"url": rx.url, "subscriptions": ["contact_created"]}),
+        )
+        .await;
+    let id = hook["id"].as_i64().unwrap();
+    let old = hook["secret"].as_str().unwrap().to_owned();
+    let (_, agent) = t.agent("agent@example.com", "agent").await;
+    let rotate = t.acc(&format!("/webhooks/{id}/rotate_secret"));
+    t.call("POST", &rotate, Some(&agent), None)
+        .await
+        .expect(403);
+    t.admin("POST", &t.acc("/webhooks/424242/rotate_secret"), None)
+        .await
+        .expect(404);
+    let new = t.post(&rotate, json!({})).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new, old);
+    t.post(&t.acc("/contacts"), json!({"name": "Ana"})).await;
+    let got = t
+        .eventually(Duration::from_secs(15), "the delivery", || {
+            let rx = &rx;
+            async move { rx.received().into_iter().next() }
+        })
+        .await;
+    let ts = got.header("x-throughline-timestamp").unwrap();
+    let signed = [ts.as_bytes(), b".", &got.raw].concat();
+    assert_eq!(
+        got.header("x-throughline-signature").unwrap(),
+        format!("sha256={}", hmac_sha256_hex(new.as_bytes(), &signed))
     );
 }
