@@ -242,6 +242,127 @@ async fn demo_loads_a_sample_the_api_serves(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(contacts["meta"]["count"].as_i64(), Some(40), "{contacts}");
+
+    let get = |path: String| {
+        let request = client
+            .get(format!("{}/api/v1/accounts/{account}/{path}", server.url))
+            .header("api_access_token", &token);
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 200, "GET {path}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let inboxes = get("inboxes".into()).await;
+    for channel in ["Channel::Email", "Channel::WebWidget", "Channel::Whatsapp"] {
+        assert!(
+            inboxes["payload"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["channel_type"] == channel),
+            "a demo inbox of type {channel}: {inboxes}"
+        );
+    }
+
+    let mut people = Vec::new();
+    for page in 1.. {
+        let list = get(format!("contacts?page={page}")).await;
+        let batch = list["payload"].as_array().unwrap().clone();
+        if batch.is_empty() {
+            break;
+        }
+        people.extend(batch);
+    }
+    assert_eq!(people.len(), 40);
+    // A Polish surname built like an adjective agrees with the bearer: Anna Kowalska, never
+    // Anna Kowalski.
+    let polish_women = [
+        "Anna",
+        "Katarzyna",
+        "Magdalena",
+        "Agnieszka",
+        "Zofia",
+        "Małgorzata",
+    ];
+    let names: Vec<&str> = people.iter().filter_map(|c| c["name"].as_str()).collect();
+    for name in &names {
+        let mut parts = name.split(' ');
+        let (first, last) = (parts.next().unwrap(), parts.next().unwrap_or_default());
+        assert!(
+            !(polish_women.contains(&first) && (last.ends_with("ski") || last.ends_with("cki"))),
+            "{name}: a woman's surname in its masculine form"
+        );
+    }
+    assert!(
+        names.iter().any(|n| n.ends_with("ska")),
+        "some Polish woman with a feminine surname: {names:?}"
+    );
+
+    // Customers' journeys: a conversation carried on two channels, and orders, payments and
+    // deliveries happening between its messages.
+    let (mut across_channels, mut with_events, mut interleaved) = (0, 0, 0);
+    for contact in &people {
+        let timeline = get(format!("contacts/{}/timeline?limit=200", contact["id"])).await;
+        let items = timeline["payload"].as_array().unwrap();
+        // Per conversation: the inboxes its messages came through, and when it began and ended.
+        let mut conversations: std::collections::HashMap<i64, (Vec<i64>, i64, i64)> =
+            Default::default();
+        for m in items.iter().filter(|i| i["kind"] == "message") {
+            let at = m["at"].as_i64().unwrap();
+            let (inboxes, first, last) = conversations
+                .entry(m["conversation_id"].as_i64().unwrap())
+                .or_insert((Vec::new(), at, at));
+            let inbox = m["inbox_id"].as_i64().unwrap();
+            if !inboxes.contains(&inbox) {
+                inboxes.push(inbox);
+            }
+            (*first, *last) = ((*first).min(at), (*last).max(at));
+        }
+        if conversations.values().any(|(i, _, _)| i.len() >= 2) {
+            across_channels += 1;
+        }
+        let events: Vec<&Value> = items.iter().filter(|i| i["kind"] == "event").collect();
+        for event in &events {
+            assert!(event["type"].as_str().is_some(), "{event}");
+            assert!(event["title"].as_str().is_some(), "{event}");
+            assert!(event["properties"].is_object(), "{event}");
+        }
+        if !events.is_empty() {
+            with_events += 1;
+        }
+        let during = |at: i64| conversations.values().any(|(_, f, l)| *f < at && at < *l);
+        if events.iter().any(|e| during(e["at"].as_i64().unwrap())) {
+            interleaved += 1;
+        }
+    }
+    assert!(
+        across_channels > 0,
+        "a conversation with messages from two inboxes"
+    );
+    assert!(with_events > 0, "business events on some contact");
+    assert!(
+        interleaved > 0,
+        "an event between the messages of a conversation"
+    );
+
+    let suggestions = get("merge_suggestions".into()).await;
+    let reasons: Vec<&str> = suggestions["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["reason"].as_str())
+        .collect();
+    for reason in [
+        "similar_email",
+        "same_address_unverified",
+        "email_mentioned",
+    ] {
+        assert!(
+            reasons.contains(&reason),
+            "a {reason} merge suggestion: {suggestions}"
+        );
+    }
     assert!(server.terminate().success());
 }
 
