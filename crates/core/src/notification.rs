@@ -67,6 +67,54 @@ impl NotificationType {
     }
 }
 
+/// Chatwoot's notification settings: `email_<type>` and `push_<type>` flags an agent selects per
+/// account. Email flags decide what the digest mails; push flags are kept for Chatwoot's clients
+/// (browser notifications follow the app's own preference).
+pub mod flags {
+    use super::NotificationType;
+    use crate::validate::FieldError;
+
+    pub fn email(kind: NotificationType) -> String {
+        format!("email_{}", kind.as_str())
+    }
+
+    pub fn all(prefix: &str) -> Vec<String> {
+        NotificationType::ALL
+            .iter()
+            .map(|k| format!("{prefix}_{}", k.as_str()))
+            .collect()
+    }
+
+    /// A new agent's email flags: assignments and mentions (Chatwoot starts with assignments
+    /// only; a mention is someone asking for you by name).
+    pub fn default_email() -> Vec<String> {
+        vec![
+            email(NotificationType::ConversationAssignment),
+            email(NotificationType::ConversationMention),
+        ]
+    }
+
+    pub fn default_push() -> Vec<String> {
+        vec![
+            "push_conversation_assignment".to_owned(),
+            "push_conversation_mention".to_owned(),
+        ]
+    }
+
+    /// The flags given, each known under `prefix` and once, in the canonical order.
+    pub fn checked(field: &str, prefix: &str, given: &[String]) -> Result<Vec<String>, FieldError> {
+        let known = all(prefix);
+        if let Some(bad) = given.iter().find(|f| !known.contains(f)) {
+            return Err(FieldError::new(
+                field,
+                "inclusion",
+                format!("unknown flag `{bad}`: use {}", known.join(", ")),
+            ));
+        }
+        Ok(known.into_iter().filter(|k| given.contains(k)).collect())
+    }
+}
+
 /// Who a message's mentions name: user ids and team ids, each once, in order of first use.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Mentions {
@@ -369,5 +417,33 @@ mod tests {
             assert_eq!(NotificationType::parse(t.as_str()), Some(t));
         }
         assert_eq!(NotificationType::parse("nope"), None);
+    }
+
+    #[test]
+    fn notification_flags_are_checked_and_put_in_order() {
+        let given = vec![
+            "email_conversation_mention".to_owned(),
+            "email_conversation_assignment".to_owned(),
+            "email_conversation_mention".to_owned(),
+        ];
+        assert_eq!(
+            flags::checked("selected_email_flags", "email", &given).unwrap(),
+            vec![
+                "email_conversation_assignment",
+                "email_conversation_mention"
+            ]
+        );
+        let bad = flags::checked(
+            "selected_email_flags",
+            "email",
+            &["push_conversation_mention".to_owned()],
+        );
+        assert_eq!(bad.unwrap_err().code, "inclusion");
+        assert_eq!(flags::all("push").len(), NotificationType::ALL.len());
+        assert!(
+            flags::default_email()
+                .iter()
+                .all(|f| flags::all("email").contains(f))
+        );
     }
 }

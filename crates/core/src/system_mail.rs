@@ -126,6 +126,83 @@ pub fn password_reset(locale: Option<&str>, name: &str, link: &str, minutes: i64
     }
 }
 
+/// One line of a digest: what happened, in which conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestLine {
+    pub kind: crate::notification::NotificationType,
+    pub display_id: i64,
+    /// A short excerpt of the message, when there is one.
+    pub excerpt: String,
+}
+
+/// The unread notifications of the last while, in one letter, with a link to the app.
+pub fn digest(
+    locale: Option<&str>,
+    name: &str,
+    account: &str,
+    lines: &[DigestLine],
+    link: &str,
+) -> Letter {
+    use crate::notification::NotificationType as K;
+    let lang = lang(locale);
+    let what = |l: &DigestLine| -> String {
+        let id = l.display_id;
+        let said = if l.excerpt.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", l.excerpt)
+        };
+        match (lang, l.kind) {
+            ("pt-BR", K::ConversationMention) => {
+                format!("Mencionaram você na conversa #{id}{said}")
+            }
+            ("pt-BR", K::ConversationAssignment) => {
+                format!("A conversa #{id} foi atribuída a você")
+            }
+            ("pt-BR", K::ConversationCreation) => format!("Nova conversa #{id}"),
+            ("pt-BR", _) => format!("Nova mensagem na conversa #{id}{said}"),
+            ("pl", K::ConversationMention) => format!("Wspomniano o Tobie w rozmowie #{id}{said}"),
+            ("pl", K::ConversationAssignment) => format!("Przydzielono Ci rozmowę #{id}"),
+            ("pl", K::ConversationCreation) => format!("Nowa rozmowa #{id}"),
+            ("pl", _) => format!("Nowa wiadomość w rozmowie #{id}{said}"),
+            (_, K::ConversationMention) => {
+                format!("You were mentioned in conversation #{id}{said}")
+            }
+            (_, K::ConversationAssignment) => format!("Conversation #{id} was assigned to you"),
+            (_, K::ConversationCreation) => format!("New conversation #{id}"),
+            (_, _) => format!("New message in conversation #{id}{said}"),
+        }
+    };
+    let list: String = lines.iter().map(|l| format!("- {}\n", what(l))).collect();
+    let n = lines.len();
+    match lang {
+        "pt-BR" => Letter {
+            subject: format!("{n} notificações não lidas em {account}"),
+            text: format!(
+                "Olá, {name}!\n\nEnquanto você estava fora do Throughline:\n\n{list}\nAbra \
+                 o Throughline para responder:\n{link}\n\nVocê escolhe o que chega por e-mail \
+                 no seu perfil.\n"
+            ),
+        },
+        "pl" => Letter {
+            subject: format!("Nieprzeczytane powiadomienia w {account}: {n}"),
+            text: format!(
+                "Dzień dobry, {name}!\n\nPod Twoją nieobecność w Throughline:\n\n{list}\n\
+                 Otwórz Throughline, aby odpowiedzieć:\n{link}\n\nTo, co przychodzi e-mailem, \
+                 ustawisz w swoim profilu.\n"
+            ),
+        },
+        _ => Letter {
+            subject: format!("{n} unread notifications in {account}"),
+            text: format!(
+                "Hello {name},\n\nWhile you were away from Throughline:\n\n{list}\nOpen \
+                 Throughline to answer:\n{link}\n\nYou choose what reaches you by email in \
+                 your profile.\n"
+            ),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +230,50 @@ mod tests {
             assert!(reset.text.contains(link));
             assert!(reset.text.contains("60"));
         }
+    }
+
+    #[test]
+    fn a_digest_lists_each_notification_in_the_users_language() {
+        use crate::notification::NotificationType as K;
+        let lines = [
+            DigestLine {
+                kind: K::ConversationMention,
+                display_id: 7,
+                excerpt: "zobacz to".into(),
+            },
+            DigestLine {
+                kind: K::ConversationAssignment,
+                display_id: 9,
+                excerpt: String::new(),
+            },
+        ];
+        let pl = digest(
+            Some("pl"),
+            "Zofia",
+            "Sklep",
+            &lines,
+            "https://t.example/app",
+        );
+        assert_eq!(pl.subject, "Nieprzeczytane powiadomienia w Sklep: 2");
+        assert!(
+            pl.text
+                .contains("- Wspomniano o Tobie w rozmowie #7: zobacz to\n"),
+            "{}",
+            pl.text
+        );
+        assert!(
+            pl.text.contains("- Przydzielono Ci rozmowę #9\n"),
+            "{}",
+            pl.text
+        );
+        assert!(pl.text.contains("https://t.example/app"));
+        let en = digest(None, "Ana", "Shop", &lines[..1], "https://t.example/app");
+        assert_eq!(en.subject, "1 unread notifications in Shop");
+        assert!(
+            en.text
+                .contains("You were mentioned in conversation #7: zobacz to")
+        );
+        let pt = digest(Some("pt-BR"), "Ana", "Loja", &lines[1..], "x");
+        assert!(pt.text.contains("A conversa #9 foi atribuída a você"));
     }
 }

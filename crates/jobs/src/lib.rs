@@ -25,6 +25,7 @@
 mod audit;
 mod automation;
 mod consumer;
+mod digest;
 mod housekeeping;
 mod media;
 mod privacy;
@@ -69,6 +70,8 @@ pub struct JobsConfig {
     pub outbox_retention: Duration,
     /// How long finished deliveries stay in the webhooks' delivery log.
     pub delivery_retention: Duration,
+    /// The notification digest, when the instance has system mail.
+    pub digest: Option<throughline_service::digest::Digest>,
 }
 
 impl Default for JobsConfig {
@@ -84,6 +87,7 @@ impl Default for JobsConfig {
             outbound: Default::default(),
             outbox_retention: Duration::from_secs(7 * 24 * 3_600),
             delivery_retention: Duration::from_secs(30 * 24 * 3_600),
+            digest: None,
         }
     }
 }
@@ -120,7 +124,7 @@ impl Jobs {
                 )
             };
         }
-        let handles = vec![
+        let mut handles = vec![
             tokio::spawn(stage!(
                 "routing",
                 routing::run(store.clone(), bus.clone(), routing_signals, rx.clone(),)
@@ -179,8 +183,17 @@ impl Jobs {
                 "housekeeping",
                 housekeeping::run(store.clone(), config.clone(), rx.clone())
             )),
-            tokio::spawn(stage!("snooze", snooze::run(store, config, rx))),
         ];
+        if let Some(d) = config.digest.clone() {
+            handles.push(tokio::spawn(stage!(
+                "digest",
+                digest::run(store.clone(), d, rx.clone())
+            )));
+        }
+        handles.push(tokio::spawn(stage!(
+            "snooze",
+            snooze::run(store, config, rx)
+        )));
         Ok(Self { shutdown, handles })
     }
 

@@ -160,6 +160,17 @@ fn jobs_config(config: &Config) -> JobsConfig {
         providers: config.providers.clone(),
         media_limit: config.upload_limit_mb << 20,
         outbound: config.outbound.clone(),
+        // An agent at work reads a notification in the app within ten minutes; one who does
+        // not gets at most one digest every half hour.
+        digest: config
+            .system_mail
+            .clone()
+            .map(|mail| throughline_service::digest::Digest {
+                mail,
+                public_url: config.public_url.clone(),
+                grace_ms: 10 * 60_000,
+                interval_ms: 30 * 60_000,
+            }),
         ..JobsConfig::default()
     }
 }
@@ -188,6 +199,12 @@ pub struct App {
 }
 
 impl App {
+    /// The notification digest as this instance runs it (none without system mail): tests
+    /// drive a pass at a chosen time rather than wait for the timer.
+    pub fn digest(&self) -> Option<throughline_service::digest::Digest> {
+        jobs_config(&self.config).digest
+    }
+
     /// Opens the database (migrating it), bootstraps on first start, starts the consumers and
     /// begins serving. Returns once the listener is bound.
     pub async fn start(mut config: Config) -> anyhow::Result<App> {

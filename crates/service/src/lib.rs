@@ -17,6 +17,7 @@ pub mod auto_replies;
 pub mod automation;
 pub mod contact_import;
 pub mod conversations;
+pub mod digest;
 pub mod email;
 pub mod inbound;
 pub mod journeys;

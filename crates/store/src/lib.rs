@@ -70,6 +70,7 @@ pub mod macros;
 pub mod media;
 pub mod messages;
 pub mod moves;
+pub mod notification_settings;
 pub mod notifications;
 pub mod password_links;
 pub mod privacy;

@@ -168,6 +168,42 @@ fn notification(row: &sqlx::any::AnyRow) -> Result<Notification> {
     })
 }
 
+/// The agent's unread, unmailed notifications created before `cutoff`, oldest first, at most
+/// `limit` — the next digest's lines.
+pub async fn undigested(
+    conn: &mut Conn,
+    account_id: i64,
+    user_id: i64,
+    cutoff: i64,
+    limit: i64,
+) -> Result<Vec<Notification>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE n.account_id = $1 AND n.user_id = $2 AND n.emailed_at IS NULL \
+           AND n.read_at IS NULL AND n.created_at <= $3 \
+           AND (n.snoozed_until IS NULL OR n.snoozed_until <= $3) \
+         ORDER BY n.created_at, n.id LIMIT $4"
+    )))
+    .bind(account_id)
+    .bind(user_id)
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(notification).collect()
+}
+
+/// Marks notifications as mailed (`Some(at)`), or not mailed after all (`None`: the mail could
+/// not go out, so the next digest tries again).
+pub async fn set_emailed(conn: &mut Conn, ids: &[i64], at: Option<i64>) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut q = SqlBuilder::new("UPDATE notifications SET emailed_at = ");
+    q.bind(at).push(" WHERE id IN ").bind_list(ids);
+    q.build().execute(conn).await?;
+    Ok(())
+}
+
 /// Only a user has notifications; any other caller has none to reach.
 fn owner(scope: &AccountScope) -> Result<i64> {
     scope.user_id().ok_or(StoreError::NotFound)

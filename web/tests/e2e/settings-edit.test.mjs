@@ -1,6 +1,7 @@
 // Every setting editable after creation (issue #16): an administrator renames a label, gives a
 // team its members, defines a contact attribute, changes a webhook's events and makes it a new
-// signing secret, and deactivates nobody by mistake; each screen passes axe in en, pt-BR and pl.
+// signing secret, and chooses what the email digest tells them; each screen passes axe in en,
+// pt-BR and pl.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, api, axe, signIn, untranslated } from './lib.mjs';
@@ -70,6 +71,16 @@ test('labels, teams, attributes and webhooks are edited in place', { timeout: 24
     const secret = hookRow.getByTestId('webhook-secret');
     await secret.waitFor(WAIT);
     assert.notEqual(await secret.innerText(), hook.secret);
+
+    // The email digest's kinds, in the profile.
+    await page.goto(`${BASE}/app/profile`);
+    const follow = page.getByLabel('A new message in a conversation I follow');
+    await follow.waitFor(WAIT);
+    await page.locator('fieldset.email-notifications:not([disabled])').waitFor(WAIT);
+    await follow.check();
+    await page.locator('fieldset.email-notifications [role=status]').waitFor(WAIT);
+    const chosen = await api('GET', '{acc}/notification_settings');
+    assert.ok(chosen.selected_email_flags.includes('email_participating_conversation_new_message'), JSON.stringify(chosen));
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
@@ -88,6 +99,10 @@ test('labels, teams, attributes and webhooks are edited in place', { timeout: 24
         assert.deepEqual(await axe(p), [], `${section} in ${locale}`);
         assert.deepEqual(await untranslated(p), [], `${section} in ${locale}`);
       }
+      await p.goto(`${BASE}/app/profile`);
+      await p.locator('fieldset.email-notifications:not([disabled])').waitFor(WAIT);
+      assert.deepEqual(await axe(p), [], `the profile in ${locale}`);
+      assert.deepEqual(await untranslated(p), [], `the profile in ${locale}`);
     } finally {
       await ctx.close();
     }

@@ -26,6 +26,7 @@ mod labels;
 mod macros;
 pub(crate) mod messages;
 mod metrics;
+mod notification_settings;
 mod notifications;
 mod participants;
 mod passwords;
@@ -77,6 +78,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = agent_bots::routes(router);
     let router = custom_filters::routes(router);
     let router = notifications::routes(router);
+    let router = notification_settings::routes(router);
     let router = participants::routes(router);
     let router = search::routes(router);
     let router = automation_rules::routes(router);

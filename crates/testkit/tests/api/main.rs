@@ -20,6 +20,7 @@ mod contact_files;
 mod contacts;
 mod contract;
 mod conversations;
+mod digest;
 mod email;
 mod isolation;
 mod journeys;
