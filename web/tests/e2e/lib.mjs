@@ -119,6 +119,14 @@ export async function publicPost(inboxIdentifier, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
+/** A new visitor of a website inbox writes `text`; returns the conversation's id. */
+export async function customerWrites(inbox, name, text) {
+  const contact = await publicPost(inbox.inbox_identifier, '/contacts', { name });
+  const conversation = await publicPost(inbox.inbox_identifier, `/contacts/${contact.source_id}/conversations`, {});
+  await publicPost(inbox.inbox_identifier, `/contacts/${contact.source_id}/conversations/${conversation.id}/messages`, { content: text });
+  return conversation.id;
+}
+
 /** Fails on any catalogue key the page asked for and did not find, or a raw key left on screen. */
 export async function untranslated(page) {
   return page.evaluate(() => {

@@ -5,20 +5,13 @@
 // crates/testkit/tests/api/search.rs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, api, axe, signIn, widgetInbox, publicPost, untranslated, shot } from './lib.mjs';
+import { BASE, launch, api, axe, signIn, widgetInbox, untranslated, shot, customerWrites } from './lib.mjs';
 
 let browser;
 before(async () => (browser = await launch()));
 after(async () => browser?.close());
 
 const WAIT = { timeout: 20_000 };
-
-async function customerWrites(inbox, name, text) {
-  const contact = await publicPost(inbox.inbox_identifier, '/contacts', { name });
-  const conversation = await publicPost(inbox.inbox_identifier, `/contacts/${contact.source_id}/conversations`, {});
-  await publicPost(inbox.inbox_identifier, `/contacts/${contact.source_id}/conversations/${conversation.id}/messages`, { content: text });
-  return conversation.id;
-}
 
 test('search finds a Polish word typed without diacritics, keyboard first', { timeout: 150_000 }, async () => {
   const stamp = Date.now();

@@ -4,7 +4,7 @@
 // The server side is covered by crates/testkit/tests/api/bulk_actions.rs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, api, axe, signIn, widgetInbox, publicPost, untranslated, shot } from './lib.mjs';
+import { BASE, launch, api, axe, signIn, widgetInbox, untranslated, shot, customerWrites } from './lib.mjs';
 
 let browser;
 before(async () => (browser = await launch()));
@@ -16,13 +16,6 @@ const TEXT = {
   'pt-BR': { save: 'Salvar como visualização', name: 'Nome da visualização', saveBtn: 'Salvar', resolve: 'Resolver', changed: /2 alteradas, 0 não alteradas/ },
   pl: { save: 'Zapisz jako widok', name: 'Nazwa widoku', saveBtn: 'Zapisz', resolve: 'Rozwiąż', changed: /Zmieniono: 2, bez zmian: 0/ },
 };
-
-async function customerWrites(inbox, name, text) {
-  const contact = await publicPost(inbox.inbox_identifier, '/contacts', { name });
-  const conversation = await publicPost(inbox.inbox_identifier, `/contacts/${contact.source_id}/conversations`, {});
-  await publicPost(inbox.inbox_identifier, `/contacts/${contact.source_id}/conversations/${conversation.id}/messages`, { content: text });
-  return conversation.id;
-}
 
 for (const [locale, text] of Object.entries(TEXT)) {
   test(`a saved view comes back and two conversations resolve at once, in ${locale}`, { timeout: 180_000 }, async () => {

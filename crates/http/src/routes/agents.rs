@@ -588,18 +588,9 @@ async fn deactivate(
     }
     let change =
         Change::new(kind::ACCOUNT_USER, id, action::DEACTIVATE).with("signed_out", signed_out);
-    audit
-        .record(
-            tx.conn(),
-            &ctx.scope,
-            agent_change(change, id, &agent.user.name, &agent.user.email),
-        )
-        .await?;
-    let agent = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
-    tx.commit().await?;
+    let view = activation_changed(&state, &ctx, &audit, tx, &agent, change).await?;
     state.hub.revoke_agent(ctx.account_id(), id);
-    super::routing::routing_changed(&state, ctx.account_id());
-    Ok(axum::Json(AgentView::from(&agent)))
+    Ok(view)
 }
 
 /// Reactivates a deactivated agent (administrators): they may sign in and work again, in the
@@ -622,6 +613,20 @@ async fn reactivate(
     }
     accounts::set_deactivated(tx.conn(), ctx.account_id(), id, None).await?;
     let change = Change::new(kind::ACCOUNT_USER, id, action::REACTIVATE);
+    activation_changed(&state, &ctx, &audit, tx, &agent, change).await
+}
+
+/// The end of a deactivation or reactivation: audited with the change, committed, routing told;
+/// the agent as they are now.
+async fn activation_changed(
+    state: &AppState,
+    ctx: &AccountCtx,
+    audit: &Audit,
+    mut tx: throughline_store::Tx,
+    agent: &Agent,
+    change: Change,
+) -> ApiResult<axum::Json<AgentView>> {
+    let id = agent.user.id;
     audit
         .record(
             tx.conn(),
@@ -629,10 +634,10 @@ async fn reactivate(
             agent_change(change, id, &agent.user.name, &agent.user.email),
         )
         .await?;
-    let agent = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
+    let now = accounts::get_agent(tx.conn(), &ctx.scope, id).await?;
     tx.commit().await?;
-    super::routing::routing_changed(&state, ctx.account_id());
-    Ok(axum::Json(AgentView::from(&agent)))
+    super::routing::routing_changed(state, ctx.account_id());
+    Ok(axum::Json(AgentView::from(&now)))
 }
 
 /// A member of the account; a pending invitation is answered with what to do instead.

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
 use crate::platform::second_account;
-use crate::thread;
+use crate::{audit_entries, quiet_inbox, thread};
 
 on_both_databases!(
     a_deactivated_agent_is_shut_out_and_comes_back_when_reactivated,
@@ -30,14 +30,7 @@ async fn sign_in(t: &TestApp, email: &str) -> (u16, Value) {
 
 async fn a_deactivated_agent_is_shut_out_and_comes_back_when_reactivated(b: Backend) {
     let t = TestApp::start(b).await;
-    let inbox = t.api_inbox("Shop", None).await;
-    t.admin(
-        "PATCH",
-        &t.acc(&format!("/inboxes/{}", inbox["id"])),
-        Some(json!({"enable_auto_assignment": false})),
-    )
-    .await
-    .expect(200);
+    let inbox = quiet_inbox(&t, "Shop").await;
     let th = thread(&t, &inbox, "Oi").await;
     let resolved = thread(&t, &inbox, "Já resolvido").await;
     let (id, token) = t.agent("agent@example.com", "agent").await;
@@ -95,14 +88,11 @@ async fn a_deactivated_agent_is_shut_out_and_comes_back_when_reactivated(b: Back
         .cloned()
         .unwrap();
     assert!(listed["deactivated_at"].is_number(), "{listed}");
-    let log = t.get(&t.acc("/audit_logs")).await;
     assert!(
-        log["audit_logs"]
-            .as_array()
-            .unwrap()
+        audit_entries(&t)
+            .await
             .iter()
-            .any(|e| e["action"] == "deactivate" && e["auditable_id"] == id),
-        "{log}"
+            .any(|e| e["action"] == "deactivate" && e["auditable_id"] == id)
     );
 
     let back = t

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
-use crate::thread;
+use crate::{quiet_inbox, thread};
 
 on_both_databases!(
     many_conversations_change_at_once_and_each_failure_is_named,
@@ -18,17 +18,8 @@ async fn conversation(t: &TestApp, id: i64) -> Value {
 
 async fn many_conversations_change_at_once_and_each_failure_is_named(b: Backend) {
     let t = TestApp::start(b).await;
-    let shop = t.api_inbox("Shop", None).await;
-    let hidden = t.api_inbox("Back office", None).await;
-    for inbox in [&shop, &hidden] {
-        t.admin(
-            "PATCH",
-            &t.acc(&format!("/inboxes/{}", inbox["id"])),
-            Some(json!({"enable_auto_assignment": false})),
-        )
-        .await
-        .expect(200);
-    }
+    let shop = quiet_inbox(&t, "Shop").await;
+    let hidden = quiet_inbox(&t, "Back office").await;
     let ids: Vec<i64> = [
         thread(&t, &shop, "um").await,
         thread(&t, &shop, "dois").await,

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use mail_parser::MessageParser;
 use serde_json::json;
-use throughline_testkit::smtp_sink::{Answer, SmtpSink};
+use throughline_testkit::smtp_sink::Answer;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
-use crate::thread;
+use crate::{quiet_inbox, thread, unread_count, with_mail};
 
 on_both_databases!(
     an_unread_mention_is_mailed_once_in_the_agents_language,
@@ -18,19 +18,6 @@ on_both_databases!(
 );
 
 const MINUTE: i64 = 60_000;
-
-async fn with_mail(b: Backend) -> (TestApp, SmtpSink) {
-    let sink = SmtpSink::start().await;
-    let port = sink.port;
-    let t = TestApp::start_with(b, move |s| {
-        s.smtp_address = Some("127.0.0.1".into());
-        s.smtp_port = Some(port);
-        s.smtp_security = Some("none".into());
-        s.mailer_sender = Some("Acme Help <help@acme.test>".into());
-    })
-    .await;
-    (t, sink)
-}
 
 fn text_of(data: &[u8]) -> (String, String) {
     let m = MessageParser::default()
@@ -45,14 +32,7 @@ fn text_of(data: &[u8]) -> (String, String) {
 async fn an_unread_mention_is_mailed_once_in_the_agents_language(b: Backend) {
     let (t, sink) = with_mail(b).await;
     let digest = t.app.digest().expect("system mail turns the digest on");
-    let inbox = t.api_inbox("Sklep", None).await;
-    t.admin(
-        "PATCH",
-        &t.acc(&format!("/inboxes/{}", inbox["id"])),
-        Some(json!({"enable_auto_assignment": false})),
-    )
-    .await
-    .expect(200);
+    let inbox = quiet_inbox(&t, "Sklep").await;
     let (zofia, zofia_token) = t.agent("zofia@example.pl", "agent").await;
     let (jan, _) = t.agent("jan@example.pl", "agent").await;
     t.post(
@@ -99,20 +79,10 @@ async fn an_unread_mention_is_mailed_once_in_the_agents_language(b: Backend) {
     )
     .await;
     t.eventually(Duration::from_secs(10), "both notified", || async {
-        let n = |token: String| {
-            let t = &t;
-            async move {
-                t.call(
-                    "GET",
-                    &t.acc("/notifications/unread_count"),
-                    Some(&token),
-                    None,
-                )
-                .await
-                .body
-            }
-        };
-        let (z, j) = (n(zofia_token.clone()).await, n(jan_token.clone()).await);
+        let (z, j) = (
+            unread_count(&t, &zofia_token).await,
+            unread_count(&t, &jan_token).await,
+        );
         (z == 1 && j == 1).then_some(())
     })
     .await;

@@ -52,7 +52,8 @@ mod webhooks;
 mod widget;
 
 use serde_json::{Value, json};
-use throughline_testkit::TestApp;
+use throughline_testkit::smtp_sink::SmtpSink;
+use throughline_testkit::{Backend, TestApp};
 
 /// A contact with an identity in `inbox`, and an open conversation with one customer message.
 pub struct Thread {
@@ -114,4 +115,52 @@ pub async fn customer_writes(t: &TestApp, th: &Thread, text: &str) {
     )
     .await
     .expect(200);
+}
+
+/// An API inbox that assigns nothing on its own: who holds a conversation follows the test's
+/// assignments alone.
+pub async fn quiet_inbox(t: &TestApp, name: &str) -> Value {
+    let inbox = t.api_inbox(name, None).await;
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/inboxes/{}", inbox["id"])),
+        Some(json!({"enable_auto_assignment": false})),
+    )
+    .await
+    .expect(200);
+    inbox
+}
+
+/// A server whose system mail goes to a local SMTP sink.
+pub async fn with_mail(b: Backend) -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let port = sink.port;
+    let t = TestApp::start_with(b, move |s| {
+        s.smtp_address = Some("127.0.0.1".into());
+        s.smtp_port = Some(port);
+        s.smtp_security = Some("none".into());
+        s.mailer_sender = Some("Acme Help <help@acme.test>".into());
+    })
+    .await;
+    (t, sink)
+}
+
+/// The agent's unread notifications in the account.
+pub async fn unread_count(t: &TestApp, token: &str) -> Value {
+    t.call(
+        "GET",
+        &t.acc("/notifications/unread_count"),
+        Some(token),
+        None,
+    )
+    .await
+    .expect(200)
+}
+
+/// The account's audit log entries, newest first.
+pub async fn audit_entries(t: &TestApp) -> Vec<Value> {
+    t.get(&t.acc("/audit_logs")).await["audit_logs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }

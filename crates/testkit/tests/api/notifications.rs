@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use throughline_testkit::ws::WsClient;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
-use crate::thread;
+use crate::{quiet_inbox, thread, unread_count};
 
 on_both_databases!(
     a_mention_in_a_note_tells_only_the_mentioned_agent_live,
@@ -56,18 +56,8 @@ async fn note(t: &TestApp, conversation: i64, text: &str) -> Value {
     .await
 }
 
-/// An API inbox that assigns nothing on its own: who is told of what follows the test's
-/// assignments alone.
 async fn inbox(t: &TestApp) -> Value {
-    let inbox = t.api_inbox("Support", None).await;
-    t.admin(
-        "PATCH",
-        &t.acc(&format!("/inboxes/{}", inbox["id"])),
-        Some(json!({"enable_auto_assignment": false})),
-    )
-    .await
-    .expect(200);
-    inbox
+    quiet_inbox(t, "Support").await
 }
 
 async fn members(t: &TestApp, inbox: &Value, ids: &[i64]) {
@@ -248,24 +238,11 @@ async fn notifications_are_read_snoozed_and_deleted_by_their_agent_only(b: Backe
         .await
         .expect(200);
     assert!(read["read_at"].as_i64().is_some());
-    let unread = |token: String| {
-        let t = &t;
-        async move {
-            t.call(
-                "GET",
-                &t.acc("/notifications/unread_count"),
-                Some(&token),
-                None,
-            )
-            .await
-            .expect(200)
-        }
-    };
-    assert_eq!(unread(ana_token.clone()).await, 1);
+    assert_eq!(unread_count(&t, &ana_token).await, 1);
     t.call("POST", &one("/unread"), Some(&ana_token), None)
         .await
         .expect(200);
-    assert_eq!(unread(ana_token.clone()).await, 2);
+    assert_eq!(unread_count(&t, &ana_token).await, 2);
 
     // Read one conversation's, then everything.
     t.call(
@@ -276,7 +253,7 @@ async fn notifications_are_read_snoozed_and_deleted_by_their_agent_only(b: Backe
     )
     .await
     .expect(200);
-    assert_eq!(unread(ana_token.clone()).await, 1);
+    assert_eq!(unread_count(&t, &ana_token).await, 1);
     t.call(
         "POST",
         &t.acc("/notifications/read_all"),
@@ -285,7 +262,7 @@ async fn notifications_are_read_snoozed_and_deleted_by_their_agent_only(b: Backe
     )
     .await
     .expect(200);
-    assert_eq!(unread(ana_token.clone()).await, 0);
+    assert_eq!(unread_count(&t, &ana_token).await, 0);
 
     // Opening a conversation reads its notifications.
     t.call("POST", &one("/unread"), Some(&ana_token), None)
@@ -302,7 +279,7 @@ async fn notifications_are_read_snoozed_and_deleted_by_their_agent_only(b: Backe
     )
     .await
     .expect(200);
-    assert_eq!(unread(ana_token.clone()).await, 0);
+    assert_eq!(unread_count(&t, &ana_token).await, 0);
 
     // Snoozing: a time in the past or far away is refused; a good one hides it until then.
     for bad in [json!(1), json!("soon"), json!(4_102_444_800_i64 * 10)] {

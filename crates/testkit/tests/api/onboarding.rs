@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use mail_parser::MessageParser;
 use serde_json::{Value, json};
-use throughline_testkit::smtp_sink::SmtpSink;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
+
+use crate::with_mail;
 
 on_both_databases!(
     an_invited_agent_chooses_a_password_from_the_mailed_link,
@@ -18,19 +19,6 @@ on_both_databases!(
 );
 
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn with_mail(b: Backend) -> (TestApp, SmtpSink) {
-    let sink = SmtpSink::start().await;
-    let port = sink.port;
-    let t = TestApp::start_with(b, move |s| {
-        s.smtp_address = Some("127.0.0.1".into());
-        s.smtp_port = Some(port);
-        s.smtp_security = Some("none".into());
-        s.mailer_sender = Some("Acme Help <help@acme.test>".into());
-    })
-    .await;
-    (t, sink)
-}
 
 /// The mail's plain text, decoded, and who it went to.
 fn letter(data: &[u8]) -> (String, String, String) {
