@@ -1,6 +1,6 @@
 //! Importing contacts from a CSV file (Chatwoot's `POST …/contacts/import`): each row finds its
 //! contact by identifier, email or phone and updates it, or creates one. Rows are written in
-//! transactions of [`CHUNK`] rows, each row in its own savepoint, so a row the database refuses
+//! transactions of `CHUNK` rows, each row in its own savepoint, so a row the database refuses
 //! is reported and the rest of the file still lands.
 
 use serde_json::Value;

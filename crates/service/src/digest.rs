@@ -1,6 +1,6 @@
 //! The notification digest: an agent who has not read their notifications for a while gets one
 //! email listing them, in their language, through the system mail — at most one per
-//! [`Digest::interval`], only for the kinds they chose (Chatwoot's email flags), never for what
+//! [`Digest::interval_ms`], only for the kinds they chose (Chatwoot's email flags), never for what
 //! they already read in the app, never to a deactivated agent.
 //!
 //! Each agent's lines are claimed (marked mailed) before the mail goes out, in one transaction

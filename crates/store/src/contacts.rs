@@ -141,6 +141,8 @@ pub struct ContactQuery {
     /// Matches name, email, phone or identifier (case-insensitive substring).
     pub search: Option<String>,
     pub labels: Vec<String>,
+    /// Only contacts with an identity in this inbox (who wrote through it, or were added to it).
+    pub inbox_id: Option<i64>,
     pub sort: ContactSort,
     pub descending: bool,
     pub page: i64,
@@ -154,6 +156,7 @@ impl Default for ContactQuery {
         Self {
             search: None,
             labels: Vec::new(),
+            inbox_id: None,
             sort: ContactSort::LastActivity,
             descending: true,
             page: 1,
@@ -203,6 +206,11 @@ fn push_contact_conditions(
     if !query.labels.is_empty() {
         q.push(" AND id IN (SELECT contact_id FROM contact_labels WHERE label IN ")
             .bind_list(&query.labels)
+            .push(")");
+    }
+    if let Some(inbox_id) = query.inbox_id {
+        q.push(" AND id IN (SELECT contact_id FROM contact_inboxes WHERE inbox_id = ")
+            .bind(inbox_id)
             .push(")");
     }
     crate::filters::push_conditions(

@@ -55,6 +55,9 @@ struct ListParams {
     #[serde(default, rename = "labels[]", alias = "labels")]
     labels: Vec<String>,
     q: Option<String>,
+    /// Throughline: only contacts with an identity in this inbox.
+    #[serde(default, deserialize_with = "super::blank_as_none")]
+    inbox_id: Option<i64>,
 }
 
 fn query_from(p: &ListParams) -> ApiResult<ContactQuery> {
@@ -68,6 +71,7 @@ fn query_from(p: &ListParams) -> ApiResult<ContactQuery> {
         query.sort = s;
         query.descending = desc;
     }
+    query.inbox_id = p.inbox_id;
     query.labels = p
         .labels
         .iter()

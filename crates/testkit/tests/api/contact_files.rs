@@ -15,6 +15,7 @@ on_both_databases!(
     the_export_reads_back_and_never_runs_as_a_formula,
     only_administrators_import_or_export_and_bad_files_are_told_so,
     contacts_are_found_by_a_phone_number_typed_as_people_write_it,
+    contacts_are_listed_by_the_inbox_they_wrote_through,
     the_timeline_interleaves_channels_and_events_and_pages_without_loss,
     the_timeline_shows_an_agent_only_the_inboxes_they_see,
 );
@@ -479,4 +480,40 @@ async fn the_timeline_shows_an_agent_only_the_inboxes_they_see(b: Backend) {
         .collect();
     assert_eq!(inboxes.len(), 2, "{seen}");
     assert!(inboxes.iter().all(|i| json!(i) == chat["id"]), "{seen}");
+}
+
+async fn contacts_are_listed_by_the_inbox_they_wrote_through(b: Backend) {
+    let t = TestApp::start(b).await;
+    let shop = t.api_inbox("Shop", None).await;
+    let other = t.api_inbox("Other", None).await;
+    let here = thread(&t, &shop, "Oi").await.contact_id;
+    let there = thread(&t, &other, "Hi").await.contact_id;
+    let ids = |v: Value| -> Vec<i64> {
+        v["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let listed = t
+        .get(&t.acc(&format!("/contacts?inbox_id={}", shop["id"])))
+        .await;
+    assert_eq!(ids(listed.clone()), vec![here]);
+    assert_eq!(listed["meta"]["count"], 1);
+    let found = t
+        .get(&t.acc(&format!("/contacts/search?q=Ana&inbox_id={}", other["id"])))
+        .await;
+    assert_eq!(ids(found), vec![there]);
+    let filtered = t
+        .post(
+            &t.acc(&format!("/contacts/filter?inbox_id={}", other["id"])),
+            json!({"payload": [{"attribute_key": "name", "filter_operator": "contains", "values": ["Ana"]}]}),
+        )
+        .await;
+    assert_eq!(ids(filtered), vec![there]);
+    assert_eq!(ids(t.get(&t.acc("/contacts?inbox_id=")).await).len(), 2);
+    t.admin("GET", &t.acc("/contacts?inbox_id=shop"), None)
+        .await
+        .expect(400);
 }
