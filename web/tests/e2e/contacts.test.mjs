@@ -57,7 +57,13 @@ test('a CSV of 1,000 contacts imports with its 3 bad rows reported', { timeout: 
     await page.waitForFunction(() => document.querySelectorAll('table.list tbody tr').length === 1, null, WAIT);
     assert.match(await found.first().innerText(), new RegExp(`Cliente ${stamp} 7`));
     // The export is a download of the same list.
-    assert.match(await page.getByRole('link', { name: 'Exportar CSV' }).getAttribute('href'), /\/contacts\/export$/);
+    const href = await page.getByRole('link', { name: 'Exportar CSV' }).getAttribute('href');
+    assert.match(href, /\/contacts\/export$/);
+    // The link downloads with the browser's session: the imported contacts are in the file.
+    const file = await page.request.get(`${BASE}${href}`);
+    assert.equal(file.status(), 200);
+    assert.match(file.headers()['content-disposition'], /^attachment;/);
+    assert.match(await file.text(), new RegExp(`Cliente ${stamp} 999,c999\\.${stamp}@example\\.com`));
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
