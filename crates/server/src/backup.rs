@@ -545,8 +545,7 @@ fn extract(file: File, dir: &Path) -> anyhow::Result<Manifest> {
         }
     }
     // The tar reader stops at the end-of-archive blocks; the rest of the compressed stream is
-    // read too, so gzip's own checksum and length are checked — a flipped byte in the padding
-    // after the last entry is a damaged archive as much as one in a file.
+    // read too, so gzip's own checksum and length are checked to the end.
     io::copy(&mut tar.into_inner(), &mut io::sink())
         .context("a damaged archive: its compressed stream does not check out")?;
     let Some(manifest) = manifest else {

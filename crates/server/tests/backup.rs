@@ -440,19 +440,33 @@ async fn restore_with_force_replaces_the_database_and_its_wal() {
         throughline_store::backup::latest_migration(Backend::Sqlite)
     );
 
-    // A damaged archive is refused before anything is replaced.
-    let damaged = source.dir.join("damaged.tar.gz");
-    let mut bytes = std::fs::read(&archive).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0xff;
-    std::fs::write(&damaged, bytes).unwrap();
-    let empty = TestDatabase::new(Backend::Sqlite).await;
-    let out = run(&empty, &["restore", damaged.to_str().unwrap()]).await;
-    assert!(!out.status.success(), "{}", text(&out));
-    assert!(
-        std::fs::read_dir(&empty.dir).unwrap().next().is_none(),
-        "a refused restore leaves the directory as it was"
-    );
+    // A damaged archive is refused before anything is replaced: one whose database changed by a
+    // byte (a valid gzip stream, so only the manifest's digest can tell), and one cut short.
+    // (Flipping a byte of the compressed file is no sure damage: a bit deflate never reads can
+    // change and leave the content, checksum included, as it was.)
+    let mut tar_bytes = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap())
+        .read_to_end(&mut tar_bytes)
+        .unwrap();
+    // The database is the first entry: its bytes start after the 512-byte header.
+    tar_bytes[512 + 4096] ^= 0xff;
+    let mut altered = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut altered, &tar_bytes).unwrap();
+    let original = std::fs::read(&archive).unwrap();
+    for (name, bytes) in [
+        ("altered.tar.gz", altered.finish().unwrap()),
+        ("cut.tar.gz", original[..original.len() * 2 / 3].to_vec()),
+    ] {
+        let damaged = source.dir.join(name);
+        std::fs::write(&damaged, bytes).unwrap();
+        let empty = TestDatabase::new(Backend::Sqlite).await;
+        let out = run(&empty, &["restore", damaged.to_str().unwrap()]).await;
+        assert!(!out.status.success(), "{name}: {}", text(&out));
+        assert!(
+            std::fs::read_dir(&empty.dir).unwrap().next().is_none(),
+            "{name}: a refused restore leaves the directory as it was"
+        );
+    }
 }
 
 /// On PostgreSQL the database is pg_dump's job: the command says how, and archives the rest.
