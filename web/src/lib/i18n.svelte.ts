@@ -56,6 +56,9 @@ export function t(key: string, vars?: Record<string, string | number>): string {
   }
   if (vars) {
     for (const [name, value] of Object.entries(vars)) {
+      // `#{id}` is an identifier, written as it is ("#1011"); other numbers as the language
+      // writes them ("1.000 linhas").
+      text = text.replaceAll(`#{${name}}`, `#${value}`);
       text = text.replaceAll(`{${name}}`, typeof value === 'number' ? formatNumber(value) : value);
     }
   }
