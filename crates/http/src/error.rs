@@ -193,6 +193,14 @@ impl IntoResponse for ApiError {
             attributes,
         };
         let mut resp = (status, axum::Json(body)).into_response();
+        if matches!(self, ApiError::TooLarge(_)) {
+            // The rest of the body was never read, so the connection cannot carry another
+            // request: saying so keeps a client from reusing it (and failing its next request).
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         if let ApiError::TooManyRequests { retry_after } = self
             && let Ok(v) = retry_after.to_string().parse()
         {

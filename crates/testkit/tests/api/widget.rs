@@ -830,6 +830,9 @@ async fn bad_payloads_get_clear_errors(b: Backend) {
     )
     .await;
     assert_eq!(oversized.status, 413);
+    // The unread rest of the body makes the connection unusable: the client is told to drop it,
+    // so the next request goes on a fresh one.
+    assert_eq!(oversized.headers["connection"], "close");
     let long = "x".repeat(150_001);
     let too_long = t
         .call(
