@@ -45,6 +45,8 @@ for (const [locale, text] of Object.entries(TEXT)) {
       // After a reload the view brings the same filters back.
       await page.reload();
       await page.locator('nav.rail').waitFor(WAIT);
+      // The inboxes have loaded (the filter's choices) before the view is picked.
+      await page.locator('.filters select').nth(2).locator(`option[value="${inbox.id}"]`).waitFor({ state: 'attached', ...WAIT });
       const picker = page.locator('.saved select');
       const value = await picker.locator('option', { hasText: `Queue ${stamp}` }).getAttribute('value');
       await picker.selectOption(value);
