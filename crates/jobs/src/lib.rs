@@ -17,6 +17,7 @@
 //!                     delayed rules due ──► acted on if their conditions still hold
 //!             housekeeping: outbox events every consumer passed, older than the resume
 //!                     window, and finished deliveries past their retention ──► deleted
+//!                     conversation tallies (per-tab counts) ──► folded, one row per key
 //! ```
 //! Every consumer resumes where it stopped after a crash: the realtime one because clients
 //! resynchronise from the outbox by event id, the webhook one through its durable cursor, the
@@ -33,6 +34,7 @@ mod realtime;
 mod routing;
 mod sender;
 mod snooze;
+mod tallies;
 mod webhooks;
 
 use std::time::Duration;
@@ -183,6 +185,7 @@ impl Jobs {
                 "housekeeping",
                 housekeeping::run(store.clone(), config.clone(), rx.clone())
             )),
+            tokio::spawn(stage!("tallies", tallies::run(store.clone(), rx.clone()))),
         ];
         if let Some(d) = config.digest.clone() {
             handles.push(tokio::spawn(stage!(

@@ -1,8 +1,9 @@
 //! Bulk writes for building large data sets (the bench's 100x: 100,000 conversations, two
 //! million messages): a conversation's history in multi-row inserts, its clocks set once from
 //! the core's rules, and no events — history that already happened, as an import would store
-//! it. The rows are the ones `messages::create` writes (the search index follows by trigger on
-//! SQLite and by index on PostgreSQL), so lists and search read the same shape.
+//! it. The rows are the ones `messages::create` writes (the message index follows by trigger on
+//! SQLite and by index on PostgreSQL; the conversation's words are added here), so lists and
+//! search read the same shape.
 
 use throughline_core::conversation::{ConversationClock, MessageFacts, Status, apply_message};
 use throughline_core::message::{MessageType, SenderType};
@@ -72,6 +73,13 @@ pub async fn insert_history(
         }
         q.build().execute(tx.conn()).await?;
     }
+    crate::search::add_terms(
+        tx.conn(),
+        scope.account_id(),
+        conversation.id,
+        history.iter().map(|m| m.content.as_str()),
+    )
+    .await?;
     let mut clock = ConversationClock {
         status: conversation.status,
         waiting_since: conversation.waiting_since,

@@ -138,7 +138,8 @@ impl ContactSort {
 
 #[derive(Clone, Debug)]
 pub struct ContactQuery {
-    /// Matches name, email, phone or identifier (case-insensitive substring).
+    /// Matches name, email, phone or identifier (case-insensitive substring; diacritics
+    /// optional on name and email from three characters).
     pub search: Option<String>,
     pub labels: Vec<String>,
     /// Only contacts with an identity in this inbox (who wrote through it, or were added to it).
@@ -180,15 +181,10 @@ fn push_contact_conditions(
         .filter(|s| !s.is_empty())
     {
         let pattern = format!("%{}%", crate::like_escape(&search.to_lowercase()));
-        q.push(" AND (LOWER(name) LIKE ")
-            .bind(pattern.clone())
-            .push(" ESCAPE '\\'");
-        q.push(" OR LOWER(email) LIKE ")
-            .bind(pattern.clone())
-            .push(" ESCAPE '\\'");
-        q.push(" OR phone_number LIKE ")
-            .bind(pattern.clone())
-            .push(" ESCAPE '\\'");
+        // Name, email and phone through the trigram index (diacritics optional: "jose" finds
+        // "José"), as the conversation search matches contacts.
+        q.push(" AND (");
+        crate::search::push_contact_match(q, conn, search);
         q.push(" OR LOWER(identifier) LIKE ")
             .bind(pattern)
             .push(" ESCAPE '\\'");

@@ -301,41 +301,7 @@ fn push_filters(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &C
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let pattern = format!("%{}%", crate::like_escape(&search.to_lowercase()));
-        let words = crate::search::words(search);
-        q.push(" AND (");
-        // Message content through the full-text index (migration 0006): every word as a
-        // prefix. A search without words ("#12", "+55") looks at contacts and ids only.
-        if words.is_empty() {
-            q.push("1 = 0");
-        } else if crate::filters::is_postgres(conn) {
-            q.push("id IN (SELECT conversation_id FROM messages WHERE account_id = ")
-                .bind(account)
-                .push(" AND ")
-                .push(crate::search::PG_MESSAGE_VECTOR)
-                .push(" @@ to_tsquery('simple', ")
-                .bind(crate::search::tsquery(&words))
-                .push("))");
-        } else {
-            q.push("id IN (SELECT conversation_id FROM messages WHERE account_id = ")
-                .bind(account)
-                .push(" AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ")
-                .bind(crate::search::fts5_query(&words))
-                .push("))");
-        }
-        q.push(" OR contact_id IN (SELECT id FROM contacts WHERE account_id = ")
-            .bind(account)
-            .push(" AND (LOWER(name) LIKE ")
-            .bind(pattern.clone())
-            .push(" ESCAPE '\\' OR LOWER(email) LIKE ")
-            .bind(pattern.clone())
-            .push(" ESCAPE '\\' OR phone_number LIKE ")
-            .bind(pattern)
-            .push(" ESCAPE '\\'))");
-        if let Ok(display_id) = search.trim_start_matches('#').parse::<i64>() {
-            q.push(" OR display_id = ").bind(display_id);
-        }
-        q.push(")");
+        crate::search::push_conversation_match(q, conn, account, search);
     }
     crate::filters::push_conditions(
         q,
@@ -362,22 +328,130 @@ fn push_assignee(q: &mut SqlBuilder, scope: &AccountScope, filter: AssigneeFilte
     }
 }
 
+/// Whether the counts of `query` can be summed from `conversation_tallies` (migration 0022):
+/// its filters are all columns the tallies keep.
+fn tallied(query: &ConversationQuery) -> bool {
+    let ConversationQuery {
+        assignee: _,
+        status: _,
+        inbox_id: _,
+        team_id: _,
+        channel,
+        labels,
+        contact_id,
+        search,
+        sort: _,
+        page: _,
+        per_page: _,
+        conditions,
+    } = query;
+    channel.is_none()
+        && labels.is_empty()
+        && contact_id.is_none()
+        && search.as_deref().is_none_or(|s| s.trim().is_empty())
+        && conditions.is_empty()
+}
+
+/// The per-tab counts from the tallies: a few rows per inbox, team and assignee instead of
+/// every matching conversation.
+fn tally_counts(scope: &AccountScope, query: &ConversationQuery) -> SqlBuilder {
+    let mut q = SqlBuilder::new(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS total, \
+           CAST(COALESCE(SUM(CASE WHEN assignee_id = ",
+    );
+    q.bind(scope.user_id().unwrap_or(-1)).push(
+        " THEN n ELSE 0 END), 0) AS BIGINT) AS mine, \
+         CAST(COALESCE(SUM(CASE WHEN assignee_id = 0 THEN n ELSE 0 END), 0) AS BIGINT) AS unassigned \
+         FROM conversation_tallies WHERE account_id = ",
+    );
+    q.bind(scope.account_id());
+    push_visibility(&mut q, scope);
+    if let Some(status) = query.status {
+        q.push(" AND status = ").bind(status.as_str());
+    }
+    if let Some(inbox_id) = query.inbox_id {
+        q.push(" AND inbox_id = ").bind(inbox_id);
+    }
+    if let Some(team_id) = query.team_id {
+        q.push(" AND team_id = ").bind(team_id);
+    }
+    q
+}
+
+/// Folds the tallies' rows into one per (account, inbox, team, status, assignee); keys that
+/// sum to nothing go. Returns the rows removed.
+pub async fn compact_tallies(tx: &mut Tx) -> Result<u64> {
+    const KEY: &str = "account_id, inbox_id, team_id, status, assignee_id";
+    let conn = tx.conn();
+    if crate::filters::is_postgres(conn) {
+        // One statement, so the rows summed are exactly the rows deleted whatever commits
+        // meanwhile.
+        let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversation_tallies")
+            .fetch_one(&mut *conn)
+            .await?;
+        let kept = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "WITH gone AS (DELETE FROM conversation_tallies RETURNING {KEY}, n) \
+             INSERT INTO conversation_tallies ({KEY}, n) \
+             SELECT {KEY}, CAST(SUM(n) AS BIGINT) FROM gone GROUP BY {KEY} HAVING SUM(n) <> 0"
+        )))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        return Ok(u64::try_from(before).unwrap_or(0).saturating_sub(kept));
+    }
+    // SQLite has one writer: nothing is added between these statements.
+    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM conversation_tallies")
+        .fetch_one(&mut *conn)
+        .await?;
+    let Some(last) = last else { return Ok(0) };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO conversation_tallies ({KEY}, n) SELECT {KEY}, SUM(n) \
+         FROM conversation_tallies WHERE id <= $1 GROUP BY {KEY} HAVING SUM(n) <> 0"
+    )))
+    .bind(last)
+    .execute(&mut *conn)
+    .await?;
+    let removed = sqlx::query("DELETE FROM conversation_tallies WHERE id <= $1")
+        .bind(last)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(removed)
+}
+
+/// Whether the tallies hold more rows than keys (a [`compact_tallies`] would shrink them).
+pub async fn tallies_to_compact(conn: &mut Conn) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM conversation_tallies) AS total_rows, \
+           (SELECT COUNT(*) FROM (SELECT 1 AS one FROM conversation_tallies \
+              GROUP BY account_id, inbox_id, team_id, status, assignee_id) k) AS keys",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.int("total_rows")? > row.int("keys")?)
+}
+
 /// A page of conversations and the per-tab counts for the same filters.
 pub async fn list(
     conn: &mut Conn,
     scope: &AccountScope,
     query: &ConversationQuery,
 ) -> Result<(Vec<Conversation>, ConversationCounts)> {
-    let mut counts_q = SqlBuilder::new(
-        "SELECT COUNT(*) AS total, \
-           COALESCE(SUM(CASE WHEN assignee_id = ",
-    );
-    counts_q.bind(scope.user_id().unwrap_or(-1)).push(
-        " THEN 1 ELSE 0 END), 0) AS mine, \
-             COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS unassigned \
-             FROM conversations",
-    );
-    push_filters(&mut counts_q, conn, scope, query);
+    let counts_q = if tallied(query) {
+        tally_counts(scope, query)
+    } else {
+        let mut q = SqlBuilder::new(
+            "SELECT COUNT(*) AS total, \
+               COALESCE(SUM(CASE WHEN assignee_id = ",
+        );
+        q.bind(scope.user_id().unwrap_or(-1)).push(
+            " THEN 1 ELSE 0 END), 0) AS mine, \
+                 COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS unassigned \
+                 FROM conversations",
+        );
+        push_filters(&mut q, conn, scope, query);
+        q
+    };
     let row = counts_q.build().fetch_one(&mut *conn).await?;
     let all = row.int("total")?;
     let unassigned = row.int("unassigned")?;

@@ -187,6 +187,9 @@ pub async fn create_through(
         });
     };
     let message = records::message(&row)?;
+    if let Some(text) = message.content.as_deref() {
+        crate::search::add_terms(tx.conn(), scope.account_id(), conversation.id, [text]).await?;
+    }
     let mut attachments = Vec::with_capacity(new.attachments.len());
     for a in &new.attachments {
         attachments.push(insert_attachment(tx, &message, a).await?);
@@ -463,6 +466,7 @@ pub async fn delete(
         .bind(id)
         .execute(tx.conn())
         .await?;
+    crate::search::rebuild_terms(tx.conn(), scope.account_id(), &[conversation.id]).await?;
     message.content = Some(DELETED_CONTENT.into());
     message.content_attributes = attrs;
     message.updated_at = now;
@@ -510,6 +514,9 @@ pub async fn record_delivery(
     message.status = next;
     message.external_error = error;
     message.updated_at = now;
+    // The earlier text is kept on the message but no longer found by search, as in the
+    // message index.
+    crate::search::rebuild_terms(tx.conn(), scope.account_id(), &[message.conversation_id]).await?;
     let conversation = conversation_by_id(tx.conn(), message.conversation_id).await?;
     events::message(tx, EventKind::MessageUpdated, &conversation, &message).await?;
     Ok(Some(message))
@@ -645,6 +652,9 @@ pub async fn record_edit(
     .bind(message.updated_at)
     .execute(tx.conn())
     .await?;
+    // The earlier text is kept on the message but no longer found by search, as in the
+    // message index.
+    crate::search::rebuild_terms(tx.conn(), scope.account_id(), &[message.conversation_id]).await?;
     let conversation = conversation_by_id(tx.conn(), message.conversation_id).await?;
     events::message(tx, EventKind::MessageUpdated, &conversation, &message).await?;
     Ok(Some(message))

@@ -58,6 +58,7 @@ pub async fn merge(
     .bind(source.id)
     .execute(tx.conn())
     .await?;
+    crate::search::rebuild_terms(tx.conn(), account_id, &[target.id, source.id]).await?;
 
     // Email threading keys follow their messages, so a reply to either thread lands here.
     sqlx::query(
@@ -173,6 +174,7 @@ pub async fn split(
         .push(" AND id IN ")
         .bind_list(&ids);
     q.build().execute(tx.conn()).await?;
+    crate::search::rebuild_terms(tx.conn(), account_id, &[created.id, source.id]).await?;
     let mut q = SqlBuilder::new("UPDATE email_messages SET conversation_id = ");
     q.bind(created.id)
         .push(" WHERE account_id = ")

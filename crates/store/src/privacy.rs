@@ -453,6 +453,13 @@ async fn erase_messages_elsewhere(
     )
     .await?;
     out.counts.add("deliveries", deliveries);
+    let touched = ints(
+        conn,
+        "SELECT DISTINCT conversation_id AS v FROM messages WHERE account_id = $1 AND id IN {ids}",
+        account_id,
+        &ids,
+    )
+    .await?;
     let n = exec(
         conn,
         "DELETE FROM messages WHERE account_id = $1 AND id IN {ids}",
@@ -461,6 +468,8 @@ async fn erase_messages_elsewhere(
     )
     .await?;
     out.counts.add("messages", n);
+    // Their words must not find those conversations any more.
+    crate::search::rebuild_terms(conn, account_id, &touched).await?;
     Ok(())
 }
 
@@ -769,6 +778,7 @@ async fn anonymise_conversations(
     )
     .await?;
     c.add("messages_anonymised", messages);
+    crate::search::rebuild_terms(conn, account_id, ids).await?;
     let conversations = exec(
         conn,
         &format!(

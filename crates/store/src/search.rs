@@ -6,6 +6,12 @@
 //! as a word prefix ("pedi" finds "pedido"). Only letters and digits reach the query
 //! languages, so nothing a user types can change the query's structure.
 
+use std::collections::BTreeSet;
+
+use crate::rows::RowExt;
+use crate::sql::SqlBuilder;
+use crate::{Conn, Result};
+
 /// Letters written with a diacritic, lower and upper case, and the plain letters they are
 /// searched as: the Portuguese and Polish ones and their neighbours. PostgreSQL indexes message
 /// text through `translate(…, FOLD_FROM, FOLD_TO)` (migration 0019); SQLite's FTS5 folds every
@@ -20,6 +26,17 @@ aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz";
 pub const PG_MESSAGE_VECTOR: &str = "to_tsvector('simple', translate(COALESCE(content, ''), \
 'áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżžÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ', \
 'aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzzaaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz'))";
+
+/// The PostgreSQL expression a contact's searchable text is indexed on (migration 0022):
+/// name, email and phone, lower-cased and folded. Searches repeat it exactly.
+pub const PG_CONTACT_TEXT: &str = "translate(LOWER(name || ' ' || COALESCE(email, '') || ' ' || \
+COALESCE(phone_number, '')), \
+'áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżžÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ', \
+'aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzzaaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz')";
+
+/// A contact search shorter than this many characters cannot use the trigram indexes and
+/// reads the account's contacts instead.
+const TRIGRAM: usize = 3;
 
 /// `c` without its diacritic, when it is one of [`FOLD_FROM`].
 pub fn fold_char(c: char) -> char {
@@ -41,8 +58,8 @@ const MAX_WORDS: usize = 8;
 /// Words longer than this are cut (no real word is; the limit bounds the query).
 const MAX_WORD_CHARS: usize = 64;
 
-/// The searchable words of `input`: runs of letters and digits, lower-cased.
-pub fn words(input: &str) -> Vec<String> {
+/// Runs of letters and digits, lower-cased, folded and cut to [`MAX_WORD_CHARS`].
+fn split_words(input: &str) -> impl Iterator<Item = String> + '_ {
     input
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -57,8 +74,24 @@ pub fn words(input: &str) -> Vec<String> {
                 .collect::<String>()
         })
         .filter(|w| !w.is_empty())
-        .take(MAX_WORDS)
-        .collect()
+}
+
+/// The searchable words of `input`: runs of letters and digits, lower-cased.
+pub fn words(input: &str) -> Vec<String> {
+    split_words(input).take(MAX_WORDS).collect()
+}
+
+/// Every distinct word of a message's text, as the conversation index holds them (the same
+/// splitting and folding as a search's [`words`], so each word typed is a prefix of a term).
+pub fn terms(text: &str) -> BTreeSet<String> {
+    split_words(text).collect()
+}
+
+/// The upper bound of the terms that start with `prefix`: in byte order (SQLite's BINARY and
+/// PostgreSQL's "C" collation) every such term sorts below it, since no term holds the last
+/// code point.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
 }
 
 /// An FTS5 MATCH expression: every word as a quoted prefix.
@@ -105,12 +138,11 @@ pub async fn messages(
     text: &str,
     limit: i64,
 ) -> crate::Result<Vec<FoundMessage>> {
-    use crate::rows::RowExt;
     let words = words(text);
     if words.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = crate::sql::SqlBuilder::new(
+    let mut q = SqlBuilder::new(
         "SELECT m.id, m.content, m.message_type, m.content_type, m.source_id, m.private, \
            m.sender_type, m.sender_id, m.created_at, c.display_id, m.inbox_id, \
            i.name AS inbox_name, i.channel_type \
@@ -155,6 +187,145 @@ pub async fn messages(
             })
         })
         .collect()
+}
+
+/// Adds the words of `texts` to the conversation's terms (those it has already are left).
+pub(crate) async fn add_terms<'a>(
+    conn: &mut Conn,
+    account_id: i64,
+    conversation_id: i64,
+    texts: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    let mut all = BTreeSet::new();
+    for text in texts {
+        all.extend(terms(text));
+    }
+    if all.is_empty() {
+        return Ok(());
+    }
+    // One statement whatever the number of words: they travel as one JSON array.
+    let list = serde_json::Value::from_iter(all).to_string();
+    let sql = if crate::filters::is_postgres(conn) {
+        "INSERT INTO conversation_terms (account_id, term, conversation_id) \
+         SELECT $1, value, $2 FROM json_array_elements_text($3::json) ON CONFLICT DO NOTHING"
+    } else {
+        "INSERT INTO conversation_terms (account_id, term, conversation_id) \
+         SELECT $1, value, $2 FROM json_each($3) WHERE true ON CONFLICT DO NOTHING"
+    };
+    sqlx::query(sql)
+        .bind(account_id)
+        .bind(conversation_id)
+        .bind(list)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets each conversation's terms to the words of the messages it holds now: after a
+/// message's text was removed or replaced, or messages moved to another conversation.
+pub(crate) async fn rebuild_terms(
+    conn: &mut Conn,
+    account_id: i64,
+    conversation_ids: &[i64],
+) -> Result<()> {
+    if conversation_ids.is_empty() {
+        return Ok(());
+    }
+    let mut q = SqlBuilder::new("DELETE FROM conversation_terms WHERE account_id = ");
+    q.bind(account_id)
+        .push(" AND conversation_id IN ")
+        .bind_list(conversation_ids);
+    q.build().execute(&mut *conn).await?;
+    for &conversation_id in conversation_ids {
+        let texts: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT content FROM messages WHERE account_id = $1 AND conversation_id = $2",
+        )
+        .bind(account_id)
+        .bind(conversation_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        add_terms(
+            conn,
+            account_id,
+            conversation_id,
+            texts.iter().flatten().map(String::as_str),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// `conversations.id` matches `search`: a message of it holds every word (each as a word
+/// prefix), or its contact's name, email or phone contains the text, or it is the display id
+/// typed ("#12"). The caller has restricted the rows to one account.
+///
+/// One `id IN (…)` over the union of the three sets, so the database builds the set once and
+/// visits only its conversations (an `OR` of three conditions read every conversation).
+pub(crate) fn push_conversation_match(
+    q: &mut SqlBuilder,
+    conn: &Conn,
+    account_id: i64,
+    search: &str,
+) {
+    q.push(" AND id IN (");
+    // Every word's conversations (SQLite reads compounds left to right, PostgreSQL puts
+    // INTERSECT before UNION: both read this as (w1 ∩ w2 …) ∪ contacts ∪ id). A search without
+    // words ("+55", "@") looks at contacts and ids only.
+    let words = words(search);
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 {
+            q.push(" INTERSECT ");
+        }
+        q.push("SELECT conversation_id FROM conversation_terms WHERE account_id = ")
+            .bind(account_id)
+            .push(" AND term >= ")
+            .bind(word.clone())
+            .push(" AND term < ")
+            .bind(prefix_end(word));
+    }
+    if !words.is_empty() {
+        q.push(" UNION ");
+    }
+    q.push("SELECT id FROM conversations WHERE account_id = ")
+        .bind(account_id)
+        .push(" AND contact_id IN (SELECT id FROM contacts WHERE account_id = ")
+        .bind(account_id)
+        .push(" AND ");
+    push_contact_match(q, conn, search);
+    q.push(")");
+    if let Ok(display_id) = search.trim_start_matches('#').parse::<i64>() {
+        q.push(" UNION SELECT id FROM conversations WHERE account_id = ")
+            .bind(account_id)
+            .push(" AND display_id = ")
+            .bind(display_id);
+    }
+    q.push(")");
+}
+
+/// `contacts` rows whose name, email or phone contains `search` (lower case, and without
+/// diacritics once it is long enough for the trigram indexes).
+pub(crate) fn push_contact_match(q: &mut SqlBuilder, conn: &Conn, search: &str) {
+    let lowered = search.to_lowercase();
+    if lowered.chars().count() < TRIGRAM {
+        let pattern = format!("%{}%", crate::like_escape(&lowered));
+        q.push("(LOWER(name) LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\' OR LOWER(email) LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\' OR phone_number LIKE ")
+            .bind(pattern)
+            .push(" ESCAPE '\\')");
+    } else if crate::filters::is_postgres(conn) {
+        q.push(PG_CONTACT_TEXT)
+            .push(" LIKE ")
+            .bind(format!("%{}%", crate::like_escape(&fold(&lowered))))
+            .push(" ESCAPE '\\'");
+    } else {
+        // The trigram tokenizer reads a quoted phrase as a substring to find in any column.
+        q.push("id IN (SELECT rowid FROM contacts_trgm WHERE contacts_trgm MATCH ")
+            .bind(format!("\"{}\"", fold(&lowered).replace('"', "\"\"")))
+            .push(")");
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use throughline_store::conversations::{self, ConversationQuery, NewConversation}
 use throughline_store::inboxes::{self, NewInbox};
 use throughline_store::messages::{self, NewMessage};
 use throughline_store::outbox::{self, Cursor};
+use throughline_store::teams;
 use throughline_store::testing::TestDatabase;
 use throughline_store::{AccountScope, Backend, Store, StoreError, StoreOptions, accounts};
 
@@ -48,6 +49,8 @@ on_both!(
     a_message_event_shows_its_conversation_as_a_fresh_read_does,
     password_links_work_once_for_their_user_until_they_expire,
     a_notification_is_written_once_per_event_and_one_per_conversation,
+    conversation_search_follows_what_conversations_hold,
+    tallied_counts_are_what_counting_gives,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
@@ -546,6 +549,7 @@ async fn migrations_agree_between_sqlite_and_postgres() {
         "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
            AND m.name NOT LIKE 'messages_fts%' /* SQLite's full-text index; an expression index on PostgreSQL */ \
+           AND m.name NOT LIKE 'contacts_trgm%' /* SQLite's trigram index; pg_trgm on PostgreSQL */ \
          ORDER BY m.name, p.name",
     )
     .fetch_all(&mut *sc)
@@ -1230,4 +1234,434 @@ async fn a_notification_is_written_once_per_event_and_one_per_conversation(backe
     let mut conn = store.read().await.unwrap();
     let left = notifications::list(&mut conn, &ana_scope, 1).await.unwrap();
     assert_eq!(left.count, 0);
+}
+
+/// The conversations a search finds, in id order (every status).
+async fn found_by(store: &Store, f: &Fixture, text: &str) -> Vec<i64> {
+    let mut conn = store.read().await.unwrap();
+    let (found, counts) = conversations::list(
+        &mut conn,
+        &f.scope,
+        &ConversationQuery {
+            status: None,
+            search: Some(text.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(counts.all, i64::try_from(found.len()).unwrap(), "{text}");
+    let mut ids: Vec<i64> = found.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// Conversation search reads the conversations' own word index and the contacts' trigram
+/// index (migration 0022): words from different messages, prefixes, no diacritics, any part of
+/// a contact's name or phone; a deleted message's words and moved messages stop finding the
+/// conversation they left.
+async fn conversation_search_follows_what_conversations_hold(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let f = fixture(&store, "Acme").await;
+    let other_account = fixture(&store, "Other").await;
+    let mut tx = store.begin().await.unwrap();
+    let jose = contacts::create(
+        &mut tx,
+        &f.scope,
+        NewContact {
+            name: "José Łukasiewicz".into(),
+            phone_number: Some("+48601234567".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let ana_chat = new_conversation(&store, &f).await;
+    let mut tx = store.begin().await.unwrap();
+    let jose_chat = conversations::create(
+        &mut tx,
+        &f.scope,
+        NewConversation::open(jose.id, f.inbox.id, None),
+    )
+    .await
+    .unwrap();
+    messages::create(
+        &mut tx,
+        &f.scope,
+        &ana_chat,
+        incoming("Gdzie jest moja paczka?", f.contact.id, None),
+    )
+    .await
+    .unwrap();
+    let order = messages::create(
+        &mut tx,
+        &f.scope,
+        &ana_chat,
+        incoming("Zamówienie 4521", f.contact.id, None),
+    )
+    .await
+    .unwrap();
+    messages::create(
+        &mut tx,
+        &f.scope,
+        &jose_chat,
+        incoming("Olá, o pedido não chegou", jose.id, None),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // The same words in another account are never found from this one.
+    let elsewhere = new_conversation(&store, &other_account).await;
+    let mut tx = store.begin().await.unwrap();
+    messages::create(
+        &mut tx,
+        &other_account.scope,
+        &elsewhere,
+        incoming("paczka pedido", other_account.contact.id, None),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let (ana, jo) = (vec![ana_chat.id], vec![jose_chat.id]);
+    assert_eq!(found_by(&store, &f, "paczka").await, ana);
+    assert_eq!(
+        found_by(&store, &f, "ZAMOWIENIE").await,
+        ana,
+        "without diacritics"
+    );
+    assert_eq!(
+        found_by(&store, &f, "paczka zamów").await,
+        ana,
+        "words of two messages"
+    );
+    assert_eq!(found_by(&store, &f, "pedi").await, jo, "a word's prefix");
+    assert_eq!(found_by(&store, &f, "nao").await, jo);
+    assert_eq!(
+        found_by(&store, &f, "paczka pedido").await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        found_by(&store, &f, "jose").await,
+        jo,
+        "a contact's name without its accent"
+    );
+    assert_eq!(found_by(&store, &f, "łukas").await, jo);
+    assert_eq!(found_by(&store, &f, "lukas").await, jo);
+    assert_eq!(found_by(&store, &f, "WICZ").await, jo, "any part of a name");
+    assert_eq!(
+        found_by(&store, &f, "60123").await,
+        jo,
+        "part of a phone number"
+    );
+    assert_eq!(
+        found_by(&store, &f, "example.com").await,
+        ana,
+        "part of an email"
+    );
+    assert_eq!(
+        found_by(&store, &f, "uz").await,
+        ana,
+        "two letters: read the contacts"
+    );
+    assert_eq!(found_by(&store, &f, "100%").await, Vec::<i64>::new());
+    // The contacts list matches contacts the same way.
+    for (typed, who) in [
+        ("jose", jose.id),
+        ("łukas", jose.id),
+        ("SOUZ", f.contact.id),
+    ] {
+        let mut conn = store.read().await.unwrap();
+        let query = contacts::ContactQuery {
+            search: Some(typed.into()),
+            ..Default::default()
+        };
+        let (listed, total) = contacts::list(&mut conn, &f.scope, &query).await.unwrap();
+        let ids: Vec<i64> = listed.iter().map(|c| c.id).collect();
+        assert_eq!((ids, total), (vec![who], 1), "{typed}");
+    }
+    assert_eq!(
+        found_by(&store, &f, &format!("#{}", jose_chat.display_id)).await,
+        jo
+    );
+
+    // A deleted message's words no longer find its conversation.
+    let mut tx = store.begin().await.unwrap();
+    messages::delete(&mut tx, &f.scope, &ana_chat, order.message.id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(found_by(&store, &f, "zamowienie").await, Vec::<i64>::new());
+    assert_eq!(found_by(&store, &f, "paczka").await, ana);
+
+    // Merged: the moved words find the conversation they went to, not the one they left.
+    let later = new_conversation(&store, &f).await;
+    let mut tx = store.begin().await.unwrap();
+    messages::create(
+        &mut tx,
+        &f.scope,
+        &later,
+        incoming("Quero o estorno", f.contact.id, None),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(found_by(&store, &f, "estorno").await, vec![later.id]);
+    let mut tx = store.begin().await.unwrap();
+    let later = conversations::by_internal_id(tx.conn(), &f.scope, later.id)
+        .await
+        .unwrap();
+    throughline_store::moves::merge(&mut tx, &f.scope, &ana_chat, &later)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(found_by(&store, &f, "estorno").await, ana);
+    assert_eq!(found_by(&store, &f, "paczka estorno").await, ana);
+}
+
+/// The per-tab counts as `list` answers them, and as counting the conversations gives.
+async fn counts_both_ways(
+    store: &Store,
+    scope: &AccountScope,
+    query: &ConversationQuery,
+) -> (
+    conversations::ConversationCounts,
+    conversations::ConversationCounts,
+) {
+    let mut conn = store.read().await.unwrap();
+    let (_, tallied) = conversations::list(&mut conn, scope, query).await.unwrap();
+    let mut sql = format!(
+        "SELECT COUNT(*) AS total, \
+           COALESCE(SUM(CASE WHEN assignee_id = {} THEN 1 ELSE 0 END), 0) AS mine, \
+           COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS unassigned \
+         FROM conversations WHERE account_id = {}",
+        scope.user_id().unwrap_or(-1),
+        scope.account_id()
+    );
+    if let throughline_core::scope::InboxVisibility::Only(ids) = scope.inboxes() {
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        sql.push_str(&format!(" AND inbox_id IN ({})", ids.join(", ")));
+    }
+    if let Some(status) = query.status {
+        sql.push_str(&format!(" AND status = '{}'", status.as_str()));
+    }
+    if let Some(inbox_id) = query.inbox_id {
+        sql.push_str(&format!(" AND inbox_id = {inbox_id}"));
+    }
+    if let Some(team_id) = query.team_id {
+        sql.push_str(&format!(" AND team_id = {team_id}"));
+    }
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let int = |name: &str| -> i64 {
+        use sqlx::Row;
+        row.try_get::<i64, _>(name).unwrap()
+    };
+    let (all, unassigned) = (int("total"), int("unassigned"));
+    let counted = conversations::ConversationCounts {
+        mine: int("mine"),
+        unassigned,
+        assigned: all - unassigned,
+        all,
+    };
+    (tallied, counted)
+}
+
+/// Every combination of the filters the tallies keep, for the system and for an agent who
+/// sees one inbox.
+async fn assert_tallies_agree(store: &Store, scopes: &[&AccountScope], inboxes: &[i64], team: i64) {
+    for scope in scopes {
+        for status in [
+            None,
+            Some(Status::Open),
+            Some(Status::Resolved),
+            Some(Status::Pending),
+        ] {
+            for inbox_id in std::iter::once(None).chain(inboxes.iter().copied().map(Some)) {
+                for team_id in [None, Some(team)] {
+                    let query = ConversationQuery {
+                        status,
+                        inbox_id,
+                        team_id,
+                        ..Default::default()
+                    };
+                    let (tallied, counted) = counts_both_ways(store, scope, &query).await;
+                    assert_eq!(tallied, counted, "{status:?} {inbox_id:?} {team_id:?}");
+                }
+            }
+        }
+    }
+}
+
+/// Chatwoot's per-tab counts come from `conversation_tallies` (migration 0022) when the
+/// filters allow: they must be what counting the conversations gives after creations,
+/// assignments, status changes, deletions, a team deleted under its conversations, merges,
+/// and after the tallies are compacted.
+async fn tallied_counts_are_what_counting_gives(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let f = fixture(&store, "Acme").await;
+    let other = fixture(&store, "Other").await;
+    let mut tx = store.begin().await.unwrap();
+    let second_inbox = inboxes::create(
+        tx.conn(),
+        store.key(),
+        &f.scope,
+        NewInbox::new("Second", ChannelType::Api),
+    )
+    .await
+    .unwrap();
+    let agent = accounts::create_user(
+        tx.conn(),
+        accounts::NewUser {
+            email: "agent@acme.example".into(),
+            name: "Agent".into(),
+            display_name: None,
+            password_hash: None,
+            custom_attributes: json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    accounts::add_member(tx.conn(), f.scope.account_id(), agent.id, Role::Agent, None)
+        .await
+        .unwrap();
+    inboxes::add_members(tx.conn(), store.key(), &f.scope, f.inbox.id, &[agent.id])
+        .await
+        .unwrap();
+    let team = teams::create(tx.conn(), &f.scope, "Billing", None, false)
+        .await
+        .unwrap();
+    let doomed_team = teams::create(tx.conn(), &f.scope, "Gone", None, false)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let agent_scope = throughline_store::scope::for_user(&mut conn, agent.id, f.scope.account_id())
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    let scopes = [&f.scope, &agent_scope];
+    let inbox_ids = [f.inbox.id, second_inbox.id];
+
+    let mut made = Vec::new();
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..12 {
+        let inbox = inbox_ids[i % 2];
+        let c = conversations::create(
+            &mut tx,
+            &f.scope,
+            NewConversation::open(f.contact.id, inbox, None),
+        )
+        .await
+        .unwrap();
+        made.push(c);
+    }
+    // Another account's conversations are never counted here.
+    conversations::create(
+        &mut tx,
+        &other.scope,
+        NewConversation::open(other.contact.id, other.inbox.id, None),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_tallies_agree(&store, &scopes, &inbox_ids, team.id).await;
+
+    let mut tx = store.begin().await.unwrap();
+    for (i, c) in made.iter().enumerate() {
+        let c = conversations::by_internal_id(tx.conn(), &f.scope, c.id)
+            .await
+            .unwrap();
+        let assignee = match i % 3 {
+            0 => Some(Some(agent.id)),
+            1 => None,
+            _ => Some(None),
+        };
+        let team_id = match i % 4 {
+            0 => Some(Some(team.id)),
+            1 => Some(Some(doomed_team.id)),
+            _ => None,
+        };
+        let c = conversations::assign(&mut tx, &f.scope, &c, assignee, team_id)
+            .await
+            .unwrap();
+        let request = match i % 5 {
+            0 => Some(Status::Resolved),
+            1 => Some(Status::Pending),
+            _ => None,
+        };
+        if let Some(status) = request {
+            let request = StatusRequest::Set {
+                status,
+                snoozed_until: None,
+            };
+            conversations::set_status(&mut tx, &f.scope, &c, request)
+                .await
+                .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    assert_tallies_agree(&store, &scopes, &inbox_ids, team.id).await;
+
+    // Compacted: fewer rows, the same sums.
+    let mut tx = store.begin().await.unwrap();
+    let removed = conversations::compact_tallies(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(removed > 0, "the changes above left rows to fold");
+    let mut conn = store.read().await.unwrap();
+    assert!(!conversations::tallies_to_compact(&mut conn).await.unwrap());
+    drop(conn);
+    assert_tallies_agree(&store, &scopes, &inbox_ids, team.id).await;
+
+    // A deleted team leaves its conversations without one; deleted and merged conversations
+    // leave the counts.
+    let mut tx = store.begin().await.unwrap();
+    teams::delete(tx.conn(), &f.scope, doomed_team.id)
+        .await
+        .unwrap();
+    let gone = conversations::by_internal_id(tx.conn(), &f.scope, made[2].id)
+        .await
+        .unwrap();
+    conversations::delete(&mut tx, &f.scope, &gone)
+        .await
+        .unwrap();
+    let target = conversations::by_internal_id(tx.conn(), &f.scope, made[3].id)
+        .await
+        .unwrap();
+    let source = conversations::by_internal_id(tx.conn(), &f.scope, made[7].id)
+        .await
+        .unwrap();
+    throughline_store::moves::merge(&mut tx, &f.scope, &target, &source)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    assert!(conversations::tallies_to_compact(&mut conn).await.unwrap());
+    drop(conn);
+    assert_tallies_agree(&store, &scopes, &inbox_ids, team.id).await;
+    let mut tx = store.begin().await.unwrap();
+    conversations::compact_tallies(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_tallies_agree(&store, &scopes, &inbox_ids, team.id).await;
+
+    // The counts are the tallies' (not a count that would agree by itself): a stray row shows.
+    let mut tx = store.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO conversation_tallies (account_id, inbox_id, team_id, status, assignee_id, n) \
+         VALUES ($1, $2, 0, 'open', 0, 5)",
+    )
+    .bind(f.scope.account_id())
+    .bind(f.inbox.id)
+    .execute(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let (tallied, counted) =
+        counts_both_ways(&store, &f.scope, &ConversationQuery::default()).await;
+    assert_eq!(tallied.unassigned, counted.unassigned + 5);
 }

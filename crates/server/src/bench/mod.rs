@@ -183,6 +183,11 @@ impl Database {
     }
 
     async fn drop_it(self) {
+        // THROUGHLINE_BENCH_KEEP=1 leaves the data set for a look at its queries afterwards.
+        if std::env::var_os("THROUGHLINE_BENCH_KEEP").is_some() {
+            eprintln!("kept: {}", self.url);
+            return;
+        }
         if let Some((admin, name)) = self.pg
             && let Ok(mut conn) = sqlx::postgres::PgConnection::connect(&admin).await
         {
