@@ -73,6 +73,19 @@ impl Recipients for Inboxes {
 
 impl Deliver for Inboxes {
     async fn deliver(&self, envelope: Envelope, raw: Vec<u8>) -> Result<(), DeliverError> {
+        // The profile's "email" stage: what no inner stage (lookup, parse, blobs, resolve,
+        // write, render) claims.
+        let stage = tracing::trace_span!(target: "throughline::stage", "email");
+        tracing::Instrument::instrument(self.deliver_to_inboxes(envelope, raw), stage).await
+    }
+}
+
+impl Inboxes {
+    async fn deliver_to_inboxes(
+        &self,
+        envelope: Envelope,
+        raw: Vec<u8>,
+    ) -> Result<(), DeliverError> {
         let mut done: Vec<i64> = Vec::new();
         for rcpt in &envelope.rcpt_to {
             let channel = self

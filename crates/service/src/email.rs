@@ -30,15 +30,20 @@ pub async fn ingest(
     raw: &[u8],
     envelope: &Envelope,
 ) -> Result<Ingested> {
-    let (inbox, channel) = {
-        let mut conn = store.read().await?;
-        let inbox = inboxes::get_unscoped(&mut conn, store.key(), inbox_id).await?;
-        let scope = AccountScope::system(inbox.account_id);
-        let channel = email::get(&mut conn, store.key(), &scope, inbox_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        (inbox, channel)
-    };
+    let lookup = tracing::trace_span!(target: "throughline::stage", "lookup");
+    let (inbox, channel) = tracing::Instrument::instrument(
+        async {
+            let mut conn = store.read().await?;
+            let inbox = inboxes::get_unscoped(&mut conn, store.key(), inbox_id).await?;
+            let scope = AccountScope::system(inbox.account_id);
+            let channel = email::get(&mut conn, store.key(), &scope, inbox_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            Ok::<_, StoreError>((inbox, channel))
+        },
+        lookup,
+    )
+    .await?;
     let headers = Default::default();
     let request = RawInbound {
         transport: Transport::Mail,
@@ -49,10 +54,11 @@ pub async fn ingest(
     };
     // The adapter never refuses an email: unreadable bytes are kept as a message with a note.
     let adapter = EmailAdapter::new(channel, SMTP_TIMEOUT, inbox.hmac_token.clone());
-    let parsed = match adapter
-        .verify(&request)
-        .and_then(|()| adapter.parse(&request))
-    {
+    let parsed = match tracing::trace_span!(target: "throughline::stage", "parse").in_scope(|| {
+        adapter
+            .verify(&request)
+            .and_then(|()| adapter.parse(&request))
+    }) {
         Ok(p) => p,
         Err(e) => return Err(StoreError::Refused(e.reason)),
     };

@@ -367,7 +367,8 @@ async fn receive_message(intake: Intake<'_>, m: NormalisedInbound) -> Result<Ing
     let mut raw_blob_key = None;
     if let Some(raw) = raw {
         let key = new_key(account_id);
-        blobs.put(&key, raw.bytes).await?;
+        let stage = tracing::trace_span!(target: "throughline::stage", "blobs");
+        tracing::Instrument::instrument(blobs.put(&key, raw.bytes), stage).await?;
         set_at(
             &mut content_attributes,
             raw.key_at,

@@ -265,9 +265,9 @@ pub struct ConversationCounts {
     pub all: i64,
 }
 
-fn push_filters(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &ConversationQuery) {
-    let account = scope.account_id();
-    q.push(" WHERE account_id = ").bind(account);
+/// The filters on columns `conversations` and `conversation_tallies` share.
+fn push_tallied_filters(q: &mut SqlBuilder, scope: &AccountScope, query: &ConversationQuery) {
+    q.push(" WHERE account_id = ").bind(scope.account_id());
     push_visibility(q, scope);
     if let Some(status) = query.status {
         q.push(" AND status = ").bind(status.as_str());
@@ -278,6 +278,11 @@ fn push_filters(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &C
     if let Some(team_id) = query.team_id {
         q.push(" AND team_id = ").bind(team_id);
     }
+}
+
+fn push_filters(q: &mut SqlBuilder, conn: &Conn, scope: &AccountScope, query: &ConversationQuery) {
+    let account = scope.account_id();
+    push_tallied_filters(q, scope, query);
     if let Some(contact_id) = query.contact_id {
         q.push(" AND contact_id = ").bind(contact_id);
     }
@@ -362,19 +367,9 @@ fn tally_counts(scope: &AccountScope, query: &ConversationQuery) -> SqlBuilder {
     q.bind(scope.user_id().unwrap_or(-1)).push(
         " THEN n ELSE 0 END), 0) AS BIGINT) AS mine, \
          CAST(COALESCE(SUM(CASE WHEN assignee_id = 0 THEN n ELSE 0 END), 0) AS BIGINT) AS unassigned \
-         FROM conversation_tallies WHERE account_id = ",
+         FROM conversation_tallies",
     );
-    q.bind(scope.account_id());
-    push_visibility(&mut q, scope);
-    if let Some(status) = query.status {
-        q.push(" AND status = ").bind(status.as_str());
-    }
-    if let Some(inbox_id) = query.inbox_id {
-        q.push(" AND inbox_id = ").bind(inbox_id);
-    }
-    if let Some(team_id) = query.team_id {
-        q.push(" AND team_id = ").bind(team_id);
-    }
+    push_tallied_filters(&mut q, scope, query);
     q
 }
 

@@ -27,13 +27,6 @@ pub const PG_MESSAGE_VECTOR: &str = "to_tsvector('simple', translate(COALESCE(co
 'áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżžÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ', \
 'aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzzaaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz'))";
 
-/// The PostgreSQL expression a contact's searchable text is indexed on (migration 0022):
-/// name, email and phone, lower-cased and folded. Searches repeat it exactly.
-pub const PG_CONTACT_TEXT: &str = "translate(LOWER(name || ' ' || COALESCE(email, '') || ' ' || \
-COALESCE(phone_number, '')), \
-'áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżžÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ', \
-'aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzzaaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz')";
-
 /// A contact search shorter than this many characters cannot use the trigram indexes and
 /// reads the account's contacts instead.
 const TRIGRAM: usize = 3;
@@ -316,10 +309,10 @@ pub(crate) fn push_contact_match(q: &mut SqlBuilder, conn: &Conn, search: &str) 
             .bind(pattern)
             .push(" ESCAPE '\\')");
     } else if crate::filters::is_postgres(conn) {
-        q.push(PG_CONTACT_TEXT)
-            .push(" LIKE ")
+        // `contact_search` (migration 0022) holds name, email and phone lower-cased and folded.
+        q.push("id IN (SELECT contact_id FROM contact_search WHERE text LIKE ")
             .bind(format!("%{}%", crate::like_escape(&fold(&lowered))))
-            .push(" ESCAPE '\\'");
+            .push(" ESCAPE '\\')");
     } else {
         // The trigram tokenizer reads a quoted phrase as a substring to find in any column.
         q.push("id IN (SELECT rowid FROM contacts_trgm WHERE contacts_trgm MATCH ")

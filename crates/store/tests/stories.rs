@@ -113,6 +113,30 @@ async fn new_conversation(store: &Store, f: &Fixture) -> throughline_core::model
     c
 }
 
+/// A user who is an agent (not an administrator) of the scope's account.
+async fn new_agent(
+    tx: &mut throughline_store::Tx,
+    scope: &AccountScope,
+    email: &str,
+) -> throughline_core::model::User {
+    let user = accounts::create_user(
+        tx.conn(),
+        accounts::NewUser {
+            email: email.into(),
+            name: "Agent".into(),
+            display_name: None,
+            password_hash: None,
+            custom_attributes: json!({}),
+        },
+    )
+    .await
+    .unwrap();
+    accounts::add_member(tx.conn(), scope.account_id(), user.id, Role::Agent, None)
+        .await
+        .unwrap();
+    user
+}
+
 fn incoming(text: &str, contact_id: i64, source_id: Option<&str>) -> NewMessage {
     let mut m = NewMessage::text(MessageType::Incoming, text);
     m.sender = Some((SenderType::Contact, contact_id));
@@ -396,21 +420,7 @@ async fn tenants_never_see_each_other(backend: Backend) {
 
     // An agent sees only the inboxes they are a member of.
     let mut tx2 = store.begin().await.unwrap();
-    let user = accounts::create_user(
-        tx2.conn(),
-        accounts::NewUser {
-            email: "agent@a.example".into(),
-            name: "Agent".into(),
-            display_name: None,
-            password_hash: None,
-            custom_attributes: json!({}),
-        },
-    )
-    .await
-    .unwrap();
-    accounts::add_member(tx2.conn(), a.scope.account_id(), user.id, Role::Agent, None)
-        .await
-        .unwrap();
+    let user = new_agent(&mut tx2, &a.scope, "agent@a.example").await;
     tx2.commit().await.unwrap();
     let mut conn = store.read().await.unwrap();
     let agent = throughline_store::scope::for_user(&mut conn, user.id, a.scope.account_id())
@@ -559,6 +569,7 @@ async fn migrations_agree_between_sqlite_and_postgres() {
     let pg_cols: Vec<(String, String)> = sqlx::query_as(
         "SELECT table_name::text, column_name::text FROM information_schema.columns \
          WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%' \
+           AND table_name <> 'contact_search' /* pg_trgm's table; contacts_trgm on SQLite */ \
          ORDER BY table_name, column_name",
     )
     .fetch_all(&mut *pc)
@@ -1387,6 +1398,24 @@ async fn conversation_search_follows_what_conversations_hold(backend: Backend) {
         jo
     );
 
+    // A renamed contact is found by the new name only.
+    let mut tx = store.begin().await.unwrap();
+    contacts::update(
+        &mut tx,
+        &f.scope,
+        jose.id,
+        contacts::ContactChanges {
+            name: Some("Joaquim Nowak".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(found_by(&store, &f, "joaq").await, jo);
+    assert_eq!(found_by(&store, &f, "lukas").await, Vec::<i64>::new());
+    assert_eq!(found_by(&store, &f, "60123").await, jo, "the phone stays");
+
     // A deleted message's words no longer find its conversation.
     let mut tx = store.begin().await.unwrap();
     messages::delete(&mut tx, &f.scope, &ana_chat, order.message.id)
@@ -1514,21 +1543,7 @@ async fn tallied_counts_are_what_counting_gives(backend: Backend) {
     )
     .await
     .unwrap();
-    let agent = accounts::create_user(
-        tx.conn(),
-        accounts::NewUser {
-            email: "agent@acme.example".into(),
-            name: "Agent".into(),
-            display_name: None,
-            password_hash: None,
-            custom_attributes: json!({}),
-        },
-    )
-    .await
-    .unwrap();
-    accounts::add_member(tx.conn(), f.scope.account_id(), agent.id, Role::Agent, None)
-        .await
-        .unwrap();
+    let agent = new_agent(&mut tx, &f.scope, "agent@acme.example").await;
     inboxes::add_members(tx.conn(), store.key(), &f.scope, f.inbox.id, &[agent.id])
         .await
         .unwrap();

@@ -236,12 +236,14 @@ async fn accept_loop<R: Recipients, D: Deliver>(
                     let permit = Arc::clone(&slots).try_acquire_owned();
                     let shared = Arc::clone(&shared);
                     let shutdown = shutdown.clone();
-                    sessions.spawn(async move {
+                    // The profile's "smtp" stage: the dialogue, reading DATA, answering.
+                    let stage = tracing::trace_span!(target: "throughline::stage", parent: None, "smtp");
+                    sessions.spawn(tracing::Instrument::instrument(async move {
                         match permit {
                             Ok(_permit) => run_session(stream, peer, shared, shutdown).await,
                             Err(_) => refuse(stream, &shared.config.hostname).await,
                         }
-                    });
+                    }, stage));
                 }
                 Err(e) => {
                     // Usually out of file descriptors: back off instead of spinning.

@@ -130,10 +130,11 @@ pub fn between(before: &Sample, after: &Sample, messages: usize) -> Cost {
 }
 
 /// The per-message table, for the report.
-pub fn render(cost: &Cost) -> String {
+/// The table of `cost` under "Cost of one {what}: server process CPU …".
+pub fn render(cost: &Cost, what: &str) -> String {
     let mut out = format!(
-        "\nCost of one ingested message (peak ingest, {} messages): server process CPU {:.0} µs\n",
-        cost.messages, cost.process_cpu_us
+        "\nCost of one {what}: server process CPU {:.0} µs\n",
+        cost.process_cpu_us
     );
     if cost.stages.is_empty() {
         out.push_str("(run with --profile for the stages)\n");
@@ -188,7 +189,7 @@ mod tests {
         assert_eq!((write.cpu_us, write.statements), (200.0, 5.0));
         let lookup = cost.stages.iter().find(|s| s.stage == "lookup").unwrap();
         assert_eq!((lookup.cpu_us, lookup.statements), (0.0, 2.0));
-        assert!(render(&cost).contains("| write | 200.0 | 5.00 |"));
+        assert!(render(&cost, "message").contains("| write | 200.0 | 5.00 |"));
 
         // Without the stages on one side, only the process's CPU is reported.
         let blind = between(&Sample::default(), &after, 4);

@@ -693,5 +693,6 @@ async fn run_scale(
         seed_seconds,
         rows,
         ingest_cost,
+        email_cost: mail.map(|(_, spent)| spent),
     })
 }

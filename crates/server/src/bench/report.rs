@@ -86,6 +86,8 @@ pub struct ScaleReport {
     pub rows: Vec<Row>,
     /// What one message of the peak ingest cost the server.
     pub ingest_cost: super::cost::Cost,
+    /// What one email cost the server, when the email phase ran.
+    pub email_cost: Option<super::cost::Cost>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -171,7 +173,19 @@ pub fn render(report: &Report) -> String {
                 "| {figure} | {value} | {budget} | {ratio} | {machine} |\n"
             ));
         }
-        out.push_str(&super::cost::render(&s.ingest_cost));
+        out.push_str(&super::cost::render(
+            &s.ingest_cost,
+            &format!(
+                "ingested message (peak ingest, {} messages)",
+                s.ingest_cost.messages
+            ),
+        ));
+        if let Some(mail) = &s.email_cost {
+            out.push_str(&super::cost::render(
+                mail,
+                &format!("email (SMTP, {} emails)", mail.messages),
+            ));
+        }
     }
     if report.scales.len() > 1 {
         out.push_str(

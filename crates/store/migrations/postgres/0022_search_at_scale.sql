@@ -29,14 +29,42 @@ INSERT INTO conversation_terms (account_id, term, conversation_id)
     ON CONFLICT DO NOTHING;
 
 -- Contacts found by any part of their name, email or phone (three characters or more) through
--- trigram indexes instead of reading every contact, lower-cased and without diacritics as on
--- SQLite ("jose" finds "José"; store::search::PG_CONTACT_TEXT repeats the expression).
+-- a trigram index instead of reading every contact, lower-cased and without diacritics as on
+-- SQLite ("jose" finds "José"). The text lives in its own table, kept by a trigger on those
+-- three columns: an index on `contacts` itself would be rewritten by every message, which
+-- updates the contact's last activity (no HOT update: that column is indexed), and a GIN
+-- index's pending list then grows under ingest and every search reads it.
 -- pg_trgm ships with PostgreSQL and is a trusted extension: the database's owner may create it.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX ix_contacts_search_trgm ON contacts USING GIN (
-    translate(LOWER(name || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone_number, '')),
+CREATE TABLE contact_search (
+    contact_id BIGINT PRIMARY KEY REFERENCES contacts (id) ON DELETE CASCADE,
+    account_id BIGINT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX ix_contact_search_trgm ON contact_search USING GIN (text gin_trgm_ops);
+CREATE FUNCTION contact_search_text(name TEXT, email TEXT, phone TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT translate(LOWER(COALESCE(name, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(phone, '')),
         'áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżžÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ',
-        'aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzzaaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz') gin_trgm_ops);
+        'aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzzaaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz')
+$$;
+INSERT INTO contact_search (contact_id, account_id, text)
+    SELECT id, account_id, contact_search_text(name, email, phone_number) FROM contacts;
+CREATE FUNCTION contact_search_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO contact_search (contact_id, account_id, text)
+    VALUES (NEW.id, NEW.account_id, contact_search_text(NEW.name, NEW.email, NEW.phone_number))
+    ON CONFLICT (contact_id) DO UPDATE SET text = excluded.text;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER contact_search_insert AFTER INSERT ON contacts
+    FOR EACH ROW EXECUTE FUNCTION contact_search_track();
+CREATE TRIGGER contact_search_update AFTER UPDATE OF name, email, phone_number ON contacts
+    FOR EACH ROW
+    WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.email IS DISTINCT FROM NEW.email
+        OR OLD.phone_number IS DISTINCT FROM NEW.phone_number)
+    EXECUTE FUNCTION contact_search_track();
 
 -- Chatwoot's per-tab counts (mine, unassigned, all) without counting conversations: every
 -- change of a conversation's status, assignee, inbox or team adds a row of +1 for where it is
