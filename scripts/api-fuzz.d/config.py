@@ -44,6 +44,10 @@ by_name = {
     "custom_filter_id": ids["custom_filter_id"],
     "automation_rule_id": ids["automation_rule_id"],
     "conversation_uuid": ids["conversation_uuid"],
+    "portal_slug": ids["portal_slug"],
+    "category_slug": ids["category_slug"],
+    "article_slug": ids["article_slug"],
+    "locale": "en",
 }
 # `{id}` names a different resource on each path.
 by_path = [
@@ -60,6 +64,8 @@ by_path = [
     (r"^/api/v1/accounts/\{account_id\}/sla_policies/\{id\}", "id", ids["sla_policy_id"]),
     (r"^/api/v1/accounts/\{account_id\}/journey_campaigns/\{id\}", "id", ids["journey_campaign_id"]),
     (r"^/api/v1/accounts/\{account_id\}/notifications/\{id\}", "id", ids["notification_id"]),
+    (r"^/api/v1/accounts/\{account_id\}/portals/\{portal_slug\}/categories/\{id\}", "id", ids["category_id"]),
+    (r"^/api/v1/accounts/\{account_id\}/portals/\{portal_slug\}/articles/\{id\}", "id", ids["article_id"]),
     (r"^/platform/api/v1/users/\{id\}", "id", ids["platform_user_id"]),
     (r"^/platform/api/v1/accounts/\{account_id\}", "account_id", ids["platform_account_id"]),
 ]

@@ -83,6 +83,14 @@ attribute = admin(
     },
 )
 bot = admin("POST", "/agent_bots", {"name": "Fuzz bot"})
+# A help center with a category and a published article, for the portal paths.
+admin("POST", "/portals", {"name": "Fuzz help", "slug": "fuzz-help", "config": {"allowed_locales": ["en", "pl"]}})
+hc_category = admin("POST", "/portals/fuzz-help/categories", {"name": "Orders", "locale": "en"})["payload"]
+hc_article = admin(
+    "POST",
+    "/portals/fuzz-help/articles",
+    {"title": "Track an order", "content": "Open **My orders**.", "status": "published", "category_id": hc_category["id"]},
+)["payload"]
 note = admin("POST", f"/contacts/{contact_id}/notes", {"content": "Prefers email"})
 admin("POST", f"/contacts/{contact_id}/events", {"event_id": "fuzz-1", "type": "order_placed"})
 export = admin("POST", f"/contacts/{contact_id}/export")
@@ -204,6 +212,11 @@ ids = {
     "webhook_id": webhook["id"],
     "delivery_id": delivery_id,
     "bot_id": bot["id"],
+    "portal_slug": "fuzz-help",
+    "category_id": hc_category["id"],
+    "category_slug": hc_category["slug"],
+    "article_id": hc_article["id"],
+    "article_slug": hc_article["slug"],
     "note_id": note["id"],
     "export_id": export["id"],
     "custom_filter_id": custom_filter["id"],

@@ -40,6 +40,7 @@ pub mod kind {
     pub const MACRO: &str = "Macro";
     pub const SLA_POLICY: &str = "SlaPolicy";
     pub const JOURNEY_CAMPAIGN: &str = "JourneyCampaign";
+    pub const PORTAL: &str = "Portal";
 }
 
 /// `action`s: Chatwoot's `create`, `update`, `destroy`, `sign_in`, `sign_out`, and

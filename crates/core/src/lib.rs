@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod email;
 pub mod event;
 pub mod filter;
+pub mod help_center;
 pub mod hours;
 pub mod identity;
 pub mod journey;

@@ -134,6 +134,11 @@ pub struct AgentBot {
     pub name: String,
     pub description: Option<String>,
     pub outgoing_url: Option<String>,
+    /// Chatwoot's `webhook` (events go to `outgoing_url`), or Throughline's `faq` (answers
+    /// from a help center on its own).
+    pub bot_type: String,
+    /// The built-in bot's settings (`faq`: its portal).
+    pub bot_config: serde_json::Value,
     pub created_at: Millis,
 }
 
@@ -478,6 +483,8 @@ pub struct Delivery {
     pub inbox_id: Option<i64>,
     /// The message an API-channel callback carries, so its failure can be shown on it.
     pub message_id: Option<i64>,
+    /// The agent bot an event goes to (at its `outgoing_url`, signed with its secret).
+    pub agent_bot_id: Option<i64>,
     pub event_id: i64,
     pub event_name: String,
     pub url: String,

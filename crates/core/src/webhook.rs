@@ -2,6 +2,7 @@
 
 use crate::Millis;
 use crate::crypto::{ServerKey, hmac_sha256_hex};
+use crate::event::EventKind;
 
 /// The signature sent with every delivery: `sha256=` + hex HMAC-SHA256 over
 /// `"{timestamp}.{body}"` with the webhook's secret. Binding the timestamp lets a receiver
@@ -31,6 +32,37 @@ pub fn agent_bot_secret(key: &ServerKey, bot_id: i64, created_at: Millis) -> Str
         "webhook-secret/agent-bot",
         &format!("{bot_id}/{created_at}"),
     )
+}
+
+/// The event an inbox's agent bot is sent for an outbox event, by Chatwoot's name
+/// (`AgentBotListener`): messages (not activity lines), the conversation opened or resolved,
+/// and the widget opened. `None`: the bot is not told.
+pub fn agent_bot_event(kind: EventKind, payload: &serde_json::Value) -> Option<&'static str> {
+    match kind {
+        EventKind::MessageCreated | EventKind::MessageUpdated
+            if payload["message_type"] != "activity" =>
+        {
+            Some(kind.as_str())
+        }
+        EventKind::ConversationStatusChanged => match payload["status"].as_str() {
+            Some("open") => Some("conversation_opened"),
+            Some("resolved") => Some("conversation_resolved"),
+            _ => None,
+        },
+        EventKind::WebwidgetTriggered => Some(kind.as_str()),
+        _ => None,
+    }
+}
+
+/// How an agent bot's answer is judged (Chatwoot's `AgentBots::WebhookJob`): a bot that is
+/// busy (429) or failing (5xx) or unreachable is asked again; any other refusal is final, since
+/// asking again would get the same answer while the customer waits.
+pub fn judge_agent_bot_status(status: u16) -> Outcome {
+    match status {
+        200..=299 => Outcome::Delivered,
+        429 | 500..=599 => Outcome::Retry,
+        _ => Outcome::GiveUp,
+    }
 }
 
 /// What a receiver's reply means for a delivery.
@@ -71,6 +103,17 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// An agent bot is asked three times, about three seconds apart (Chatwoot's `retry_on …
+    /// wait: 3.seconds, attempts: 3`): a customer is waiting for its answer, and after the
+    /// last attempt the conversation goes to the team instead.
+    pub fn agent_bot() -> Self {
+        Self {
+            max_attempts: 3,
+            base_delay_ms: 3_000,
+            max_delay_ms: 3_000,
+        }
+    }
+
     /// Delay before the next attempt after `attempts_made` failed attempts, or `None` when
     /// the delivery has used all its attempts. `jitter_seed` spreads retries of many
     /// deliveries (use a hash of the delivery id) by up to +25 %.
@@ -128,6 +171,54 @@ mod tests {
         assert_eq!(judge_status(429), Outcome::Retry);
         assert_eq!(judge_status(404), Outcome::Retry);
         assert_eq!(judge_status(410), Outcome::GiveUp);
+    }
+
+    #[test]
+    fn agent_bots_hear_messages_and_openings() {
+        use serde_json::json;
+        let incoming = json!({"message_type": "incoming"});
+        assert_eq!(
+            agent_bot_event(EventKind::MessageCreated, &incoming),
+            Some("message_created")
+        );
+        assert_eq!(
+            agent_bot_event(
+                EventKind::MessageCreated,
+                &json!({"message_type": "activity"})
+            ),
+            None
+        );
+        assert_eq!(
+            agent_bot_event(
+                EventKind::ConversationStatusChanged,
+                &json!({"status": "open"})
+            ),
+            Some("conversation_opened")
+        );
+        assert_eq!(
+            agent_bot_event(
+                EventKind::ConversationStatusChanged,
+                &json!({"status": "resolved"})
+            ),
+            Some("conversation_resolved")
+        );
+        assert_eq!(
+            agent_bot_event(
+                EventKind::ConversationStatusChanged,
+                &json!({"status": "snoozed"})
+            ),
+            None
+        );
+        assert_eq!(agent_bot_event(EventKind::ContactUpdated, &incoming), None);
+        assert_eq!(judge_agent_bot_status(204), Outcome::Delivered);
+        assert_eq!(judge_agent_bot_status(429), Outcome::Retry);
+        assert_eq!(judge_agent_bot_status(503), Outcome::Retry);
+        assert_eq!(judge_agent_bot_status(404), Outcome::GiveUp);
+        let p = RetryPolicy::agent_bot();
+        assert_eq!(p.next_delay(1, 0), Some(3_000));
+        let jittered = p.next_delay(2, 1_234).unwrap();
+        assert!((3_000..=3_750).contains(&jittered), "{jittered}");
+        assert_eq!(p.next_delay(3, 0), None);
     }
 
     #[test]

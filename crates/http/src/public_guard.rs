@@ -1,5 +1,5 @@
 //! In front of the Client API (`/public/api/v1/inboxes/{identifier}/…`): rate limits, and CORS
-//! for website inboxes.
+//! for website inboxes. The help center's public pages (`/hc/…`) get the address's rate limit.
 //!
 //! ```text
 //!  request ──► rate limits (address, visitor, messages) ──► Origin? ──► website inbox?
@@ -149,7 +149,30 @@ fn allow(resp: &mut Response, origin: HeaderValue) {
     h.append(VARY, HeaderValue::from_static("origin"));
 }
 
+/// The help center's public pages: anyone may read them, so only the address's rate limit
+/// applies; a "was this helpful?" answer counts like a message.
+const HELP_CENTER: &str = "/hc/";
+
+async fn help_center(state: &AppState, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let ip = crate::routes::client_ip(state, req.headers(), peer);
+    let answers = req.method() == Method::POST;
+    match state
+        .public_limits
+        .check(&ip, None, answers, Instant::now())
+    {
+        Err(retry_after) => ApiError::TooManyRequests { retry_after }.into_response(),
+        Ok(()) => next.run(req).await,
+    }
+}
+
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with(HELP_CENTER) {
+        return help_center(&state, req, next).await;
+    }
     let Some((identifier, visitor)) = parse_path(req.uri().path()) else {
         return next.run(req).await;
     };

@@ -8,11 +8,11 @@ use throughline_channels::registry::Clients;
 use throughline_channels::{PostOutcome, SignedPost};
 use throughline_core::message::DeliveryStatus;
 use throughline_core::model::Delivery;
-use throughline_core::webhook::Outcome;
+use throughline_core::webhook::{Outcome, RetryPolicy, agent_bot_secret, judge_agent_bot_status};
 use throughline_service::outbound::{self, Dispatched};
 use throughline_store::blob::BlobStore;
 use throughline_store::webhooks as hooks;
-use throughline_store::{AccountScope, Store, StoreError, messages, now_ms};
+use throughline_store::{AccountScope, Store, StoreError, auth, conversations, messages, now_ms};
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::JobsConfig;
@@ -171,10 +171,16 @@ async fn attempt(
     d: &Delivery,
 ) {
     let sent = send(store, blobs, clients, d).await;
-    let target = match (d.webhook_id, d.inbox_id) {
-        (Some(_), _) => "webhook",
-        (None, None) => "automation",
-        (None, Some(_)) => "channel",
+    let target = match (d.webhook_id, d.inbox_id, d.agent_bot_id) {
+        (Some(_), _, _) => "webhook",
+        (None, _, Some(_)) => "agent_bot",
+        (None, None, None) => "automation",
+        (None, Some(_), None) => "channel",
+    };
+    let retry = if d.agent_bot_id.is_some() {
+        RetryPolicy::agent_bot()
+    } else {
+        retry
     };
     let result = if sent.outcome.outcome == Outcome::Delivered {
         "delivered"
@@ -198,6 +204,9 @@ async fn attempt(
 
 /// An account webhook is a signed POST; anything else is its inbox's channel's to send.
 async fn send(store: &Store, blobs: &dyn BlobStore, clients: &Clients, d: &Delivery) -> Dispatched {
+    if let Some(bot_id) = d.agent_bot_id {
+        return agent_bot_post(store, clients, d, bot_id).await;
+    }
     let Some(webhook_id) = d.webhook_id else {
         if d.inbox_id.is_none() {
             return automation_post(clients, d).await;
@@ -232,6 +241,45 @@ async fn send(store: &Store, blobs: &dyn BlobStore, clients: &Clients, d: &Deliv
             timestamp_secs: now_ms() / 1000,
         })
         .await;
+    Dispatched {
+        outcome,
+        failure_note: None,
+    }
+}
+
+/// An event for an agent bot: signed with the bot's own secret, as Chatwoot 4.13 signs them.
+/// A refusal other than "busy" or "failing" is final (see [`judge_agent_bot_status`]).
+async fn agent_bot_post(store: &Store, clients: &Clients, d: &Delivery, bot_id: i64) -> Dispatched {
+    let bot = {
+        let mut conn = match store.read().await {
+            Ok(c) => c,
+            Err(e) => return unsent(Outcome::Retry, e.to_string()),
+        };
+        match auth::get_agent_bot_unscoped(&mut conn, bot_id).await {
+            Ok(b) => b,
+            Err(StoreError::NotFound) => {
+                return unsent(Outcome::GiveUp, "the agent bot was deleted".into());
+            }
+            Err(e) => return unsent(Outcome::Retry, e.to_string()),
+        }
+    };
+    let secret = agent_bot_secret(store.key(), bot.id, bot.created_at);
+    let mut outcome = clients
+        .http
+        .post(SignedPost {
+            url: &d.url,
+            body: d.payload.as_bytes(),
+            secret: Some(&secret),
+            chatwoot_secret: Some(&secret),
+            event: &d.event_name,
+            delivery_id: &d.id,
+            event_id: Some(d.event_id),
+            timestamp_secs: now_ms() / 1000,
+        })
+        .await;
+    if let Some(status) = outcome.status {
+        outcome.outcome = judge_agent_bot_status(status);
+    }
     Dispatched {
         outcome,
         failure_note: None,
@@ -298,6 +346,12 @@ async fn record(
             gave_up = next.is_none();
             let error = out.error.unwrap_or_else(|| "failed".into());
             hooks::mark_failed_attempt(tx.conn(), &d.id, status, &error, next).await?;
+            if gave_up
+                && let Some(bot_id) = d.agent_bot_id
+                && d.event_name.starts_with("message_")
+            {
+                hand_over_from_silent_bot(&mut tx, d, bot_id).await?;
+            }
             if next.is_none()
                 && let Some(message_id) = d.message_id
             {
@@ -322,4 +376,41 @@ async fn record(
     }
     tx.commit().await?;
     Ok(gave_up)
+}
+
+/// A bot that could not be reached about a customer's message leaves the conversation it holds
+/// (`pending`) to the team, as Chatwoot does: opened, with a line saying why, so routing gives
+/// it to an agent instead of the customer waiting on a bot that will never answer.
+async fn hand_over_from_silent_bot(
+    tx: &mut throughline_store::Tx,
+    d: &Delivery,
+    bot_id: i64,
+) -> Result<(), StoreError> {
+    let payload: serde_json::Value = serde_json::from_str(&d.payload).unwrap_or_default();
+    let Some(display_id) = payload["conversation"]["id"].as_i64() else {
+        return Ok(());
+    };
+    let scope = AccountScope::agent_bot(d.account_id, bot_id);
+    let conversation = match conversations::get(tx.conn(), &scope, display_id).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if conversation.status != throughline_core::conversation::Status::Pending {
+        return Ok(());
+    }
+    let request = throughline_core::conversation::StatusRequest::Set {
+        status: throughline_core::conversation::Status::Open,
+        snoozed_until: None,
+    };
+    let (opened, _) = conversations::set_status(tx, &scope, &conversation, request).await?;
+    messages::create_activity(
+        tx,
+        &scope,
+        &opened,
+        "The bot could not be reached, so the conversation was handed to the team".to_owned(),
+        serde_json::json!({ "kind": "bot_unreachable", "agent_bot_id": bot_id }),
+    )
+    .await?;
+    Ok(())
 }

@@ -12,10 +12,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use throughline_channels::registry;
 use throughline_core::event::{EventKind, StoredEvent};
-use throughline_core::model::{Inbox, Webhook};
+use throughline_core::model::{AgentBot, Inbox, Webhook};
+use throughline_core::webhook;
 use throughline_store::outbox::{self, Cursor};
 use throughline_store::webhooks::{self as hooks, NewDelivery, Target};
-use throughline_store::{AccountScope, Store, StoreError, inboxes};
+use throughline_store::{AccountScope, Store, StoreError, auth, inboxes};
 use tokio::sync::{Notify, watch};
 
 use crate::JobsConfig;
@@ -50,11 +51,17 @@ pub(crate) async fn run(
 
 /// The body receivers get: the event's snapshot plus `event`, without internal keys.
 pub(crate) fn webhook_body(event: &StoredEvent) -> String {
+    body_named(event, event.kind.as_str())
+}
+
+/// The event's snapshot under the name `name` (an agent bot hears a status change as
+/// `conversation_opened` or `conversation_resolved`).
+fn body_named(event: &StoredEvent, name: &str) -> String {
     let mut body = event.payload.clone();
     if let Value::Object(map) = &mut body {
         map.remove("view");
         throughline_core::event::strip_internal_keys(map);
-        map.insert("event".into(), Value::String(event.kind.as_str().into()));
+        map.insert("event".into(), Value::String(name.into()));
     }
     body.to_string()
 }
@@ -117,6 +124,7 @@ async fn plan(
 ) -> Result<Vec<Planned>, StoreError> {
     let mut hooks_by_account: HashMap<i64, Vec<Webhook>> = HashMap::new();
     let mut inbox_cache: HashMap<i64, Option<Inbox>> = HashMap::new();
+    let mut bot_cache: HashMap<i64, Option<AgentBot>> = HashMap::new();
     let mut planned = Vec::new();
     for (_, event) in batch {
         if !sendable(event) {
@@ -176,6 +184,40 @@ async fn plan(
                 event_name,
                 url: delivery.target.clone(),
                 payload: body_of(event),
+            });
+        }
+        // The inbox's agent bot, at its outgoing_url.
+        let Some(bot_event) = webhook::agent_bot_event(event.kind, &event.payload) else {
+            continue;
+        };
+        if let Entry::Vacant(slot) = bot_cache.entry(inbox_id) {
+            let scope = AccountScope::system(event.account_id);
+            slot.insert(
+                match auth::inbox_agent_bot(&mut *conn, &scope, inbox_id).await {
+                    Ok(bot) => bot,
+                    Err(StoreError::NotFound) => None,
+                    Err(e) => return Err(e),
+                },
+            );
+        }
+        if let Some(Some(bot)) = bot_cache.get(&inbox_id)
+            && let Some(url) = &bot.outgoing_url
+        {
+            let payload = if bot_event == event_name {
+                body_of(event)
+            } else {
+                std::sync::Arc::new(body_named(event, bot_event))
+            };
+            planned.push(Planned {
+                account_id: event.account_id,
+                target: Target::AgentBot {
+                    bot_id: bot.id,
+                    inbox_id,
+                },
+                event_id: event.id,
+                event_name: bot_event,
+                url: url.clone(),
+                payload,
             });
         }
     }

@@ -19,6 +19,7 @@ pub mod contact_import;
 pub mod conversations;
 pub mod digest;
 pub mod email;
+pub mod faq_bot;
 pub mod inbound;
 pub mod journeys;
 pub mod media;

@@ -1,5 +1,5 @@
 //! What Throughline does on its own for each outbox event, besides the account's rules:
-//! the inbox's automatic replies, the satisfaction survey after resolution (and a reply that
+//! the inbox's automatic replies, the FAQ bot's answers, the satisfaction survey after resolution (and a reply that
 //! answers it), the SLA clocks, and the agents' notifications. Run by the automation consumer
 //! in its batch transaction.
 
@@ -22,6 +22,8 @@ pub struct BatchCache {
     inboxes: HashMap<i64, Option<Inbox>>,
     /// Accounts with an active journey campaign that sends surveys (their replies are read).
     survey_campaigns: HashMap<i64, bool>,
+    /// Inboxes whose agent bot is the built-in FAQ bot.
+    faq_bots: HashMap<i64, bool>,
     notifications: crate::notifications::Cache,
 }
 
@@ -133,9 +135,18 @@ async fn decide(
         ),
     };
     let answers_surveys = |i: &Inbox| surveys_by_campaign || crate::surveys::survey_of(i).is_some();
+    let faq_bot = match &customer_inbox {
+        Some(i) => match cache.faq_bots.entry(i.id) {
+            Entry::Occupied(known) => *known.get(),
+            Entry::Vacant(slot) => {
+                *slot.insert(crate::faq_bot::of_inbox(&mut *conn, i).await?.is_some())
+            }
+        },
+        None => false,
+    };
     let replies = customer_inbox
         .as_ref()
-        .is_some_and(|i| crate::auto_replies::may_reply(i) || answers_surveys(i));
+        .is_some_and(|i| crate::auto_replies::may_reply(i) || answers_surveys(i) || faq_bot);
     let resolved = crate::surveys::is_resolution(event);
     let policies = match cache.policies.entry(event.account_id) {
         Entry::Occupied(known) => known.into_mut(),
@@ -181,6 +192,7 @@ impl Work<'_> {
         };
         if let Some((inbox, surveys)) = self.reading_replies {
             crate::auto_replies::on_customer_message(tx, inbox, &conversation, event).await?;
+            crate::faq_bot::on_customer_message(tx, inbox, &conversation, event).await?;
             if surveys {
                 crate::surveys::on_customer_message(tx, &conversation, event).await?;
             }

@@ -236,11 +236,38 @@ fn agent_bot(row: &sqlx::any::AnyRow) -> Result<AgentBot> {
         name: row.text("name")?,
         description: row.opt_text("description")?,
         outgoing_url: row.opt_text("outgoing_url")?,
+        bot_type: row.text("bot_type")?,
+        bot_config: row.json("bot_config")?,
         created_at: row.int("created_at")?,
     })
 }
 
-const BOT_COLUMNS: &str = "id, account_id, name, description, outgoing_url, created_at";
+const BOT_COLUMNS: &str =
+    "id, account_id, name, description, outgoing_url, bot_type, bot_config, created_at";
+
+/// Makes a bot of the account Chatwoot's `webhook` kind or a built-in one, with its settings
+/// (already checked).
+pub async fn set_agent_bot_kind(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    bot_type: &str,
+    bot_config: &serde_json::Value,
+) -> Result<AgentBot> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE agent_bots SET bot_type = $3, bot_config = $4, updated_at = $5 \
+         WHERE account_id = $1 AND id = $2 RETURNING {BOT_COLUMNS}"
+    )))
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(bot_type)
+    .bind(bot_config.to_string())
+    .bind(now_ms())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    agent_bot(&row)
+}
 
 pub async fn create_agent_bot(
     conn: &mut Conn,

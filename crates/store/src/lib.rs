@@ -63,6 +63,7 @@ pub mod csat;
 pub mod email;
 mod events;
 pub mod filters;
+pub mod help_center;
 pub mod invitations;
 pub mod journeys;
 pub mod links;

@@ -12,14 +12,9 @@ use crate::rows::RowExt;
 use crate::sql::SqlBuilder;
 use crate::{Conn, Result};
 
-/// Letters written with a diacritic, lower and upper case, and the plain letters they are
-/// searched as: the Portuguese and Polish ones and their neighbours. PostgreSQL indexes message
-/// text through `translate(…, FOLD_FROM, FOLD_TO)` (migration 0019); SQLite's FTS5 folds every
-/// letter that decomposes itself, and the index is given `ł` as `l` (it does not decompose).
-pub const FOLD_FROM: &str = "áàâãäåąćçčďéèêëęěíìîïłńňñóòôõöøřśšťúùûüůýÿźżž\
-ÁÀÂÃÄÅĄĆÇČĎÉÈÊËĘĚÍÌÎÏŁŃŇÑÓÒÔÕÖØŘŚŠŤÚÙÛÜŮÝŸŹŻŽ";
-pub const FOLD_TO: &str = "aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz\
-aaaaaaacccdeeeeeeiiiilnnnoooooorsstuuuuuyyzzz";
+/// The folding table and functions live with the help center's search, so there is one table;
+/// the message and contact indexes use the same (migration 0019 repeats it for PostgreSQL).
+pub use throughline_core::help_center::search::{FOLD_FROM, FOLD_TO, fold, fold_char};
 
 /// The PostgreSQL expression the message index is built on (and searches must repeat exactly,
 /// so the planner uses the index).
@@ -30,21 +25,6 @@ pub const PG_MESSAGE_VECTOR: &str = "to_tsvector('simple', translate(COALESCE(co
 /// A contact search shorter than this many characters cannot use the trigram indexes and
 /// reads the account's contacts instead.
 const TRIGRAM: usize = 3;
-
-/// `c` without its diacritic, when it is one of [`FOLD_FROM`].
-pub fn fold_char(c: char) -> char {
-    FOLD_FROM
-        .chars()
-        .position(|f| f == c)
-        .and_then(|i| FOLD_TO.chars().nth(i))
-        .unwrap_or(c)
-}
-
-/// A word as the indexes hold it: diacritics of [`FOLD_FROM`] off ("zamówienie" → "zamowienie",
-/// "łódź" → "lodz").
-pub fn fold(word: &str) -> String {
-    word.chars().map(fold_char).collect()
-}
 
 /// At most this many words take part in one search.
 const MAX_WORDS: usize = 8;

@@ -154,7 +154,7 @@ pub async fn for_account(
 // ---------------------------------------------------------------------------------------------
 // Deliveries
 
-const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, inbox_id, message_id, event_id, \
+const DELIVERY_COLUMNS: &str = "id, account_id, webhook_id, inbox_id, message_id, agent_bot_id, event_id, \
      event_name, url, payload, state, attempts, next_attempt_at, last_error, last_status_code, \
      delivered_at, created_at";
 
@@ -165,6 +165,7 @@ fn delivery(row: &sqlx::any::AnyRow) -> Result<Delivery> {
         webhook_id: row.opt_int("webhook_id")?,
         inbox_id: row.opt_int("inbox_id")?,
         message_id: row.opt_int("message_id")?,
+        agent_bot_id: row.opt_int("agent_bot_id")?,
         event_id: row.int("event_id")?,
         event_name: row.text("event_name")?,
         url: row.text("url")?,
@@ -193,6 +194,12 @@ pub enum Target {
     Automation {
         key: String,
     },
+    /// An inbox's agent bot, at its `outgoing_url`; carries the inbox so the delivery log
+    /// shows where the event came from.
+    AgentBot {
+        bot_id: i64,
+        inbox_id: i64,
+    },
 }
 
 pub struct NewDelivery<'a> {
@@ -208,9 +215,16 @@ pub struct NewDelivery<'a> {
 /// that is replayed after a crash cannot send an event twice under two ids. An event that no
 /// longer exists (erased since the fan-out read it: `privacy`) gets no delivery.
 pub async fn enqueue(conn: &mut Conn, d: NewDelivery<'_>) -> Result<()> {
-    let (target, webhook_id, inbox_id, message_id) = match d.target {
-        Target::Webhook(id) => (format!("webhook:{id}"), Some(id), None, None),
-        Target::Automation { key } => (format!("automation:{key}"), None, None, None),
+    let (target, webhook_id, inbox_id, message_id, agent_bot_id) = match d.target {
+        Target::Webhook(id) => (format!("webhook:{id}"), Some(id), None, None, None),
+        Target::Automation { key } => (format!("automation:{key}"), None, None, None, None),
+        Target::AgentBot { bot_id, inbox_id } => (
+            format!("agent_bot:{bot_id}"),
+            None,
+            Some(inbox_id),
+            None,
+            Some(bot_id),
+        ),
         Target::ApiInbox {
             inbox_id,
             message_id,
@@ -219,13 +233,15 @@ pub async fn enqueue(conn: &mut Conn, d: NewDelivery<'_>) -> Result<()> {
             None,
             Some(inbox_id),
             message_id,
+            None,
         ),
     };
     let now = now_ms();
     sqlx::query(
         "INSERT INTO deliveries (id, target, account_id, webhook_id, inbox_id, message_id, \
-           event_id, event_name, url, payload, state, attempts, next_attempt_at, created_at, updated_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $11, $11 \
+           event_id, event_name, url, payload, state, attempts, next_attempt_at, created_at, updated_at, \
+           agent_bot_id) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11, $11, $11, $12 \
          WHERE EXISTS (SELECT 1 FROM outbox_events WHERE id = $7) \
          ON CONFLICT (target, event_id) DO NOTHING",
     )
@@ -240,6 +256,7 @@ pub async fn enqueue(conn: &mut Conn, d: NewDelivery<'_>) -> Result<()> {
     .bind(d.url)
     .bind(d.payload)
     .bind(now)
+    .bind(agent_bot_id)
     .execute(conn)
     .await?;
     Ok(())

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail by panicking.
 
+pub mod html;
 pub mod pg_cluster;
 pub mod process;
 pub mod providers;

@@ -207,14 +207,20 @@ fn has_path(map: &Map<String, Value>, key: &str, steps: &[Step<'_>]) -> bool {
     }
 }
 
-/// Objects whose keys are all indexes (`a[0]`, `a[1]`) become lists in index order.
+/// Objects whose keys are the indexes 0…n−1 (`a[0]`, `a[1]`) become lists in index order. Other
+/// number keys are ids (`positions_hash[12]=1`: article 12 to position 1) and stay a map.
 fn lists_from_indexes(value: Value) -> Value {
     match value {
         Value::Object(map) => {
+            let mut indexes: Vec<usize> = map
+                .keys()
+                .filter(|k| !k.is_empty() && k.len() <= 9 && k.bytes().all(|b| b.is_ascii_digit()))
+                .filter_map(|k| k.parse().ok())
+                .collect();
+            indexes.sort_unstable();
             let indexed = !map.is_empty()
-                && map.keys().all(|k| {
-                    !k.is_empty() && k.len() <= 9 && k.bytes().all(|b| b.is_ascii_digit())
-                });
+                && indexes.len() == map.len()
+                && indexes.iter().enumerate().all(|(i, k)| i == *k);
             if indexed {
                 let mut items: Vec<(u32, Value)> = map
                     .into_iter()
@@ -262,6 +268,11 @@ mod tests {
         assert_eq!(parse("labels[]=a&labels[]=b"), want);
         assert_eq!(parse("labels[0]=a&labels[1]=b"), want);
         assert_eq!(parse("labels[1]=b&labels[0]=a"), want);
+        // Number keys that are not 0…n−1 are ids, kept as a map.
+        assert_eq!(
+            parse("positions_hash[12]=1&positions_hash[7]=2"),
+            json!({"positions_hash": {"12": "1", "7": "2"}})
+        );
         assert_eq!(parse("labels=a&labels=b"), want);
         assert_eq!(parse("labels%5B%5D=a&labels%5B%5D=b"), want);
         assert_eq!(parse("labels[]=a"), json!({"labels": ["a"]}));

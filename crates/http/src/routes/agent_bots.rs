@@ -32,8 +32,9 @@ pub(super) struct BotView {
     description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     outgoing_url: Option<String>,
-    /// Always `webhook`: events go to `outgoing_url`.
-    bot_type: &'static str,
+    /// `webhook` (Chatwoot's: events go to `outgoing_url`) or `faq` (Throughline's built-in
+    /// bot that answers from a help center; `bot_config.portal_slug` names it).
+    bot_type: String,
     #[schema(value_type = Object)]
     bot_config: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,8 +67,8 @@ pub(super) async fn view_with(
         name: bot.name.clone(),
         description: bot.description.clone(),
         outgoing_url: bot.outgoing_url.clone(),
-        bot_type: "webhook",
-        bot_config: serde_json::json!({}),
+        bot_type: bot.bot_type.clone(),
+        bot_config: bot.bot_config.clone(),
         account_id: bot.account_id,
         system_bot: bot.account_id.is_none(),
         access_token: token,
@@ -119,6 +120,59 @@ struct BotBody {
     name: String,
     description: Option<String>,
     outgoing_url: Option<String>,
+    /// `webhook` (the default) or `faq`.
+    bot_type: Option<String>,
+    /// `faq`: `{"portal_slug": …, "min_confidence": 0.5}`.
+    #[schema(value_type = Option<Object>)]
+    bot_config: Option<serde_json::Value>,
+}
+
+/// The kind and settings asked for, checked: an FAQ bot's portal must be the account's.
+async fn checked_kind(
+    state: &AppState,
+    ctx: &AccountCtx,
+    bot_type: Option<&str>,
+    bot_config: Option<&serde_json::Value>,
+    current: Option<&AgentBot>,
+) -> ApiResult<Option<(String, serde_json::Value)>> {
+    if bot_type.is_none() && bot_config.is_none() {
+        return Ok(None);
+    }
+    let kind = bot_type
+        .or(current.map(|b| b.bot_type.as_str()))
+        .unwrap_or("webhook");
+    match kind {
+        "webhook" => Ok(Some(("webhook".into(), serde_json::json!({})))),
+        "faq" => {
+            let raw = bot_config
+                .cloned()
+                .or(current.map(|b| b.bot_config.clone()))
+                .unwrap_or_default();
+            let config = throughline_core::help_center::faq_bot::Config::from_json(&raw)
+                .map_err(|e| ApiError::Invalid(vec![e]))?;
+            let mut conn = state.store.read().await?;
+            match throughline_store::help_center::portal_by_slug(
+                &mut conn,
+                &ctx.scope,
+                &config.portal_slug,
+            )
+            .await
+            {
+                Ok(_) => Ok(Some(("faq".into(), config.to_json()))),
+                Err(throughline_store::StoreError::NotFound) => Err(ApiError::invalid(
+                    "bot_config.portal_slug",
+                    "invalid",
+                    "no portal of this account has that slug",
+                )),
+                Err(e) => Err(e.into()),
+            }
+        }
+        _ => Err(ApiError::invalid(
+            "bot_type",
+            "invalid",
+            "bot_type must be webhook or faq",
+        )),
+    }
 }
 
 /// Creates a bot and its access token (administrators).
@@ -145,8 +199,16 @@ async fn create(
         .filter(|u| !u.trim().is_empty())
         .map(|u| checked_url(&state, "outgoing_url", u))
         .transpose()?;
+    let kind = checked_kind(
+        &state,
+        &ctx,
+        body.bot_type.as_deref(),
+        body.bot_config.as_ref(),
+        None,
+    )
+    .await?;
     let mut tx = state.store.begin().await?;
-    let bot = auth::create_agent_bot(
+    let mut bot = auth::create_agent_bot(
         tx.conn(),
         &ctx.scope,
         &name,
@@ -154,6 +216,9 @@ async fn create(
         url.as_deref(),
     )
     .await?;
+    if let Some((kind, config)) = &kind {
+        bot = auth::set_agent_bot_kind(tx.conn(), &ctx.scope, bot.id, kind, config).await?;
+    }
     auth::issue_token(tx.conn(), state.store.key(), TokenOwner::AgentBot(bot.id)).await?;
     let change = throughline_core::audit::Change::created(
         throughline_core::audit::kind::AGENT_BOT,
@@ -187,6 +252,9 @@ struct BotPatch {
     description: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::double_option")]
     outgoing_url: Option<Option<String>>,
+    bot_type: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    bot_config: Option<serde_json::Value>,
 }
 
 /// Updates a bot (administrators).
@@ -216,8 +284,16 @@ async fn update(
         })
         .transpose()?;
     let before = get_bot(&state, &ctx, id).await?;
+    let kind = checked_kind(
+        &state,
+        &ctx,
+        body.bot_type.as_deref(),
+        body.bot_config.as_ref(),
+        Some(&before),
+    )
+    .await?;
     let mut tx = state.store.begin().await?;
-    let bot = auth::update_agent_bot(
+    let mut bot = auth::update_agent_bot(
         tx.conn(),
         &ctx.scope,
         id,
@@ -226,6 +302,9 @@ async fn update(
         url.as_ref().map(|u| u.as_deref()),
     )
     .await?;
+    if let Some((kind, config)) = &kind {
+        bot = auth::set_agent_bot_kind(tx.conn(), &ctx.scope, bot.id, kind, config).await?;
+    }
     let change = throughline_core::audit::Change::updated(
         throughline_core::audit::kind::AGENT_BOT,
         id,

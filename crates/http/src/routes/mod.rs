@@ -18,6 +18,7 @@ mod conversations;
 mod custom_filters;
 mod email;
 mod health;
+mod help_center;
 mod inboxes;
 mod invitations;
 mod journey;
@@ -87,6 +88,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = surveys::routes(router);
     let router = routing::routes(router);
     let router = attachments::routes(router);
+    let router = help_center::routes(router);
     let router = journey::routes(router);
     let router = journey_campaigns::routes(router);
     let router = privacy::routes(router);

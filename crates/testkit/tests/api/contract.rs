@@ -409,6 +409,38 @@ async fn scenario(t: &TestApp) {
         .await
         .expect(200);
 
+    // The help center: a portal with every field set, a category and an article in it.
+    t.post(
+        &acc("/portals"),
+        json!({"name": "Handbook", "slug": "contract-handbook", "color": "#FFFFFF",
+               "custom_domain": "help.contract.test", "header_text": "Handbook",
+               "homepage_link": "https://www.example.com/", "page_title": "Handbook",
+               "config": {"allowed_locales": ["en", "pt_BR"], "default_locale": "en"}}),
+    )
+    .await;
+    t.get(&acc("/portals")).await;
+    t.admin(
+        "PATCH",
+        &acc("/portals/contract-handbook"),
+        Some(json!({"header_text": "The handbook"})),
+    )
+    .await
+    .expect(200);
+    let category = t
+        .post(
+            &acc("/portals/contract-handbook/categories"),
+            json!({"name": "Getting started", "description": "First steps", "locale": "en",
+                   "position": 1, "icon": "📚"}),
+        )
+        .await;
+    t.post(
+        &acc("/portals/contract-handbook/articles"),
+        json!({"title": "Article Title", "content": "This is the content", "description": "About it",
+               "category_id": category["payload"]["id"], "status": 1, "locale": "en",
+               "meta": {"tags": ["article_name"], "title": "article title", "description": "d"}}),
+    )
+    .await;
+
     // Saved filters.
     let filter = t
         .post(

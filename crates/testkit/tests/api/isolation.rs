@@ -181,7 +181,39 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
         .await
         .expect(200);
     assert!(suggestions["payload"][0]["id"].is_i64(), "{suggestions}");
+    // A help center with a published article, and a draft that must never be public.
+    let portal_slug = format!("{tag}-hc");
+    call(
+        "POST",
+        acc("/portals"),
+        json!({"name": format!("{tag} help"), "slug": portal_slug}),
+    )
+    .await;
+    let hc_category = call(
+        "POST",
+        acc(&format!("/portals/{portal_slug}/categories")),
+        json!({"name": format!("{tag} basics")}),
+    )
+    .await;
+    call(
+        "POST",
+        acc(&format!("/portals/{portal_slug}/articles")),
+        json!({"title": format!("{tag} public"), "content": "public", "status": "published",
+               "category_id": hc_category["payload"]["id"]}),
+    )
+    .await;
+    let draft = call(
+        "POST",
+        acc(&format!("/portals/{portal_slug}/articles")),
+        json!({"title": format!("{tag} draft"), "content": format!("{tag} secret draft")}),
+    )
+    .await;
     let mut ids = BTreeMap::new();
+    ids.insert("portal_slug", json!(portal_slug));
+    ids.insert("hc_category_id", hc_category["payload"]["id"].clone());
+    ids.insert("category_slug", hc_category["payload"]["slug"].clone());
+    ids.insert("article_id", draft["payload"]["id"].clone());
+    ids.insert("article_slug", draft["payload"]["slug"].clone());
     ids.insert("suggestion_id", suggestions["payload"][0]["id"].clone());
     ids.insert("account_id", json!(account_id));
     ids.insert("inbox_id", inbox["id"].clone());
@@ -241,6 +273,10 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
         "inbox_identifier" => id("inbox_identifier"),
         "conversation_uuid" => id("conversation_uuid"),
         "contact_identifier" => id("contact_identifier"),
+        "portal_slug" => id("portal_slug"),
+        "category_slug" => id("category_slug"),
+        "article_slug" => id("article_slug"),
+        "locale" => "en".into(),
         "delivery_id" => "00000000-0000-0000-0000-000000000000".into(),
         // Any export id: the contact in the same path is what crosses accounts.
         "export_id" => "1".into(),
@@ -260,6 +296,8 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
                 "sla_policies" => id("sla_policy_id"),
                 "journey_campaigns" => id("journey_campaign_id"),
                 "notifications" => id("notification_id"),
+                "categories" => id("hc_category_id"),
+                "articles" => id("article_id"),
                 other => panic!("no id for `{other}` in {template}: add it to this test"),
             }
         }
@@ -337,6 +375,12 @@ pub(crate) fn body_for(method: &str, template: &str, target: &Tenant) -> Option<
         }
         (_, "account_users") => json!({"user_id": id("agent_id"), "role": "agent"}),
         (_, "opt_outs") => json!({"channels": ["sms"]}),
+        (_, "feedback") => json!({"helpful": "yes"}),
+        (_, "reorder") => {
+            let mut positions = serde_json::Map::new();
+            positions.insert(id("article_id").to_string(), json!(1));
+            json!({ "positions_hash": positions })
+        }
         _ => {
             json!({"name": "attack", "title": "attack", "content": "attack", "short_code": "attack"})
         }
@@ -392,6 +436,8 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
         "csat": get("/csat_survey_responses".into()).await,
         "notifications": get("/notifications".into()).await,
         "participants": get(format!("/conversations/{conv}/participants")).await,
+        "portals": get("/portals".into()).await,
+        "articles": get(format!("/portals/{}/articles", b.ids["portal_slug"].as_str().unwrap_or_default())).await,
         // Refused attacks leave nothing in B's audit log either.
         "audit_logs": get("/audit_logs?per_page=100".into()).await,
     })
@@ -596,6 +642,30 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                     got.status,
                     got.body
                 );
+            } else if template.starts_with("/hc/") {
+                // Anyone reads a help center: what must hold is that B's draft is not among
+                // it, whatever path or token asks, and that no answer changes it.
+                let path = fill(template, &b, &b);
+                let req = t
+                    .client
+                    .request(m.parse().unwrap(), t.url(&path))
+                    .header("api_access_token", &a.token);
+                let req = match body_for(&m, template, &b) {
+                    Some(body) => req.json(&body),
+                    None => req,
+                };
+                let resp = req.send().await.unwrap();
+                let status = resp.status().as_u16();
+                let text = resp.text().await.unwrap_or_default();
+                assert!(
+                    !text.contains("beta secret draft") && !text.contains("beta draft"),
+                    "{m} {path} shows B's draft: {text}"
+                );
+                if template.contains("{article_slug}") {
+                    assert_eq!(status, 404, "{m} {path}: a draft is not public: {text}");
+                } else {
+                    assert!([200, 404].contains(&status), "{m} {path}: {status} {text}");
+                }
             } else if template.starts_with("/attachments/") {
                 let got = t
                     .call(

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests fail by panicking.
 
 mod account_security;
+mod agent_bots;
 mod agent_deactivation;
 mod audit_log;
 mod auth;
@@ -22,6 +23,9 @@ mod contract;
 mod conversations;
 mod digest;
 mod email;
+mod faq_bot;
+mod help_center;
+mod help_center_pages;
 mod isolation;
 mod journeys;
 mod macros;

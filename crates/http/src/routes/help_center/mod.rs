@@ -1,0 +1,16 @@
+//! The help center: Chatwoot's portals, categories and articles API for the team
+//! (`admin`, shaped by `views`), and the public side at `/hc/…` (`public`, rendered by
+//! `pages`).
+
+mod admin;
+pub(crate) mod pages;
+mod public;
+mod views;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    public::routes(admin::routes(r))
+}
