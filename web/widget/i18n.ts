@@ -1,6 +1,10 @@
 // The widget's own small catalogue (en, pt-BR, pl); the browser tests check it is complete.
 export const catalogues = {
   en: {
+    tab_chat: 'Chat', tab_help: 'Help', help_search: 'Search the help center', help_search_button: 'Search',
+    help_popular: 'Popular articles', help_results: 'Articles found', help_none: 'No article matches. Ask us in the chat.',
+    help_back: 'Back to articles', help_open: 'Open in a new tab', help_helpful: 'Was this helpful?', help_yes: 'Yes', help_no: 'No',
+    help_thanks: 'Thanks for telling us!', help_still: 'Still need help? Chat with us', help_loading: 'Loading…',
     open: 'Open chat', close: 'Close chat', title: 'Chat with us', online: 'We are online',
     offline_help: 'Leave your email and we will answer you there.', start: 'Start chat', name: 'Name', email: 'Email',
     phone_number: 'Phone', message: 'Message', send: 'Send', attach: 'Attach a file', placeholder: 'Type your message…',
@@ -16,6 +20,10 @@ export const catalogues = {
     survey_thanks: 'Thank you! You rated {rating}/{max}', survey_error: 'Your rating could not be sent. Please try again.',
   },
   'pt-BR': {
+    tab_chat: 'Conversa', tab_help: 'Ajuda', help_search: 'Pesquisar na central de ajuda', help_search_button: 'Pesquisar',
+    help_popular: 'Artigos mais lidos', help_results: 'Artigos encontrados', help_none: 'Nenhum artigo corresponde. Pergunte no chat.',
+    help_back: 'Voltar aos artigos', help_open: 'Abrir em nova aba', help_helpful: 'Isso foi útil?', help_yes: 'Sim', help_no: 'Não',
+    help_thanks: 'Obrigado por nos contar!', help_still: 'Ainda precisa de ajuda? Fale conosco', help_loading: 'Carregando…',
     open: 'Abrir chat', close: 'Fechar chat', title: 'Fale conosco', online: 'Estamos online',
     offline_help: 'Deixe seu e-mail e responderemos por lá.', start: 'Iniciar conversa', name: 'Nome', email: 'E-mail',
     phone_number: 'Telefone', message: 'Mensagem', send: 'Enviar', attach: 'Anexar arquivo', placeholder: 'Digite sua mensagem…',
@@ -31,6 +39,10 @@ export const catalogues = {
     survey_thanks: 'Obrigado! Sua nota: {rating}/{max}', survey_error: 'Não foi possível enviar sua avaliação. Tente novamente.',
   },
   pl: {
+    tab_chat: 'Czat', tab_help: 'Pomoc', help_search: 'Szukaj w centrum pomocy', help_search_button: 'Szukaj',
+    help_popular: 'Popularne artykuły', help_results: 'Znalezione artykuły', help_none: 'Żaden artykuł nie pasuje. Zapytaj nas na czacie.',
+    help_back: 'Wróć do artykułów', help_open: 'Otwórz w nowej karcie', help_helpful: 'Czy to było pomocne?', help_yes: 'Tak', help_no: 'Nie',
+    help_thanks: 'Dziękujemy za opinię!', help_still: 'Nadal potrzebujesz pomocy? Napisz do nas', help_loading: 'Ładowanie…',
     open: 'Otwórz czat', close: 'Zamknij czat', title: 'Porozmawiaj z nami', online: 'Jesteśmy dostępni',
     offline_help: 'Zostaw swój e-mail, a odpowiemy na niego.', start: 'Rozpocznij czat', name: 'Imię', email: 'E-mail',
     phone_number: 'Telefon', message: 'Wiadomość', send: 'Wyślij', attach: 'Załącz plik', placeholder: 'Napisz wiadomość…',

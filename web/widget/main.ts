@@ -30,7 +30,11 @@ type Config = {
   opens_at?: number;
   /** in_a_few_minutes, in_a_few_hours or in_a_day. */
   reply_time?: string;
+  /** The help center the help tab searches (`/hc/{slug}/{locale}/…`). */
+  help_center?: { slug: string; name: string; default_locale: string; locales: string[] };
 };
+/** An article as the help center's public JSON gives it. */
+type HelpArticle = { id: number; slug: string; title: string; description?: string | null; link: string; content_html?: string };
 type Attachment = { file_type: string; data_url: string; thumb_url?: string; file_name?: string };
 type Echo = { echo_id?: string };
 /** A satisfaction survey's answer, as the server keeps it on the survey message. */
@@ -111,6 +115,9 @@ let emailSaved = false;
 const surveys = new Map<number, { rating?: number; busy?: boolean; failed?: boolean }>();
 /** Loads the configuration again when a closed inbox should have opened. */
 let hoursTimer: ReturnType<typeof setTimeout> | undefined;
+/** The help tab: shown first until the visitor has a conversation. */
+let tab: 'chat' | 'help' | undefined;
+const help: { query: string; results?: HelpArticle[] | undefined; article?: HelpArticle | undefined; voted?: boolean; loading?: boolean; failed?: boolean } = { query: '' };
 
 /** The answer is the caller's to type (`T`); a failure throws an Error carrying the HTTP status. */
 async function call<T>(method: string, path: string, body?: Fields | FormData): Promise<T> {
@@ -231,7 +238,10 @@ function render() {
       config.welcome_tagline ? el('p', { class: 'tagline', text: config.welcome_tagline }) : ''),
     // An icon, not a '×' character: the button's name is its label alone (axe: label-content-name-mismatch).
     el('button', { type: 'button', class: 'close', 'aria-label': t('close'), onclick: () => toggle(false) }, icon('close', 20)));
-  panel.replaceChildren(header, stored.conversation_id || stored.source_id ? conversationView() : preChatView());
+  const chatting = Boolean(stored.conversation_id || stored.source_id);
+  const current = config.help_center ? tab ?? (chatting ? 'chat' : 'help') : 'chat';
+  const body = current === 'help' ? helpView() : chatting ? conversationView() : preChatView();
+  panel.replaceChildren(header, ...(config.help_center ? [tabs(current)] : []), body);
   for (const f of fields()) {
     const value = typed.get(f.dataset.keep);
     if (value) f.value = value;
@@ -241,6 +251,104 @@ function render() {
   const again = focused ? panel.querySelector<HTMLElement>(`[data-keep="${focused}"]`) : null;
   again?.focus({ preventScroll: true });
   if (again instanceof HTMLTextAreaElement && selection) again.setSelectionRange(selection[0], selection[1]);
+}
+
+/** Chat and Help, when the inbox has a help center. */
+function tabs(current: 'chat' | 'help'): HTMLElement {
+  const button = (name: 'chat' | 'help') => el('button', {
+    type: 'button', role: 'tab', id: `tab-${name}`, 'aria-selected': String(current === name), 'aria-controls': 'tab-panel',
+    text: t(name === 'chat' ? 'tab_chat' : 'tab_help'),
+    onclick: () => { tab = name; if (name === 'help' && !help.results) searchHelp(''); render(); },
+  });
+  return el('div', { class: 'tabs', role: 'tablist' }, button('chat'), button('help'));
+}
+
+/** The portal's locale closest to the widget's. */
+function helpLocale(): string {
+  const hc = config.help_center!;
+  const wanted = locale.replace('-', '_');
+  return hc.locales.includes(wanted) ? wanted : hc.default_locale;
+}
+
+/** A GET of the help center's public JSON. */
+async function helpGet<T>(path: string): Promise<T> {
+  const response = await fetch(`${base}/hc/${encodeURIComponent(config.help_center!.slug)}${path}`, { headers: { accept: 'application/json' } });
+  if (!response.ok) throw Object.assign(new Error(response.statusText), { status: response.status });
+  return response.json() as Promise<T>;
+}
+
+/** The articles answering `query`, or the most read without one. */
+async function searchHelp(query: string) {
+  Object.assign(help, { query, article: undefined, loading: true, failed: false });
+  render();
+  const params = new URLSearchParams(query ? { query, per_page: '8' } : { sort: 'views', per_page: '6' });
+  try {
+    help.results = (await helpGet<{ payload: HelpArticle[] }>(`/${helpLocale()}/articles.json?${params}`)).payload;
+  } catch {
+    help.failed = true;
+  }
+  help.loading = false;
+  render();
+}
+
+async function openArticle(slug: string) {
+  Object.assign(help, { loading: true, failed: false, voted: false });
+  render();
+  try {
+    help.article = await helpGet<HelpArticle>(`/articles/${encodeURIComponent(slug)}.json`);
+  } catch {
+    help.failed = true;
+  }
+  help.loading = false;
+  render();
+}
+
+/** "Was this helpful?": a form post (no preflight from the host page's origin) asking for JSON. */
+async function vote(helpful: boolean) {
+  const article = help.article;
+  if (!article) return;
+  help.voted = true;
+  render();
+  await fetch(`${base}/hc/${encodeURIComponent(config.help_center!.slug)}/articles/${encodeURIComponent(article.slug)}/feedback`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: `helpful=${helpful ? 'yes' : 'no'}`,
+  }).catch(() => undefined);
+}
+
+function helpView(): HTMLElement {
+  const wrap = el('div', { class: 'help', role: 'tabpanel', id: 'tab-panel', 'aria-labelledby': 'tab-help' });
+  const toChat = el('button', { type: 'button', class: 'primary', text: t('help_still'), onclick: () => { tab = 'chat'; render(); } });
+  const article = help.article;
+  if (article) {
+    const body = el('div', { class: 'article-body' });
+    // The server renders and sanitises the article (the same HTML as its public page).
+    body.innerHTML = article.content_html ?? '';
+    for (const a of body.querySelectorAll('a')) Object.assign(a, { target: '_blank', rel: 'noopener noreferrer' });
+    wrap.append(
+      el('button', { type: 'button', class: 'link', text: t('help_back'), onclick: () => { help.article = undefined; render(); } }),
+      el('h3', { text: article.title }), body,
+      el('a', { href: `${base}/${article.link}`, target: '_blank', rel: 'noopener noreferrer', text: t('help_open') }),
+      help.voted
+        ? el('p', { role: 'status', text: t('help_thanks') })
+        : el('div', { class: 'votes' }, el('span', { text: t('help_helpful') }),
+          el('button', { type: 'button', text: t('help_yes'), onclick: () => vote(true) }),
+          el('button', { type: 'button', text: t('help_no'), onclick: () => vote(false) })),
+      toChat);
+    return wrap;
+  }
+  const input = el('input', { type: 'search', name: 'query', value: help.query, 'data-keep': 'help-search' }) as HTMLInputElement;
+  const form = el('form', { role: 'search', onsubmit: (e: Event) => { e.preventDefault(); searchHelp(input.value.trim()); } },
+    el('label', {}, t('help_search'), input), el('button', { type: 'submit', class: 'primary', text: t('help_search_button') }));
+  wrap.append(form);
+  if (help.loading) wrap.append(el('p', { role: 'status', text: t('help_loading') }));
+  else if (help.failed) wrap.append(el('p', { class: 'error', role: 'alert', text: t('error') }));
+  else if (help.results) {
+    wrap.append(el('h3', { text: t(help.query ? 'help_results' : 'help_popular') }));
+    if (help.results.length === 0) wrap.append(el('p', { text: t('help_none') }));
+    else wrap.append(el('ul', { class: 'results' }, ...help.results.map((a) => el('li', {},
+      el('button', { type: 'button', onclick: () => openArticle(a.slug) }, el('strong', { text: a.title }), a.description ? el('span', { text: a.description }) : '')))));
+  }
+  wrap.append(toChat);
+  return wrap;
 }
 
 function preChatFields(): PreChatField[] {
@@ -609,6 +717,7 @@ async function loadConfig() {
   try {
     config = await call<Config>('GET', '');
     agentsOnline = Boolean(config.agents_online);
+    if (config.help_center && !help.results && !(stored.conversation_id || stored.source_id)) searchHelp('');
   } catch {
     // Nothing to do: at boot the widget draws itself with its defaults.
   }

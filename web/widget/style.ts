@@ -57,4 +57,22 @@ time { font-size: 11px; opacity: .8; }
 .survey .ends { display: flex; justify-content: space-between; gap: 8px; margin: 0; font-size: 11px; color: #4b5260; }
 .ends span:last-child { text-align: end; }
 .survey .error { margin: 0; }
+.tabs { display: flex; border-bottom: 1px solid #d9dde3; }
+.tabs button { flex: 1; background: #fff; border: 0; border-bottom: 3px solid transparent; padding: 8px; cursor: pointer; color: #30343b; }
+.tabs button[aria-selected=true] { border-bottom-color: var(--tl-color); color: #16181d; font-weight: 600; }
+.help { padding: 12px; overflow-y: auto; flex: 1; display: flex; flex-direction: column; gap: 10px; }
+.help form { display: flex; gap: 6px; align-items: flex-end; }
+.help form label { flex: 1; }
+.help h3 { margin: 0; font-size: 14px; }
+.results { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 6px; }
+.results button { width: 100%; text-align: start; background: #fff; border: 1px solid #d9dde3; border-radius: 8px; padding: 8px 10px; cursor: pointer; color: #16181d; }
+.results strong { display: block; }
+.results span { font-size: 12px; color: #4b5260; }
+.article-body { overflow-wrap: anywhere; }
+.article-body img { max-width: 100%; }
+.article-body table { border-collapse: collapse; }
+.article-body td, .article-body th { border: 1px solid #d9dde3; padding: 3px 6px; }
+.link { background: none; border: 0; padding: 0; color: #1d4ed8; text-decoration: underline; cursor: pointer; align-self: flex-start; }
+.votes { display: flex; gap: 6px; align-items: center; }
+.votes button { border: 1px solid #8a919c; border-radius: 6px; background: #fff; padding: 5px 12px; cursor: pointer; }
 `;

@@ -92,6 +92,7 @@ pub fn app(state: AppState) -> Router {
     let rails = Arc::new(rails::RailsRoutes::from_spec(&spec));
     let spec = Arc::new(spec);
     let upload_limit = state.config.upload_limit;
+    let domains = state.clone();
     let app = router
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -113,7 +114,8 @@ pub fn app(state: AppState) -> Router {
         // Outermost, and after the fallback so that it is counted too (as `fallback`).
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state);
-    rails::normalized(app, rails)
+    // A portal's own domain is served as its /hc/{slug} paths, before anything else routes.
+    routes::help_center::domains::served(rails::normalized(app, rails), domains)
 }
 
 /// A request's path as logs may show it: Telegram's webhook path carries the bot's token

@@ -69,6 +69,8 @@ pub struct Inner {
     pub reset_throttle: LoginThrottle,
     pub public_limits: PublicLimits,
     pub origin_policies: crate::public_guard::OriginPolicies,
+    /// Which portal each custom domain serves, remembered briefly.
+    pub portal_domains: crate::routes::help_center::domains::PortalDomains,
     /// What channel adapters send with.
     pub clients: throughline_channels::registry::Clients,
 }
@@ -93,6 +95,7 @@ impl AppState {
             blobs,
             public_limits: PublicLimits::new(config.public_rates),
             origin_policies: Default::default(),
+            portal_domains: Default::default(),
             config,
             throttle: LoginThrottle::default(),
             two_factor_throttle: LoginThrottle::default(),

@@ -174,16 +174,7 @@ async fn best_article(
     locale: &str,
     text: &str,
 ) -> Result<Option<(i64, f64)>> {
-    let stored = hc::search_candidates(conn, portal, locale).await?;
-    let candidates: Vec<search::Candidate<'_>> = stored
-        .iter()
-        .map(|(id, indexed, views)| search::Candidate {
-            id: *id,
-            indexed,
-            views: *views,
-        })
-        .collect();
-    let hits = search::rank(locale, text, &candidates, 5);
+    let hits = hc::search(conn, portal, locale, text, 5).await?;
     Ok(hits
         .first()
         .map(|top| (top.id, search::confidence(top, &hits))))

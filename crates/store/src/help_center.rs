@@ -199,6 +199,23 @@ async fn public_portal_where(conn: &mut Conn, column: &str, value: &str) -> Resu
     row.as_ref().map(portal).transpose()
 }
 
+/// The public portal a website inbox's widget shows (the first, should several name it).
+pub async fn portal_of_inbox(
+    conn: &mut Conn,
+    inbox: &throughline_core::model::Inbox,
+) -> Result<Option<Portal>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PORTAL_COLUMNS} FROM portals \
+         WHERE account_id = $1 AND inbox_id = $2 AND archived = $3 ORDER BY id LIMIT 1"
+    )))
+    .bind(inbox.account_id)
+    .bind(inbox.id)
+    .bind(false)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(portal).transpose()
+}
+
 /// How many articles a portal holds, by state (Chatwoot's portal and article-list `meta`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ArticleCounts {
@@ -822,6 +839,27 @@ pub async fn search_candidates(
         out.push((id, indexed, r.int("views")?));
     }
     Ok(out)
+}
+
+/// The portal's published articles in `locale` that answer `query`, best first (at most
+/// `limit`), ranked by core's article search over their stored words.
+pub async fn search(
+    conn: &mut Conn,
+    portal: &Portal,
+    locale: &str,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<article_search::Hit>> {
+    let stored = search_candidates(conn, portal, locale).await?;
+    let candidates: Vec<article_search::Candidate<'_>> = stored
+        .iter()
+        .map(|(id, indexed, views)| article_search::Candidate {
+            id: *id,
+            indexed,
+            views: *views,
+        })
+        .collect();
+    Ok(article_search::rank(locale, query, &candidates, limit))
 }
 
 /// Counts a reader of a published article (Chatwoot's `views`; `updated_at` is left alone).

@@ -59,6 +59,17 @@ export async function hostPage(inboxIdentifier) {
   return { url: `http://localhost:${server.address().port}/`, close: () => server.close() };
 }
 
+/** Opens the widget on the host page at `url`; returns its panel. */
+export async function openWidget(page, url, wait = { timeout: 20_000 }) {
+  await page.goto(url);
+  const launcher = page.locator('#throughline-widget .launcher');
+  await launcher.waitFor(wait);
+  await launcher.click();
+  const panel = page.locator('#throughline-widget .panel');
+  await panel.waitFor(wait);
+  return panel;
+}
+
 /** Runs axe in the page; returns serious and critical violations. */
 export async function axe(page, context) {
   await page.evaluate(axeSource);
@@ -132,7 +143,7 @@ export async function untranslated(page) {
   return page.evaluate(() => {
     const missing = [...(window.__i18nMissing ?? [])];
     const text = document.body.innerText;
-    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|moves|suggestion|event|shortcuts|profile|admin|field|role|locale|provider|template|media|two_factor|privacy|invitations|presence|live|routing|offers|automation|macros|hours|sla|survey|reports|satisfaction|journeys|opt_outs|notifications|password|contacts|timeline|inbox_settings|views|bulk|attributes|resource|webhooks|email_notifications)\.[a-z_]+\b/g) ?? [];
+    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|moves|suggestion|event|shortcuts|profile|admin|field|role|locale|provider|template|media|two_factor|privacy|invitations|presence|live|routing|offers|automation|macros|hours|sla|survey|reports|satisfaction|journeys|opt_outs|notifications|password|contacts|timeline|inbox_settings|views|bulk|attributes|resource|webhooks|email_notifications|articles)\.[a-z_]+\b/g) ?? [];
     return [...missing, ...raw];
   });
 }

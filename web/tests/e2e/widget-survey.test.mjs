@@ -8,7 +8,7 @@
 // Like widget-flow.test.mjs: the shop page is on another origin and embeds /widget.js.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, widgetInbox, hostPage, axe, api } from './lib.mjs';
+import { BASE, launch, widgetInbox, hostPage, axe, api, openWidget } from './lib.mjs';
 
 const WAIT = { timeout: 20_000 };
 
@@ -25,17 +25,6 @@ async function publicInbox(identifier) {
   const r = await fetch(`${BASE}/public/api/v1/inboxes/${identifier}`);
   assert.equal(r.status, 200);
   return r.json();
-}
-
-/** Opens the widget on the shop page; returns its panel. */
-async function openWidget(page, url) {
-  await page.goto(url);
-  const launcher = page.locator('#throughline-widget .launcher');
-  await launcher.waitFor(WAIT);
-  await launcher.click();
-  const panel = page.locator('#throughline-widget .panel');
-  await panel.waitFor(WAIT);
-  return panel;
 }
 
 /** The aria-label of what has the focus inside the widget's shadow root. */

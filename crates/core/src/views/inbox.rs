@@ -179,6 +179,18 @@ view! {
         pub attachments: PublicAttachmentLimits,
         /// The agents who answer here: names and pictures only.
         pub agents: Vec<PublicAgentView>,
+        /// Throughline: the help center the widget's help tab searches, when a portal names
+        /// this inbox.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub help_center: Option<PublicHelpCenter>,
+    }
+
+    /// A portal as the widget reads it: where its articles are (`/hc/{slug}/{locale}/…`).
+    pub struct PublicHelpCenter {
+        pub slug: String,
+        pub name: String,
+        pub default_locale: String,
+        pub locales: Vec<String>,
     }
 
     pub struct PublicAttachmentLimits {
@@ -331,6 +343,7 @@ impl PublicWidgetView {
                 allowed_types: policy.types,
             },
             agents,
+            help_center: None,
         }
     }
 }

@@ -18,7 +18,7 @@ mod conversations;
 mod custom_filters;
 mod email;
 mod health;
-mod help_center;
+pub(crate) mod help_center;
 mod inboxes;
 mod invitations;
 mod journey;

@@ -34,11 +34,17 @@ pub(super) async fn config(state: &AppState, inbox: &Inbox) -> ApiResult<PublicW
             PublicAgentView::new(&a.user, status)
         })
         .collect();
-    Ok(PublicWidgetView::new(
-        inbox,
-        state.config.upload_limit as u64,
-        agents,
-    ))
+    let mut view = PublicWidgetView::new(inbox, state.config.upload_limit as u64, agents);
+    let mut conn = state.store.read().await?;
+    view.help_center = throughline_store::help_center::portal_of_inbox(&mut conn, inbox)
+        .await?
+        .map(|p| throughline_core::views::PublicHelpCenter {
+            slug: p.slug,
+            name: p.name,
+            default_locale: p.default_locale,
+            locales: p.allowed_locales,
+        });
+    Ok(view)
 }
 
 /// Fields the widget sends about the visitor's page, with the request's headers as fallback.

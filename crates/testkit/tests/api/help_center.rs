@@ -11,6 +11,8 @@ on_both_databases!(
     agents_write_articles_and_administrators_own_portals,
     the_public_side_shows_only_what_is_published,
     customers_find_articles_without_diacritics_or_exact_forms,
+    a_website_inbox_shows_its_help_center_to_the_widget,
+    a_portal_is_served_on_its_own_domain,
 );
 
 /// A portal `slug` in en, pt_BR and pl, with a category per locale.
@@ -688,4 +690,153 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+async fn a_website_inbox_shows_its_help_center_to_the_widget(b: Backend) {
+    let t = TestApp::start(b).await;
+    let site = t
+        .post(
+            &t.acc("/inboxes"),
+            json!({"name": "Site", "channel": {"type": "web_widget", "website_url": "https://acme.test"}}),
+        )
+        .await;
+    let ident = site["inbox_identifier"].as_str().unwrap().to_owned();
+    // What the widget reads of its inbox.
+    let widget_config = || async {
+        t.call(
+            "GET",
+            &format!("/public/api/v1/inboxes/{ident}"),
+            None,
+            None,
+        )
+        .await
+        .expect(200)
+    };
+    let widget = widget_config().await;
+    assert!(
+        widget.get("help_center").is_none(),
+        "no portal names it yet"
+    );
+    // Only a website inbox of the account may show a portal.
+    let api = t.api_inbox("API", None).await;
+    let refused = t
+        .call(
+            "POST",
+            &t.acc("/portals"),
+            Some(&t.token),
+            Some(json!({"name": "X", "slug": "x", "inbox_id": api["id"]})),
+        )
+        .await;
+    assert_eq!(refused_field(&refused), "inbox_id");
+    t.post(
+        &t.acc("/portals"),
+        json!({"name": "Ajuda", "slug": "ajuda", "inbox_id": site["id"],
+               "config": {"allowed_locales": ["pt_BR", "pl"], "default_locale": "pt_BR"}}),
+    )
+    .await;
+    let widget = widget_config().await;
+    assert_eq!(
+        widget["help_center"],
+        json!({"slug": "ajuda", "name": "Ajuda", "default_locale": "pt_BR", "locales": ["pt_BR", "pl"]})
+    );
+    // One article's JSON carries its HTML as the page shows it, sanitised.
+    article(
+        &t,
+        "ajuda",
+        json!({"title": "Trocas", "status": "published",
+               "content": "Em **7 dias**. <img src=x onerror=alert(1)>"}),
+    )
+    .await;
+    let one = t
+        .call("GET", "/hc/ajuda/articles/trocas.json", None, None)
+        .await;
+    let one = one.expect(200);
+    let html = one["content_html"].as_str().unwrap();
+    assert!(
+        html.contains("<strong>7 dias</strong>") && !html.contains("onerror"),
+        "{html}"
+    );
+    // The widget's answer: a form post asking for JSON gets JSON, readable from any site.
+    let resp = t
+        .client
+        .post(t.url("/hc/ajuda/articles/trocas/feedback"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body("helpful=no")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    // Archived, the portal leaves the widget.
+    t.call(
+        "PATCH",
+        &t.acc("/portals/ajuda/archive"),
+        Some(&t.token),
+        None,
+    )
+    .await
+    .expect(200);
+    let widget = widget_config().await;
+    assert!(widget.get("help_center").is_none());
+}
+
+/// A page fetched as a browser on `host` would ask for it.
+async fn on_host(t: &TestApp, host: &str, path: &str) -> (u16, String) {
+    let resp = t
+        .client
+        .get(t.url(path))
+        .header("host", host)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn a_portal_is_served_on_its_own_domain(b: Backend) {
+    let t = TestApp::start(b).await;
+    t.post(
+        &t.acc("/portals"),
+        json!({"name": "Acme Help", "slug": "acme", "custom_domain": "Help.Acme.test",
+               "config": {"allowed_locales": ["en", "pl"]}}),
+    )
+    .await;
+    article(
+        &t,
+        "acme",
+        json!({"title": "Returns", "status": "published", "content": "Within 14 days."}),
+    )
+    .await;
+    let (status, home) = on_host(&t, "help.acme.test", "/").await;
+    assert_eq!(status, 200);
+    assert!(home.contains("Returns"), "{home}");
+    let (status, page) = on_host(&t, "help.acme.test:8443", "/articles/returns").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Within 14 days"));
+    let (status, _) = on_host(&t, "help.acme.test", "/pl").await;
+    assert_eq!(status, 200);
+    // The pages' own /hc/… links work on the domain as they are.
+    assert_eq!(
+        on_host(&t, "help.acme.test", "/hc/acme/articles/returns")
+            .await
+            .0,
+        200
+    );
+    // Another host is not the portal's: the server's own paths as usual (the app's pages).
+    let (_, elsewhere) = on_host(&t, "other.example", "/articles/returns").await;
+    assert!(!elsewhere.contains("Within 14 days"), "{elsewhere}");
+    // The domain moves: the old one stops serving the portal at once on this server.
+    t.call(
+        "PATCH",
+        &t.acc("/portals/acme"),
+        Some(&t.token),
+        Some(json!({"custom_domain": "docs.acme.test"})),
+    )
+    .await
+    .expect(200);
+    let (status, moved) = on_host(&t, "docs.acme.test", "/articles/returns").await;
+    assert_eq!(status, 200);
+    assert!(moved.contains("Within 14 days"));
+    let (_, old) = on_host(&t, "help.acme.test", "/articles/returns").await;
+    assert!(!old.contains("Within 14 days"), "{old}");
 }

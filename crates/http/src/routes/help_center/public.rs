@@ -40,28 +40,25 @@ const MAX_HITS: usize = 50;
 /// The snippet of a hit, in characters.
 const SNIPPET_CHARS: usize = 220;
 
-/// Ids of the portal's published articles in `locale` that answer `query`, best first.
+/// Ids of the portal's published articles that answer `query`, best first: in `locale`, or in
+/// every locale of the portal (an agent's search), merged by score.
 pub(crate) async fn ranked_ids(
     conn: &mut Conn,
     portal: &Portal,
-    locale: &str,
+    locale: Option<&str>,
     query: &str,
-    _category: Option<i64>,
     limit: usize,
 ) -> ApiResult<Vec<i64>> {
-    let stored = store::search_candidates(conn, portal, locale).await?;
-    let candidates: Vec<article_search::Candidate<'_>> = stored
-        .iter()
-        .map(|(id, indexed, views)| article_search::Candidate {
-            id: *id,
-            indexed,
-            views: *views,
-        })
-        .collect();
-    Ok(article_search::rank(locale, query, &candidates, limit)
-        .into_iter()
-        .map(|h| h.id)
-        .collect())
+    let locales: Vec<&str> = match locale {
+        Some(l) => vec![l],
+        None => portal.allowed_locales.iter().map(String::as_str).collect(),
+    };
+    let mut hits = Vec::new();
+    for l in locales {
+        hits.extend(store::search(conn, portal, l, query, limit).await?);
+    }
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    Ok(hits.into_iter().take(limit).map(|h| h.id).collect())
 }
 
 /// The portal public at `slug`.
@@ -278,6 +275,10 @@ struct PublicArticle {
     /// (with a `query` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     highlight: Option<String>,
+    /// Throughline: the content rendered and sanitised, as the article's page shows it (one
+    /// article's `.json` only: the widget's help tab shows it as it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -313,7 +314,7 @@ async fn find_articles(
     let page = q.page.unwrap_or(1).clamp(1, 10_000);
     let (mut found, ranked) = match query {
         Some(words) => {
-            let ranked = ranked_ids(&mut conn, portal, locale, words, None, MAX_HITS).await?;
+            let ranked = ranked_ids(&mut conn, portal, Some(locale), words, MAX_HITS).await?;
             filter.ids = Some(ranked.clone());
             (
                 store::list_articles(&mut conn, portal, &filter, 1, MAX_HITS as i64)
@@ -395,6 +396,7 @@ async fn public_articles(
                     })
                 }),
             link: format!("hc/{}/articles/{}", portal.slug, a.slug),
+            content_html: None,
             highlight: query.map(|q| {
                 article_search::snippet_html(
                     &a.locale,
@@ -627,9 +629,10 @@ async fn article(
                     public_articles(&state, &portal, std::slice::from_ref(&article), None)
                         .await
                         .map_err(internal)?;
-                let one = list
+                let mut one = list
                     .pop()
                     .ok_or_else(|| ApiError::NotFound.into_response())?;
+                one.content_html = Some(markdown::render(&article.content));
                 return Ok(public_json(one));
             }
             let mut tx = state.store.begin().await.map_err(internal)?;
@@ -716,7 +719,12 @@ async fn feedback(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if from_form {
+    // The widget posts a form (no CORS preflight from another site's page) and asks for JSON.
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if from_form && !wants_json {
         let back = format!(
             "{}?feedback=thanks",
             pages::article_path(&base_of(&portal), &article.slug)

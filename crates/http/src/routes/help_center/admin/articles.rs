@@ -93,13 +93,12 @@ async fn list_articles(
     }
     let query = q.query.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let (articles, matching) = match query {
-        // A search ranks the portal's articles of the locale; the filters then apply to the hits.
+        // A search ranks the portal's articles of the locale (of every locale without one); the
+        // filters then apply to the hits.
         Some(words) => {
-            let l = locale
-                .clone()
-                .unwrap_or_else(|| portal.default_locale.clone());
             let ranked =
-                super::super::public::ranked_ids(&mut conn, &portal, &l, words, None, 200).await?;
+                super::super::public::ranked_ids(&mut conn, &portal, locale.as_deref(), words, 200)
+                    .await?;
             filter.ids = Some(ranked.clone());
             let (mut found, total) =
                 store::list_articles(&mut conn, &portal, &filter, 1, 200).await?;

@@ -283,6 +283,12 @@ async fn save_portal(
 ) -> ApiResult<Portal> {
     let mut tx = state.store.begin().await?;
     let updated = store::update_portal(tx.conn(), &ctx.scope, portal.id, fields).await?;
+    for domain in [&portal.custom_domain, &updated.custom_domain]
+        .into_iter()
+        .flatten()
+    {
+        state.portal_domains.forget(domain);
+    }
     let change = throughline_core::audit::Change::updated(
         throughline_core::audit::kind::PORTAL,
         portal.id,
@@ -343,6 +349,9 @@ async fn delete_portal(
     let portal = portal_of(&state, &ctx.scope, &slug).await?;
     let mut tx = state.store.begin().await?;
     store::delete_portal(tx.conn(), &ctx.scope, portal.id).await?;
+    if let Some(domain) = &portal.custom_domain {
+        state.portal_domains.forget(domain);
+    }
     let change = throughline_core::audit::Change::destroyed(
         throughline_core::audit::kind::PORTAL,
         portal.id,
