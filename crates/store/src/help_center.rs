@@ -800,19 +800,36 @@ pub async fn published_article(
     row.as_ref().map(article).transpose()
 }
 
-/// Every article sharing `article`'s root (its translations), itself included, by locale.
-pub async fn family(conn: &mut Conn, portal: &Portal, member: &Article) -> Result<Vec<Article>> {
-    let root = member.associated_article_id.unwrap_or(member.id);
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ARTICLE_COLUMNS} FROM portal_articles \
-         WHERE account_id = $1 AND portal_id = $2 AND (id = $3 OR associated_article_id = $3) \
-         ORDER BY locale, id"
-    )))
-    .bind(portal.account_id)
-    .bind(portal.id)
-    .bind(root)
-    .fetch_all(conn)
-    .await?;
+/// The root an article's translations hang on (itself when it translates none).
+pub fn root_of(a: &Article) -> i64 {
+    a.associated_article_id.unwrap_or(a.id)
+}
+
+/// Every article sharing a root with one of `members` (their translations), themselves
+/// included, by locale: one query for a whole page of articles.
+pub async fn families(
+    conn: &mut Conn,
+    portal: &Portal,
+    members: &[Article],
+) -> Result<Vec<Article>> {
+    let mut roots: Vec<i64> = members.iter().map(root_of).collect();
+    roots.sort_unstable();
+    roots.dedup();
+    if roots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {ARTICLE_COLUMNS} FROM portal_articles WHERE account_id = "
+    ));
+    q.bind(portal.account_id)
+        .push(" AND portal_id = ")
+        .bind(portal.id)
+        .push(" AND (id IN ")
+        .bind_list(&roots)
+        .push(" OR associated_article_id IN ")
+        .bind_list(&roots)
+        .push(") ORDER BY locale, id");
+    let rows = q.build().fetch_all(conn).await?;
     rows.iter().map(article).collect()
 }
 

@@ -20,6 +20,7 @@ pub(super) async fn config(state: &AppState, inbox: &Inbox) -> ApiResult<PublicW
     let mut conn = state.store.read().await?;
     let ids = inboxes::member_ids(&mut conn, state.store.key(), &system, inbox.id).await?;
     let members = accounts::agents_by_ids(&mut conn, &system, &ids).await?;
+    let portal = throughline_store::help_center::portal_of_inbox(&mut conn, inbox).await?;
     drop(conn);
     let present: HashMap<i64, &'static str> = state
         .hub
@@ -35,15 +36,12 @@ pub(super) async fn config(state: &AppState, inbox: &Inbox) -> ApiResult<PublicW
         })
         .collect();
     let mut view = PublicWidgetView::new(inbox, state.config.upload_limit as u64, agents);
-    let mut conn = state.store.read().await?;
-    view.help_center = throughline_store::help_center::portal_of_inbox(&mut conn, inbox)
-        .await?
-        .map(|p| throughline_core::views::PublicHelpCenter {
-            slug: p.slug,
-            name: p.name,
-            default_locale: p.default_locale,
-            locales: p.allowed_locales,
-        });
+    view.help_center = portal.map(|p| throughline_core::views::PublicHelpCenter {
+        slug: p.slug,
+        name: p.name,
+        default_locale: p.default_locale,
+        locales: p.allowed_locales,
+    });
     Ok(view)
 }
 

@@ -639,7 +639,7 @@ async fn article(
             store::count_view(tx.conn(), &portal, article.id)
                 .await
                 .map_err(internal)?;
-            let family = store::family(tx.conn(), &portal, &article)
+            let family = store::families(tx.conn(), &portal, std::slice::from_ref(&article))
                 .await
                 .map_err(internal)?;
             let category = match article.category_id {

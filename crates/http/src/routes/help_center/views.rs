@@ -220,9 +220,13 @@ pub(crate) async fn articles(
     author_ids.sort_unstable();
     author_ids.dedup();
     let authors = accounts::agents_by_ids(&mut conn, scope, &author_ids).await?;
+    let relatives = store::families(&mut conn, portal, articles).await?;
     let mut out = Vec::with_capacity(articles.len());
     for a in articles {
-        let family = store::family(&mut conn, portal, a).await?;
+        let family: Vec<&Article> = relatives
+            .iter()
+            .filter(|r| store::root_of(r) == store::root_of(a))
+            .collect();
         let root = a
             .associated_article_id
             .and_then(|id| family.iter().find(|f| f.id == id));
@@ -256,9 +260,9 @@ pub(crate) async fn articles(
             associated_articles: family
                 .iter()
                 .filter(|f| f.id != a.id)
-                .map(article_ref)
+                .map(|f| article_ref(f))
                 .collect(),
-            root_article: root.map(article_ref),
+            root_article: root.map(|r| article_ref(r)),
         });
     }
     Ok(out)

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use throughline_core::help_center::{Category, Portal, slugify, valid_slug};
 use throughline_core::validate::{FieldError, optional_text, required_text};
+use throughline_store::Found;
 use throughline_store::help_center::{self as store, CategoryFields};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -124,7 +125,10 @@ async fn category_fields(
         let Some(value) = value else { continue };
         if let Some(id) = value
             && (Some(id) == current.map(|c| c.id)
-                || store::get_category(&mut conn, portal, id).await.is_err())
+                || store::get_category(&mut conn, portal, id)
+                    .await
+                    .found()?
+                    .is_none())
         {
             errors.push(FieldError::new(
                 field,

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use throughline_core::help_center::{Portal, valid_slug};
 use throughline_core::validate::{FieldError, hex_color, http_url, optional_text, required_text};
+use throughline_store::Found;
 use throughline_store::help_center::{self as store, PortalFields};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -186,10 +187,12 @@ async fn portal_fields(
     }
     if let Some(inbox_id) = f.inbox_id {
         let mut conn = state.store.read().await?;
+        // Not found is the client's mistake; a database that cannot answer is not.
         let inbox =
             throughline_store::inboxes::get(&mut conn, state.store.key(), &ctx.scope, inbox_id)
-                .await;
-        if !matches!(&inbox, Ok(i) if i.channel_type == throughline_core::model::ChannelType::WebWidget)
+                .await
+                .found()?;
+        if !inbox.is_some_and(|i| i.channel_type == throughline_core::model::ChannelType::WebWidget)
         {
             errors.push(FieldError::new(
                 "inbox_id",
