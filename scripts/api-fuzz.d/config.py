@@ -45,9 +45,13 @@ by_name = {
     "automation_rule_id": ids["automation_rule_id"],
     "conversation_uuid": ids["conversation_uuid"],
     "portal_slug": ids["portal_slug"],
+    "hook_id": ids["hook_id"],
     "category_slug": ids["category_slug"],
     "article_slug": ids["article_slug"],
     "locale": "en",
+    # /uploads/{id}/{token}/{file_name}: the seeded image's public URL.
+    "token": ids["upload_token"],
+    "file_name": ids["upload_file_name"],
 }
 # `{id}` names a different resource on each path.
 by_path = [
@@ -66,6 +70,7 @@ by_path = [
     (r"^/api/v1/accounts/\{account_id\}/notifications/\{id\}", "id", ids["notification_id"]),
     (r"^/api/v1/accounts/\{account_id\}/portals/\{portal_slug\}/categories/\{id\}", "id", ids["category_id"]),
     (r"^/api/v1/accounts/\{account_id\}/portals/\{portal_slug\}/articles/\{id\}", "id", ids["article_id"]),
+    (r"^/uploads/\{id\}", "id", ids["upload_id"]),
     (r"^/platform/api/v1/users/\{id\}", "id", ids["platform_user_id"]),
     (r"^/platform/api/v1/accounts/\{account_id\}", "account_id", ids["platform_account_id"]),
 ]

@@ -7,17 +7,20 @@ their account: an API inbox, a visitor (contact, contact inbox, conversation, me
 the Client API, an agent's reply, a private note, a label, a team, a canned response, a custom
 attribute definition, a webhook to HOOK_URL (a closed port: deliveries fail and can be
 retried), an agent bot, a contact note, a contact event, a contact export, a second contact and
-an agent that the run may demote or remove instead of the administrator. With the platform
+an agent that the run may demote or remove instead of the administrator, and an image
+uploaded for the help center (the portal's logo). With the platform
 app's token, through the Platform API: an account and a user for the Platform API's operations,
 and a second account with its own administrator, whose token the cross-tenant pass uses. Prints
 nothing but errors; writes every id to OUT.json for config.py. Standard library only.
 """
 
 import json
+import struct
 import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 
 base, email, password, platform_token, hook_url, out_path = sys.argv[1:7]
 
@@ -46,6 +49,27 @@ acc = f"/api/v1/accounts/{account}"
 
 def admin(method, path, body=None):
     return call(method, acc + path, body, token)
+
+
+def upload(name, content_type, data):
+    """POSTs `data` as the multipart field `attachment` to the account's upload endpoint."""
+    boundary = "fuzz-seed-boundary-7d1f"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="attachment"; filename="{name}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(base + acc + "/upload", data=body, method="POST")
+    req.add_header("content-type", f"multipart/form-data; boundary={boundary}")
+    req.add_header("api_access_token", token)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        sys.exit(f"seed: POST {acc}/upload answered {e.code}: {e.read()[:500]!r}")
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 inbox = admin("POST", "/inboxes", {"name": "Fuzz API inbox", "channel": {"type": "api"}})
@@ -91,6 +115,23 @@ hc_article = admin(
     "/portals/fuzz-help/articles",
     {"title": "Track an order", "content": "Open **My orders**.", "status": "published", "category_id": hc_category["id"]},
 )["payload"]
+
+# An image for the help center (a 1x1 PNG), the portal's logo, for the /uploads/ path.
+PNG = (
+    b"\x89PNG\r\n\x1a\n"
+    + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0))
+    + png_chunk(b"IDAT", zlib.compress(b"\x00\x1f\x93\xff\xff"))
+    + png_chunk(b"IEND", b"")
+)
+image = upload("logo.png", "image/png", PNG)
+admin("PATCH", "/portals/fuzz-help", {"blob_id": image["blob_id"]})
+# The AI assistant's hook, pointed at a name that never resolves (.invalid): its actions answer
+# 422 `unreachable` at once instead of waiting on a model.
+ai_hook = admin(
+    "POST",
+    "/integrations/hooks",
+    {"app_id": "openai", "settings": {"base_url": "https://models.fuzz.invalid/v1", "timeout_seconds": 5}},
+)
 note = admin("POST", f"/contacts/{contact_id}/notes", {"content": "Prefers email"})
 admin("POST", f"/contacts/{contact_id}/events", {"event_id": "fuzz-1", "type": "order_placed"})
 export = admin("POST", f"/contacts/{contact_id}/export")
@@ -213,6 +254,10 @@ ids = {
     "delivery_id": delivery_id,
     "bot_id": bot["id"],
     "portal_slug": "fuzz-help",
+    "hook_id": ai_hook["id"],
+    "upload_id": image["blob_id"],
+    "upload_token": image["file_url"].rsplit("/", 2)[1],
+    "upload_file_name": image["file_url"].rsplit("/", 1)[1],
     "category_id": hc_category["id"],
     "category_slug": hc_category["slug"],
     "article_id": hc_article["id"],

@@ -32,6 +32,8 @@ type Config = {
   reply_time?: string;
   /** The help center the help tab searches (`/hc/{slug}/{locale}/…`). */
   help_center?: { slug: string; name: string; default_locale: string; locales: string[] };
+  /** An agent bot listens: opening the chat is reported to it (it may greet first). */
+  agent_bot?: boolean;
 };
 /** An article as the help center's public JSON gives it. */
 type HelpArticle = { id: number; slug: string; title: string; description?: string | null; link: string; content_html?: string };
@@ -672,11 +674,34 @@ function connect() {
   };
 }
 
+/** Opening the chat is reported once per page (Chatwoot's `webwidget.triggered`) to a
+ * listening bot — which needs a contact to greet, so one is made — or for a known visitor. */
+let triggered = false;
+async function reportOpened() {
+  if (triggered || !(config.agent_bot || stored.source_id)) return;
+  triggered = true;
+  try {
+    await ensureContact();
+    await call('POST', `${contactPath()}/events`, {
+      name: 'webwidget.triggered',
+      event_info: {
+        initiated_at: { timestamp: new Date().toString() },
+        referer: location.href,
+        widget_language: locale,
+        browser_language: navigator.language,
+      },
+    });
+  } catch {
+    // Only a bot's greeting depends on it; the chat works without.
+  }
+}
+
 function toggle(force?: boolean) {
   open = force ?? !open;
   if (open) {
     stored.unread = 0;
     save();
+    void reportOpened();
   }
   render();
 }

@@ -20,6 +20,7 @@ pub mod email;
 mod http;
 pub mod inbound;
 pub mod meta;
+pub mod model_api;
 pub mod outbound;
 pub mod outbound_guard;
 mod provider_api;

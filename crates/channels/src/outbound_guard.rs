@@ -676,6 +676,11 @@ impl Outgoing {
         self.map(|b| b.body(body))
     }
 
+    /// Bounds this request alone (instead of the client's timeout).
+    pub fn timeout(self, timeout: std::time::Duration) -> Self {
+        self.map(|b| b.timeout(timeout))
+    }
+
     pub fn multipart(self, form: reqwest::multipart::Form) -> Self {
         self.map(|b| b.multipart(form))
     }

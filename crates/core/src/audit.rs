@@ -41,6 +41,7 @@ pub mod kind {
     pub const SLA_POLICY: &str = "SlaPolicy";
     pub const JOURNEY_CAMPAIGN: &str = "JourneyCampaign";
     pub const PORTAL: &str = "Portal";
+    pub const INTEGRATION_HOOK: &str = "Integrations::Hook";
 }
 
 /// `action`s: Chatwoot's `create`, `update`, `destroy`, `sign_in`, `sign_out`, and

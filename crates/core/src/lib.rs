@@ -6,6 +6,7 @@
 //! and the Chatwoot-compatible views that the API, the webhooks and the realtime hub all render.
 //! The store, the HTTP layer and the event consumers call into this crate; it calls nothing.
 
+pub mod assistant;
 pub mod audit;
 pub mod automation;
 pub mod contact_csv;

@@ -1,5 +1,6 @@
 //! In front of the Client API (`/public/api/v1/inboxes/{identifier}/…`): rate limits, and CORS
-//! for website inboxes. The help center's public pages (`/hc/…`) get the address's rate limit.
+//! for website inboxes. The help center's public pages (`/hc/…`) and their images
+//! (`/uploads/…`) get the address's rate limit.
 //!
 //! ```text
 //!  request ──► rate limits (address, visitor, messages) ──► Origin? ──► website inbox?
@@ -149,8 +150,9 @@ fn allow(resp: &mut Response, origin: HeaderValue) {
     h.append(VARY, HeaderValue::from_static("origin"));
 }
 
-/// The help center's public pages: anyone may read them, so only the address's rate limit
-/// applies; a "was this helpful?" answer counts like a message.
+/// The help center's public pages, and the images they show (`/uploads/…`): anyone may read
+/// them, so only the address's rate limit applies; a "was this helpful?" answer counts like a
+/// message.
 const HELP_CENTER: &str = "/hc/";
 
 async fn help_center(state: &AppState, req: Request, next: Next) -> Response {
@@ -170,7 +172,8 @@ async fn help_center(state: &AppState, req: Request, next: Next) -> Response {
 }
 
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with(HELP_CENTER) {
+    let path = req.uri().path();
+    if path.starts_with(HELP_CENTER) || path.starts_with(crate::routes::uploads::PUBLIC_PREFIX) {
         return help_center(&state, req, next).await;
     }
     let Some((identifier, visitor)) = parse_path(req.uri().path()) else {

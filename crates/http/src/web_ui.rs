@@ -16,6 +16,7 @@ const API_PREFIXES: &[&str] = &[
     "/auth/",
     "/attachments/",
     "/rails/",
+    "/uploads/",
     "/webhooks/",
     "/twilio/",
     "/healthz",

@@ -23,6 +23,7 @@
 //! resynchronise from the outbox by event id, the webhook one through its durable cursor, the
 //! sender because a delivery is marked done only after the receiver answered 2xx.
 
+mod assistant;
 mod audit;
 mod automation;
 mod consumer;
@@ -169,6 +170,24 @@ impl Jobs {
             tokio::spawn(stage!(
                 "privacy",
                 privacy::run(store.clone(), blobs.clone(), config.clone(), rx.clone(),)
+            )),
+            tokio::spawn(stage!(
+                "embeddings",
+                assistant::run_embeddings(
+                    store.clone(),
+                    clients.clone(),
+                    config.clone(),
+                    rx.clone()
+                )
+            )),
+            tokio::spawn(stage!(
+                "faq_phrasing",
+                assistant::run_phrasings(
+                    store.clone(),
+                    clients.clone(),
+                    config.clone(),
+                    rx.clone()
+                )
             )),
             tokio::spawn(stage!(
                 "sender",

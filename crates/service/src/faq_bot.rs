@@ -6,17 +6,26 @@
 //! twice. Its replies go out through the customer's own channel like an agent's, as the bot.
 
 use serde_json::json;
+use throughline_channels::OutboundClient;
+use throughline_channels::model_api::{self, ModelEndpoint};
+use throughline_core::assistant::{APP_ID, language_name, prompts};
 use throughline_core::conversation::{Status, StatusRequest};
 use throughline_core::event::StoredEvent;
 use throughline_core::help_center::faq_bot::{self, Reading, Reason, Step};
 use throughline_core::help_center::{Portal, markdown, search};
 use throughline_core::message::{MessageType, SenderType};
 use throughline_core::model::{AgentBot, Conversation, Inbox};
+use throughline_store::assistant::{self as assistant_store, Phrasing};
 use throughline_store::help_center as hc;
 use throughline_store::messages::{self, NewMessage};
-use throughline_store::{AccountScope, Conn, StoreError, Tx, auth, auto_replies, conversations};
+use throughline_store::{
+    AccountScope, Conn, Store, StoreError, Tx, auth, auto_replies, conversations,
+};
 
 type Result<T> = std::result::Result<T, StoreError>;
+
+/// Answers phrased per round of the timer.
+const PHRASE_BATCH: i64 = 8;
 
 /// The bot's `bot_type`.
 pub const KIND: &str = "faq";
@@ -72,6 +81,25 @@ pub async fn on_customer_message(
         )
         .await;
     };
+    // A bot for after hours leaves the conversation to the team while the inbox is open.
+    if config.only_outside_hours {
+        let hours = throughline_core::hours::Schedule::from_settings(&inbox.settings)
+            .unwrap_or_else(|_| throughline_core::hours::Schedule::always());
+        if hours.is_open(throughline_store::now_ms()) {
+            let locale =
+                faq_bot::locale_for(text, &portal.allowed_locales, None, &portal.default_locale);
+            return hand_over(
+                tx,
+                &scope,
+                &bot,
+                inbox,
+                conversation,
+                &locale,
+                Reason::BusinessHours.as_str(),
+            )
+            .await;
+        }
+    }
     let state = hc::faq_state(tx.conn(), conversation.id).await?;
     let earlier = match state.awaiting {
         Some(id) => hc::published_by_id(tx.conn(), &portal, id)
@@ -120,6 +148,24 @@ pub async fn on_customer_message(
                 .unwrap_or_else(|| markdown::excerpt(&article.content, 280));
             let body = faq_bot::answer_text(&locale, &article.title, &summary, &url);
             let attributes = json!({"faq_bot": {"article_id": article.id, "url": url}});
+            if phrased_by_model(tx, inbox, conversation).await? {
+                // The model is asked after this transaction; the timer sends its answer.
+                let waiting = Phrasing {
+                    id: 0,
+                    account_id: conversation.account_id,
+                    conversation_id: conversation.id,
+                    agent_bot_id: bot.id,
+                    inbox_id: inbox.id,
+                    article_id: article.id,
+                    locale: locale.clone(),
+                    question: text.chars().take(prompts::MAX_INPUT_CHARS).collect(),
+                    url,
+                    fallback: body,
+                    attributes,
+                    created_at: 0,
+                };
+                return assistant_store::queue_phrasing(tx.conn(), &waiting).await;
+            }
             reply(tx, &scope, &bot, inbox, conversation, &body, attributes).await
         }
         Step::Rephrase => {
@@ -165,6 +211,98 @@ pub async fn on_customer_message(
             .await
         }
     }
+}
+
+/// Whether the account's AI assistant phrases the bot's answers here: it is on, and the
+/// inbox's conversations may be sent to it.
+async fn phrased_by_model(tx: &mut Tx, inbox: &Inbox, conversation: &Conversation) -> Result<bool> {
+    let key = tx.store().key().clone();
+    let scope = AccountScope::system(conversation.account_id);
+    Ok(
+        assistant_store::hook_of_app(tx.conn(), &key, &scope, APP_ID)
+            .await?
+            .is_some_and(|h| h.enabled && h.settings.may_send_conversation(inbox.id)),
+    )
+}
+
+/// Sends the answers waiting for the model: each article's answer in the model's words (from
+/// that article only, in the customer's language), then the link and the bot's question; the
+/// plain answer when the model fails or the assistant was turned off meanwhile. An answer is
+/// dropped when a person took the conversation meanwhile. How many were sent.
+pub async fn phrase_waiting(store: &Store, client: &OutboundClient) -> Result<usize> {
+    let waiting = {
+        let mut conn = store.read().await?;
+        assistant_store::waiting_phrasings_unscoped(&mut conn, PHRASE_BATCH).await?
+    };
+    let mut sent = 0;
+    for p in waiting {
+        let scope = AccountScope::system(p.account_id);
+        let (hook, article) = {
+            let mut conn = store.read().await?;
+            let hook = assistant_store::hook_of_app(&mut conn, store.key(), &scope, APP_ID)
+                .await?
+                .filter(|h| h.enabled && h.settings.may_send_conversation(p.inbox_id));
+            let article =
+                assistant_store::published_article(&mut conn, &scope, p.article_id).await?;
+            (hook, article)
+        };
+        let mut body = p.fallback.clone();
+        let mut attributes = p.attributes.clone();
+        if let (Some(hook), Some(article)) = (&hook, &article) {
+            let language = language_name(&p.locale).unwrap_or("English");
+            let messages = prompts::faq_answer(
+                &p.question,
+                &article.title,
+                &markdown::plain_text(&article.content),
+                language,
+            );
+            let endpoint = ModelEndpoint {
+                base_url: &hook.settings.base_url,
+                api_key: hook.api_key.as_deref(),
+                model: &hook.settings.model,
+                timeout: std::time::Duration::from_secs(u64::from(hook.settings.timeout_seconds)),
+            };
+            match model_api::chat(client, &endpoint, &messages).await {
+                Ok(answer) => {
+                    let ask = faq_bot::words(&p.locale).ask;
+                    body = format!("{answer}\n{}\n\n{ask}", p.url);
+                    attributes["ai_generated"] = json!(true);
+                }
+                Err(error) => {
+                    tracing::warn!(account_id = p.account_id, %error, "the FAQ bot's model failed; plain answer sent");
+                }
+            }
+        }
+        let mut tx = store.begin().await?;
+        if !assistant_store::take_phrasing(tx.conn(), p.id).await? {
+            continue;
+        }
+        let conversation =
+            conversations::by_internal_id(tx.conn(), &scope, p.conversation_id).await;
+        let bot = auth::list_agent_bots(tx.conn(), &scope)
+            .await?
+            .into_iter()
+            .find(|b| b.id == p.agent_bot_id);
+        let inbox =
+            throughline_store::inboxes::get(tx.conn(), store.key(), &scope, p.inbox_id).await;
+        if let (Ok(conversation), Some(bot), Ok(inbox)) = (conversation, bot, inbox)
+            && conversation.status == Status::Pending
+        {
+            reply(
+                &mut tx,
+                &scope,
+                &bot,
+                &inbox,
+                &conversation,
+                &body,
+                attributes,
+            )
+            .await?;
+            sent += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(sent)
 }
 
 /// The portal's article that best answers `text` in `locale`, and how sure the search is.
@@ -234,6 +372,9 @@ async fn hand_over(
         }
         r if r == Reason::LowConfidence.as_str() => {
             "The FAQ bot handed the conversation over: no article clearly answers the question"
+        }
+        r if r == Reason::BusinessHours.as_str() => {
+            "The FAQ bot handed the conversation over: it answers only outside business hours"
         }
         _ => "The FAQ bot handed the conversation over: its help center is unavailable",
     };

@@ -13,6 +13,7 @@
 //!   automation consumer inside its transaction, so each happens once per event.
 
 pub mod adapters;
+pub mod assistant;
 pub mod auto_replies;
 pub mod automation;
 pub mod contact_import;

@@ -252,3 +252,42 @@ async fn webhook_sender(
         }
     }))
 }
+
+/// The website widget was opened (Chatwoot's `webwidget_triggered`: the visitor's
+/// `ContactInbox#webhook_data` — contact, inbox, account, current conversation, source id — with
+/// the widget's `event_info`). Heard by agent bots and account webhooks, not by agents' sockets.
+pub async fn webwidget_triggered(
+    tx: &mut Tx,
+    inbox: &Inbox,
+    identity: &throughline_core::model::Identity,
+    contact: &Contact,
+    current: Option<&Conversation>,
+    event_info: Value,
+) -> Result<()> {
+    let store = tx.store().clone();
+    let account = render::account_ref(tx.conn(), inbox.account_id).await?;
+    let view = render::contact(tx.conn(), &store, contact, true).await?;
+    let current_body = match current {
+        Some(c) => Some(conversation_body(tx, c, None).await?),
+        None => None,
+    };
+    let payload = serde_json::json!({
+        "id": identity.id,
+        "contact": webhook_body::contact(&account, &view, None),
+        "inbox": {"id": inbox.id, "name": inbox.name},
+        "account": account,
+        "current_conversation": current_body,
+        "source_id": identity.source_id,
+        "event_info": event_info,
+    });
+    tx.emit(NewEvent {
+        kind: EventKind::WebwidgetTriggered,
+        account_id: inbox.account_id,
+        conversation_id: current.map(|c| c.id),
+        contact_id: Some(contact.id),
+        inbox_id: Some(inbox.id),
+        payload,
+    })
+    .await?;
+    Ok(())
+}

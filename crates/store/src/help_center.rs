@@ -21,8 +21,8 @@ use crate::sql::SqlBuilder;
 // Portals
 
 const PORTAL_COLUMNS: &str = "id, account_id, name, slug, color, custom_domain, header_text, \
-     homepage_link, page_title, archived, default_locale, allowed_locales, inbox_id, created_at, \
-     updated_at";
+     homepage_link, page_title, archived, default_locale, allowed_locales, inbox_id, \
+     logo_upload_id, created_at, updated_at";
 
 fn portal(row: &sqlx::any::AnyRow) -> Result<Portal> {
     let allowed_locales: Vec<String> = serde_json::from_value(row.json("allowed_locales")?)
@@ -41,6 +41,7 @@ fn portal(row: &sqlx::any::AnyRow) -> Result<Portal> {
         default_locale: row.text("default_locale")?,
         allowed_locales,
         inbox_id: row.opt_int("inbox_id")?,
+        logo_upload_id: row.opt_int("logo_upload_id")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
     })
@@ -60,6 +61,8 @@ pub struct PortalFields {
     pub default_locale: String,
     pub allowed_locales: Vec<String>,
     pub inbox_id: Option<i64>,
+    /// One of the account's uploads (the caller checks it is).
+    pub logo_upload_id: Option<i64>,
 }
 
 impl From<&Portal> for PortalFields {
@@ -76,6 +79,7 @@ impl From<&Portal> for PortalFields {
             default_locale: p.default_locale.clone(),
             allowed_locales: p.allowed_locales.clone(),
             inbox_id: p.inbox_id,
+            logo_upload_id: p.logo_upload_id,
         }
     }
 }
@@ -111,8 +115,8 @@ pub async fn create_portal(
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO portals (account_id, name, slug, color, custom_domain, header_text, \
            homepage_link, page_title, archived, default_locale, allowed_locales, inbox_id, \
-           created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+           logo_upload_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
          RETURNING {PORTAL_COLUMNS}"
     )))
     .bind(scope.account_id())
@@ -127,6 +131,7 @@ pub async fn create_portal(
     .bind(&f.default_locale)
     .bind(serde_json::json!(f.allowed_locales).to_string())
     .bind(f.inbox_id)
+    .bind(f.logo_upload_id)
     .bind(now_ms())
     .fetch_one(conn)
     .await?;
@@ -142,7 +147,8 @@ pub async fn update_portal(
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE portals SET name = $3, slug = $4, color = $5, custom_domain = $6, \
            header_text = $7, homepage_link = $8, page_title = $9, archived = $10, \
-           default_locale = $11, allowed_locales = $12, inbox_id = $13, updated_at = $14 \
+           default_locale = $11, allowed_locales = $12, inbox_id = $13, updated_at = $14, \
+           logo_upload_id = $15 \
          WHERE account_id = $1 AND id = $2 RETURNING {PORTAL_COLUMNS}"
     )))
     .bind(scope.account_id())
@@ -159,6 +165,7 @@ pub async fn update_portal(
     .bind(serde_json::json!(f.allowed_locales).to_string())
     .bind(f.inbox_id)
     .bind(now_ms())
+    .bind(f.logo_upload_id)
     .fetch_optional(conn)
     .await?
     .ok_or(StoreError::NotFound)?;
@@ -524,11 +531,11 @@ pub async fn category_article_counts(
 // ---------------------------------------------------------------------------------------------
 // Articles
 
-const ARTICLE_COLUMNS: &str = "id, account_id, portal_id, category_id, title, slug, content, \
+pub(crate) const ARTICLE_COLUMNS: &str = "id, account_id, portal_id, category_id, title, slug, content, \
      description, status, position, locale, author_id, associated_article_id, meta, views, \
      helpful_yes, helpful_no, created_at, updated_at";
 
-fn article(row: &sqlx::any::AnyRow) -> Result<Article> {
+pub(crate) fn article(row: &sqlx::any::AnyRow) -> Result<Article> {
     Ok(Article {
         id: row.int("id")?,
         account_id: row.int("account_id")?,

@@ -27,6 +27,7 @@ pub mod accounts;
 pub mod auth;
 pub mod scope;
 
+pub use events::webwidget_triggered;
 pub use scope::AccountScope;
 
 /// A fresh random token for ids that must be unguessable (pubsub tokens, identifiers).
@@ -53,6 +54,7 @@ pub(crate) fn like_escape(s: &str) -> String {
     }
     out
 }
+pub mod assistant;
 pub mod auto_replies;
 pub mod bulk;
 pub mod business_events;
@@ -90,4 +92,5 @@ pub mod suggestions;
 pub mod testing;
 pub mod timeline;
 pub mod two_factor;
+pub mod uploads;
 pub mod webhooks;

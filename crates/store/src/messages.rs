@@ -474,6 +474,46 @@ pub async fn delete(
     Ok(message)
 }
 
+/// Keeps a translation of a message in `content_attributes.translations[locale]` (Chatwoot's
+/// place for them), replacing an earlier one of that locale.
+pub async fn set_translation(
+    tx: &mut Tx,
+    scope: &AccountScope,
+    conversation: &Conversation,
+    id: i64,
+    locale: &str,
+    text: &str,
+) -> Result<Message> {
+    let mut message = get(tx.conn(), scope, conversation, id).await?;
+    let mut attrs = match message.content_attributes.clone() {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    let translations = attrs.entry("translations").or_insert_with(|| json!({}));
+    if !translations.is_object() {
+        *translations = json!({});
+    }
+    if let Value::Object(t) = translations {
+        t.insert(locale.to_owned(), json!(text));
+    }
+    let attrs = Value::Object(attrs);
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE messages SET content_attributes = $3, updated_at = $4 \
+         WHERE account_id = $1 AND id = $2",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(attrs.to_string())
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    message.content_attributes = attrs;
+    message.updated_at = now;
+    events::message(tx, EventKind::MessageUpdated, conversation, &message).await?;
+    Ok(message)
+}
+
 /// Applies a delivery receipt. Stale receipts (a "delivered" after a "read") change nothing.
 pub async fn record_delivery(
     tx: &mut Tx,

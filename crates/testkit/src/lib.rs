@@ -1,10 +1,12 @@
 //! Test harness: a real Throughline on port 0 over a fresh SQLite file or PostgreSQL database,
-//! an HTTP client, and fakes of the outside world (a webhook receiver).
+//! an HTTP client, and fakes of the outside world (a webhook receiver, the messaging providers,
+//! an OpenAI-compatible model API).
 //!
 //! Every black-box test runs on both databases through [`on_both_databases!`].
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test helpers fail by panicking.
 
+pub mod fake_model;
 pub mod html;
 pub mod pg_cluster;
 pub mod process;

@@ -19,6 +19,9 @@ pub struct Config {
     pub portal_slug: String,
     /// 0–1; below it the bot hands over rather than guess.
     pub min_confidence: f64,
+    /// Answer only outside the inbox's business hours: within them the team is there, and the
+    /// bot hands every conversation over at once (`only_outside_business_hours`).
+    pub only_outside_hours: bool,
 }
 
 impl Config {
@@ -48,14 +51,27 @@ impl Config {
                     )
                 })?,
         };
+        let only_outside_hours = match &raw["only_outside_business_hours"] {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            _ => {
+                return Err(FieldError::new(
+                    "bot_config.only_outside_business_hours",
+                    "invalid",
+                    "only_outside_business_hours must be true or false",
+                ));
+            }
+        };
         Ok(Self {
             portal_slug: slug.to_owned(),
             min_confidence,
+            only_outside_hours,
         })
     }
 
     pub fn to_json(&self) -> Value {
-        serde_json::json!({"portal_slug": self.portal_slug, "min_confidence": self.min_confidence})
+        serde_json::json!({"portal_slug": self.portal_slug, "min_confidence": self.min_confidence,
+            "only_outside_business_hours": self.only_outside_hours})
     }
 }
 
@@ -87,6 +103,8 @@ pub enum Reason {
     Requested,
     SecondMiss,
     LowConfidence,
+    /// The bot answers only outside business hours, and the inbox is open.
+    BusinessHours,
 }
 
 impl Reason {
@@ -95,6 +113,7 @@ impl Reason {
             Self::Requested => "requested",
             Self::SecondMiss => "second_miss",
             Self::LowConfidence => "low_confidence",
+            Self::BusinessHours => "business_hours",
         }
     }
 }

@@ -287,6 +287,39 @@ mod tests {
     }
 
     #[test]
+    fn uploaded_images_render_and_nothing_rides_along() {
+        // What the editor's "Insert image" writes: `![file name](file_url)`.
+        let url = "https://help.example.com/uploads/7/AbC-_9xYz/Instalacao.png";
+        let html = render(&format!("Veja:\n\n![Instalacao.png]({url})"));
+        assert!(
+            html.contains(&format!("<img src=\"{url}\" alt=\"Instalacao.png\">")),
+            "{html}"
+        );
+        // An alt text or a URL written to break out of the attribute stays inside it.
+        let html = render(
+            "![x\" onerror=\"alert(1)](https://h.example.com/a.png) \
+             ![y](https://h.example.com/b.png\"onload=\"alert(2)) \
+             ![z](javascript:alert(3)) ![w](JAVASCRIPT:alert(4)) \
+             ![v](data:image/svg+xml,<svg/onload=alert(5)>) \
+             <img src=\"https://h.example.com/c.png\" onerror=\"alert(6)\" style=\"x\" width=\"9999\">",
+        );
+        for name in attribute_names(&html) {
+            assert!(
+                ["src", "alt", "title"].contains(&name.as_str()),
+                "{name} in {html}"
+            );
+        }
+        let lower = html.to_ascii_lowercase();
+        for bad in ["javascript", "data:", "<svg"] {
+            assert!(!lower.contains(bad), "{bad} in {html}");
+        }
+        assert!(
+            html.contains("<img src=\"https://h.example.com/c.png\">"),
+            "raw HTML images keep their source only: {html}"
+        );
+    }
+
+    #[test]
     fn raw_html_is_sanitised_away() {
         let html = render(
             "Olá <script>alert('x')</script> mundo\n\n<script>\nfetch('/steal')\n</script>\n\n\

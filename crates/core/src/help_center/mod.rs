@@ -45,6 +45,9 @@ pub struct Portal {
     pub allowed_locales: Vec<String>,
     /// The website inbox whose widget shows this portal's articles.
     pub inbox_id: Option<i64>,
+    /// The logo: one of the account's uploads (an image).
+    #[serde(default)]
+    pub logo_upload_id: Option<i64>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }

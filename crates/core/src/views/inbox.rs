@@ -183,6 +183,9 @@ view! {
         /// this inbox.
         #[serde(skip_serializing_if = "Option::is_none")]
         pub help_center: Option<PublicHelpCenter>,
+        /// Throughline: an agent bot listens to this inbox, so the widget tells it when the
+        /// visitor opens the chat (`webwidget_triggered`), contact or not yet.
+        pub agent_bot: bool,
     }
 
     /// A portal as the widget reads it: where its articles are (`/hc/{slug}/{locale}/…`).
@@ -191,6 +194,9 @@ view! {
         pub name: String,
         pub default_locale: String,
         pub locales: Vec<String>,
+        /// The portal's logo, when it has one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub logo_url: Option<String>,
     }
 
     pub struct PublicAttachmentLimits {
@@ -344,6 +350,7 @@ impl PublicWidgetView {
             },
             agents,
             help_center: None,
+            agent_bot: false,
         }
     }
 }

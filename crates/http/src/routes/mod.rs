@@ -20,6 +20,7 @@ mod email;
 mod health;
 pub(crate) mod help_center;
 mod inboxes;
+mod integrations;
 mod invitations;
 mod journey;
 mod journey_campaigns;
@@ -43,6 +44,7 @@ mod surveys;
 mod teams;
 mod timeline;
 mod two_factor;
+pub(crate) mod uploads;
 mod webhooks;
 mod widget;
 
@@ -89,6 +91,8 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = routing::routes(router);
     let router = attachments::routes(router);
     let router = help_center::routes(router);
+    let router = uploads::routes(router);
+    let router = integrations::routes(router);
     let router = journey::routes(router);
     let router = journey_campaigns::routes(router);
     let router = privacy::routes(router);

@@ -46,6 +46,7 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(update_last_seen))
         .routes(routes!(list_messages, create_message))
         .routes(routes!(update_message))
+        .routes(routes!(widget_event))
 }
 
 pub(super) async fn find_inbox(state: &AppState, identifier: &str) -> ApiResult<Inbox> {
@@ -694,4 +695,74 @@ async fn update_message(
         render::public_messages(&mut conn, &state.store, &c, std::slice::from_ref(&updated))
             .await?;
     views.pop().map(axum::Json).ok_or(ApiError::NotFound)
+}
+
+/// What the website widget reports (Chatwoot's widget `events` body).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct WidgetEventBody {
+    /// `webwidget.triggered`: the visitor opened the chat.
+    name: String,
+    /// What the widget knows of the moment (page, languages, when), kept as sent.
+    #[schema(value_type = Option<Object>)]
+    event_info: Option<Value>,
+}
+
+/// The largest `event_info` kept (it is forwarded to bots and webhooks).
+const MAX_EVENT_INFO: usize = 2_048;
+
+/// The visitor opened the website chat: agent bots and account webhooks hear
+/// `webwidget_triggered` (a bot may greet before the visitor writes).
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/events", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
+    request_body = WidgetEventBody,
+    responses((status = 200, body = Empty), (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+async fn widget_event(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id)): Path<(String, String)>,
+    Json(body): Json<WidgetEventBody>,
+) -> ApiResult<axum::Json<Empty>> {
+    if body.name != "webwidget.triggered" {
+        return Err(ApiError::invalid(
+            "name",
+            "invalid",
+            "name must be webwidget.triggered",
+        ));
+    }
+    let info = body.event_info.unwrap_or_else(|| json!({}));
+    json_object("event_info", &info).map_err(|e| ApiError::Invalid(vec![e]))?;
+    if info.to_string().len() > MAX_EVENT_INFO {
+        return Err(ApiError::invalid(
+            "event_info",
+            "too_long",
+            format!("event_info is at most {MAX_EVENT_INFO} bytes"),
+        ));
+    }
+    let v = visitor(&state, &inbox_id, &contact_id).await?;
+    if v.inbox.channel_type != ChannelType::WebWidget {
+        return Err(ApiError::invalid(
+            "name",
+            "invalid",
+            "only a website inbox's widget is triggered",
+        ));
+    }
+    let current = {
+        let mut conn = state.store.read().await?;
+        v.conversations(&mut conn)
+            .await?
+            .into_iter()
+            .max_by_key(|c| c.id)
+    };
+    let mut tx = state.store.begin().await?;
+    throughline_store::webwidget_triggered(
+        &mut tx,
+        &v.inbox,
+        &v.identity,
+        &v.contact,
+        current.as_ref(),
+        info,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ok())
 }

@@ -21,6 +21,11 @@ pub(super) async fn config(state: &AppState, inbox: &Inbox) -> ApiResult<PublicW
     let ids = inboxes::member_ids(&mut conn, state.store.key(), &system, inbox.id).await?;
     let members = accounts::agents_by_ids(&mut conn, &system, &ids).await?;
     let portal = throughline_store::help_center::portal_of_inbox(&mut conn, inbox).await?;
+    let logo_url = match &portal {
+        Some(p) => super::uploads::portal_logo_url(state, &mut conn, p).await?,
+        None => None,
+    };
+    let bot = throughline_store::auth::inbox_agent_bot(&mut conn, &system, inbox.id).await?;
     drop(conn);
     let present: HashMap<i64, &'static str> = state
         .hub
@@ -41,7 +46,9 @@ pub(super) async fn config(state: &AppState, inbox: &Inbox) -> ApiResult<PublicW
         name: p.name,
         default_locale: p.default_locale,
         locales: p.allowed_locales,
+        logo_url,
     });
+    view.agent_bot = bot.is_some_and(|b| b.outgoing_url.is_some());
     Ok(view)
 }
 

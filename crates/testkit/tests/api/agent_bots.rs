@@ -14,6 +14,7 @@ use crate::thread;
 on_both_databases!(
     a_bot_holds_the_conversation_until_it_hands_over,
     an_unreachable_bot_leaves_the_conversation_to_the_team,
+    a_bot_hears_the_widget_opened,
 );
 
 /// An inbox with `agent` as its member and a bot at `url` connected to it; the bot's view
@@ -197,4 +198,108 @@ async fn an_unreachable_bot_leaves_the_conversation_to_the_team(b: Backend) {
     // Nothing is lost: the customer's message is there, and no more attempts follow.
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(deliveries(&bot_rx, "message_created", 4).await.len(), 3);
+}
+
+/// Chatwoot's `webwidget_triggered`: the widget says the visitor opened the chat, and the
+/// website inbox's bot hears it (signed, with the visitor's contact, inbox and source id and
+/// the widget's `event_info`) — before the visitor wrote anything.
+async fn a_bot_hears_the_widget_opened(b: Backend) {
+    let t = TestApp::start(b).await;
+    let bot_rx = Receiver::start(Behaviour::Accept).await;
+    let site = t
+        .post(
+            &t.acc("/inboxes"),
+            json!({"name": "Site", "channel": {"type": "web_widget", "website_url": "https://acme.test"}}),
+        )
+        .await;
+    let ident = site["inbox_identifier"].as_str().unwrap().to_owned();
+    let config = t
+        .call(
+            "GET",
+            &format!("/public/api/v1/inboxes/{ident}"),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(config["agent_bot"], false, "no bot listens yet");
+    let bot = t
+        .post(
+            &t.acc("/agent_bots"),
+            json!({"name": "Greeter", "outgoing_url": bot_rx.url}),
+        )
+        .await;
+    t.admin(
+        "POST",
+        &t.acc(&format!("/inboxes/{}/set_agent_bot", site["id"])),
+        Some(json!({"agent_bot": bot["id"]})),
+    )
+    .await;
+    let config = t
+        .call(
+            "GET",
+            &format!("/public/api/v1/inboxes/{ident}"),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(config["agent_bot"], true);
+
+    let contact = t
+        .call(
+            "POST",
+            &format!("/public/api/v1/inboxes/{ident}/contacts"),
+            None,
+            Some(json!({"name": "Visitante"})),
+        )
+        .await
+        .expect(200);
+    let source_id = contact["source_id"].as_str().unwrap();
+    let events = format!("/public/api/v1/inboxes/{ident}/contacts/{source_id}/events");
+    t.call(
+        "POST",
+        &events,
+        None,
+        Some(json!({"name": "webwidget.triggered",
+            "event_info": {"referer": "https://acme.test/pricing", "widget_language": "pt-BR"}})),
+    )
+    .await
+    .expect(200);
+    let got = deliveries(&bot_rx, "webwidget_triggered", 1).await;
+    assert_eq!(got.len(), 1, "{:?}", bot_rx.received());
+    let d = &got[0];
+    assert!(signed_with(d, bot["secret"].as_str().unwrap()));
+    assert_eq!(d.body["source_id"], source_id);
+    assert_eq!(d.body["contact"]["name"], "Visitante");
+    assert_eq!(d.body["inbox"]["id"], site["id"]);
+    assert_eq!(d.body["current_conversation"], Value::Null);
+    assert_eq!(d.body["event_info"]["referer"], "https://acme.test/pricing");
+
+    // Bad reports are refused, and nothing is sent for them.
+    for (body, status) in [
+        (json!({"name": "webwidget.closed"}), 422),
+        (
+            json!({"name": "webwidget.triggered", "event_info": "x"}),
+            422,
+        ),
+        (
+            json!({"name": "webwidget.triggered", "event_info": {"pad": "x".repeat(5_000)}}),
+            422,
+        ),
+    ] {
+        let a = t.call("POST", &events, None, Some(body.clone())).await;
+        assert_eq!(a.status, status, "{body}: {:?}", a.body);
+    }
+    let unknown = t
+        .call(
+            "POST",
+            &format!("/public/api/v1/inboxes/{ident}/contacts/nobody/events"),
+            None,
+            Some(json!({"name": "webwidget.triggered"})),
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(deliveries(&bot_rx, "webwidget_triggered", 1).await.len(), 1);
 }

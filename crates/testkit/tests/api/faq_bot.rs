@@ -14,6 +14,8 @@ on_both_databases!(
     the_faq_bot_answers_then_hands_over_at_the_second_miss,
     a_customer_who_asks_for_a_person_gets_one_at_once,
     faq_bots_are_checked_when_they_are_set_up,
+    the_ai_model_phrases_the_bots_answers_where_allowed,
+    an_after_hours_bot_leaves_open_hours_to_the_team,
 );
 
 /// A help center with two published answers in Portuguese and one in Polish.
@@ -305,4 +307,153 @@ async fn faq_bots_are_checked_when_they_are_set_up(b: Backend) {
     let plain = t.post(&t.acc("/agent_bots"), json!({"name": "Hook"})).await;
     assert_eq!(plain["bot_type"], "webhook");
     assert_eq!(plain["bot_config"], json!({}));
+}
+
+/// With the AI assistant on and the inbox's conversations allowed to reach it, the bot's
+/// answer is the model's, from the article it found, marked as AI, with the link and the
+/// question; when the model fails the customer still gets the plain answer; where the inbox is
+/// not allowed, nothing reaches the model.
+async fn the_ai_model_phrases_the_bots_answers_where_allowed(b: Backend) {
+    use throughline_testkit::fake_model::{Behaviour, FakeModel};
+    let t = TestApp::start(b).await;
+    help_center(&t).await;
+    let model = FakeModel::start().await;
+    model.answer_when(
+        "Answer the customer's question",
+        "Claro! Você tem até 7 dias após a entrega: vá em Meus pedidos e escolha Devolver.",
+    );
+    let (ana, _) = t.agent("ana@acme.test", "agent").await;
+    let api = t.api_inbox("Integração", None).await;
+    let closed = t.api_inbox("Sem IA", None).await;
+    faq_bot_on(&t, &api, ana).await;
+    t.admin(
+        "POST",
+        &t.acc(&format!("/inboxes/{}/set_agent_bot", closed["id"])),
+        Some(json!({"agent_bot": t.get(&t.acc("/agent_bots")).await[0]["id"]})),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &t.acc("/integrations/hooks"),
+        json!({"app_id": "openai", "settings": {"base_url": model.base_url(),
+            "model": "fake-chat", "customer_data_inbox_ids": [api["id"]]}}),
+    )
+    .await;
+
+    let th = thread(&t, &api, "Como faço para devolver um produto?").await;
+    let replies = bot_replies(&t, &th, 1).await;
+    let answer = replies[0]["content"].as_str().unwrap();
+    assert!(answer.starts_with("Claro! Você tem até 7 dias"), "{answer}");
+    assert!(
+        answer.contains("/hc/loja/articles/como-devolver-um-produto"),
+        "{answer}"
+    );
+    assert!(answer.contains("Isso resolveu?"), "{answer}");
+    assert_eq!(replies[0]["content_attributes"]["ai_generated"], true);
+    let prompt = model.chat_requests()[0]["messages"].to_string();
+    assert!(
+        prompt.contains("Article: Como devolver um produto"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("Brazilian Portuguese"), "{prompt}");
+    assert!(
+        prompt.contains("Como faço para devolver um produto?"),
+        "{prompt}"
+    );
+
+    // The model fails: the plain answer goes, not marked as AI.
+    model.set_chat_behaviour(Behaviour::Status(500));
+    let th2 = thread(&t, &api, "Quero devolver um produto, como faço?").await;
+    let replies = bot_replies(&t, &th2, 1).await;
+    let plain = replies[0]["content"].as_str().unwrap();
+    assert!(plain.starts_with("Este artigo pode ajudar:"), "{plain}");
+    assert!(replies[0]["content_attributes"]["ai_generated"].is_null());
+
+    // An inbox whose conversations may not be sent: the plain answer, and no request.
+    model.set_chat_behaviour(Behaviour::Answer);
+    let asked = model.request_count();
+    let th3 = thread(&t, &closed, "Como faço para devolver um produto?").await;
+    let replies = bot_replies(&t, &th3, 1).await;
+    assert!(
+        replies[0]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Este artigo pode ajudar:")
+    );
+    assert_eq!(model.request_count(), asked);
+}
+
+/// `only_outside_business_hours`: while the inbox is open the bot hands every conversation to
+/// the team at once; when it is closed, the bot answers.
+async fn an_after_hours_bot_leaves_open_hours_to_the_team(b: Backend) {
+    let t = TestApp::start(b).await;
+    help_center(&t).await;
+    let (ana, ana_token) = t.agent("ana@acme.test", "agent").await;
+    let _ana_online = online(&t, &ana_token).await;
+    let api = t.api_inbox("Integração", None).await;
+    let bot = faq_bot_on(&t, &api, ana).await;
+    let bad = t
+        .admin("PATCH", &t.acc(&format!("/agent_bots/{}", bot["id"])),
+            Some(json!({"bot_config": {"portal_slug": "loja", "only_outside_business_hours": "sometimes"}})))
+        .await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(
+        bad.body["attributes"],
+        json!(["bot_config.only_outside_business_hours"])
+    );
+    let set = t
+        .admin(
+            "PATCH",
+            &t.acc(&format!("/agent_bots/{}", bot["id"])),
+            Some(
+                json!({"bot_config": {"portal_slug": "loja", "only_outside_business_hours": true}}),
+            ),
+        )
+        .await
+        .expect(200);
+    assert_eq!(set["bot_config"]["only_outside_business_hours"], true);
+
+    // No hours set: always open, so the team answers.
+    let th = thread(&t, &api, "Como faço para devolver um produto?").await;
+    let replies = bot_replies(&t, &th, 1).await;
+    assert!(
+        replies[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("pessoa da nossa equipe")
+    );
+    assert_eq!(
+        eventually_assigned(&t, th.conversation_id, "routed at once").await,
+        ana
+    );
+    let all = t
+        .get(&t.acc(&format!("/conversations/{}/messages", th.conversation_id)))
+        .await;
+    assert!(
+        all["payload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["content_attributes"]["activity"]["reason"] == "business_hours"),
+        "{all}"
+    );
+
+    // Closed every day: the bot answers.
+    let closed: Vec<Value> = (0..7)
+        .map(|d| json!({"day_of_week": d, "closed_all_day": true}))
+        .collect();
+    t.admin("PATCH", &t.acc(&format!("/inboxes/{}", api["id"])),
+        Some(json!({"working_hours_enabled": true, "working_hours": closed, "timezone": "America/Sao_Paulo"})))
+        .await
+        .expect(200);
+    let th2 = thread(&t, &api, "Como faço para devolver um produto?").await;
+    let replies = bot_replies(&t, &th2, 1).await;
+    assert!(
+        replies[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Como devolver um produto"),
+        "{replies:?}"
+    );
+    assert_eq!(status_of(&t, &th2).await, "pending");
 }

@@ -208,7 +208,36 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
         json!({"title": format!("{tag} draft"), "content": format!("{tag} secret draft")}),
     )
     .await;
+    // The AI assistant (Chatwoot's openai hook); the model is never reached in this test.
+    let ai_hook = call(
+        "POST",
+        acc("/integrations/hooks"),
+        json!({"app_id": "openai", "settings": {"base_url": "https://models.example.test/v1",
+               "api_key": format!("{tag}-model-key")}}),
+    )
+    .await;
+    // An image uploaded for the help center, the portal's logo.
+    let upload = crate::uploads::upload_as(
+        t,
+        account_id,
+        token,
+        "attachment",
+        crate::uploads::png([9, 9, 9, 255]),
+        &format!("{tag}-logo.png"),
+        "image/png",
+    )
+    .await
+    .expect(200);
+    call(
+        "PATCH",
+        acc(&format!("/portals/{portal_slug}")),
+        json!({"blob_id": upload["blob_id"]}),
+    )
+    .await;
     let mut ids = BTreeMap::new();
+    ids.insert("upload_id", upload["blob_id"].clone());
+    ids.insert("upload_url", upload["file_url"].clone());
+    ids.insert("hook_id", ai_hook["id"].clone());
     ids.insert("portal_slug", json!(portal_slug));
     ids.insert("hc_category_id", hc_category["payload"]["id"].clone());
     ids.insert("category_slug", hc_category["payload"]["slug"].clone());
@@ -274,9 +303,18 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
         "conversation_uuid" => id("conversation_uuid"),
         "contact_identifier" => id("contact_identifier"),
         "portal_slug" => id("portal_slug"),
+        "hook_id" => id("hook_id"),
         "category_slug" => id("category_slug"),
         "article_slug" => id("article_slug"),
         "locale" => "en".into(),
+        // `/uploads/{id}/{token}/{file_name}`: the upload's own URL.
+        "token" | "file_name" => {
+            let url = id("upload_url");
+            let mut back = url.rsplit('/');
+            let file_name = back.next().unwrap_or_default().to_owned();
+            let token = back.next().unwrap_or_default().to_owned();
+            if name == "token" { token } else { file_name }
+        }
         "delivery_id" => "00000000-0000-0000-0000-000000000000".into(),
         // Any export id: the contact in the same path is what crosses accounts.
         "export_id" => "1".into(),
@@ -298,6 +336,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
                 "notifications" => id("notification_id"),
                 "categories" => id("hc_category_id"),
                 "articles" => id("article_id"),
+                "uploads" => id("upload_id"),
                 other => panic!("no id for `{other}` in {template}: add it to this test"),
             }
         }
@@ -368,6 +407,10 @@ pub(crate) fn body_for(method: &str, template: &str, target: &Tenant) -> Option<
             json!({"content": "attack", "submitted_values": {}})
         }
         (_, "notes") | (_, "{note_id}") => json!({"content": "attack"}),
+        // The widget's report that it was opened, or a contact's business event.
+        (_, "events") if template.starts_with("/public/") => {
+            json!({"name": "webwidget.triggered"})
+        }
         (_, "events") => json!({"event_id": "attack-1", "type": "order_placed"}),
         (_, "execute") => json!({"conversation_ids": [id("conversation_id")]}),
         (_, "filter") => {
@@ -376,6 +419,14 @@ pub(crate) fn body_for(method: &str, template: &str, target: &Tenant) -> Option<
         (_, "account_users") => json!({"user_id": id("agent_id"), "role": "agent"}),
         (_, "opt_outs") => json!({"channels": ["sms"]}),
         (_, "feedback") => json!({"helpful": "yes"}),
+        (_, "process_event") => json!({"event": {"name": "summarize",
+            "data": {"conversation_display_id": id("conversation_id")}}}),
+        (_, "translate") => json!({"target_language": "pl"}),
+        // A portal's logo must be an upload of the portal's own account.
+        (_, "{portal_slug}") => json!({"name": "attack", "blob_id": id("upload_id")}),
+        (_, "hooks") | (_, "{hook_id}") => {
+            json!({"app_id": "openai", "status": 0, "settings": {"base_url": "https://attack.test/v1"}})
+        }
         (_, "reorder") => {
             let mut positions = serde_json::Map::new();
             positions.insert(id("article_id").to_string(), json!(1));
@@ -437,6 +488,7 @@ async fn snapshot(t: &TestApp, b: &Tenant) -> Value {
         "notifications": get("/notifications".into()).await,
         "participants": get(format!("/conversations/{conv}/participants")).await,
         "portals": get("/portals".into()).await,
+        "integrations": get("/integrations/apps".into()).await,
         "articles": get(format!("/portals/{}/articles", b.ids["portal_slug"].as_str().unwrap_or_default())).await,
         // Refused attacks leave nothing in B's audit log either.
         "audit_logs": get("/audit_logs?per_page=100".into()).await,
@@ -666,6 +718,17 @@ async fn every_route_refuses_another_accounts_data(backend: Backend) {
                 } else {
                     assert!([200, 404].contains(&status), "{m} {path}: {status} {text}");
                 }
+            } else if template.starts_with("/uploads/") {
+                // Public by capability: B's upload under another upload's token (A's) is not
+                // found, whoever asks.
+                let theirs = b.ids["upload_url"].as_str().unwrap_or_default();
+                let ours = a.ids["upload_url"].as_str().unwrap_or_default();
+                let token_of = |url: &str| url.rsplit('/').nth(1).unwrap_or_default().to_owned();
+                let forged = theirs.replacen(&token_of(theirs), &token_of(ours), 1);
+                assert_ne!(forged, theirs);
+                let path = forged.strip_prefix(&t.base).unwrap_or(&forged).to_owned();
+                let got = t.call(&m, &path, Some(&a.token), None).await;
+                assert_eq!(got.status, 404, "{m} {path}: another upload's token");
             } else if template.starts_with("/attachments/") {
                 let got = t
                     .call(

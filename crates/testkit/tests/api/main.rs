@@ -5,6 +5,7 @@
 mod account_security;
 mod agent_bots;
 mod agent_deactivation;
+mod assistant;
 mod audit_log;
 mod auth;
 mod automation;
@@ -51,6 +52,7 @@ mod service_levels;
 mod story;
 mod surveys;
 mod two_factor;
+mod uploads;
 mod web_ui;
 mod webhooks;
 mod widget;

@@ -35,6 +35,10 @@ const REGENERATE: &str = "UPDATE_DOCS=1 cargo nextest run -p throughline-testkit
 /// (`contract.rs`) exercises with a 2xx answer validated against the contract's schema. That
 /// test fails when this list and what it covered differ.
 pub const EXERCISED: &[&str] = &[
+    "GET /api/v1/accounts/{account_id}/integrations/apps",
+    "POST /api/v1/accounts/{account_id}/integrations/hooks",
+    "PATCH /api/v1/accounts/{account_id}/integrations/hooks/{hook_id}",
+    "DELETE /api/v1/accounts/{account_id}/integrations/hooks/{hook_id}",
     "POST /api/v1/accounts/{account_id}/portals",
     "GET /api/v1/accounts/{account_id}/portals",
     "PATCH /api/v1/accounts/{account_id}/portals/{id}",
@@ -195,34 +199,6 @@ const NOT_SERVED: &[(&str, Why)] = &[
     (
         "GET /api/v2/accounts/{account_id}/summary_reports/channel",
         NotYet(None, "reports and reporting events"),
-    ),
-    (
-        "GET /api/v1/accounts/{account_id}/integrations/apps",
-        NotYet(
-            None,
-            "Chatwoot's integration apps and hooks (Slack, Dialogflow, Linear, …)",
-        ),
-    ),
-    (
-        "POST /api/v1/accounts/{account_id}/integrations/hooks",
-        NotYet(
-            None,
-            "Chatwoot's integration apps and hooks (Slack, Dialogflow, Linear, …)",
-        ),
-    ),
-    (
-        "PATCH /api/v1/accounts/{account_id}/integrations/hooks/{hook_id}",
-        NotYet(
-            None,
-            "Chatwoot's integration apps and hooks (Slack, Dialogflow, Linear, …)",
-        ),
-    ),
-    (
-        "DELETE /api/v1/accounts/{account_id}/integrations/hooks/{hook_id}",
-        NotYet(
-            None,
-            "Chatwoot's integration apps and hooks (Slack, Dialogflow, Linear, …)",
-        ),
     ),
     (
         "GET /accounts/{account_id}/conversations/{conversation_id}/messages",

@@ -81,14 +81,30 @@ fn origin_of(state: &AppState) -> String {
     state.config.public_url.trim_end_matches('/').to_owned()
 }
 
-fn site<'a>(portal: &'a Portal, base: &'a str, origin: &'a str, locale: &'a str) -> Site<'a> {
+fn site<'a>(
+    portal: &'a Portal,
+    base: &'a str,
+    origin: &'a str,
+    locale: &'a str,
+    logo_url: Option<&'a str>,
+) -> Site<'a> {
     Site {
         portal,
         base,
         origin,
         locale,
-        logo_url: None,
+        logo_url,
     }
+}
+
+/// The portal's logo URL; a logo that cannot be read is left out of the page.
+async fn logo_of(state: &AppState, portal: &Portal) -> Option<String> {
+    portal.logo_upload_id?;
+    let mut conn = state.store.read().await.ok()?;
+    super::super::uploads::portal_logo_url(state, &mut conn, portal)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// An HTML page; public pages may be cached briefly by browsers and proxies.
@@ -114,7 +130,7 @@ fn not_found_page(portal: Option<(&Portal, &str)>, locale: &str) -> Response {
     let body = match portal {
         Some((p, base)) => {
             let origin = String::new();
-            pages::not_found(&site(p, base, &origin, locale))
+            pages::not_found(&site(p, base, &origin, locale, None))
         }
         None => pages::portal_not_found(locale),
     };
@@ -175,10 +191,11 @@ async fn home_page(state: &AppState, portal: &Portal, locale: &str) -> Result<Re
         .collect();
     let base = base_of(portal);
     let origin = origin_of(state);
+    let logo = logo_of(state, portal).await;
     Ok(html(
         StatusCode::OK,
         pages::home(
-            &site(portal, &base, &origin, locale),
+            &site(portal, &base, &origin, locale, logo.as_deref()),
             &sections,
             &uncategorised,
         ),
@@ -497,9 +514,14 @@ async fn articles(
                 })
                 .collect();
             let origin = origin_of(&state);
+            let logo = logo_of(&state, &portal).await;
             Ok(html(
                 StatusCode::OK,
-                pages::search(&site(&portal, &base, &origin, &locale), &query, &hits),
+                pages::search(
+                    &site(&portal, &base, &origin, &locale, logo.as_deref()),
+                    &query,
+                    &hits,
+                ),
             ))
         }
         .await,
@@ -580,9 +602,14 @@ async fn category_page(
             drop(conn);
             let links: Vec<ArticleLink<'_>> = found.iter().map(ArticleLink::from_article).collect();
             let origin = origin_of(&state);
+            let logo = logo_of(&state, &portal).await;
             Ok(html(
                 StatusCode::OK,
-                pages::category(&site(&portal, &base, &origin, &locale), &category, &links),
+                pages::category(
+                    &site(&portal, &base, &origin, &locale, logo.as_deref()),
+                    &category,
+                    &links,
+                ),
             ))
         }
         .await,
@@ -658,6 +685,7 @@ async fn article(
             let body = markdown::render(&article.content);
             let excerpt = markdown::excerpt(&article.content, 160);
             let origin = origin_of(&state);
+            let logo = logo_of(&state, &portal).await;
             let page = ArticlePage {
                 article: &article,
                 body_html: &body,
@@ -668,7 +696,10 @@ async fn article(
             };
             Ok(html(
                 StatusCode::OK,
-                pages::article(&site(&portal, &base, &origin, &article.locale), &page),
+                pages::article(
+                    &site(&portal, &base, &origin, &article.locale, logo.as_deref()),
+                    &page,
+                ),
             ))
         }
         .await,

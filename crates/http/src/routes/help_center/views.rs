@@ -37,7 +37,8 @@ pub(crate) struct PortalView {
     /// The website inbox whose widget shows the portal (Chatwoot nests the inbox).
     #[serde(skip_serializing_if = "Option::is_none")]
     inbox_id: Option<i64>,
-    /// Logos are not kept yet: left out.
+    /// `{id, portal_id, file_type, account_id, file_url, blob_id, filename}` when the portal
+    /// has a logo.
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     logo: Option<Value>,
@@ -57,6 +58,7 @@ pub(crate) fn portal(
     counts: &ArticleCounts,
     per_locale: &HashMap<String, (i64, i64)>,
     categories: i64,
+    logo: Option<Value>,
 ) -> PortalView {
     let allowed: Vec<Value> = p
         .allowed_locales
@@ -79,7 +81,7 @@ pub(crate) fn portal(
         archived: p.archived,
         config: json!({"default_locale": p.default_locale, "allowed_locales": allowed}),
         inbox_id: p.inbox_id,
-        logo: None,
+        logo,
         meta: json!({
             "all_articles_count": counts.all,
             "archived_articles_count": counts.archived,

@@ -4,7 +4,9 @@
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use throughline_core::help_center::{Article, ArticleStatus, Portal, slugify, valid_slug};
+use throughline_core::help_center::{
+    Article, ArticleStatus, Portal, markdown, slugify, valid_slug,
+};
 use throughline_core::validate::{FieldError, optional_text, required_text};
 use throughline_store::accounts;
 use throughline_store::help_center::{self as store, ArticleFields, ArticleFilter};
@@ -27,6 +29,7 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list_articles, create_article))
         .routes(routes!(show_article, update_article, delete_article))
         .routes(routes!(reorder_articles))
+        .routes(routes!(preview_article))
 }
 #[derive(Deserialize, utoipa::IntoParams)]
 struct ArticleQuery {
@@ -501,4 +504,40 @@ async fn reorder_articles(
     store::reorder_articles(tx.conn(), &portal, &positions).await?;
     tx.commit().await?;
     Ok(ok())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct PreviewBody {
+    /// Markdown, as an article's `content`.
+    content: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Preview {
+    /// The HTML the public page would show (rendered and sanitised by the server).
+    content_html: String,
+}
+
+/// Throughline's: the editor's preview, rendered exactly as the public page renders it, so an
+/// agent sees what customers will (Chatwoot previews in the browser with its own renderer).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/portals/{portal_slug}/articles/preview", tag = "Help Center",
+    params(("account_id" = i64, Path), ("portal_slug" = String, Path)), request_body = PreviewBody, security(("userApiKey" = [])),
+    responses((status = 200, body = Preview), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn preview_article(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, slug)): Path<(i64, String)>,
+    Json(body): Json<PreviewBody>,
+) -> ApiResult<axum::Json<Preview>> {
+    portal_of(&state, &ctx.scope, &slug).await?;
+    if body.content.chars().count() > MAX_CONTENT {
+        return Err(ApiError::invalid(
+            "content",
+            "too_long",
+            format!("content is at most {MAX_CONTENT} characters"),
+        ));
+    }
+    Ok(axum::Json(Preview {
+        content_html: markdown::render(&body.content),
+    }))
 }

@@ -10,7 +10,8 @@ use throughline_store::help_center::{self as store, PortalFields};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::super::super::{Empty, double_option, ok};
+use super::super::super::uploads::{self, file_url};
+use super::super::super::{Empty, blank_as_none, double_option, ok};
 use super::super::views::{self, PortalList, PortalView};
 use super::{locale_field, portal_of};
 use crate::audit::Audit;
@@ -22,6 +23,7 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list_portals, create_portal))
         .routes(routes!(show_portal, update_portal, delete_portal))
         .routes(routes!(archive_portal))
+        .routes(routes!(delete_logo))
 }
 #[derive(Deserialize, utoipa::ToSchema)]
 struct PortalConfig {
@@ -48,6 +50,10 @@ struct PortalBody {
     /// The website inbox whose widget shows the portal.
     #[serde(default, deserialize_with = "double_option")]
     inbox_id: Option<Option<i64>>,
+    /// The logo: an upload of this account (`blob_id` of `POST …/upload`). Chatwoot's
+    /// `DELETE …/logo` removes it.
+    #[serde(default, deserialize_with = "blank_as_none")]
+    blob_id: Option<i64>,
 }
 
 /// A host name as a custom domain: lower-case letters, digits, dots and dashes, with a dot.
@@ -98,6 +104,7 @@ async fn portal_fields(
         default_locale: "en".into(),
         allowed_locales: vec!["en".into()],
         inbox_id: None,
+        logo_upload_id: None,
     });
     let mut take = |r: Result<(), FieldError>| {
         if let Err(e) = r {
@@ -201,6 +208,21 @@ async fn portal_fields(
             ));
         }
     }
+    if let Some(blob_id) = body.blob_id {
+        let mut conn = state.store.read().await?;
+        let upload = throughline_store::uploads::get(&mut conn, &ctx.scope, blob_id)
+            .await
+            .found()?;
+        if upload.is_some() {
+            f.logo_upload_id = Some(blob_id);
+        } else {
+            errors.push(FieldError::new(
+                "blob_id",
+                "invalid",
+                "blob_id must be an image uploaded to this account",
+            ));
+        }
+    }
     if errors.is_empty() {
         Ok(f)
     } else {
@@ -213,7 +235,26 @@ async fn portal_view(state: &AppState, ctx: &AccountCtx, portal: &Portal) -> Api
     let counts = store::article_counts(&mut conn, portal, None, ctx.scope.user_id()).await?;
     let per_locale = store::locale_counts(&mut conn, portal).await?;
     let categories: i64 = per_locale.values().map(|(_, c)| c).sum();
-    Ok(views::portal(portal, &counts, &per_locale, categories))
+    // Chatwoot's `logo`: the attachment, with the blob's id as `blob_id` (both are the
+    // upload's id here).
+    let logo = uploads::portal_logo(&mut conn, portal).await?.map(|u| {
+        json!({
+            "id": u.id,
+            "portal_id": portal.id,
+            "file_type": u.content_type,
+            "account_id": portal.account_id,
+            "file_url": file_url(state, &u),
+            "blob_id": u.id,
+            "filename": u.file_name,
+        })
+    });
+    Ok(views::portal(
+        portal,
+        &counts,
+        &per_locale,
+        categories,
+        logo,
+    ))
 }
 
 fn audited(p: &Portal) -> Value {
@@ -363,5 +404,26 @@ async fn delete_portal(
     .named("name", &*portal.name);
     audit.record(tx.conn(), &ctx.scope, change).await?;
     tx.commit().await?;
+    Ok(ok())
+}
+
+/// Removes the portal's logo (Chatwoot's `DELETE …/logo`); the uploaded file stays, as other
+/// pages may show it.
+#[utoipa::path(delete, path = "/api/v1/accounts/{account_id}/portals/{portal_slug}/logo", tag = "Help Center",
+    params(("account_id" = i64, Path), ("portal_slug" = String, Path)), security(("userApiKey" = [])),
+    responses((status = 200, body = Empty), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+async fn delete_logo(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    audit: Audit,
+    Path((_account_id, slug)): Path<(i64, String)>,
+) -> ApiResult<axum::Json<Empty>> {
+    ctx.require_admin()?;
+    let portal = portal_of(&state, &ctx.scope, &slug).await?;
+    if portal.logo_upload_id.is_some() {
+        let mut fields = PortalFields::from(&portal);
+        fields.logo_upload_id = None;
+        save_portal(&state, &ctx, &audit, &portal, &fields).await?;
+    }
     Ok(ok())
 }

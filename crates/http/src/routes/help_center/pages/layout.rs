@@ -162,6 +162,7 @@ pub(super) fn document(
     origin: &str,
     site_name: &str,
     colour: Option<&str>,
+    image: Option<&str>,
     head: &Head,
     body: &str,
 ) -> String {
@@ -216,6 +217,18 @@ pub(super) fn document(
             out,
             "<meta property=\"og:url\" content=\"{}\">\n",
             esc(&absolute(origin, path))
+        );
+    }
+    if let Some(src) = image_url(image) {
+        let src = if src.starts_with('/') {
+            absolute(origin, src)
+        } else {
+            src.to_owned()
+        };
+        w!(
+            out,
+            "<meta property=\"og:image\" content=\"{}\">\n",
+            esc(&src)
         );
     }
     w!(
@@ -297,6 +310,7 @@ impl Site<'_> {
             self.origin,
             self.name(),
             self.portal.color.as_deref(),
+            self.logo_url,
             head,
             body,
         )
@@ -312,10 +326,18 @@ impl Site<'_> {
             "<header class=\"site\">\n<div class=\"wrap bar\">\n<a class=\"brand\" href=\"{}\">",
             esc(&self.home())
         );
+        // The logo says the portal's name; the name beside it is then not read twice.
         if let Some(src) = image_url(self.logo_url) {
-            w!(out, "<img src=\"{}\" alt=\"\" height=\"32\">", esc(src));
+            w!(
+                out,
+                "<img src=\"{}\" alt=\"{}\" height=\"32\"><span aria-hidden=\"true\">",
+                esc(src),
+                esc(&self.portal.name)
+            );
+        } else {
+            out.push_str("<span>");
         }
-        w!(out, "<span>{}</span></a>\n", esc(&self.portal.name));
+        w!(out, "{}</span></a>\n", esc(&self.portal.name));
         if let Some(link) = web_url(self.portal.homepage_link.as_deref()) {
             w!(
                 out,

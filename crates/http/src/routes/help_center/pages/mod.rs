@@ -463,7 +463,7 @@ pub(crate) fn portal_not_found(locale: &str) -> String {
         alternates: Vec::new(),
         x_default: None,
     };
-    document(locale, "", words.help_center, None, &head, &main)
+    document(locale, "", words.help_center, None, None, &head, &main)
 }
 
 // ---------------------------------------------------------------------------------------------

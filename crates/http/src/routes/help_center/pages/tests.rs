@@ -132,6 +132,7 @@ fn portal() -> Portal {
         default_locale: "en".into(),
         allowed_locales: vec!["en".into(), "pt_BR".into(), "pl".into()],
         inbox_id: None,
+        logo_upload_id: None,
         created_at: 0,
         updated_at: 0,
     }
@@ -368,7 +369,13 @@ fn the_home_shows_five_articles_per_category_and_the_rest_behind_a_link() {
     assert!(html.contains("See all 12 articles"));
     assert!(html.contains("href=\"/hc/shop/en/categories/orders\""));
     assert!(html.contains("<h1>How can we help you?</h1>"));
-    assert!(html.contains("<img src=\"https://cdn.example.com/logo.png\" alt=\"\""));
+    assert!(html.contains(
+        "<img src=\"https://cdn.example.com/logo.png\" alt=\"Shop &amp; Co\" height=\"32\">\
+         <span aria-hidden=\"true\">Shop &amp; Co</span>"
+    ));
+    assert!(
+        html.contains("<meta property=\"og:image\" content=\"https://cdn.example.com/logo.png\">")
+    );
     assert!(html.contains("href=\"https://shop.example.com\""));
     assert!(html.contains("<title>Shop Help</title>"));
 
