@@ -14,6 +14,8 @@ export class ApiError extends Error {
     public code: string,
     message: string,
     public fields: FieldError[] = [],
+    /** The error's whole body, for answers that carry more (the assistant's `reason`). */
+    public body: unknown = null,
   ) {
     super(message);
   }
@@ -102,7 +104,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
         )
       : [];
     if (response.status === 403 && error.error === 'mfa_enrollment_required') enrollmentRequired?.();
-    throw new ApiError(response.status, error.error || String(response.status), message, fields);
+    throw new ApiError(response.status, error.error || String(response.status), message, fields, data);
   }
   return data as T;
 }

@@ -54,7 +54,7 @@ test('an agent builds a personal macro, runs it on a conversation from the menu 
     // The navigation draws once the account's settings are known: wait for it.
     await page.locator('.admin nav a', { hasText: 'Macros' }).waitFor(WAIT);
     await page.locator('.admin nav a', { hasText: 'SLA' }).waitFor(WAIT);
-    assert.deepEqual(await page.locator('.admin nav a').allInnerTexts(), ['SLA', 'Macros'], 'agents get macros, and SLA policies to read');
+    assert.deepEqual(await page.locator('.admin nav a').allInnerTexts(), ['SLA', 'Macros', 'Help center'], 'agents get macros, SLA policies to read and the help center');
     const table = page.locator('[data-testid=macros]');
     const sharedRow = table.locator(`tr[data-macro-id="${shared.id}"]`);
     await sharedRow.waitFor(WAIT);

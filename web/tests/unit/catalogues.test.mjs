@@ -13,7 +13,9 @@ const SAME = new Set(['API', 'SMS', 'WhatsApp', 'Telegram', 'Throughline', 'STAR
   // The same word in Portuguese.
   'Macros',
   // Service-level and survey acronyms, used as they are in every language.
-  'SLA', 'NPS']);
+  'SLA', 'NPS',
+  // Artificial intelligence, as Polish writes it too.
+  'AI']);
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'en.json')) {
   test(`catalogue ${file} is complete and translated`, () => {
