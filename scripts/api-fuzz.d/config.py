@@ -49,6 +49,7 @@ by_name = {
     "category_slug": ids["category_slug"],
     "article_slug": ids["article_slug"],
     "locale": "en",
+    "phone": "14155550000",
     # /uploads/{id}/{token}/{file_name}: the seeded image's public URL.
     "token": ids["upload_token"],
     "file_name": ids["upload_file_name"],

@@ -38,6 +38,7 @@ pub mod two_factor;
 pub mod validate;
 pub mod views;
 pub mod visibility;
+pub mod voice;
 pub mod webhook;
 pub mod widget;
 

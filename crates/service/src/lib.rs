@@ -35,6 +35,7 @@ pub mod system_mail;
 pub mod threading;
 pub mod touchpoints;
 pub mod visitor;
+pub mod voice;
 
 pub use inbound::{Ingested, Received};
 pub use threading::ThreadedBy;

@@ -37,6 +37,7 @@ pub(crate) fn crypto_token() -> String {
 pub mod attributes;
 pub mod audit;
 pub mod automation;
+pub mod calls;
 pub mod canned;
 pub mod custom_filters;
 pub mod inboxes;

@@ -24,15 +24,17 @@ pub enum Kind {
     Event,
     Merge,
     Survey,
+    Call,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Conversation,
         Kind::Message,
         Kind::Event,
         Kind::Merge,
         Kind::Survey,
+        Kind::Call,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::Event => "event",
             Kind::Merge => "merge",
             Kind::Survey => "survey",
+            Kind::Call => "call",
         }
     }
 
@@ -118,6 +121,14 @@ pub enum Detail {
         rating: i64,
         feedback_message: Option<String>,
     },
+    Call {
+        direction: String,
+        from: String,
+        to: String,
+        state: String,
+        outcome: Option<String>,
+        duration_seconds: Option<i64>,
+    },
 }
 
 impl Item {
@@ -174,6 +185,7 @@ fn table_alias(kind: Kind) -> &'static str {
         Kind::Event => "e",
         Kind::Merge => "g",
         Kind::Survey => "s",
+        Kind::Call => "k",
     }
 }
 
@@ -184,6 +196,7 @@ fn time_column(kind: Kind) -> &'static str {
         Kind::Event => "e.occurred_at",
         Kind::Merge => "g.created_at",
         Kind::Survey => "s.created_at",
+        Kind::Call => "k.started_at",
     }
 }
 
@@ -216,17 +229,30 @@ fn query_for(kind: Kind, scope: &AccountScope, contact_id: i64) -> SqlBuilder {
              FROM csat_survey_responses s JOIN conversations c ON c.id = s.conversation_id \
                JOIN inboxes i ON i.id = c.inbox_id WHERE c.account_id = ",
         ),
+        // A call may have no conversation yet (the caller left no message).
+        Kind::Call => SqlBuilder::new(
+            "SELECT k.id, k.started_at AS at, k.conversation_id, c.display_id, k.inbox_id, \
+               i.channel_type, k.direction, k.from_address, k.to_address, k.state, k.outcome, \
+               k.duration_seconds FROM calls k JOIN inboxes i ON i.id = k.inbox_id \
+               LEFT JOIN conversations c ON c.id = k.conversation_id WHERE k.account_id = ",
+        ),
     };
     q.bind(scope.account_id());
     match kind {
         Kind::Event => q.push(" AND e.contact_id = ").bind(contact_id),
         Kind::Merge => q.push(" AND g.base_contact_id = ").bind(contact_id),
+        Kind::Call => q.push(" AND k.contact_id = ").bind(contact_id),
         _ => q.push(" AND c.contact_id = ").bind(contact_id),
     };
     if matches!(kind, Kind::Conversation | Kind::Message | Kind::Survey)
         && let InboxVisibility::Only(ids) = scope.inboxes()
     {
         q.push(" AND c.inbox_id IN ").bind_list(ids);
+    }
+    if kind == Kind::Call
+        && let InboxVisibility::Only(ids) = scope.inboxes()
+    {
+        q.push(" AND k.inbox_id IN ").bind_list(ids);
     }
     q
 }
@@ -276,7 +302,27 @@ fn item_of(kind: Kind, row: &sqlx::any::AnyRow) -> Result<Item> {
             rating: row.int("rating")?,
             feedback_message: row.opt_text("feedback_message")?,
         },
+        Kind::Call => Detail::Call {
+            direction: row.text("direction")?,
+            from: row.text("from_address")?,
+            to: row.text("to_address")?,
+            state: row.text("state")?,
+            outcome: row.opt_text("outcome")?,
+            duration_seconds: row.opt_int("duration_seconds")?,
+        },
     };
+    if kind == Kind::Call {
+        return Ok(Item {
+            kind,
+            id: row.int("id")?,
+            at: row.int("at")?,
+            conversation_id: row.opt_int("conversation_id")?,
+            conversation_display_id: row.opt_int("display_id")?,
+            inbox_id: Some(row.int("inbox_id")?),
+            channel_type: Some(row.text("channel_type")?),
+            detail,
+        });
+    }
     Ok(Item {
         kind,
         id: row.int("id")?,

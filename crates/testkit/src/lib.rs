@@ -14,6 +14,7 @@ pub mod providers;
 pub mod receiver;
 pub mod remote;
 pub mod smtp_sink;
+pub mod twilio_voice;
 pub mod ws;
 
 use std::time::Duration;

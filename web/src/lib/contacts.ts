@@ -129,8 +129,8 @@ export function addReport(into: ImportReport, part: CsvPart, report: ImportRepor
 // ---------------------------------------------------------------------------------------------
 // The journey timeline (`GET …/contacts/{id}/timeline`)
 
-export type TimelineKind = 'conversation' | 'message' | 'event' | 'merge' | 'survey';
-export const TIMELINE_KINDS: readonly TimelineKind[] = ['message', 'conversation', 'event', 'merge', 'survey'];
+export type TimelineKind = 'conversation' | 'message' | 'event' | 'merge' | 'survey' | 'call';
+export const TIMELINE_KINDS: readonly TimelineKind[] = ['message', 'conversation', 'call', 'event', 'merge', 'survey'];
 
 export interface TimelineItem {
   kind: TimelineKind;
@@ -153,6 +153,18 @@ export interface TimelineItem {
   survey_type?: string;
   rating?: number;
   feedback_message?: string | null;
+  /** A phone call: inbound or outbound, the numbers, how it ended, seconds. */
+  direction?: string;
+  from_number?: string;
+  to_number?: string;
+  outcome?: string | null;
+  duration?: number | null;
+}
+
+/** A call's length as m:ss. */
+export function callLength(seconds: number | null | undefined): string {
+  const s = Math.max(0, Math.round(seconds ?? 0));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 export interface TimelinePage {

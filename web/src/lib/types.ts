@@ -223,6 +223,9 @@ export interface ProviderChannel {
   message_templates_last_updated?: number | null;
   /** The URL to paste at the provider (null for Telegram: Throughline registers it). */
   provider_webhook_url?: string | null;
+  /** A Twilio SMS number's Voice URL ("A call comes in") and call status callback (issue #19). */
+  provider_voice_url?: string | null;
+  provider_voice_status_url?: string | null;
 }
 
 export interface Inbox extends EmailChannel, ProviderChannel {

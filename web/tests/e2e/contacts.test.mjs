@@ -109,7 +109,7 @@ test('the journey timeline puts an order between messages of two channels', { ti
       const boxes = await eventsOnly.count();
       for (let i = 0; i < boxes; i += 1) {
         const label = eventsOnly.nth(i);
-        const kind = ['message', 'conversation', 'event', 'merge', 'survey'][i];
+        const kind = ['message', 'conversation', 'call', 'event', 'merge', 'survey'][i];
         if (kind !== 'event') await label.locator('input').uncheck();
       }
       await page.waitForFunction(() => !document.querySelector('.page .timeline li[data-kind=message]'), null, WAIT);

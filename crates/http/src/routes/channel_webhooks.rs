@@ -74,7 +74,7 @@ async fn receive(
 
 /// The request's parts, its body read up to the upload limit. Fails only past the limit or
 /// when the provider broke the connection mid-body (then nobody reads the answer).
-async fn read(state: &AppState, req: Request) -> ApiResult<(Uri, HeaderMap, Bytes)> {
+pub(super) async fn read(state: &AppState, req: Request) -> ApiResult<(Uri, HeaderMap, Bytes)> {
     let (parts, body) = req.into_parts();
     let limit = state.config.upload_limit;
     let body = to_bytes(body, limit).await.map_err(|_too_large| {
@@ -140,7 +140,7 @@ fn answer(a: ProviderAnswer) -> Response {
     resp.into_response()
 }
 
-fn refused(r: Rejected) -> ApiError {
+pub(super) fn refused(r: Rejected) -> ApiError {
     match r.status {
         401 => ApiError::Unauthorized(r.reason),
         403 => ApiError::Forbidden(r.reason),
@@ -153,7 +153,7 @@ fn refused(r: Rejected) -> ApiError {
 }
 
 /// The inbox (and its adapter) a provider's webhook names; 404 for anything unknown.
-async fn provider_inbox(
+pub(super) async fn provider_inbox(
     state: &AppState,
     provider: Provider,
     route_key: &str,

@@ -29,7 +29,7 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 }
 
 /// Settings kept in the inbox's settings object, as Chatwoot names them.
-const SETTING_KEYS: [&str; 12] = [
+const SETTING_KEYS: [&str; 13] = [
     // Throughline: keep this inbox's conversations out of cross-channel continuity.
     throughline_store::continuity::KEEP_SEPARATE,
     "working_hours_enabled",
@@ -45,6 +45,8 @@ const SETTING_KEYS: [&str; 12] = [
     "holidays",
     // Throughline: the survey sent after resolution, csat (the default) or nps.
     "csat_survey_type",
+    // Throughline: a phone inbox's IVR (core::voice::ivr::VoiceSettings).
+    "voice",
 ];
 
 async fn save_email(
@@ -334,6 +336,12 @@ fn check_settings(settings: &Map<String, Value>) -> ApiResult<()> {
             "csat_survey_type must be csat or nps",
         ));
     }
+    if let Some(v) = settings.get("voice")
+        && !v.is_null()
+    {
+        throughline_core::voice::ivr::VoiceSettings::from_json(v)
+            .map_err(|e| ApiError::Invalid(vec![e]))?;
+    }
     // Business hours are checked as given: a time zone alone, hours alone, holidays alone.
     let hours = ["timezone", "working_hours", "holidays"];
     if hours.iter().any(|k| settings.contains_key(*k)) {
@@ -389,6 +397,15 @@ fn settings_from(body: &InboxFields) -> ApiResult<Map<String, Value>> {
         return Err(ApiError::Invalid(errors));
     }
     check_settings(&settings)?;
+    // The IVR is kept as read (`pt_BR` → `pt-BR`, keys as text), so every reader sees one form.
+    if let Some(raw) = settings.get("voice").filter(|v| !v.is_null()) {
+        let voice = throughline_core::voice::ivr::VoiceSettings::from_json(raw)
+            .map_err(|e| ApiError::Invalid(vec![e]))?;
+        settings.insert(
+            "voice".into(),
+            serde_json::to_value(voice).unwrap_or(Value::Null),
+        );
+    }
     Ok(settings)
 }
 
@@ -432,6 +449,7 @@ async fn create(
     Json(body): Json<InboxFields>,
 ) -> ApiResult<axum::Json<InboxView>> {
     ctx.require_admin()?;
+    menu_teams_are_the_accounts(&state, &ctx, &settings_from(&body)?).await?;
     let name = required_text("name", body.name.as_deref().unwrap_or_default(), 255)?;
     let kind = body
         .channel
@@ -575,6 +593,7 @@ async fn update(
 ) -> ApiResult<axum::Json<InboxView>> {
     ctx.require_admin()?;
     let settings = settings_from(&body)?;
+    menu_teams_are_the_accounts(&state, &ctx, &settings).await?;
     let changes = InboxChanges {
         name: body
             .name
@@ -823,4 +842,32 @@ async fn remove_members(
     Ok(payload(
         change_members(&state, &ctx, &audit, &body, MemberOp::Remove).await?,
     ))
+}
+
+/// A phone menu may name only the account's teams.
+async fn menu_teams_are_the_accounts(
+    state: &AppState,
+    ctx: &AccountCtx,
+    settings: &Map<String, Value>,
+) -> ApiResult<()> {
+    let Some(raw) = settings.get("voice").filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    let voice = throughline_core::voice::ivr::VoiceSettings::from_json(raw)
+        .map_err(|e| ApiError::Invalid(vec![e]))?;
+    let mut conn = state.store.read().await?;
+    for (i, team_id) in voice.team_ids().into_iter().enumerate() {
+        match throughline_store::teams::get(&mut conn, &ctx.scope, team_id).await {
+            Ok(_) => {}
+            Err(throughline_store::StoreError::NotFound) => {
+                return Err(ApiError::invalid(
+                    &format!("voice.menu[{i}].team_id"),
+                    "invalid",
+                    format!("team {team_id} is not a team of this account"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@ mod audit_logs;
 mod auth;
 mod automation_rules;
 mod bulk_actions;
+mod calls;
 mod canned;
 mod channel_webhooks;
 mod contact_files;
@@ -45,6 +46,7 @@ mod teams;
 mod timeline;
 mod two_factor;
 pub(crate) mod uploads;
+mod voice;
 mod webhooks;
 mod widget;
 
@@ -100,6 +102,8 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = public::routes(router);
     let router = realtime::routes(router);
     let router = channel_webhooks::routes(router);
+    let router = voice::routes(router);
+    let router = calls::routes(router);
     platform::routes(router)
 }
 

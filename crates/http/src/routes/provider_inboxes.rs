@@ -395,6 +395,21 @@ pub(super) fn view_fields(state: &AppState, settings: &ProviderSettings) -> Map<
         ProviderSettings::Instagram(_) => Some(format!("{base}/webhooks/instagram")),
     };
     view.insert("provider_webhook_url".into(), json!(webhook));
+    // A Twilio number also takes calls: its Voice URL and call status callback (issue #19).
+    if let ProviderSettings::Twilio(t) = settings
+        && let Some(number) = &t.phone_number
+        && t.medium == throughline_core::messaging::TwilioMedium::Sms
+    {
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        view.insert(
+            "provider_voice_url".into(),
+            json!(format!("{base}/twilio/voice/call/{digits}")),
+        );
+        view.insert(
+            "provider_voice_status_url".into(),
+            json!(format!("{base}/twilio/voice/status/{digits}")),
+        );
+    }
     view
 }
 

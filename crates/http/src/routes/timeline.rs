@@ -55,7 +55,9 @@ fn kinds_of(param: Option<&str>) -> ApiResult<Vec<Kind>> {
             ApiError::invalid(
                 "kinds",
                 "invalid",
-                format!("unknown kind `{name}`; use conversation, message, event, merge or survey"),
+                format!(
+                    "unknown kind `{name}`; use conversation, message, event, merge, survey or call"
+                ),
             )
         })?;
         if !kinds.contains(&kind) {
@@ -113,6 +115,8 @@ fn view(item: &Item) -> Value {
     if let Some(conversation_id) = item.conversation_id {
         v["conversation_id"] = json!(conversation_id);
         v["display_id"] = json!(item.conversation_display_id);
+    }
+    if item.inbox_id.is_some() {
         v["inbox_id"] = json!(item.inbox_id);
         v["channel_type"] = json!(item.channel_type);
     }
@@ -155,6 +159,21 @@ fn view(item: &Item) -> Value {
             "survey_type": survey_type,
             "rating": rating,
             "feedback_message": feedback_message,
+        }),
+        Detail::Call {
+            direction,
+            from,
+            to,
+            state,
+            outcome,
+            duration_seconds,
+        } => json!({
+            "direction": direction,
+            "from_number": from,
+            "to_number": to,
+            "status": state,
+            "outcome": outcome,
+            "duration": duration_seconds,
         }),
     };
     if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {

@@ -307,6 +307,8 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
         "category_slug" => id("category_slug"),
         "article_slug" => id("article_slug"),
         "locale" => "en".into(),
+        // A Twilio number's voice webhooks (`/twilio/voice/…/{phone}`): no account's number.
+        "phone" => "14155550000".into(),
         // `/uploads/{id}/{token}/{file_name}`: the upload's own URL.
         "token" | "file_name" => {
             let url = id("upload_url");

@@ -53,6 +53,7 @@ mod story;
 mod surveys;
 mod two_factor;
 mod uploads;
+mod voice;
 mod web_ui;
 mod webhooks;
 mod widget;

@@ -6,7 +6,7 @@
 mod meta;
 mod story;
 mod telegram;
-mod twilio;
+pub(crate) mod twilio;
 mod whatsapp;
 
 use std::time::Duration;

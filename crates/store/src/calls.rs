@@ -1,0 +1,225 @@
+//! Phone calls: one row per call, found again by the provider's id (a repeated webhook finds
+//! the call it named), moved only by newer status reports (`core::voice::call::is_newer`).
+
+use throughline_core::voice::call::{self, Call, CallState, Direction, Outcome};
+
+use crate::Conn;
+use crate::clock::now_ms;
+use crate::error::{Result, StoreError};
+use crate::rows::RowExt;
+use crate::scope::AccountScope;
+
+const COLUMNS: &str = "id, account_id, inbox_id, conversation_id, contact_id, provider_id, \
+     direction, from_address, to_address, state, outcome, team_id, agent_id, started_at, \
+     answered_at, ended_at, duration_seconds, voicemail_message_id, last_sequence, created_at, \
+     updated_at";
+
+fn row_call(row: &sqlx::any::AnyRow) -> Result<Call> {
+    Ok(Call {
+        id: row.int("id")?,
+        account_id: row.int("account_id")?,
+        inbox_id: row.int("inbox_id")?,
+        conversation_id: row.opt_int("conversation_id")?,
+        contact_id: row.opt_int("contact_id")?,
+        provider_id: row.text("provider_id")?,
+        direction: row.parsed("direction", Direction::parse)?,
+        from: row.text("from_address")?,
+        to: row.text("to_address")?,
+        state: row.parsed("state", CallState::parse)?,
+        outcome: row.opt_parsed("outcome", Outcome::parse)?,
+        team_id: row.opt_int("team_id")?,
+        agent_id: row.opt_int("agent_id")?,
+        started_at: row.int("started_at")?,
+        answered_at: row.opt_int("answered_at")?,
+        ended_at: row.opt_int("ended_at")?,
+        duration_seconds: row.opt_int("duration_seconds")?,
+        voicemail_message_id: row.opt_int("voicemail_message_id")?,
+        last_sequence: row.opt_int("last_sequence")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+    })
+}
+
+/// A call as it starts.
+#[derive(Clone, Debug)]
+pub struct NewCall<'a> {
+    pub inbox_id: i64,
+    pub provider_id: &'a str,
+    pub direction: Direction,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub contact_id: Option<i64>,
+    pub conversation_id: Option<i64>,
+}
+
+/// Records a call, or finds the one already recorded under the provider's id (a repeated
+/// webhook): `(call, created)`.
+pub async fn start(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    new: &NewCall<'_>,
+) -> Result<(Call, bool)> {
+    if !scope.sees_inbox(new.inbox_id) {
+        return Err(StoreError::NotFound);
+    }
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO calls (account_id, inbox_id, conversation_id, contact_id, provider_id, \
+           direction, from_address, to_address, state, started_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'ringing', $9, $9, $9) \
+         ON CONFLICT (inbox_id, provider_id) DO NOTHING",
+    )
+    .bind(scope.account_id())
+    .bind(new.inbox_id)
+    .bind(new.conversation_id)
+    .bind(new.contact_id)
+    .bind(new.provider_id)
+    .bind(new.direction.as_str())
+    .bind(new.from)
+    .bind(new.to)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    let call = by_provider(conn, scope, new.inbox_id, new.provider_id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok((call, inserted))
+}
+
+/// The inbox's call with the provider's id.
+pub async fn by_provider(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    inbox_id: i64,
+    provider_id: &str,
+) -> Result<Option<Call>> {
+    if !scope.sees_inbox(inbox_id) {
+        return Ok(None);
+    }
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calls WHERE account_id = $1 AND inbox_id = $2 AND provider_id = $3"
+    )))
+    .bind(scope.account_id())
+    .bind(inbox_id)
+    .bind(provider_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(row_call).transpose()
+}
+
+/// The team the caller chose in the menu.
+pub async fn set_team(conn: &mut Conn, scope: &AccountScope, id: i64, team_id: i64) -> Result<()> {
+    sqlx::query("UPDATE calls SET team_id = $3, updated_at = $4 WHERE account_id = $1 AND id = $2")
+        .bind(scope.account_id())
+        .bind(id)
+        .bind(team_id)
+        .bind(now_ms())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The voicemail the caller left, as the message on their conversation.
+pub async fn set_voicemail(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    message_id: i64,
+    conversation_id: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE calls SET voicemail_message_id = $3, conversation_id = $4, outcome = 'voicemail', \
+           contact_id = (SELECT contact_id FROM conversations WHERE id = $4), updated_at = $5 \
+         WHERE account_id = $1 AND id = $2",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(message_id)
+    .bind(conversation_id)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A status report: applied when newer than the last one applied (`sequence`), else ignored
+/// (`false`). A final state ends the call and settles its outcome.
+pub async fn report(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    current: &Call,
+    state: CallState,
+    sequence: i64,
+    duration_seconds: Option<i64>,
+) -> Result<bool> {
+    if !call::is_newer(current.last_sequence, sequence) {
+        return Ok(false);
+    }
+    let now = now_ms();
+    let (ended_at, outcome) = if state.is_final() {
+        let outcome = call::outcome(
+            state,
+            current.voicemail_message_id.is_some(),
+            current.answered_at.is_some(),
+        );
+        (
+            Some(current.ended_at.unwrap_or(now)),
+            Some(outcome.as_str()),
+        )
+    } else {
+        (current.ended_at, current.outcome.map(Outcome::as_str))
+    };
+    // Compared with the stored sequence in the statement too: two reports racing apply once.
+    let done = sqlx::query(
+        "UPDATE calls SET state = $3, last_sequence = $4, ended_at = $5, outcome = $6, \
+           duration_seconds = COALESCE($7, duration_seconds), updated_at = $8 \
+         WHERE account_id = $1 AND id = $2 AND (last_sequence IS NULL OR last_sequence < $4)",
+    )
+    .bind(scope.account_id())
+    .bind(current.id)
+    .bind(state.as_str())
+    .bind(sequence)
+    .bind(ended_at)
+    .bind(outcome)
+    .bind(duration_seconds)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Calls the scope sees, newest first, with their conversation's display id: of one
+/// conversation (internal id), or all, at most `limit`.
+pub async fn list(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    conversation_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<(Call, Option<i64>)>> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("k.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {columns}, v.display_id AS conversation_display_id FROM calls k \
+         LEFT JOIN conversations v ON v.id = k.conversation_id \
+         WHERE k.account_id = $1 AND ($2 IS NULL OR k.conversation_id = $2) \
+         ORDER BY k.started_at DESC, k.id DESC LIMIT $3"
+    )))
+    .bind(scope.account_id())
+    .bind(conversation_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let call = row_call(r)?;
+        if scope.sees_inbox(call.inbox_id) {
+            out.push((call, r.opt_int("conversation_display_id")?));
+        }
+    }
+    Ok(out)
+}
