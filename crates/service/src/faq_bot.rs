@@ -81,6 +81,20 @@ pub async fn on_customer_message(
         )
         .await;
     };
+    // A voicemail is for people: the team gets the conversation at once (the bot would search
+    // the help center for "Voicemail (0:42)").
+    if event.payload["content_attributes"]["voice_call"]["kind"] == "voicemail" {
+        return hand_over(
+            tx,
+            &scope,
+            &bot,
+            inbox,
+            conversation,
+            &portal.default_locale,
+            Reason::Voicemail.as_str(),
+        )
+        .await;
+    }
     // A bot for after hours leaves the conversation to the team while the inbox is open.
     if config.only_outside_hours {
         let hours = throughline_core::hours::Schedule::from_settings(&inbox.settings)
@@ -375,6 +389,9 @@ async fn hand_over(
         }
         r if r == Reason::BusinessHours.as_str() => {
             "The FAQ bot handed the conversation over: it answers only outside business hours"
+        }
+        r if r == Reason::Voicemail.as_str() => {
+            "The FAQ bot handed the conversation over: the customer left a voicemail"
         }
         _ => "The FAQ bot handed the conversation over: its help center is unavailable",
     };

@@ -105,6 +105,8 @@ pub enum Reason {
     LowConfidence,
     /// The bot answers only outside business hours, and the inbox is open.
     BusinessHours,
+    /// The customer left a voicemail: people listen to it.
+    Voicemail,
 }
 
 impl Reason {
@@ -114,6 +116,7 @@ impl Reason {
             Self::SecondMiss => "second_miss",
             Self::LowConfidence => "low_confidence",
             Self::BusinessHours => "business_hours",
+            Self::Voicemail => "voicemail",
         }
     }
 }

@@ -18,6 +18,7 @@ on_both_databases!(
     unsigned_calls_are_refused_and_unknown_numbers_are_not_found,
     an_abandoned_call_settles_whatever_order_its_reports_arrive_in,
     a_closed_inbox_takes_a_message_at_once,
+    a_voicemail_goes_to_people_not_to_the_faq_bot,
 );
 
 const CALLER: &str = "+5511987654321";
@@ -343,4 +344,66 @@ async fn a_closed_inbox_takes_a_message_at_once(b: Backend) {
         "{all}"
     );
     assert_eq!(calls(&t).await[0]["outcome"], "voicemail");
+}
+
+/// An FAQ bot on the number's inbox does not try to answer a voicemail: the conversation is
+/// opened for the team at once, with the reason on the activity line.
+async fn a_voicemail_goes_to_people_not_to_the_faq_bot(b: Backend) {
+    let (t, voice) = app(b).await;
+    let inbox = twilio_inbox(&t, "sms").await;
+    crate::help_center::shop_portal(&t, "loja").await;
+    crate::help_center::article(
+        &t,
+        "loja",
+        json!({"title": "Voicemail", "locale": "pt_BR",
+        "status": "published", "content": "Como ouvir o correio de voz."}),
+    )
+    .await;
+    let bot = t
+        .post(
+            &t.acc("/agent_bots"),
+            json!({"name": "Ajuda", "bot_type": "faq", "bot_config": {"portal_slug": "loja"}}),
+        )
+        .await;
+    t.admin(
+        "POST",
+        &t.acc(&format!("/inboxes/{}/set_agent_bot", inbox["id"])),
+        Some(json!({"agent_bot": bot["id"]})),
+    )
+    .await
+    .expect(200);
+    let mut call = voice.call(&voice_url(&t), Some(&status_url(&t)), CALLER, OUR_NUMBER);
+    call.ring().await;
+    let Reached::Record { .. } = call.run().await else {
+        panic!("{:?}", call.said())
+    };
+    call.record(12).await;
+    let conversation = t
+        .eventually(
+            WAIT,
+            "the caller's conversation opened for the team",
+            || async {
+                let list = t.get(&t.acc("/conversations?status=open")).await;
+                list["data"]["payload"][0]["id"].as_i64()
+            },
+        )
+        .await;
+    let all = t
+        .get(&t.acc(&format!("/conversations/{conversation}/messages")))
+        .await;
+    let payload = all["payload"].as_array().unwrap();
+    assert!(
+        payload
+            .iter()
+            .any(|m| m["content_attributes"]["activity"]["reason"] == "voicemail"),
+        "{all}"
+    );
+    assert!(
+        !payload.iter().any(|m| m["sender_type"] == "AgentBot"
+            && m["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Como ouvir")),
+        "the bot did not answer it: {all}"
+    );
 }
