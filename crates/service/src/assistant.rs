@@ -18,7 +18,9 @@ use throughline_core::message::MessageType;
 use throughline_core::model::{Conversation, Message};
 use throughline_store::assistant::{self as store, Hook};
 use throughline_store::help_center as hc;
-use throughline_store::{AccountScope, Conn, Store, StoreError, contacts, conversations, inboxes};
+use throughline_store::{
+    AccountScope, Conn, Found, Store, StoreError, contacts, conversations, inboxes,
+};
 
 /// Articles behind one suggestion.
 const SOURCES: usize = 3;
@@ -342,9 +344,10 @@ impl Assistant<'_> {
         })?;
         let mut conn = self.store.read().await?;
         let conversation = conversations::get(&mut conn, scope, display_id).await?;
+        // A contact gone is "Customer"; a database failure is an error, not a nameless prompt.
         let customer = contacts::get(&mut conn, scope, conversation.contact_id)
             .await
-            .ok()
+            .found()?
             .map(|c| c.name)
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| "Customer".into());

@@ -19,7 +19,7 @@ use throughline_store::assistant::{self as assistant_store, Phrasing};
 use throughline_store::help_center as hc;
 use throughline_store::messages::{self, NewMessage};
 use throughline_store::{
-    AccountScope, Conn, Store, StoreError, Tx, auth, auto_replies, conversations,
+    AccountScope, Conn, Found, Store, StoreError, Tx, auth, auto_replies, conversations,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -291,15 +291,19 @@ pub async fn phrase_waiting(store: &Store, client: &OutboundClient) -> Result<us
         if !assistant_store::take_phrasing(tx.conn(), p.id).await? {
             continue;
         }
-        let conversation =
-            conversations::by_internal_id(tx.conn(), &scope, p.conversation_id).await;
+        // Gone since (deleted) is no answer to send; a database failure rolls back, so the
+        // waiting answer is kept for the next round.
+        let conversation = conversations::by_internal_id(tx.conn(), &scope, p.conversation_id)
+            .await
+            .found()?;
         let bot = auth::list_agent_bots(tx.conn(), &scope)
             .await?
             .into_iter()
             .find(|b| b.id == p.agent_bot_id);
-        let inbox =
-            throughline_store::inboxes::get(tx.conn(), store.key(), &scope, p.inbox_id).await;
-        if let (Ok(conversation), Some(bot), Ok(inbox)) = (conversation, bot, inbox)
+        let inbox = throughline_store::inboxes::get(tx.conn(), store.key(), &scope, p.inbox_id)
+            .await
+            .found()?;
+        if let (Some(conversation), Some(bot), Some(inbox)) = (conversation, bot, inbox)
             && conversation.status == Status::Pending
         {
             reply(
