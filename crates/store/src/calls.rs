@@ -7,7 +7,8 @@ use crate::Conn;
 use crate::clock::now_ms;
 use crate::error::{Result, StoreError};
 use crate::rows::RowExt;
-use crate::scope::AccountScope;
+use crate::scope::{AccountScope, InboxVisibility};
+use crate::sql::SqlBuilder;
 
 const COLUMNS: &str = "id, account_id, inbox_id, conversation_id, contact_id, provider_id, \
      direction, from_address, to_address, state, outcome, team_id, agent_id, started_at, \
@@ -203,23 +204,24 @@ pub async fn list(
         .map(|c| format!("k.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let mut q = SqlBuilder::new(&format!(
         "SELECT {columns}, v.display_id AS conversation_display_id FROM calls k \
-         LEFT JOIN conversations v ON v.id = k.conversation_id \
-         WHERE k.account_id = $1 AND ($2 IS NULL OR k.conversation_id = $2) \
-         ORDER BY k.started_at DESC, k.id DESC LIMIT $3"
-    )))
-    .bind(scope.account_id())
-    .bind(conversation_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+         LEFT JOIN conversations v ON v.id = k.conversation_id WHERE k.account_id = "
+    ));
+    q.bind(scope.account_id());
+    if let Some(id) = conversation_id {
+        q.push(" AND k.conversation_id = ").bind(id);
+    }
+    // The agent's inboxes in the query, so a page holds `limit` calls they may see.
+    if let InboxVisibility::Only(ids) = scope.inboxes() {
+        q.push(" AND k.inbox_id IN ").bind_list(ids);
+    }
+    q.push(" ORDER BY k.started_at DESC, k.id DESC LIMIT ")
+        .bind(limit);
+    let rows = q.build().fetch_all(conn).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        let call = row_call(r)?;
-        if scope.sees_inbox(call.inbox_id) {
-            out.push((call, r.opt_int("conversation_display_id")?));
-        }
+        out.push((row_call(r)?, r.opt_int("conversation_display_id")?));
     }
     Ok(out)
 }

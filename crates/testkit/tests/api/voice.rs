@@ -159,6 +159,13 @@ async fn a_caller_picks_a_team_and_leaves_a_voicemail_on_their_conversation(b: B
         .get(&t.acc(&format!("/calls?conversation_id={conversation}")))
         .await;
     assert_eq!(one["payload"].as_array().unwrap().len(), 1);
+    // An agent who does not work the number's inbox sees none of its calls.
+    let (_, outsider) = t.agent("outsider@acme.test", "agent").await;
+    let theirs = t
+        .call("GET", &t.acc("/calls"), Some(&outsider), None)
+        .await
+        .expect(200);
+    assert_eq!(theirs["payload"], json!([]));
     // On the caller's journey, beside their SMS.
     let contact = c["contact_id"]
         .as_i64()
