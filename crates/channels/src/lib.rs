@@ -128,4 +128,33 @@ pub trait ChannelAdapter: Send + Sync {
     /// What a reply through this channel must respect (window, templates, size and type
     /// limits), for `reply_channels`.
     fn reply_rules(&self) -> ReplyRules;
+
+    /// Phone calls through this channel's provider, when it carries them (a Twilio number).
+    fn voice(&self) -> Option<&dyn VoiceCalls> {
+        None
+    }
+}
+
+/// A call the provider is asked to place: an agent's leg of a queued call.
+#[derive(Clone, Debug)]
+pub struct PlaceCall<'a> {
+    /// E.164.
+    pub to: &'a str,
+    /// The number the callee sees (the inbox's).
+    pub from: &'a str,
+    /// Asked for TwiML when the callee picks up.
+    pub url: &'a str,
+    /// Told how the call went (initiated, ringing, answered, completed…).
+    pub status_callback: &'a str,
+    /// How long the phone rings before the provider gives up.
+    pub ring_seconds: u32,
+}
+
+/// Placing and ending phone calls at the provider.
+pub trait VoiceCalls: Send + Sync {
+    /// The provider's id of the call it will place, or its refusal in words.
+    fn place_call<'a>(&'a self, call: &'a PlaceCall<'a>) -> BoxFuture<'a, Result<String, String>>;
+
+    /// Hangs up a call (ringing or answered).
+    fn end_call<'a>(&'a self, provider_id: &'a str) -> BoxFuture<'a, Result<(), String>>;
 }

@@ -28,6 +28,14 @@ impl SendOutcome {
             status: None,
         }
     }
+
+    /// Why it was not accepted.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Accepted { .. } => None,
+            Self::Temporary { reason, .. } | Self::Permanent { reason, .. } => Some(reason),
+        }
+    }
 }
 
 /// The delivery a send belongs to: its id is stable across retries so the receiving side can

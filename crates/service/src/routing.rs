@@ -201,6 +201,88 @@ pub async fn assign_waiting(
     })
 }
 
+/// A phone call waiting in the queue for an agent.
+#[derive(Clone, Debug)]
+pub struct CallInQueue {
+    pub call_id: i64,
+    pub inbox_id: i64,
+    /// The team the menu chose (its queue), else the inbox's.
+    pub team_id: Option<i64>,
+    /// The caller, when known (whoever helped them last is rung first).
+    pub contact_id: Option<i64>,
+    pub queued_at: Millis,
+    /// Agents rung for this call already: not again.
+    pub skip: Vec<i64>,
+    /// Agents whose phone rings for a call or who talk on one: a call's load each.
+    pub on_calls: Vec<i64>,
+}
+
+/// Who to ring for a queued call now, by the account's routing rules as for any work: an
+/// available agent of the call's queue with room for a call and not blocked by the work they
+/// hold, with the required skills, the caller's last helper first. Only agents in `phones`
+/// (who gave a number to ring) are considered. The caller holds the account's routing lock in `tx` and records the ring in it, so
+/// two calls never take one agent.
+pub async fn choose_for_call(
+    tx: &mut throughline_store::Tx,
+    account_id: i64,
+    presence: &HashMap<i64, Presence>,
+    call: &CallInQueue,
+    phones: &HashMap<i64, String>,
+    now: Millis,
+) -> throughline_store::Result<Option<Decision>> {
+    let available: Vec<i64> = presence
+        .iter()
+        .filter(|(id, p)| p.takes_new_work() && phones.contains_key(id) && !call.skip.contains(id))
+        .map(|(id, _)| *id)
+        .collect();
+    if available.is_empty() {
+        return Ok(None);
+    }
+    let mut candidates = stored::candidates(tx.conn(), account_id, Some(&available)).await?;
+    for c in &mut candidates {
+        if call.on_calls.contains(&c.user_id) {
+            c.assigned.push((
+                throughline_core::model::ChannelType::Voice,
+                throughline_core::conversation::Status::Open,
+            ));
+        }
+    }
+    let settings = stored::settings(tx.conn(), account_id).await?;
+    let profiles = stored::agent_profiles(tx.conn(), account_id).await?;
+    let helpers = match call.contact_id {
+        Some(contact) if settings.sticky() => {
+            stored::last_helpers(tx, account_id, &[contact]).await?
+        }
+        _ => HashMap::new(),
+    };
+    let policy = settings.policy();
+    let none = HashMap::new();
+    let view = View {
+        refusals: &none,
+        settings: &settings,
+        policy: &policy,
+        presence,
+        profiles: &profiles,
+        helpers: &helpers,
+        labels: &HashMap::new(),
+        languages: &HashMap::new(),
+        has_words: &std::collections::HashSet::new(),
+    };
+    // The call stands for itself in the snapshot, apart from any conversation's id.
+    let waiting = Waiting {
+        id: -call.call_id,
+        inbox_id: call.inbox_id,
+        team_id: call.team_id,
+        channel_type: throughline_core::model::ChannelType::Voice,
+        priority: None,
+        waiting_since: call.queued_at,
+        contact_id: call.contact_id.unwrap_or(0),
+        inbox_limit: None,
+    };
+    let snapshot = view.snapshot(std::slice::from_ref(&waiting), &candidates);
+    Ok(routing::decide(&snapshot, &policy, now).into_iter().next())
+}
+
 /// The reason as the activity line says it, with names rather than ids.
 async fn reason_words(
     tx: &mut throughline_store::Tx,

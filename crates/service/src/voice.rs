@@ -7,17 +7,21 @@
 
 use serde_json::json;
 use throughline_channels::inbound::InboundSender;
-use throughline_channels::{ChannelAdapter, Inbound, MediaRef, NormalisedInbound, ThreadHints};
+use throughline_channels::{
+    ChannelAdapter, Inbound, MediaRef, NormalisedInbound, PlaceCall, ThreadHints, VoiceCalls,
+};
 use throughline_core::identity::normalize_phone;
 use throughline_core::linking::Evidence;
 use throughline_core::model::Inbox;
 use throughline_core::voice::call::{Call, CallState, Direction};
+use throughline_store::accounts;
 use throughline_store::blob::BlobStore;
-use throughline_store::calls::{self, NewCall};
+use throughline_store::calls::{self, Leg, LegState, NewCall};
 use throughline_store::contacts::{self, ContactKey};
 use throughline_store::{AccountScope, Store, StoreError, conversations};
 
 use crate::inbound::{Ingested, Intake, receive_from_channel};
+use crate::routing::{self, CallInQueue};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -66,6 +70,24 @@ pub async fn find(store: &Store, inbox: &Inbox, provider_id: &str) -> Result<Opt
     let scope = AccountScope::system(inbox.account_id);
     let mut conn = store.read().await?;
     calls::by_provider(&mut conn, &scope, inbox.id, provider_id).await
+}
+
+/// The inbox's call with our id (the agent's leg names it).
+pub async fn by_id(store: &Store, inbox: &Inbox, id: i64) -> Result<Option<Call>> {
+    let scope = AccountScope::system(inbox.account_id);
+    let mut conn = store.read().await?;
+    calls::by_id(&mut conn, &scope, inbox.id, id).await
+}
+
+/// The name of the team a call is for (`None` when it was deleted since).
+pub async fn team_name(store: &Store, call: &Call, team_id: i64) -> Result<Option<String>> {
+    let scope = AccountScope::system(call.account_id);
+    let mut conn = store.read().await?;
+    match throughline_store::teams::get(&mut conn, &scope, team_id).await {
+        Ok(team) => Ok(Some(team.name)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The caller chose `team_id` in the menu (a team deleted since the menu was saved is no
@@ -183,6 +205,291 @@ pub async fn report(
     let scope = AccountScope::system(call.account_id);
     let mut tx = store.begin().await?;
     let applied = calls::report(tx.conn(), &scope, call, state, sequence, duration_seconds).await?;
+    if applied && state.is_final() {
+        calls::end_legs(tx.conn(), &scope, call.id).await?;
+    }
     tx.commit().await?;
     Ok(applied)
+}
+
+/// Where to reach us about an agent's leg (absolute URLs naming the call and the leg).
+pub struct LegUrls {
+    /// Asked for TwiML when the agent picks up.
+    pub answered: String,
+    /// Told how the agent's call went.
+    pub status: String,
+}
+
+/// What a look at the queue did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ring {
+    /// An agent's phone rings for the call already.
+    AlreadyRinging,
+    /// This agent's phone is rung now.
+    Rang { agent_id: i64 },
+    /// Nobody can take it now (the wait goes on).
+    NobodyFree,
+    /// The provider would not ring the agent; the next look tries the next one.
+    Refused { agent_id: i64, reason: String },
+}
+
+/// Agents present in the account as routing sees them.
+pub type Presence = std::collections::HashMap<i64, throughline_core::routing::Presence>;
+
+fn in_queue(call: &Call) -> CallInQueue {
+    CallInQueue {
+        call_id: call.id,
+        inbox_id: call.inbox_id,
+        team_id: call.team_id,
+        contact_id: call.contact_id,
+        queued_at: call.queued_at.unwrap_or(call.started_at),
+        skip: Vec::new(),
+        on_calls: Vec::new(),
+    }
+}
+
+/// Is anyone at work who could take this call (had they no call now)? If not, the caller
+/// leaves a message at once instead of waiting for nobody.
+pub async fn someone_takes_calls(
+    store: &Store,
+    call: &Call,
+    presence: &Presence,
+    now: i64,
+) -> Result<bool> {
+    let scope = AccountScope::system(call.account_id);
+    let mut tx = store.begin().await?;
+    let phones = accounts::member_phones(tx.conn(), &scope).await?;
+    let chosen = routing::choose_for_call(
+        &mut tx,
+        call.account_id,
+        presence,
+        &in_queue(call),
+        &phones,
+        now,
+    )
+    .await?;
+    // Only read: dropped, not committed.
+    drop(tx);
+    Ok(chosen.is_some())
+}
+
+/// A look at the queue for `call` (Twilio asks what the caller hears next): when no agent's
+/// phone rings for it, the next agent the routing rules choose — not one rung for it before —
+/// is rung through the provider. Their leg is recorded before the provider is asked, under
+/// the account's routing lock, so two looks (or two calls) never ring one agent twice.
+pub async fn ring_next_agent(
+    store: &Store,
+    voice_calls: &dyn VoiceCalls,
+    call: &Call,
+    presence: &Presence,
+    ring_seconds: u32,
+    urls: &(dyn Fn(&Leg) -> LegUrls + Sync),
+    now: i64,
+) -> Result<Ring> {
+    let scope = AccountScope::system(call.account_id);
+    let mut tx = store.begin().await?;
+    throughline_store::routing::lock_account(&mut tx, call.account_id).await?;
+    calls::queued(tx.conn(), &scope, call.id, now).await?;
+    // A leg whose provider never reported back rings no longer.
+    let lost = now - (i64::from(ring_seconds) + LOST_LEG_GRACE_SECONDS) * 1000;
+    calls::expire_ringing(tx.conn(), &scope, call.id, lost).await?;
+    if calls::ringing_leg(tx.conn(), &scope, call.id)
+        .await?
+        .is_some()
+    {
+        tx.commit().await?;
+        return Ok(Ring::AlreadyRinging);
+    }
+    let mut waiting = in_queue(call);
+    waiting.queued_at = call.queued_at.unwrap_or(now);
+    waiting.skip = calls::legs(tx.conn(), &scope, call.id)
+        .await?
+        .iter()
+        .filter_map(|l| l.agent_id)
+        .collect();
+    waiting.on_calls = calls::agents_on_calls(tx.conn(), &scope).await?;
+    let phones = accounts::member_phones(tx.conn(), &scope).await?;
+    let Some(decision) =
+        routing::choose_for_call(&mut tx, call.account_id, presence, &waiting, &phones, now)
+            .await?
+    else {
+        tx.commit().await?;
+        return Ok(Ring::NobodyFree);
+    };
+    let agent_id = decision.agent;
+    let Some(leg) = calls::ring(tx.conn(), &scope, call.id, agent_id, now).await? else {
+        tx.commit().await?;
+        return Ok(Ring::AlreadyRinging);
+    };
+    tx.commit().await?;
+    let Some(phone) = phones.get(&agent_id) else {
+        return Ok(Ring::NobodyFree);
+    };
+    let to_reach = urls(&leg);
+    let placed = voice_calls
+        .place_call(&PlaceCall {
+            to: phone,
+            from: &call.to,
+            url: &to_reach.answered,
+            status_callback: &to_reach.status,
+            ring_seconds,
+        })
+        .await;
+    let mut tx = store.begin().await?;
+    let outcome = match placed {
+        Ok(provider_id) => {
+            calls::leg_placed(tx.conn(), &scope, leg.id, &provider_id).await?;
+            tracing::info!(
+                call_id = call.id,
+                agent_id,
+                "ringing an agent for a queued call"
+            );
+            Ring::Rang { agent_id }
+        }
+        Err(reason) => {
+            calls::move_leg(
+                tx.conn(),
+                &scope,
+                leg.id,
+                &[LegState::Ringing],
+                LegState::Failed,
+            )
+            .await?;
+            tracing::warn!(call_id = call.id, agent_id, %reason, "the provider would not ring an agent");
+            Ring::Refused { agent_id, reason }
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Seconds past the ring time after which a leg the provider said nothing about is missed.
+const LOST_LEG_GRACE_SECONDS: i64 = 30;
+
+/// The leg `leg_id` of `call`, if it is the provider's call `provider_id` (a leg the provider
+/// has not named yet takes the name).
+async fn leg_of(
+    tx: &mut throughline_store::Tx,
+    scope: &AccountScope,
+    call: &Call,
+    leg_id: i64,
+    provider_id: &str,
+) -> Result<Option<Leg>> {
+    let Some(leg) = calls::legs(tx.conn(), scope, call.id)
+        .await?
+        .into_iter()
+        .find(|l| l.id == leg_id)
+    else {
+        return Ok(None);
+    };
+    match leg.provider_id.as_deref() {
+        Some(p) if p == provider_id => Ok(Some(leg)),
+        Some(_) => Ok(None),
+        None => {
+            calls::leg_placed(tx.conn(), scope, leg.id, provider_id).await?;
+            Ok(Some(leg))
+        }
+    }
+}
+
+/// The agent pressed the key on their leg: the call is theirs (and the caller's conversation,
+/// when nobody has it) — unless the call ended, someone else took it, or the leg is not this
+/// call's ringing one. Returns the agent when the call is theirs.
+pub async fn agent_takes(
+    store: &Store,
+    call: &Call,
+    leg_id: i64,
+    provider_id: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let scope = AccountScope::system(call.account_id);
+    let mut tx = store.begin().await?;
+    let Some(leg) = leg_of(&mut tx, &scope, call, leg_id, provider_id).await? else {
+        return Ok(None);
+    };
+    let Some(agent_id) = leg.agent_id.filter(|_| leg.state == LegState::Ringing) else {
+        return Ok(None);
+    };
+    if !calls::answered_by(tx.conn(), &scope, call.id, agent_id, now).await? {
+        calls::move_leg(
+            tx.conn(),
+            &scope,
+            leg.id,
+            &[LegState::Ringing],
+            LegState::Missed,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(None);
+    }
+    calls::move_leg(
+        tx.conn(),
+        &scope,
+        leg.id,
+        &[LegState::Ringing],
+        LegState::Accepted,
+    )
+    .await?;
+    if let Some(id) = call.conversation_id {
+        let conversation = conversations::by_internal_id(tx.conn(), &scope, id).await?;
+        if conversation.assignee_id.is_none() {
+            conversations::assign(&mut tx, &scope, &conversation, Some(Some(agent_id)), None)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(call_id = call.id, agent_id, "an agent took a queued call");
+    Ok(Some(agent_id))
+}
+
+/// The provider's report on an agent's leg: one that ends before the agent took the call was
+/// missed (the next look rings the next agent); one that ends after, the agent's part is done.
+pub async fn agent_leg_report(
+    store: &Store,
+    call: &Call,
+    leg_id: i64,
+    provider_id: &str,
+    state: CallState,
+) -> Result<()> {
+    if !state.is_final() {
+        return Ok(());
+    }
+    let scope = AccountScope::system(call.account_id);
+    let mut tx = store.begin().await?;
+    if let Some(leg) = leg_of(&mut tx, &scope, call, leg_id, provider_id).await? {
+        let to = if leg.state == LegState::Accepted {
+            LegState::Done
+        } else {
+            LegState::Missed
+        };
+        calls::move_leg(
+            tx.conn(),
+            &scope,
+            leg.id,
+            &[LegState::Ringing, LegState::Accepted],
+            to,
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The caller left the queue unanswered (hung up, or the wait ran out): a phone still ringing
+/// for them is missed; its provider id is returned so it can be hung up.
+pub async fn left_queue_unanswered(store: &Store, call: &Call) -> Result<Option<String>> {
+    let scope = AccountScope::system(call.account_id);
+    let mut tx = store.begin().await?;
+    let ringing = calls::ringing_leg(tx.conn(), &scope, call.id).await?;
+    if let Some(leg) = &ringing {
+        calls::move_leg(
+            tx.conn(),
+            &scope,
+            leg.id,
+            &[LegState::Ringing],
+            LegState::Missed,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(ringing.and_then(|l| l.provider_id))
 }

@@ -599,3 +599,41 @@ pub async fn deactivated_everywhere(conn: &mut Conn, user_id: i64) -> Result<boo
     };
     Ok(all > 0 && active == 0)
 }
+
+/// The user's own phone (E.164), rung for the calls the queue gives them.
+pub async fn phone_of_unscoped(conn: &mut Conn, user_id: i64) -> Result<Option<String>> {
+    let phone: Option<Option<String>> =
+        sqlx::query_scalar("SELECT phone_number FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(phone.flatten())
+}
+
+/// Sets (or clears) the user's own phone.
+pub async fn set_phone_unscoped(conn: &mut Conn, user_id: i64, phone: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE users SET phone_number = $2, updated_at = $3 WHERE id = $1")
+        .bind(user_id)
+        .bind(phone)
+        .bind(now_ms())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The phones of the account's active members who gave one: user → E.164.
+pub async fn member_phones(
+    conn: &mut Conn,
+    scope: &AccountScope,
+) -> Result<std::collections::HashMap<i64, String>> {
+    let rows = sqlx::query(
+        "SELECT u.id, u.phone_number FROM account_users m JOIN users u ON u.id = m.user_id \
+         WHERE m.account_id = $1 AND m.deactivated_at IS NULL AND u.phone_number IS NOT NULL",
+    )
+    .bind(scope.account_id())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.int("id")?, r.text("phone_number")?)))
+        .collect()
+}

@@ -12,7 +12,7 @@ use crate::sql::SqlBuilder;
 
 const COLUMNS: &str = "id, account_id, inbox_id, conversation_id, contact_id, provider_id, \
      direction, from_address, to_address, state, outcome, team_id, agent_id, started_at, \
-     answered_at, ended_at, duration_seconds, voicemail_message_id, last_sequence, created_at, \
+     queued_at, answered_at, ended_at, duration_seconds, voicemail_message_id, last_sequence, created_at, \
      updated_at";
 
 fn row_call(row: &sqlx::any::AnyRow) -> Result<Call> {
@@ -31,6 +31,7 @@ fn row_call(row: &sqlx::any::AnyRow) -> Result<Call> {
         team_id: row.opt_int("team_id")?,
         agent_id: row.opt_int("agent_id")?,
         started_at: row.int("started_at")?,
+        queued_at: row.opt_int("queued_at")?,
         answered_at: row.opt_int("answered_at")?,
         ended_at: row.opt_int("ended_at")?,
         duration_seconds: row.opt_int("duration_seconds")?,
@@ -105,6 +106,27 @@ pub async fn by_provider(
     .bind(scope.account_id())
     .bind(inbox_id)
     .bind(provider_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(row_call).transpose()
+}
+
+/// The inbox's call with our id.
+pub async fn by_id(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    inbox_id: i64,
+    id: i64,
+) -> Result<Option<Call>> {
+    if !scope.sees_inbox(inbox_id) {
+        return Ok(None);
+    }
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calls WHERE account_id = $1 AND inbox_id = $2 AND id = $3"
+    )))
+    .bind(scope.account_id())
+    .bind(inbox_id)
+    .bind(id)
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(row_call).transpose()
@@ -224,4 +246,269 @@ pub async fn list(
         out.push((row_call(r)?, r.opt_int("conversation_display_id")?));
     }
     Ok(out)
+}
+
+/// The caller entered the queue (the first look at it; later ones keep the first time).
+pub async fn queued(conn: &mut Conn, scope: &AccountScope, id: i64, at: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE calls SET queued_at = $3, updated_at = $3 \
+         WHERE account_id = $1 AND id = $2 AND queued_at IS NULL",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Where an agent's leg of a call is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegState {
+    /// The agent's phone rings (or the provider is being asked to ring it).
+    Ringing,
+    /// The agent took the call.
+    Accepted,
+    /// The agent's part of the call is over.
+    Done,
+    /// Not answered, busy, declined or not taken in time.
+    Missed,
+    /// The provider could not ring the phone.
+    Failed,
+}
+
+impl LegState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ringing => "ringing",
+            Self::Accepted => "accepted",
+            Self::Done => "done",
+            Self::Missed => "missed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Ringing,
+            Self::Accepted,
+            Self::Done,
+            Self::Missed,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == s)
+    }
+}
+
+/// One agent rung for a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leg {
+    pub id: i64,
+    pub call_id: i64,
+    pub agent_id: Option<i64>,
+    /// The provider's id of the agent's call, once it took it.
+    pub provider_id: Option<String>,
+    pub state: LegState,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+const LEG_COLUMNS: &str = "id, call_id, agent_id, provider_id, state, started_at, ended_at";
+
+fn row_leg(row: &sqlx::any::AnyRow) -> Result<Leg> {
+    Ok(Leg {
+        id: row.int("id")?,
+        call_id: row.int("call_id")?,
+        agent_id: row.opt_int("agent_id")?,
+        provider_id: row.opt_text("provider_id")?,
+        state: row.parsed("state", LegState::parse)?,
+        started_at: row.int("started_at")?,
+        ended_at: row.opt_int("ended_at")?,
+    })
+}
+
+/// Every leg of a call, oldest first.
+pub async fn legs(conn: &mut Conn, scope: &AccountScope, call_id: i64) -> Result<Vec<Leg>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {LEG_COLUMNS} FROM call_legs WHERE account_id = $1 AND call_id = $2 ORDER BY id"
+    )))
+    .bind(scope.account_id())
+    .bind(call_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(row_leg).collect()
+}
+
+/// The agents of the account whose phone rings for a call or who are on one: they are given
+/// no other call.
+pub async fn agents_on_calls(conn: &mut Conn, scope: &AccountScope) -> Result<Vec<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT agent_id FROM call_legs \
+         WHERE account_id = $1 AND state IN ('ringing', 'accepted') AND agent_id IS NOT NULL",
+    )
+    .bind(scope.account_id())
+    .fetch_all(conn)
+    .await?;
+    Ok(ids)
+}
+
+/// A ringing leg started before `before` whose provider never said how it ended counts as
+/// missed, so a lost callback cannot hold a call (or its agent) forever.
+pub async fn expire_ringing(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    call_id: i64,
+    before: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE call_legs SET state = 'missed', ended_at = $4 \
+         WHERE account_id = $1 AND call_id = $2 AND state = 'ringing' AND started_at < $3",
+    )
+    .bind(scope.account_id())
+    .bind(call_id)
+    .bind(before)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Starts ringing `agent_id` for the call: the new leg, or `None` when another leg of the call
+/// rings already (two looks at the queue at once ring one agent).
+pub async fn ring(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    call_id: i64,
+    agent_id: i64,
+    at: i64,
+) -> Result<Option<Leg>> {
+    let inserted = sqlx::query(
+        "INSERT INTO call_legs (account_id, call_id, agent_id, state, started_at) \
+         VALUES ($1, $2, $3, 'ringing', $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(scope.account_id())
+    .bind(call_id)
+    .bind(agent_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(None);
+    }
+    ringing_leg(conn, scope, call_id).await
+}
+
+/// The leg of the call ringing now.
+pub async fn ringing_leg(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    call_id: i64,
+) -> Result<Option<Leg>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {LEG_COLUMNS} FROM call_legs \
+         WHERE account_id = $1 AND call_id = $2 AND state = 'ringing'"
+    )))
+    .bind(scope.account_id())
+    .bind(call_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(row_leg).transpose()
+}
+
+/// The leg of the call the provider knows as `provider_id`.
+pub async fn leg_by_provider(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    call_id: i64,
+    provider_id: &str,
+) -> Result<Option<Leg>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {LEG_COLUMNS} FROM call_legs \
+         WHERE account_id = $1 AND call_id = $2 AND provider_id = $3"
+    )))
+    .bind(scope.account_id())
+    .bind(call_id)
+    .bind(provider_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(row_leg).transpose()
+}
+
+/// The provider took the leg on under `provider_id`.
+pub async fn leg_placed(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    leg_id: i64,
+    provider_id: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE call_legs SET provider_id = $3 WHERE account_id = $1 AND id = $2")
+        .bind(scope.account_id())
+        .bind(leg_id)
+        .bind(provider_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves a leg on from `from` (`false` when it had moved already: a repeated or late report).
+pub async fn move_leg(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    leg_id: i64,
+    from: &[LegState],
+    to: LegState,
+) -> Result<bool> {
+    let mut q = SqlBuilder::new("UPDATE call_legs SET state = ");
+    q.bind(to.as_str());
+    if to != LegState::Accepted {
+        q.push(", ended_at = ").bind(now_ms());
+    }
+    q.push(" WHERE account_id = ").bind(scope.account_id());
+    q.push(" AND id = ").bind(leg_id);
+    let from: Vec<String> = from.iter().map(|s| s.as_str().to_owned()).collect();
+    q.push(" AND state IN ").bind_list(&from);
+    Ok(q.build().execute(conn).await?.rows_affected() == 1)
+}
+
+/// The agent took the call: theirs, answered now — unless it ended or someone took it first.
+pub async fn answered_by(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    call_id: i64,
+    agent_id: i64,
+    at: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE calls SET agent_id = $3, answered_at = $4, updated_at = $4 \
+         WHERE account_id = $1 AND id = $2 AND answered_at IS NULL AND ended_at IS NULL",
+    )
+    .bind(scope.account_id())
+    .bind(call_id)
+    .bind(agent_id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The call is over: a leg still ringing was missed, the agent's part is done. The agents'
+/// legs that went missing (the provider's report lost) free them too.
+pub async fn end_legs(conn: &mut Conn, scope: &AccountScope, call_id: i64) -> Result<()> {
+    let now = now_ms();
+    for (from, to) in [("ringing", "missed"), ("accepted", "done")] {
+        sqlx::query(
+            "UPDATE call_legs SET state = $4, ended_at = $5 \
+             WHERE account_id = $1 AND call_id = $2 AND state = $3",
+        )
+        .bind(scope.account_id())
+        .bind(call_id)
+        .bind(from)
+        .bind(to)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

@@ -75,6 +75,86 @@ impl TwilioAdapter {
     }
 }
 
+impl crate::VoiceCalls for TwilioAdapter {
+    fn place_call<'a>(
+        &'a self,
+        call: &'a crate::PlaceCall<'a>,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let ring = call.ring_seconds.to_string();
+            let form: Vec<(&str, &str)> = vec![
+                ("To", call.to),
+                ("From", call.from),
+                ("Url", call.url),
+                ("Method", "POST"),
+                ("StatusCallback", call.status_callback),
+                ("StatusCallbackMethod", "POST"),
+                ("StatusCallbackEvent", "answered"),
+                ("StatusCallbackEvent", "completed"),
+                ("Timeout", &ring),
+            ];
+            let url = format!(
+                "{}/2010-04-01/Accounts/{}/Calls.json",
+                self.api, self.settings.account_sid
+            );
+            match self.call_api(url, &form).await {
+                SendOutcome::Accepted {
+                    provider_id: Some(sid),
+                    ..
+                } => Ok(sid),
+                SendOutcome::Accepted { .. } => Err("Twilio gave the call no id".into()),
+                other => Err(other
+                    .reason()
+                    .unwrap_or("Twilio refused the call")
+                    .to_owned()),
+            }
+        })
+    }
+
+    fn end_call<'a>(&'a self, provider_id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let url = format!(
+                "{}/2010-04-01/Accounts/{}/Calls/{provider_id}.json",
+                self.api, self.settings.account_sid
+            );
+            // `completed` hangs up a call whether it rings or is answered.
+            match self.call_api(url, &[("Status", "completed")]).await {
+                SendOutcome::Accepted { .. } => Ok(()),
+                other => Err(other.reason().unwrap_or("Twilio refused").to_owned()),
+            }
+        })
+    }
+}
+
+impl TwilioAdapter {
+    /// A form POST to Twilio's Calls API, read like a message send.
+    async fn call_api(&self, url: String, form: &[(&str, &str)]) -> SendOutcome {
+        let encoded = match serde_html_form::to_string(form) {
+            Ok(e) => e,
+            Err(e) => return SendOutcome::permanent(format!("cannot encode the call: {e}")),
+        };
+        send_json(
+            self.authed(self.http.post(url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(encoded),
+            |v| v["sid"].as_str().map(str::to_owned),
+            twilio_error_words,
+        )
+        .await
+    }
+}
+
+/// Twilio's error body in words (`code` and `message`).
+fn twilio_error_words(v: &Value) -> Option<String> {
+    let code = v["code"].as_i64()?;
+    Some(format!(
+        "Twilio error {code}: {}",
+        v["message"]
+            .as_str()
+            .unwrap_or_else(|| error_meaning(&code.to_string()))
+    ))
+}
+
 /// `X-Twilio-Signature` over `url` and the form parameters.
 pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
@@ -354,15 +434,7 @@ impl ChannelAdapter for TwilioAdapter {
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body(encoded),
                 |v| v["sid"].as_str().map(str::to_owned),
-                |v| {
-                    let code = v["code"].as_i64()?;
-                    Some(format!(
-                        "Twilio error {code}: {}",
-                        v["message"]
-                            .as_str()
-                            .unwrap_or_else(|| error_meaning(&code.to_string()))
-                    ))
-                },
+                twilio_error_words,
             )
             .await
         })
@@ -373,6 +445,11 @@ impl ChannelAdapter for TwilioAdapter {
             "{} did not deliver this message: {error}",
             self.medium_name()
         )
+    }
+
+    fn voice(&self) -> Option<&dyn crate::VoiceCalls> {
+        // Voice rides on the number; a WhatsApp sender takes no calls here.
+        (self.settings.medium == TwilioMedium::Sms).then_some(self as &dyn crate::VoiceCalls)
     }
 
     fn reply_rules(&self) -> ReplyRules {

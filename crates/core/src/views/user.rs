@@ -97,6 +97,9 @@ view! {
         /// not turned it on: a browser session may only enrol (`/api/v1/profile/mfa`), and the
         /// access token is not shown until they have.
         pub mfa_enrollment_required: bool,
+        /// Throughline: the user's own phone (E.164), rung for the phone calls the queue
+        /// gives them.
+        pub phone_number: Option<String>,
     }
 
     /// An invitation as the invited user sees it in their profile.

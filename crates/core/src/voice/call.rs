@@ -165,6 +165,8 @@ pub struct Call {
     pub team_id: Option<i64>,
     pub agent_id: Option<i64>,
     pub started_at: Millis,
+    /// When the caller entered the queue for an agent.
+    pub queued_at: Option<Millis>,
     pub answered_at: Option<Millis>,
     pub ended_at: Option<Millis>,
     /// Seconds, as the provider counts them.

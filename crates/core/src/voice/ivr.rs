@@ -14,6 +14,18 @@ use crate::validate::{FieldError, optional_text};
 pub const LANGUAGES: [(&str, &str); 3] = [("en", "en-US"), ("pt-BR", "pt-BR"), ("pl", "pl-PL")];
 pub const DEFAULT_VOICEMAIL_SECONDS: u32 = 120;
 pub const MAX_VOICEMAIL_SECONDS: u32 = 600;
+/// How long a caller waits for an agent before voicemail (0: no queue, voicemail at once).
+pub const DEFAULT_QUEUE_WAIT_SECONDS: u32 = 180;
+pub const MAX_QUEUE_WAIT_SECONDS: u32 = 1_800;
+/// How long an agent's phone rings before the call is offered to the next agent.
+pub const DEFAULT_AGENT_RING_SECONDS: u32 = 20;
+const AGENT_RING_SECONDS: std::ops::RangeInclusive<u64> = 10..=60;
+/// Silence between two looks at the queue when there is no hold music: an agent who frees up
+/// is rung within this many seconds.
+pub const HOLD_PAUSE_SECONDS: u8 = 8;
+/// The position is told about once a minute, not at every look.
+const ANNOUNCE_EVERY_SECONDS: u32 = 60;
+const MAX_URL: usize = 2_000;
 const MAX_TEXT: usize = 1_000;
 /// Keys a caller may press in the menu.
 const MENU_KEYS: &str = "123456789";
@@ -43,10 +55,29 @@ pub struct VoiceSettings {
     pub menu: Vec<MenuOption>,
     #[serde(default = "default_voicemail")]
     pub voicemail_max_seconds: u32,
+    /// How long a caller waits in the queue for an agent before voicemail; 0: no queue.
+    #[serde(default = "default_queue_wait")]
+    pub queue_max_wait_seconds: u32,
+    /// How long each agent's phone rings before the next agent's.
+    #[serde(default = "default_agent_ring")]
+    pub agent_ring_seconds: u32,
+    /// What callers hear while they wait (an audio file Twilio can fetch); silence between
+    /// position announcements when absent. Played whole before each look at the queue, so a
+    /// short loop keeps the wait for a freed agent short.
+    #[serde(default)]
+    pub hold_music_url: Option<String>,
 }
 
 fn default_voicemail() -> u32 {
     DEFAULT_VOICEMAIL_SECONDS
+}
+
+fn default_queue_wait() -> u32 {
+    DEFAULT_QUEUE_WAIT_SECONDS
+}
+
+fn default_agent_ring() -> u32 {
+    DEFAULT_AGENT_RING_SECONDS
 }
 
 impl Default for VoiceSettings {
@@ -56,7 +87,33 @@ impl Default for VoiceSettings {
             greeting: BTreeMap::new(),
             menu: Vec::new(),
             voicemail_max_seconds: DEFAULT_VOICEMAIL_SECONDS,
+            queue_max_wait_seconds: DEFAULT_QUEUE_WAIT_SECONDS,
+            agent_ring_seconds: DEFAULT_AGENT_RING_SECONDS,
+            hold_music_url: None,
         }
+    }
+}
+
+/// A whole number of seconds within `range` (absent: `default`).
+fn seconds(
+    raw: &Value,
+    field: &str,
+    range: std::ops::RangeInclusive<u64>,
+    default: u32,
+) -> Result<u32, FieldError> {
+    match raw {
+        Value::Null => Ok(default),
+        v => v
+            .as_u64()
+            .filter(|s| range.contains(s))
+            .and_then(|s| u32::try_from(s).ok())
+            .ok_or_else(|| {
+                let name = field.trim_start_matches("voice.");
+                invalid(
+                    field,
+                    format!("{name} is from {} to {}", range.start(), range.end()),
+                )
+            }),
     }
 }
 
@@ -144,24 +201,49 @@ impl VoiceSettings {
                 ));
             }
         }
-        let voicemail_max_seconds = match &raw["voicemail_max_seconds"] {
-            Value::Null => DEFAULT_VOICEMAIL_SECONDS,
-            v => v
-                .as_u64()
-                .filter(|s| (10..=u64::from(MAX_VOICEMAIL_SECONDS)).contains(s))
-                .map(|s| s as u32)
-                .ok_or_else(|| {
-                    invalid(
-                        "voice.voicemail_max_seconds",
-                        format!("voicemail_max_seconds is from 10 to {MAX_VOICEMAIL_SECONDS}"),
-                    )
-                })?,
+        let voicemail_max_seconds = seconds(
+            &raw["voicemail_max_seconds"],
+            "voice.voicemail_max_seconds",
+            10..=u64::from(MAX_VOICEMAIL_SECONDS),
+            DEFAULT_VOICEMAIL_SECONDS,
+        )?;
+        let queue_max_wait_seconds = seconds(
+            &raw["queue_max_wait_seconds"],
+            "voice.queue_max_wait_seconds",
+            0..=u64::from(MAX_QUEUE_WAIT_SECONDS),
+            DEFAULT_QUEUE_WAIT_SECONDS,
+        )?;
+        let agent_ring_seconds = seconds(
+            &raw["agent_ring_seconds"],
+            "voice.agent_ring_seconds",
+            AGENT_RING_SECONDS,
+            DEFAULT_AGENT_RING_SECONDS,
+        )?;
+        let hold_music_url = match &raw["hold_music_url"] {
+            Value::Null => None,
+            Value::String(u) if u.trim().is_empty() => None,
+            Value::String(u)
+                if u.len() <= MAX_URL
+                    && (u.starts_with("https://") || u.starts_with("http://"))
+                    && !u.chars().any(char::is_whitespace) =>
+            {
+                Some(u.clone())
+            }
+            _ => {
+                return Err(invalid(
+                    "voice.hold_music_url",
+                    "hold_music_url is an http or https address of an audio file",
+                ));
+            }
         };
         Ok(Self {
             language,
             greeting,
             menu,
             voicemail_max_seconds,
+            queue_max_wait_seconds,
+            agent_ring_seconds,
+            hold_music_url,
         })
     }
 
@@ -200,6 +282,10 @@ pub struct Urls {
     pub recorded: String,
     /// The recording's file is ready (`recordingStatusCallback`).
     pub recording: String,
+    /// What a queued caller hears next (`<Enqueue waitUrl>`).
+    pub wait: String,
+    /// The caller left the queue (`<Enqueue action>`).
+    pub left_queue: String,
 }
 
 /// The words the IVR says, per language.
@@ -210,6 +296,15 @@ pub struct Words {
     pub voicemail: &'static str,
     pub not_an_option: &'static str,
     pub goodbye: &'static str,
+    pub position: &'static str,
+    pub hold: &'static str,
+    pub nobody: &'static str,
+    pub busy: &'static str,
+    pub whisper: &'static str,
+    pub whisper_team: &'static str,
+    pub press_to_take: &'static str,
+    pub connecting: &'static str,
+    pub gone: &'static str,
 }
 
 pub fn words(language: &str) -> &'static Words {
@@ -227,6 +322,15 @@ const EN: Words = Words {
     voicemail: "Please leave a message after the tone, and we will call you back.",
     not_an_option: "Sorry, that is not an option.",
     goodbye: "Thank you. Goodbye.",
+    position: "You are number {n} in line.",
+    hold: "Please stay on the line; someone will be with you shortly.",
+    nobody: "No one can take your call right now.",
+    busy: "Sorry, everyone is still busy.",
+    whisper: "A call from {from}.",
+    whisper_team: "For {team}.",
+    press_to_take: "Press 1 to take it.",
+    connecting: "Connecting.",
+    gone: "This call has ended or was taken by someone else.",
 };
 const PT_BR: Words = Words {
     greeting: "Obrigado por ligar para {name}.",
@@ -235,6 +339,15 @@ const PT_BR: Words = Words {
     voicemail: "Deixe sua mensagem após o sinal e retornaremos a ligação.",
     not_an_option: "Desculpe, essa opção não existe.",
     goodbye: "Obrigado. Até logo.",
+    position: "Você é o número {n} na fila.",
+    hold: "Por favor, aguarde na linha; logo alguém vai atender.",
+    nobody: "No momento ninguém pode atender sua ligação.",
+    busy: "Desculpe, todos continuam ocupados.",
+    whisper: "Ligação de {from}.",
+    whisper_team: "Para {team}.",
+    press_to_take: "Tecle 1 para atender.",
+    connecting: "Conectando.",
+    gone: "Esta ligação terminou ou foi atendida por outra pessoa.",
 };
 const PL: Words = Words {
     greeting: "Dziękujemy za telefon do {name}.",
@@ -243,11 +356,35 @@ const PL: Words = Words {
     voicemail: "Zostaw wiadomość po sygnale, a oddzwonimy.",
     not_an_option: "Niestety, nie ma takiej opcji.",
     goodbye: "Dziękujemy. Do widzenia.",
+    position: "Jesteś {n}. w kolejce.",
+    hold: "Prosimy pozostać na linii; zaraz ktoś się zgłosi.",
+    nobody: "Obecnie nikt nie może odebrać połączenia.",
+    busy: "Niestety, wszyscy są nadal zajęci.",
+    whisper: "Połączenie od {from}.",
+    whisper_team: "Sprawa: {team}.",
+    press_to_take: "Naciśnij 1, aby odebrać.",
+    connecting: "Łączę.",
+    gone: "To połączenie zakończyło się lub odebrał je ktoś inny.",
 };
 
+/// Where a caller goes once the IVR has done its part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Onward<'a> {
+    /// Into this queue: someone who can take calls is at work.
+    Queue(&'a str),
+    /// Nobody can take calls now (or the inbox has no queue): voicemail.
+    Voicemail,
+}
+
 /// What a caller hears first: the greeting, then — open with a menu — the menu waiting for a
-/// key; closed, or without a menu, voicemail.
-pub fn answer(s: &VoiceSettings, inbox_name: &str, open_now: bool, urls: &Urls) -> Vec<Verb> {
+/// key; open without a menu, `onward`; closed, voicemail.
+pub fn answer(
+    s: &VoiceSettings,
+    inbox_name: &str,
+    open_now: bool,
+    onward: Onward<'_>,
+    urls: &Urls,
+) -> Vec<Verb> {
     let w = words(&s.language);
     let greeting = s
         .greeting
@@ -259,7 +396,7 @@ pub fn answer(s: &VoiceSettings, inbox_name: &str, open_now: bool, urls: &Urls) 
         verbs.push(s.say(w.closed));
         verbs.extend(voicemail(s, urls));
     } else if s.menu.is_empty() {
-        verbs.extend(voicemail(s, urls));
+        verbs.extend(to_people(s, onward, urls));
     } else {
         verbs.extend(menu(s, urls));
     }
@@ -321,6 +458,108 @@ pub fn goodbye(s: &VoiceSettings) -> Vec<Verb> {
     vec![s.say(words(&s.language).goodbye), Verb::Hangup]
 }
 
+/// The caller is through the menu (or there is none): into the queue, or — nobody can take
+/// calls now, or the inbox has no queue — said so, and voicemail.
+pub fn to_people(s: &VoiceSettings, onward: Onward<'_>, urls: &Urls) -> Vec<Verb> {
+    match onward {
+        Onward::Queue(name) if s.queue_max_wait_seconds > 0 => vec![Verb::Enqueue {
+            name: name.to_owned(),
+            action: urls.left_queue.clone(),
+            wait_url: urls.wait.clone(),
+        }],
+        Onward::Queue(_) => voicemail(s, urls),
+        Onward::Voicemail => {
+            let mut verbs = vec![s.say(words(&s.language).nobody)];
+            verbs.extend(voicemail(s, urls));
+            verbs
+        }
+    }
+}
+
+/// What a queued caller hears until Twilio looks again: their place now and then, the hold
+/// music or a short silence. `position` is Twilio's `QueuePosition`, `waited` its `QueueTime`.
+pub fn hold(s: &VoiceSettings, position: Option<u32>, waited: u32) -> Vec<Verb> {
+    let w = words(&s.language);
+    let step = u32::from(HOLD_PAUSE_SECONDS);
+    let mut verbs = Vec::new();
+    let announce = waited < step || waited % ANNOUNCE_EVERY_SECONDS < step;
+    if announce && let Some(n) = position.filter(|n| *n > 0) {
+        verbs.push(s.say(w.position.replace("{n}", &n.to_string())));
+        verbs.push(s.say(w.hold));
+    }
+    match &s.hold_music_url {
+        Some(url) => verbs.push(Verb::Play { url: url.clone() }),
+        None => verbs.push(Verb::Pause {
+            seconds: HOLD_PAUSE_SECONDS,
+        }),
+    }
+    verbs
+}
+
+/// The wait is over with nobody free: out of the queue (its action then takes a message).
+pub fn give_up_waiting() -> Vec<Verb> {
+    vec![Verb::Leave]
+}
+
+/// Out of the queue unanswered: said so, and voicemail.
+pub fn overflow(s: &VoiceSettings, urls: &Urls) -> Vec<Verb> {
+    let mut verbs = vec![s.say(words(&s.language).busy)];
+    verbs.extend(voicemail(s, urls));
+    verbs
+}
+
+/// What the agent hears when they pick up: who calls (digit by digit) and for which team,
+/// and the key that takes the call. Silence hangs up, so an agent's own voicemail picking up
+/// never takes a caller: the call goes to the next agent.
+pub fn whisper(s: &VoiceSettings, from: &str, team: Option<&str>, accept: &str) -> Vec<Verb> {
+    let w = words(&s.language);
+    let spoken: String = from
+        .chars()
+        .filter(char::is_ascii_digit)
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ");
+    // A withheld number is not read out.
+    let mut prompt = Vec::new();
+    if !spoken.is_empty() {
+        prompt.push(s.say(w.whisper.replace("{from}", &spoken)));
+    }
+    if let Some(team) = team {
+        prompt.push(s.say(w.whisper_team.replace("{team}", team)));
+    }
+    prompt.push(s.say(w.press_to_take));
+    vec![
+        Verb::Gather {
+            action: accept.to_owned(),
+            num_digits: 1,
+            timeout_seconds: 8,
+            language: s.twilio_language().into(),
+            speech: false,
+            prompt,
+        },
+        Verb::Hangup,
+    ]
+}
+
+/// The agent took the call: bridged to the caller waiting in `queue`; when either hangs up,
+/// the agent's call ends.
+pub fn connect_agent(s: &VoiceSettings, queue: &str) -> Vec<Verb> {
+    vec![
+        s.say(words(&s.language).connecting),
+        Verb::Dial {
+            action: None,
+            timeout_seconds: 10,
+            caller_id: None,
+            target: super::twiml::DialTarget::Queue(queue.to_owned()),
+        },
+    ]
+}
+
+/// The agent picked up a call that is over or was taken by someone else.
+pub fn call_gone(s: &VoiceSettings) -> Vec<Verb> {
+    vec![s.say(words(&s.language).gone), Verb::Hangup]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +570,8 @@ mod tests {
             menu: "m".into(),
             recorded: "r".into(),
             recording: "c".into(),
+            wait: "w".into(),
+            left_queue: "l".into(),
         }
     }
 
@@ -360,6 +601,23 @@ mod tests {
                 "voice.voicemail_max_seconds",
             ),
             (json!("on"), "voice"),
+            (
+                json!({"queue_max_wait_seconds": 1801}),
+                "voice.queue_max_wait_seconds",
+            ),
+            (
+                json!({"queue_max_wait_seconds": -1}),
+                "voice.queue_max_wait_seconds",
+            ),
+            (json!({"agent_ring_seconds": 5}), "voice.agent_ring_seconds"),
+            (
+                json!({"hold_music_url": "javascript:alert(1)"}),
+                "voice.hold_music_url",
+            ),
+            (
+                json!({"hold_music_url": "https://x/a b.mp3"}),
+                "voice.hold_music_url",
+            ),
         ] {
             assert_eq!(
                 VoiceSettings::from_json(&raw).unwrap_err().field,
@@ -374,7 +632,7 @@ mod tests {
 
     #[test]
     fn an_open_inbox_greets_and_offers_its_menu_in_its_language() {
-        let verbs = answer(&settings(), "Loja", true, &urls());
+        let verbs = answer(&settings(), "Loja", true, Onward::Voicemail, &urls());
         assert_eq!(
             verbs[0],
             Verb::Say {
@@ -407,7 +665,7 @@ mod tests {
 
     #[test]
     fn a_closed_inbox_takes_a_message() {
-        let verbs = answer(&settings(), "Loja", false, &urls());
+        let verbs = answer(&settings(), "Loja", false, Onward::Queue("q"), &urls());
         assert!(verbs.iter().all(|v| !matches!(v, Verb::Gather { .. })));
         assert_eq!(
             verbs[1],
@@ -439,5 +697,118 @@ mod tests {
                 .any(|v| matches!(v, Verb::Gather { .. }))
         );
         assert_eq!(goodbye(&settings()).last(), Some(&Verb::Hangup));
+    }
+
+    #[test]
+    fn through_the_menu_a_caller_queues_when_someone_takes_calls() {
+        let s = settings();
+        assert_eq!(
+            to_people(&s, Onward::Queue("call-CA1"), &urls()),
+            vec![Verb::Enqueue {
+                name: "call-CA1".into(),
+                action: "l".into(),
+                wait_url: "w".into()
+            }]
+        );
+        let nobody = to_people(&s, Onward::Voicemail, &urls());
+        assert_eq!(
+            nobody[0],
+            Verb::Say {
+                text: "No momento ninguém pode atender sua ligação.".into(),
+                language: "pt-BR".into()
+            }
+        );
+        assert!(matches!(nobody.last(), Some(Verb::Record { .. })));
+        // An inbox without a queue takes a message even when agents are at work.
+        let no_queue = VoiceSettings {
+            queue_max_wait_seconds: 0,
+            ..s
+        };
+        assert!(matches!(
+            to_people(&no_queue, Onward::Queue("q"), &urls()).last(),
+            Some(Verb::Record { .. })
+        ));
+        // Without a menu, the greeting leads straight to the queue.
+        let plain = VoiceSettings::default();
+        let verbs = answer(&plain, "Shop", true, Onward::Queue("q"), &urls());
+        assert!(matches!(verbs[1], Verb::Enqueue { .. }), "{verbs:?}");
+    }
+
+    #[test]
+    fn the_place_in_line_is_told_at_first_and_about_once_a_minute() {
+        let s = VoiceSettings::default();
+        let first = hold(&s, Some(2), 0);
+        assert_eq!(
+            first[0],
+            Verb::Say {
+                text: "You are number 2 in line.".into(),
+                language: "en-US".into()
+            }
+        );
+        assert_eq!(
+            first.last(),
+            Some(&Verb::Pause {
+                seconds: HOLD_PAUSE_SECONDS
+            })
+        );
+        assert_eq!(hold(&s, Some(2), 20).len(), 1, "only the pause in between");
+        assert_eq!(hold(&s, Some(1), 61).len(), 3, "told again after a minute");
+        let music = VoiceSettings {
+            hold_music_url: Some("https://cdn/hold.mp3".into()),
+            ..s
+        };
+        assert_eq!(
+            hold(&music, None, 30),
+            vec![Verb::Play {
+                url: "https://cdn/hold.mp3".into()
+            }]
+        );
+        assert_eq!(give_up_waiting(), vec![Verb::Leave]);
+        assert!(matches!(
+            overflow(&music, &urls()).last(),
+            Some(Verb::Record { .. })
+        ));
+    }
+
+    #[test]
+    fn an_agent_hears_who_calls_and_takes_the_call_with_a_key() {
+        let s = settings();
+        let verbs = whisper(&s, "+55 11 9876", Some("Vendas"), "accept");
+        let Verb::Gather {
+            action,
+            num_digits,
+            prompt,
+            ..
+        } = &verbs[0]
+        else {
+            panic!("{verbs:?}")
+        };
+        assert_eq!((action.as_str(), *num_digits), ("accept", 1));
+        assert_eq!(
+            prompt[0],
+            Verb::Say {
+                text: "Ligação de 5 5 1 1 9 8 7 6.".into(),
+                language: "pt-BR".into()
+            }
+        );
+        assert_eq!(
+            prompt[1],
+            Verb::Say {
+                text: "Para Vendas.".into(),
+                language: "pt-BR".into()
+            }
+        );
+        assert_eq!(verbs.last(), Some(&Verb::Hangup), "silence is no answer");
+        let connect = connect_agent(&s, "call-CA1");
+        assert_eq!(
+            connect[1],
+            Verb::Dial {
+                action: None,
+                timeout_seconds: 10,
+                caller_id: None,
+                target: super::super::twiml::DialTarget::Queue("call-CA1".into())
+            }
+        );
+        assert_eq!(call_gone(&s).last(), Some(&Verb::Hangup));
     }
 }

@@ -38,6 +38,33 @@ pub enum Verb {
         url: String,
     },
     Hangup,
+    /// The caller waits in the queue `name`: `wait_url` is asked what they hear (again each
+    /// time it runs out), `action` is told how they left (`QueueResult`).
+    Enqueue {
+        name: String,
+        action: String,
+        wait_url: String,
+    },
+    /// Out of the queue (in a wait document): the `<Enqueue>` action says what comes next.
+    Leave,
+    /// Connects this call to `target`; `action` hears how it ended (`DialCallStatus`); without
+    /// one the call goes on after the `<Dial>` (here: ends).
+    Dial {
+        action: Option<String>,
+        timeout_seconds: u8,
+        /// The number the callee sees (a `Number` target's).
+        caller_id: Option<String>,
+        target: DialTarget,
+    },
+}
+
+/// What a `<Dial>` connects to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DialTarget {
+    /// The caller waiting in this queue.
+    Queue(String),
+    /// A phone number (E.164).
+    Number(String),
 }
 
 /// `<?xml…?><Response>…</Response>` of `verbs`.
@@ -103,6 +130,38 @@ fn write_verb(out: &mut String, verb: &Verb) {
             let _ = write!(out, r#"<Redirect method="POST">{}</Redirect>"#, escape(url));
         }
         Verb::Hangup => out.push_str("<Hangup/>"),
+        Verb::Enqueue {
+            name,
+            action,
+            wait_url,
+        } => {
+            let _ = write!(
+                out,
+                r#"<Enqueue action="{}" method="POST" waitUrl="{}" waitUrlMethod="POST">{}</Enqueue>"#,
+                escape(action),
+                escape(wait_url),
+                escape(name)
+            );
+        }
+        Verb::Leave => out.push_str("<Leave/>"),
+        Verb::Dial {
+            action,
+            timeout_seconds,
+            caller_id,
+            target,
+        } => {
+            let _ = write!(out, r#"<Dial timeout="{timeout_seconds}""#);
+            if let Some(action) = action {
+                let _ = write!(out, r#" action="{}" method="POST""#, escape(action));
+            }
+            if let Some(id) = caller_id {
+                let _ = write!(out, r#" callerId="{}""#, escape(id));
+            }
+            let _ = match target {
+                DialTarget::Queue(name) => write!(out, "><Queue>{}</Queue></Dial>", escape(name)),
+                DialTarget::Number(n) => write!(out, "><Number>{}</Number></Dial>", escape(n)),
+            };
+        }
     }
 }
 
@@ -185,5 +244,35 @@ mod tests {
             Verb::Hangup,
         ]);
         assert!(xml.contains(r#"<Record action="a" method="POST" maxLength="120" playBeep="true" recordingStatusCallback="b" recordingStatusCallbackMethod="POST"/><Hangup/>"#));
+    }
+
+    #[test]
+    fn queue_verbs() {
+        let xml = response(&[
+            Verb::Enqueue {
+                name: "call-CA1".into(),
+                action: "l?x=1&y=2".into(),
+                wait_url: "w".into(),
+            },
+            Verb::Leave,
+            Verb::Dial {
+                action: None,
+                timeout_seconds: 20,
+                caller_id: None,
+                target: DialTarget::Queue("call-<CA1>".into()),
+            },
+            Verb::Dial {
+                action: Some("d".into()),
+                timeout_seconds: 30,
+                caller_id: Some("+4812".into()),
+                target: DialTarget::Number("+5511".into()),
+            },
+        ]);
+        assert!(xml.contains(r#"<Enqueue action="l?x=1&amp;y=2" method="POST" waitUrl="w" waitUrlMethod="POST">call-CA1</Enqueue><Leave/>"#), "{xml}");
+        assert!(
+            xml.contains(r#"<Dial timeout="20"><Queue>call-&lt;CA1&gt;</Queue></Dial>"#),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"<Dial timeout="30" action="d" method="POST" callerId="+4812"><Number>+5511</Number></Dial>"#), "{xml}");
     }
 }

@@ -364,6 +364,7 @@ pub(crate) async fn profile_view(
         auth::current_token(conn, store.key(), TokenOwner::User(user.id)).await?
     };
     let first = memberships.first();
+    let phone_number = accounts::phone_of_unscoped(conn, user.id).await?;
     Ok(ProfileView {
         id: user.id,
         access_token: token,
@@ -409,6 +410,7 @@ pub(crate) async fn profile_view(
             .collect(),
         mfa_enabled,
         mfa_enrollment_required,
+        phone_number,
     })
 }
 
@@ -441,6 +443,9 @@ struct ProfileFields {
     message_signature: Option<String>,
     /// en, pt-BR or pl: the web app's language.
     locale: Option<String>,
+    /// Throughline: the phone (international, with its country code) rung when the call queue
+    /// gives this user a call; "" clears it.
+    phone_number: Option<String>,
     /// online, busy or offline: in `account_id`, else in every account of the user
     /// (Chatwoot's profile `availability`).
     availability: Option<String>,
@@ -508,7 +513,27 @@ async fn update_profile(
         }
         changes.locale = Some(Some(locale));
     }
+    let phone = match f.phone_number.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        // An agent's phone is rung from anywhere: the number carries its country code.
+        Some(raw) => Some(Some(
+            throughline_core::identity::normalize_phone(raw, None)
+                .ok()
+                .filter(|_| raw.starts_with('+'))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "phone_number",
+                        "invalid",
+                        "phone_number is an international number with its country code, like +48 601 234 567",
+                    )
+                })?,
+        )),
+    };
     let mut tx = state.store.begin().await?;
+    if let Some(phone) = phone {
+        accounts::set_phone_unscoped(tx.conn(), user.id, phone.as_deref()).await?;
+    }
     if let Some(new_password) = f.password {
         let current = f.current_password.unwrap_or_default();
         let hash = accounts::password_hash_unscoped(tx.conn(), user.id)

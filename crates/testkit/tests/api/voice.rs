@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use throughline_testkit::twilio_voice::{FakeTwilioVoice, Reached, Tamper};
+use throughline_testkit::twilio_voice::{self, FakeTwilioVoice, Reached, Tamper};
+use throughline_testkit::ws::WsClient;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
 
 use crate::messaging::twilio::{
@@ -19,6 +20,8 @@ on_both_databases!(
     an_abandoned_call_settles_whatever_order_its_reports_arrive_in,
     a_closed_inbox_takes_a_message_at_once,
     a_voicemail_goes_to_people_not_to_the_faq_bot,
+    a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_the_caller,
+    a_call_nobody_takes_overflows_to_voicemail_and_one_hung_up_in_the_queue_is_abandoned,
 );
 
 const CALLER: &str = "+5511987654321";
@@ -413,4 +416,290 @@ async fn a_voicemail_goes_to_people_not_to_the_faq_bot(b: Backend) {
                 .contains("Como ouvir")),
         "the bot did not answer it: {all}"
     );
+}
+
+const ANA_PHONE: &str = "+48601000001";
+const BRUNO_PHONE: &str = "+48601000002";
+
+/// An agent of the account who gave their phone, at work (their socket open, online).
+async fn agent_at_work(t: &TestApp, email: &str, phone: &str) -> (i64, WsClient) {
+    let (id, token) = t.agent(email, "agent").await;
+    let set = t
+        .call(
+            "PUT",
+            "/api/v1/profile",
+            Some(&token),
+            Some(json!({"phone_number": phone})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let ws = crate::routing::online(t, &token).await;
+    (id, ws)
+}
+
+/// The phone inbox with `voice` settings, its agents as members; auto-assignment off so the
+/// caller's SMS conversation waits for whoever takes the call.
+async fn phone_inbox(t: &TestApp, agents: &[i64], voice: Value) -> Value {
+    let inbox = twilio_inbox(t, "sms").await;
+    t.post(
+        &t.acc("/inbox_members"),
+        json!({"inbox_id": inbox["id"], "user_ids": agents}),
+    )
+    .await;
+    let set = t
+        .admin(
+            "PATCH",
+            &t.acc(&format!("/inboxes/{}", inbox["id"])),
+            Some(json!({"enable_auto_assignment": false, "voice": voice})),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    inbox
+}
+
+async fn a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_the_caller(
+    b: Backend,
+) {
+    let (t, voice) = app(b).await;
+    let (ana, _ana_ws) = agent_at_work(&t, "ana@acme.test", ANA_PHONE).await;
+    let (bruno, _bruno_ws) = agent_at_work(&t, "bruno@acme.test", BRUNO_PHONE).await;
+    let team = t.post(&t.acc("/teams"), json!({"name": "Suporte"})).await;
+    t.post(
+        &t.acc(&format!("/teams/{}/team_members", team["id"])),
+        json!({"user_ids": [ana, bruno]}),
+    )
+    .await;
+    phone_inbox(
+        &t,
+        &[ana, bruno],
+        json!({"menu": [{"digit": 1, "team_id": team["id"], "label": {"en": "support"}}],
+               "queue_max_wait_seconds": 120, "agent_ring_seconds": 15}),
+    )
+    .await;
+    twilio_post(
+        &t,
+        "/twilio/callback",
+        &sms("SM1", CALLER, "My order is late"),
+        None,
+    )
+    .await
+    .expect(200);
+    let conversation = t
+        .eventually(WAIT, "the SMS conversation", || async {
+            t.get(&t.acc("/conversations")).await["data"]["payload"][0]["id"].as_i64()
+        })
+        .await;
+
+    let mut caller = voice.call(&voice_url(&t), Some(&status_url(&t)), CALLER, OUR_NUMBER);
+    caller.ring().await;
+    let Reached::Gather { .. } = caller.run().await else {
+        panic!("the menu: {:?}", caller.said())
+    };
+    caller.press("1").await;
+    let Reached::Queued { name, .. } = caller.run().await else {
+        panic!("the queue: {:?}", caller.said())
+    };
+    assert_eq!(name, format!("call-{}", caller.sid()));
+
+    // The first look rings one agent of the team, from our number, for the ring time.
+    let Reached::Queued { .. } = caller.wait(1, 0).await else {
+        panic!("still waiting: {:?}", caller.said())
+    };
+    assert!(
+        caller
+            .said()
+            .iter()
+            .any(|(_, s)| s == "You are number 1 in line."),
+        "{:?}",
+        caller.said()
+    );
+    let placed = voice.placed();
+    assert_eq!(placed.len(), 1, "{placed:?}");
+    let first = placed[0].clone();
+    assert!([ANA_PHONE, BRUNO_PHONE].contains(&first.to.as_str()));
+    assert_eq!(first.from, OUR_NUMBER);
+    assert_eq!(first.timeout, Some(15));
+    assert!(first.status_events.contains(&"completed".to_owned()));
+    // Another look while that phone rings rings nobody else.
+    caller.wait(1, 8).await;
+    assert_eq!(voice.placed().len(), 1, "one phone rings at a time");
+
+    // A forged report on the agent's leg is refused; a real "no answer" moves the call on.
+    let mut first_leg = voice.outbound(&first);
+    first_leg.tamper_next(Tamper::WrongSignature);
+    let forged = first_leg.status("no-answer", 1, None).await;
+    assert!(matches!(forged.status, 401 | 403), "{}", forged.status);
+    assert_eq!(voice.placed().len(), 1);
+    let missed = first_leg.status("no-answer", 2, None).await;
+    assert_eq!(missed.status, 204, "{}", missed.body);
+    caller.wait(1, 16).await;
+    let placed = voice.placed();
+    assert_eq!(placed.len(), 2, "the next agent is rung: {placed:?}");
+    let second = placed[1].clone();
+    assert_ne!(second.to, first.to);
+    let taker = if second.to == ANA_PHONE { ana } else { bruno };
+
+    // The agent hears who calls and for which team, and takes the call with 1.
+    let mut leg = voice.outbound(&second);
+    leg.answer().await;
+    let Reached::Gather { .. } = leg.run().await else {
+        panic!("the whisper: {:?}", leg.said())
+    };
+    let heard: Vec<String> = leg.said().into_iter().map(|(_, s)| s).collect();
+    assert!(
+        heard.contains(&"A call from 5 5 1 1 9 8 7 6 5 4 3 2 1.".to_owned()),
+        "{heard:?}"
+    );
+    assert!(heard.contains(&"For support.".to_owned()), "{heard:?}");
+    leg.press("1").await;
+    let Reached::Dialing { queue, .. } = leg.run().await else {
+        panic!("bridging: {:?}", leg.said())
+    };
+    assert_eq!(queue.as_deref(), Some(name.as_str()));
+    twilio_voice::bridge(&mut leg, &mut caller, 20).await;
+    let (agent_end, caller_end) = twilio_voice::end_bridge(&mut leg, &mut caller, 95).await;
+    assert!(agent_end.error.is_none() || agent_end.status == 0);
+    assert_eq!(caller_end.status, 200, "{}", caller_end.body);
+    caller.status("completed", 3, Some(130)).await;
+    leg.status("completed", 3, Some(100)).await;
+
+    let call = t
+        .eventually(WAIT, "the answered call", || async {
+            calls(&t)
+                .await
+                .into_iter()
+                .find(|c| c["outcome"] == "answered")
+        })
+        .await;
+    assert_eq!(call["agent_id"], taker, "{call}");
+    assert!(call["answered_at"].as_i64().is_some(), "{call}");
+    assert_eq!(call["conversation_id"], conversation, "{call}");
+    // The caller's conversation is the agent's now.
+    let c = t
+        .get(&t.acc(&format!("/conversations/{conversation}")))
+        .await;
+    assert_eq!(c["meta"]["assignee"]["id"], taker, "{c}");
+
+    // The first agent's leg, picked up late, finds the call taken.
+    let mut late = voice.outbound(&first);
+    late.answer().await;
+    let heard = late.run().await;
+    assert!(
+        matches!(heard, Reached::Hangup),
+        "{heard:?} {:?}",
+        late.said()
+    );
+
+    // The agent's phone is checked when saved.
+    let (_, token) = t.agent("carla@acme.test", "agent").await;
+    for bad in ["601 000 003", "+48", "call me"] {
+        let a = t
+            .call(
+                "PUT",
+                "/api/v1/profile",
+                Some(&token),
+                Some(json!({"phone_number": bad})),
+            )
+            .await;
+        assert_eq!(a.status, 422, "{bad}: {:?}", a.body);
+        assert!(a.body.to_string().contains("phone_number"), "{:?}", a.body);
+    }
+    let cleared = t
+        .call(
+            "PUT",
+            "/api/v1/profile",
+            Some(&token),
+            Some(json!({"phone_number": "+48 601 000 003"})),
+        )
+        .await;
+    assert_eq!(cleared.body["phone_number"], "+48601000003");
+}
+
+async fn a_call_nobody_takes_overflows_to_voicemail_and_one_hung_up_in_the_queue_is_abandoned(
+    b: Backend,
+) {
+    let (t, voice) = app(b).await;
+    let (ana, _ws) = agent_at_work(&t, "ana@acme.test", ANA_PHONE).await;
+    phone_inbox(
+        &t,
+        &[ana],
+        json!({"language": "pl", "queue_max_wait_seconds": 30}),
+    )
+    .await;
+
+    // Twilio will not place the agent's call: the caller waits out the queue, then voicemail.
+    voice.set_calls_fail(Some(500));
+    let mut caller = voice.call(&voice_url(&t), Some(&status_url(&t)), CALLER, OUR_NUMBER);
+    caller.ring().await;
+    let Reached::Queued { .. } = caller.run().await else {
+        panic!("no menu: straight to the queue: {:?}", caller.said())
+    };
+    let Reached::Queued { .. } = caller.wait(1, 0).await else {
+        panic!("waiting: {:?}", caller.said())
+    };
+    assert!(voice.placed().is_empty());
+    let Reached::Record { .. } = caller.wait(1, 31).await else {
+        panic!("voicemail after the wait: {:?}", caller.said())
+    };
+    assert!(
+        caller
+            .said()
+            .iter()
+            .any(|(l, s)| l == "pl-PL" && s == "Niestety, wszyscy są nadal zajęci."),
+        "{:?}",
+        caller.said()
+    );
+    caller.record(12).await;
+    caller.status("completed", 5, Some(50)).await;
+    t.eventually(WAIT, "the voicemail", || async {
+        calls(&t)
+            .await
+            .into_iter()
+            .find(|c| c["outcome"] == "voicemail")
+    })
+    .await;
+
+    // The next caller hangs up while the agent's phone rings: it stops, the call is abandoned.
+    voice.set_calls_fail(None);
+    let mut impatient = voice.call(
+        &voice_url(&t),
+        Some(&status_url(&t)),
+        "+5511911112222",
+        OUR_NUMBER,
+    );
+    impatient.ring().await;
+    let Reached::Queued { .. } = impatient.run().await else {
+        panic!("the queue: {:?}", impatient.said())
+    };
+    impatient.wait(1, 0).await;
+    let placed = voice.placed();
+    assert_eq!(placed.len(), 1, "{placed:?}");
+    assert_eq!(placed[0].to, ANA_PHONE);
+    let left = impatient.hang_up_in_queue(9).await;
+    assert_eq!(left.status, 200, "{}", left.body);
+    assert!(
+        voice
+            .hung_up_by_api()
+            .iter()
+            .any(|(sid, _)| *sid == placed[0].sid),
+        "the agent's phone stops ringing: {:?}",
+        voice.hung_up_by_api()
+    );
+    impatient.status("completed", 4, Some(15)).await;
+    let abandoned = t
+        .eventually(WAIT, "the abandoned call", || async {
+            calls(&t)
+                .await
+                .into_iter()
+                .find(|c| c["outcome"] == "abandoned")
+        })
+        .await;
+    assert!(abandoned["agent_id"].is_null(), "{abandoned}");
+    // A leg URL naming a call of nobody's is not found.
+    let other = t.url(&format!(
+        "/twilio/voice/agent/{}?call=999999&leg=1",
+        digits()
+    ));
+    let mut nowhere = voice.call(&other, None, OUR_NUMBER, ANA_PHONE);
+    assert_eq!(nowhere.ring().await.status, 404);
 }
