@@ -152,6 +152,9 @@ pub struct PlaceCall<'a> {
 
 /// Placing and ending phone calls at the provider.
 pub trait VoiceCalls: Send + Sync {
+    /// The number calls come from and go to (E.164).
+    fn line_number(&self) -> &str;
+
     /// The provider's id of the call it will place, or its refusal in words.
     fn place_call<'a>(&'a self, call: &'a PlaceCall<'a>) -> BoxFuture<'a, Result<String, String>>;
 

@@ -6,6 +6,7 @@
 //! reports settle how the call ended.
 
 use serde_json::json;
+use std::sync::Arc;
 use throughline_channels::inbound::InboundSender;
 use throughline_channels::{
     ChannelAdapter, Inbound, MediaRef, NormalisedInbound, PlaceCall, ThreadHints, VoiceCalls,
@@ -13,10 +14,13 @@ use throughline_channels::{
 use throughline_core::identity::normalize_phone;
 use throughline_core::linking::Evidence;
 use throughline_core::model::Inbox;
-use throughline_core::voice::call::{Call, CallState, Direction};
+
+use throughline_channels::registry::Clients;
+use throughline_core::model::ChannelType;
+use throughline_core::voice::call::{Call, CallState, CallbackSource, CallbackState, Direction};
 use throughline_store::accounts;
 use throughline_store::blob::BlobStore;
-use throughline_store::calls::{self, Leg, LegState, NewCall};
+use throughline_store::calls::{self, Leg, LegState, NewCall, NewCallback};
 use throughline_store::contacts::{self, ContactKey};
 use throughline_store::{AccountScope, Store, StoreError, conversations};
 
@@ -492,4 +496,174 @@ pub async fn left_queue_unanswered(store: &Store, call: &Call) -> Result<Option<
     }
     tx.commit().await?;
     Ok(ringing.and_then(|l| l.provider_id))
+}
+
+/// The caller pressed the key to be called back instead of waiting: a waiting callback
+/// request keeping their place (when they joined), on their conversation, and the call's
+/// outcome says so. `false` for a withheld number (nobody to call back).
+pub async fn callback_from_queue(store: &Store, call: &Call, now: i64) -> Result<bool> {
+    let Ok(phone) = normalize_phone(&call.from, None) else {
+        return Ok(false);
+    };
+    let scope = AccountScope::system(call.account_id);
+    let mut tx = store.begin().await?;
+    calls::request_callback(
+        tx.conn(),
+        &scope,
+        &NewCallback {
+            inbox_id: call.inbox_id,
+            contact_id: call.contact_id,
+            conversation_id: call.conversation_id,
+            phone: &phone,
+            source: CallbackSource::Ivr,
+            note: None,
+            preferred_at: None,
+            requested_at: call.queued_at.unwrap_or(call.started_at),
+            created_by: None,
+            from_call_id: Some(call.id),
+        },
+    )
+    .await?;
+    calls::callback_asked(tx.conn(), &scope, call.id, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The account's phone line the scope sees: `preferred` when it carries calls, else the
+/// first that does. With its adapter (which places calls).
+pub async fn phone_line(
+    store: &Store,
+    clients: &Clients,
+    scope: &AccountScope,
+    preferred: Option<i64>,
+) -> Result<Option<(Inbox, Arc<dyn ChannelAdapter>)>> {
+    let mut conn = store.read().await?;
+    let mut inboxes = throughline_store::inboxes::list(&mut conn, store.key(), scope).await?;
+    inboxes.retain(|i| i.channel_type == ChannelType::Sms);
+    inboxes.sort_by_key(|i| (Some(i.id) != preferred, i.id));
+    for inbox in inboxes {
+        if let Ok(adapter) = crate::adapters::for_inbox(&mut conn, store, &inbox, clients).await?
+            && adapter.voice().is_some()
+        {
+            return Ok(Some((inbox, adapter)));
+        }
+    }
+    Ok(None)
+}
+
+/// Why a call could not be placed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceError {
+    #[error("this callback request was called or canceled already")]
+    NotWaiting,
+    #[error("{0}")]
+    Provider(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A call an agent places to a customer.
+pub struct Outbound<'a> {
+    pub inbox: &'a Inbox,
+    pub agent_id: i64,
+    /// The agent's own phone: rung first, then the customer.
+    pub agent_phone: &'a str,
+    /// The customer (E.164).
+    pub to: &'a str,
+    pub contact_id: Option<i64>,
+    pub conversation_id: Option<i64>,
+    /// The request this call honours (claimed first: two agents clicking call once).
+    pub callback_id: Option<i64>,
+    /// Asked for TwiML when the agent picks up.
+    pub answered_url: String,
+    /// The call's status reports.
+    pub status_url: String,
+}
+
+/// Places a call for an agent, agent leg first: the provider rings the agent's phone; when
+/// they pick up, the customer is dialled. The call is recorded under the provider's id.
+pub async fn place(
+    store: &Store,
+    voice_calls: &dyn VoiceCalls,
+    out: &Outbound<'_>,
+) -> std::result::Result<Call, PlaceError> {
+    let scope = AccountScope::system(out.inbox.account_id);
+    if let Some(id) = out.callback_id {
+        let mut tx = store.begin().await?;
+        if !calls::settle_callback(tx.conn(), &scope, id, CallbackState::Called, None).await? {
+            return Err(PlaceError::NotWaiting);
+        }
+        tx.commit().await?;
+    }
+    let from = voice_calls.line_number().to_owned();
+    let placed = voice_calls
+        .place_call(&PlaceCall {
+            to: out.agent_phone,
+            from: &from,
+            url: &out.answered_url,
+            status_callback: &out.status_url,
+            ring_seconds: OUTBOUND_RING_SECONDS,
+        })
+        .await;
+    let mut tx = store.begin().await?;
+    let provider_id = match placed {
+        Ok(id) => id,
+        Err(reason) => {
+            if let Some(id) = out.callback_id {
+                calls::reopen_callback(tx.conn(), &scope, id).await?;
+                tx.commit().await?;
+            }
+            return Err(PlaceError::Provider(reason));
+        }
+    };
+    let (call, _) = calls::start(
+        tx.conn(),
+        &scope,
+        &NewCall {
+            inbox_id: out.inbox.id,
+            provider_id: &provider_id,
+            direction: Direction::Outbound,
+            from: &from,
+            to: out.to,
+            contact_id: out.contact_id,
+            conversation_id: out.conversation_id,
+        },
+    )
+    .await?;
+    calls::set_agent(tx.conn(), &scope, call.id, out.agent_id).await?;
+    if let Some(id) = out.callback_id {
+        calls::callback_placed(tx.conn(), &scope, id, call.id).await?;
+    }
+    let call = calls::by_id(tx.conn(), &scope, out.inbox.id, call.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.commit().await?;
+    tracing::info!(
+        call_id = call.id,
+        agent_id = out.agent_id,
+        "an agent placed a call"
+    );
+    Ok(call)
+}
+
+/// How long the agent's own phone rings for a call they placed.
+const OUTBOUND_RING_SECONDS: u32 = 30;
+
+/// The customer leg of an outbound call ended (`DialCallStatus`): answered, it lasted
+/// `talk_seconds` (its answer is dated back from now).
+pub async fn customer_leg_ended(
+    store: &Store,
+    call: &Call,
+    answered: bool,
+    talk_seconds: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    if !answered {
+        return Ok(());
+    }
+    let scope = AccountScope::system(call.account_id);
+    let mut tx = store.begin().await?;
+    let at = now - talk_seconds.unwrap_or(0).max(0) * 1000;
+    calls::customer_answered(tx.conn(), &scope, call.id, at.max(call.started_at)).await?;
+    tx.commit().await
 }

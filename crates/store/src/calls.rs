@@ -1,7 +1,9 @@
 //! Phone calls: one row per call, found again by the provider's id (a repeated webhook finds
 //! the call it named), moved only by newer status reports (`core::voice::call::is_newer`).
 
-use throughline_core::voice::call::{self, Call, CallState, Direction, Outcome};
+use throughline_core::voice::call::{
+    self, Call, CallState, CallbackSource, CallbackState, Direction, Outcome,
+};
 
 use crate::Conn;
 use crate::clock::now_ms;
@@ -12,7 +14,7 @@ use crate::sql::SqlBuilder;
 
 const COLUMNS: &str = "id, account_id, inbox_id, conversation_id, contact_id, provider_id, \
      direction, from_address, to_address, state, outcome, team_id, agent_id, started_at, \
-     queued_at, answered_at, ended_at, duration_seconds, voicemail_message_id, last_sequence, created_at, \
+     queued_at, callback_requested_at, answered_at, ended_at, duration_seconds, voicemail_message_id, last_sequence, created_at, \
      updated_at";
 
 fn row_call(row: &sqlx::any::AnyRow) -> Result<Call> {
@@ -32,6 +34,7 @@ fn row_call(row: &sqlx::any::AnyRow) -> Result<Call> {
         agent_id: row.opt_int("agent_id")?,
         started_at: row.int("started_at")?,
         queued_at: row.opt_int("queued_at")?,
+        callback_requested_at: row.opt_int("callback_requested_at")?,
         answered_at: row.opt_int("answered_at")?,
         ended_at: row.opt_int("ended_at")?,
         duration_seconds: row.opt_int("duration_seconds")?,
@@ -186,6 +189,7 @@ pub async fn report(
             state,
             current.voicemail_message_id.is_some(),
             current.answered_at.is_some(),
+            current.callback_requested_at.is_some(),
         );
         (
             Some(current.ended_at.unwrap_or(now)),
@@ -510,5 +514,277 @@ pub async fn end_legs(conn: &mut Conn, scope: &AccountScope, call_id: i64) -> Re
         .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+/// The caller asked (in the IVR) to be called back instead of waiting.
+pub async fn callback_asked(conn: &mut Conn, scope: &AccountScope, id: i64, at: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE calls SET callback_requested_at = $3, updated_at = $3 \
+         WHERE account_id = $1 AND id = $2 AND callback_requested_at IS NULL",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The agent who places an outbound call (theirs from the start).
+pub async fn set_agent(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    agent_id: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE calls SET agent_id = $3, updated_at = $4 WHERE account_id = $1 AND id = $2",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(agent_id)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The customer picked up an outbound call at `at` (once: a repeated report changes nothing).
+pub async fn customer_answered(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE calls SET answered_at = $3, updated_at = $4 \
+         WHERE account_id = $1 AND id = $2 AND answered_at IS NULL",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(at)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A customer waiting to be called back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackRequest {
+    pub id: i64,
+    pub account_id: i64,
+    /// The phone line the call is placed from.
+    pub inbox_id: i64,
+    pub contact_id: Option<i64>,
+    pub conversation_id: Option<i64>,
+    /// E.164.
+    pub phone: String,
+    pub source: CallbackSource,
+    pub note: Option<String>,
+    /// When the customer would like the call.
+    pub preferred_at: Option<i64>,
+    pub state: CallbackState,
+    /// When they asked (a caller from the queue keeps their place: when they joined it).
+    pub requested_at: i64,
+    pub created_by: Option<i64>,
+    /// The call they asked from (the IVR's).
+    pub from_call_id: Option<i64>,
+    /// The call an agent placed for it.
+    pub call_id: Option<i64>,
+    pub updated_at: i64,
+}
+
+const CALLBACK_COLUMNS: &str = "id, account_id, inbox_id, contact_id, conversation_id, phone, \
+     source, note, preferred_at, state, requested_at, created_by, from_call_id, call_id, updated_at";
+
+fn row_callback(row: &sqlx::any::AnyRow) -> Result<CallbackRequest> {
+    Ok(CallbackRequest {
+        id: row.int("id")?,
+        account_id: row.int("account_id")?,
+        inbox_id: row.int("inbox_id")?,
+        contact_id: row.opt_int("contact_id")?,
+        conversation_id: row.opt_int("conversation_id")?,
+        phone: row.text("phone")?,
+        source: row.parsed("source", CallbackSource::parse)?,
+        note: row.opt_text("note")?,
+        preferred_at: row.opt_int("preferred_at")?,
+        state: row.parsed("state", CallbackState::parse)?,
+        requested_at: row.int("requested_at")?,
+        created_by: row.opt_int("created_by")?,
+        from_call_id: row.opt_int("from_call_id")?,
+        call_id: row.opt_int("call_id")?,
+        updated_at: row.int("updated_at")?,
+    })
+}
+
+/// A request to be called back, as it is made.
+#[derive(Clone, Debug)]
+pub struct NewCallback<'a> {
+    pub inbox_id: i64,
+    pub contact_id: Option<i64>,
+    pub conversation_id: Option<i64>,
+    pub phone: &'a str,
+    pub source: CallbackSource,
+    pub note: Option<&'a str>,
+    pub preferred_at: Option<i64>,
+    pub requested_at: i64,
+    pub created_by: Option<i64>,
+    pub from_call_id: Option<i64>,
+}
+
+/// Records a callback request (waiting), or finds the one already waiting for that customer.
+pub async fn request_callback(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    new: &NewCallback<'_>,
+) -> Result<CallbackRequest> {
+    if !scope.sees_inbox(new.inbox_id) {
+        return Err(StoreError::NotFound);
+    }
+    // One waiting request per caller is enough: asked again (from the same call, or for a
+    // customer already waiting), the first stands.
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {CALLBACK_COLUMNS} FROM callback_requests WHERE account_id = "
+    ));
+    q.bind(scope.account_id());
+    match (new.from_call_id, new.contact_id) {
+        (Some(from), _) => {
+            q.push(" AND from_call_id = ").bind(from);
+        }
+        (None, Some(contact)) => {
+            q.push(" AND state = 'waiting' AND contact_id = ")
+                .bind(contact);
+        }
+        (None, None) => {
+            q.push(" AND state = 'waiting' AND contact_id IS NULL AND phone = ")
+                .bind(new.phone.to_owned());
+        }
+    }
+    if let Some(existing) = q.build().fetch_optional(&mut *conn).await? {
+        return row_callback(&existing);
+    }
+    let now = now_ms();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO callback_requests (account_id, inbox_id, contact_id, conversation_id, phone, \
+           source, note, preferred_at, state, requested_at, created_by, from_call_id, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'waiting', $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(scope.account_id())
+    .bind(new.inbox_id)
+    .bind(new.contact_id)
+    .bind(new.conversation_id)
+    .bind(new.phone)
+    .bind(new.source.as_str())
+    .bind(new.note)
+    .bind(new.preferred_at)
+    .bind(new.requested_at)
+    .bind(new.created_by)
+    .bind(new.from_call_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    callback(conn, scope, id).await
+}
+
+/// One callback request the scope sees.
+pub async fn callback(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<CallbackRequest> {
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {CALLBACK_COLUMNS} FROM callback_requests WHERE account_id = "
+    ));
+    q.bind(scope.account_id());
+    q.push(" AND id = ").bind(id);
+    if let InboxVisibility::Only(ids) = scope.inboxes() {
+        q.push(" AND inbox_id IN ").bind_list(ids);
+    }
+    let row = q.build().fetch_optional(conn).await?;
+    row.as_ref()
+        .map(row_callback)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Callback requests the scope sees (in `state` when given): the waiting in the order they
+/// are due (the time the customer asked for, else when they asked), others newest first.
+pub async fn callbacks(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    state: Option<CallbackState>,
+    limit: i64,
+) -> Result<Vec<CallbackRequest>> {
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {CALLBACK_COLUMNS} FROM callback_requests WHERE account_id = "
+    ));
+    q.bind(scope.account_id());
+    if let Some(s) = state {
+        q.push(" AND state = ").bind(s.as_str());
+    }
+    if let InboxVisibility::Only(ids) = scope.inboxes() {
+        q.push(" AND inbox_id IN ").bind_list(ids);
+    }
+    q.push(
+        " ORDER BY CASE WHEN state = 'waiting' THEN 0 ELSE 1 END, \
+         CASE WHEN state = 'waiting' THEN COALESCE(preferred_at, requested_at) ELSE -updated_at END, \
+         id LIMIT ",
+    )
+    .bind(limit);
+    let rows = q.build().fetch_all(conn).await?;
+    rows.iter().map(row_callback).collect()
+}
+
+/// Moves a waiting request to `to` (with the call placed for it): `false` when it was not
+/// waiting any more (two agents clicking at once call once).
+pub async fn settle_callback(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    to: CallbackState,
+    call_id: Option<i64>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE callback_requests SET state = $3, call_id = COALESCE($4, call_id), updated_at = $5 \
+         WHERE account_id = $1 AND id = $2 AND state = 'waiting'",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(to.as_str())
+    .bind(call_id)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The call an agent placed for a callback request they claimed.
+pub async fn callback_placed(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    call_id: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE callback_requests SET call_id = $3, updated_at = $4 WHERE account_id = $1 AND id = $2",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(call_id)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A claimed request whose call could not be placed waits again.
+pub async fn reopen_callback(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE callback_requests SET state = 'waiting', updated_at = $3 \
+         WHERE account_id = $1 AND id = $2 AND state = 'called' AND call_id IS NULL",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -396,6 +396,16 @@ async fn drop_contact_records(
             "exports",
             "DELETE FROM privacy_exports WHERE account_id = $1 AND contact_id IN {ids}",
         ),
+        // Phone calls carry the number: the contact's calls go with them (their legs and
+        // callback requests follow by cascade).
+        (
+            "calls",
+            "DELETE FROM calls WHERE account_id = $1 AND contact_id IN {ids}",
+        ),
+        (
+            "callback_requests",
+            "DELETE FROM callback_requests WHERE account_id = $1 AND contact_id IN {ids}",
+        ),
     ] {
         let n = exec(conn, sql, account_id, family).await?;
         c.add(what, n);

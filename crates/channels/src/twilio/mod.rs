@@ -76,6 +76,10 @@ impl TwilioAdapter {
 }
 
 impl crate::VoiceCalls for TwilioAdapter {
+    fn line_number(&self) -> &str {
+        self.settings.phone_number.as_deref().unwrap_or_default()
+    }
+
     fn place_call<'a>(
         &'a self,
         call: &'a crate::PlaceCall<'a>,
@@ -448,8 +452,10 @@ impl ChannelAdapter for TwilioAdapter {
     }
 
     fn voice(&self) -> Option<&dyn crate::VoiceCalls> {
-        // Voice rides on the number; a WhatsApp sender takes no calls here.
-        (self.settings.medium == TwilioMedium::Sms).then_some(self as &dyn crate::VoiceCalls)
+        // Voice rides on the number; a WhatsApp sender, or a messaging service without a
+        // number, takes no calls here.
+        (self.settings.medium == TwilioMedium::Sms && self.settings.phone_number.is_some())
+            .then_some(self as &dyn crate::VoiceCalls)
     }
 
     fn reply_rules(&self) -> ReplyRules {

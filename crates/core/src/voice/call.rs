@@ -101,6 +101,8 @@ pub enum Outcome {
     Abandoned,
     /// The caller left a voicemail.
     Voicemail,
+    /// The caller asked to be called back instead of waiting.
+    Callback,
 }
 
 impl Outcome {
@@ -110,6 +112,7 @@ impl Outcome {
             Self::Missed => "missed",
             Self::Abandoned => "abandoned",
             Self::Voicemail => "voicemail",
+            Self::Callback => "callback",
         }
     }
 
@@ -119,20 +122,28 @@ impl Outcome {
             Self::Missed,
             Self::Abandoned,
             Self::Voicemail,
+            Self::Callback,
         ]
         .into_iter()
         .find(|o| o.as_str() == s)
     }
 }
 
-/// What a call's end means: a voicemail counts over everything; an agent's answer next; a
-/// caller who hung up after the line picked up (our IVR answers every call) abandoned; a call
-/// that never connected was missed.
-pub fn outcome(final_state: CallState, voicemail: bool, agent_answered: bool) -> Outcome {
+/// What a call's end means: a voicemail counts over everything; an agent's answer next; then
+/// a callback the caller asked for; a caller who hung up after the line picked up (our IVR
+/// answers every call) abandoned; a call that never connected was missed.
+pub fn outcome(
+    final_state: CallState,
+    voicemail: bool,
+    agent_answered: bool,
+    callback: bool,
+) -> Outcome {
     if voicemail {
         Outcome::Voicemail
     } else if agent_answered {
         Outcome::Answered
+    } else if callback {
+        Outcome::Callback
     } else if final_state == CallState::Completed {
         Outcome::Abandoned
     } else {
@@ -167,6 +178,8 @@ pub struct Call {
     pub started_at: Millis,
     /// When the caller entered the queue for an agent.
     pub queued_at: Option<Millis>,
+    /// When the caller asked to be called back (from the IVR).
+    pub callback_requested_at: Option<Millis>,
     pub answered_at: Option<Millis>,
     pub ended_at: Option<Millis>,
     /// Seconds, as the provider counts them.
@@ -218,19 +231,34 @@ mod tests {
     #[test]
     fn how_a_call_ended() {
         assert_eq!(
-            outcome(CallState::Completed, true, false),
+            outcome(CallState::Completed, true, false, false),
             Outcome::Voicemail
         );
         assert_eq!(
-            outcome(CallState::Completed, false, true),
+            outcome(CallState::Completed, false, true, false),
             Outcome::Answered
         );
         assert_eq!(
-            outcome(CallState::Completed, false, false),
+            outcome(CallState::Completed, false, false, false),
             Outcome::Abandoned
         );
-        assert_eq!(outcome(CallState::Failed, false, false), Outcome::Missed);
-        assert_eq!(outcome(CallState::Canceled, false, false), Outcome::Missed);
+        assert_eq!(
+            outcome(CallState::Failed, false, false, false),
+            Outcome::Missed
+        );
+        assert_eq!(
+            outcome(CallState::Canceled, false, false, false),
+            Outcome::Missed
+        );
+        assert_eq!(
+            outcome(CallState::Completed, false, false, true),
+            Outcome::Callback
+        );
+        assert_eq!(
+            outcome(CallState::Completed, false, true, true),
+            Outcome::Answered,
+            "called back while still on the line: an agent took it"
+        );
     }
 
     #[test]
@@ -239,5 +267,61 @@ mod tests {
         assert!(is_newer(Some(1), 2));
         assert!(!is_newer(Some(2), 2));
         assert!(!is_newer(Some(3), 1));
+    }
+}
+
+/// Where a request to be called back came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackSource {
+    /// A caller pressed the key in the phone queue.
+    Ivr,
+    /// A visitor asked in the website widget.
+    Widget,
+    /// An agent noted it for a customer.
+    Agent,
+}
+
+impl CallbackSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ivr => "ivr",
+            Self::Widget => "widget",
+            Self::Agent => "agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Ivr, Self::Widget, Self::Agent]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// Where a callback request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackState {
+    /// Waiting for an agent to call.
+    Waiting,
+    /// An agent placed the call.
+    Called,
+    /// Withdrawn (by an agent; the customer reached us otherwise).
+    Canceled,
+}
+
+impl CallbackState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Called => "called",
+            Self::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Waiting, Self::Called, Self::Canceled]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }

@@ -66,6 +66,13 @@ pub struct VoiceSettings {
     /// short loop keeps the wait for a freed agent short.
     #[serde(default)]
     pub hold_music_url: Option<String>,
+    /// Callers about to queue may press 2 to be called back instead, keeping their place.
+    #[serde(default = "yes")]
+    pub offer_callback: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_voicemail() -> u32 {
@@ -90,6 +97,7 @@ impl Default for VoiceSettings {
             queue_max_wait_seconds: DEFAULT_QUEUE_WAIT_SECONDS,
             agent_ring_seconds: DEFAULT_AGENT_RING_SECONDS,
             hold_music_url: None,
+            offer_callback: true,
         }
     }
 }
@@ -236,6 +244,16 @@ impl VoiceSettings {
                 ));
             }
         };
+        let offer_callback = match &raw["offer_callback"] {
+            Value::Null => true,
+            Value::Bool(b) => *b,
+            _ => {
+                return Err(invalid(
+                    "voice.offer_callback",
+                    "offer_callback is true or false",
+                ));
+            }
+        };
         Ok(Self {
             language,
             greeting,
@@ -244,6 +262,7 @@ impl VoiceSettings {
             queue_max_wait_seconds,
             agent_ring_seconds,
             hold_music_url,
+            offer_callback,
         })
     }
 
@@ -286,6 +305,8 @@ pub struct Urls {
     pub wait: String,
     /// The caller left the queue (`<Enqueue action>`).
     pub left_queue: String,
+    /// The key pressed at the callback offer.
+    pub callback: String,
 }
 
 /// The words the IVR says, per language.
@@ -305,6 +326,10 @@ pub struct Words {
     pub press_to_take: &'static str,
     pub connecting: &'static str,
     pub gone: &'static str,
+    pub offer_callback: &'static str,
+    pub callback_taken: &'static str,
+    pub calling: &'static str,
+    pub not_reached: &'static str,
 }
 
 pub fn words(language: &str) -> &'static Words {
@@ -331,6 +356,10 @@ const EN: Words = Words {
     press_to_take: "Press 1 to take it.",
     connecting: "Connecting.",
     gone: "This call has ended or was taken by someone else.",
+    offer_callback: "To be called back instead, keeping your place in line, press 2.",
+    callback_taken: "Thank you. We will call you back at this number. Goodbye.",
+    calling: "Calling {to}.",
+    not_reached: "The customer did not answer.",
 };
 const PT_BR: Words = Words {
     greeting: "Obrigado por ligar para {name}.",
@@ -348,6 +377,10 @@ const PT_BR: Words = Words {
     press_to_take: "Tecle 1 para atender.",
     connecting: "Conectando.",
     gone: "Esta ligação terminou ou foi atendida por outra pessoa.",
+    offer_callback: "Para receber nossa ligação sem perder seu lugar na fila, tecle 2.",
+    callback_taken: "Obrigado. Retornaremos a ligação para este número. Até logo.",
+    calling: "Ligando para {to}.",
+    not_reached: "O cliente não atendeu.",
 };
 const PL: Words = Words {
     greeting: "Dziękujemy za telefon do {name}.",
@@ -365,6 +398,10 @@ const PL: Words = Words {
     press_to_take: "Naciśnij 1, aby odebrać.",
     connecting: "Łączę.",
     gone: "To połączenie zakończyło się lub odebrał je ktoś inny.",
+    offer_callback: "Aby zamiast czekać otrzymać telefon od nas, z zachowaniem miejsca w kolejce, naciśnij 2.",
+    callback_taken: "Dziękujemy. Oddzwonimy na ten numer. Do widzenia.",
+    calling: "Dzwonię pod numer {to}.",
+    not_reached: "Klient nie odebrał.",
 };
 
 /// Where a caller goes once the IVR has done its part.
@@ -462,11 +499,22 @@ pub fn goodbye(s: &VoiceSettings) -> Vec<Verb> {
 /// calls now, or the inbox has no queue — said so, and voicemail.
 pub fn to_people(s: &VoiceSettings, onward: Onward<'_>, urls: &Urls) -> Vec<Verb> {
     match onward {
-        Onward::Queue(name) if s.queue_max_wait_seconds > 0 => vec![Verb::Enqueue {
-            name: name.to_owned(),
-            action: urls.left_queue.clone(),
-            wait_url: urls.wait.clone(),
-        }],
+        Onward::Queue(name) if s.queue_max_wait_seconds > 0 => {
+            let mut verbs = Vec::new();
+            if s.offer_callback {
+                // Silence falls through to the queue.
+                verbs.push(Verb::Gather {
+                    action: urls.callback.clone(),
+                    num_digits: 1,
+                    timeout_seconds: 3,
+                    language: s.twilio_language().into(),
+                    speech: false,
+                    prompt: vec![s.say(words(&s.language).offer_callback)],
+                });
+            }
+            verbs.extend(enqueue(name, urls));
+            verbs
+        }
         Onward::Queue(_) => voicemail(s, urls),
         Onward::Voicemail => {
             let mut verbs = vec![s.say(words(&s.language).nobody)];
@@ -474,6 +522,20 @@ pub fn to_people(s: &VoiceSettings, onward: Onward<'_>, urls: &Urls) -> Vec<Verb
             verbs
         }
     }
+}
+
+/// Into the queue `name`.
+pub fn enqueue(name: &str, urls: &Urls) -> Vec<Verb> {
+    vec![Verb::Enqueue {
+        name: name.to_owned(),
+        action: urls.left_queue.clone(),
+        wait_url: urls.wait.clone(),
+    }]
+}
+
+/// The caller will be called back: thanks, and the call ends.
+pub fn callback_taken(s: &VoiceSettings) -> Vec<Verb> {
+    vec![s.say(words(&s.language).callback_taken), Verb::Hangup]
 }
 
 /// What a queued caller hears until Twilio looks again: their place now and then, the hold
@@ -513,12 +575,7 @@ pub fn overflow(s: &VoiceSettings, urls: &Urls) -> Vec<Verb> {
 /// never takes a caller: the call goes to the next agent.
 pub fn whisper(s: &VoiceSettings, from: &str, team: Option<&str>, accept: &str) -> Vec<Verb> {
     let w = words(&s.language);
-    let spoken: String = from
-        .chars()
-        .filter(char::is_ascii_digit)
-        .map(String::from)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let spoken = spelled(from);
     // A withheld number is not read out.
     let mut prompt = Vec::new();
     if !spoken.is_empty() {
@@ -555,6 +612,34 @@ pub fn connect_agent(s: &VoiceSettings, queue: &str) -> Vec<Verb> {
     ]
 }
 
+/// The agent picked up the call they placed: the customer is dialled from the line's number.
+pub fn dial_customer(s: &VoiceSettings, line: &str, to: &str, dialed: &str) -> Vec<Verb> {
+    vec![
+        s.say(words(&s.language).calling.replace("{to}", &spelled(to))),
+        Verb::Dial {
+            action: Some(dialed.to_owned()),
+            timeout_seconds: 30,
+            caller_id: Some(line.to_owned()),
+            target: super::twiml::DialTarget::Number(to.to_owned()),
+        },
+    ]
+}
+
+/// The customer did not pick up: said so to the agent, and the call ends.
+pub fn not_reached(s: &VoiceSettings) -> Vec<Verb> {
+    vec![s.say(words(&s.language).not_reached), Verb::Hangup]
+}
+
+/// A number read digit by digit.
+fn spelled(number: &str) -> String {
+    number
+        .chars()
+        .filter(char::is_ascii_digit)
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The agent picked up a call that is over or was taken by someone else.
 pub fn call_gone(s: &VoiceSettings) -> Vec<Verb> {
     vec![s.say(words(&s.language).gone), Verb::Hangup]
@@ -572,6 +657,7 @@ mod tests {
             recording: "c".into(),
             wait: "w".into(),
             left_queue: "l".into(),
+            callback: "cb".into(),
         }
     }
 
@@ -618,6 +704,7 @@ mod tests {
                 json!({"hold_music_url": "https://x/a b.mp3"}),
                 "voice.hold_music_url",
             ),
+            (json!({"offer_callback": "yes"}), "voice.offer_callback"),
         ] {
             assert_eq!(
                 VoiceSettings::from_json(&raw).unwrap_err().field,
@@ -702,14 +789,35 @@ mod tests {
     #[test]
     fn through_the_menu_a_caller_queues_when_someone_takes_calls() {
         let s = settings();
+        let queued = to_people(&s, Onward::Queue("call-CA1"), &urls());
+        let Verb::Gather { action, prompt, .. } = &queued[0] else {
+            panic!("{queued:?}")
+        };
+        assert_eq!(action, "cb");
         assert_eq!(
-            to_people(&s, Onward::Queue("call-CA1"), &urls()),
-            vec![Verb::Enqueue {
+            prompt[0],
+            Verb::Say {
+                text: "Para receber nossa ligação sem perder seu lugar na fila, tecle 2.".into(),
+                language: "pt-BR".into()
+            }
+        );
+        assert_eq!(
+            queued[1],
+            Verb::Enqueue {
                 name: "call-CA1".into(),
                 action: "l".into(),
                 wait_url: "w".into()
-            }]
+            }
         );
+        let no_offer = VoiceSettings {
+            offer_callback: false,
+            ..s.clone()
+        };
+        assert_eq!(
+            to_people(&no_offer, Onward::Queue("call-CA1"), &urls()),
+            enqueue("call-CA1", &urls())
+        );
+        assert_eq!(callback_taken(&s).last(), Some(&Verb::Hangup));
         let nobody = to_people(&s, Onward::Voicemail, &urls());
         assert_eq!(
             nobody[0],
@@ -731,7 +839,7 @@ mod tests {
         // Without a menu, the greeting leads straight to the queue.
         let plain = VoiceSettings::default();
         let verbs = answer(&plain, "Shop", true, Onward::Queue("q"), &urls());
-        assert!(matches!(verbs[1], Verb::Enqueue { .. }), "{verbs:?}");
+        assert!(matches!(verbs[2], Verb::Enqueue { .. }), "{verbs:?}");
     }
 
     #[test]

@@ -1,22 +1,35 @@
 //! Phone calls as the team and reports read them: `GET /api/v1/accounts/{id}/calls`
 //! (newest first; `conversation_id` for one conversation's), each with its direction, numbers,
-//! times, wait, duration, outcome (answered, missed, abandoned, voicemail), the menu's team and
-//! the voicemail message. Agents see the calls of the inboxes they work.
+//! times, wait, duration, outcome (answered, missed, abandoned, voicemail, callback), the
+//! menu's team and the voicemail message. Agents see the calls of the inboxes they work.
+//!
+//! `POST …/calls` places a call for the agent (their own phone rings first, then the
+//! customer's — Twilio's Calls API), to a conversation's customer, a contact, a number, or for
+//! a callback request. Callback requests (`…/callback_requests`) are customers waiting to be
+//! called back: asked for in the phone queue, in the widget, or noted by an agent; the waiting
+//! come first in the order they are due.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use throughline_core::voice::call::Call;
-use throughline_store::{calls, conversations};
+use throughline_core::identity::normalize_phone;
+use throughline_core::validate::optional_text;
+use throughline_core::voice::call::{Call, CallbackSource, CallbackState};
+use throughline_service::voice::{self as voice_service, Outbound, PlaceError};
+use throughline_store::calls::{CallbackRequest, NewCallback};
+use throughline_store::{AccountScope, accounts, calls, contacts, conversations};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Payload, payload};
-use crate::error::ApiResult;
-use crate::extract::{AccountCtx, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{AccountCtx, Json, Path, Query};
 use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    r.routes(routes!(list))
+    r.routes(routes!(list, place))
+        .routes(routes!(list_callbacks, request_callback))
+        .routes(routes!(update_callback))
+        .routes(routes!(widget_callback))
 }
 
 /// A call (times in Unix seconds, as Chatwoot's views give them).
@@ -101,4 +114,504 @@ async fn list(
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
     let list = calls::list(&mut conn, &ctx.scope, conversation, limit).await?;
     Ok(payload(list.iter().map(|(c, d)| view(c, *d)).collect()))
+}
+
+/// Whom a call or a callback is for: a conversation's customer, a contact, or a number.
+#[derive(Default)]
+struct Whom {
+    /// A conversation (display id): its customer, on it.
+    conversation_id: Option<i64>,
+    contact_id: Option<i64>,
+    /// The number (international, with its country code); the contact's own by default.
+    phone_number: Option<String>,
+    /// The phone line (a Twilio number's inbox); the conversation's, else the first.
+    inbox_id: Option<i64>,
+}
+
+/// Who and where, resolved within what the caller sees.
+struct Resolved {
+    contact_id: Option<i64>,
+    conversation_id: Option<i64>,
+    phone: String,
+    preferred_inbox: Option<i64>,
+}
+
+async fn resolve(state: &AppState, scope: &AccountScope, whom: &Whom) -> ApiResult<Resolved> {
+    let mut conn = state.store.read().await?;
+    let conversation = match whom.conversation_id {
+        Some(id) => Some(conversations::get(&mut conn, scope, id).await?),
+        None => None,
+    };
+    let contact_id = whom
+        .contact_id
+        .or(conversation.as_ref().map(|c| c.contact_id));
+    let contact = match contact_id {
+        Some(id) => Some(contacts::get(&mut conn, scope, id).await?),
+        None => None,
+    };
+    let raw = whom
+        .phone_number
+        .clone()
+        .filter(|p| !p.trim().is_empty())
+        .or_else(|| contact.as_ref().and_then(|c| c.phone_number.clone()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "phone_number",
+                "blank",
+                "phone_number is needed: the customer has no phone number",
+            )
+        })?;
+    let phone = normalize_phone(&raw, None)
+        .ok()
+        .filter(|_| raw.trim().starts_with('+'))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "phone_number",
+                "invalid",
+                "phone_number is an international number with its country code",
+            )
+        })?;
+    Ok(Resolved {
+        contact_id: contact.map(|c| c.id),
+        conversation_id: conversation.as_ref().map(|c| c.id),
+        phone,
+        preferred_inbox: whom.inbox_id.or(conversation.as_ref().map(|c| c.inbox_id)),
+    })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct PlaceBody {
+    /// A conversation (display id): its customer, on it.
+    conversation_id: Option<i64>,
+    contact_id: Option<i64>,
+    /// The number (international, with its country code); the contact's own by default.
+    phone_number: Option<String>,
+    /// The phone line (a Twilio number's inbox); the conversation's, else the first.
+    inbox_id: Option<i64>,
+    /// Calls back this request's customer (its number and line), marking it called.
+    callback_request_id: Option<i64>,
+}
+
+/// Places a call for the agent: their own phone (from their profile) rings first; when they
+/// pick up, the customer is dialled from the line's number. The call is theirs.
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/calls", tag = "Calls",
+    params(("account_id" = i64, Path)), request_body = PlaceBody, security(("userApiKey" = [])),
+    responses((status = 200, body = CallView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+        (status = 502, body = crate::error::ErrorBody)))]
+async fn place(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<PlaceBody>,
+) -> ApiResult<axum::Json<CallView>> {
+    let agent = ctx.require_user()?.clone();
+    let (resolved, callback) = match body.callback_request_id {
+        Some(id) => {
+            let mut conn = state.store.read().await?;
+            let request = calls::callback(&mut conn, &ctx.scope, id).await?;
+            if request.state != CallbackState::Waiting {
+                return Err(ApiError::Stale(format!(
+                    "callback request {id} was {} already",
+                    request.state.as_str()
+                )));
+            }
+            let resolved = Resolved {
+                contact_id: request.contact_id,
+                conversation_id: request.conversation_id,
+                phone: request.phone.clone(),
+                preferred_inbox: Some(request.inbox_id),
+            };
+            (resolved, Some(id))
+        }
+        None => {
+            let whom = Whom {
+                conversation_id: body.conversation_id,
+                contact_id: body.contact_id,
+                phone_number: body.phone_number,
+                inbox_id: body.inbox_id,
+            };
+            (resolve(&state, &ctx.scope, &whom).await?, None)
+        }
+    };
+    let agent_phone = {
+        let mut conn = state.store.read().await?;
+        accounts::phone_of_unscoped(&mut conn, agent.id).await?
+    }
+    .ok_or_else(|| {
+        ApiError::Unprocessable(
+            "your phone is rung first: set your phone number in your profile".into(),
+        )
+    })?;
+    let (inbox, adapter) = voice_service::phone_line(
+        &state.store,
+        &state.clients,
+        &ctx.scope,
+        resolved.preferred_inbox,
+    )
+    .await?
+    .ok_or_else(|| {
+        ApiError::invalid(
+            "inbox_id",
+            "invalid",
+            "no phone line here takes calls: connect a Twilio number with its own number",
+        )
+    })?;
+    let Some(voice_calls) = adapter.voice() else {
+        return Err(ApiError::NotFound);
+    };
+    let base = format!(
+        "{}/twilio/voice",
+        state.config.public_url.trim_end_matches('/')
+    );
+    let digits: String = voice_calls
+        .line_number()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let placed = voice_service::place(
+        &state.store,
+        voice_calls,
+        &Outbound {
+            inbox: &inbox,
+            agent_id: agent.id,
+            agent_phone: &agent_phone,
+            to: &resolved.phone,
+            contact_id: resolved.contact_id,
+            conversation_id: resolved.conversation_id,
+            callback_id: callback,
+            answered_url: format!("{base}/outbound/{digits}"),
+            status_url: format!("{base}/status/{digits}"),
+        },
+    )
+    .await;
+    let call = match placed {
+        Ok(call) => call,
+        Err(PlaceError::NotWaiting) => {
+            return Err(ApiError::Stale(
+                "this callback request was called or canceled already".into(),
+            ));
+        }
+        Err(PlaceError::Provider(words)) => return Err(ApiError::BadGateway(words)),
+        Err(PlaceError::Store(e)) => return Err(e.into()),
+    };
+    let display = match call.conversation_id {
+        Some(id) => {
+            let mut conn = state.store.read().await?;
+            Some(
+                conversations::by_internal_id(&mut conn, &ctx.scope, id)
+                    .await?
+                    .display_id,
+            )
+        }
+        None => None,
+    };
+    Ok(axum::Json(view(&call, display)))
+}
+
+/// A callback request (times in Unix seconds).
+#[derive(Serialize, utoipa::ToSchema)]
+struct CallbackView {
+    id: i64,
+    inbox_id: i64,
+    contact_id: Option<i64>,
+    /// The conversation's display id.
+    conversation_id: Option<i64>,
+    phone_number: String,
+    /// ivr, widget or agent.
+    source: &'static str,
+    note: Option<String>,
+    /// When the customer would like the call.
+    preferred_at: Option<i64>,
+    /// waiting, called or canceled.
+    status: &'static str,
+    requested_at: i64,
+    created_by: Option<i64>,
+    /// The call they asked from (the phone queue).
+    from_call_id: Option<i64>,
+    /// The call placed for it.
+    call_id: Option<i64>,
+}
+
+async fn callback_view(
+    conn: &mut throughline_store::Conn,
+    scope: &AccountScope,
+    r: &CallbackRequest,
+) -> ApiResult<CallbackView> {
+    let secs = throughline_core::to_unix_seconds;
+    let conversation = match r.conversation_id {
+        Some(id) => Some(
+            conversations::by_internal_id(conn, scope, id)
+                .await?
+                .display_id,
+        ),
+        None => None,
+    };
+    Ok(CallbackView {
+        id: r.id,
+        inbox_id: r.inbox_id,
+        contact_id: r.contact_id,
+        conversation_id: conversation,
+        phone_number: r.phone.clone(),
+        source: r.source.as_str(),
+        note: r.note.clone(),
+        preferred_at: r.preferred_at.map(secs),
+        status: r.state.as_str(),
+        requested_at: secs(r.requested_at),
+        created_by: r.created_by,
+        from_call_id: r.from_call_id,
+        call_id: r.call_id,
+    })
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct CallbackQuery {
+    /// waiting (the default), called, canceled or all.
+    status: Option<String>,
+}
+
+/// Customers waiting to be called back (or those called, canceled, all): the waiting in the
+/// order they are due.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/callback_requests", tag = "Calls",
+    params(("account_id" = i64, Path), CallbackQuery), security(("userApiKey" = [])),
+    responses((status = 200, body = Payload<Vec<CallbackView>>), (status = 422, body = crate::error::ErrorBody)))]
+async fn list_callbacks(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Query(query): Query<CallbackQuery>,
+) -> ApiResult<axum::Json<Payload<Vec<CallbackView>>>> {
+    let wanted = match query.status.as_deref() {
+        None | Some("") => Some(CallbackState::Waiting),
+        Some("all") => None,
+        Some(s) => Some(CallbackState::parse(s).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                "inclusion",
+                "status is waiting, called, canceled or all",
+            )
+        })?),
+    };
+    let mut conn = state.store.read().await?;
+    let list = calls::callbacks(&mut conn, &ctx.scope, wanted, 200).await?;
+    let mut out = Vec::with_capacity(list.len());
+    for r in &list {
+        out.push(callback_view(&mut conn, &ctx.scope, r).await?);
+    }
+    Ok(payload(out))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct CallbackBody {
+    /// A conversation (display id): its customer, on it.
+    conversation_id: Option<i64>,
+    contact_id: Option<i64>,
+    /// The number (international, with its country code); the contact's own by default.
+    phone_number: Option<String>,
+    /// The phone line (a Twilio number's inbox); the conversation's, else the first.
+    inbox_id: Option<i64>,
+    /// When the customer would like the call (Unix seconds).
+    preferred_at: Option<i64>,
+    note: Option<String>,
+}
+
+/// Notes that a customer wants a call back (from a conversation, a contact or a number).
+#[utoipa::path(post, path = "/api/v1/accounts/{account_id}/callback_requests", tag = "Calls",
+    params(("account_id" = i64, Path)), request_body = CallbackBody, security(("userApiKey" = [])),
+    responses((status = 200, body = CallbackView), (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+async fn request_callback(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Json(body): Json<CallbackBody>,
+) -> ApiResult<axum::Json<CallbackView>> {
+    let agent = ctx.require_user()?.clone();
+    let whom = Whom {
+        conversation_id: body.conversation_id,
+        contact_id: body.contact_id,
+        phone_number: body.phone_number.clone(),
+        inbox_id: body.inbox_id,
+    };
+    let resolved = resolve(&state, &ctx.scope, &whom).await?;
+    let note = body
+        .note
+        .as_deref()
+        .map(|n| optional_text("note", n, 1_000))
+        .transpose()?
+        .flatten();
+    let preferred_at = preferred_at(body.preferred_at)?;
+    let (inbox, _) = voice_service::phone_line(
+        &state.store,
+        &state.clients,
+        &ctx.scope,
+        resolved.preferred_inbox,
+    )
+    .await?
+    .ok_or_else(|| {
+        ApiError::invalid(
+            "inbox_id",
+            "invalid",
+            "no phone line here takes calls: connect a Twilio number with its own number",
+        )
+    })?;
+    let mut tx = state.store.begin().await?;
+    let request = calls::request_callback(
+        tx.conn(),
+        &ctx.scope,
+        &NewCallback {
+            inbox_id: inbox.id,
+            contact_id: resolved.contact_id,
+            conversation_id: resolved.conversation_id,
+            phone: &resolved.phone,
+            source: CallbackSource::Agent,
+            note: note.as_deref(),
+            preferred_at,
+            requested_at: throughline_store::now_ms(),
+            created_by: Some(agent.id),
+            from_call_id: None,
+        },
+    )
+    .await?;
+    let view = callback_view(tx.conn(), &ctx.scope, &request).await?;
+    tx.commit().await?;
+    Ok(axum::Json(view))
+}
+
+/// A preferred time in Unix seconds, as milliseconds; a time before 2000 or past 2100 is no
+/// time anyone meant.
+pub(super) fn preferred_at(raw: Option<i64>) -> ApiResult<Option<i64>> {
+    match raw {
+        None => Ok(None),
+        Some(s) if (946_684_800..4_102_444_800).contains(&s) => Ok(Some(s * 1000)),
+        Some(_) => Err(ApiError::invalid(
+            "preferred_at",
+            "invalid",
+            "preferred_at is a time in Unix seconds",
+        )),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct CallbackUpdate {
+    /// canceled: withdrawn (the customer reached us otherwise).
+    status: String,
+}
+
+/// Withdraws a waiting callback request.
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/callback_requests/{id}", tag = "Calls",
+    params(("account_id" = i64, Path), ("id" = i64, Path)), request_body = CallbackUpdate,
+    security(("userApiKey" = [])),
+    responses((status = 200, body = CallbackView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn update_callback(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, id)): Path<(i64, i64)>,
+    Json(body): Json<CallbackUpdate>,
+) -> ApiResult<axum::Json<CallbackView>> {
+    if body.status != "canceled" {
+        return Err(ApiError::invalid(
+            "status",
+            "inclusion",
+            "a callback request can only be canceled here (placing the call marks it called)",
+        ));
+    }
+    let mut tx = state.store.begin().await?;
+    calls::callback(tx.conn(), &ctx.scope, id).await?;
+    if !calls::settle_callback(tx.conn(), &ctx.scope, id, CallbackState::Canceled, None).await? {
+        return Err(ApiError::Stale(format!(
+            "callback request {id} is not waiting"
+        )));
+    }
+    let request = calls::callback(tx.conn(), &ctx.scope, id).await?;
+    let view = callback_view(tx.conn(), &ctx.scope, &request).await?;
+    tx.commit().await?;
+    Ok(axum::Json(view))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct WidgetCallbackBody {
+    /// The visitor's number (international, with its country code).
+    phone_number: String,
+    /// When they would like the call (Unix seconds).
+    preferred_at: Option<i64>,
+    note: Option<String>,
+}
+
+/// What the widget shows of the visitor's request.
+#[derive(Serialize, utoipa::ToSchema)]
+struct WidgetCallbackView {
+    id: i64,
+    phone_number: String,
+    preferred_at: Option<i64>,
+    /// waiting, called or canceled.
+    status: &'static str,
+}
+
+/// "Call me back" in the website widget: the visitor's number and a preferred time join the
+/// account's callback requests, on their conversation. Asked again while waiting, the first
+/// request stands.
+#[utoipa::path(post, path = "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/callback_requests", tag = "Client API",
+    params(("inbox_identifier" = String, Path), ("contact_identifier" = String, Path)),
+    request_body = WidgetCallbackBody,
+    responses((status = 200, body = WidgetCallbackView), (status = 404, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+async fn widget_callback(
+    State(state): State<AppState>,
+    Path((inbox_id, contact_id)): Path<(String, String)>,
+    Json(body): Json<WidgetCallbackBody>,
+) -> ApiResult<axum::Json<WidgetCallbackView>> {
+    let raw = body.phone_number.trim();
+    let phone = normalize_phone(raw, None)
+        .ok()
+        .filter(|_| raw.starts_with('+'))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "phone_number",
+                "invalid",
+                "phone_number is an international number with its country code",
+            )
+        })?;
+    let note = body
+        .note
+        .as_deref()
+        .map(|n| optional_text("note", n, 1_000))
+        .transpose()?
+        .flatten();
+    let preferred_at = preferred_at(body.preferred_at)?;
+    let v = super::public::visitor(&state, &inbox_id, &contact_id).await?;
+    let system = AccountScope::system(v.inbox.account_id);
+    let (line, _) = voice_service::phone_line(&state.store, &state.clients, &system, None)
+        .await?
+        .ok_or_else(|| ApiError::Unprocessable("this team takes no phone calls".into()))?;
+    let conversation = {
+        let mut conn = state.store.read().await?;
+        v.conversations(&mut conn)
+            .await?
+            .into_iter()
+            .max_by_key(|c| c.id)
+    };
+    let mut tx = state.store.begin().await?;
+    let request = calls::request_callback(
+        tx.conn(),
+        &system,
+        &NewCallback {
+            inbox_id: line.id,
+            contact_id: Some(v.contact.id),
+            conversation_id: conversation.map(|c| c.id),
+            phone: &phone,
+            source: CallbackSource::Widget,
+            note: note.as_deref(),
+            preferred_at,
+            requested_at: throughline_store::now_ms(),
+            created_by: None,
+            from_call_id: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(axum::Json(WidgetCallbackView {
+        id: request.id,
+        phone_number: request.phone,
+        preferred_at: request.preferred_at.map(throughline_core::to_unix_seconds),
+        status: request.state.as_str(),
+    }))
 }

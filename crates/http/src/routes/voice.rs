@@ -34,7 +34,7 @@ use throughline_channels::{ChannelAdapter, RawInbound, Transport};
 use throughline_core::messaging::{self, Provider};
 use throughline_core::model::Inbox;
 use throughline_core::routing::Presence;
-use throughline_core::voice::call::{Call, CallState};
+use throughline_core::voice::call::{Call, CallState, Direction};
 use throughline_core::voice::ivr::{self, Onward, Urls, VoiceSettings};
 use throughline_core::voice::twiml;
 use throughline_service::voice::{self, Recording, Ring};
@@ -54,6 +54,9 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(left_queue))
         .routes(routes!(agent))
         .routes(routes!(agent_status))
+        .routes(routes!(callback))
+        .routes(routes!(outbound))
+        .routes(routes!(outbound_dialed))
         .routes(routes!(recorded))
         .routes(routes!(recording_status))
         .routes(routes!(status))
@@ -104,6 +107,7 @@ impl VoiceRequest {
             recording: format!("{base}/recording_status/{}", self.digits),
             wait: format!("{base}/wait/{}", self.digits),
             left_queue: format!("{base}/left_queue/{}", self.digits),
+            callback: format!("{base}/callback/{}", self.digits),
         }
     }
 
@@ -579,4 +583,85 @@ async fn agent_status(
         .ok_or_else(|| ApiError::Unprocessable(format!("CallStatus {state_name} is unknown")))?;
     voice::agent_leg_report(&state.store, &call, query.leg, leg_sid, leg_state).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The key pressed at the offer to be called back (before the queue): 2 records the request
+/// — keeping the caller's place — and ends the call; anything else, or a withheld number,
+/// goes on into the queue.
+#[utoipa::path(post, path = "/twilio/voice/callback/{phone}", tag = "Channels",
+    params(("phone" = String, Path)),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "TwiML"), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn callback(
+    State(state): State<AppState>,
+    Path(phone): Path<String>,
+    req: Request,
+) -> ApiResult<Response> {
+    let v = verified(&state, &phone, req).await?;
+    let call = v.call(&state).await?;
+    let settings = v.settings();
+    let now = throughline_store::now_ms();
+    if v.field("Digits") == Some("2")
+        && voice::callback_from_queue(&state.store, &call, now).await?
+    {
+        return Ok(twiml_response(&ivr::callback_taken(&settings)));
+    }
+    Ok(twiml_response(&ivr::enqueue(
+        &queue_name(&call),
+        &v.urls(&state, 1),
+    )))
+}
+
+/// The agent picked up the call they placed (its first leg): the customer is dialled.
+#[utoipa::path(post, path = "/twilio/voice/outbound/{phone}", tag = "Channels",
+    params(("phone" = String, Path)),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "TwiML"), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn outbound(
+    State(state): State<AppState>,
+    Path(phone): Path<String>,
+    req: Request,
+) -> ApiResult<Response> {
+    let v = verified(&state, &phone, req).await?;
+    let call = v.call(&state).await?;
+    if call.direction != Direction::Outbound {
+        return Err(ApiError::NotFound);
+    }
+    let dialed = format!("{}/outbound_dialed/{}", v.base(&state), v.digits);
+    Ok(twiml_response(&ivr::dial_customer(
+        &v.settings(),
+        &call.from,
+        &call.to,
+        &dialed,
+    )))
+}
+
+/// How the customer leg of a placed call ended (`<Dial action>`): answered, for how long.
+#[utoipa::path(post, path = "/twilio/voice/outbound_dialed/{phone}", tag = "Channels",
+    params(("phone" = String, Path)),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "TwiML"), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+async fn outbound_dialed(
+    State(state): State<AppState>,
+    Path(phone): Path<String>,
+    req: Request,
+) -> ApiResult<Response> {
+    let v = verified(&state, &phone, req).await?;
+    let call = v.call(&state).await?;
+    if call.direction != Direction::Outbound {
+        return Err(ApiError::NotFound);
+    }
+    let answered = v.field("DialCallStatus") == Some("completed");
+    let talk = v
+        .field("DialCallDuration")
+        .and_then(|d| d.parse::<i64>().ok());
+    let now = throughline_store::now_ms();
+    voice::customer_leg_ended(&state.store, &call, answered, talk, now).await?;
+    if answered {
+        return Ok(twiml_response(&[twiml::Verb::Hangup]));
+    }
+    Ok(twiml_response(&ivr::not_reached(&v.settings())))
 }

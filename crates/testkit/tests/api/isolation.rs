@@ -234,7 +234,25 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
         json!({"blob_id": upload["blob_id"]}),
     )
     .await;
+    // A phone line (a Twilio number of its own) and a customer waiting for its call back.
+    static LINES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let line = LINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    call(
+        "POST",
+        acc("/channels/twilio_channel"),
+        json!({"twilio_channel": {"name": format!("{tag} phone"),
+            "account_sid": crate::messaging::twilio::ACCOUNT_SID, "auth_token": "secret-token",
+            "phone_number": format!("+1415523{:04}", 1000 + line), "medium": "sms"}}),
+    )
+    .await;
+    let callback = call(
+        "POST",
+        acc("/callback_requests"),
+        json!({"phone_number": "+5511987654321", "note": format!("{tag} wants a call")}),
+    )
+    .await;
     let mut ids = BTreeMap::new();
+    ids.insert("callback_request_id", callback["id"].clone());
     ids.insert("upload_id", upload["blob_id"].clone());
     ids.insert("upload_url", upload["file_url"].clone());
     ids.insert("hook_id", ai_hook["id"].clone());
@@ -339,6 +357,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
                 "categories" => id("hc_category_id"),
                 "articles" => id("article_id"),
                 "uploads" => id("upload_id"),
+                "callback_requests" => id("callback_request_id"),
                 other => panic!("no id for `{other}` in {template}: add it to this test"),
             }
         }
@@ -429,6 +448,11 @@ pub(crate) fn body_for(method: &str, template: &str, target: &Tenant) -> Option<
         (_, "hooks") | (_, "{hook_id}") => {
             json!({"app_id": "openai", "status": 0, "settings": {"base_url": "https://attack.test/v1"}})
         }
+        (_, "calls") => json!({"callback_request_id": id("callback_request_id")}),
+        (_, "callback_requests") => {
+            json!({"conversation_id": id("conversation_id"), "phone_number": "+5511987654321"})
+        }
+        (_, "{id}") if template.contains("/callback_requests/") => json!({"status": "canceled"}),
         (_, "reorder") => {
             let mut positions = serde_json::Map::new();
             positions.insert(id("article_id").to_string(), json!(1));

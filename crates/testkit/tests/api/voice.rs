@@ -22,6 +22,7 @@ on_both_databases!(
     a_voicemail_goes_to_people_not_to_the_faq_bot,
     a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_the_caller,
     a_call_nobody_takes_overflows_to_voicemail_and_one_hung_up_in_the_queue_is_abandoned,
+    callers_ask_to_be_called_back_and_an_agent_calls_them_with_one_click,
 );
 
 const CALLER: &str = "+5511987654321";
@@ -422,7 +423,7 @@ const ANA_PHONE: &str = "+48601000001";
 const BRUNO_PHONE: &str = "+48601000002";
 
 /// An agent of the account who gave their phone, at work (their socket open, online).
-async fn agent_at_work(t: &TestApp, email: &str, phone: &str) -> (i64, WsClient) {
+async fn agent_at_work(t: &TestApp, email: &str, phone: &str) -> (i64, String, WsClient) {
     let (id, token) = t.agent(email, "agent").await;
     let set = t
         .call(
@@ -434,7 +435,7 @@ async fn agent_at_work(t: &TestApp, email: &str, phone: &str) -> (i64, WsClient)
         .await;
     assert_eq!(set.status, 200, "{:?}", set.body);
     let ws = crate::routing::online(t, &token).await;
-    (id, ws)
+    (id, token, ws)
 }
 
 /// The phone inbox with `voice` settings, its agents as members; auto-assignment off so the
@@ -461,8 +462,8 @@ async fn a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_
     b: Backend,
 ) {
     let (t, voice) = app(b).await;
-    let (ana, _ana_ws) = agent_at_work(&t, "ana@acme.test", ANA_PHONE).await;
-    let (bruno, _bruno_ws) = agent_at_work(&t, "bruno@acme.test", BRUNO_PHONE).await;
+    let (ana, _, _ana_ws) = agent_at_work(&t, "ana@acme.test", ANA_PHONE).await;
+    let (bruno, _, _bruno_ws) = agent_at_work(&t, "bruno@acme.test", BRUNO_PHONE).await;
     let team = t.post(&t.acc("/teams"), json!({"name": "Suporte"})).await;
     t.post(
         &t.acc(&format!("/teams/{}/team_members", team["id"])),
@@ -496,7 +497,10 @@ async fn a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_
         panic!("the menu: {:?}", caller.said())
     };
     caller.press("1").await;
-    let Reached::Queued { name, .. } = caller.run().await else {
+    let Reached::Gather { .. } = caller.run().await else {
+        panic!("the callback offer: {:?}", caller.said())
+    };
+    let Reached::Queued { name, .. } = caller.stay_silent().await else {
         panic!("the queue: {:?}", caller.said())
     };
     assert_eq!(name, format!("call-{}", caller.sid()));
@@ -619,7 +623,7 @@ async fn a_call_nobody_takes_overflows_to_voicemail_and_one_hung_up_in_the_queue
     b: Backend,
 ) {
     let (t, voice) = app(b).await;
-    let (ana, _ws) = agent_at_work(&t, "ana@acme.test", ANA_PHONE).await;
+    let (ana, _, _ws) = agent_at_work(&t, "ana@acme.test", ANA_PHONE).await;
     phone_inbox(
         &t,
         &[ana],
@@ -631,8 +635,11 @@ async fn a_call_nobody_takes_overflows_to_voicemail_and_one_hung_up_in_the_queue
     voice.set_calls_fail(Some(500));
     let mut caller = voice.call(&voice_url(&t), Some(&status_url(&t)), CALLER, OUR_NUMBER);
     caller.ring().await;
-    let Reached::Queued { .. } = caller.run().await else {
-        panic!("no menu: straight to the queue: {:?}", caller.said())
+    let Reached::Gather { .. } = caller.run().await else {
+        panic!("no menu: the callback offer: {:?}", caller.said())
+    };
+    let Reached::Queued { .. } = caller.stay_silent().await else {
+        panic!("then the queue: {:?}", caller.said())
     };
     let Reached::Queued { .. } = caller.wait(1, 0).await else {
         panic!("waiting: {:?}", caller.said())
@@ -668,6 +675,11 @@ async fn a_call_nobody_takes_overflows_to_voicemail_and_one_hung_up_in_the_queue
         OUR_NUMBER,
     );
     impatient.ring().await;
+    let Reached::Gather { .. } = impatient.run().await else {
+        panic!("the callback offer: {:?}", impatient.said())
+    };
+    // A key that is not 2 goes on into the queue.
+    impatient.press("5").await;
     let Reached::Queued { .. } = impatient.run().await else {
         panic!("the queue: {:?}", impatient.said())
     };
@@ -702,4 +714,273 @@ async fn a_call_nobody_takes_overflows_to_voicemail_and_one_hung_up_in_the_queue
     ));
     let mut nowhere = voice.call(&other, None, OUR_NUMBER, ANA_PHONE);
     assert_eq!(nowhere.ring().await.status, 404);
+}
+
+async fn callers_ask_to_be_called_back_and_an_agent_calls_them_with_one_click(b: Backend) {
+    let (t, voice) = app(b).await;
+    let (ana, ana_token, _at_work) = agent_at_work(&t, "ana@acme.test", ANA_PHONE).await;
+    let (bruno, bruno_token) = t.agent("bruno@acme.test", "agent").await;
+    let line = phone_inbox(&t, &[ana, bruno], json!({"language": "pt-BR"})).await;
+    twilio_post(
+        &t,
+        "/twilio/callback",
+        &sms("SM1", CALLER, "Pode me ligar?"),
+        None,
+    )
+    .await
+    .expect(200);
+    let conversation = t
+        .eventually(WAIT, "the SMS conversation", || async {
+            t.get(&t.acc("/conversations")).await["data"]["payload"][0]["id"].as_i64()
+        })
+        .await;
+    // Ana is at work, so the caller is offered the queue — and a callback instead.
+    let mut caller = voice.call(&voice_url(&t), Some(&status_url(&t)), CALLER, OUR_NUMBER);
+    caller.ring().await;
+    let Reached::Gather { .. } = caller.run().await else {
+        panic!("the callback offer: {:?}", caller.said())
+    };
+    caller.press("2").await;
+    assert_eq!(caller.run().await, Reached::Hangup);
+    assert!(
+        caller
+            .said()
+            .iter()
+            .any(|(l, s)| l == "pt-BR" && s.starts_with("Obrigado. Retornaremos")),
+        "{:?}",
+        caller.said()
+    );
+    caller.status("completed", 2, Some(20)).await;
+    let asked = t
+        .eventually(WAIT, "the call's outcome", || async {
+            calls(&t)
+                .await
+                .into_iter()
+                .find(|c| c["outcome"] == "callback")
+        })
+        .await;
+    let waiting = t.get(&t.acc("/callback_requests")).await["payload"].clone();
+    assert_eq!(waiting.as_array().map(Vec::len), Some(1), "{waiting}");
+    let from_ivr = waiting[0].clone();
+    assert_eq!(from_ivr["source"], "ivr");
+    assert_eq!(from_ivr["phone_number"], CALLER);
+    assert_eq!(from_ivr["conversation_id"], conversation);
+    assert_eq!(from_ivr["from_call_id"], asked["id"]);
+    assert_eq!(from_ivr["inbox_id"], line["id"]);
+
+    // A visitor asks in the website widget; asking twice keeps one request.
+    let site = t
+        .post(
+            &t.acc("/inboxes"),
+            json!({"name": "Site", "channel": {"type": "web_widget", "website_url": "https://acme.test"}}),
+        )
+        .await;
+    let ident = site["inbox_identifier"].as_str().unwrap().to_owned();
+    let visitor = t
+        .call(
+            "POST",
+            &format!("/public/api/v1/inboxes/{ident}/contacts"),
+            None,
+            Some(json!({"name": "Visitante"})),
+        )
+        .await
+        .expect(200);
+    let source_id = visitor["source_id"].as_str().unwrap().to_owned();
+    let ask = format!("/public/api/v1/inboxes/{ident}/contacts/{source_id}/callback_requests");
+    let bad = t
+        .call("POST", &ask, None, Some(json!({"phone_number": "12"})))
+        .await;
+    assert_eq!(bad.status, 422, "{:?}", bad.body);
+    let tomorrow = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400;
+    let first = t
+        .call(
+            "POST",
+            &ask,
+            None,
+            Some(json!({"phone_number": "+48 500 600 700", "preferred_at": tomorrow, "note": "<b>po 15</b>"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(first["phone_number"], "+48500600700");
+    assert_eq!(first["status"], "waiting");
+    let again = t
+        .call(
+            "POST",
+            &ask,
+            None,
+            Some(json!({"phone_number": "+48500600700"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(again["id"], first["id"]);
+    let nobody = t
+        .call(
+            "POST",
+            &format!("/public/api/v1/inboxes/{ident}/contacts/nobody/callback_requests"),
+            None,
+            Some(json!({"phone_number": "+48500600700"})),
+        )
+        .await;
+    assert_eq!(nobody.status, 404);
+
+    // An agent notes one for a number; bad input is named.
+    for (body, field) in [
+        (json!({"phone_number": "call me"}), "phone_number"),
+        (
+            json!({"phone_number": "+48601222333", "preferred_at": 5}),
+            "preferred_at",
+        ),
+        (json!({}), "phone_number"),
+    ] {
+        let a = t
+            .admin("POST", &t.acc("/callback_requests"), Some(body.clone()))
+            .await;
+        assert_eq!(a.status, 422, "{body}: {:?}", a.body);
+        assert!(a.body.to_string().contains(field), "{body}: {:?}", a.body);
+    }
+    let noted = t
+        .post(
+            &t.acc("/callback_requests"),
+            json!({"phone_number": "+48601222333", "note": "Wants the invoice explained"}),
+        )
+        .await;
+    assert_eq!(noted["source"], "agent");
+    // The waiting, in the order they are due: the caller (earliest), the agent's note (now),
+    // the visitor's (tomorrow).
+    let order: Vec<Value> = t.get(&t.acc("/callback_requests")).await["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            from_ivr["id"].clone(),
+            noted["id"].clone(),
+            first["id"].clone()
+        ]
+    );
+
+    // Calling back needs the agent's own phone (rung first); an agent outside the line's inbox
+    // does not see the request at all.
+    let (_, carla_token) = t.agent("carla@acme.test", "agent").await;
+    let outside = t
+        .call(
+            "GET",
+            &t.acc("/callback_requests"),
+            Some(&carla_token),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(outside["payload"], json!([]));
+    let no_phone = t
+        .call(
+            "POST",
+            &t.acc("/calls"),
+            Some(&bruno_token),
+            Some(json!({"callback_request_id": from_ivr["id"]})),
+        )
+        .await;
+    assert_eq!(no_phone.status, 422, "{:?}", no_phone.body);
+    assert!(voice.placed().is_empty());
+
+    // One click: Ana's phone rings, she picks up and the caller is dialled from our number.
+    let placed_call = t
+        .call(
+            "POST",
+            &t.acc("/calls"),
+            Some(&ana_token),
+            Some(json!({"callback_request_id": from_ivr["id"]})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(placed_call["direction"], "outbound");
+    assert_eq!(placed_call["agent_id"], ana);
+    assert_eq!(placed_call["to_number"], CALLER);
+    assert_eq!(placed_call["conversation_id"], conversation);
+    let twice = t
+        .call(
+            "POST",
+            &t.acc("/calls"),
+            Some(&ana_token),
+            Some(json!({"callback_request_id": from_ivr["id"]})),
+        )
+        .await;
+    assert_eq!(twice.status, 409, "called once: {:?}", twice.body);
+    let placed = voice.placed();
+    assert_eq!(placed.len(), 1, "{placed:?}");
+    assert_eq!(placed[0].to, ANA_PHONE);
+    assert_eq!(placed[0].from, OUR_NUMBER);
+    let mut leg = voice.outbound(&placed[0]);
+    leg.answer().await;
+    let Reached::Dialing {
+        numbers, caller_id, ..
+    } = leg.run().await
+    else {
+        panic!("dialling the customer: {:?}", leg.said())
+    };
+    assert_eq!(numbers, vec![CALLER.to_owned()]);
+    assert_eq!(caller_id.as_deref(), Some(OUR_NUMBER));
+    assert!(
+        leg.said()
+            .iter()
+            .any(|(_, s)| s == "Ligando para 5 5 1 1 9 8 7 6 5 4 3 2 1."),
+        "{:?}",
+        leg.said()
+    );
+    leg.dial_ends("completed", Some(80)).await;
+    leg.status("completed", 3, Some(95)).await;
+    let done = t
+        .eventually(WAIT, "the callback answered", || async {
+            calls(&t)
+                .await
+                .into_iter()
+                .find(|c| c["direction"] == "outbound" && c["outcome"] == "answered")
+        })
+        .await;
+    assert_eq!(done["agent_id"], ana);
+    assert_eq!(done["duration"], 95);
+    let called = t.get(&t.acc("/callback_requests?status=called")).await["payload"][0].clone();
+    assert_eq!(called["id"], from_ivr["id"]);
+    assert_eq!(called["call_id"], done["id"]);
+
+    // A request withdrawn is not called; only canceling is done by hand.
+    let cancel = t.acc(&format!("/callback_requests/{}", noted["id"]));
+    let wrong = t
+        .admin("PATCH", &cancel, Some(json!({"status": "called"})))
+        .await;
+    assert_eq!(wrong.status, 422);
+    let canceled = t
+        .admin("PATCH", &cancel, Some(json!({"status": "canceled"})))
+        .await;
+    assert_eq!(canceled.body["status"], "canceled", "{:?}", canceled.body);
+    assert_eq!(
+        t.admin("PATCH", &cancel, Some(json!({"status": "canceled"})))
+            .await
+            .status,
+        409
+    );
+
+    // Twilio refusing the call is the agent's to read; nothing is recorded.
+    voice.set_calls_fail(Some(400));
+    let refused = t
+        .call(
+            "POST",
+            &t.acc("/calls"),
+            Some(&ana_token),
+            Some(json!({"callback_request_id": first["id"]})),
+        )
+        .await;
+    assert_eq!(refused.status, 502, "{:?}", refused.body);
+    assert_eq!(
+        t.get(&t.acc("/callback_requests")).await["payload"][0]["id"],
+        first["id"],
+        "still waiting"
+    );
 }
