@@ -38,6 +38,9 @@ export interface Profile {
   account_id?: number;
   locale?: string;
   accounts: UserAccount[];
+  /** The phone (E.164) rung when the call queue gives this user a phone call; null: none, so
+   * the user is never rung. */
+  phone_number?: string | null;
   /** Two-factor authentication is on. */
   mfa_enabled?: boolean;
   /** An account requires two-factor authentication of this user, not enrolled yet: the

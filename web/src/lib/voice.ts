@@ -1,6 +1,7 @@
 // A Twilio SMS inbox's phone settings (issue #19) as Settings → Inboxes edits them: the IVR's
-// language, greeting, menu (a key to a team, with a label said per language) and the longest
-// voicemail — the inbox's `settings.voice` (crates/core/src/voice/ivr.rs `VoiceSettings`). The
+// language, greeting, menu (a key to a team, with a label said per language), the longest
+// voicemail, and the call queue (how long a caller waits for an agent, how long each agent's
+// phone rings, the hold music) — the inbox's `settings.voice` (crates/core/src/voice/ivr.rs `VoiceSettings`). The
 // form keeps every language's texts and shows the chosen one's; the body sent is the server's
 // shape; the server's refusals (`voice.menu[1].team_id`…) are placed by the row they name.
 // Pure functions (no Svelte, no DOM), unit-tested in tests/unit/voice.test.mjs.
@@ -13,6 +14,16 @@ export const MENU_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 export const DEFAULT_VOICEMAIL_SECONDS = 120;
 export const MIN_VOICEMAIL_SECONDS = 10;
 export const MAX_VOICEMAIL_SECONDS = 600;
+/** How long a caller waits in the queue for an agent before voicemail; 0: no queue. */
+export const DEFAULT_QUEUE_WAIT_SECONDS = 180;
+export const MIN_QUEUE_WAIT_SECONDS = 0;
+export const MAX_QUEUE_WAIT_SECONDS = 1800;
+/** How long each agent's phone rings before the call goes to the next agent. */
+export const DEFAULT_AGENT_RING_SECONDS = 20;
+export const MIN_AGENT_RING_SECONDS = 10;
+export const MAX_AGENT_RING_SECONDS = 60;
+/** The longest hold music address the server keeps. */
+export const MAX_URL = 2000;
 /** The longest greeting or label the server keeps. */
 export const MAX_TEXT = 1000;
 
@@ -42,6 +53,12 @@ export interface VoiceDraft {
   menu: MenuRowDraft[];
   /** A number input's value: a number, or '' / null when emptied. */
   voicemail_max_seconds: number | string | null;
+  queue_max_wait_seconds: number | string | null;
+  agent_ring_seconds: number | string | null;
+  /** An http(s) audio file's address; '' for none (silence, the place in line told). */
+  hold_music_url: string;
+  /** The stored settings this form does not edit (a newer server's), sent back as they were. */
+  others: Record<string, unknown>;
 }
 
 /** The `voice` settings as the server takes and keeps them. */
@@ -50,6 +67,10 @@ export interface VoiceSettings {
   greeting: Record<string, string>;
   menu: { digit: string; team_id: number; label: Record<string, string> }[];
   voicemail_max_seconds: number;
+  queue_max_wait_seconds: number;
+  agent_ring_seconds: number;
+  /** null: no hold music. */
+  hold_music_url: string | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -87,6 +108,9 @@ export function freeKey(menu: readonly MenuRowDraft[]): string | null {
   return MENU_KEYS.find((k) => !menu.some((r) => r.digit === k)) ?? null;
 }
 
+/** The keys of `settings.voice` the form edits. */
+const EDITED = new Set(['language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url']);
+
 /** The form for an inbox's stored `settings.voice` (absent or unreadable: the defaults). */
 export function draftOf(raw: unknown): VoiceDraft {
   const v = isObject(raw) ? raw : {};
@@ -102,7 +126,19 @@ export function draftOf(raw: unknown): VoiceDraft {
       label: textsOf(o.label),
     })),
     voicemail_max_seconds: Number.isInteger(seconds) && seconds > 0 ? seconds : DEFAULT_VOICEMAIL_SECONDS,
+    queue_max_wait_seconds: storedSeconds(v.queue_max_wait_seconds, 0) ?? DEFAULT_QUEUE_WAIT_SECONDS,
+    agent_ring_seconds: storedSeconds(v.agent_ring_seconds, 1) ?? DEFAULT_AGENT_RING_SECONDS,
+    hold_music_url: typeof v.hold_music_url === 'string' ? v.hold_music_url.trim() : '',
+    others: Object.fromEntries(Object.entries(v).filter(([k]) => !EDITED.has(k))),
   };
+}
+
+/** A stored whole number of seconds, at least `min` (absent, null or unreadable: null). */
+function storedSeconds(raw: unknown, min: number): number | null {
+  if (typeof raw !== 'number' && typeof raw !== 'string') return null;
+  if (typeof raw === 'string' && !raw.trim()) return null;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= min ? n : null;
 }
 
 /** Trimmed texts, the empty ones left out (empty means the product's words). */
@@ -122,26 +158,36 @@ export function secondsOf(v: VoiceDraft['voicemail_max_seconds']): number | null
   return Number.isInteger(n) ? n : null;
 }
 
-/** The PATCH body (`{ voice: … }`), menu rows in the form's order — row i is `voice.menu[i]`. */
-export function voiceBody(d: VoiceDraft): { voice: VoiceSettings } {
+/** The PATCH body (`{ voice: … }`), menu rows in the form's order — row i is `voice.menu[i]`;
+ * the settings the form does not edit as they were stored. */
+export function voiceBody(d: VoiceDraft): { voice: VoiceSettings & Record<string, unknown> } {
   return {
     voice: {
+      ...d.others,
       language: d.language,
       greeting: cleanTexts(d.greeting),
       menu: d.menu.map((r) => ({ digit: r.digit, team_id: r.team_id ?? 0, label: cleanTexts(r.label) })),
       voicemail_max_seconds: secondsOf(d.voicemail_max_seconds) ?? DEFAULT_VOICEMAIL_SECONDS,
+      queue_max_wait_seconds: secondsOf(d.queue_max_wait_seconds) ?? DEFAULT_QUEUE_WAIT_SECONDS,
+      agent_ring_seconds: secondsOf(d.agent_ring_seconds) ?? DEFAULT_AGENT_RING_SECONDS,
+      hold_music_url: d.hold_music_url.trim() || null,
     },
   };
 }
 
 /** What is wrong with a row, per control. */
 export type RowPart = 'digit' | 'team' | 'label';
-export type CheckCode = 'duplicate_key' | 'bad_key' | 'no_team' | 'no_label' | 'too_long' | 'seconds' | 'too_many';
+export type CheckCode =
+  | 'duplicate_key' | 'bad_key' | 'no_team' | 'no_label' | 'too_long' | 'seconds' | 'too_many'
+  | 'queue_seconds' | 'ring_seconds' | 'url' | 'url_too_long';
+/** The form's fields outside the menu rows (each named as the server names it, `voice.<name>`). */
+export const FIELDS = ['language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url'] as const;
+export type FieldName = (typeof FIELDS)[number];
 export interface VoiceProblems {
   /** By row uid, by control. */
   rows: Record<number, Partial<Record<RowPart, CheckCode>>>;
-  /** Form-wide: greeting, voicemail_max_seconds, menu. */
-  fields: Partial<Record<'greeting' | 'voicemail_max_seconds' | 'menu', CheckCode>>;
+  /** Form-wide: greeting, menu, the seconds, the hold music. */
+  fields: Partial<Record<FieldName, CheckCode>>;
 }
 
 /** The uids of rows whose key an earlier row already uses. */
@@ -153,6 +199,20 @@ export function duplicateKeys(menu: readonly MenuRowDraft[]): number[] {
     seen.add(r.digit);
   }
   return out;
+}
+
+/** Whether `s` is a whole number from `min` to `max`. */
+function within(s: number | null, min: number, max: number): boolean {
+  return s !== null && s >= min && s <= max;
+}
+
+/** What is wrong with a hold music address as the server checks it (none: empty or fine). */
+export function checkHoldMusic(url: string): CheckCode | null {
+  const u = url.trim();
+  if (!u) return null;
+  if (!/^https?:\/\/\S+$/.test(u)) return 'url';
+  if (u.length > MAX_URL) return 'url_too_long';
+  return null;
 }
 
 /** The client's checks, as the server makes them (and a label in the language spoken, which
@@ -173,7 +233,11 @@ export function checkVoice(d: VoiceDraft): VoiceProblems {
   if (d.menu.length > MENU_KEYS.length) fields.menu = 'too_many';
   if (Object.values(d.greeting).some((g) => g.trim().length > MAX_TEXT)) fields.greeting = 'too_long';
   const s = secondsOf(d.voicemail_max_seconds);
-  if (s === null || s < MIN_VOICEMAIL_SECONDS || s > MAX_VOICEMAIL_SECONDS) fields.voicemail_max_seconds = 'seconds';
+  if (!within(s, MIN_VOICEMAIL_SECONDS, MAX_VOICEMAIL_SECONDS)) fields.voicemail_max_seconds = 'seconds';
+  if (!within(secondsOf(d.queue_max_wait_seconds), MIN_QUEUE_WAIT_SECONDS, MAX_QUEUE_WAIT_SECONDS)) fields.queue_max_wait_seconds = 'queue_seconds';
+  if (!within(secondsOf(d.agent_ring_seconds), MIN_AGENT_RING_SECONDS, MAX_AGENT_RING_SECONDS)) fields.agent_ring_seconds = 'ring_seconds';
+  const music = checkHoldMusic(d.hold_music_url);
+  if (music) fields.hold_music_url = music;
   return { rows, fields };
 }
 
@@ -184,7 +248,7 @@ export function hasProblems(p: VoiceProblems): boolean {
 /** Where a refused field belongs: a menu row's control, a form field, or nowhere shown. */
 export type Place =
   | { kind: 'row'; index: number; part: RowPart }
-  | { kind: 'field'; name: 'language' | 'greeting' | 'menu' | 'voicemail_max_seconds' }
+  | { kind: 'field'; name: FieldName }
   | { kind: 'other' };
 
 export function placeOf(field: string): Place {
@@ -193,15 +257,15 @@ export function placeOf(field: string): Place {
     const part: RowPart = row[2] === 'team_id' ? 'team' : row[2] === 'label' ? 'label' : row[2] === 'digit' ? 'digit' : 'team';
     return { kind: 'row', index: Number(row[1]), part };
   }
-  const name = /^voice\.(language|greeting|menu|voicemail_max_seconds)\b/.exec(field)?.[1];
-  if (name) return { kind: 'field', name: name as 'language' | 'greeting' | 'menu' | 'voicemail_max_seconds' };
+  const name = /^voice\.([a-z_]+)\b/.exec(field)?.[1];
+  if (name && (FIELDS as readonly string[]).includes(name)) return { kind: 'field', name: name as FieldName };
   return { kind: 'other' };
 }
 
 export interface PlacedErrors {
   /** By row uid, by control: the server's words. */
   rows: Record<number, Partial<Record<RowPart, string>>>;
-  fields: Partial<Record<'language' | 'greeting' | 'menu' | 'voicemail_max_seconds', string>>;
+  fields: Partial<Record<FieldName, string>>;
   /** What names no control of the form (`voice`, another setting…). */
   rest: string[];
 }

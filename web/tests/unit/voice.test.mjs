@@ -18,6 +18,9 @@ const stored = {
     { digit: '2', team_id: 8, label: { pt_BR: 'suporte' } },
   ],
   voicemail_max_seconds: 90,
+  queue_max_wait_seconds: 300,
+  agent_ring_seconds: 25,
+  hold_music_url: 'https://cdn.example.com/hold.mp3',
 };
 
 test('no settings: the defaults (English, no menu, 120 seconds)', () => {
@@ -27,8 +30,13 @@ test('no settings: the defaults (English, no menu, 120 seconds)', () => {
     assert.deepEqual(d.greeting, {});
     assert.deepEqual(d.menu, []);
     assert.equal(d.voicemail_max_seconds, 120);
+    assert.equal(d.queue_max_wait_seconds, 180);
+    assert.equal(d.agent_ring_seconds, 20);
+    assert.equal(d.hold_music_url, '');
   }
-  assert.deepEqual(m.voiceBody(m.draftOf(null)), { voice: { language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120 } });
+  assert.deepEqual(m.voiceBody(m.draftOf(null)), {
+    voice: { language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null },
+  });
 });
 
 test('stored settings read as the server reads them, and are sent back the same', () => {
@@ -43,8 +51,80 @@ test('stored settings read as the server reads them, and are sent back the same'
       greeting: { 'pt-BR': 'Olá!', en: 'Hello!' },
       menu: [{ digit: '1', team_id: 7, label: { 'pt-BR': 'vendas', en: 'sales' } }, { digit: '2', team_id: 8, label: { 'pt-BR': 'suporte' } }],
       voicemail_max_seconds: 90,
+      queue_max_wait_seconds: 300,
+      agent_ring_seconds: 25,
+      hold_music_url: 'https://cdn.example.com/hold.mp3',
     },
   });
+});
+
+test('the call queue as stored: 0 is no queue (kept), absent or null the defaults, no hold music', () => {
+  const d = m.draftOf({ language: 'en', queue_max_wait_seconds: 0, agent_ring_seconds: 60, hold_music_url: null });
+  assert.equal(d.queue_max_wait_seconds, 0);
+  assert.equal(d.agent_ring_seconds, 60);
+  assert.equal(d.hold_music_url, '');
+  assert.deepEqual(m.voiceBody(d).voice, {
+    language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 0, agent_ring_seconds: 60, hold_music_url: null,
+  });
+  for (const raw of [{}, { queue_max_wait_seconds: null, agent_ring_seconds: null }, { queue_max_wait_seconds: 'soon', agent_ring_seconds: 2.5 }, { queue_max_wait_seconds: -1, agent_ring_seconds: 0 }]) {
+    const o = m.draftOf(raw);
+    assert.equal(o.queue_max_wait_seconds, 180, JSON.stringify(raw));
+    assert.equal(o.agent_ring_seconds, 20, JSON.stringify(raw));
+  }
+  assert.equal(m.draftOf({ hold_music_url: 42 }).hold_music_url, '');
+});
+
+test('the body: the queue\'s seconds as numbers, the hold music trimmed, empty sent as null', () => {
+  const d = m.draftOf(null);
+  d.queue_max_wait_seconds = '0';
+  d.agent_ring_seconds = '45';
+  d.hold_music_url = '  https://cdn.example.com/loop.wav ';
+  assert.deepEqual(m.voiceBody(d).voice, {
+    language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 0, agent_ring_seconds: 45, hold_music_url: 'https://cdn.example.com/loop.wav',
+  });
+  d.hold_music_url = '   ';
+  d.queue_max_wait_seconds = '';
+  d.agent_ring_seconds = null;
+  const voice = m.voiceBody(d).voice;
+  assert.equal(voice.hold_music_url, null);
+  assert.equal(voice.queue_max_wait_seconds, 180, 'an emptied field sends the default');
+  assert.equal(voice.agent_ring_seconds, 20);
+});
+
+test('checks of the call queue: the longest wait 0–1800, the ring 10–60, the hold music an http(s) address', () => {
+  const d = m.draftOf(stored);
+  assert.equal(m.hasProblems(m.checkVoice(d)), false);
+  for (const [seconds, bad] of [[-1, true], [0, false], [180, false], ['1800', false], [1801, true], ['', true], [null, true], [1.5, true]]) {
+    d.queue_max_wait_seconds = seconds;
+    assert.equal(m.checkVoice(d).fields.queue_max_wait_seconds === 'queue_seconds', bad, `wait ${seconds}`);
+  }
+  d.queue_max_wait_seconds = 180;
+  for (const [seconds, bad] of [[5, true], [9, true], [10, false], ['20', false], [60, false], [61, true], ['', true], [null, true], [12.5, true]]) {
+    d.agent_ring_seconds = seconds;
+    assert.equal(m.checkVoice(d).fields.agent_ring_seconds === 'ring_seconds', bad, `ring ${seconds}`);
+  }
+  d.agent_ring_seconds = 20;
+  for (const [url, code] of [
+    ['', null], ['   ', null], ['https://cdn.example.com/hold.mp3', null], ['http://music.example/loop.wav', null], [' https://x/a.mp3 ', null],
+    ['javascript:alert(1)', 'url'], ['https://x/a b.mp3', 'url'], ['ftp://x/a.mp3', 'url'], ['cdn.example.com/hold.mp3', 'url'], ['HTTPS://X/A.MP3', 'url'],
+    [`https://x/${'a'.repeat(2000)}.mp3`, 'url_too_long'],
+  ]) {
+    assert.equal(m.checkHoldMusic(url), code, url);
+    d.hold_music_url = url;
+    assert.equal(m.checkVoice(d).fields.hold_music_url, code ?? undefined, url);
+  }
+});
+
+test('settings the form does not edit (a newer server\'s) are sent back as they were', () => {
+  const d = m.draftOf({ ...stored, offer_callback: false, future: { a: 1 } });
+  assert.deepEqual(d.others, { offer_callback: false, future: { a: 1 } });
+  d.agent_ring_seconds = 40;
+  const voice = m.voiceBody(d).voice;
+  assert.equal(voice.offer_callback, false);
+  assert.deepEqual(voice.future, { a: 1 });
+  assert.equal(voice.agent_ring_seconds, 40, 'the form\'s own fields are the form\'s');
+  assert.deepEqual(m.draftOf(stored).others, {});
+  assert.deepEqual(m.draftOf(null).others, {});
 });
 
 test('languages as the server accepts them', () => {
@@ -58,7 +138,8 @@ test('the body: texts trimmed, empty ones left out (the product\'s words), secon
   d.greeting = { pl: '  Dzień dobry  ', en: '   ' };
   d.menu = [{ uid: 1, digit: '3', team_id: 5, label: { pl: ' sprzedaż ', en: '' } }];
   d.voicemail_max_seconds = '300';
-  assert.deepEqual(m.voiceBody(d).voice, { language: 'pl', greeting: { pl: 'Dzień dobry' }, menu: [{ digit: '3', team_id: 5, label: { pl: 'sprzedaż' } }], voicemail_max_seconds: 300 });
+  assert.deepEqual(m.voiceBody(d).voice, { language: 'pl', greeting: { pl: 'Dzień dobry' }, menu: [{ digit: '3', team_id: 5, label: { pl: 'sprzedaż' } }], voicemail_max_seconds: 300,
+    queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null });
 });
 
 test('the default greeting in the language spoken', () => {
@@ -110,6 +191,10 @@ test('the server\'s refusals are placed by the row they name', () => {
     { field: 'voice.menu', message: 'at most 9' },
     { field: 'voice.greeting.pl', message: 'too long' },
     { field: 'voice.voicemail_max_seconds', message: 'from 10 to 600' },
+    { field: 'voice.queue_max_wait_seconds', message: 'queue_max_wait_seconds is from 0 to 1800' },
+    { field: 'voice.agent_ring_seconds', message: 'agent_ring_seconds is from 10 to 60' },
+    { field: 'voice.hold_music_url', message: 'hold_music_url is an http or https address of an audio file' },
+    { field: 'voice.somewhere_else', message: 'not a field of the form' },
     { field: 'voice.language', message: 'en, pt-BR or pl' },
     { field: 'voice', message: 'an object' },
     { field: 'name', message: 'name is required' },
@@ -122,9 +207,13 @@ test('the server\'s refusals are placed by the row they name', () => {
     menu: 'a menu key is 1 to 9; at most 9',
     greeting: 'too long',
     voicemail_max_seconds: 'from 10 to 600',
+    queue_max_wait_seconds: 'queue_max_wait_seconds is from 0 to 1800',
+    agent_ring_seconds: 'agent_ring_seconds is from 10 to 60',
+    hold_music_url: 'hold_music_url is an http or https address of an audio file',
     language: 'en, pt-BR or pl',
   });
-  assert.deepEqual(placed.rest, ['an object', 'name is required']);
+  assert.deepEqual(placed.rest, ['not a field of the form', 'an object', 'name is required']);
+  assert.deepEqual(m.placeOf('voice.agent_ring_seconds'), { kind: 'field', name: 'agent_ring_seconds' });
   assert.deepEqual(m.placeOf('voice.menu[3]'), { kind: 'row', index: 3, part: 'team' });
   assert.deepEqual(m.placeOf('voice.menu[2].label'), { kind: 'row', index: 2, part: 'label' });
   assert.deepEqual(m.placeOf('voicemail'), { kind: 'other' });
