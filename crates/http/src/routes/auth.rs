@@ -517,18 +517,7 @@ async fn update_profile(
         None => None,
         Some("") => Some(None),
         // An agent's phone is rung from anywhere: the number carries its country code.
-        Some(raw) => Some(Some(
-            throughline_core::identity::normalize_phone(raw, None)
-                .ok()
-                .filter(|_| raw.starts_with('+'))
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "phone_number",
-                        "invalid",
-                        "phone_number is an international number with its country code, like +48 601 234 567",
-                    )
-                })?,
-        )),
+        Some(raw) => Some(Some(super::calls::international(raw)?)),
     };
     let mut tx = state.store.begin().await?;
     if let Some(phone) = phone {

@@ -128,6 +128,42 @@ struct Whom {
     inbox_id: Option<i64>,
 }
 
+/// A phone number people give, as E.164: it must carry its country code (callers and agents
+/// are rung from anywhere).
+pub(super) fn international(raw: &str) -> ApiResult<String> {
+    let raw = raw.trim();
+    normalize_phone(raw, None)
+        .ok()
+        .filter(|_| raw.starts_with('+'))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "phone_number",
+                "invalid",
+                "phone_number is an international number with its country code, like +48 601 234 567",
+            )
+        })
+}
+
+/// The phone line calls go through (`preferred` when it takes calls), or why there is none.
+async fn line(
+    state: &AppState,
+    scope: &AccountScope,
+    preferred: Option<i64>,
+) -> ApiResult<(
+    throughline_core::model::Inbox,
+    std::sync::Arc<dyn throughline_channels::ChannelAdapter>,
+)> {
+    voice_service::phone_line(&state.store, &state.clients, scope, preferred)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "inbox_id",
+                "invalid",
+                "no phone line here takes calls: connect a Twilio number with its own number",
+            )
+        })
+}
+
 /// Who and where, resolved within what the caller sees.
 struct Resolved {
     contact_id: Option<i64>,
@@ -161,16 +197,7 @@ async fn resolve(state: &AppState, scope: &AccountScope, whom: &Whom) -> ApiResu
                 "phone_number is needed: the customer has no phone number",
             )
         })?;
-    let phone = normalize_phone(&raw, None)
-        .ok()
-        .filter(|_| raw.trim().starts_with('+'))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "phone_number",
-                "invalid",
-                "phone_number is an international number with its country code",
-            )
-        })?;
+    let phone = international(&raw)?;
     Ok(Resolved {
         contact_id: contact.map(|c| c.id),
         conversation_id: conversation.as_ref().map(|c| c.id),
@@ -242,20 +269,7 @@ async fn place(
             "your phone is rung first: set your phone number in your profile".into(),
         )
     })?;
-    let (inbox, adapter) = voice_service::phone_line(
-        &state.store,
-        &state.clients,
-        &ctx.scope,
-        resolved.preferred_inbox,
-    )
-    .await?
-    .ok_or_else(|| {
-        ApiError::invalid(
-            "inbox_id",
-            "invalid",
-            "no phone line here takes calls: connect a Twilio number with its own number",
-        )
-    })?;
+    let (inbox, adapter) = line(&state, &ctx.scope, resolved.preferred_inbox).await?;
     let Some(voice_calls) = adapter.voice() else {
         return Err(ApiError::NotFound);
     };
@@ -438,20 +452,7 @@ async fn request_callback(
         .transpose()?
         .flatten();
     let preferred_at = preferred_at(body.preferred_at)?;
-    let (inbox, _) = voice_service::phone_line(
-        &state.store,
-        &state.clients,
-        &ctx.scope,
-        resolved.preferred_inbox,
-    )
-    .await?
-    .ok_or_else(|| {
-        ApiError::invalid(
-            "inbox_id",
-            "invalid",
-            "no phone line here takes calls: connect a Twilio number with its own number",
-        )
-    })?;
+    let (inbox, _) = line(&state, &ctx.scope, resolved.preferred_inbox).await?;
     let mut tx = state.store.begin().await?;
     let request = calls::request_callback(
         tx.conn(),
@@ -559,17 +560,7 @@ async fn widget_callback(
     Path((inbox_id, contact_id)): Path<(String, String)>,
     Json(body): Json<WidgetCallbackBody>,
 ) -> ApiResult<axum::Json<WidgetCallbackView>> {
-    let raw = body.phone_number.trim();
-    let phone = normalize_phone(raw, None)
-        .ok()
-        .filter(|_| raw.starts_with('+'))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "phone_number",
-                "invalid",
-                "phone_number is an international number with its country code",
-            )
-        })?;
+    let phone = international(&body.phone_number)?;
     let note = body
         .note
         .as_deref()
