@@ -1,7 +1,7 @@
 // A Twilio SMS inbox's phone settings (issue #19) as Settings → Inboxes edits them: the IVR's
 // language, greeting, menu (a key to a team, with a label said per language), the longest
 // voicemail, and the call queue (how long a caller waits for an agent, how long each agent's
-// phone rings, the hold music) — the inbox's `settings.voice` (crates/core/src/voice/ivr.rs `VoiceSettings`). The
+// phone rings, the hold music, whether callers may press 2 to be called back) — the inbox's `settings.voice` (crates/core/src/voice/ivr.rs `VoiceSettings`). The
 // form keeps every language's texts and shows the chosen one's; the body sent is the server's
 // shape; the server's refusals (`voice.menu[1].team_id`…) are placed by the row they name.
 // Pure functions (no Svelte, no DOM), unit-tested in tests/unit/voice.test.mjs.
@@ -57,6 +57,8 @@ export interface VoiceDraft {
   agent_ring_seconds: number | string | null;
   /** An http(s) audio file's address; '' for none (silence, the place in line told). */
   hold_music_url: string;
+  /** Callers about to queue may press 2 to be called back instead, keeping their place. */
+  offer_callback: boolean;
   /** The stored settings this form does not edit (a newer server's), sent back as they were. */
   others: Record<string, unknown>;
 }
@@ -71,6 +73,7 @@ export interface VoiceSettings {
   agent_ring_seconds: number;
   /** null: no hold music. */
   hold_music_url: string | null;
+  offer_callback: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -109,7 +112,9 @@ export function freeKey(menu: readonly MenuRowDraft[]): string | null {
 }
 
 /** The keys of `settings.voice` the form edits. */
-const EDITED = new Set(['language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url']);
+const EDITED = new Set([
+  'language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url', 'offer_callback',
+]);
 
 /** The form for an inbox's stored `settings.voice` (absent or unreadable: the defaults). */
 export function draftOf(raw: unknown): VoiceDraft {
@@ -129,6 +134,8 @@ export function draftOf(raw: unknown): VoiceDraft {
     queue_max_wait_seconds: storedSeconds(v.queue_max_wait_seconds, 0) ?? DEFAULT_QUEUE_WAIT_SECONDS,
     agent_ring_seconds: storedSeconds(v.agent_ring_seconds, 1) ?? DEFAULT_AGENT_RING_SECONDS,
     hold_music_url: typeof v.hold_music_url === 'string' ? v.hold_music_url.trim() : '',
+    // Offered unless turned off (absent or unreadable: the server's default, on).
+    offer_callback: v.offer_callback !== false,
     others: Object.fromEntries(Object.entries(v).filter(([k]) => !EDITED.has(k))),
   };
 }
@@ -171,6 +178,7 @@ export function voiceBody(d: VoiceDraft): { voice: VoiceSettings & Record<string
       queue_max_wait_seconds: secondsOf(d.queue_max_wait_seconds) ?? DEFAULT_QUEUE_WAIT_SECONDS,
       agent_ring_seconds: secondsOf(d.agent_ring_seconds) ?? DEFAULT_AGENT_RING_SECONDS,
       hold_music_url: d.hold_music_url.trim() || null,
+      offer_callback: d.offer_callback,
     },
   };
 }
@@ -181,7 +189,9 @@ export type CheckCode =
   | 'duplicate_key' | 'bad_key' | 'no_team' | 'no_label' | 'too_long' | 'seconds' | 'too_many'
   | 'queue_seconds' | 'ring_seconds' | 'url' | 'url_too_long';
 /** The form's fields outside the menu rows (each named as the server names it, `voice.<name>`). */
-export const FIELDS = ['language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url'] as const;
+export const FIELDS = [
+  'language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url', 'offer_callback',
+] as const;
 export type FieldName = (typeof FIELDS)[number];
 export interface VoiceProblems {
   /** By row uid, by control. */

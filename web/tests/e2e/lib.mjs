@@ -143,7 +143,7 @@ export async function untranslated(page) {
   return page.evaluate(() => {
     const missing = [...(window.__i18nMissing ?? [])];
     const text = document.body.innerText;
-    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|moves|suggestion|event|shortcuts|profile|admin|field|role|locale|provider|template|media|two_factor|privacy|invitations|presence|live|routing|offers|automation|macros|hours|sla|survey|reports|satisfaction|journeys|opt_outs|notifications|password|contacts|timeline|inbox_settings|views|bulk|attributes|resource|webhooks|email_notifications|articles|help_center|assistant|voice)\.[a-z_]+\b/g) ?? [];
+    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|moves|suggestion|event|shortcuts|profile|admin|field|role|locale|provider|template|media|two_factor|privacy|invitations|presence|live|routing|offers|automation|macros|hours|sla|survey|reports|satisfaction|journeys|opt_outs|notifications|password|contacts|timeline|inbox_settings|views|bulk|attributes|resource|webhooks|email_notifications|articles|help_center|assistant|voice|callbacks|calls)\.[a-z_]+\b/g) ?? [];
     return [...missing, ...raw];
   });
 }

@@ -4,9 +4,10 @@
 // team is shown by its row before anything is sent; a team deleted meanwhile is refused by the
 // server and its words are shown by the row it names. The call queue (the longest wait, how long
 // each agent's phone rings, the hold music) shows its defaults, refuses a ring of 5 seconds by its
-// row (the client's check, then the server's), and keeps valid values. The screen passes axe in
-// en, pt-BR and pl. An agent sets the phone rung for queued calls in their profile: saved as the
-// server normalises it, refused by the field when it is not international.
+// row (the client's check, then the server's), and keeps valid values; callers are offered a call
+// back (pressing 2) unless it is turned off, and turned off it stays off. The screen passes axe
+// in en, pt-BR and pl. An agent sets the phone rung for queued calls in their profile: saved as
+// the server normalises it, refused by the field when it is not international.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, launch, api, axe, signIn, untranslated, shot } from './lib.mjs';
@@ -184,6 +185,21 @@ test('a Twilio number\'s IVR is set, kept, and refused by the row at fault', { t
     assert.equal(noQueue.queue_max_wait_seconds, 0);
     assert.equal(noQueue.hold_music_url, null);
     assert.equal(await wait.inputValue(), '0');
+
+    // Callers about to queue are offered a call back (pressing 2) unless it is turned off: kept off.
+    const offer = kept.getByLabel('Offer to call back');
+    assert.equal(await offer.isChecked(), true, 'offered by default');
+    assert.match(await offer.getAttribute('aria-describedby'), /voice-callback-help/);
+    assert.match(await kept.locator('#voice-callback-help').innerText(), /press 2 to be called back/);
+    await offer.uncheck();
+    await kept.getByRole('button', { name: 'Save phone settings' }).click();
+    for (let i = 0; i < 100 && (await api('GET', `{acc}/inboxes/${inbox.id}`)).settings.voice.offer_callback !== false; i++) await page.waitForTimeout(100);
+    assert.equal((await api('GET', `{acc}/inboxes/${inbox.id}`)).settings.voice.offer_callback, false);
+    await kept.getByRole('status').filter({ hasText: 'Saved' }).waitFor(WAIT);
+    await page.reload();
+    voice = await openVoice(page, accountId, `Loja ${stamp}`);
+    assert.equal(await offer.isChecked(), false, 'kept off');
+    assert.equal(await wait.inputValue(), '0', 'the rest kept too');
 
     // A team deleted while the form is open: the server refuses it, by its row.
     await kept.getByRole('button', { name: 'Add an option' }).click();

@@ -33,9 +33,10 @@ test('no settings: the defaults (English, no menu, 120 seconds)', () => {
     assert.equal(d.queue_max_wait_seconds, 180);
     assert.equal(d.agent_ring_seconds, 20);
     assert.equal(d.hold_music_url, '');
+    assert.equal(d.offer_callback, true, 'callers are offered a call back unless it is turned off');
   }
   assert.deepEqual(m.voiceBody(m.draftOf(null)), {
-    voice: { language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null },
+    voice: { language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null, offer_callback: true },
   });
 });
 
@@ -54,6 +55,7 @@ test('stored settings read as the server reads them, and are sent back the same'
       queue_max_wait_seconds: 300,
       agent_ring_seconds: 25,
       hold_music_url: 'https://cdn.example.com/hold.mp3',
+      offer_callback: true,
     },
   });
 });
@@ -64,7 +66,7 @@ test('the call queue as stored: 0 is no queue (kept), absent or null the default
   assert.equal(d.agent_ring_seconds, 60);
   assert.equal(d.hold_music_url, '');
   assert.deepEqual(m.voiceBody(d).voice, {
-    language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 0, agent_ring_seconds: 60, hold_music_url: null,
+    language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 0, agent_ring_seconds: 60, hold_music_url: null, offer_callback: true,
   });
   for (const raw of [{}, { queue_max_wait_seconds: null, agent_ring_seconds: null }, { queue_max_wait_seconds: 'soon', agent_ring_seconds: 2.5 }, { queue_max_wait_seconds: -1, agent_ring_seconds: 0 }]) {
     const o = m.draftOf(raw);
@@ -81,6 +83,7 @@ test('the body: the queue\'s seconds as numbers, the hold music trimmed, empty s
   d.hold_music_url = '  https://cdn.example.com/loop.wav ';
   assert.deepEqual(m.voiceBody(d).voice, {
     language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 0, agent_ring_seconds: 45, hold_music_url: 'https://cdn.example.com/loop.wav',
+    offer_callback: true,
   });
   d.hold_music_url = '   ';
   d.queue_max_wait_seconds = '';
@@ -117,10 +120,10 @@ test('checks of the call queue: the longest wait 0–1800, the ring 10–60, the
 
 test('settings the form does not edit (a newer server\'s) are sent back as they were', () => {
   const d = m.draftOf({ ...stored, offer_callback: false, future: { a: 1 } });
-  assert.deepEqual(d.others, { offer_callback: false, future: { a: 1 } });
+  assert.deepEqual(d.others, { future: { a: 1 } });
   d.agent_ring_seconds = 40;
   const voice = m.voiceBody(d).voice;
-  assert.equal(voice.offer_callback, false);
+  assert.equal(voice.offer_callback, false, 'the form\'s own, kept as stored');
   assert.deepEqual(voice.future, { a: 1 });
   assert.equal(voice.agent_ring_seconds, 40, 'the form\'s own fields are the form\'s');
   assert.deepEqual(m.draftOf(stored).others, {});
@@ -139,7 +142,21 @@ test('the body: texts trimmed, empty ones left out (the product\'s words), secon
   d.menu = [{ uid: 1, digit: '3', team_id: 5, label: { pl: ' sprzedaż ', en: '' } }];
   d.voicemail_max_seconds = '300';
   assert.deepEqual(m.voiceBody(d).voice, { language: 'pl', greeting: { pl: 'Dzień dobry' }, menu: [{ digit: '3', team_id: 5, label: { pl: 'sprzedaż' } }], voicemail_max_seconds: 300,
-    queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null });
+    queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null, offer_callback: true });
+});
+
+test('the call back offered in the queue: stored off stays off; on, absent or unreadable is on', () => {
+  assert.equal(m.draftOf({ offer_callback: false }).offer_callback, false);
+  for (const raw of [{ offer_callback: true }, {}, { offer_callback: null }, { offer_callback: 'no' }]) {
+    assert.equal(m.draftOf(raw).offer_callback, true, JSON.stringify(raw));
+  }
+  const d = m.draftOf(stored);
+  d.offer_callback = false;
+  assert.equal(m.voiceBody(d).voice.offer_callback, false);
+  assert.equal(m.hasProblems(m.checkVoice(d)), false);
+  assert.deepEqual(m.placeOf('voice.offer_callback'), { kind: 'field', name: 'offer_callback' });
+  assert.deepEqual(m.placeErrors([{ field: 'voice.offer_callback', message: 'offer_callback is true or false' }], d.menu).fields,
+    { offer_callback: 'offer_callback is true or false' });
 });
 
 test('the default greeting in the language spoken', () => {
