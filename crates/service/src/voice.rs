@@ -321,14 +321,16 @@ pub async fn ring_next_agent(
         return Ok(Ring::NobodyFree);
     };
     let agent_id = decision.agent;
+    // Only agents with a phone are candidates; checked before a leg is claimed for them.
+    let Some(phone) = phones.get(&agent_id) else {
+        tx.commit().await?;
+        return Ok(Ring::NobodyFree);
+    };
     let Some(leg) = calls::ring(tx.conn(), &scope, call.id, agent_id, now).await? else {
         tx.commit().await?;
         return Ok(Ring::AlreadyRinging);
     };
     tx.commit().await?;
-    let Some(phone) = phones.get(&agent_id) else {
-        return Ok(Ring::NobodyFree);
-    };
     let to_reach = urls(&leg);
     let placed = voice_calls
         .place_call(&PlaceCall {

@@ -579,6 +579,7 @@ pub struct CallbackRequest {
     pub inbox_id: i64,
     pub contact_id: Option<i64>,
     pub conversation_id: Option<i64>,
+    pub conversation_display_id: Option<i64>,
     /// E.164.
     pub phone: String,
     pub source: CallbackSource,
@@ -596,8 +597,20 @@ pub struct CallbackRequest {
     pub updated_at: i64,
 }
 
+/// With the conversation's display id, which is what clients name it by.
 const CALLBACK_COLUMNS: &str = "id, account_id, inbox_id, contact_id, conversation_id, phone, \
-     source, note, preferred_at, state, requested_at, created_by, from_call_id, call_id, updated_at";
+     source, note, preferred_at, state, requested_at, created_by, from_call_id, call_id, \
+     updated_at, (SELECT v.display_id FROM conversations v \
+       WHERE v.id = callback_requests.conversation_id) AS conversation_display_id";
+
+/// `SELECT … FROM callback_requests` of the scope's account, ready for more conditions.
+fn select_callbacks(scope: &AccountScope) -> SqlBuilder {
+    let mut q = SqlBuilder::new(&format!(
+        "SELECT {CALLBACK_COLUMNS} FROM callback_requests WHERE account_id = "
+    ));
+    q.bind(scope.account_id());
+    q
+}
 
 fn row_callback(row: &sqlx::any::AnyRow) -> Result<CallbackRequest> {
     Ok(CallbackRequest {
@@ -606,6 +619,7 @@ fn row_callback(row: &sqlx::any::AnyRow) -> Result<CallbackRequest> {
         inbox_id: row.int("inbox_id")?,
         contact_id: row.opt_int("contact_id")?,
         conversation_id: row.opt_int("conversation_id")?,
+        conversation_display_id: row.opt_int("conversation_display_id")?,
         phone: row.text("phone")?,
         source: row.parsed("source", CallbackSource::parse)?,
         note: row.opt_text("note")?,
@@ -645,10 +659,7 @@ pub async fn request_callback(
     }
     // One waiting request per caller is enough: asked again (from the same call, or for a
     // customer already waiting), the first stands.
-    let mut q = SqlBuilder::new(&format!(
-        "SELECT {CALLBACK_COLUMNS} FROM callback_requests WHERE account_id = "
-    ));
-    q.bind(scope.account_id());
+    let mut q = select_callbacks(scope);
     match (new.from_call_id, new.contact_id) {
         (Some(from), _) => {
             q.push(" AND from_call_id = ").bind(from);
@@ -690,10 +701,7 @@ pub async fn request_callback(
 
 /// One callback request the scope sees.
 pub async fn callback(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<CallbackRequest> {
-    let mut q = SqlBuilder::new(&format!(
-        "SELECT {CALLBACK_COLUMNS} FROM callback_requests WHERE account_id = "
-    ));
-    q.bind(scope.account_id());
+    let mut q = select_callbacks(scope);
     q.push(" AND id = ").bind(id);
     if let InboxVisibility::Only(ids) = scope.inboxes() {
         q.push(" AND inbox_id IN ").bind_list(ids);
@@ -713,10 +721,7 @@ pub async fn callbacks(
     state: Option<CallbackState>,
     limit: i64,
 ) -> Result<Vec<CallbackRequest>> {
-    let mut q = SqlBuilder::new(&format!(
-        "SELECT {CALLBACK_COLUMNS} FROM callback_requests WHERE account_id = "
-    ));
-    q.bind(scope.account_id());
+    let mut q = select_callbacks(scope);
     if let Some(s) = state {
         q.push(" AND state = ").bind(s.as_str());
     }

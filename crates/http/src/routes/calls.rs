@@ -346,25 +346,13 @@ struct CallbackView {
     call_id: Option<i64>,
 }
 
-async fn callback_view(
-    conn: &mut throughline_store::Conn,
-    scope: &AccountScope,
-    r: &CallbackRequest,
-) -> ApiResult<CallbackView> {
+fn callback_view(r: &CallbackRequest) -> CallbackView {
     let secs = throughline_core::to_unix_seconds;
-    let conversation = match r.conversation_id {
-        Some(id) => Some(
-            conversations::by_internal_id(conn, scope, id)
-                .await?
-                .display_id,
-        ),
-        None => None,
-    };
-    Ok(CallbackView {
+    CallbackView {
         id: r.id,
         inbox_id: r.inbox_id,
         contact_id: r.contact_id,
-        conversation_id: conversation,
+        conversation_id: r.conversation_display_id,
         phone_number: r.phone.clone(),
         source: r.source.as_str(),
         note: r.note.clone(),
@@ -374,7 +362,7 @@ async fn callback_view(
         created_by: r.created_by,
         from_call_id: r.from_call_id,
         call_id: r.call_id,
-    })
+    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -406,11 +394,7 @@ async fn list_callbacks(
     };
     let mut conn = state.store.read().await?;
     let list = calls::callbacks(&mut conn, &ctx.scope, wanted, 200).await?;
-    let mut out = Vec::with_capacity(list.len());
-    for r in &list {
-        out.push(callback_view(&mut conn, &ctx.scope, r).await?);
-    }
-    Ok(payload(out))
+    Ok(payload(list.iter().map(callback_view).collect()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -471,8 +455,8 @@ async fn request_callback(
         },
     )
     .await?;
-    let view = callback_view(tx.conn(), &ctx.scope, &request).await?;
     tx.commit().await?;
+    let view = callback_view(&request);
     Ok(axum::Json(view))
 }
 
@@ -523,8 +507,8 @@ async fn update_callback(
         )));
     }
     let request = calls::callback(tx.conn(), &ctx.scope, id).await?;
-    let view = callback_view(tx.conn(), &ctx.scope, &request).await?;
     tx.commit().await?;
+    let view = callback_view(&request);
     Ok(axum::Json(view))
 }
 
