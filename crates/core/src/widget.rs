@@ -11,7 +11,7 @@ use crate::model::{ChannelType, Inbox};
 use crate::validate::{FieldError, hex_color, http_url, optional_text};
 
 /// Setting keys the widget reads, validated by [`setting`].
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "website_url",
     "widget_color",
     "welcome_title",
@@ -21,6 +21,8 @@ pub const KEYS: [&str; 9] = [
     "allowed_domains",
     "max_attachment_size_mb",
     "allowed_attachment_types",
+    // Throughline: calls from the widget (`voice::web_call::WebCallSettings`).
+    "web_calls",
 ];
 
 /// What a widget accepts when its administrator set no list: pictures, sound, video and the
@@ -85,6 +87,8 @@ pub fn setting(key: &str, value: &Value) -> Result<Value, FieldError> {
         },
         "allowed_attachment_types" => attachment_types(&field, value)
             .map(|list| Value::Array(list.into_iter().map(Value::String).collect())),
+        "web_calls" => crate::voice::web_call::WebCallSettings::from_json(value)
+            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
         _ => Err(FieldError::new(
             &field,
             "unknown",

@@ -300,7 +300,7 @@ fn note(signal: &Signal, presence: &mut HashMap<i64, HashMap<i64, Presence>>, m:
                 m.due.insert(*account_id);
             }
         }
-        Signal::Typing(_) | Signal::Offer(_) => {}
+        Signal::Typing(_) | Signal::Offer(_) | Signal::Call(_) => {}
     }
 }
 

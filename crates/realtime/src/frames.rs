@@ -308,7 +308,7 @@ pub fn resync() -> Frame {
 }
 
 /// What a client (an agent's tab or a widget) may send.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     Ping,
@@ -322,6 +322,12 @@ pub enum ClientMessage {
     },
     Presence {
         status: Status,
+    },
+    /// WebRTC signalling for the other party of a call from the widget (an offer, an answer,
+    /// an ICE candidate); the server checks the sender is a party and passes it on.
+    CallSignal {
+        call_id: i64,
+        data: Value,
     },
 }
 

@@ -489,6 +489,15 @@ impl Hub {
             .contains_key(&(account_id, contact_id))
     }
 
+    /// The agents of the account with a tab open now (not only within the offline grace).
+    pub fn agents_connected(&self, account_id: i64) -> std::collections::HashSet<i64> {
+        self.registry()
+            .agents
+            .get(&account_id)
+            .map(|conns| conns.values().map(|c| c.user_id).collect())
+            .unwrap_or_default()
+    }
+
     /// Open connections: (agent tabs, visitor sockets).
     pub fn connections(&self) -> (usize, usize) {
         let reg = self.registry();
@@ -570,6 +579,26 @@ impl Hub {
                 if let Some(conns) = reg.agents.get(&o.account_id) {
                     for c in conns.values().filter(|c| c.user_id == o.user_id) {
                         c.outlet.send(&frame);
+                    }
+                }
+            }
+            Signal::Call(n) => {
+                let frame = Frame::control(&n.body);
+                let reg = self.registry();
+                match n.to {
+                    crate::CallParty::Agent(user_id) => {
+                        if let Some(conns) = reg.agents.get(&n.account_id) {
+                            for c in conns.values().filter(|c| c.user_id == user_id) {
+                                c.outlet.send(&frame);
+                            }
+                        }
+                    }
+                    crate::CallParty::Visitor(owner) => {
+                        if let Some(conns) = reg.visitors.get(&(n.account_id, owner.contact_id)) {
+                            for c in conns.values().filter(|c| visitor_sees(c.viewer, owner)) {
+                                c.outlet.send(&frame);
+                            }
+                        }
                     }
                 }
             }

@@ -34,6 +34,27 @@ pub enum Signal {
     /// A conversation offered to one agent, or the end of that offer: only that agent's tabs
     /// hear it.
     Offer(OfferNotice),
+    /// A call from the widget: ringing, taken, signalling or over, for one party's tabs only.
+    Call(CallNotice),
+}
+
+/// A frame about a call from the widget for one party.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallNotice {
+    pub account_id: i64,
+    pub to: CallParty,
+    /// The frame as sent (its `type` and the call's id in it).
+    pub body: Arc<serde_json::Value>,
+}
+
+/// One end of a call from the widget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallParty {
+    /// Every tab of this agent.
+    Agent(i64),
+    /// The widgets that see the call's conversation (its contact, and identity when the
+    /// visitor proved one).
+    Visitor(throughline_core::visibility::Owner),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -36,6 +36,7 @@ pub mod threading;
 pub mod touchpoints;
 pub mod visitor;
 pub mod voice;
+pub mod web_calls;
 
 pub use inbound::{Ingested, Received};
 pub use threading::ThreadedBy;

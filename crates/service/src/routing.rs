@@ -219,20 +219,21 @@ pub struct CallInQueue {
 
 /// Who to ring for a queued call now, by the account's routing rules as for any work: an
 /// available agent of the call's queue with room for a call and not blocked by the work they
-/// hold, with the required skills, the caller's last helper first. Only agents in `phones`
-/// (who gave a number to ring) are considered. The caller holds the account's routing lock in `tx` and records the ring in it, so
+/// hold, with the required skills, the caller's last helper first. Only agents in `reachable`
+/// (who gave a number to ring; whose app is open, for a call from the widget) are considered.
+/// The caller holds the account's routing lock in `tx` and records the ring in it, so
 /// two calls never take one agent.
 pub async fn choose_for_call(
     tx: &mut throughline_store::Tx,
     account_id: i64,
     presence: &HashMap<i64, Presence>,
     call: &CallInQueue,
-    phones: &HashMap<i64, String>,
+    reachable: &std::collections::HashSet<i64>,
     now: Millis,
 ) -> throughline_store::Result<Option<Decision>> {
     let available: Vec<i64> = presence
         .iter()
-        .filter(|(id, p)| p.takes_new_work() && phones.contains_key(id) && !call.skip.contains(id))
+        .filter(|(id, p)| p.takes_new_work() && reachable.contains(id) && !call.skip.contains(id))
         .map(|(id, _)| *id)
         .collect();
     if available.is_empty() {

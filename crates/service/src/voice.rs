@@ -240,7 +240,7 @@ pub enum Ring {
 /// Agents present in the account as routing sees them.
 pub type Presence = std::collections::HashMap<i64, throughline_core::routing::Presence>;
 
-fn in_queue(call: &Call) -> CallInQueue {
+pub(crate) fn in_queue(call: &Call) -> CallInQueue {
     CallInQueue {
         call_id: call.id,
         inbox_id: call.inbox_id,
@@ -268,7 +268,7 @@ pub async fn someone_takes_calls(
         call.account_id,
         presence,
         &in_queue(call),
-        &phones,
+        &phones.keys().copied().collect(),
         now,
     )
     .await?;
@@ -314,8 +314,15 @@ pub async fn ring_next_agent(
     waiting.on_calls = calls::agents_on_calls(tx.conn(), &scope).await?;
     let phones = accounts::member_phones(tx.conn(), &scope).await?;
     let Some(decision) =
-        routing::choose_for_call(&mut tx, call.account_id, presence, &waiting, &phones, now)
-            .await?
+        routing::choose_for_call(
+            &mut tx,
+            call.account_id,
+            presence,
+            &waiting,
+            &phones.keys().copied().collect(),
+            now,
+        )
+        .await?
     else {
         tx.commit().await?;
         return Ok(Ring::NobodyFree);

@@ -4,6 +4,7 @@
 use throughline_core::voice::call::{
     self, Call, CallState, CallbackSource, CallbackState, Direction, Outcome,
 };
+use throughline_core::voice::web_call::Medium;
 
 use crate::Conn;
 use crate::clock::now_ms;
@@ -13,7 +14,7 @@ use crate::scope::{AccountScope, InboxVisibility};
 use crate::sql::SqlBuilder;
 
 const COLUMNS: &str = "id, account_id, inbox_id, conversation_id, contact_id, provider_id, \
-     direction, from_address, to_address, state, outcome, team_id, agent_id, started_at, \
+     direction, medium, from_address, to_address, state, outcome, team_id, agent_id, started_at, \
      queued_at, callback_requested_at, answered_at, ended_at, duration_seconds, voicemail_message_id, last_sequence, created_at, \
      updated_at";
 
@@ -26,6 +27,7 @@ fn row_call(row: &sqlx::any::AnyRow) -> Result<Call> {
         contact_id: row.opt_int("contact_id")?,
         provider_id: row.text("provider_id")?,
         direction: row.parsed("direction", Direction::parse)?,
+        medium: row.parsed("medium", Medium::parse)?,
         from: row.text("from_address")?,
         to: row.text("to_address")?,
         state: row.parsed("state", CallState::parse)?,
@@ -57,7 +59,7 @@ pub struct NewCall<'a> {
     pub conversation_id: Option<i64>,
 }
 
-/// Records a call, or finds the one already recorded under the provider's id (a repeated
+/// Records a phone call, or finds the one already recorded under the provider's id (a repeated
 /// webhook): `(call, created)`.
 pub async fn start(
     conn: &mut Conn,
@@ -568,6 +570,158 @@ pub async fn customer_answered(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A call from the website widget as it starts ringing.
+#[derive(Clone, Debug)]
+pub struct NewWebCall<'a> {
+    pub inbox_id: i64,
+    pub conversation_id: i64,
+    pub contact_id: i64,
+    pub medium: Medium,
+    /// Our own id for it (there is no provider).
+    pub provider_id: &'a str,
+    /// The visitor's name, and the inbox's, as the timeline shows the two ends.
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+/// Records a call from the widget, waiting for an agent from now; `None` when the visitor is
+/// in a call from the widget already (one at a time, kept by a unique index, so two tabs or
+/// two clicks cannot both ring).
+pub async fn start_web(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    new: &NewWebCall<'_>,
+) -> Result<Option<Call>> {
+    if !scope.sees_inbox(new.inbox_id) || !new.medium.is_web() {
+        return Err(StoreError::NotFound);
+    }
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO calls (account_id, inbox_id, conversation_id, contact_id, provider_id, \
+           direction, medium, from_address, to_address, state, started_at, queued_at, \
+           created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'inbound', $6, $7, $8, 'ringing', $9, $9, $9, $9) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(scope.account_id())
+    .bind(new.inbox_id)
+    .bind(new.conversation_id)
+    .bind(new.contact_id)
+    .bind(new.provider_id)
+    .bind(new.medium.as_str())
+    .bind(new.from)
+    .bind(new.to)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(None);
+    }
+    by_provider(conn, scope, new.inbox_id, new.provider_id).await
+}
+
+/// A call of the account by our id, if the scope sees its inbox.
+pub async fn get(conn: &mut Conn, scope: &AccountScope, id: i64) -> Result<Call> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calls WHERE account_id = $1 AND id = $2"
+    )))
+    .bind(scope.account_id())
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    let call = row.as_ref().map(row_call).transpose()?;
+    call.filter(|c| scope.sees_inbox(c.inbox_id))
+        .ok_or(StoreError::NotFound)
+}
+
+/// The contact's call from the widget that has not ended.
+pub async fn live_web_call(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    contact_id: i64,
+) -> Result<Option<Call>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calls WHERE account_id = $1 AND contact_id = $2 \
+           AND medium <> 'phone' AND ended_at IS NULL"
+    )))
+    .bind(scope.account_id())
+    .bind(contact_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(row_call).transpose()
+}
+
+/// The calls from the widget the agent talks on now.
+pub async fn live_web_calls_of_agent(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    agent_id: i64,
+) -> Result<Vec<Call>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM calls WHERE account_id = $1 AND agent_id = $2 \
+           AND medium <> 'phone' AND ended_at IS NULL"
+    )))
+    .bind(scope.account_id())
+    .bind(agent_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(row_call).collect()
+}
+
+/// The agent took a call from the widget: theirs and talking from `at` — unless it ended or
+/// someone took it first.
+pub async fn web_answered(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    agent_id: i64,
+    at: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE calls SET agent_id = $3, answered_at = $4, state = 'in_progress', updated_at = $4 \
+         WHERE account_id = $1 AND id = $2 AND medium <> 'phone' \
+           AND answered_at IS NULL AND ended_at IS NULL",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(agent_id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A call from the widget ended at `at` as `outcome` (its talk time counted from the answer),
+/// its legs with it; `false` when it had ended already (both ends hung up at once).
+pub async fn end_web(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    call: &Call,
+    outcome: Outcome,
+    at: i64,
+) -> Result<bool> {
+    let duration = call.answered_at.map(|a| ((at - a) / 1000).max(0));
+    let done = sqlx::query(
+        "UPDATE calls SET state = 'completed', ended_at = $3, outcome = $4, \
+           duration_seconds = $5, updated_at = $3 \
+         WHERE account_id = $1 AND id = $2 AND medium <> 'phone' AND ended_at IS NULL",
+    )
+    .bind(scope.account_id())
+    .bind(call.id)
+    .bind(at)
+    .bind(outcome.as_str())
+    .bind(duration)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if done {
+        end_legs(conn, scope, call.id).await?;
+    }
+    Ok(done)
 }
 
 /// A customer waiting to be called back.

@@ -128,6 +128,8 @@ pub enum Detail {
         state: String,
         outcome: Option<String>,
         duration_seconds: Option<i64>,
+        /// phone, web_voice or web_video.
+        medium: String,
     },
 }
 
@@ -233,7 +235,7 @@ fn query_for(kind: Kind, scope: &AccountScope, contact_id: i64) -> SqlBuilder {
         Kind::Call => SqlBuilder::new(
             "SELECT k.id, k.started_at AS at, k.conversation_id, c.display_id, k.inbox_id, \
                i.channel_type, k.direction, k.from_address, k.to_address, k.state, k.outcome, \
-               k.duration_seconds FROM calls k JOIN inboxes i ON i.id = k.inbox_id \
+               k.duration_seconds, k.medium FROM calls k JOIN inboxes i ON i.id = k.inbox_id \
                LEFT JOIN conversations c ON c.id = k.conversation_id WHERE k.account_id = ",
         ),
     };
@@ -309,6 +311,7 @@ fn item_of(kind: Kind, row: &sqlx::any::AnyRow) -> Result<Item> {
             state: row.text("state")?,
             outcome: row.opt_text("outcome")?,
             duration_seconds: row.opt_int("duration_seconds")?,
+            medium: row.text("medium")?,
         },
     };
     if kind == Kind::Call {

@@ -68,6 +68,14 @@ impl WsClient {
         }
     }
 
+    /// The next JSON text frame if one comes within `timeout` (for what must not come).
+    pub async fn within(&mut self, timeout: Duration) -> Option<Value> {
+        tokio::time::timeout(timeout, self.next_json(timeout * 2))
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// The next frame that is not presence or typing (those come at any time).
     pub async fn next_event(&mut self, timeout: Duration) -> Option<Value> {
         loop {

@@ -85,6 +85,10 @@ view! {
         pub max_attachment_size_mb: u64,
         /// Accepted attachment types (`image/*` families allowed); empty accepts any.
         pub allowed_attachment_types: Vec<String>,
+        /// Throughline: calls from the widget (`enabled`, `video`, `ring_seconds`,
+        /// `ice_servers`).
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        pub web_calls: Value,
     }
 
     /// The email channel's fields, as Chatwoot names them on an inbox.
@@ -186,6 +190,14 @@ view! {
         /// Throughline: an agent bot listens to this inbox, so the widget tells it when the
         /// visitor opens the chat (`webwidget_triggered`), contact or not yet.
         pub agent_bot: bool,
+        /// Throughline: visitors may call from the widget (`video`: with their camera).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub web_calls: Option<PublicWebCalls>,
+    }
+
+    /// Calls from the widget as the widget reads them.
+    pub struct PublicWebCalls {
+        pub video: bool,
     }
 
     /// A portal as the widget reads it: where its articles are (`/hc/{slug}/{locale}/…`).
@@ -324,6 +336,8 @@ impl WidgetChannelView {
             allowed_domains: crate::widget::domains_of(inbox),
             max_attachment_size_mb: policy.max_bytes.div_ceil(1024 * 1024),
             allowed_attachment_types: policy.types,
+            web_calls: serde_json::to_value(crate::voice::web_call::WebCallSettings::of(inbox))
+                .unwrap_or(Value::Null),
         }
     }
 }
@@ -351,6 +365,12 @@ impl PublicWidgetView {
             agents,
             help_center: None,
             agent_bot: false,
+            web_calls: {
+                let calls = crate::voice::web_call::WebCallSettings::of(inbox);
+                calls
+                    .enabled
+                    .then_some(PublicWebCalls { video: calls.video })
+            },
         }
     }
 }

@@ -168,6 +168,8 @@ pub struct Call {
     /// The provider's id (Twilio's `CallSid`).
     pub provider_id: String,
     pub direction: Direction,
+    /// By phone, or from the widget (voice or video).
+    pub medium: crate::voice::web_call::Medium,
     pub from: String,
     pub to: String,
     pub state: CallState,

@@ -34,7 +34,7 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 
 /// A call (times in Unix seconds, as Chatwoot's views give them).
 #[derive(Serialize, utoipa::ToSchema)]
-struct CallView {
+pub(super) struct CallView {
     id: i64,
     inbox_id: i64,
     /// The conversation's display id (the caller's conversation, once known).
@@ -44,6 +44,8 @@ struct CallView {
     call_sid: String,
     /// inbound or outbound.
     direction: &'static str,
+    /// phone, web_voice or web_video (from the website widget).
+    medium: &'static str,
     from_number: String,
     to_number: String,
     /// ringing, in_progress, completed, busy, no_answer, failed, canceled.
@@ -62,7 +64,7 @@ struct CallView {
     voicemail_message_id: Option<i64>,
 }
 
-fn view(c: &Call, conversation_display_id: Option<i64>) -> CallView {
+pub(super) fn view(c: &Call, conversation_display_id: Option<i64>) -> CallView {
     let secs = throughline_core::to_unix_seconds;
     CallView {
         id: c.id,
@@ -71,6 +73,7 @@ fn view(c: &Call, conversation_display_id: Option<i64>) -> CallView {
         contact_id: c.contact_id,
         call_sid: c.provider_id.clone(),
         direction: c.direction.as_str(),
+        medium: c.medium.as_str(),
         from_number: c.from.clone(),
         to_number: c.to.clone(),
         status: c.state.as_str(),

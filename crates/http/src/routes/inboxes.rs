@@ -228,6 +228,11 @@ struct WidgetFields {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<String>>)]
     allowed_attachment_types: Option<Value>,
+    /// Throughline: calls from the widget — `enabled`, `video`, `ring_seconds` (10–60, default
+    /// 20) and `ice_servers` (`[{urls, username, credential}]`, STUN or TURN).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    web_calls: Option<Value>,
 }
 
 impl WidgetFields {
@@ -242,6 +247,7 @@ impl WidgetFields {
             "allowed_domains" => self.allowed_domains.as_ref(),
             "max_attachment_size_mb" => self.max_attachment_size_mb.as_ref(),
             "allowed_attachment_types" => self.allowed_attachment_types.as_ref(),
+            "web_calls" => self.web_calls.as_ref(),
             _ => None,
         }
     }

@@ -47,6 +47,7 @@ mod timeline;
 mod two_factor;
 pub(crate) mod uploads;
 mod voice;
+mod web_calls;
 mod webhooks;
 mod widget;
 
@@ -104,6 +105,7 @@ pub(crate) fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = channel_webhooks::routes(router);
     let router = voice::routes(router);
     let router = calls::routes(router);
+    let router = web_calls::routes(router);
     platform::routes(router)
 }
 

@@ -32,6 +32,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::auth::{Caller, Principal};
 use crate::extract::{AccountCtx, Json, Path};
 use crate::state::AppState;
+use throughline_service::web_calls::Party;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(agent_socket))
@@ -120,6 +121,7 @@ async fn agent_socket(
         // A socket's life is the profile's `realtime` stage, not the upgrade request's `http`.
         let stage = tracing::trace_span!(target: "throughline::stage", parent: None, "realtime");
         tracing::Instrument::instrument(session.run(socket, sub, resume.after), stage).await;
+        session.left();
     }))
 }
 
@@ -153,6 +155,7 @@ async fn visitor_socket(
         // A socket's life is the profile's `realtime` stage, not the upgrade request's `http`.
         let stage = tracing::trace_span!(target: "throughline::stage", parent: None, "realtime");
         tracing::Instrument::instrument(session.run(socket, sub, resume.after), stage).await;
+        session.left();
     }))
 }
 
@@ -191,7 +194,7 @@ struct Session {
 }
 
 impl Session {
-    async fn run(self, mut socket: WebSocket, mut sub: Subscription, after: Option<i64>) {
+    async fn run(&self, mut socket: WebSocket, mut sub: Subscription, after: Option<i64>) {
         let (replay, ready) = match self.catch_up(after).await {
             Ok(r) => r,
             Err(e) => {
@@ -369,7 +372,48 @@ impl Session {
                 Ok(()) => None,
                 Err(e) => Some(error_frame(&e.client_message())),
             },
+            ClientMessage::CallSignal { call_id, data } => {
+                let sender = match &self.side {
+                    Side::Visitor(v) => super::web_calls::Sender::Visitor(v),
+                    Side::Agent { grants } => super::web_calls::Sender::Agent {
+                        user_id: self.who.id,
+                        accounts: grants.iter().map(|g| g.account_id).collect(),
+                    },
+                };
+                match super::web_calls::relay(&self.state, sender, call_id, &data).await {
+                    Ok(()) => None,
+                    Err(e) => Some(error_frame(&e.client_message())),
+                }
+            }
         }
+    }
+
+    /// The web calls of a party whose last socket closed end unless they come back.
+    fn left(&self) {
+        let (accounts, party) = match &self.side {
+            Side::Visitor(v) => {
+                if self
+                    .state
+                    .hub
+                    .visitor_online(v.inbox.account_id, v.contact.id)
+                {
+                    return;
+                }
+                (
+                    vec![v.inbox.account_id],
+                    Party::Visitor {
+                        contact_id: v.contact.id,
+                    },
+                )
+            }
+            Side::Agent { grants } => (
+                grants.iter().map(|g| g.account_id).collect(),
+                Party::Agent {
+                    user_id: self.who.id,
+                },
+            ),
+        };
+        super::web_calls::after_disconnect(self.state.clone(), accounts, party);
     }
 
     async fn typing(

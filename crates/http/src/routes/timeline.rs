@@ -167,7 +167,9 @@ fn view(item: &Item) -> Value {
             state,
             outcome,
             duration_seconds,
+            medium,
         } => json!({
+            "medium": medium,
             "direction": direction,
             "from_number": from,
             "to_number": to,

@@ -166,7 +166,7 @@ fn queue_name(call: &Call) -> String {
 
 /// Who is at work in the account now, as routing sees it: agents connected here (the hub
 /// knows best) and those connected to another instance (their shared row).
-async fn presence(state: &AppState, account_id: i64) -> ApiResult<voice::Presence> {
+pub(super) async fn presence(state: &AppState, account_id: i64) -> ApiResult<voice::Presence> {
     let now = throughline_store::now_ms();
     let mut conn = state.store.read().await?;
     let fresh_since = now - stored_routing::PRESENCE_STALE_MS;

@@ -54,6 +54,7 @@ mod surveys;
 mod two_factor;
 mod uploads;
 mod voice;
+mod web_calls;
 mod web_ui;
 mod webhooks;
 mod widget;
