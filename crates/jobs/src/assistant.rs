@@ -3,13 +3,18 @@
 //! (or never embedded) are sent, a batch per account, to the account's embeddings model; a full
 //! batch means more are waiting, so the next round starts at once. `run_phrasings` sends the
 //! FAQ bot's answers waiting for the model (the bot decides inside the automation transaction,
-//! the model is asked here, outside any).
+//! the model is asked here, outside any). `run_transcriptions` puts voicemails into words, the
+//! same way: queued by the automation consumer, transcribed here, retried with the deliveries'
+//! back-off while the model is slow, busy or down.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use throughline_channels::registry::Clients;
 use throughline_service::assistant::{Assistant, EMBED_BATCH};
-use throughline_store::Store;
+use throughline_service::transcription::Transcriber;
+use throughline_store::blob::BlobStore;
+use throughline_store::{Store, now_ms};
 use tokio::sync::watch;
 
 use crate::JobsConfig;
@@ -57,6 +62,37 @@ pub(crate) async fn run_phrasings(
             Err(e) => {
                 tracing::warn!(error = %e, "the FAQ bot's phrasing timer failed");
                 idle * 10
+            }
+        };
+        if crate::sleep_or_shutdown(wait, &mut shutdown).await {
+            return;
+        }
+    }
+}
+
+pub(crate) async fn run_transcriptions(
+    store: Store,
+    blobs: Arc<dyn BlobStore>,
+    clients: Clients,
+    config: JobsConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // An agent may be about to listen to the voicemail: looked for about once a second.
+    let idle = (config.poll_interval * 4).max(Duration::from_millis(100));
+    loop {
+        let transcriber = Transcriber {
+            store: &store,
+            blobs: blobs.as_ref(),
+            client: clients.http.client(),
+            retry: &config.retry,
+        };
+        let wait = match transcriber.run_due().await {
+            Ok(Some(next)) => Duration::from_millis(u64::try_from(next - now_ms()).unwrap_or(0))
+                .clamp(Duration::from_millis(10), idle),
+            Ok(None) => idle,
+            Err(e) => {
+                tracing::warn!(error = %e, "the voicemail transcription timer failed");
+                idle * 5
             }
         };
         if crate::sleep_or_shutdown(wait, &mut shutdown).await {

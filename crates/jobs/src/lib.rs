@@ -11,6 +11,7 @@
 //!             timers: snooze ends ──► status change (written like any other change)
 //!                     contact exports to build, erased files to delete, retention policies
 //!                     a customer's file still at the provider ──► downloaded, attached
+//!                     a voicemail queued by automation ──► transcribed by the AI model
 //!                     audit log entries past their account's retention ──► deleted
 //!             commit ──► outbox_events ──► automation (durable cursor "automation")
 //!                                              │ one tx: the rules' actions + log lines + cursor
@@ -184,6 +185,16 @@ impl Jobs {
                 "faq_phrasing",
                 assistant::run_phrasings(
                     store.clone(),
+                    clients.clone(),
+                    config.clone(),
+                    rx.clone()
+                )
+            )),
+            tokio::spawn(stage!(
+                "transcriptions",
+                assistant::run_transcriptions(
+                    store.clone(),
+                    blobs.clone(),
                     clients.clone(),
                     config.clone(),
                     rx.clone()

@@ -11,6 +11,8 @@
 //! - [`automation`]: automation rules and macros; [`auto_replies`] (greeting, out of office),
 //!   [`sla`] (policies and their clocks) and [`surveys`] (CSAT/NPS) — all run by the
 //!   automation consumer inside its transaction, so each happens once per event.
+//! - [`transcription`]: voicemails put into words by the AI assistant's model, queued by the
+//!   automation consumer and asked for by a timer.
 
 pub mod adapters;
 pub mod assistant;
@@ -34,6 +36,7 @@ pub mod surveys;
 pub mod system_mail;
 pub mod threading;
 pub mod touchpoints;
+pub mod transcription;
 pub mod visitor;
 pub mod voice;
 pub mod web_calls;

@@ -1,7 +1,7 @@
 //! What Throughline does on its own for each outbox event, besides the account's rules:
 //! the inbox's automatic replies, the FAQ bot's answers, the satisfaction survey after resolution (and a reply that
-//! answers it), the SLA clocks, and the agents' notifications. Run by the automation consumer
-//! in its batch transaction.
+//! answers it), the SLA clocks, the agents' notifications, and a voicemail queued for its
+//! transcript. Run by the automation consumer in its batch transaction.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -45,6 +45,11 @@ pub async fn on_event(tx: &mut Tx, cache: &mut BatchCache, event: &StoredEvent) 
         close(tx, NOTIFICATIONS, event, outcome).await?;
     }
     let key = tx.store().key().clone();
+    if let Some(voicemail) = transcription(tx.conn(), &key, cache, event).await? {
+        tx.savepoint(TRANSCRIPTION).await?;
+        let outcome = crate::transcription::queue(tx, &voicemail).await;
+        close(tx, TRANSCRIPTION, event, outcome).await?;
+    }
     let Some(decision) = decide(tx.conn(), &key, cache, event).await? else {
         return Ok(());
     };
@@ -83,6 +88,7 @@ pub async fn may_act(
 ) -> Result<bool> {
     Ok(
         crate::notifications::may_notify(conn, &mut cache.notifications, event).await?
+            || transcription(conn, key, cache, event).await?.is_some()
             || decide(conn, key, cache, event).await?.is_some(),
     )
 }
@@ -170,6 +176,27 @@ async fn decide(
 
 const SAVEPOINT: &str = "touchpoints";
 const NOTIFICATIONS: &str = "notifications";
+const TRANSCRIPTION: &str = "transcription";
+
+/// The transcript a voicemail's event asks for, if the account's assistant makes one.
+async fn transcription(
+    conn: &mut Conn,
+    key: &ServerKey,
+    cache: &mut BatchCache,
+    event: &StoredEvent,
+) -> Result<Option<crate::transcription::Queued>> {
+    if !crate::transcription::is_voicemail(event) {
+        return Ok(None);
+    }
+    let Some(inbox_id) = event.inbox_id else {
+        return Ok(None);
+    };
+    let scope = AccountScope::system(event.account_id);
+    match inbox(conn, key, cache, &scope, inbox_id).await? {
+        Some(inbox) => crate::transcription::wanted(conn, key, &inbox, event).await,
+        None => Ok(None),
+    }
+}
 
 /// What one event needs done, decided from the batch's cache.
 struct Work<'a> {

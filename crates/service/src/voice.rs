@@ -313,16 +313,15 @@ pub async fn ring_next_agent(
         .collect();
     waiting.on_calls = calls::agents_on_calls(tx.conn(), &scope).await?;
     let phones = accounts::member_phones(tx.conn(), &scope).await?;
-    let Some(decision) =
-        routing::choose_for_call(
-            &mut tx,
-            call.account_id,
-            presence,
-            &waiting,
-            &phones.keys().copied().collect(),
-            now,
-        )
-        .await?
+    let Some(decision) = routing::choose_for_call(
+        &mut tx,
+        call.account_id,
+        presence,
+        &waiting,
+        &phones.keys().copied().collect(),
+        now,
+    )
+    .await?
     else {
         tx.commit().await?;
         return Ok(Ring::NobodyFree);
@@ -675,4 +674,97 @@ pub async fn customer_leg_ended(
     let at = now - talk_seconds.unwrap_or(0).max(0) * 1000;
     calls::customer_answered(tx.conn(), &scope, call.id, at.max(call.started_at)).await?;
     tx.commit().await
+}
+
+/// The provider recorded an answered call (the `<Dial>` of an agent and a caller): where the
+/// recording is, kept on the call once (a repeated report changes nothing). `true` when new.
+pub async fn call_recorded(store: &Store, call: &Call, recording: &Recording<'_>) -> Result<bool> {
+    let scope = AccountScope::system(call.account_id);
+    let mut tx = store.begin().await?;
+    let fresh = calls::recorded(
+        tx.conn(),
+        &scope,
+        call.id,
+        recording.provider_id,
+        &recording.url,
+        Some(recording.seconds),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(fresh)
+}
+
+/// Why a call's recording cannot be played.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error("this call was not recorded")]
+    NotRecorded,
+    #[error("the provider did not hand the recording over: {0}")]
+    Provider(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A call's recording as people play it: our copy, or — not fetched yet (the provider was
+/// slow when it announced it) — fetched now from the provider with the line's credentials and
+/// kept, so the provider's address is never handed to anyone.
+pub async fn recording_audio(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    adapter: &dyn ChannelAdapter,
+    limit: usize,
+    call: &Call,
+) -> std::result::Result<Vec<u8>, RecordingError> {
+    if let Some(key) = &call.recording_blob {
+        return Ok(blobs.get(key).await?);
+    }
+    let Some(url) = &call.recording_url else {
+        return Err(RecordingError::NotRecorded);
+    };
+    let media = MediaRef {
+        handle: url.clone(),
+        content_type: Some("audio/mpeg".into()),
+        file_name: Some(format!("call-{}.mp3", call.provider_id)),
+    };
+    let fetched = adapter
+        .fetch_media(&media, limit)
+        .await
+        .map_err(RecordingError::Provider)?;
+    let key = throughline_store::blob::new_key(call.account_id);
+    blobs.put(&key, fetched.data.clone()).await?;
+    let scope = AccountScope::system(call.account_id);
+    let mut tx = store.begin().await?;
+    let kept = calls::recording_kept(tx.conn(), &scope, call.id, &key).await?;
+    tx.commit().await?;
+    if !kept {
+        // Another play kept its copy first: this one would be an orphan.
+        blobs.delete(&key).await?;
+    }
+    Ok(fetched.data)
+}
+
+/// [`recording_audio`] with the adapter of the call's own line (a recording is fetched with the
+/// credentials of the number that took the call).
+pub async fn play_recording(
+    store: &Store,
+    blobs: &dyn BlobStore,
+    clients: &Clients,
+    limit: usize,
+    call: &Call,
+) -> std::result::Result<Vec<u8>, RecordingError> {
+    if let Some(key) = &call.recording_blob {
+        return Ok(blobs.get(key).await?);
+    }
+    if call.recording_url.is_none() {
+        return Err(RecordingError::NotRecorded);
+    }
+    let mut conn = store.read().await?;
+    let scope = AccountScope::system(call.account_id);
+    let inbox =
+        throughline_store::inboxes::get(&mut conn, store.key(), &scope, call.inbox_id).await?;
+    let adapter = crate::adapters::for_inbox(&mut conn, store, &inbox, clients)
+        .await?
+        .map_err(|e| RecordingError::Provider(e.to_string()))?;
+    drop(conn);
+    recording_audio(store, blobs, adapter.as_ref(), limit, call).await
 }

@@ -16,7 +16,8 @@ use crate::sql::SqlBuilder;
 const COLUMNS: &str = "id, account_id, inbox_id, conversation_id, contact_id, provider_id, \
      direction, medium, from_address, to_address, state, outcome, team_id, agent_id, started_at, \
      queued_at, callback_requested_at, answered_at, ended_at, duration_seconds, voicemail_message_id, last_sequence, created_at, \
-     updated_at";
+     updated_at, disposition, wrap_up_notes, wrapped_up_by, wrapped_up_at, recording_provider_id, \
+     recording_url, recording_seconds, recording_blob";
 
 fn row_call(row: &sqlx::any::AnyRow) -> Result<Call> {
     Ok(Call {
@@ -41,6 +42,14 @@ fn row_call(row: &sqlx::any::AnyRow) -> Result<Call> {
         ended_at: row.opt_int("ended_at")?,
         duration_seconds: row.opt_int("duration_seconds")?,
         voicemail_message_id: row.opt_int("voicemail_message_id")?,
+        disposition: row.opt_text("disposition")?,
+        wrap_up_notes: row.opt_text("wrap_up_notes")?,
+        wrapped_up_by: row.opt_int("wrapped_up_by")?,
+        wrapped_up_at: row.opt_int("wrapped_up_at")?,
+        recording_provider_id: row.opt_text("recording_provider_id")?,
+        recording_url: row.opt_text("recording_url")?,
+        recording_seconds: row.opt_int("recording_seconds")?,
+        recording_blob: row.opt_text("recording_blob")?,
         last_sequence: row.opt_int("last_sequence")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
@@ -252,6 +261,31 @@ pub async fn list(
         out.push((row_call(r)?, r.opt_int("conversation_display_id")?));
     }
     Ok(out)
+}
+
+/// Calls the scope sees that started in `[since, until)` (ms), of one inbox or all, for the
+/// calls report; at most `limit` (the report says when it was cut).
+pub async fn started_between(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    since: i64,
+    until: i64,
+    inbox_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Call>> {
+    let mut q = SqlBuilder::new(&format!("SELECT {COLUMNS} FROM calls WHERE account_id = "));
+    q.bind(scope.account_id());
+    q.push(" AND started_at >= ").bind(since);
+    q.push(" AND started_at < ").bind(until);
+    if let Some(id) = inbox_id {
+        q.push(" AND inbox_id = ").bind(id);
+    }
+    if let InboxVisibility::Only(ids) = scope.inboxes() {
+        q.push(" AND inbox_id IN ").bind_list(ids);
+    }
+    q.push(" ORDER BY started_at, id LIMIT ").bind(limit);
+    let rows = q.build().fetch_all(conn).await?;
+    rows.iter().map(row_call).collect()
 }
 
 /// The caller entered the queue (the first look at it; later ones keep the first time).
@@ -570,6 +604,75 @@ pub async fn customer_answered(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The agent's wrap-up of a call: its disposition and notes (`None` clears), by whom and when.
+pub async fn wrap_up(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    by: i64,
+    disposition: Option<&str>,
+    notes: Option<&str>,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE calls SET disposition = $3, wrap_up_notes = $4, wrapped_up_by = $5, \
+           wrapped_up_at = $6, updated_at = $6 WHERE account_id = $1 AND id = $2",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(disposition)
+    .bind(notes)
+    .bind(by)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The provider recorded the call: where its recording is (a repeated report changes nothing).
+pub async fn recorded(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    provider_id: &str,
+    url: &str,
+    seconds: Option<i64>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE calls SET recording_provider_id = $3, recording_url = $4, recording_seconds = $5, \
+           updated_at = $6 WHERE account_id = $1 AND id = $2 AND recording_provider_id IS NULL",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(provider_id)
+    .bind(url)
+    .bind(seconds)
+    .bind(now_ms())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Our copy of the call's recording is stored under `blob`; `false` when another copy was
+/// kept first (two plays fetched it at once).
+pub async fn recording_kept(
+    conn: &mut Conn,
+    scope: &AccountScope,
+    id: i64,
+    blob: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE calls SET recording_blob = $3 \
+         WHERE account_id = $1 AND id = $2 AND recording_blob IS NULL",
+    )
+    .bind(scope.account_id())
+    .bind(id)
+    .bind(blob)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// A call from the website widget as it starts ringing.

@@ -92,6 +92,7 @@ pub mod suggestions;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timeline;
+pub mod transcriptions;
 pub mod two_factor;
 pub mod uploads;
 pub mod webhooks;

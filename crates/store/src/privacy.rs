@@ -355,6 +355,17 @@ async fn drop_contact_records(
         )
         .await?,
     );
+    // The recordings of their calls, which go below.
+    out.blob_keys.extend(
+        texts(
+            conn,
+            "SELECT recording_blob AS v FROM calls WHERE account_id = $1 \
+               AND contact_id IN {ids} AND recording_blob IS NOT NULL",
+            account_id,
+            family,
+        )
+        .await?,
+    );
     let c = &mut out.counts;
     let deliveries = exec(
         conn,
@@ -747,6 +758,15 @@ async fn anonymise_conversations(
     )
     .await?;
     c.add("pending_media", pending);
+    // A voicemail's transcript would bring back words of what was just anonymised.
+    exec(
+        conn,
+        "DELETE FROM voicemail_transcriptions WHERE account_id = $1 AND message_id IN \
+           (SELECT id FROM messages WHERE account_id = $1 AND conversation_id IN {ids})",
+        account_id,
+        ids,
+    )
+    .await?;
     let raw = count(
         conn,
         "SELECT COUNT(*) AS n FROM email_messages WHERE account_id = $1 AND conversation_id IN {ids} \

@@ -130,6 +130,11 @@ pub enum Detail {
         duration_seconds: Option<i64>,
         /// phone, web_voice or web_video.
         medium: String,
+        /// The call was recorded (played at `…/calls/{id}/recording`).
+        recorded: bool,
+        disposition: Option<String>,
+        wrap_up_notes: Option<String>,
+        agent_id: Option<i64>,
     },
 }
 
@@ -235,7 +240,8 @@ fn query_for(kind: Kind, scope: &AccountScope, contact_id: i64) -> SqlBuilder {
         Kind::Call => SqlBuilder::new(
             "SELECT k.id, k.started_at AS at, k.conversation_id, c.display_id, k.inbox_id, \
                i.channel_type, k.direction, k.from_address, k.to_address, k.state, k.outcome, \
-               k.duration_seconds, k.medium FROM calls k JOIN inboxes i ON i.id = k.inbox_id \
+               k.duration_seconds, k.medium, k.recording_provider_id, k.disposition, \
+               k.wrap_up_notes, k.agent_id FROM calls k JOIN inboxes i ON i.id = k.inbox_id \
                LEFT JOIN conversations c ON c.id = k.conversation_id WHERE k.account_id = ",
         ),
     };
@@ -312,6 +318,10 @@ fn item_of(kind: Kind, row: &sqlx::any::AnyRow) -> Result<Item> {
             outcome: row.opt_text("outcome")?,
             duration_seconds: row.opt_int("duration_seconds")?,
             medium: row.text("medium")?,
+            recorded: row.opt_text("recording_provider_id")?.is_some(),
+            disposition: row.opt_text("disposition")?,
+            wrap_up_notes: row.opt_text("wrap_up_notes")?,
+            agent_id: row.opt_int("agent_id")?,
         },
     };
     if kind == Kind::Call {

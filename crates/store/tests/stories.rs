@@ -51,6 +51,7 @@ on_both!(
     a_notification_is_written_once_per_event_and_one_per_conversation,
     conversation_search_follows_what_conversations_hold,
     tallied_counts_are_what_counting_gives,
+    a_voicemail_transcript_is_written_once_and_never_over_a_removed_text,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
@@ -1679,4 +1680,141 @@ async fn tallied_counts_are_what_counting_gives(backend: Backend) {
     let (tallied, counted) =
         counts_both_ways(&store, &f.scope, &ConversationQuery::default()).await;
     assert_eq!(tallied.unassigned, counted.unassigned + 5);
+}
+
+/// A voicemail queued twice waits once; two processes never both ask the model for it (the
+/// claim); the transcript goes under the heading with the message's `message_updated`, and is
+/// found by search; a second settlement, or one over a message deleted meanwhile, writes nothing.
+async fn a_voicemail_transcript_is_written_once_and_never_over_a_removed_text(backend: Backend) {
+    use throughline_store::transcriptions;
+    let (_db, store) = open(backend).await;
+    let f = fixture(&store, "Acme").await;
+    let conversation = new_conversation(&store, &f).await;
+    let voicemail = |n: i64| {
+        let mut m = incoming("🎙 Voicemail (0:42)", f.contact.id, None);
+        m.content_attributes = json!({"voice_call": {"kind": "voicemail", "call_id": n}});
+        m
+    };
+    let mut tx = store.begin().await.unwrap();
+    let kept = messages::create(&mut tx, &f.scope, &conversation, voicemail(1))
+        .await
+        .unwrap()
+        .message;
+    let deleted = messages::create(&mut tx, &f.scope, &conversation, voicemail(2))
+        .await
+        .unwrap()
+        .message;
+    let account = f.scope.account_id();
+    for _ in 0..2 {
+        transcriptions::queue(tx.conn(), account, kept.id, Some("pt-BR"))
+            .await
+            .unwrap();
+    }
+    transcriptions::queue(tx.conn(), account, deleted.id, None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let due = {
+        let mut conn = store.read().await.unwrap();
+        transcriptions::due_unscoped(&mut conn, throughline_store::now_ms(), 10)
+            .await
+            .unwrap()
+    };
+    assert_eq!(due.len(), 2, "{due:?}");
+    let (first, second) = (&due[0], &due[1]);
+    assert_eq!(first.message_id, kept.id);
+    assert_eq!(first.language.as_deref(), Some("pt-BR"));
+    let later = throughline_store::now_ms() + 60_000;
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        transcriptions::claim(tx.conn(), first, later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !transcriptions::claim(tx.conn(), first, later)
+            .await
+            .unwrap(),
+        "taken already"
+    );
+    transcriptions::retry_later(tx.conn(), second.id, true, "timeout", later)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    {
+        let mut conn = store.read().await.unwrap();
+        let now = throughline_store::now_ms();
+        assert!(
+            transcriptions::due_unscoped(&mut conn, now, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            transcriptions::next_due_unscoped(&mut conn).await.unwrap(),
+            Some(later)
+        );
+    }
+
+    let events_before = all_events(&store).await.len();
+    let said = "Olá, quero trocar a camiseta";
+    let mut tx = store.begin().await.unwrap();
+    let written = transcriptions::settle(&mut tx, first, said, Some("pt-BR"))
+        .await
+        .unwrap()
+        .expect("written");
+    tx.commit().await.unwrap();
+    assert_eq!(
+        written.content.as_deref(),
+        Some("🎙 Voicemail (0:42)\n\nOlá, quero trocar a camiseta")
+    );
+    assert_eq!(
+        written.content_attributes["voice_call"],
+        json!({"kind": "voicemail", "call_id": 1, "transcript": said,
+            "transcript_language": "pt-BR"})
+    );
+    let events = all_events(&store).await;
+    assert_eq!(events.len(), events_before + 1);
+    let updated = events.last().unwrap();
+    assert_eq!(updated.kind, EventKind::MessageUpdated);
+    assert_eq!(updated.payload["id"], kept.id);
+    assert_eq!(
+        updated.payload["content_attributes"]["voice_call"]["transcript"],
+        said
+    );
+    assert_eq!(
+        found_by(&store, &f, "camiseta").await,
+        vec![conversation.id]
+    );
+
+    // Settled already: nothing is written twice.
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        transcriptions::settle(&mut tx, first, "again", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A message deleted while the model was asked keeps its deletion.
+    messages::delete(&mut tx, &f.scope, &conversation, deleted.id)
+        .await
+        .unwrap();
+    assert!(
+        transcriptions::settle(&mut tx, second, "Dzień dobry", Some("pl"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    tx.commit().await.unwrap();
+    let mut conn = store.read().await.unwrap();
+    let gone = messages::get(&mut conn, &f.scope, &conversation, deleted.id)
+        .await
+        .unwrap();
+    assert_eq!(gone.content.as_deref(), Some(messages::DELETED_CONTENT));
+    assert_eq!(
+        transcriptions::next_due_unscoped(&mut conn).await.unwrap(),
+        None,
+        "nothing waits any more"
+    );
 }

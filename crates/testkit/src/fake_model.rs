@@ -1,5 +1,5 @@
 //! A local fake of an OpenAI-compatible model API (`/v1/chat/completions`, `/v1/embeddings`,
-//! `/v1/models`), following OpenAI's published request, answer and error shapes. Tests point
+//! `/v1/audio/transcriptions`, `/v1/models`), following OpenAI's published request, answer and error shapes. Tests point
 //! Throughline's real HTTP client at [`FakeModel::base_url`]; the fake records every request
 //! (refused ones too), answers chat completions from canned rules, and can be slow, refuse with
 //! a status, or answer garbage — for the whole server or for one kind of endpoint.
@@ -21,19 +21,29 @@
 //! bags of words have cosine 1. `encoding_format: "base64"` is answered as base64 of the
 //! little-endian `f32`s, as OpenAI does.
 //!
+//! **Transcriptions.** `/v1/audio/transcriptions` reads OpenAI's multipart form (`file` with
+//! its file name and type, `model`, `language`, `response_format`, `prompt`, `temperature`),
+//! records it whole ([`FakeModel::transcription_requests`], the file's bytes included) and
+//! answers the text set with [`FakeModel::set_transcript`] ([`DEFAULT_TRANSCRIPT`] until
+//! then) as `json` (`{"text"}`, the default), `text` or `verbose_json` (with the `language`
+//! sent, else `english`, as Whisper names languages). A form without a file or a model, or a
+//! body that is not `multipart/form-data`, is answered 400 as OpenAI does.
+//!
 //! **Failures.** [`Behaviour::Status`] answers OpenAI's error JSON (`retry-after: 1` with a
 //! 429), [`Behaviour::Delay`] sleeps before answering normally, and [`Behaviour::Garbage`]
-//! answers 200 with a body that claims to be JSON and is not. An API key set with
-//! [`FakeModel::with_key`] is checked before any behaviour.
+//! answers 200 with a body that claims to be JSON and is not.
+//! [`FakeModel::fail_next_transcriptions`] answers the next transcription requests with the
+//! statuses given, one each, before the behaviour applies again (a model that is down for a
+//! while). An API key set with [`FakeModel::with_key`] is checked before any behaviour.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -45,6 +55,8 @@ pub const DIMENSIONS: usize = 64;
 pub const DEFAULT_ANSWER: &str = "(fake model answer)";
 /// The model named in answers when the request named none, and listed before any was seen.
 pub const DEFAULT_MODEL: &str = "fake-model";
+/// What transcriptions answer until [`FakeModel::set_transcript`].
+pub const DEFAULT_TRANSCRIPT: &str = "(fake transcript)";
 
 /// How the fake answers requests of one kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,10 +83,32 @@ pub struct Recorded {
     pub body: Value,
 }
 
+/// One transcription request as its multipart form arrived.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TranscriptionRequest {
+    /// The `file` part's bytes, file name and `Content-Type`.
+    pub file: Option<Vec<u8>>,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    /// Every text field (`model`, `language`, `response_format`…), in the order sent.
+    pub fields: Vec<(String, String)>,
+}
+
+impl TranscriptionRequest {
+    /// A text field as sent (the first, if repeated).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
     Chat,
     Embeddings,
+    Transcriptions,
     Models,
     Unknown,
 }
@@ -88,7 +122,12 @@ struct Shared {
     synonyms: HashMap<String, String>,
     chat: Behaviour,
     embeddings: Behaviour,
+    transcriptions: Behaviour,
     models: Behaviour,
+    /// Statuses the next transcription requests get, one each, before `transcriptions`.
+    transcription_failures: VecDeque<u16>,
+    transcript: String,
+    transcription_requests: Vec<TranscriptionRequest>,
     requests: Vec<Recorded>,
     /// Model names seen in requests, first-seen order.
     seen_models: Vec<String>,
@@ -104,7 +143,11 @@ impl Default for Shared {
             synonyms: HashMap::new(),
             chat: Behaviour::Answer,
             embeddings: Behaviour::Answer,
+            transcriptions: Behaviour::Answer,
             models: Behaviour::Answer,
+            transcription_failures: VecDeque::new(),
+            transcript: DEFAULT_TRANSCRIPT.to_owned(),
+            transcription_requests: Vec::new(),
             requests: Vec::new(),
             seen_models: Vec::new(),
             next_id: 0,
@@ -185,6 +228,7 @@ impl FakeModel {
         let mut s = self.shared.lock().unwrap();
         s.chat = behaviour;
         s.embeddings = behaviour;
+        s.transcriptions = behaviour;
         s.models = behaviour;
         drop(s);
         self
@@ -200,6 +244,34 @@ impl FakeModel {
     pub fn set_embeddings_behaviour(&self, behaviour: Behaviour) -> &Self {
         self.shared.lock().unwrap().embeddings = behaviour;
         self
+    }
+
+    /// How `/v1/audio/transcriptions` answers from now on.
+    pub fn set_transcription_behaviour(&self, behaviour: Behaviour) -> &Self {
+        self.shared.lock().unwrap().transcriptions = behaviour;
+        self
+    }
+
+    /// The next transcription requests are answered with these statuses (OpenAI's error JSON),
+    /// one each in order; then the transcription behaviour applies again.
+    pub fn fail_next_transcriptions(&self, statuses: &[u16]) -> &Self {
+        self.shared
+            .lock()
+            .unwrap()
+            .transcription_failures
+            .extend(statuses);
+        self
+    }
+
+    /// What transcriptions answer from now on.
+    pub fn set_transcript(&self, text: &str) -> &Self {
+        self.shared.lock().unwrap().transcript = text.to_owned();
+        self
+    }
+
+    /// Every transcription request so far (refused ones included), as its form arrived.
+    pub fn transcription_requests(&self) -> Vec<TranscriptionRequest> {
+        self.shared.lock().unwrap().transcription_requests.clone()
     }
 
     /// The embedding the fake answers for `text`, with the synonyms registered so far.
@@ -280,14 +352,24 @@ async fn handle(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let parsed = serde_json::from_slice::<Value>(&body).ok();
     let endpoint = match (&method, path.as_str()) {
         (&Method::POST, "/v1/chat/completions") => Endpoint::Chat,
         (&Method::POST, "/v1/embeddings") => Endpoint::Embeddings,
+        (&Method::POST, "/v1/audio/transcriptions") => Endpoint::Transcriptions,
         (&Method::GET, "/v1/models") => Endpoint::Models,
         _ => Endpoint::Unknown,
     };
-    let (authorised, behaviour) = {
+    let form = if endpoint == Endpoint::Transcriptions {
+        Some(read_form(&headers, body.clone()).await)
+    } else {
+        None
+    };
+    let parsed = match &form {
+        Some(Ok(form)) => Some(form_summary(form)),
+        Some(Err(_)) => None,
+        None => serde_json::from_slice::<Value>(&body).ok(),
+    };
+    let (authorised, behaviour, transcript) = {
         let mut s = shared.lock().unwrap();
         s.requests.push(Recorded {
             method: method.to_string(),
@@ -295,6 +377,9 @@ async fn handle(
             authorization: authorization.clone(),
             body: parsed.clone().unwrap_or(Value::Null),
         });
+        if let Some(Ok(form)) = &form {
+            s.transcription_requests.push(form.clone());
+        }
         let authorised = s
             .key
             .as_ref()
@@ -302,10 +387,15 @@ async fn handle(
         let behaviour = match endpoint {
             Endpoint::Chat => s.chat,
             Endpoint::Embeddings => s.embeddings,
+            Endpoint::Transcriptions if authorised => match s.transcription_failures.pop_front() {
+                Some(status) => Behaviour::Status(status),
+                None => s.transcriptions,
+            },
+            Endpoint::Transcriptions => s.transcriptions,
             Endpoint::Models => s.models,
             Endpoint::Unknown => Behaviour::Answer,
         };
-        (authorised, behaviour)
+        (authorised, behaviour, s.transcript.clone())
     };
     if !authorised {
         return error(
@@ -327,9 +417,15 @@ async fn handle(
                 .into_response();
         }
     }
+    if let Some(form) = form {
+        return match form {
+            Ok(form) => transcription(&shared, &form, &transcript),
+            Err(message) => error(400, &message, "invalid_request_error", None),
+        };
+    }
     match (endpoint, parsed) {
         (Endpoint::Models, _) => models(&shared),
-        (Endpoint::Unknown, _) => unknown(&method, &path),
+        (Endpoint::Unknown | Endpoint::Transcriptions, _) => unknown(&method, &path),
         (Endpoint::Chat | Endpoint::Embeddings, None) => error(
             400,
             "We could not parse the JSON body of your request. (HINT: This likely means you \
@@ -454,6 +550,112 @@ fn embeddings(shared: &Mutex<Shared>, body: &Value) -> Response {
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }))
     .into_response()
+}
+
+/// The multipart form of a transcription request, or OpenAI's words for why it is not one.
+async fn read_form(headers: &HeaderMap, body: Bytes) -> Result<TranscriptionRequest, String> {
+    let mut request = axum::http::Request::new(Body::from(body));
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        request
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, ct.clone());
+    }
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|_| "Invalid Content-Type header (expected multipart/form-data).".to_owned())?;
+    let mut form = TranscriptionRequest::default();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| format!("Could not parse multipart form: {e}"))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            form.file_name = field.file_name().map(str::to_owned);
+            form.content_type = field.content_type().map(str::to_owned);
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| format!("Could not parse multipart form: {e}"))?;
+            form.file = Some(bytes.to_vec());
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| format!("Could not parse multipart form: {e}"))?;
+            form.fields.push((name, text));
+        }
+    }
+    Ok(form)
+}
+
+/// What [`Recorded::body`] holds of a transcription request: its fields, and the file's name,
+/// type and size.
+fn form_summary(form: &TranscriptionRequest) -> Value {
+    let mut summary = serde_json::Map::new();
+    for (k, v) in &form.fields {
+        summary
+            .entry(k.clone())
+            .or_insert_with(|| Value::String(v.clone()));
+    }
+    if let Some(bytes) = &form.file {
+        summary.insert(
+            "file".into(),
+            json!({"file_name": form.file_name, "content_type": form.content_type,
+                "bytes": bytes.len()}),
+        );
+    }
+    Value::Object(summary)
+}
+
+fn transcription(shared: &Mutex<Shared>, form: &TranscriptionRequest, text: &str) -> Response {
+    if form.file.as_ref().is_none_or(Vec::is_empty) {
+        return error(
+            400,
+            "Missing required parameter: 'file'.",
+            "invalid_request_error",
+            Some("missing_required_parameter"),
+        );
+    }
+    let Some(model) = form.field("model").filter(|m| !m.is_empty()) else {
+        return error(
+            400,
+            "you must provide a model parameter",
+            "invalid_request_error",
+            None,
+        );
+    };
+    note_model(&mut shared.lock().unwrap(), model);
+    match form.field("response_format").unwrap_or("json") {
+        "json" => axum::Json(json!({"text": text})).into_response(),
+        "text" => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{text}\n"),
+        )
+            .into_response(),
+        "verbose_json" => {
+            let language = match form.field("language") {
+                Some("pt") => "portuguese",
+                Some("pl") => "polish",
+                Some("es") => "spanish",
+                _ => "english",
+            };
+            axum::Json(
+                json!({"task": "transcribe", "language": language, "duration": 0.1,
+                "text": text, "segments": []}),
+            )
+            .into_response()
+        }
+        other => error(
+            400,
+            &format!(
+                "response_format '{other}' is not answered by this fake (json, text, \
+                 verbose_json)"
+            ),
+            "invalid_request_error",
+            None,
+        ),
+    }
 }
 
 fn models(shared: &Mutex<Shared>) -> Response {
@@ -902,5 +1104,155 @@ mod tests {
         assert_eq!(resp.status().as_u16(), 200);
         let text = resp.text().await.unwrap();
         assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    }
+
+    async fn transcribe_remote(
+        fake: &FakeModel,
+        fields: &[(&str, &str)],
+        file: Option<&[u8]>,
+    ) -> (u16, String) {
+        let mut form = reqwest::multipart::Form::new();
+        if let Some(bytes) = file {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.to_vec())
+                    .file_name("voicemail-CA1.mp3")
+                    .mime_str("audio/mpeg")
+                    .unwrap(),
+            );
+        }
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        let resp = crate::http_client()
+            .post(format!("{}/audio/transcriptions", fake.base_url()))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn fake_model_transcribes_a_multipart_form_and_records_it() {
+        let fake = FakeModel::start().await;
+        let audio = b"ID3\x03\x00 not really mp3 \xff\xfb";
+        let (status, body) = transcribe_remote(
+            &fake,
+            &[
+                ("model", "whisper-1"),
+                ("language", "pt"),
+                ("response_format", "json"),
+            ],
+            Some(audio),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            json!({"text": DEFAULT_TRANSCRIPT})
+        );
+        fake.set_transcript("Olá, aqui é a Maria.");
+        let (_, text) = transcribe_remote(
+            &fake,
+            &[("model", "whisper-1"), ("response_format", "text")],
+            Some(audio),
+        )
+        .await;
+        assert_eq!(text, "Olá, aqui é a Maria.\n");
+        let (_, verbose) = transcribe_remote(
+            &fake,
+            &[
+                ("model", "whisper-1"),
+                ("language", "pl"),
+                ("response_format", "verbose_json"),
+            ],
+            Some(audio),
+        )
+        .await;
+        let verbose: Value = serde_json::from_str(&verbose).unwrap();
+        assert_eq!(verbose["language"], "polish");
+        assert_eq!(verbose["text"], "Olá, aqui é a Maria.");
+
+        let seen = fake.transcription_requests();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0].file.as_deref(), Some(&audio[..]));
+        assert_eq!(seen[0].file_name.as_deref(), Some("voicemail-CA1.mp3"));
+        assert_eq!(seen[0].content_type.as_deref(), Some("audio/mpeg"));
+        assert_eq!(seen[0].field("model"), Some("whisper-1"));
+        assert_eq!(seen[0].field("language"), Some("pt"));
+        assert_eq!(seen[1].field("language"), None);
+        assert_eq!(
+            fake.requests()[0].body,
+            json!({"model": "whisper-1", "language": "pt", "response_format": "json",
+                "file": {"file_name": "voicemail-CA1.mp3", "content_type": "audio/mpeg",
+                    "bytes": audio.len()}})
+        );
+
+        // What OpenAI refuses.
+        let (status, body) = transcribe_remote(&fake, &[("model", "whisper-1")], None).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("'file'"), "{body}");
+        let (status, _) = transcribe_remote(&fake, &[], Some(audio)).await;
+        assert_eq!(status, 400);
+        let (status, _) = transcribe_remote(
+            &fake,
+            &[("model", "m"), ("response_format", "xml")],
+            Some(audio),
+        )
+        .await;
+        assert_eq!(status, 400);
+        let (status, _, body) = post(
+            &format!("{}/audio/transcriptions", fake.base_url()),
+            None,
+            json!({"model": "whisper-1"}),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("multipart")
+        );
+    }
+
+    #[tokio::test]
+    async fn fake_model_fails_the_next_transcriptions_on_demand() {
+        let fake = FakeModel::start().await.with_key("sk-t");
+        fake.fail_next_transcriptions(&[500, 429]);
+        let url = format!("{}/audio/transcriptions", fake.base_url());
+        let send = || async {
+            let form = reqwest::multipart::Form::new()
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(vec![1, 2]).file_name("a.wav"),
+                )
+                .text("model", "whisper-1");
+            crate::http_client()
+                .post(&url)
+                .bearer_auth("sk-t")
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+        };
+        let first = send().await;
+        assert_eq!(first.status().as_u16(), 500);
+        let second = send().await;
+        assert_eq!(second.status().as_u16(), 429);
+        assert_eq!(second.headers()["retry-after"], "1");
+        assert_eq!(send().await.status().as_u16(), 200);
+        fake.set_transcription_behaviour(Behaviour::Status(400));
+        assert_eq!(send().await.status().as_u16(), 400);
+        // Chat is untouched by the transcriptions' failures.
+        let (status, _, _) = post(
+            &format!("{}/chat/completions", fake.base_url()),
+            Some("sk-t"),
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(fake.transcription_requests().len(), 4);
     }
 }

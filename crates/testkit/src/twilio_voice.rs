@@ -497,6 +497,9 @@ pub enum Verb {
         numbers: Vec<String>,
         queue: Option<String>,
         queue_url: Option<String>,
+        /// `record` asks for a recording (`record-from-answer…`) and names its
+        /// `recordingStatusCallback`: told once the bridge ends.
+        recording_callback: Option<String>,
     },
     /// A Twilio verb the fake does not play (`Reject`, `Connect`…), by name.
     Other(String),
@@ -601,6 +604,8 @@ enum Waiting {
         numbers: Vec<String>,
         queue: Option<String>,
         queue_url: Option<String>,
+        /// Absolute: where the bridge's recording is announced.
+        recording_callback: Option<String>,
         reached: Reached,
     },
     Bridged {
@@ -613,8 +618,12 @@ enum Waiting {
 /// Which side of a [`bridge`] a call is on: what is sent once both hang up.
 #[derive(Clone, Debug)]
 enum Leg {
-    /// The call whose `<Dial><Queue>` took the caller: its Dial action.
-    Agent { action: String },
+    /// The call whose `<Dial><Queue>` took the caller: its Dial action, and where its
+    /// recording is announced when the `<Dial>` records.
+    Agent {
+        action: String,
+        recording_callback: Option<String>,
+    },
     /// The queued caller: its Enqueue action, its queue and how long it waited.
     Caller {
         action: String,
@@ -834,8 +843,10 @@ impl Call {
                     numbers,
                     queue,
                     queue_url,
+                    recording_callback,
                 } => {
                     let action = self.resolve_given(&action);
+                    let recording_callback = recording_callback.map(|u| self.resolve(&u));
                     let queue_url = queue_url
                         .filter(|u| !u.trim().is_empty())
                         .map(|u| self.resolve(&u));
@@ -852,6 +863,7 @@ impl Call {
                         numbers,
                         queue,
                         queue_url,
+                        recording_callback,
                         reached,
                     });
                 }
@@ -989,7 +1001,10 @@ impl Call {
             return ended;
         }
         let Some(Waiting::Dial {
-            action, numbers, ..
+            action,
+            numbers,
+            recording_callback,
+            ..
         }) = self.waiting.clone()
         else {
             panic!(
@@ -1002,6 +1017,12 @@ impl Call {
             "dial_ends({status:?}): DialCallStatus is one of {DIAL_STATUSES:?}"
         );
         self.waiting = None;
+        // A recorded number that answered: its recording is announced as the dial ends.
+        if let (Some(url), "completed", false, Some(seconds)) =
+            (&recording_callback, status, numbers.is_empty(), duration)
+        {
+            self.announce_recording(url, seconds).await;
+        }
         if action.is_empty() {
             return self.run().await;
         }
@@ -1135,6 +1156,36 @@ impl Call {
             None => Answer::not_sent("the <Record> has no recordingStatusCallback"),
         };
         (action_answer, callback_answer)
+    }
+
+    /// A `<Dial>` that recorded ended after `seconds` of talk: the recording is kept (served at
+    /// its `RecordingUrl` like a voicemail's) and announced to `url` (`RecordingSource=DialVerb`,
+    /// two channels). The answer is kept with what this call sent ([`Call::sent`]).
+    async fn announce_recording(&mut self, url: &str, seconds: u32) -> Answer {
+        let recording_sid = new_sid("RE");
+        let recording_url = format!(
+            "{}/{API_VERSION}/Accounts/{}/Recordings/{recording_sid}",
+            self.media_base, self.account_sid
+        );
+        self.shared
+            .lock()
+            .unwrap()
+            .recordings
+            .insert(recording_sid.clone(), seconds);
+        self.recordings.push(recording_url.clone());
+        let started = SystemTime::now() - Duration::from_secs(u64::from(seconds));
+        let params = vec![
+            ("AccountSid".to_owned(), self.account_sid.clone()),
+            ("CallSid".to_owned(), self.call_sid.clone()),
+            ("RecordingSid".to_owned(), recording_sid),
+            ("RecordingUrl".to_owned(), recording_url),
+            ("RecordingStatus".to_owned(), "completed".to_owned()),
+            ("RecordingDuration".to_owned(), seconds.to_string()),
+            ("RecordingChannels".to_owned(), "2".to_owned()),
+            ("RecordingStartTime".to_owned(), rfc2822(started)),
+            ("RecordingSource".to_owned(), "DialVerb".to_owned()),
+        ];
+        self.send(url, params, false).await
     }
 
     /// The caller hangs up now (during a Gather, say): nothing is sent, the call is over. At a
@@ -1531,6 +1582,7 @@ pub async fn bridge(agent: &mut Call, caller: &mut Call, queue_seconds: u32) -> 
         action: dial_action,
         queue: Some(queue),
         queue_url,
+        recording_callback,
         ..
     }) = agent.waiting.clone()
     else {
@@ -1583,6 +1635,7 @@ pub async fn bridge(agent: &mut Call, caller: &mut Call, queue_seconds: u32) -> 
         with: caller.call_sid.clone(),
         leg: Leg::Agent {
             action: dial_action,
+            recording_callback,
         },
     });
     answer
@@ -1604,6 +1657,7 @@ pub async fn end_bridge(
         with,
         leg: Leg::Agent {
             action: dial_action,
+            recording_callback,
         },
     }) = agent.waiting.clone()
     else {
@@ -1666,6 +1720,9 @@ pub async fn end_bridge(
         );
         caller.send(&enqueue_action, params, true).await
     };
+    if let Some(url) = recording_callback {
+        agent.announce_recording(&url, talk_seconds).await;
+    }
     agent.finish(Reached::CallerHungUp);
     caller.finish(Reached::CallerHungUp);
     (agent_answer, caller_answer)
@@ -2132,8 +2189,9 @@ fn basic_auth_ok(header_value: &str, user: &str, password: &str) -> bool {
         .is_ok_and(|decoded| decoded == format!("{user}:{password}").as_bytes())
 }
 
-/// An ID3v2.3 header followed by two silent MPEG-1 Layer III frames (128 kb/s, 44.1 kHz, mono).
-fn fake_mp3() -> Vec<u8> {
+/// An ID3v2.3 header followed by two silent MPEG-1 Layer III frames (128 kb/s, 44.1 kHz, mono):
+/// what every recording is served as in MP3.
+pub fn fake_mp3() -> Vec<u8> {
     let mut out = b"ID3\x03\x00\x00\x00\x00\x00\x00".to_vec();
     for _ in 0..2 {
         let frame_start = out.len();
@@ -2388,6 +2446,22 @@ fn dial(el: &Element) -> Result<Verb, String> {
     if queue.is_none() && numbers.is_empty() {
         return Err("<Dial> with nothing to dial".into());
     }
+    let records = match el.attr("record") {
+        None | Some("do-not-record") => false,
+        Some(
+            "record-from-answer"
+            | "record-from-ringing"
+            | "record-from-answer-dual"
+            | "record-from-ringing-dual",
+        ) => true,
+        Some(other) => return Err(format!("<Dial record={other:?}> is not a recording mode")),
+    };
+    if el
+        .attr("recordingStatusCallbackMethod")
+        .is_some_and(|m| !m.eq_ignore_ascii_case("POST"))
+    {
+        return Err("recordingStatusCallbackMethod must be POST here".into());
+    }
     Ok(Verb::Dial {
         action: el.attr("action").unwrap_or_default().to_owned(),
         timeout: el.number("timeout")?,
@@ -2395,6 +2469,10 @@ fn dial(el: &Element) -> Result<Verb, String> {
         numbers,
         queue,
         queue_url,
+        recording_callback: el
+            .attr("recordingStatusCallback")
+            .filter(|_| records)
+            .map(str::to_owned),
     })
 }
 
@@ -3353,7 +3431,8 @@ mod tests {
                     caller_id: None,
                     numbers: vec!["+1555".into()],
                     queue: None,
-                    queue_url: None
+                    queue_url: None,
+                    recording_callback: None
                 },
                 Verb::Redirect { url: "next".into() },
             ]
@@ -3385,6 +3464,34 @@ mod tests {
             "<Response><Redirect/></Response>",
             "<Response><Redirect method=\"GET\">/x</Redirect></Response>",
             "<Response><!-- a -- b --></Response>",
+        ] {
+            assert!(parse_twiml(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_recording_dial_names_its_callback_and_other_modes_are_refused() {
+        let verbs = parse_twiml(concat!(
+            "<Response>",
+            r#"<Dial record="record-from-answer-dual" recordingStatusCallback="/rec?call=1">"#,
+            "<Queue>q</Queue></Dial>",
+            r#"<Dial record="do-not-record" recordingStatusCallback="/rec"><Queue>q</Queue></Dial>"#,
+            "</Response>"
+        ))
+        .unwrap();
+        let callbacks: Vec<_> = verbs
+            .iter()
+            .map(|v| match v {
+                Verb::Dial {
+                    recording_callback, ..
+                } => recording_callback.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(callbacks, vec![Some("/rec?call=1".to_owned()), None]);
+        for bad in [
+            r#"<Response><Dial record="yes"><Queue>q</Queue></Dial></Response>"#,
+            r#"<Response><Dial record="record-from-answer" recordingStatusCallbackMethod="GET"><Queue>q</Queue></Dial></Response>"#,
         ] {
             assert!(parse_twiml(bad).is_err(), "accepted {bad:?}");
         }
@@ -3427,7 +3534,8 @@ mod tests {
                     caller_id: Some("+15550001111".into()),
                     numbers: vec![],
                     queue: Some("support".into()),
-                    queue_url: Some("whisper".into())
+                    queue_url: Some("whisper".into()),
+                    recording_callback: None
                 },
                 Verb::Dial {
                     action: String::new(),
@@ -3435,7 +3543,8 @@ mod tests {
                     caller_id: None,
                     numbers: vec!["+15551112222".into(), "+15553334444".into()],
                     queue: None,
-                    queue_url: None
+                    queue_url: None,
+                    recording_callback: None
                 },
                 Verb::Other("Dial".into()),
             ]

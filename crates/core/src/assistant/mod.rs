@@ -1,13 +1,15 @@
 //! The AI assistant decided without I/O: what an administrator configures (an OpenAI-compatible
 //! endpoint, kept as Chatwoot's `openai` integration hook), the actions agents ask for
 //! (Chatwoot's `process_event` names plus our `translate`), the prompts sent for each, what of
-//! a conversation may be sent, citations of help-center articles in a suggestion, and the
-//! vector arithmetic of semantic search. The HTTP client lives in `channels::model_api`, the
-//! orchestration in `service::assistant`.
+//! a conversation may be sent, citations of help-center articles in a suggestion, the vector
+//! arithmetic of semantic search, and voicemails' transcripts (`transcription`). The HTTP
+//! client lives in `channels::model_api`, the orchestration in `service::assistant` (and
+//! `service::transcription`).
 
 pub mod grounding;
 pub mod prompts;
 pub mod settings;
+pub mod transcription;
 
 pub use settings::AssistantSettings;
 

@@ -11,6 +11,9 @@ use crate::validate::{FieldError, http_url, optional_text};
 /// OpenAI's own API, where Chatwoot's hook sends everything.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+/// OpenAI's speech-to-text model, which voicemails are transcribed with unless the
+/// administrator names another (or none).
+pub const DEFAULT_TRANSCRIPTION_MODEL: &str = "whisper-1";
 /// A local model on modest hardware can take long on a whole conversation; an agent waits no
 /// longer than this by default.
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 30;
@@ -28,6 +31,11 @@ pub struct AssistantSettings {
     /// The embeddings model for semantic article search; `None`: lexical search only.
     #[serde(default)]
     pub embedding_model: Option<String>,
+    /// The speech-to-text model voicemails are transcribed with (`/audio/transcriptions`);
+    /// `None`: voicemails are not transcribed (a local server without one). Settings saved
+    /// before it existed get the default.
+    #[serde(default = "default_transcription_model")]
+    pub transcription_model: Option<String>,
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u32,
     /// Inboxes whose conversations (customer data) may be sent to the model. Empty: none.
@@ -39,12 +47,17 @@ fn default_timeout() -> u32 {
     DEFAULT_TIMEOUT_SECONDS
 }
 
+fn default_transcription_model() -> Option<String> {
+    Some(DEFAULT_TRANSCRIPTION_MODEL.into())
+}
+
 impl Default for AssistantSettings {
     fn default() -> Self {
         Self {
             base_url: DEFAULT_BASE_URL.into(),
             model: DEFAULT_MODEL.into(),
             embedding_model: None,
+            transcription_model: default_transcription_model(),
             timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
             customer_data_inbox_ids: Vec::new(),
         }
@@ -97,6 +110,9 @@ impl AssistantSettings {
                 }),
                 "embedding_model" => {
                     text(&field, value, MAX_MODEL).map(|m| out.embedding_model = m)
+                }
+                "transcription_model" => {
+                    text(&field, value, MAX_MODEL).map(|m| out.transcription_model = m)
                 }
                 "timeout_seconds" => match value.as_u64() {
                     Some(n) if (1..=u64::from(MAX_TIMEOUT_SECONDS)).contains(&n) => {
@@ -197,6 +213,27 @@ mod tests {
         assert_eq!(s.customer_data_inbox_ids, vec![3, 4]);
         assert!(s.may_send_conversation(4) && !s.may_send_conversation(5));
         assert_eq!(key, KeyChange::Keep);
+    }
+
+    #[test]
+    fn voicemails_are_transcribed_with_whisper_unless_told_otherwise() {
+        let base = AssistantSettings::default();
+        assert_eq!(base.transcription_model.as_deref(), Some("whisper-1"));
+        // Settings saved before the field existed read as the default; a cleared one stays off.
+        let older: AssistantSettings =
+            serde_json::from_value(json!({"base_url": "http://x/v1", "model": "m"})).unwrap();
+        assert_eq!(older.transcription_model.as_deref(), Some("whisper-1"));
+        let (s, _) = apply(&base, json!({"transcription_model": " gpt-4o-transcribe "})).unwrap();
+        assert_eq!(s.transcription_model.as_deref(), Some("gpt-4o-transcribe"));
+        let (off, _) = apply(&s, json!({"transcription_model": null})).unwrap();
+        assert_eq!(off.transcription_model, None);
+        let saved: AssistantSettings =
+            serde_json::from_value(serde_json::to_value(&off).unwrap()).unwrap();
+        assert_eq!(saved.transcription_model, None);
+        let (blank, _) = apply(&s, json!({"transcription_model": ""})).unwrap();
+        assert_eq!(blank.transcription_model, None);
+        let errors = apply(&base, json!({"transcription_model": 1})).unwrap_err();
+        assert_eq!(errors[0].field, "settings.transcription_model");
     }
 
     #[test]

@@ -188,6 +188,17 @@ pub struct Call {
     pub duration_seconds: Option<i64>,
     /// The voicemail message on the conversation.
     pub voicemail_message_id: Option<i64>,
+    /// The agent's wrap-up: how it went in the team's word, and notes.
+    pub disposition: Option<String>,
+    pub wrap_up_notes: Option<String>,
+    pub wrapped_up_by: Option<i64>,
+    pub wrapped_up_at: Option<Millis>,
+    /// An answered phone call's recording: the provider's id and address (never shown), its
+    /// length, and our copy's blob key once fetched.
+    pub recording_provider_id: Option<String>,
+    pub recording_url: Option<String>,
+    pub recording_seconds: Option<i64>,
+    pub recording_blob: Option<String>,
     pub last_sequence: Option<i64>,
     pub created_at: Millis,
     pub updated_at: Millis,

@@ -69,6 +69,10 @@ pub struct VoiceSettings {
     /// Callers about to queue may press 2 to be called back instead, keeping their place.
     #[serde(default = "yes")]
     pub offer_callback: bool,
+    /// Answered calls are recorded (from the answer, both sides), and callers are told so
+    /// right after the greeting.
+    #[serde(default)]
+    pub record_calls: bool,
 }
 
 fn yes() -> bool {
@@ -98,6 +102,7 @@ impl Default for VoiceSettings {
             agent_ring_seconds: DEFAULT_AGENT_RING_SECONDS,
             hold_music_url: None,
             offer_callback: true,
+            record_calls: false,
         }
     }
 }
@@ -254,6 +259,16 @@ impl VoiceSettings {
                 ));
             }
         };
+        let record_calls = match &raw["record_calls"] {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            _ => {
+                return Err(invalid(
+                    "voice.record_calls",
+                    "record_calls is true or false",
+                ));
+            }
+        };
         Ok(Self {
             language,
             greeting,
@@ -263,6 +278,7 @@ impl VoiceSettings {
             agent_ring_seconds,
             hold_music_url,
             offer_callback,
+            record_calls,
         })
     }
 
@@ -330,6 +346,7 @@ pub struct Words {
     pub callback_taken: &'static str,
     pub calling: &'static str,
     pub not_reached: &'static str,
+    pub recorded: &'static str,
 }
 
 pub fn words(language: &str) -> &'static Words {
@@ -360,6 +377,7 @@ const EN: Words = Words {
     callback_taken: "Thank you. We will call you back at this number. Goodbye.",
     calling: "Calling {to}.",
     not_reached: "The customer did not answer.",
+    recorded: "This call may be recorded.",
 };
 const PT_BR: Words = Words {
     greeting: "Obrigado por ligar para {name}.",
@@ -381,6 +399,7 @@ const PT_BR: Words = Words {
     callback_taken: "Obrigado. Retornaremos a ligação para este número. Até logo.",
     calling: "Ligando para {to}.",
     not_reached: "O cliente não atendeu.",
+    recorded: "Esta ligação pode ser gravada.",
 };
 const PL: Words = Words {
     greeting: "Dziękujemy za telefon do {name}.",
@@ -402,6 +421,7 @@ const PL: Words = Words {
     callback_taken: "Dziękujemy. Oddzwonimy na ten numer. Do widzenia.",
     calling: "Dzwonię pod numer {to}.",
     not_reached: "Klient nie odebrał.",
+    recorded: "Ta rozmowa może być nagrywana.",
 };
 
 /// Where a caller goes once the IVR has done its part.
@@ -429,6 +449,11 @@ pub fn answer(
         .cloned()
         .unwrap_or_else(|| w.greeting.replace("{name}", inbox_name));
     let mut verbs = vec![s.say(greeting)];
+    // Told before anyone can answer (consent under LGPD and GDPR); a closed line takes a
+    // message only, which is the caller's own recording.
+    if s.record_calls && open_now {
+        verbs.push(s.say(w.recorded));
+    }
     if !open_now {
         verbs.push(s.say(w.closed));
         verbs.extend(voicemail(s, urls));
@@ -599,27 +624,37 @@ pub fn whisper(s: &VoiceSettings, from: &str, team: Option<&str>, accept: &str) 
 }
 
 /// The agent took the call: bridged to the caller waiting in `queue`; when either hangs up,
-/// the agent's call ends.
-pub fn connect_agent(s: &VoiceSettings, queue: &str) -> Vec<Verb> {
+/// the agent's call ends. Recorded from the answer, when the inbox records calls, announced to
+/// `recording`.
+pub fn connect_agent(s: &VoiceSettings, queue: &str, recording: &str) -> Vec<Verb> {
     vec![
         s.say(words(&s.language).connecting),
         Verb::Dial {
             action: None,
             timeout_seconds: 10,
             caller_id: None,
+            recording: s.record_calls.then(|| recording.to_owned()),
             target: super::twiml::DialTarget::Queue(queue.to_owned()),
         },
     ]
 }
 
-/// The agent picked up the call they placed: the customer is dialled from the line's number.
-pub fn dial_customer(s: &VoiceSettings, line: &str, to: &str, dialed: &str) -> Vec<Verb> {
+/// The agent picked up the call they placed: the customer is dialled from the line's number
+/// (recorded from the answer when the inbox records calls, announced to `recording`).
+pub fn dial_customer(
+    s: &VoiceSettings,
+    line: &str,
+    to: &str,
+    dialed: &str,
+    recording: &str,
+) -> Vec<Verb> {
     vec![
         s.say(words(&s.language).calling.replace("{to}", &spelled(to))),
         Verb::Dial {
             action: Some(dialed.to_owned()),
             timeout_seconds: 30,
             caller_id: Some(line.to_owned()),
+            recording: s.record_calls.then(|| recording.to_owned()),
             target: super::twiml::DialTarget::Number(to.to_owned()),
         },
     ]
@@ -907,16 +942,40 @@ mod tests {
             }
         );
         assert_eq!(verbs.last(), Some(&Verb::Hangup), "silence is no answer");
-        let connect = connect_agent(&s, "call-CA1");
+        let connect = connect_agent(&s, "call-CA1", "https://x/rec");
         assert_eq!(
             connect[1],
             Verb::Dial {
                 action: None,
                 timeout_seconds: 10,
                 caller_id: None,
+                recording: None,
                 target: super::super::twiml::DialTarget::Queue("call-CA1".into())
             }
         );
+        let recorded = VoiceSettings {
+            record_calls: true,
+            ..s.clone()
+        };
+        assert!(matches!(
+            &connect_agent(&recorded, "call-CA1", "https://x/rec")[1],
+            Verb::Dial { recording: Some(url), .. } if url == "https://x/rec"
+        ));
+        assert!(matches!(
+            &dial_customer(&recorded, "+4812", "+5511", "d", "https://x/rec")[1],
+            Verb::Dial {
+                recording: Some(_),
+                ..
+            }
+        ));
+        // Callers hear the notice after the greeting, only when someone may answer.
+        let open = answer(&recorded, "Loja", true, Onward::Queue("q"), &urls());
+        assert!(
+            open.contains(&recorded.say(words("pt-BR").recorded)),
+            "{open:?}"
+        );
+        let closed = answer(&recorded, "Loja", false, Onward::Queue("q"), &urls());
+        assert!(!closed.contains(&recorded.say(words("pt-BR").recorded)));
         assert_eq!(call_gone(&s).last(), Some(&Verb::Hangup));
     }
 }

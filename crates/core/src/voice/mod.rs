@@ -3,5 +3,6 @@
 
 pub mod call;
 pub mod ivr;
+pub mod report;
 pub mod twiml;
 pub mod web_call;

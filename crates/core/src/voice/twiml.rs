@@ -54,6 +54,8 @@ pub enum Verb {
         timeout_seconds: u8,
         /// The number the callee sees (a `Number` target's).
         caller_id: Option<String>,
+        /// Record both sides from the answer; the recording is announced to this URL.
+        recording: Option<String>,
         target: DialTarget,
     },
 }
@@ -148,9 +150,17 @@ fn write_verb(out: &mut String, verb: &Verb) {
             action,
             timeout_seconds,
             caller_id,
+            recording,
             target,
         } => {
             let _ = write!(out, r#"<Dial timeout="{timeout_seconds}""#);
+            if let Some(url) = recording {
+                let _ = write!(
+                    out,
+                    r#" record="record-from-answer-dual" recordingStatusCallback="{}" recordingStatusCallbackMethod="POST""#,
+                    escape(url)
+                );
+            }
             if let Some(action) = action {
                 let _ = write!(out, r#" action="{}" method="POST""#, escape(action));
             }
@@ -259,12 +269,14 @@ mod tests {
                 action: None,
                 timeout_seconds: 20,
                 caller_id: None,
+                recording: None,
                 target: DialTarget::Queue("call-<CA1>".into()),
             },
             Verb::Dial {
                 action: Some("d".into()),
                 timeout_seconds: 30,
                 caller_id: Some("+4812".into()),
+                recording: Some("r?a=1&b=2".into()),
                 target: DialTarget::Number("+5511".into()),
             },
         ]);
@@ -273,6 +285,6 @@ mod tests {
             xml.contains(r#"<Dial timeout="20"><Queue>call-&lt;CA1&gt;</Queue></Dial>"#),
             "{xml}"
         );
-        assert!(xml.contains(r#"<Dial timeout="30" action="d" method="POST" callerId="+4812"><Number>+5511</Number></Dial>"#), "{xml}");
+        assert!(xml.contains(r#"<Dial timeout="30" record="record-from-answer-dual" recordingStatusCallback="r?a=1&amp;b=2" recordingStatusCallbackMethod="POST" action="d" method="POST" callerId="+4812"><Number>+5511</Number></Dial>"#), "{xml}");
     }
 }

@@ -27,6 +27,9 @@ use crate::state::AppState;
 
 pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(list, place))
+        .routes(routes!(wrap_up))
+        .routes(routes!(metrics))
+        .routes(routes!(recording))
         .routes(routes!(list_callbacks, request_callback))
         .routes(routes!(update_callback))
         .routes(routes!(widget_callback))
@@ -62,6 +65,16 @@ pub(super) struct CallView {
     /// Seconds before an agent answered, or until the end.
     wait_seconds: Option<i64>,
     voicemail_message_id: Option<i64>,
+    /// The agent's wrap-up: the disposition (the team's word for how it went) and notes.
+    disposition: Option<String>,
+    wrap_up_notes: Option<String>,
+    wrapped_up_by: Option<i64>,
+    wrapped_up_at: Option<i64>,
+    /// An answered call's recording, played through Throughline with the caller's rights
+    /// (`GET …/calls/{id}/recording`); absent when it was not recorded.
+    recording_url: Option<String>,
+    /// The recording's length in seconds.
+    recording_duration: Option<i64>,
 }
 
 pub(super) fn view(c: &Call, conversation_display_id: Option<i64>) -> CallView {
@@ -86,6 +99,15 @@ pub(super) fn view(c: &Call, conversation_display_id: Option<i64>) -> CallView {
         duration: c.duration_seconds,
         wait_seconds: c.wait_seconds(),
         voicemail_message_id: c.voicemail_message_id,
+        disposition: c.disposition.clone(),
+        wrap_up_notes: c.wrap_up_notes.clone(),
+        wrapped_up_by: c.wrapped_up_by,
+        wrapped_up_at: c.wrapped_up_at.map(secs),
+        recording_url: c
+            .recording_provider_id
+            .as_ref()
+            .map(|_| format!("/api/v1/accounts/{}/calls/{}/recording", c.account_id, c.id)),
+        recording_duration: c.recording_seconds,
     }
 }
 
@@ -117,6 +139,204 @@ async fn list(
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
     let list = calls::list(&mut conn, &ctx.scope, conversation, limit).await?;
     Ok(payload(list.iter().map(|(c, d)| view(c, *d)).collect()))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct MetricsQuery {
+    /// From (Unix seconds; default: 7 days before `until`).
+    since: Option<i64>,
+    /// Until (Unix seconds, exclusive; default: the end of the current second).
+    until: Option<i64>,
+    /// One inbox's calls.
+    inbox_id: Option<i64>,
+    /// The service level's threshold in seconds (default 20).
+    service_level_seconds: Option<i64>,
+}
+
+/// The most calls one report reads; past it the figures are of the first ones (`truncated`).
+const METRICS_LIMIT: i64 = 100_000;
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct CallMetricsView {
+    since: i64,
+    until: i64,
+    /// The period held more calls than one report reads: the figures are of the first.
+    truncated: bool,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    metrics: throughline_core::voice::report::CallMetrics,
+}
+
+/// The calls report (supervisors and administrators): calls in and out, how inbound calls
+/// ended, queue waits, the service level, talk time overall and per agent.
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/calls/metrics", tag = "Calls",
+    params(("account_id" = i64, Path), MetricsQuery), security(("userApiKey" = [])),
+    responses((status = 200, body = CallMetricsView), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+async fn metrics(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Query(query): Query<MetricsQuery>,
+) -> ApiResult<axum::Json<CallMetricsView>> {
+    ctx.require_supervisor()?;
+    let now = throughline_core::to_unix_seconds(throughline_store::now_ms());
+    // The current second included: a call that began a moment ago counts.
+    let until = query.until.unwrap_or(now + 1);
+    let since = query.since.unwrap_or(until - 7 * 86_400);
+    if since >= until || until - since > 366 * 86_400 {
+        return Err(ApiError::invalid(
+            "since",
+            "invalid",
+            "since must come before until, at most a year apart",
+        ));
+    }
+    let threshold = query.service_level_seconds.unwrap_or(20);
+    if !(1..=3_600).contains(&threshold) {
+        return Err(ApiError::invalid(
+            "service_level_seconds",
+            "invalid",
+            "service_level_seconds is from 1 to 3600",
+        ));
+    }
+    let mut conn = state.store.read().await?;
+    let list = calls::started_between(
+        &mut conn,
+        &ctx.scope,
+        since.saturating_mul(1000),
+        until.saturating_mul(1000),
+        query.inbox_id,
+        METRICS_LIMIT,
+    )
+    .await?;
+    Ok(axum::Json(CallMetricsView {
+        since,
+        until,
+        truncated: list.len() as i64 >= METRICS_LIMIT,
+        metrics: throughline_core::voice::report::metrics(&list, threshold),
+    }))
+}
+
+/// An answered call's recording (MP3), played through Throughline with the caller's rights —
+/// agents hear the calls of the inboxes they work — never from the provider's address. Fetched
+/// from the provider now if it could not be when the call ended (502 while it still cannot).
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/calls/{call_id}/recording", tag = "Calls",
+    params(("account_id" = i64, Path), ("call_id" = i64, Path)), security(("userApiKey" = [])),
+    responses((status = 200, description = "The recording", content_type = "audio/mpeg"),
+        (status = 404, body = crate::error::ErrorBody), (status = 502, body = crate::error::ErrorBody)))]
+async fn recording(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, call_id)): Path<(i64, i64)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header::{
+        CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+    };
+    use axum::response::IntoResponse;
+    let call = calls::get(&mut *state.store.read().await?, &ctx.scope, call_id).await?;
+    let audio = voice_service::play_recording(
+        &state.store,
+        state.blobs.as_ref(),
+        &state.clients,
+        state.config.upload_limit,
+        &call,
+    )
+    .await
+    .map_err(|e| match e {
+        voice_service::RecordingError::NotRecorded => ApiError::NotFound,
+        voice_service::RecordingError::Provider(m) => ApiError::BadGateway(m),
+        voice_service::RecordingError::Store(e) => e.into(),
+    })?;
+    Ok((
+        [
+            (CONTENT_TYPE, "audio/mpeg".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("inline; filename=\"call-{}.mp3\"", call.id),
+            ),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (CACHE_CONTROL, "private, max-age=3600".to_owned()),
+        ],
+        audio,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct WrapUpBody {
+    /// How the call went, in the team's words ("resolved", "follow-up", "sale"…); at most 64
+    /// characters; empty clears it.
+    disposition: Option<String>,
+    /// What the agent noted; at most 4,000 characters; empty clears them.
+    notes: Option<String>,
+}
+
+/// The wrap-up after a call: its disposition and notes. The agent who took the call may write
+/// it, as may supervisors and administrators; other agents may not (403).
+#[utoipa::path(patch, path = "/api/v1/accounts/{account_id}/calls/{call_id}", tag = "Calls",
+    params(("account_id" = i64, Path), ("call_id" = i64, Path)), request_body = WrapUpBody,
+    security(("userApiKey" = [])),
+    responses((status = 200, body = CallView), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn wrap_up(
+    State(state): State<AppState>,
+    ctx: AccountCtx,
+    Path((_account_id, call_id)): Path<(i64, i64)>,
+    Json(body): Json<WrapUpBody>,
+) -> ApiResult<axum::Json<CallView>> {
+    let user = ctx.require_user()?;
+    let disposition = body
+        .disposition
+        .as_deref()
+        .map(|d| optional_text("disposition", d, 64))
+        .transpose()?
+        .flatten();
+    let notes = body
+        .notes
+        .as_deref()
+        .map(|n| optional_text("notes", n, 4_000))
+        .transpose()?
+        .flatten();
+    let mut tx = state.store.begin().await?;
+    let call = calls::get(tx.conn(), &ctx.scope, call_id).await?;
+    let supervises = ctx.role.is_some_and(|r| r.supervises());
+    if call.agent_id != Some(user.id) && !supervises {
+        return Err(ApiError::Forbidden(
+            "only the agent who took the call, or a supervisor, wraps it up".into(),
+        ));
+    }
+    // A field left out keeps what was there.
+    let disposition = if body.disposition.is_some() {
+        disposition
+    } else {
+        call.disposition.clone()
+    };
+    let notes = if body.notes.is_some() {
+        notes
+    } else {
+        call.wrap_up_notes.clone()
+    };
+    let now = throughline_store::now_ms();
+    calls::wrap_up(
+        tx.conn(),
+        &ctx.scope,
+        call.id,
+        user.id,
+        disposition.as_deref(),
+        notes.as_deref(),
+        now,
+    )
+    .await?;
+    let call = calls::get(tx.conn(), &ctx.scope, call.id).await?;
+    let display_id = match call.conversation_id {
+        Some(id) => Some(
+            conversations::by_internal_id(tx.conn(), &ctx.scope, id)
+                .await?
+                .display_id,
+        ),
+        None => None,
+    };
+    tx.commit().await?;
+    Ok(axum::Json(view(&call, display_id)))
 }
 
 /// Whom a call or a callback is for: a conversation's customer, a contact, or a number.

@@ -102,11 +102,11 @@ async fn contact_timeline(
         .flatten();
     Ok(axum::Json(TimelinePage {
         meta: TimelineMeta { next_cursor },
-        payload: items.iter().map(view).collect(),
+        payload: items.iter().map(|i| view(i, ctx.account_id())).collect(),
     }))
 }
 
-fn view(item: &Item) -> Value {
+fn view(item: &Item, account_id: i64) -> Value {
     let mut v = json!({
         "kind": item.kind.as_str(),
         "id": item.id,
@@ -168,6 +168,10 @@ fn view(item: &Item) -> Value {
             outcome,
             duration_seconds,
             medium,
+            recorded,
+            disposition,
+            wrap_up_notes,
+            agent_id,
         } => json!({
             "medium": medium,
             "direction": direction,
@@ -176,6 +180,13 @@ fn view(item: &Item) -> Value {
             "status": state,
             "outcome": outcome,
             "duration": duration_seconds,
+            "agent_id": agent_id,
+            "disposition": disposition,
+            "wrap_up_notes": wrap_up_notes,
+            // Played through Throughline with the agent's rights.
+            "recording_url": recorded.then(|| {
+                format!("/api/v1/accounts/{account_id}/calls/{}/recording", item.id)
+            }),
         }),
     };
     if let (Some(v), Value::Object(extra)) = (v.as_object_mut(), extra) {

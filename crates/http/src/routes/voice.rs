@@ -59,6 +59,7 @@ pub(super) fn routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(outbound_dialed))
         .routes(routes!(recorded))
         .routes(routes!(recording_status))
+        .routes(routes!(call_recording))
         .routes(routes!(status))
 }
 
@@ -109,6 +110,17 @@ impl VoiceRequest {
             left_queue: format!("{base}/left_queue/{}", self.digits),
             callback: format!("{base}/callback/{}", self.digits),
         }
+    }
+
+    /// Where the recording of `call`'s conversation with an agent is announced (the request
+    /// carries the agent's leg's `CallSid`, so the call is named in the URL).
+    fn recording_url(&self, state: &AppState, call: &Call) -> String {
+        format!(
+            "{}/call_recording/{}?call={}",
+            self.base(state),
+            self.digits,
+            call.id
+        )
     }
 
     /// Where an agent's leg of `call` reports (the leg named in the URL: its requests carry
@@ -360,17 +372,76 @@ async fn recording_status(
         &call,
         Recording {
             provider_id: sid,
-            // Twilio serves the file with an extension; MP3 is the small one.
-            url: format!(
-                "{}.mp3",
-                url.trim_end_matches(".mp3").trim_end_matches(".wav")
-            ),
+            url: mp3(url),
             content_type: "audio/mpeg",
             seconds,
         },
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+struct CallQuery {
+    /// The call (Throughline's id).
+    call: i64,
+}
+
+/// The recording of an answered call is ready (the `<Dial>`'s `recordingStatusCallback`): kept
+/// on the call and fetched into our storage at once; should the provider not hand it over now,
+/// the first play fetches it. A repeated report is recognised; a failed recording is logged.
+#[utoipa::path(post, path = "/twilio/voice/call_recording/{phone}", tag = "Channels",
+    params(("phone" = String, Path), CallQuery),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 204, description = "Recorded"), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+async fn call_recording(
+    State(state): State<AppState>,
+    Path(phone): Path<String>,
+    req: Request,
+) -> ApiResult<Response> {
+    let raw_query = req.uri().query().map(str::to_owned);
+    let v = verified(&state, &phone, req).await?;
+    let query: CallQuery = serde_html_form::from_str(raw_query.as_deref().unwrap_or_default())
+        .map_err(|_| ApiError::Unprocessable("call is a whole number".into()))?;
+    let call = v.call_by_id(&state, query.call).await?;
+    if v.field("RecordingStatus").is_some_and(|s| s != "completed") {
+        tracing::warn!(call_id = call.id, status = ?v.field("RecordingStatus"), "a call recording failed at the provider");
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let recording = Recording {
+        provider_id: v.required("RecordingSid")?,
+        url: mp3(v.required("RecordingUrl")?),
+        content_type: "audio/mpeg",
+        seconds: v
+            .field("RecordingDuration")
+            .and_then(|d| d.parse::<i64>().ok())
+            .unwrap_or(0)
+            .max(0),
+    };
+    if voice::call_recorded(&state.store, &call, &recording).await? {
+        let call = v.call_by_id(&state, call.id).await?;
+        if let Err(e) = voice::recording_audio(
+            &state.store,
+            state.blobs.as_ref(),
+            v.adapter.as_ref(),
+            state.config.upload_limit,
+            &call,
+        )
+        .await
+        {
+            tracing::warn!(call_id = call.id, error = %e, "a call recording will be fetched when first played");
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Twilio serves a recording with an extension; MP3 is the small one.
+fn mp3(url: &str) -> String {
+    format!(
+        "{}.mp3",
+        url.trim_end_matches(".mp3").trim_end_matches(".wav")
+    )
 }
 
 /// The call's progress (the number's status callback). Reports may come late, out of order or
@@ -550,7 +621,11 @@ async fn agent(
         Some("1") if waiting => {
             let now = throughline_store::now_ms();
             match voice::agent_takes(&state.store, &call, query.leg, leg_sid, now).await? {
-                Some(_) => ivr::connect_agent(&settings, &queue_name(&call)),
+                Some(_) => ivr::connect_agent(
+                    &settings,
+                    &queue_name(&call),
+                    &v.recording_url(&state, &call),
+                ),
                 None => ivr::call_gone(&settings),
             }
         }
@@ -635,6 +710,7 @@ async fn outbound(
         &call.from,
         &call.to,
         &dialed,
+        &v.recording_url(&state, &call),
     )))
 }
 

@@ -251,7 +251,46 @@ pub(crate) async fn seed(t: &TestApp, account_id: i64, token: &str, tag: &str) -
         json!({"phone_number": "+5511987654321", "note": format!("{tag} wants a call")}),
     )
     .await;
+    // A call from its website's widget that nobody took.
+    let site = call(
+        "POST",
+        acc("/inboxes"),
+        json!({"name": format!("{tag} site"), "channel": {"type": "web_widget",
+            "website_url": "https://site.example", "web_calls": {"enabled": true}}}),
+    )
+    .await;
+    let site_path = format!(
+        "/public/api/v1/inboxes/{}/contacts",
+        site["inbox_identifier"].as_str().unwrap_or_default()
+    );
+    let caller = t
+        .call("POST", &site_path, None, Some(json!({})))
+        .await
+        .expect(200);
+    let caller_path = format!(
+        "{site_path}/{}",
+        caller["source_id"].as_str().unwrap_or_default()
+    );
+    let caller_conversation = t
+        .call(
+            "POST",
+            &format!("{caller_path}/conversations"),
+            None,
+            Some(json!({})),
+        )
+        .await
+        .expect(200);
+    let web_call = t
+        .call(
+            "POST",
+            &format!("{caller_path}/calls"),
+            None,
+            Some(json!({"conversation_id": caller_conversation["id"]})),
+        )
+        .await
+        .expect(200);
     let mut ids = BTreeMap::new();
+    ids.insert("call_id", web_call["call"]["id"].clone());
     ids.insert("callback_request_id", callback["id"].clone());
     ids.insert("upload_id", upload["blob_id"].clone());
     ids.insert("upload_url", upload["file_url"].clone());
@@ -310,6 +349,7 @@ fn param_value(template: &str, name: &str, owner: &Tenant) -> String {
     match name {
         "account_id" => owner.account_id.to_string(),
         "conversation_id" => id("conversation_id"),
+        "call_id" => id("call_id"),
         "message_id" => id("message_id"),
         "team_id" => id("team_id"),
         "webhook_id" => id("webhook_id"),
@@ -448,11 +488,15 @@ pub(crate) fn body_for(method: &str, template: &str, target: &Tenant) -> Option<
         (_, "hooks") | (_, "{hook_id}") => {
             json!({"app_id": "openai", "status": 0, "settings": {"base_url": "https://attack.test/v1"}})
         }
+        (_, "calls") if template.starts_with("/public/") => {
+            json!({"conversation_id": id("conversation_id")})
+        }
         (_, "calls") => json!({"callback_request_id": id("callback_request_id")}),
         (_, "callback_requests") => {
             json!({"conversation_id": id("conversation_id"), "phone_number": "+5511987654321"})
         }
         (_, "{id}") if template.contains("/callback_requests/") => json!({"status": "canceled"}),
+        (_, "{call_id}") => json!({"disposition": "attack", "notes": "attack"}),
         (_, "reorder") => {
             let mut positions = serde_json::Map::new();
             positions.insert(id("article_id").to_string(), json!(1));

@@ -1,11 +1,16 @@
 //! Phone calls on a Twilio number, driven by a fake of Twilio's side of the call that signs
 //! every request and runs our TwiML as Twilio does: the IVR in the inbox's language, the menu's
 //! team, a voicemail landing on the caller's one conversation (the same as their SMS), status
-//! reports late, out of order and twice, and what is refused unsigned.
+//! reports late, out of order and twice, and what is refused unsigned. With the account's AI
+//! assistant at a fake OpenAI-compatible server, a voicemail gets its transcript (in the IVR's
+//! language, or the one its words are in), after a model that was down comes back, and stays as
+//! it was when the model refuses it or the line's data may not be sent.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use throughline_testkit::fake_model::{Behaviour, FakeModel};
+use throughline_testkit::receiver::{self, Receiver};
 use throughline_testkit::twilio_voice::{self, FakeTwilioVoice, Reached, Tamper};
 use throughline_testkit::ws::WsClient;
 use throughline_testkit::{Backend, TestApp, on_both_databases};
@@ -23,6 +28,9 @@ on_both_databases!(
     a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_the_caller,
     a_call_nobody_takes_overflows_to_voicemail_and_one_hung_up_in_the_queue_is_abandoned,
     callers_ask_to_be_called_back_and_an_agent_calls_them_with_one_click,
+    a_voicemail_is_transcribed_in_the_language_the_caller_heard,
+    a_polish_voicemail_is_transcribed_and_nothing_leaves_from_a_line_not_allowed,
+    a_model_that_was_down_transcribes_later_and_one_that_refuses_leaves_the_voicemail_as_it_was,
 );
 
 const CALLER: &str = "+5511987654321";
@@ -474,7 +482,7 @@ async fn a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_
         &t,
         &[ana, bruno],
         json!({"menu": [{"digit": 1, "team_id": team["id"], "label": {"en": "support"}}],
-               "queue_max_wait_seconds": 120, "agent_ring_seconds": 15}),
+               "queue_max_wait_seconds": 120, "agent_ring_seconds": 15, "record_calls": true}),
     )
     .await;
     twilio_post(
@@ -496,6 +504,13 @@ async fn a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_
     let Reached::Gather { .. } = caller.run().await else {
         panic!("the menu: {:?}", caller.said())
     };
+    // The line records calls: callers are told before anyone answers.
+    assert_eq!(
+        caller.said()[1].1,
+        "This call may be recorded.",
+        "{:?}",
+        caller.said()
+    );
     caller.press("1").await;
     let Reached::Gather { .. } = caller.run().await else {
         panic!("the callback offer: {:?}", caller.said())
@@ -583,6 +598,59 @@ async fn a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_
         .get(&t.acc(&format!("/conversations/{conversation}")))
         .await;
     assert_eq!(c["meta"]["assignee"]["id"], taker, "{c}");
+
+    // The conversation was recorded from the answer: played through Throughline with the
+    // agent's rights, the bytes Twilio served, never Twilio's address.
+    let recording = call["recording_url"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{call}"));
+    assert_eq!(call["recording_duration"], 95, "{call}");
+    assert!(
+        !recording.contains("127.0.0.1"),
+        "our own path: {recording}"
+    );
+    let play = |token: Option<String>| {
+        let url = t.url(recording);
+        async move {
+            let mut req = reqwest::Client::new().get(url);
+            if let Some(token) = token {
+                req = req.header("api_access_token", token);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let kind = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            (
+                status,
+                kind,
+                resp.bytes().await.unwrap_or_default().to_vec(),
+            )
+        }
+    };
+    let (status, kind, audio) = play(Some(t.token.clone())).await;
+    assert_eq!((status, kind.as_str()), (200, "audio/mpeg"));
+    assert_eq!(audio, twilio_voice::fake_mp3());
+    assert_eq!(play(None).await.0, 401, "not without signing in");
+    let timeline = t
+        .get(&t.acc(&format!("/contacts/{}/timeline", call["contact_id"])))
+        .await;
+    let on_timeline = timeline["payload"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["kind"] == "call"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{timeline}"));
+    assert_eq!(on_timeline["recording_url"], recording, "{on_timeline}");
+    assert_eq!(on_timeline["agent_id"], taker, "{on_timeline}");
+    let (_, outsider) = t.agent("dora@acme.test", "agent").await;
+    assert_eq!(
+        play(Some(outsider)).await.0,
+        404,
+        "an agent of other inboxes does not hear it"
+    );
 
     // The first agent's leg, picked up late, finds the call taken.
     let mut late = voice.outbound(&first);
@@ -982,5 +1050,327 @@ async fn callers_ask_to_be_called_back_and_an_agent_calls_them_with_one_click(b:
         t.get(&t.acc("/callback_requests")).await["payload"][0]["id"],
         first["id"],
         "still waiting"
+    );
+}
+
+const MODEL_KEY: &str = "sk-test-voicemail";
+const POLISH_CALLER: &str = "+48601234567";
+
+/// The account's AI assistant at `model`, allowed to be sent the customer data of `inboxes`.
+async fn assistant(t: &TestApp, model: &FakeModel, inboxes: &[&Value]) -> Value {
+    let ids: Vec<Value> = inboxes.iter().map(|i| i["id"].clone()).collect();
+    t.post(
+        &t.acc("/integrations/hooks"),
+        json!({"hook": {"app_id": "openai", "settings": {"api_key": MODEL_KEY,
+            "base_url": model.base_url(), "model": "fake-chat", "customer_data_inbox_ids": ids}}}),
+    )
+    .await
+}
+
+/// A call from `from` to the number of `digits` that nobody takes: it goes on to voicemail and
+/// the caller speaks for `seconds`. The call's SID.
+async fn leave_voicemail(
+    t: &TestApp,
+    voice: &FakeTwilioVoice,
+    digits: &str,
+    from: &str,
+    seconds: u32,
+) -> String {
+    let mut call = voice.call(
+        &t.url(&format!("/twilio/voice/call/{digits}")),
+        Some(&t.url(&format!("/twilio/voice/status/{digits}"))),
+        from,
+        &format!("+{digits}"),
+    );
+    assert_eq!(call.ring().await.status, 200);
+    let Reached::Record { .. } = call.run().await else {
+        panic!("voicemail: {:?}", call.said())
+    };
+    let (_, callback) = call.record(seconds).await;
+    assert!((200..300).contains(&callback.status), "{}", callback.body);
+    call.sid().to_owned()
+}
+
+/// The voicemail message the call `sid` left, as agents read it.
+async fn voicemail_of(t: &TestApp, sid: &str) -> Value {
+    let call = calls(t)
+        .await
+        .into_iter()
+        .find(|c| c["call_sid"] == sid)
+        .expect("the call is recorded");
+    let messages = t
+        .get(&t.acc(&format!(
+            "/conversations/{}/messages",
+            call["conversation_id"]
+        )))
+        .await;
+    messages["payload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == call["voicemail_message_id"])
+        .cloned()
+        .expect("the voicemail is on the call's conversation")
+}
+
+/// The voicemail of call `sid` once it carries a transcript.
+async fn transcribed(t: &TestApp, sid: &str) -> Value {
+    t.eventually(WAIT, "the voicemail's transcript", || async {
+        let m = voicemail_of(t, sid).await;
+        m["content_attributes"]["voice_call"]["transcript"]
+            .is_string()
+            .then_some(m)
+    })
+    .await
+}
+
+/// Whether no voicemail waits for the model any more (given up or done).
+async fn nothing_waits_for_the_model(t: &TestApp) -> bool {
+    let mut conn = t.app.store.read().await.unwrap();
+    throughline_store::transcriptions::next_due_unscoped(&mut conn)
+        .await
+        .unwrap()
+        .is_none()
+}
+
+async fn a_voicemail_is_transcribed_in_the_language_the_caller_heard(b: Backend) {
+    let (t, voice) = app(b).await;
+    let model = FakeModel::start().await.with_key(MODEL_KEY);
+    let said = "Olá, aqui é a Maria Souza. Quero trocar o tamanho da camiseta, por favor me \
+                liguem de volta.";
+    model.set_transcript(said);
+    let inbox = twilio_inbox(&t, "sms").await;
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/inboxes/{}", inbox["id"])),
+        Some(json!({"voice": {"language": "pt-BR"}})),
+    )
+    .await
+    .expect(200);
+    let hook = assistant(&t, &model, &[&inbox]).await;
+    assert_eq!(
+        hook["settings"]["transcription_model"], "whisper-1",
+        "{hook}"
+    );
+    let rx = Receiver::start(receiver::Behaviour::Accept).await;
+    t.post(
+        &t.acc("/webhooks"),
+        json!({"url": rx.url, "subscriptions": ["message_updated"]}),
+    )
+    .await;
+    // The caller wrote an SMS earlier: the voicemail joins that conversation.
+    twilio_post(
+        &t,
+        "/twilio/callback",
+        &sms("SM1", CALLER, "Oi, meu pedido atrasou"),
+        None,
+    )
+    .await
+    .expect(200);
+    let conversation = t
+        .eventually(WAIT, "the SMS conversation", || async {
+            let list = t.get(&t.acc("/conversations")).await;
+            list["data"]["payload"][0]["id"].as_i64()
+        })
+        .await;
+
+    let sid = leave_voicemail(&t, &voice, &digits(), CALLER, 42).await;
+    let voicemail = transcribed(&t, &sid).await;
+    assert_eq!(
+        voicemail["conversation_id"], conversation,
+        "on the SMS conversation: {voicemail}"
+    );
+    assert_eq!(
+        voicemail["content"],
+        format!("🎙 Voicemail (0:42)\n\n{said}")
+    );
+    let call = &voicemail["content_attributes"]["voice_call"];
+    assert_eq!(call["transcript"], said);
+    assert_eq!(call["transcript_language"], "pt-BR");
+    assert_eq!(
+        (call["kind"].as_str(), call["duration_seconds"].as_i64()),
+        (Some("voicemail"), Some(42))
+    );
+    assert_eq!(voicemail["attachments"][0]["file_type"], "audio");
+
+    // The model was sent the recording Twilio served, once, with the IVR's language.
+    let asked = model.transcription_requests();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].file, Some(twilio_voice::fake_mp3()));
+    assert_eq!(
+        asked[0].file_name.as_deref(),
+        Some(format!("voicemail-{sid}.mp3").as_str())
+    );
+    assert_eq!(asked[0].content_type.as_deref(), Some("audio/mpeg"));
+    assert_eq!(asked[0].field("model"), Some("whisper-1"));
+    assert_eq!(asked[0].field("language"), Some("pt"));
+    assert_eq!(asked[0].field("response_format"), Some("json"));
+    let sent = model
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/audio/transcriptions")
+        .unwrap();
+    assert_eq!(
+        sent.authorization.as_deref(),
+        Some(format!("Bearer {MODEL_KEY}").as_str())
+    );
+
+    // Integrations hear of the change, and search finds what was said.
+    let updated = t
+        .eventually(WAIT, "message_updated with the transcript", || async {
+            rx.received().into_iter().map(|r| r.body).find(|b| {
+                b["event"] == "message_updated"
+                    && b["id"] == voicemail["id"]
+                    && b["content_attributes"]["voice_call"]["transcript"] == said
+            })
+        })
+        .await;
+    assert_eq!(updated["content"], voicemail["content"]);
+    let found = t.get(&t.acc("/search?q=camiseta")).await;
+    let ids: Vec<&Value> = found["payload"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(ids, [&voicemail["id"]], "{found}");
+    let listed = t.get(&t.acc("/conversations?q=camiseta")).await;
+    assert_eq!(listed["data"]["payload"][0]["id"], conversation, "{listed}");
+
+    // Another speech-to-text model, named in the assistant's settings.
+    t.admin(
+        "PATCH",
+        &t.acc(&format!("/integrations/hooks/{}", hook["id"])),
+        Some(json!({"settings": {"transcription_model": "gpt-4o-transcribe"}})),
+    )
+    .await
+    .expect(200);
+    let again = leave_voicemail(&t, &voice, &digits(), CALLER, 5).await;
+    transcribed(&t, &again).await;
+    let asked = model.transcription_requests();
+    assert_eq!(asked.len(), 2);
+    assert_eq!(asked[1].field("model"), Some("gpt-4o-transcribe"));
+}
+
+/// A second Twilio number of the account, whose customer data the assistant may not be sent.
+async fn second_line(t: &TestApp) -> (Value, String) {
+    let number = "+14155550100";
+    let inbox = t
+        .post(
+            &t.acc("/channels/twilio_channel"),
+            json!({"twilio_channel": {"name": "Twilio backoffice", "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN, "phone_number": number, "medium": "sms"}}),
+        )
+        .await;
+    (inbox, number.trim_start_matches('+').to_owned())
+}
+
+async fn a_polish_voicemail_is_transcribed_and_nothing_leaves_from_a_line_not_allowed(b: Backend) {
+    let (t, voice) = app(b).await;
+    let model = FakeModel::start().await;
+    let said = "Dzień dobry, mówi Anna Kowalska. Moje zamówienie jeszcze nie dotarło, proszę o \
+                kontakt.";
+    model.set_transcript(said);
+    // The line's IVR speaks the default English: no language is suggested to the model.
+    let inbox = twilio_inbox(&t, "sms").await;
+    let (closed_line, closed_digits) = second_line(&t).await;
+    assistant(&t, &model, &[&inbox]).await;
+
+    let not_sent = leave_voicemail(&t, &voice, &closed_digits, POLISH_CALLER, 7).await;
+    let sid = leave_voicemail(&t, &voice, &digits(), POLISH_CALLER, 9).await;
+    // The second voicemail's event comes after the first's: once it is transcribed, the first
+    // was decided on.
+    let voicemail = transcribed(&t, &sid).await;
+    assert_eq!(
+        voicemail["content"],
+        format!("🎙 Voicemail (0:09)\n\n{said}")
+    );
+    assert_eq!(
+        voicemail["content_attributes"]["voice_call"]["transcript_language"],
+        "pl"
+    );
+    let asked = model.transcription_requests();
+    assert_eq!(asked.len(), 1, "only the allowed line's voicemail was sent");
+    assert_eq!(asked[0].field("language"), None);
+    assert_eq!(asked[0].field("model"), Some("whisper-1"));
+    assert_eq!(asked[0].file, Some(twilio_voice::fake_mp3()));
+
+    let kept = voicemail_of(&t, &not_sent).await;
+    assert_eq!(kept["inbox_id"], closed_line["id"]);
+    assert_eq!(kept["content"], "🎙 Voicemail (0:07)");
+    assert!(
+        kept["content_attributes"]["voice_call"]
+            .get("transcript")
+            .is_none(),
+        "{kept}"
+    );
+    assert!(nothing_waits_for_the_model(&t).await);
+}
+
+async fn a_model_that_was_down_transcribes_later_and_one_that_refuses_leaves_the_voicemail_as_it_was(
+    b: Backend,
+) {
+    let (t, voice) = app(b).await;
+    let model = FakeModel::start().await;
+    let said = "Oi, é o João. Recebi o produto errado, me liguem por favor.";
+    model.set_transcript(said);
+    let inbox = twilio_inbox(&t, "sms").await;
+    assistant(&t, &model, &[&inbox]).await;
+
+    // The recording is not handed over at first, and the model is down, then busy, then
+    // back: the transcript waits for the file, then is asked for again until it comes.
+    voice.set_recordings_fail(Some(500));
+    model.fail_next_transcriptions(&[500, 429]);
+    let sid = leave_voicemail(&t, &voice, &digits(), CALLER, 12).await;
+    let waiting = voicemail_of(&t, &sid).await;
+    assert!(
+        waiting["content_attributes"]["media_pending"].is_array(),
+        "{waiting}"
+    );
+    assert!(
+        model.transcription_requests().is_empty(),
+        "nothing to send yet"
+    );
+    voice.set_recordings_fail(None);
+    let voicemail = transcribed(&t, &sid).await;
+    assert!(voice.downloads().len() >= 2, "fetched again");
+    assert_eq!(
+        voicemail["content"],
+        format!("🎙 Voicemail (0:12)\n\n{said}")
+    );
+    let asked = model.transcription_requests();
+    assert_eq!(asked.len(), 3, "two failures and the answer");
+    assert!(
+        asked
+            .iter()
+            .all(|r| r.file == Some(twilio_voice::fake_mp3()))
+    );
+
+    // A request the provider refuses is not asked again; the voicemail stays as it was.
+    model.set_transcription_behaviour(Behaviour::Status(400));
+    let refused = leave_voicemail(&t, &voice, &digits(), CALLER, 7).await;
+    model.wait_for_requests(4, WAIT).await;
+    t.eventually(WAIT, "the refused voicemail given up", || async {
+        nothing_waits_for_the_model(&t).await.then_some(())
+    })
+    .await;
+    assert_eq!(model.transcription_requests().len(), 4, "not asked again");
+    let kept = voicemail_of(&t, &refused).await;
+    assert_eq!(kept["content"], "🎙 Voicemail (0:07)");
+    assert!(
+        kept["content_attributes"]["voice_call"]
+            .get("transcript")
+            .is_none(),
+        "{kept}"
+    );
+    assert_eq!(
+        kept["content_attributes"]["voice_call"]["call_sid"],
+        refused
+    );
+    assert_eq!(kept["attachments"][0]["file_type"], "audio", "{kept}");
+    // The earlier transcript is untouched.
+    assert_eq!(
+        voicemail_of(&t, &sid).await["content_attributes"]["voice_call"]["transcript"],
+        said
     );
 }

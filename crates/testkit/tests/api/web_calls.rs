@@ -306,6 +306,59 @@ async fn a_visitor_calls_an_agent_declines_another_takes_it_and_their_browsers_c
         .expect(200);
     assert_eq!(again["call"]["outcome"], "answered");
 
+    // The agent wraps the call up; another agent may not, an administrator may; too long is
+    // refused with its field.
+    let wrap_path = t.acc(&format!("/calls/{call_id}"));
+    let wrapped = t
+        .call(
+            "PATCH",
+            &wrap_path,
+            Some(second_token),
+            Some(json!({"disposition": " resolved ", "notes": "Trocou o pedido 4411."})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(wrapped["disposition"], "resolved");
+    assert_eq!(wrapped["wrap_up_notes"], "Trocou o pedido 4411.");
+    assert_eq!(wrapped["wrapped_up_by"], second);
+    assert!(
+        wrapped["recording_url"].is_null(),
+        "web calls are not recorded"
+    );
+    let meddler = t
+        .call(
+            "PATCH",
+            &wrap_path,
+            Some(first_token),
+            Some(json!({"notes": "not mine"})),
+        )
+        .await;
+    assert_eq!(meddler.status, 403, "{:?}", meddler.body);
+    let too_long = t
+        .call(
+            "PATCH",
+            &wrap_path,
+            Some(second_token),
+            Some(json!({"disposition": "x".repeat(65)})),
+        )
+        .await;
+    assert_eq!(too_long.status, 422, "{:?}", too_long.body);
+    assert_eq!(too_long.body["errors"][0]["field"], "disposition");
+    let by_admin = t
+        .call(
+            "PATCH",
+            &wrap_path,
+            Some(&t.token),
+            Some(json!({"disposition": "follow-up"})),
+        )
+        .await
+        .expect(200);
+    assert_eq!(by_admin["disposition"], "follow-up");
+    assert_eq!(
+        by_admin["wrap_up_notes"], "Trocou o pedido 4411.",
+        "notes left out are kept"
+    );
+
     let listed = t
         .get(&t.acc(&format!("/calls?conversation_id={conversation}")))
         .await;
@@ -482,4 +535,32 @@ async fn calls_nobody_can_take_end_missed_and_bad_calls_are_refused(b: Backend) 
         "{outcomes:?}"
     );
     assert!(outcomes.contains(&(second_id, Value::Null)), "{outcomes:?}");
+
+    // The calls report: for supervisors; the figures of these calls.
+    let refused = t
+        .call("GET", &t.acc("/calls/metrics"), Some(&ana_token), None)
+        .await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    let bad = t
+        .call(
+            "GET",
+            &t.acc("/calls/metrics?since=10&until=5"),
+            Some(&t.token),
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{:?}", bad.body);
+    let report = t
+        .get(&t.acc(&format!("/calls/metrics?inbox_id={}", voice_only["id"])))
+        .await;
+    assert_eq!(report["inbound"], 4, "{report}");
+    assert_eq!(report["outbound"], 0);
+    assert_eq!(report["answered"], 1);
+    assert_eq!(report["missed"], 1);
+    assert_eq!(report["abandoned"], 1);
+    assert_eq!(report["answer_rate"].as_f64(), Some(1.0 / 3.0));
+    assert_eq!(report["service_level_seconds"], 20);
+    assert_eq!(report["agents"][0]["agent_id"], ana);
+    assert_eq!(report["agents"][0]["calls"], 1);
+    assert_eq!(report["truncated"], false);
 }

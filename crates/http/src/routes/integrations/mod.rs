@@ -42,7 +42,8 @@ pub(crate) struct HookView {
     account_id: i64,
     /// `account`: one hook for the whole account.
     hook_type: &'static str,
-    /// `base_url`, `model`, `embedding_model`, `timeout_seconds`,
+    /// `base_url`, `model`, `embedding_model`, `transcription_model` (speech-to-text for
+    /// voicemails, `whisper-1` unless changed; `null`: none), `timeout_seconds`,
     /// `customer_data_inbox_ids`, `api_key_set`.
     #[schema(value_type = Object)]
     settings: Value,
@@ -101,8 +102,9 @@ async fn list_apps(
         id: APP_ID,
         name: "OpenAI",
         description: "AI assistant for agents: reply suggestions grounded in the help center, \
-                      summaries, rewriting and translation, with any OpenAI-compatible model \
-                      (OpenAI, or a local server such as Ollama or vLLM).",
+                      summaries, rewriting and translation, voicemail transcripts, with any \
+                      OpenAI-compatible model (OpenAI, or a local server such as Ollama or \
+                      vLLM).",
         hook_type: "account",
         enabled: hooks.iter().any(|h| h.status),
         allow_multiple_hooks: false,
