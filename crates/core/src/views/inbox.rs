@@ -197,7 +197,12 @@ view! {
 
     /// Calls from the widget as the widget reads them.
     pub struct PublicWebCalls {
+        /// Visitors may call from the browser.
+        pub calls: bool,
+        /// With their camera.
         pub video: bool,
+        /// Visitors may ask to be called back on the phone.
+        pub callbacks: bool,
     }
 
     /// A portal as the widget reads it: where its articles are (`/hc/{slug}/{locale}/…`).
@@ -367,9 +372,11 @@ impl PublicWidgetView {
             agent_bot: false,
             web_calls: {
                 let calls = crate::voice::web_call::WebCallSettings::of(inbox);
-                calls
-                    .enabled
-                    .then_some(PublicWebCalls { video: calls.video })
+                (calls.enabled || calls.callbacks).then_some(PublicWebCalls {
+                    calls: calls.enabled,
+                    video: calls.enabled && calls.video,
+                    callbacks: calls.callbacks,
+                })
             },
         }
     }

@@ -61,6 +61,10 @@ pub struct WebCallSettings {
     pub enabled: bool,
     /// They may turn their camera on (video calls); voice only otherwise.
     pub video: bool,
+    /// They may ask to be called back on the phone (a number and a time that suits them),
+    /// whether or not they can call from the browser.
+    #[serde(default)]
+    pub callbacks: bool,
     /// How long one agent's app rings before the next agent's does.
     pub ring_seconds: u32,
     /// None needed when visitor and agent share a network; a TURN server otherwise.
@@ -72,6 +76,7 @@ impl Default for WebCallSettings {
         Self {
             enabled: false,
             video: false,
+            callbacks: false,
             ring_seconds: DEFAULT_RING_SECONDS,
             ice_servers: Vec::new(),
         }
@@ -96,10 +101,16 @@ impl WebCallSettings {
                 format!("{base} must be an object"),
             ));
         };
-        if let Some(unknown) = object
-            .keys()
-            .find(|k| !["enabled", "video", "ring_seconds", "ice_servers"].contains(&k.as_str()))
-        {
+        if let Some(unknown) = object.keys().find(|k| {
+            ![
+                "enabled",
+                "video",
+                "callbacks",
+                "ring_seconds",
+                "ice_servers",
+            ]
+            .contains(&k.as_str())
+        }) {
             return Err(FieldError::new(
                 &format!("{base}.{unknown}"),
                 "unknown",
@@ -152,6 +163,7 @@ impl WebCallSettings {
         Ok(Self {
             enabled: flag("enabled")?,
             video: flag("video")?,
+            callbacks: flag("callbacks")?,
             ring_seconds,
             ice_servers,
         })
@@ -315,7 +327,12 @@ mod tests {
     #[test]
     fn settings_are_read_with_defaults_and_checked() {
         let s = WebCallSettings::from_json(&json!({"enabled": true})).unwrap();
-        assert!(s.enabled && !s.video);
+        assert!(s.enabled && !s.video && !s.callbacks);
+        assert!(
+            WebCallSettings::from_json(&json!({"callbacks": true}))
+                .unwrap()
+                .callbacks
+        );
         assert_eq!(s.ring_seconds, DEFAULT_RING_SECONDS);
         assert_eq!(s.medium_for(false), Ok(Medium::WebVoice));
         assert!(s.medium_for(true).is_err());

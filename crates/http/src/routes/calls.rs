@@ -776,6 +776,14 @@ async fn widget_callback(
         .flatten();
     let preferred_at = preferred_at(body.preferred_at)?;
     let v = super::public::visitor(&state, &inbox_id, &contact_id).await?;
+    // A website asks only when its administrator offers it (the form is in its widget).
+    if v.inbox.channel_type == throughline_core::model::ChannelType::WebWidget
+        && !throughline_core::voice::web_call::WebCallSettings::of(&v.inbox).callbacks
+    {
+        return Err(ApiError::Unprocessable(
+            "this website does not take callback requests".into(),
+        ));
+    }
     let system = AccountScope::system(v.inbox.account_id);
     let (line, _) = voice_service::phone_line(&state.store, &state.clients, &system, None)
         .await?

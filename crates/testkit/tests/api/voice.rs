@@ -844,6 +844,16 @@ async fn callers_ask_to_be_called_back_and_an_agent_calls_them_with_one_click(b:
         )
         .await;
     let ident = site["inbox_identifier"].as_str().unwrap().to_owned();
+    let config = t
+        .call(
+            "GET",
+            &format!("/public/api/v1/inboxes/{ident}"),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert!(config["web_calls"].is_null(), "not offered yet: {config}");
     let visitor = t
         .call(
             "POST",
@@ -855,6 +865,36 @@ async fn callers_ask_to_be_called_back_and_an_agent_calls_them_with_one_click(b:
         .expect(200);
     let source_id = visitor["source_id"].as_str().unwrap().to_owned();
     let ask = format!("/public/api/v1/inboxes/{ident}/contacts/{source_id}/callback_requests");
+    let not_offered = t
+        .call(
+            "POST",
+            &ask,
+            None,
+            Some(json!({"phone_number": "+48500600700"})),
+        )
+        .await;
+    assert_eq!(not_offered.status, 422, "{:?}", not_offered.body);
+    let offered = t
+        .admin(
+            "PATCH",
+            &t.acc(&format!("/inboxes/{}", site["id"])),
+            Some(json!({"channel": {"web_calls": {"callbacks": true}}})),
+        )
+        .await;
+    assert_eq!(offered.status, 200, "{:?}", offered.body);
+    let config = t
+        .call(
+            "GET",
+            &format!("/public/api/v1/inboxes/{ident}"),
+            None,
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        config["web_calls"],
+        json!({"calls": false, "video": false, "callbacks": true})
+    );
     let bad = t
         .call("POST", &ask, None, Some(json!({"phone_number": "12"})))
         .await;

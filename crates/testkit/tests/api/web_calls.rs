@@ -120,7 +120,11 @@ async fn a_visitor_calls_an_agent_declines_another_takes_it_and_their_browsers_c
         .call("GET", &public(&inbox, ""), None, None)
         .await
         .expect(200);
-    assert_eq!(config["web_calls"], json!({"video": true}), "{config}");
+    assert_eq!(
+        config["web_calls"],
+        json!({"calls": true, "video": true, "callbacks": false}),
+        "{config}"
+    );
 
     let placed = t
         .call(
