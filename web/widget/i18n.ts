@@ -1,6 +1,13 @@
 // The widget's own small catalogue (en, pt-BR, pl); the browser tests check it is complete.
 export const catalogues = {
   en: {
+    callback_open: 'Call me back', callback_title: 'We call you', callback_phone: 'Your phone number, with the country code',
+    callback_when: 'When suits you (optional)', callback_note: 'Anything we should know? (optional)', callback_send: 'Ask for a call',
+    callback_cancel: 'Cancel', callback_sent: 'Thanks! We will call you at {phone}.',
+    call_voice: 'Call us', call_video: 'Video call', call_calling: 'Calling… someone will answer in a moment.', call_talking: 'On a call with {name}',
+    call_ended: 'Call ended', call_missed: 'Nobody could answer just now. Leave us a message and we will reply.', call_failed: 'The call could not connect. Please try again.',
+    call_no_media: 'Allow the microphone (and camera) to call us.', call_hang_up: 'Hang up', call_mute: 'Mute', call_unmute: 'Unmute',
+    call_camera_off: 'Turn camera off', call_camera_on: 'Turn camera on', call_close: 'Close', call_remote: '{name} on the call',
     tab_chat: 'Chat', tab_help: 'Help', help_search: 'Search the help center', help_search_button: 'Search',
     help_popular: 'Popular articles', help_results: 'Articles found', help_none: 'No article matches. Ask us in the chat.',
     help_back: 'Back to articles', help_open: 'Open in a new tab', help_helpful: 'Was this helpful?', help_yes: 'Yes', help_no: 'No',
@@ -20,6 +27,13 @@ export const catalogues = {
     survey_thanks: 'Thank you! You rated {rating}/{max}', survey_error: 'Your rating could not be sent. Please try again.',
   },
   'pt-BR': {
+    callback_open: 'Ligue para mim', callback_title: 'Nós ligamos para você', callback_phone: 'Seu telefone, com o código do país',
+    callback_when: 'Melhor horário (opcional)', callback_note: 'Algo que devemos saber? (opcional)', callback_send: 'Pedir uma ligação',
+    callback_cancel: 'Cancelar', callback_sent: 'Obrigado! Vamos ligar para {phone}.',
+    call_voice: 'Ligar para nós', call_video: 'Chamada de vídeo', call_calling: 'Chamando… alguém vai atender em instantes.', call_talking: 'Em chamada com {name}',
+    call_ended: 'Chamada encerrada', call_missed: 'Ninguém pôde atender agora. Deixe uma mensagem e responderemos.', call_failed: 'Não foi possível conectar a chamada. Tente novamente.',
+    call_no_media: 'Permita o microfone (e a câmera) para nos ligar.', call_hang_up: 'Desligar', call_mute: 'Silenciar', call_unmute: 'Ativar som',
+    call_camera_off: 'Desligar câmera', call_camera_on: 'Ligar câmera', call_close: 'Fechar', call_remote: '{name} na chamada',
     tab_chat: 'Conversa', tab_help: 'Ajuda', help_search: 'Pesquisar na central de ajuda', help_search_button: 'Pesquisar',
     help_popular: 'Artigos mais lidos', help_results: 'Artigos encontrados', help_none: 'Nenhum artigo corresponde. Pergunte no chat.',
     help_back: 'Voltar aos artigos', help_open: 'Abrir em nova aba', help_helpful: 'Isso foi útil?', help_yes: 'Sim', help_no: 'Não',
@@ -39,6 +53,13 @@ export const catalogues = {
     survey_thanks: 'Obrigado! Sua nota: {rating}/{max}', survey_error: 'Não foi possível enviar sua avaliação. Tente novamente.',
   },
   pl: {
+    callback_open: 'Oddzwońcie do mnie', callback_title: 'Oddzwonimy do Ciebie', callback_phone: 'Twój numer telefonu z kodem kraju',
+    callback_when: 'Dogodny termin (opcjonalnie)', callback_note: 'Coś, o czym powinniśmy wiedzieć? (opcjonalnie)', callback_send: 'Poproś o telefon',
+    callback_cancel: 'Anuluj', callback_sent: 'Dziękujemy! Zadzwonimy pod numer {phone}.',
+    call_voice: 'Zadzwoń do nas', call_video: 'Rozmowa wideo', call_calling: 'Łączenie… ktoś zaraz odbierze.', call_talking: 'Rozmowa z {name}',
+    call_ended: 'Rozmowa zakończona', call_missed: 'Nikt nie mógł teraz odebrać. Zostaw wiadomość, a odpowiemy.', call_failed: 'Nie udało się połączyć. Spróbuj ponownie.',
+    call_no_media: 'Zezwól na mikrofon (i kamerę), aby do nas zadzwonić.', call_hang_up: 'Rozłącz', call_mute: 'Wycisz', call_unmute: 'Włącz dźwięk',
+    call_camera_off: 'Wyłącz kamerę', call_camera_on: 'Włącz kamerę', call_close: 'Zamknij', call_remote: '{name} w rozmowie',
     tab_chat: 'Czat', tab_help: 'Pomoc', help_search: 'Szukaj w centrum pomocy', help_search_button: 'Szukaj',
     help_popular: 'Popularne artykuły', help_results: 'Znalezione artykuły', help_none: 'Żaden artykuł nie pasuje. Zapytaj nas na czacie.',
     help_back: 'Wróć do artykułów', help_open: 'Otwórz w nowej karcie', help_helpful: 'Czy to było pomocne?', help_yes: 'Tak', help_no: 'Nie',

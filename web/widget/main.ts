@@ -4,6 +4,7 @@
 // It talks to the Client API of that server and to the visitor's realtime socket.
 import { catalogues, pickLocale, type Key, type Locale } from './i18n';
 import { css } from './style';
+import { CallPeer, parseSignal } from '../src/lib/rtc';
 
 /** Contact fields as the visitor or the host page gives them (pre-chat answers, setUser, custom attributes). */
 type Fields = Record<string, unknown>;
@@ -34,6 +35,9 @@ type Config = {
   help_center?: { slug: string; name: string; default_locale: string; locales: string[] };
   /** An agent bot listens: opening the chat is reported to it (it may greet first). */
   agent_bot?: boolean;
+  /** Visitors may call from here (`calls`; `video`: with their camera) and ask to be called
+   * back on the phone (`callbacks`). */
+  web_calls?: { calls?: boolean; video?: boolean; callbacks?: boolean };
 };
 /** An article as the help center's public JSON gives it. */
 type HelpArticle = { id: number; slug: string; title: string; description?: string | null; link: string; content_html?: string };
@@ -67,7 +71,11 @@ type Frame =
   | { type: 'event'; id?: number; event: string; conversation_id?: number; data?: ChatMessage & { status?: string } }
   | { type: 'typing'; on: boolean; who?: { type: string; name?: string } }
   | { type: 'presence'; agents_online?: boolean }
-  | { type: 'resync' };
+  | { type: 'resync' }
+  /** A call of mine: an agent took it, a WebRTC signal from them, or it is over. */
+  | { type: 'call_accepted'; call_id: number; agent?: { name?: string } }
+  | { type: 'call_signal'; call_id: number; data?: unknown }
+  | { type: 'call_ended'; call_id: number; outcome?: string | null };
 /** What the page may call, as `window.$throughline`. */
 type PublicApi = {
   setUser: (identifier: string, user?: Fields) => Promise<void>;
@@ -119,6 +127,22 @@ const surveys = new Map<number, { rating?: number; busy?: boolean; failed?: bool
 let hoursTimer: ReturnType<typeof setTimeout> | undefined;
 /** The help tab: shown first until the visitor has a conversation. */
 let tab: 'chat' | 'help' | undefined;
+/** The visitor's call from the widget, from the click until they close its notice. */
+type WidgetCall = {
+  id?: number;
+  video: boolean;
+  phase: 'calling' | 'talking' | 'ended';
+  /** Why it ended, when not simply hung up (a catalogue key). */
+  note?: Key | undefined;
+  agentName?: string | undefined;
+  iceServers: RTCIceServer[];
+  peer?: CallPeer | undefined;
+  muted?: boolean;
+  cameraOff?: boolean;
+};
+let webCall: WidgetCall | null = null;
+/** "Call me back": the form open, a request under way, what the server kept, or its refusal. */
+const callback: { open: boolean; busy?: boolean; sent?: string | undefined; error?: string | undefined } = { open: false };
 const help: { query: string; results?: HelpArticle[] | undefined; article?: HelpArticle | undefined; voted?: boolean; loading?: boolean; failed?: boolean } = { query: '' };
 
 /** The answer is the caller's to type (`T`); a failure throws an Error carrying the HTTP status. */
@@ -173,6 +197,8 @@ const ICONS = {
   close: 'M6 6l12 12M18 6 6 18',
   clip: 'M19 11.5l-7.5 7.5a4.8 4.8 0 0 1-6.8-6.8l8-8a3.2 3.2 0 0 1 4.5 4.5l-8 8a1.6 1.6 0 0 1-2.3-2.3l7.3-7.3',
   star: 'M12 3l2.8 5.7 6.2.9-4.5 4.4 1.1 6.2L12 17.3l-5.6 2.9 1.1-6.2L3 9.6l6.2-.9z',
+  phone: 'M5 4h4l2 5-2.5 1.5a11 11 0 0 0 5 5L15 13l5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2',
+  video: 'M3 7a2 2 0 0 1 2-2h9a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2zM16 10l5-3v10l-5-3',
 };
 function icon(name: keyof typeof ICONS, size = 24): SVGSVGElement {
   const ns = 'http://www.w3.org/2000/svg';
@@ -238,12 +264,13 @@ function render() {
       el('h2', { text: config.welcome_title || config.name || t('title') }),
       el('p', { class: 'presence', 'data-state': state, text: line }),
       config.welcome_tagline ? el('p', { class: 'tagline', text: config.welcome_tagline }) : ''),
+    ...callButtons(),
     // An icon, not a '×' character: the button's name is its label alone (axe: label-content-name-mismatch).
     el('button', { type: 'button', class: 'close', 'aria-label': t('close'), onclick: () => toggle(false) }, icon('close', 20)));
   const chatting = Boolean(stored.conversation_id || stored.source_id);
   const current = config.help_center ? tab ?? (chatting ? 'chat' : 'help') : 'chat';
   const body = current === 'help' ? helpView() : chatting ? conversationView() : preChatView();
-  panel.replaceChildren(header, ...(config.help_center ? [tabs(current)] : []), body);
+  panel.replaceChildren(header, ...(webCall ? [callView()] : []), ...callbackView(), ...(config.help_center ? [tabs(current)] : []), body);
   for (const f of fields()) {
     const value = typed.get(f.dataset.keep);
     if (value) f.value = value;
@@ -666,6 +693,8 @@ function connect() {
       render();
     } else if (frame.type === 'resync') {
       loadHistory();
+    } else if (frame.type.startsWith('call_')) {
+      onCallFrame(frame);
     }
   };
   ws.onclose = () => {
@@ -704,6 +733,165 @@ function toggle(force?: boolean) {
     void reportOpened();
   }
   render();
+}
+
+// ---------------------------------------------------------------- calls
+/** Call buttons in the header: when the inbox takes calls, someone is there to answer, and no
+ * call is under way. */
+function callButtons(): HTMLElement[] {
+  if (!config.web_calls?.calls || !isOnline() || (webCall && webCall.phase !== 'ended')) return [];
+  const button = (video: boolean) => el('button', { type: 'button', class: 'close call-start', 'aria-label': t(video ? 'call_video' : 'call_voice'),
+    onclick: () => startCall(video) }, icon(video ? 'video' : 'phone', 20));
+  return [button(false), ...(config.web_calls.video ? [button(true)] : [])];
+}
+
+/** The call's box: kept across renders (its video elements keep playing), redrawn inside. */
+const callBox = el('section', { class: 'call', 'aria-live': 'polite' });
+const remoteVideo = el('video', { class: 'remote', autoplay: true, playsinline: true }) as HTMLVideoElement;
+const localVideo = el('video', { class: 'local', autoplay: true, playsinline: true }) as HTMLVideoElement;
+localVideo.muted = true;
+
+function callView(): HTMLElement {
+  const c = webCall!;
+  callBox.setAttribute('aria-label', t(c.video ? 'call_video' : 'call_voice'));
+  const line = c.phase === 'calling' ? t('call_calling') : c.phase === 'talking' ? t('call_talking', { name: c.agentName || t('agent') }) : t(c.note ?? 'call_ended');
+  const controls = c.phase === 'ended'
+    ? [el('button', { type: 'button', text: t('call_close'), onclick: () => { webCall = null; render(); } })]
+    : [
+      ...(c.phase === 'talking' ? [
+        el('button', { type: 'button', 'aria-pressed': String(Boolean(c.muted)), text: t(c.muted ? 'call_unmute' : 'call_mute'),
+          onclick: () => { c.muted = !c.muted; c.peer?.mute(c.muted); render(); } }),
+        ...(c.video ? [el('button', { type: 'button', 'aria-pressed': String(Boolean(c.cameraOff)), text: t(c.cameraOff ? 'call_camera_on' : 'call_camera_off'),
+          onclick: () => { c.cameraOff = !c.cameraOff; c.peer?.camera(!c.cameraOff); render(); } })] : []),
+      ] : []),
+      el('button', { type: 'button', class: 'hang-up', text: t('call_hang_up'), onclick: () => hangUp() }),
+    ];
+  remoteVideo.hidden = c.phase !== 'talking';
+  remoteVideo.setAttribute('aria-label', t('call_remote', { name: c.agentName || t('agent') }));
+  localVideo.hidden = !(c.video && c.phase === 'talking');
+  localVideo.setAttribute('aria-label', t('you'));
+  callBox.replaceChildren(el('p', { role: 'status', text: line }), remoteVideo, localVideo, el('div', { class: 'call-controls' }, ...controls));
+  return callBox;
+}
+
+/** "Call me back" (when the inbox offers it): a bar under the header opening a small form —
+ * the visitor's number, a time that suits them, a note — sent as a callback request. */
+function callbackView(): HTMLElement[] {
+  if (!config.web_calls?.callbacks || (webCall && webCall.phase !== 'ended')) return [];
+  const bar = el('section', { class: 'call callback', 'aria-label': t('callback_title') });
+  if (callback.sent) {
+    bar.append(el('p', { role: 'status', text: t('callback_sent', { phone: callback.sent }) }),
+      el('div', { class: 'call-controls' }, el('button', { type: 'button', text: t('call_close'), onclick: () => { callback.sent = undefined; render(); } })));
+    return [bar];
+  }
+  if (!callback.open) {
+    bar.append(el('div', { class: 'call-controls' }, el('button', { type: 'button', 'aria-expanded': 'false', text: t('callback_open'),
+      onclick: () => { callback.open = true; render(); } })));
+    return [bar];
+  }
+  const form = el('form', { class: 'callback-form', onsubmit: (e: Event) => { e.preventDefault(); askCallback(new FormData(form)); } },
+    el('label', {}, t('callback_phone'), el('input', { name: 'phone_number', type: 'tel', required: true, autocomplete: 'tel', placeholder: '+55 11 98765 4321', 'data-keep': 'callback-phone' })),
+    el('label', {}, t('callback_when'), el('input', { name: 'preferred_at', type: 'datetime-local', 'data-keep': 'callback-when' })),
+    el('label', {}, t('callback_note'), el('textarea', { name: 'note', rows: 2, maxlength: 1000, 'data-keep': 'callback-note' })),
+    ...(callback.error ? [el('p', { class: 'error', role: 'alert', text: callback.error })] : []),
+    el('div', { class: 'call-controls' },
+      el('button', { type: 'submit', class: 'primary', disabled: Boolean(callback.busy), text: t('callback_send') }),
+      el('button', { type: 'button', text: t('callback_cancel'), onclick: () => { Object.assign(callback, { open: false, error: undefined }); render(); } })));
+  bar.append(form);
+  return [bar];
+}
+
+async function askCallback(form: FormData) {
+  const when = String(form.get('preferred_at') ?? '');
+  const note = String(form.get('note') ?? '').trim();
+  const body: Fields = { phone_number: String(form.get('phone_number') ?? '').trim() };
+  // The visitor's own clock and zone: the server keeps the moment.
+  if (when) body.preferred_at = Math.floor(new Date(when).getTime() / 1000);
+  if (note) body.note = note;
+  Object.assign(callback, { busy: true, error: undefined });
+  render();
+  try {
+    await ensureContact();
+    const kept = await call<{ phone_number: string }>('POST', `${contactPath()}/callback_requests`, body);
+    Object.assign(callback, { open: false, sent: kept.phone_number });
+  } catch (e) {
+    callback.error = messageOf(e) || t('error');
+  }
+  callback.busy = false;
+  render();
+}
+
+async function startCall(video: boolean) {
+  webCall = { video, phase: 'calling', iceServers: [] };
+  render();
+  try {
+    await ensureContact();
+    await ensureConversation();
+    const answer = await call<{ call: { id: number; outcome?: string | null }; ice_servers?: RTCIceServer[] }>('POST', `${contactPath()}/calls`,
+      { conversation_id: stored.conversation_id, video });
+    if (!webCall) return;
+    webCall.id = answer.call.id;
+    webCall.iceServers = answer.ice_servers ?? [];
+    if (answer.call.outcome) endCall(answer.call.outcome);
+  } catch (e) {
+    if (webCall) Object.assign(webCall, { phase: 'ended', note: 'call_failed' });
+    showError(messageOf(e));
+  }
+  render();
+}
+
+function endCall(outcome?: string | null) {
+  const c = webCall;
+  if (!c) return;
+  c.peer?.close();
+  c.peer = undefined;
+  remoteVideo.srcObject = null;
+  localVideo.srcObject = null;
+  c.note = outcome === 'missed' ? 'call_missed' : c.note;
+  c.phase = 'ended';
+  render();
+}
+
+async function hangUp() {
+  const id = webCall?.id;
+  endCall();
+  if (id !== undefined) await call('POST', `${contactPath()}/calls/${id}/hang_up`).catch(() => undefined);
+}
+
+/** An agent took the call: this end offers, with the microphone (and camera). */
+async function connectCall(c: WidgetCall) {
+  const id = c.id!;
+  const peer = new CallPeer({
+    iceServers: c.iceServers,
+    video: c.video,
+    send: (data) => socket?.readyState === WebSocket.OPEN && socket.send(JSON.stringify({ type: 'call_signal', call_id: id, data })),
+    onRemote: (stream) => { remoteVideo.srcObject = stream; },
+    onState: (state) => { if (state === 'failed' && webCall === c) { c.note = 'call_failed'; hangUp(); } },
+  });
+  c.peer = peer;
+  try {
+    await peer.offer();
+    localVideo.srcObject = peer.local;
+  } catch {
+    c.note = 'call_no_media';
+    await hangUp();
+  }
+}
+
+function onCallFrame(frame: Frame) {
+  const c = webCall;
+  if (!c || !('call_id' in frame) || frame.call_id !== c.id) return;
+  if (frame.type === 'call_accepted' && c.phase === 'calling') {
+    c.phase = 'talking';
+    c.agentName = frame.agent?.name;
+    render();
+    connectCall(c);
+  } else if (frame.type === 'call_signal') {
+    const signal = parseSignal(frame.data);
+    if (signal) c.peer?.take(signal).catch(() => undefined);
+  } else if (frame.type === 'call_ended') {
+    endCall(frame.outcome);
+  }
 }
 
 // ---------------------------------------------------------------- public API

@@ -13,6 +13,17 @@ header p { margin: 0; font-size: 12px; }
 header > div:nth-child(2) { flex: 1; }
 .avatars { display: flex; }
 .avatars img, .avatar { width: 28px; height: 28px; border-radius: 50%; border: 2px solid #fff; margin-right: -6px; background: #fff; color: #16181d; display: inline-grid; place-items: center; font-weight: 600; }
+.call { padding: 10px 14px; border-bottom: 1px solid #d0d5dd; background: #f7f8fa; display: flex; flex-direction: column; gap: 8px; position: relative; }
+.call p { margin: 0; font-weight: 600; }
+.call video.remote { width: 100%; max-height: 200px; background: #16181d; border-radius: 8px; }
+.call video.local { position: absolute; right: 20px; bottom: 52px; width: 84px; border-radius: 6px; border: 2px solid #fff; background: #16181d; }
+.call video[hidden] { display: none; }
+.call-controls { display: flex; gap: 8px; flex-wrap: wrap; }
+.call-controls button { border: 1px solid #8a919c; background: #fff; color: #16181d; border-radius: 6px; padding: 6px 10px; cursor: pointer; }
+.callback-form { display: flex; flex-direction: column; gap: 8px; }
+.call .error { color: #b42318; margin: 0; font-weight: 400; }
+.call-controls .primary { background: var(--tl-color); border-color: var(--tl-color); color: #fff; }
+.call-controls .hang-up { background: #b42318; border-color: #b42318; color: #fff; }
 .close { background: transparent; color: #fff; border: 0; padding: 4px; cursor: pointer; line-height: 0; border-radius: 6px; }
 form.prechat { padding: 14px; overflow-y: auto; display: flex; flex-direction: column; gap: 10px; }
 label { display: flex; flex-direction: column; gap: 4px; font-size: 13px; color: #30343b; }

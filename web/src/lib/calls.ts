@@ -1,10 +1,19 @@
 // Phone calls an agent places (their own phone rings first, then the customer's) and customers
 // waiting to be called back (`…/calls`, `…/callback_requests`): the views, the callbacks
 // screen's query, its "note a callback request" form as the server's body with the server's
-// checks, and why a call could not be placed, as a catalogue key. Pure functions (no Svelte, no
-// DOM), unit-tested in tests/unit/calls.test.mjs.
+// checks, why a call could not be placed, as a catalogue key, and the wrap-up after a call (its
+// disposition and notes: who may write it, the form's checks and body, the server's refusals by
+// field). Pure functions (no Svelte, no DOM), unit-tested in tests/unit/calls.test.mjs.
 
 export type CallOutcome = 'answered' | 'missed' | 'abandoned' | 'voicemail' | 'callback';
+/** How a call reaches us: a phone line, or the website widget (voice, or voice and video). */
+export type CallMedium = 'phone' | 'web_voice' | 'web_video';
+
+/** Whether a call came from the website widget (its `from_number` is then the visitor's name
+ * and its `to_number` the inbox's, not numbers). */
+export function isWebCall(call: { medium?: string | null }): boolean {
+  return call.medium === 'web_voice' || call.medium === 'web_video';
+}
 
 /** A call (`GET/POST …/calls`); times in Unix seconds. */
 export interface CallView {
@@ -15,8 +24,12 @@ export interface CallView {
   contact_id: number | null;
   call_sid: string;
   direction: 'inbound' | 'outbound';
+  /** A phone number; for a web call (see `medium`) the visitor's name. */
   from_number: string;
+  /** A phone number; for a web call the inbox's name. */
   to_number: string;
+  /** phone, web_voice or web_video (absent from servers before web calls: phone). */
+  medium?: CallMedium;
   status: string;
   outcome: CallOutcome | null;
   team_id: number | null;
@@ -27,6 +40,17 @@ export interface CallView {
   duration: number | null;
   wait_seconds: number | null;
   voicemail_message_id: number | null;
+  /** The wrap-up: how the call went, in the team's words, and the agent's notes. */
+  disposition: string | null;
+  wrap_up_notes: string | null;
+  /** Who wrote the wrap-up last, and when. */
+  wrapped_up_by: number | null;
+  wrapped_up_at: number | null;
+  /** An answered call's recording (MP3), a same-origin path played with the session; null when
+   * it was not recorded. */
+  recording_url: string | null;
+  /** The recording's length in seconds. */
+  recording_duration: number | null;
 }
 
 export type CallbackStatus = 'waiting' | 'called' | 'canceled';
@@ -157,4 +181,58 @@ export function callFailure(status: number | undefined, fields: readonly { field
 export function afterChange(list: readonly CallbackView[], changed: CallbackView, filter: CallbackFilter): CallbackView[] {
   const shown = filter === 'all' || filter === changed.status;
   return shown ? list.map((x) => (x.id === changed.id ? changed : x)) : list.filter((x) => x.id !== changed.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wrap-up after a call (`PATCH …/calls/{id}`): its disposition and notes
+
+/** The dispositions offered as suggestions (catalogue keys `wrap_up.choice.<name>`); any other
+ * words may be typed. */
+export const DISPOSITIONS = ['resolved', 'follow_up', 'sale', 'complaint', 'wrong_number', 'transferred'] as const;
+/** The longest disposition and notes the server keeps, in characters. */
+export const MAX_DISPOSITION = 64;
+export const MAX_WRAP_UP_NOTES = 4000;
+
+export interface WrapUpDraft {
+  disposition: string;
+  notes: string;
+}
+export type WrapUpField = 'disposition' | 'notes';
+
+/** Who may wrap a call up: the agent who took it, or a supervisor or an administrator. */
+export function mayWrapUp(call: { agent_id?: number | null }, userId: number | null | undefined, supervises: boolean): boolean {
+  return supervises || (userId != null && call.agent_id != null && call.agent_id === userId);
+}
+
+/** The form for a call's wrap-up as stored (none yet: empty). */
+export function wrapUpDraftOf(call: { disposition?: string | null; wrap_up_notes?: string | null }): WrapUpDraft {
+  return { disposition: call.disposition ?? '', notes: call.wrap_up_notes ?? '' };
+}
+
+/** Characters as the server counts them (code points, not UTF-16 units). */
+const length = (s: string) => [...s].length;
+
+/** The client's checks, as the server makes them (trimmed, at most so many characters); empty
+ * when both pass. */
+export function checkWrapUp(d: WrapUpDraft): Partial<Record<WrapUpField, 'too_long'>> {
+  const out: Partial<Record<WrapUpField, 'too_long'>> = {};
+  if (length(d.disposition.trim()) > MAX_DISPOSITION) out.disposition = 'too_long';
+  if (length(d.notes.trim()) > MAX_WRAP_UP_NOTES) out.notes = 'too_long';
+  return out;
+}
+
+/** The PATCH body: both fields, trimmed (an emptied one clears what was stored). */
+export function wrapUpBody(d: WrapUpDraft): { disposition: string; notes: string } {
+  return { disposition: d.disposition.trim(), notes: d.notes.trim() };
+}
+
+/** The server's refusals placed by the field they name; the rest (a 403's words…) apart. */
+export function wrapUpErrors(errors: readonly { field: string; message: string }[]): { fields: Partial<Record<WrapUpField, string>>; rest: string[] } {
+  const out: { fields: Partial<Record<WrapUpField, string>>; rest: string[] } = { fields: {}, rest: [] };
+  for (const e of errors) {
+    const field = e.field === 'disposition' || e.field === 'notes' || e.field === 'wrap_up_notes' ? (e.field === 'disposition' ? 'disposition' : 'notes') : null;
+    if (field) out.fields[field] = out.fields[field] ? `${out.fields[field]}; ${e.message}` : e.message;
+    else out.rest.push(e.message);
+  }
+  return out;
 }

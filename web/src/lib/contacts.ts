@@ -153,12 +153,41 @@ export interface TimelineItem {
   survey_type?: string;
   rating?: number;
   feedback_message?: string | null;
-  /** A phone call: inbound or outbound, the numbers, how it ended, seconds. */
+  /** A call: inbound or outbound, the numbers, how it ended, seconds. A call from the website
+   * widget (medium web_voice or web_video) has the visitor's name as `from_number` and the
+   * inbox's name as `to_number`. */
   direction?: string;
   from_number?: string;
   to_number?: string;
   outcome?: string | null;
   duration?: number | null;
+  /** phone, web_voice or web_video (absent: phone). */
+  medium?: string;
+  /** A call: the agent who took it (they may wrap it up), the wrap-up (disposition and notes),
+   * and its recording (a same-origin path played with the session; null when not recorded). */
+  agent_id?: number | null;
+  disposition?: string | null;
+  wrap_up_notes?: string | null;
+  recording_url?: string | null;
+}
+
+/** The timeline after a call's wrap-up was saved: that call's item (`id` is the call's) with
+ * the disposition and notes as the server kept them, the others as they were. */
+export function afterWrapUp(
+  items: readonly TimelineItem[],
+  saved: { id: number; disposition: string | null; wrap_up_notes: string | null },
+): TimelineItem[] {
+  return items.map((i) => (i.kind === 'call' && i.id === saved.id ? { ...i, disposition: saved.disposition, wrap_up_notes: saved.wrap_up_notes } : i));
+}
+
+/** What a call on the timeline says, as a catalogue key and its number: a call from the website
+ * its kind (voice or video), not the names it carries for numbers; a phone call the other
+ * party's number. */
+export function callLine(item: TimelineItem): { key: string; number: string } {
+  if (item.medium === 'web_voice') return { key: 'timeline.web_call_voice', number: '' };
+  if (item.medium === 'web_video') return { key: 'timeline.web_call_video', number: '' };
+  const outbound = item.direction === 'outbound';
+  return { key: outbound ? 'timeline.call_outbound' : 'timeline.call_inbound', number: (outbound ? item.to_number : item.from_number) ?? '' };
 }
 
 /** A call's length as m:ss. */

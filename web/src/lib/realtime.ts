@@ -72,13 +72,17 @@ export type Frame =
   | OfferFrame
   | OfferWithdrawnFrame
   | { type: 'resync' }
+  /** Calls from the website widget (components/WebCall.svelte reads them). */
+  | { type: 'call_incoming' | 'call_withdrawn' | 'call_signal' | 'call_ended'; account_id?: number; call_id?: number; data?: unknown }
   | { type: 'disconnected' };
 
 /** What the client sends: typing in a conversation, and my presence (for every account of the
  * connection). */
 export type ClientFrame =
   | { type: 'typing'; conversation_id: number; account_id: number; on: boolean; private: boolean }
-  | { type: 'presence'; status: 'online' | 'busy' | 'away' | 'offline' };
+  | { type: 'presence'; status: 'online' | 'busy' | 'away' | 'offline' }
+  /** WebRTC signalling for the other end of my call from the widget. */
+  | { type: 'call_signal'; call_id: number; data: unknown };
 
 type Listener = (frame: Frame) => void;
 

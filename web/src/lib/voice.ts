@@ -1,7 +1,9 @@
 // A Twilio SMS inbox's phone settings (issue #19) as Settings → Inboxes edits them: the IVR's
 // language, greeting, menu (a key to a team, with a label said per language), the longest
 // voicemail, and the call queue (how long a caller waits for an agent, how long each agent's
-// phone rings, the hold music, whether callers may press 2 to be called back) — the inbox's `settings.voice` (crates/core/src/voice/ivr.rs `VoiceSettings`). The
+// phone rings, the hold music, whether callers may press 2 to be called back) and whether
+// answered calls are recorded — the inbox's `settings.voice` (crates/core/src/voice/ivr.rs
+// `VoiceSettings`). The
 // form keeps every language's texts and shows the chosen one's; the body sent is the server's
 // shape; the server's refusals (`voice.menu[1].team_id`…) are placed by the row they name.
 // Pure functions (no Svelte, no DOM), unit-tested in tests/unit/voice.test.mjs.
@@ -59,6 +61,8 @@ export interface VoiceDraft {
   hold_music_url: string;
   /** Callers about to queue may press 2 to be called back instead, keeping their place. */
   offer_callback: boolean;
+  /** Answered calls are recorded (callers hear "This call may be recorded" after the greeting). */
+  record_calls: boolean;
   /** The stored settings this form does not edit (a newer server's), sent back as they were. */
   others: Record<string, unknown>;
 }
@@ -74,6 +78,7 @@ export interface VoiceSettings {
   /** null: no hold music. */
   hold_music_url: string | null;
   offer_callback: boolean;
+  record_calls: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -113,7 +118,7 @@ export function freeKey(menu: readonly MenuRowDraft[]): string | null {
 
 /** The keys of `settings.voice` the form edits. */
 const EDITED = new Set([
-  'language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url', 'offer_callback',
+  'language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url', 'offer_callback', 'record_calls',
 ]);
 
 /** The form for an inbox's stored `settings.voice` (absent or unreadable: the defaults). */
@@ -136,6 +141,8 @@ export function draftOf(raw: unknown): VoiceDraft {
     hold_music_url: typeof v.hold_music_url === 'string' ? v.hold_music_url.trim() : '',
     // Offered unless turned off (absent or unreadable: the server's default, on).
     offer_callback: v.offer_callback !== false,
+    // Recorded only when turned on (absent or unreadable: the server's default, off).
+    record_calls: v.record_calls === true,
     others: Object.fromEntries(Object.entries(v).filter(([k]) => !EDITED.has(k))),
   };
 }
@@ -179,6 +186,7 @@ export function voiceBody(d: VoiceDraft): { voice: VoiceSettings & Record<string
       agent_ring_seconds: secondsOf(d.agent_ring_seconds) ?? DEFAULT_AGENT_RING_SECONDS,
       hold_music_url: d.hold_music_url.trim() || null,
       offer_callback: d.offer_callback,
+      record_calls: d.record_calls,
     },
   };
 }
@@ -190,7 +198,7 @@ export type CheckCode =
   | 'queue_seconds' | 'ring_seconds' | 'url' | 'url_too_long';
 /** The form's fields outside the menu rows (each named as the server names it, `voice.<name>`). */
 export const FIELDS = [
-  'language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url', 'offer_callback',
+  'language', 'greeting', 'menu', 'voicemail_max_seconds', 'queue_max_wait_seconds', 'agent_ring_seconds', 'hold_music_url', 'offer_callback', 'record_calls',
 ] as const;
 export type FieldName = (typeof FIELDS)[number];
 export interface VoiceProblems {

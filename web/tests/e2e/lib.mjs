@@ -11,10 +11,11 @@ export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
 export const ARTIFACTS = process.env.ARTIFACTS ?? 'artifacts';
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-export async function launch() {
+/** Chromium; `extra` flags after ours (e.g. fake camera and microphone for calls). */
+export async function launch(extra = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extra],
   });
 }
 
@@ -143,7 +144,7 @@ export async function untranslated(page) {
   return page.evaluate(() => {
     const missing = [...(window.__i18nMissing ?? [])];
     const text = document.body.innerText;
-    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|moves|suggestion|event|shortcuts|profile|admin|field|role|locale|provider|template|media|two_factor|privacy|invitations|presence|live|routing|offers|automation|macros|hours|sla|survey|reports|satisfaction|journeys|opt_outs|notifications|password|contacts|timeline|inbox_settings|views|bulk|attributes|resource|webhooks|email_notifications|articles|help_center|assistant|voice|callbacks|calls)\.[a-z_]+\b/g) ?? [];
+    const raw = text.match(/\b(?:common|login|nav|inbox|status|priority|channel|conversation|message|delivery|activity|email|composer|reply_channel|actions|contact|moves|suggestion|event|shortcuts|profile|admin|field|role|locale|provider|template|media|two_factor|privacy|invitations|presence|live|routing|offers|automation|macros|hours|sla|survey|reports|satisfaction|journeys|opt_outs|notifications|password|contacts|timeline|inbox_settings|views|bulk|attributes|resource|webhooks|email_notifications|articles|help_center|assistant|voice|callbacks|calls|calls_report|wrap_up|webcall)\.[a-z_]+\b/g) ?? [];
     return [...missing, ...raw];
   });
 }

@@ -97,3 +97,46 @@ test('after a change: gone from a list of another status, replaced in its own an
   assert.deepEqual(m.afterChange([a, b], canceled, 'canceled'), [canceled, b]);
   assert.deepEqual(m.afterChange([a, b], canceled, 'called'), [b]);
 });
+
+test('a web call is one from the website widget (voice or video), not a phone line\'s', () => {
+  assert.equal(m.isWebCall({ medium: 'web_voice' }), true);
+  assert.equal(m.isWebCall({ medium: 'web_video' }), true);
+  for (const call of [{ medium: 'phone' }, {}, { medium: null }, { medium: 'sms' }]) assert.equal(m.isWebCall(call), false, JSON.stringify(call));
+});
+
+test('who may wrap a call up: the agent who took it, or a supervisor or an administrator', () => {
+  assert.equal(m.mayWrapUp({ agent_id: 7 }, 7, false), true);
+  assert.equal(m.mayWrapUp({ agent_id: 7 }, 8, false), false);
+  assert.equal(m.mayWrapUp({ agent_id: 7 }, 8, true), true);
+  assert.equal(m.mayWrapUp({ agent_id: null }, 8, true), true, 'a missed call, by a supervisor');
+  assert.equal(m.mayWrapUp({ agent_id: null }, 8, false), false);
+  assert.equal(m.mayWrapUp({}, undefined, false), false);
+  assert.equal(m.mayWrapUp({ agent_id: null }, null, false), false, 'nobody is not the agent of a call nobody took');
+});
+
+test('the wrap-up form: from the call, checked as the server checks it, sent trimmed', () => {
+  assert.deepEqual(m.wrapUpDraftOf({ disposition: null, wrap_up_notes: null }), { disposition: '', notes: '' });
+  assert.deepEqual(m.wrapUpDraftOf({ disposition: 'sale', wrap_up_notes: 'Two seats' }), { disposition: 'sale', notes: 'Two seats' });
+  assert.deepEqual(m.checkWrapUp({ disposition: 'resolved', notes: '' }), {});
+  assert.deepEqual(m.checkWrapUp({ disposition: ` ${'x'.repeat(64)} `, notes: 'n'.repeat(4000) }), {}, 'trimmed first; the limits themselves pass');
+  assert.deepEqual(m.checkWrapUp({ disposition: 'x'.repeat(65), notes: 'n'.repeat(4001) }), { disposition: 'too_long', notes: 'too_long' });
+  assert.deepEqual(m.checkWrapUp({ disposition: '😀'.repeat(64), notes: '' }), {}, 'characters, not UTF-16 units');
+  assert.deepEqual(m.wrapUpBody({ disposition: '  follow-up ', notes: '\n Call back Monday \n' }), { disposition: 'follow-up', notes: 'Call back Monday' });
+  assert.deepEqual(m.wrapUpBody({ disposition: '', notes: ' ' }), { disposition: '', notes: '' }, 'emptied: cleared');
+  assert.equal(m.MAX_DISPOSITION, 64);
+  assert.equal(m.MAX_WRAP_UP_NOTES, 4000);
+});
+
+test('the suggested dispositions each have their words', () => {
+  assert.deepEqual([...m.DISPOSITIONS], ['resolved', 'follow_up', 'sale', 'complaint', 'wrong_number', 'transferred']);
+  for (const d of m.DISPOSITIONS) assert.ok(`wrap_up.choice.${d}` in en, d);
+});
+
+test('the server\'s refusals of a wrap-up, by field', () => {
+  assert.deepEqual(m.wrapUpErrors([
+    { field: 'disposition', message: 'disposition is too long (maximum is 64 characters)' },
+    { field: 'notes', message: 'notes contains control characters' },
+  ]), { fields: { disposition: 'disposition is too long (maximum is 64 characters)', notes: 'notes contains control characters' }, rest: [] });
+  assert.deepEqual(m.wrapUpErrors([{ field: 'base', message: 'nope' }]), { fields: {}, rest: ['nope'] });
+  assert.deepEqual(m.wrapUpErrors([]), { fields: {}, rest: [] });
+});

@@ -63,3 +63,26 @@ test('the timeline asks only for the kinds chosen', () => {
   assert.equal(m.messageSide({ kind: 'message', message_type: 0 }), 'customer');
   assert.equal(m.messageSide({ kind: 'message', message_type: 1 }), 'team');
 });
+
+test('a call on the timeline: a web call by its kind, a phone call by the other party\'s number', () => {
+  const en = JSON.parse(readFileSync(new URL('../../src/i18n/en.json', import.meta.url), 'utf8'));
+  assert.deepEqual(m.callLine({ kind: 'call', direction: 'inbound', from_number: '+5511987654321', to_number: '+14155238886' }), { key: 'timeline.call_inbound', number: '+5511987654321' });
+  assert.deepEqual(m.callLine({ kind: 'call', direction: 'outbound', from_number: '+14155238886', to_number: '+48601234567', medium: 'phone' }), { key: 'timeline.call_outbound', number: '+48601234567' });
+  // Web calls carry the visitor's and the inbox's names where phone calls carry numbers: not shown as numbers.
+  assert.deepEqual(m.callLine({ kind: 'call', direction: 'inbound', from_number: 'Ana', to_number: 'Loja', medium: 'web_voice' }), { key: 'timeline.web_call_voice', number: '' });
+  assert.deepEqual(m.callLine({ kind: 'call', direction: 'inbound', from_number: 'Ana', to_number: 'Loja', medium: 'web_video' }), { key: 'timeline.web_call_video', number: '' });
+  for (const key of ['timeline.call_inbound', 'timeline.call_outbound', 'timeline.web_call_voice', 'timeline.web_call_video']) assert.ok(key in en, key);
+});
+
+test('a call\'s wrap-up saved: that call\'s item changes, the others stay', () => {
+  const items = [
+    { kind: 'message', id: 5, at: 3, content: 'hi' },
+    { kind: 'call', id: 5, at: 2, outcome: 'missed', agent_id: null, disposition: null, wrap_up_notes: null },
+    { kind: 'call', id: 6, at: 1, outcome: 'answered', agent_id: 2, disposition: 'sale', wrap_up_notes: null },
+  ];
+  const after = m.afterWrapUp(items, { id: 5, disposition: 'wrong number', wrap_up_notes: 'Asked for the bakery', agent_id: 99 });
+  assert.deepEqual(after[0], items[0], 'a message with the same id is not the call');
+  assert.deepEqual(after[1], { ...items[1], disposition: 'wrong number', wrap_up_notes: 'Asked for the bakery' });
+  assert.equal(after[2], items[2]);
+  assert.deepEqual(m.afterWrapUp(items, { id: 6, disposition: null, wrap_up_notes: null })[2].disposition, null, 'cleared');
+});

@@ -34,9 +34,10 @@ test('no settings: the defaults (English, no menu, 120 seconds)', () => {
     assert.equal(d.agent_ring_seconds, 20);
     assert.equal(d.hold_music_url, '');
     assert.equal(d.offer_callback, true, 'callers are offered a call back unless it is turned off');
+    assert.equal(d.record_calls, false, 'calls are recorded only once it is turned on');
   }
   assert.deepEqual(m.voiceBody(m.draftOf(null)), {
-    voice: { language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null, offer_callback: true },
+    voice: { language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null, offer_callback: true, record_calls: false },
   });
 });
 
@@ -56,6 +57,7 @@ test('stored settings read as the server reads them, and are sent back the same'
       agent_ring_seconds: 25,
       hold_music_url: 'https://cdn.example.com/hold.mp3',
       offer_callback: true,
+      record_calls: false,
     },
   });
 });
@@ -66,7 +68,7 @@ test('the call queue as stored: 0 is no queue (kept), absent or null the default
   assert.equal(d.agent_ring_seconds, 60);
   assert.equal(d.hold_music_url, '');
   assert.deepEqual(m.voiceBody(d).voice, {
-    language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 0, agent_ring_seconds: 60, hold_music_url: null, offer_callback: true,
+    language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 0, agent_ring_seconds: 60, hold_music_url: null, offer_callback: true, record_calls: false,
   });
   for (const raw of [{}, { queue_max_wait_seconds: null, agent_ring_seconds: null }, { queue_max_wait_seconds: 'soon', agent_ring_seconds: 2.5 }, { queue_max_wait_seconds: -1, agent_ring_seconds: 0 }]) {
     const o = m.draftOf(raw);
@@ -83,7 +85,7 @@ test('the body: the queue\'s seconds as numbers, the hold music trimmed, empty s
   d.hold_music_url = '  https://cdn.example.com/loop.wav ';
   assert.deepEqual(m.voiceBody(d).voice, {
     language: 'en', greeting: {}, menu: [], voicemail_max_seconds: 120, queue_max_wait_seconds: 0, agent_ring_seconds: 45, hold_music_url: 'https://cdn.example.com/loop.wav',
-    offer_callback: true,
+    offer_callback: true, record_calls: false,
   });
   d.hold_music_url = '   ';
   d.queue_max_wait_seconds = '';
@@ -142,7 +144,7 @@ test('the body: texts trimmed, empty ones left out (the product\'s words), secon
   d.menu = [{ uid: 1, digit: '3', team_id: 5, label: { pl: ' sprzedaż ', en: '' } }];
   d.voicemail_max_seconds = '300';
   assert.deepEqual(m.voiceBody(d).voice, { language: 'pl', greeting: { pl: 'Dzień dobry' }, menu: [{ digit: '3', team_id: 5, label: { pl: 'sprzedaż' } }], voicemail_max_seconds: 300,
-    queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null, offer_callback: true });
+    queue_max_wait_seconds: 180, agent_ring_seconds: 20, hold_music_url: null, offer_callback: true, record_calls: false });
 });
 
 test('the call back offered in the queue: stored off stays off; on, absent or unreadable is on', () => {
@@ -157,6 +159,22 @@ test('the call back offered in the queue: stored off stays off; on, absent or un
   assert.deepEqual(m.placeOf('voice.offer_callback'), { kind: 'field', name: 'offer_callback' });
   assert.deepEqual(m.placeErrors([{ field: 'voice.offer_callback', message: 'offer_callback is true or false' }], d.menu).fields,
     { offer_callback: 'offer_callback is true or false' });
+});
+
+test('recording answered calls: stored on stays on; off, absent or unreadable is off', () => {
+  assert.equal(m.draftOf({ record_calls: true }).record_calls, true);
+  for (const raw of [{ record_calls: false }, {}, { record_calls: null }, { record_calls: 'yes' }, { record_calls: 1 }]) {
+    assert.equal(m.draftOf(raw).record_calls, false, JSON.stringify(raw));
+  }
+  const d = m.draftOf(stored);
+  d.record_calls = true;
+  assert.equal(m.voiceBody(d).voice.record_calls, true);
+  assert.equal(m.voiceBody(d).voice.offer_callback, true, 'the call back offer is its own setting');
+  assert.equal(m.hasProblems(m.checkVoice(d)), false);
+  assert.deepEqual(m.draftOf({ ...stored, record_calls: true }).others, {}, 'the form edits it: not kept apart');
+  assert.deepEqual(m.placeOf('voice.record_calls'), { kind: 'field', name: 'record_calls' });
+  assert.deepEqual(m.placeErrors([{ field: 'voice.record_calls', message: 'record_calls is true or false' }], d.menu).fields,
+    { record_calls: 'record_calls is true or false' });
 });
 
 test('the default greeting in the language spoken', () => {
