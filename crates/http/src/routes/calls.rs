@@ -181,6 +181,17 @@ async fn metrics(
     ctx.require_supervisor()?;
     let now = throughline_core::to_unix_seconds(throughline_store::now_ms());
     // The current second included: a call that began a moment ago counts.
+    // Moments from 1970 to the year 9999; anything else is no date.
+    const LAST_SECOND: i64 = 253_402_300_799;
+    for (field, value) in [("since", query.since), ("until", query.until)] {
+        if value.is_some_and(|v| !(0..=LAST_SECOND).contains(&v)) {
+            return Err(ApiError::invalid(
+                field,
+                "invalid",
+                format!("{field} is a moment in Unix seconds"),
+            ));
+        }
+    }
     let until = query.until.unwrap_or(now + 1);
     let since = query.since.unwrap_or(until - 7 * 86_400);
     if since >= until || until - since > 366 * 86_400 {

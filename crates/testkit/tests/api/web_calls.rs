@@ -545,15 +545,22 @@ async fn calls_nobody_can_take_end_missed_and_bad_calls_are_refused(b: Backend) 
         .call("GET", &t.acc("/calls/metrics"), Some(&ana_token), None)
         .await;
     assert_eq!(refused.status, 403, "{:?}", refused.body);
-    let bad = t
-        .call(
-            "GET",
-            &t.acc("/calls/metrics?since=10&until=5"),
-            Some(&t.token),
-            None,
-        )
-        .await;
-    assert_eq!(bad.status, 422, "{:?}", bad.body);
+    for query in [
+        "since=10&until=5",
+        "until=-9223372036854775808",
+        "since=9223372036854775807",
+        "service_level_seconds=0",
+    ] {
+        let bad = t
+            .call(
+                "GET",
+                &t.acc(&format!("/calls/metrics?{query}")),
+                Some(&t.token),
+                None,
+            )
+            .await;
+        assert_eq!(bad.status, 422, "{query}: {:?}", bad.body);
+    }
     let report = t
         .get(&t.acc(&format!("/calls/metrics?inbox_id={}", voice_only["id"])))
         .await;
