@@ -467,6 +467,8 @@ pub enum Verb {
         num_digits: Option<u32>,
         timeout: Option<u32>,
         language: Option<String>,
+        /// `input` takes `speech` (`speech` or `dtmf speech`): words said are heard.
+        speech: bool,
         prompt: Vec<Verb>,
     },
     Record {
@@ -582,6 +584,7 @@ enum Waiting {
     Gather {
         action: String,
         num_digits: Option<u32>,
+        speech: bool,
         reached: Reached,
     },
     Record {
@@ -762,6 +765,7 @@ impl Call {
                     num_digits,
                     timeout,
                     language,
+                    speech,
                     prompt,
                 } => {
                     for v in &prompt {
@@ -778,6 +782,7 @@ impl Call {
                     self.waiting = Some(Waiting::Gather {
                         action,
                         num_digits,
+                        speech,
                         reached,
                     });
                 }
@@ -1063,6 +1068,29 @@ impl Call {
         };
         let mut params = self.standard("in-progress");
         params.push(("Digits".into(), digits));
+        let answer = self.send(&action, params, true).await;
+        self.load(&action, &answer);
+        answer
+    }
+
+    /// Says `words` to the Gather reached, as Twilio's speech recognition hears them: POSTs its
+    /// action with `SpeechResult` and `Confidence` (no `Digits`) and stores the new TwiML.
+    /// Panics unless the Gather listens for speech (`input` with `speech`).
+    pub async fn say(&mut self, words: &str) -> Answer {
+        if let Some(ended) = self.ended_by_api() {
+            return Answer::not_sent(&format!("the call is over: {ended:?}"));
+        }
+        let Some(Waiting::Gather { action, speech, .. }) = self.waiting.clone() else {
+            panic!(
+                "say() while not at a <Gather> (waiting: {:?})",
+                self.waiting
+            );
+        };
+        assert!(speech, "say(): this <Gather> listens for keys only");
+        self.waiting = None;
+        let mut params = self.standard("in-progress");
+        params.push(("SpeechResult".into(), words.to_owned()));
+        params.push(("Confidence".into(), "0.92".into()));
         let answer = self.send(&action, params, true).await;
         self.load(&action, &answer);
         answer
@@ -2318,11 +2346,17 @@ fn verb(el: &Element, in_gather: bool) -> Result<Verb, String> {
                     Node::Element(child) => prompt.push(verb(child, true)?),
                 }
             }
+            let speech = match el.attr("input") {
+                None | Some("dtmf") => false,
+                Some("speech" | "dtmf speech" | "speech dtmf") => true,
+                Some(other) => return Err(format!("<Gather input={other:?}> is not an input")),
+            };
             Verb::Gather {
                 action: el.attr("action").unwrap_or_default().to_owned(),
                 num_digits: el.number("numDigits")?,
                 timeout: el.number("timeout")?,
                 language: el.attr("language").map(str::to_owned),
+                speech,
                 prompt,
             }
         }
@@ -3417,6 +3451,7 @@ mod tests {
                     num_digits: None,
                     timeout: None,
                     language: None,
+                    speech: false,
                     prompt: vec![Verb::Pause { seconds: 1 }]
                 },
                 Verb::Record {

@@ -306,6 +306,78 @@ impl VoiceSettings {
         let d = digits.trim();
         self.menu.iter().find(|m| m.digit == d)
     }
+
+    /// Whether callers may say an option's name: every option has one in the IVR's language.
+    pub fn listens(&self) -> bool {
+        !self.menu.is_empty()
+            && self.menu.iter().all(|o| {
+                o.label
+                    .get(&self.language)
+                    .is_some_and(|l| !fold(l).is_empty())
+            })
+    }
+
+    /// The option whose name the caller said ("quero falar com vendas", "wsparcie techniczne
+    /// proszę"), accents and case aside: the one whose whole name was said, else the only one
+    /// with a word of its name said (words of four letters and more), else the key said as a
+    /// number. `None` when nothing, or more than one, fits.
+    pub fn choice_by_speech(&self, said: &str) -> Option<&MenuOption> {
+        if !self.listens() {
+            return None;
+        }
+        let said = fold(said);
+        let words: Vec<&str> = said.split(' ').collect();
+        let label = |o: &MenuOption| fold(o.label.get(&self.language).map_or("", String::as_str));
+        let whole: Vec<&MenuOption> = self
+            .menu
+            .iter()
+            .filter(|o| format!(" {said} ").contains(&format!(" {} ", label(o))))
+            .collect();
+        if let [only] = whole.as_slice() {
+            return Some(only);
+        }
+        if whole.len() > 1 {
+            return None;
+        }
+        let partly: Vec<&MenuOption> = self
+            .menu
+            .iter()
+            .filter(|o| {
+                label(o)
+                    .split(' ')
+                    .any(|w| w.chars().count() >= 4 && words.contains(&w))
+            })
+            .collect();
+        match partly.as_slice() {
+            [only] => Some(only),
+            [] => self.menu.iter().find(|o| words.contains(&o.digit.as_str())),
+            _ => None,
+        }
+    }
+}
+
+/// Lower case, without accents (Portuguese and Polish letters), punctuation as spaces, one
+/// space between words.
+fn fold(text: &str) -> String {
+    let plain: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ã' | 'ä' | 'ą' => 'a',
+            'é' | 'ê' | 'è' | 'ë' | 'ę' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ç' | 'ć' => 'c',
+            'ł' => 'l',
+            'ń' => 'n',
+            'ś' => 's',
+            'ź' | 'ż' => 'z',
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        })
+        .collect();
+    plain.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Where Twilio posts next (absolute URLs, naming the call).
@@ -485,7 +557,8 @@ pub fn menu(s: &VoiceSettings, urls: &Urls) -> Vec<Verb> {
         num_digits: 1,
         timeout_seconds: 6,
         language: s.twilio_language().into(),
-        speech: false,
+        // Callers may say the team's name too, when every option has one.
+        speech: s.listens(),
         prompt,
     }];
     verbs.extend(voicemail(s, urls));
@@ -701,6 +774,46 @@ mod tests {
             {"digit": 1, "team_id": 7, "label": {"pt-BR": "vendas"}},
             {"digit": "2", "team_id": 8, "label": {"pt-BR": "suporte"}}]}))
         .unwrap()
+    }
+
+    #[test]
+    fn callers_say_the_team_they_want() {
+        let s = settings();
+        assert!(s.listens());
+        let said = |words: &str| s.choice_by_speech(words).map(|o| o.team_id);
+        assert_eq!(said("Quero falar com VENDAS, por favor."), Some(7));
+        assert_eq!(said("suporte"), Some(8));
+        assert_eq!(said("opção 2"), Some(8), "the key said as a number");
+        assert_eq!(said("vendas ou suporte"), None, "two names: no guess");
+        assert_eq!(said("não sei"), None);
+        assert_eq!(said(""), None);
+        // Accents and Polish letters aside; a word of a longer name is enough when only one
+        // option has it.
+        let pl = VoiceSettings::from_json(&json!({"language": "pl", "menu": [
+            {"digit": 1, "team_id": 1, "label": {"pl": "sprzedaż"}},
+            {"digit": 2, "team_id": 2, "label": {"pl": "wsparcie techniczne"}}]}))
+        .unwrap();
+        assert_eq!(pl.choice_by_speech("Sprzedaz").map(|o| o.team_id), Some(1));
+        assert_eq!(
+            pl.choice_by_speech("potrzebuję wsparcia, techniczne sprawy")
+                .map(|o| o.team_id),
+            Some(2)
+        );
+        // The menu listens for words only when every option has a name to say.
+        let unnamed = VoiceSettings::from_json(&json!({"language": "en", "menu": [
+            {"digit": 1, "team_id": 1, "label": {"en": "sales"}},
+            {"digit": 2, "team_id": 2}]}))
+        .unwrap();
+        assert!(!unnamed.listens());
+        assert_eq!(unnamed.choice_by_speech("sales"), None);
+        let Verb::Gather { speech, .. } = &menu(&s, &urls())[0] else {
+            panic!()
+        };
+        assert!(*speech);
+        let Verb::Gather { speech, .. } = &menu(&unnamed, &urls())[0] else {
+            panic!()
+        };
+        assert!(!*speech);
     }
 
     #[test]

@@ -308,7 +308,11 @@ async fn menu(
     let settings = v.settings();
     let attempt = query.attempt.unwrap_or(1).clamp(1, ivr::MENU_ATTEMPTS);
     let digits = v.field("Digits").unwrap_or_default();
-    let verbs = match settings.choice(digits) {
+    let chosen = match v.field("SpeechResult") {
+        Some(said) if digits.is_empty() => settings.choice_by_speech(said),
+        _ => settings.choice(digits),
+    };
+    let verbs = match chosen {
         Some(option) => {
             voice::chose_team(&state.store, &call, option.team_id).await?;
             let call = v.call(&state).await?;
