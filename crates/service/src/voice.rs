@@ -434,24 +434,36 @@ pub async fn agent_takes(
         tx.commit().await?;
         return Ok(None);
     }
+    leg_taken(&mut tx, &scope, call, leg.id, agent_id).await?;
+    tx.commit().await?;
+    tracing::info!(call_id = call.id, agent_id, "an agent took a queued call");
+    Ok(Some(agent_id))
+}
+
+/// The agent's leg took the call (answered already): the leg is accepted, and the caller's
+/// conversation is the agent's when nobody had it. Phone and web calls alike.
+pub(crate) async fn leg_taken(
+    tx: &mut throughline_store::Tx,
+    scope: &AccountScope,
+    call: &Call,
+    leg_id: i64,
+    agent_id: i64,
+) -> Result<()> {
     calls::move_leg(
         tx.conn(),
-        &scope,
-        leg.id,
+        scope,
+        leg_id,
         &[LegState::Ringing],
         LegState::Accepted,
     )
     .await?;
     if let Some(id) = call.conversation_id {
-        let conversation = conversations::by_internal_id(tx.conn(), &scope, id).await?;
+        let conversation = conversations::by_internal_id(tx.conn(), scope, id).await?;
         if conversation.assignee_id.is_none() {
-            conversations::assign(&mut tx, &scope, &conversation, Some(Some(agent_id)), None)
-                .await?;
+            conversations::assign(tx, scope, &conversation, Some(Some(agent_id)), None).await?;
         }
     }
-    tx.commit().await?;
-    tracing::info!(call_id = call.id, agent_id, "an agent took a queued call");
-    Ok(Some(agent_id))
+    Ok(())
 }
 
 /// The provider's report on an agent's leg: one that ends before the agent took the call was

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use throughline_core::voice::call::Call;
 use throughline_core::voice::web_call::{self, EndedBy, Medium};
 use throughline_store::calls::{self, LegState, NewWebCall};
-use throughline_store::{AccountScope, Store, StoreError, conversations};
+use throughline_store::{AccountScope, Store, StoreError};
 
 use crate::routing;
 use crate::voice::{Presence, in_queue};
@@ -162,21 +162,7 @@ pub async fn accept(
     if !calls::web_answered(tx.conn(), &system, call.id, agent_id, now).await? {
         return Err(TakeError::NotRinging);
     }
-    calls::move_leg(
-        tx.conn(),
-        &system,
-        leg.id,
-        &[LegState::Ringing],
-        LegState::Accepted,
-    )
-    .await?;
-    if let Some(id) = call.conversation_id {
-        let conversation = conversations::by_internal_id(tx.conn(), &system, id).await?;
-        if conversation.assignee_id.is_none() {
-            conversations::assign(&mut tx, &system, &conversation, Some(Some(agent_id)), None)
-                .await?;
-        }
-    }
+    crate::voice::leg_taken(&mut tx, &system, &call, leg.id, agent_id).await?;
     let call = calls::get(tx.conn(), &system, call.id).await?;
     tx.commit().await?;
     tracing::info!(

@@ -7,6 +7,7 @@
 // form keeps every language's texts and shows the chosen one's; the body sent is the server's
 // shape; the server's refusals (`voice.menu[1].team_id`…) are placed by the row they name.
 // Pure functions (no Svelte, no DOM), unit-tested in tests/unit/voice.test.mjs.
+import { placeErrors as placeRowErrors, type Place as RowPlace, type PlacedErrors as RowErrors } from './row_errors';
 
 /** The languages the IVR speaks, as the product's locales. */
 export const IVR_LANGUAGES = ['en', 'pt-BR', 'pl'] as const;
@@ -264,10 +265,7 @@ export function hasProblems(p: VoiceProblems): boolean {
 }
 
 /** Where a refused field belongs: a menu row's control, a form field, or nowhere shown. */
-export type Place =
-  | { kind: 'row'; index: number; part: RowPart }
-  | { kind: 'field'; name: FieldName }
-  | { kind: 'other' };
+export type Place = RowPlace<RowPart, FieldName>;
 
 export function placeOf(field: string): Place {
   const row = /^voice\.menu\[(\d+)\](?:\.(digit|team_id|label)\b)?/.exec(field);
@@ -280,31 +278,9 @@ export function placeOf(field: string): Place {
   return { kind: 'other' };
 }
 
-export interface PlacedErrors {
-  /** By row uid, by control: the server's words. */
-  rows: Record<number, Partial<Record<RowPart, string>>>;
-  fields: Partial<Record<FieldName, string>>;
-  /** What names no control of the form (`voice`, another setting…). */
-  rest: string[];
-}
+export type PlacedErrors = RowErrors<RowPart, FieldName>;
 
 /** The server's refusals of a body sent from `menu` (row i sent as `voice.menu[i]`), placed. */
 export function placeErrors(errors: readonly { field: string; message: string }[], menu: readonly MenuRowDraft[]): PlacedErrors {
-  const out: PlacedErrors = { rows: {}, fields: {}, rest: [] };
-  const join = (was: string | undefined, message: string) => (was ? `${was}; ${message}` : message);
-  for (const e of errors) {
-    const place = placeOf(e.field);
-    const sent = place.kind === 'row' ? menu[place.index] : undefined;
-    if (place.kind === 'row' && sent) {
-      const row = (out.rows[sent.uid] ??= {});
-      row[place.part] = join(row[place.part], e.message);
-    } else if (place.kind === 'field') {
-      out.fields[place.name] = join(out.fields[place.name], e.message);
-    } else if (place.kind === 'row') {
-      out.fields.menu = join(out.fields.menu, e.message);
-    } else {
-      out.rest.push(e.message);
-    }
-  }
-  return out;
+  return placeRowErrors(errors, placeOf, menu.map((r) => r.uid), 'menu');
 }

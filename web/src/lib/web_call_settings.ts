@@ -6,6 +6,7 @@
 // shape; the client checks what the server checks; the server's refusals
 // (`channel.web_calls.ice_servers[0].credential`…) are placed by the row they name.
 // Pure functions (no Svelte, no DOM), unit-tested in tests/unit/web_call_settings.test.mjs.
+import { placeErrors as placeRowErrors, type Place as RowPlace, type PlacedErrors as RowErrors } from './row_errors';
 
 export const DEFAULT_RING_SECONDS = 20;
 export const MIN_RING_SECONDS = 10;
@@ -178,10 +179,7 @@ export function hasProblems(p: WebCallsProblems): boolean {
 }
 
 /** Where a refused field belongs: a server row's control, a form field, or nowhere shown. */
-export type Place =
-  | { kind: 'row'; index: number; part: RowPart }
-  | { kind: 'field'; name: FieldName }
-  | { kind: 'other' };
+export type Place = RowPlace<RowPart, FieldName>;
 
 /** The place of a field the server names (`channel.web_calls.ice_servers[0].credential`; also
  * without `channel.`, as the top-level form is named). A server's own fault names the row
@@ -194,31 +192,9 @@ export function placeOf(field: string): Place {
   return { kind: 'other' };
 }
 
-export interface PlacedErrors {
-  /** By row uid, by control: the server's words. */
-  rows: Record<number, Partial<Record<RowPart, string>>>;
-  fields: Partial<Record<FieldName, string>>;
-  /** What names no control of the form (`channel.web_calls`, another setting…). */
-  rest: string[];
-}
+export type PlacedErrors = RowErrors<RowPart, FieldName>;
 
 /** The server's refusals of a body whose rows were `sent` (uids, row i sent as `ice_servers[i]`), placed. */
 export function placeErrors(errors: readonly { field: string; message: string }[], sent: readonly number[]): PlacedErrors {
-  const out: PlacedErrors = { rows: {}, fields: {}, rest: [] };
-  const join = (was: string | undefined, message: string) => (was ? `${was}; ${message}` : message);
-  for (const e of errors) {
-    const place = placeOf(e.field);
-    const uid = place.kind === 'row' ? sent[place.index] : undefined;
-    if (place.kind === 'row' && uid !== undefined) {
-      const row = (out.rows[uid] ??= {});
-      row[place.part] = join(row[place.part], e.message);
-    } else if (place.kind === 'row') {
-      out.fields.ice_servers = join(out.fields.ice_servers, e.message);
-    } else if (place.kind === 'field') {
-      out.fields[place.name] = join(out.fields[place.name], e.message);
-    } else {
-      out.rest.push(e.message);
-    }
-  }
-  return out;
+  return placeRowErrors(errors, placeOf, sent, 'ice_servers');
 }

@@ -1,14 +1,18 @@
 // src/lib/voice.ts (a Twilio SMS inbox's phone settings: the IVR form from `settings.voice` and
 // back, its checks, the server's refusals placed by row), loaded by transpiling it with the
-// project's TypeScript (it imports nothing).
+// project's TypeScript (with lib/row_errors.ts, which places the server's refusals).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 
-const source = readFileSync(new URL('../../src/lib/voice.ts', import.meta.url), 'utf8');
-const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-const m = await import(`data:text/javascript;base64,${Buffer.from(outputText).toString('base64')}`);
+const load = (file) => {
+  const source = readFileSync(new URL(`../../src/lib/${file}`, import.meta.url), 'utf8');
+  return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+};
+const asUrl = (js) => `data:text/javascript;base64,${Buffer.from(js).toString('base64')}`;
+const rowErrors = asUrl(load('row_errors.ts'));
+const m = await import(asUrl(load('voice.ts').replace("'./row_errors'", `'${rowErrors}'`)));
 
 const stored = {
   language: 'pt_BR',

@@ -1,15 +1,19 @@
 // src/lib/web_call_settings.ts (a website inbox's calls from the widget: the form from the
 // inbox's `web_calls` and back, the STUN/TURN rows as the `ice_servers` body, the client's checks
 // as the server makes them, the server's refusals placed by the row they name), loaded by
-// transpiling it with the project's TypeScript (it imports nothing).
+// transpiling it with the project's TypeScript (with lib/row_errors.ts, which places the server's refusals).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 
-const source = readFileSync(new URL('../../src/lib/web_call_settings.ts', import.meta.url), 'utf8');
-const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-const m = await import(`data:text/javascript;base64,${Buffer.from(outputText).toString('base64')}`);
+const load = (file) => {
+  const source = readFileSync(new URL(`../../src/lib/${file}`, import.meta.url), 'utf8');
+  return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+};
+const asUrl = (js) => `data:text/javascript;base64,${Buffer.from(js).toString('base64')}`;
+const rowErrors = asUrl(load('row_errors.ts'));
+const m = await import(asUrl(load('web_call_settings.ts').replace("'./row_errors'", `'${rowErrors}'`)));
 
 const en = JSON.parse(readFileSync(new URL('../../src/i18n/en.json', import.meta.url), 'utf8'));
 
@@ -141,4 +145,11 @@ test('the server\'s refusals, placed by the row and control they name', () => {
   assert.deepEqual(m.placeOf('channel.web_calls.video'), { kind: 'field', name: 'video' });
   assert.deepEqual(m.placeOf('channel.web_calls.ice_servers[3]'), { kind: 'row', index: 3, part: 'urls' });
   assert.deepEqual(m.placeOf('channel.website_url'), { kind: 'other' });
+});
+
+test("the client's own findings in words, by row and by field", async () => {
+  const re = await import(rowErrors);
+  const words = re.problemWords({ rows: { 7: { credential: 'turn_credential' } }, fields: { ring_seconds: 'ring_seconds' } }, (code) => `said:${code}`);
+  assert.deepEqual(words, { rows: { 7: { credential: 'said:turn_credential' } }, fields: { ring_seconds: 'said:ring_seconds' } });
+  assert.deepEqual(re.problemWords({ rows: {}, fields: {} }, String), { rows: {}, fields: {} });
 });
