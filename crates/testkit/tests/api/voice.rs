@@ -579,6 +579,9 @@ async fn a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_
     };
     assert_eq!(queue.as_deref(), Some(name.as_str()));
     twilio_voice::bridge(&mut leg, &mut caller, 20).await;
+    // Twilio will not hand the recording over when it announces it: it is fetched at the first
+    // play instead.
+    voice.set_recordings_fail(Some(503));
     let (agent_end, caller_end) = twilio_voice::end_bridge(&mut leg, &mut caller, 95).await;
     assert!(agent_end.error.is_none() || agent_end.status == 0);
     assert_eq!(caller_end.status, 200, "{}", caller_end.body);
@@ -634,9 +637,22 @@ async fn a_queued_call_rings_agents_in_turn_and_the_one_who_takes_it_talks_with_
             )
         }
     };
+    let (status, ..) = play(Some(t.token.clone())).await;
+    assert_eq!(
+        status, 502,
+        "Twilio still refuses it: said so, nothing kept"
+    );
+    voice.set_recordings_fail(None);
     let (status, kind, audio) = play(Some(t.token.clone())).await;
     assert_eq!((status, kind.as_str()), (200, "audio/mpeg"));
     assert_eq!(audio, twilio_voice::fake_mp3());
+    // Kept now: played again without asking Twilio.
+    voice.set_recordings_fail(Some(503));
+    assert_eq!(
+        play(Some(t.token.clone())).await.2,
+        twilio_voice::fake_mp3()
+    );
+    voice.set_recordings_fail(None);
     assert_eq!(play(None).await.0, 401, "not without signing in");
     let timeline = t
         .get(&t.acc(&format!("/contacts/{}/timeline", call["contact_id"])))
