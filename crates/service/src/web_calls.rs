@@ -32,7 +32,7 @@ pub struct Dial<'a> {
 
 /// The visitor starts a call: recorded, waiting for an agent. A call of theirs from the widget
 /// still open (a tab closed mid-call, a reload) ends first, so it never blocks the new one;
-/// it is returned so its agent can be told.
+/// it is returned as it ended, so its agent can be told.
 pub async fn start(
     store: &Store,
     account_id: i64,
@@ -55,7 +55,7 @@ pub async fn start(
     if let Some(old) = calls::live_web_call(tx.conn(), &scope, dial.contact_id).await? {
         let outcome = web_call::web_outcome(old.answered_at.is_some(), EndedBy::Lost);
         calls::end_web(tx.conn(), &scope, &old, outcome, now).await?;
-        replaced = Some(old);
+        replaced = Some(calls::get(tx.conn(), &scope, old.id).await?);
     }
     let call = calls::start_web(tx.conn(), &scope, &new)
         .await?

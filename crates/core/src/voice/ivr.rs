@@ -356,26 +356,14 @@ impl VoiceSettings {
     }
 }
 
-/// Lower case, without accents (Portuguese and Polish letters), punctuation as spaces, one
-/// space between words.
+/// Lower case, without diacritics (as search folds them), punctuation as spaces, one space
+/// between words.
 fn fold(text: &str) -> String {
     let plain: String = text
         .to_lowercase()
         .chars()
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ã' | 'ä' | 'ą' => 'a',
-            'é' | 'ê' | 'è' | 'ë' | 'ę' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'ç' | 'ć' => 'c',
-            'ł' => 'l',
-            'ń' => 'n',
-            'ś' => 's',
-            'ź' | 'ż' => 'z',
-            c if c.is_alphanumeric() => c,
-            _ => ' ',
-        })
+        .map(crate::help_center::search::fold_char)
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect();
     plain.split_whitespace().collect::<Vec<_>>().join(" ")
 }

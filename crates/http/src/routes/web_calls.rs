@@ -60,10 +60,6 @@ struct VisitorCallBody {
     video: bool,
 }
 
-fn settings_of(inbox: &Inbox) -> WebCallSettings {
-    WebCallSettings::of(inbox)
-}
-
 fn ice_servers(settings: &WebCallSettings) -> Value {
     serde_json::to_value(&settings.ice_servers).unwrap_or_else(|_| json!([]))
 }
@@ -126,7 +122,7 @@ fn ring_and_tell<'a>(
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<()>> + Send + 'a>> {
     Box::pin(async move {
         let account_id = inbox.account_id;
-        let settings = settings_of(inbox);
+        let settings = WebCallSettings::of(inbox);
         let presence = super::voice::presence(state, account_id).await?;
         // Only agents with an app open here can answer in it.
         let reachable = state.hub.agents_connected(account_id);
@@ -230,7 +226,7 @@ async fn conversation_display_id(state: &AppState, call: &Call) -> ApiResult<Opt
 async fn call_view(state: &AppState, call: &Call, inbox: &Inbox) -> ApiResult<WebCallView> {
     Ok(WebCallView {
         call: view(call, conversation_display_id(state, call).await?),
-        ice_servers: ice_servers(&settings_of(inbox)),
+        ice_servers: ice_servers(&WebCallSettings::of(inbox)),
     })
 }
 
@@ -253,7 +249,7 @@ async fn visitor_calls(
             "calls are made from a website inbox's widget".into(),
         ));
     }
-    let settings = settings_of(&v.inbox);
+    let settings = WebCallSettings::of(&v.inbox);
     let medium = settings
         .medium_for(body.video)
         .map_err(|m| ApiError::invalid("video", "inclusion", m))?;
@@ -271,12 +267,6 @@ async fn visitor_calls(
     let now = throughline_store::now_ms();
     let (call, replaced) = web_calls::start(&state.store, v.inbox.account_id, &dial, now).await?;
     if let Some(old) = replaced {
-        let old = calls::get(
-            &mut *state.store.read().await?,
-            &AccountScope::system(old.account_id),
-            old.id,
-        )
-        .await?;
         tell_ended(&state, &old).await?;
     }
     ring_and_tell(&state, call.id, &v.inbox).await?;
